@@ -1,0 +1,3 @@
+from trustdoctor.cli.main import entry
+
+entry()

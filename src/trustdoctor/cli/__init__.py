@@ -1,0 +1,1 @@
+"""Command-line front end.  Thin: parse, call the API, render, map exit codes."""

@@ -1,0 +1,109 @@
+"""``trustdoctor`` entry point.
+
+Each subcommand lives in its own module exposing ``HELP``, ``add_arguments(p)``
+and ``run(args) -> int``; only the module of the command being run is imported,
+so start-up stays fast.  Errors from the exception tree become one line on
+stderr and the exit code the tree assigns (see docs/cli.md, "Exit codes").
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..errors import TrustDoctorError
+
+EXIT_TRUSTED = 0
+EXIT_NOT_TRUSTED = 1
+EXIT_USAGE = 2
+EXIT_INCOMPLETE = 3
+
+# command -> (module, one-line summary).  Order is the order shown in --help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "diagnose": ("trustdoctor.cli.diagnose", "connect to an endpoint and judge its chain for every client"),
+    "chain": ("trustdoctor.cli.chain", "judge certificates from files or stdin"),
+    "stores": ("trustdoctor.cli.stores", "what each client trusts on a host, root, image or process"),
+    "explain": ("trustdoctor.cli.explain", "read a TLS error message or log and name the likely causes"),
+    "fix": ("trustdoctor.cli.fix", "plan, and with --apply carry out, the fix for a cause"),
+    "bundle": ("trustdoctor.cli.bundle", "build the chain a server should present"),
+    "lab": ("trustdoctor.cli.lab", "offline demo: reproduce every failure shape on loopback"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # One line and exit 2, as documented (argparse's own default is exit 2 too,
+        # but it prints the whole usage block first).
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _available() -> dict[str, tuple[str, str]]:
+    out = {}
+    for name, (mod, summary) in COMMANDS.items():
+        if importlib.util.find_spec(mod) is not None:
+            out[name] = (mod, summary)
+    return out
+
+
+def build_parser(command: str | None) -> argparse.ArgumentParser:
+    cmds = _available()
+    parser = _Parser(
+        prog="trustdoctor",
+        description="Diagnose TLS trust failures: server or client, which client, why, and the fix.",
+        epilog="commands:\n"
+        + "\n".join(f"  {n:<10} {s}" for n, (_, s) in cmds.items())
+        + "\n\nexit codes: 0 trusted/ok, 1 not trusted (diagnosed), 2 usage or input error, "
+        "3 could not complete",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"trustdoctor {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (mod, summary) in cmds.items():
+        if command is not None and name != command:
+            # Register a cheap placeholder so argparse still knows the name.
+            sub.add_parser(name, help=summary, add_help=False)
+            continue
+        module = importlib.import_module(mod)
+        p = sub.add_parser(
+            name,
+            help=summary,
+            description=getattr(module, "DESCRIPTION", summary),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in args_list if not a.startswith("-")), None)
+    if command not in COMMANDS:
+        command = None
+    parser = build_parser(command)
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:  # --help, --version, usage errors
+        return int(exc.code or 0)
+    module = getattr(args, "_module", None)
+    if module is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(module.run(args))
+    except TrustDoctorError as exc:
+        print(f"trustdoctor: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("trustdoctor: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_INCOMPLETE
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,406 @@
+"""Certificates as immutable facts.
+
+:class:`CertInfo` is built once from a parsed ``cryptography`` certificate and
+carries every fact the rules look at, so the rest of the engine never has to
+touch ASN.1.  Parsing is pure (bytes in, values out).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+# Extension OIDs every modelled client understands.  A *critical* extension
+# outside this set is an "unhandled critical extension" (Go: x509.go
+# `unhandledCriticalExtensions`; OpenSSL: X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION).
+HANDLED_EXTENSIONS = frozenset(
+    {
+        "2.5.29.15",  # keyUsage
+        "2.5.29.19",  # basicConstraints
+        "2.5.29.17",  # subjectAltName
+        "2.5.29.37",  # extKeyUsage
+        "2.5.29.30",  # nameConstraints
+        "2.5.29.32",  # certificatePolicies
+        "2.5.29.35",  # authorityKeyIdentifier
+        "2.5.29.14",  # subjectKeyIdentifier
+        "2.5.29.36",  # policyConstraints
+        "2.5.29.54",  # inhibitAnyPolicy
+        "2.5.29.33",  # policyMappings
+        "1.3.6.1.5.5.7.1.1",  # authorityInfoAccess
+        "2.5.29.31",  # cRLDistributionPoints
+    }
+)
+
+SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
+CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
+ANY_EKU = "2.5.29.37.0"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a certificate came from.
+
+    Attributes:
+        source: a file path, ``stdin``, ``tls://host:port``, or a store file.
+        index: position of the certificate inside that source (0-based).
+        line: 1-based line of the PEM block, when the source is text.
+        detail: how it was found (``pem``, ``der``, ``pkcs7``, ``pkcs12``,
+            ``trusted-certificate``, ``base64-pem``, ``env SSL_CERT_FILE``...).
+    """
+
+    source: str
+    index: int | None = None
+    line: int | None = None
+    detail: str | None = None
+
+    def label(self) -> str:
+        parts = [self.source]
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        elif self.index is not None:
+            parts.append(f"#{self.index + 1}")
+        return ":".join(parts[:1]) + (f" ({', '.join(parts[1:])})" if len(parts) > 1 else "")
+
+
+@dataclass(frozen=True)
+class NameConstraints:
+    """DNS, IP and e-mail subtrees of a nameConstraints extension."""
+
+    permitted_dns: tuple[str, ...] = ()
+    excluded_dns: tuple[str, ...] = ()
+    permitted_ip: tuple[str, ...] = ()  # CIDR strings
+    excluded_ip: tuple[str, ...] = ()
+    permitted_email: tuple[str, ...] = ()
+    excluded_email: tuple[str, ...] = ()
+    has_dn_constraints: bool = False
+    unsupported: bool = False  # a subtree type no modelled client understands
+
+
+@dataclass(frozen=True)
+class CertInfo:
+    """Everything trustdoctor knows about one certificate.
+
+    Names are kept twice: as RFC 4514 text for people and as DER for exact
+    matching (issuer/subject chaining compares encodings, as Go and OpenSSL do
+    after canonicalisation).
+    """
+
+    der: bytes = field(repr=False)
+    sha256: str
+    subject: str
+    issuer: str
+    subject_der: bytes = field(repr=False)
+    issuer_der: bytes = field(repr=False)
+    common_name: str | None
+    organization: str | None
+    serial: int
+    version: int
+    not_before: dt.datetime
+    not_after: dt.datetime
+    is_ca: bool | None  # None: no basicConstraints extension
+    path_length: int | None
+    bc_critical: bool
+    key_usage: frozenset[str] | None  # None: no keyUsage extension
+    eku: frozenset[str] | None  # dotted OIDs; None: no EKU extension
+    ski: bytes | None = field(repr=False)
+    aki: bytes | None = field(repr=False)
+    dns_names: tuple[str, ...]
+    ip_addresses: tuple[str, ...]
+    emails: tuple[str, ...]
+    has_san: bool
+    aia_ca_issuers: tuple[str, ...]
+    aia_ocsp: tuple[str, ...]
+    signature_algorithm: str
+    signature_hash: str | None  # "sha256", "sha1", "md5", None for Ed25519...
+    key_type: str  # RSA, EC, Ed25519, Ed448, DSA, unknown
+    key_bits: int
+    key_curve: str | None
+    self_issued: bool
+    unhandled_critical: tuple[str, ...]
+    name_constraints: NameConstraints | None
+    spki_sha256: str
+    trusted_block: bool = False  # came from a BEGIN TRUSTED CERTIFICATE block
+    cert: x509.Certificate | None = field(default=None, repr=False, compare=False, hash=False)
+
+    @property
+    def short_fp(self) -> str:
+        return self.sha256[:16]
+
+    @property
+    def display_name(self) -> str:
+        """The name Go shows in its hints: CN, else O, else serial."""
+        if self.common_name:
+            return self.common_name
+        if self.organization:
+            return self.organization
+        return f"serial:{self.serial}"
+
+    def valid_at(self, when: dt.datetime) -> bool:
+        return self.not_before <= when <= self.not_after
+
+    @property
+    def can_sign_certs(self) -> bool:
+        return self.key_usage is None or "key_cert_sign" in self.key_usage
+
+    @property
+    def self_signed(self) -> bool:
+        """Self-issued and its own key verifies its signature."""
+        return self.self_issued and verify_signature(self, self) is None
+
+
+def _name_attr(name: x509.Name, oid: object) -> str | None:
+    try:
+        attrs = name.get_attributes_for_oid(oid)  # type: ignore[arg-type]
+    except Exception:  # pragma: no cover - malformed names
+        return None
+    if not attrs:
+        return None
+    value = attrs[0].value
+    return value if isinstance(value, str) else value.decode("latin-1")
+
+
+def _rfc4514(name: x509.Name) -> str:
+    try:
+        text = name.rfc4514_string()
+    except Exception:  # pragma: no cover - malformed names
+        return "<unparsable name>"
+    return text or "<empty>"
+
+
+def from_certificate(
+    cert: x509.Certificate, *, trusted_block: bool = False
+) -> CertInfo:
+    """Derive a :class:`CertInfo` from a parsed certificate (pure)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+    from cryptography.x509.oid import ExtensionOID, NameOID
+
+    der = cert.public_bytes(serialization.Encoding.DER)
+    exts: dict[str, x509.Extension[x509.ExtensionType]] = {}
+    bad_ext = False
+    try:
+        for ext in cert.extensions:
+            exts[ext.oid.dotted_string] = ext
+    except Exception:
+        bad_ext = True
+
+    def value(oid: x509.ObjectIdentifier) -> x509.ExtensionType | None:
+        e = exts.get(oid.dotted_string)
+        return e.value if e is not None else None
+
+    bc = value(ExtensionOID.BASIC_CONSTRAINTS)
+    is_ca = bc.ca if isinstance(bc, x509.BasicConstraints) else None
+    path_len = bc.path_length if isinstance(bc, x509.BasicConstraints) else None
+    bc_ext = exts.get(ExtensionOID.BASIC_CONSTRAINTS.dotted_string)
+    ku_val = value(ExtensionOID.KEY_USAGE)
+    key_usage: frozenset[str] | None = None
+    if isinstance(ku_val, x509.KeyUsage):
+        names = [
+            "digital_signature",
+            "content_commitment",
+            "key_encipherment",
+            "data_encipherment",
+            "key_agreement",
+            "key_cert_sign",
+            "crl_sign",
+        ]
+        key_usage = frozenset(n for n in names if getattr(ku_val, n))
+    eku_val = value(ExtensionOID.EXTENDED_KEY_USAGE)
+    eku = (
+        frozenset(o.dotted_string for o in eku_val)
+        if isinstance(eku_val, x509.ExtendedKeyUsage)
+        else None
+    )
+    ski_val = value(ExtensionOID.SUBJECT_KEY_IDENTIFIER)
+    ski = ski_val.digest if isinstance(ski_val, x509.SubjectKeyIdentifier) else None
+    aki_val = value(ExtensionOID.AUTHORITY_KEY_IDENTIFIER)
+    aki = aki_val.key_identifier if isinstance(aki_val, x509.AuthorityKeyIdentifier) else None
+    san_val = value(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    dns: tuple[str, ...] = ()
+    ips: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    if isinstance(san_val, x509.SubjectAlternativeName):
+        dns = tuple(san_val.get_values_for_type(x509.DNSName))
+        ips = tuple(str(i) for i in san_val.get_values_for_type(x509.IPAddress))
+        emails = tuple(san_val.get_values_for_type(x509.RFC822Name))
+    aia_val = value(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
+    ca_issuers: list[str] = []
+    ocsp: list[str] = []
+    if isinstance(aia_val, x509.AuthorityInformationAccess):
+        from cryptography.x509.oid import AuthorityInformationAccessOID as AIA
+
+        for desc in aia_val:
+            loc = desc.access_location
+            if isinstance(loc, x509.UniformResourceIdentifier):
+                if desc.access_method == AIA.CA_ISSUERS:
+                    ca_issuers.append(loc.value)
+                elif desc.access_method == AIA.OCSP:
+                    ocsp.append(loc.value)
+    nc_val = value(ExtensionOID.NAME_CONSTRAINTS)
+    nc = _name_constraints(nc_val) if isinstance(nc_val, x509.NameConstraints) else None
+
+    unhandled = tuple(
+        sorted(o for o, e in exts.items() if e.critical and o not in HANDLED_EXTENSIONS)
+    )
+    if bad_ext:
+        unhandled = (*unhandled, "unparsable-extensions")
+
+    try:
+        sig_alg = cert.signature_algorithm_oid._name
+    except Exception:  # pragma: no cover
+        sig_alg = "unknown"
+    try:
+        h = cert.signature_hash_algorithm
+        sig_hash = h.name if h is not None else None
+    except Exception:
+        # cryptography refuses to name unsupported hashes (MD5 is still named;
+        # MD2/MD4 are not): call it by the OID name.
+        sig_hash = "md5" if "md5" in sig_alg.lower() else ("md2" if "md2" in sig_alg.lower() else "unknown")
+
+    key_type, bits, curve = "unknown", 0, None
+    spki_sha = ""
+    try:
+        pub = cert.public_key()
+        spki = pub.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        spki_sha = hashlib.sha256(spki).hexdigest()
+        if isinstance(pub, rsa.RSAPublicKey):
+            key_type, bits = "RSA", pub.key_size
+        elif isinstance(pub, ec.EllipticCurvePublicKey):
+            key_type, bits, curve = "EC", pub.key_size, pub.curve.name
+        elif isinstance(pub, ed25519.Ed25519PublicKey):
+            key_type, bits = "Ed25519", 256
+        elif isinstance(pub, ed448.Ed448PublicKey):
+            key_type, bits = "Ed448", 456
+        elif isinstance(pub, dsa.DSAPublicKey):
+            key_type, bits = "DSA", pub.key_size
+    except Exception:
+        spki_sha = hashlib.sha256(der).hexdigest()
+
+    with warnings.catch_warnings():
+        # Serial 0 roots are common in real stores (cryptography warns).
+        warnings.simplefilter("ignore")
+        serial = cert.serial_number
+
+    subject_der = cert.subject.public_bytes()
+    issuer_der = cert.issuer.public_bytes()
+    return CertInfo(
+        der=der,
+        sha256=hashlib.sha256(der).hexdigest(),
+        subject=_rfc4514(cert.subject),
+        issuer=_rfc4514(cert.issuer),
+        subject_der=subject_der,
+        issuer_der=issuer_der,
+        common_name=_name_attr(cert.subject, NameOID.COMMON_NAME),
+        organization=_name_attr(cert.subject, NameOID.ORGANIZATION_NAME),
+        serial=serial,
+        version=1 if cert.version == x509.Version.v1 else 3,
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        is_ca=is_ca,
+        path_length=path_len,
+        bc_critical=bool(bc_ext and bc_ext.critical),
+        key_usage=key_usage,
+        eku=eku,
+        ski=ski,
+        aki=aki,
+        dns_names=dns,
+        ip_addresses=ips,
+        emails=emails,
+        has_san=san_val is not None,
+        aia_ca_issuers=tuple(ca_issuers),
+        aia_ocsp=tuple(ocsp),
+        signature_algorithm=sig_alg,
+        signature_hash=sig_hash,
+        key_type=key_type,
+        key_bits=bits,
+        key_curve=curve,
+        self_issued=subject_der == issuer_der,
+        unhandled_critical=unhandled,
+        name_constraints=nc,
+        spki_sha256=spki_sha,
+        trusted_block=trusted_block,
+        cert=cert,
+    )
+
+
+def _name_constraints(nc: x509.NameConstraints) -> NameConstraints:
+    from cryptography import x509
+
+    def split(
+        subtrees: list[x509.GeneralName] | None,
+    ) -> tuple[list[str], list[str], list[str], bool, bool]:
+        d: list[str] = []
+        i: list[str] = []
+        e: list[str] = []
+        has_dn = False
+        unsupported = False
+        for g in subtrees or []:
+            if isinstance(g, x509.DNSName):
+                d.append(g.value)
+            elif isinstance(g, x509.IPAddress):
+                i.append(str(g.value))
+            elif isinstance(g, x509.RFC822Name):
+                e.append(g.value)
+            elif isinstance(g, x509.DirectoryName):
+                has_dn = True
+            else:
+                unsupported = True
+        return d, i, e, has_dn, unsupported
+
+    pd, pi, pe, pdn, pu = split(nc.permitted_subtrees)
+    ed, ei, ee, edn, eu = split(nc.excluded_subtrees)
+    return NameConstraints(
+        permitted_dns=tuple(pd),
+        excluded_dns=tuple(ed),
+        permitted_ip=tuple(pi),
+        excluded_ip=tuple(ei),
+        permitted_email=tuple(pe),
+        excluded_email=tuple(ee),
+        has_dn_constraints=pdn or edn,
+        unsupported=pu or eu,
+    )
+
+
+def verify_signature(child: CertInfo, parent: CertInfo) -> str | None:
+    """Check that ``parent``'s key signed ``child``.
+
+    Returns ``None`` when the signature verifies, else a short reason code:
+    ``bad-signature`` (wrong key), ``unsupported-algorithm`` or
+    ``name-mismatch``.  Pure: no I/O, only computation.
+    """
+    if child.cert is None or parent.cert is None:
+        return "unsupported-algorithm"
+    if child.issuer_der != parent.subject_der:
+        return "name-mismatch"
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+
+    try:
+        child.cert.verify_directly_issued_by(parent.cert)
+    except InvalidSignature:
+        return "bad-signature"
+    except (UnsupportedAlgorithm, TypeError):
+        return "unsupported-algorithm"
+    except ValueError as exc:
+        # cryptography raises ValueError for a name mismatch and for
+        # unsupported signature parameters (e.g. MD5 / explicit curves).
+        if "subject does not match" in str(exc):
+            return "name-mismatch"
+        return "unsupported-algorithm"
+    return None
+
+
+def ip_in_cidr(ip: str, cidr: str) -> bool:
+    try:
+        return ipaddress.ip_address(ip) in ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return False

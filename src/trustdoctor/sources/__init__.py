@@ -1,0 +1,1 @@
+"""Chain sources: files, network endpoints, logs, images. All I/O lives here."""

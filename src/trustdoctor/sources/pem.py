@@ -1,0 +1,63 @@
+"""A tolerant PEM block scanner.
+
+Finds ``-----BEGIN X-----`` / ``-----END X-----`` blocks anywhere in text (a
+pasted ``openssl s_client -showcerts`` transcript, a log, YAML), with the line
+each block starts on and whether it carries RFC 1421 headers.  Pure: bytes in,
+blocks out.  Go's ``AppendCertsFromPEM`` uses only ``CERTIFICATE`` blocks with
+no headers (crypto/x509/cert_pool.go); OpenSSL also takes ``TRUSTED
+CERTIFICATE``; each reader decides with these facts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+# Bounded, linear patterns: labels are short, no nested quantifiers.
+_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 #]{1,40})-----")
+_END_TMPL = b"-----END %s-----"
+
+
+@dataclass(frozen=True)
+class PemBlock:
+    label: str  # CERTIFICATE, TRUSTED CERTIFICATE, PKCS7, PRIVATE KEY, ...
+    data: bytes  # decoded body (may be empty when the base64 was broken)
+    line: int  # 1-based line of the BEGIN marker
+    has_headers: bool  # RFC 1421 "Key: value" headers before the body
+    broken: bool  # base64 did not decode, or END marker missing
+
+
+def iter_pem_blocks(text: bytes) -> Iterator[PemBlock]:
+    """Yield every PEM block in ``text`` in order."""
+    pos = 0
+    while True:
+        m = _BEGIN.search(text, pos)
+        if m is None:
+            return
+        label = m.group(1).decode("ascii")
+        end_marker = _END_TMPL % m.group(1)
+        end = text.find(end_marker, m.end())
+        line = text.count(b"\n", 0, m.start()) + 1
+        if end < 0:
+            yield PemBlock(label, b"", line, False, True)
+            return
+        body = text[m.end() : end]
+        has_headers = b":" in body.split(b"\n\n", 1)[0] if b"\n\n" in body else False
+        if has_headers:
+            body = body.split(b"\n\n", 1)[1]
+        # Tolerate transcripts that prefix lines (e.g. "> " in chat, YAML indent).
+        cleaned = re.sub(rb"[^A-Za-z0-9+/=]", b"", body)
+        try:
+            data = base64.b64decode(cleaned, validate=True) if cleaned else b""
+            broken = not data
+        except (binascii.Error, ValueError):
+            data, broken = b"", True
+        yield PemBlock(label, data, line, has_headers, broken)
+        pos = end + len(end_marker)
+
+
+def looks_like_pem(text: bytes) -> bool:
+    return _BEGIN.search(text) is not None

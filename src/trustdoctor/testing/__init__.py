@@ -1,0 +1,1 @@
+"""Helpers shared by the tests and the built-in lab (throwaway PKIs)."""
