@@ -392,9 +392,42 @@ def verify_signature(child: CertInfo, parent: CertInfo) -> str | None:
         return "unsupported-algorithm"
     except ValueError as exc:
         # cryptography raises ValueError for a name mismatch and for
-        # unsupported signature parameters (e.g. MD5 / explicit curves).
+        # signature algorithms its OpenSSL build refuses (SHA-1, MD5).
         if "subject does not match" in str(exc):
             return "name-mismatch"
+        return _verify_legacy(child, parent)
+    return None
+
+
+def _verify_legacy(child: CertInfo, parent: CertInfo) -> str | None:
+    """Verify SHA-1/MD5 signatures by hand (prehashed), so that a weak but
+    correct signature is reported as *insecure*, not as *wrong*."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+
+    assert child.cert is not None and parent.cert is not None
+    algo: hashes.HashAlgorithm
+    if child.signature_hash == "sha1":
+        algo = hashes.SHA1()
+    elif child.signature_hash == "md5":
+        algo = hashes.MD5()
+    else:
+        return "unsupported-algorithm"
+    h = hashes.Hash(algo)
+    h.update(child.cert.tbs_certificate_bytes)
+    digest = h.finalize()
+    key = parent.cert.public_key()
+    try:
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(child.cert.signature, digest, padding.PKCS1v15(), utils.Prehashed(algo))
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(child.cert.signature, digest, ec.ECDSA(utils.Prehashed(algo)))
+        else:
+            return "unsupported-algorithm"
+    except InvalidSignature:
+        return "bad-signature"
+    except Exception:
         return "unsupported-algorithm"
     return None
 

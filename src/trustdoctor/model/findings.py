@@ -45,6 +45,8 @@ class Code(StrEnum):
     NOT_TLS = "not-tls"
     HANDSHAKE_FAILED = "handshake-failed"
     TIMEOUT = "timeout"
+    STARTTLS_REFUSED = "starttls-refused"  # the plaintext dialogue did not reach TLS
+    PROXY_FAILED = "proxy-failed"  # the HTTP proxy refused or broke the CONNECT tunnel
     # -- secondary findings: served chain -------------------------------------
     WRONG_ORDER = "wrong-order"
     ROOT_SENT = "root-sent"
@@ -116,6 +118,8 @@ CODE_SIDE: Mapping[Code, Side] = {
     Code.NOT_TLS: Side.SERVER,
     Code.HANDSHAKE_FAILED: Side.SERVER,
     Code.TIMEOUT: Side.NETWORK,
+    Code.STARTTLS_REFUSED: Side.SERVER,
+    Code.PROXY_FAILED: Side.NETWORK,
 }
 
 Params = Mapping[str, "str | int | bool | None | list[str]"]

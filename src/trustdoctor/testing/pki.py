@@ -210,13 +210,52 @@ def make_cert(
     if isinstance(sign_key, ed25519.Ed25519PrivateKey):
         algo = None
     else:
-        algo = {"sha256": hashes.SHA256(), "sha1": hashes.SHA1(), "sha384": hashes.SHA384(),
-                "md5": hashes.MD5()}[hash_alg]
-    if version1:
-        cert = _sign_v1(b, sign_key, algo)
-    else:
-        cert = b.sign(sign_key, algo)
+        algo = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384()}.get(hash_alg, hashes.SHA256())
+    cert = _sign_v1(b, sign_key, algo) if version1 else b.sign(sign_key, algo)
+    if hash_alg in ("sha1", "md5"):
+        cert = _resign_legacy(cert, sign_key, hash_alg)
     return Issued(cert, key)
+
+
+# AlgorithmIdentifier DER for the legacy digests (RFC 3279 / RFC 5758): the
+# cryptography build refuses to sign with them, so tests re-sign by hand.
+_LEGACY_ALG = {
+    ("rsa", "sha1"): bytes.fromhex("300d06092a864886f70d0101050500"),
+    ("rsa", "md5"): bytes.fromhex("300d06092a864886f70d0101040500"),
+    ("ec", "sha1"): bytes.fromhex("300906072a8648ce3d0401"),
+}
+
+
+def _elements(body: bytes) -> list[bytes]:
+    out = []
+    while body:
+        n = _der_len_total(body)
+        out.append(body[:n])
+        body = body[n:]
+    return out
+
+
+def _resign_legacy(cert: x509.Certificate, key: PrivateKey, digest: str) -> x509.Certificate:
+    from cryptography.hazmat.primitives.asymmetric import padding, utils
+
+    kind = "rsa" if isinstance(key, rsa.RSAPrivateKey) else "ec"
+    alg = _LEGACY_ALG[(kind, digest)]
+    tbs = cert.tbs_certificate_bytes
+    hdr = 2 if tbs[1] < 0x80 else 2 + (tbs[1] & 0x7F)
+    parts = _elements(tbs[hdr:])
+    idx = 2 if parts[0][:1] == b"\xa0" else 1
+    parts[idx] = alg
+    new_tbs = _der_seq(b"".join(parts))
+    h = hashes.Hash(hashes.SHA1() if digest == "sha1" else hashes.MD5())
+    h.update(new_tbs)
+    d = h.finalize()
+    pre = utils.Prehashed(hashes.SHA1() if digest == "sha1" else hashes.MD5())
+    if kind == "rsa":
+        sig = key.sign(d, padding.PKCS1v15(), pre)
+    else:
+        sig = key.sign(d, ec.ECDSA(pre))
+    bitstring = b"\x03" + _der_len(len(sig) + 1) + b"\x00" + sig
+    return x509.load_der_x509_certificate(_der_seq(new_tbs + alg + bitstring))
 
 
 def _sign_v1(b: x509.CertificateBuilder, key: PrivateKey, algo: hashes.HashAlgorithm | None) -> x509.Certificate:

@@ -1,0 +1,198 @@
+"""The public API: the functions every front end calls.
+
+``diagnose_chain`` judges certificates from files; later front ends add
+``diagnose`` (live endpoints), ``inspect_stores``, ``explain`` and
+``plan_fix``.  This layer does the I/O (reading files, the clock, the host's
+stores) and hands pure data to the engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from .engine import judge
+from .errors import InputError, UsageError
+from .model.anchors import Anchor, AnchorSet, make_anchor_set
+from .model.cert import Provenance
+from .model.diagnosis import Diagnosis, PresentedCert
+from .model.findings import Code, Finding, Severity, Side
+from .policies import CLIENT_POLICY, POLICIES
+from .sources.files import Loaded, load_bytes, load_paths, read_source
+
+DEFAULT_CHAIN_CLIENTS = ("go", "openssl", "webpki")
+MAX_TRUST_DIR_FILES = 5000
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def parse_time(text: str) -> dt.datetime:
+    """ISO-8601 time for ``--at``; naive times are UTC."""
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--at: not an ISO-8601 time: {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def check_clients(clients: Sequence[str]) -> list[str]:
+    out = []
+    for c in clients:
+        if c not in CLIENT_POLICY:
+            known = ", ".join(sorted(CLIENT_POLICY))
+            raise UsageError(f"unknown client {c!r} (known: {known})")
+        if c not in out:
+            out.append(c)
+    return out
+
+
+# -- anchors -------------------------------------------------------------------------
+
+
+def load_trust_paths(paths: Sequence[str], *, password: bytes | None = None) -> list[Anchor]:
+    """Anchors from ``--trust`` files or directories (every file in a directory)."""
+    anchors: list[Anchor] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            files = sorted(f for f in path.iterdir() if f.is_file())[:MAX_TRUST_DIR_FILES]
+            for f in files:
+                try:
+                    loaded = load_bytes(read_source(str(f)), str(f), password=password)
+                except InputError:
+                    continue  # a directory may hold keys, READMEs...; skip them
+                anchors += [Anchor(c.cert, c.provenance) for c in loaded.certs]
+            if not anchors:
+                raise InputError(f"{p}: no certificate found in this directory")
+            continue
+        for item in load_paths([p], password=password):
+            anchors += [Anchor(c.cert, c.provenance) for c in item.certs]
+    return anchors
+
+
+def anchors_for_client(client: str, anchors: Sequence[Anchor], source: str) -> tuple[AnchorSet, list[Finding]]:
+    """The anchors a client takes from explicitly given files.
+
+    Go's ``AppendCertsFromPEM`` ignores ``TRUSTED CERTIFICATE`` blocks
+    (cert_pool.go), so Go clients lose them; OpenSSL keeps them.
+    """
+    policy = POLICIES[CLIENT_POLICY[client]]
+    findings: list[Finding] = []
+    use = list(anchors)
+    if policy.name == "go":
+        dropped = [a for a in anchors if a.cert.trusted_block]
+        if dropped:
+            use = [a for a in anchors if not a.cert.trusted_block]
+            findings.append(Finding(Code.TRUSTED_BLOCK_IGNORED, Severity.WARNING, Side.CLIENT,
+                                    {"client": client, "count": len(dropped),
+                                     "subjects": [a.cert.subject for a in dropped]},
+                                    tuple(a.cert.sha256 for a in dropped)))
+    return (
+        make_anchor_set(client, use, sources=(source,), partial_chain=policy.partial_chain),
+        findings,
+    )
+
+
+@lru_cache(maxsize=1)
+def mozilla_reference() -> AnchorSet:
+    """certifi's Mozilla bundle: the reference of "publicly trusted" roots."""
+    import certifi
+
+    path = certifi.where()
+    try:
+        loaded = load_bytes(Path(path).read_bytes(), f"certifi {certifi.__version__}")
+    except (OSError, InputError):
+        return make_anchor_set("mozilla", [])
+    return make_anchor_set(
+        "mozilla", [Anchor(c.cert, c.provenance) for c in loaded.certs], sources=(path,)
+    )
+
+
+def _system_anchor_set(client: str) -> AnchorSet:
+    """The running host's store for ``client`` (via the trust-store models).
+
+    ``webpki`` models a strict verifier shipping Mozilla's roots (as browsers
+    and cryptography-with-certifi do), so its store is the reference set.
+    """
+    if client == "webpki":
+        ref = mozilla_reference()
+        return make_anchor_set("webpki", list(ref.anchors), sources=ref.sources)
+    from .stores import build_context, inspect_stores
+
+    with build_context(root="/", env=dict(os.environ), now=now()) as ctx:
+        (store,) = inspect_stores(ctx, [client])
+    return store.anchors
+
+
+# -- chain -------------------------------------------------------------------------------
+
+
+def diagnose_chain(
+    inputs: Sequence[Loaded],
+    *,
+    trust: Sequence[str] = (),
+    intermediates: Sequence[Loaded] = (),
+    host: str | None = None,
+    at: dt.datetime | None = None,
+    clients: Sequence[str] = DEFAULT_CHAIN_CLIENTS,
+    client_anchors: Mapping[str, AnchorSet] | None = None,
+    refiners: Mapping[str, object] | None = None,
+    password: bytes | None = None,
+) -> Diagnosis:
+    """Judge certificates loaded from files.
+
+    Args:
+        inputs: the loaded inputs; the first input's first certificate is the
+            leaf unless the input says otherwise.
+        trust: ``--trust`` files/directories; when empty, each client's own
+            store (``client_anchors`` or the host's).
+        intermediates: extra untrusted intermediates.
+        host: the peer name to check.
+        at: evaluation time (default: now).
+        clients: the client models to evaluate, in priority order.
+    """
+    clients = check_clients(clients)
+    presented = [pc for item in inputs for pc in item.certs]
+    if not presented:
+        raise InputError("no certificate to judge")
+    supplied = [pc for item in intermediates for pc in item.certs]
+    extra: list[Finding] = []
+    pairs: list[tuple[str, AnchorSet]] = []
+    if trust:
+        anchors = load_trust_paths(trust, password=password)
+        for c in clients:
+            aset, f = anchors_for_client(c, anchors, ", ".join(trust))
+            pairs.append((c, aset))
+            extra += f
+    else:
+        for c in clients:
+            if client_anchors and c in client_anchors:
+                pairs.append((c, client_anchors[c]))
+            else:
+                pairs.append((c, _system_anchor_set(c)))
+    return judge(
+        presented,
+        clients=pairs,
+        at=at or now(),
+        host=host,
+        supplied=supplied,
+        reference={"mozilla": mozilla_reference()},
+        refiners=refiners,  # type: ignore[arg-type]
+        extra_findings=extra,
+    )
+
+
+__all__ = [
+    "DEFAULT_CHAIN_CLIENTS",
+    "PresentedCert",
+    "Provenance",
+    "diagnose_chain",
+    "load_trust_paths",
+    "mozilla_reference",
+    "parse_time",
+]

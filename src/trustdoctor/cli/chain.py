@@ -1,0 +1,89 @@
+"""``trustdoctor chain``: judge certificates from files or stdin."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+DESCRIPTION = """Judge certificates from files or stdin, for each client model.
+
+The first file's first certificate is the leaf (unless the input is clearly
+root-first); everything else is "presented".  Inputs may be PEM with any text
+around it (an `openssl s_client -showcerts` transcript), base64 of a PEM (a
+Kubernetes secret), DER, PKCS#7 or PKCS#12.
+
+examples:
+  trustdoctor chain fullchain.pem --host www.example.com
+  openssl s_client -connect host:443 -showcerts </dev/null | trustdoctor chain - --trust root.pem
+  trustdoctor chain leaf.pem --intermediates inter.pem --client go --format json
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE", help="certificate files; - for stdin")
+    p.add_argument("--trust", action="append", default=[], metavar="PATH",
+                   help="trust anchors (file or directory); default: each client's store")
+    p.add_argument("--intermediates", action="append", default=[], metavar="PATH",
+                   help="extra untrusted intermediates")
+    p.add_argument("--host", metavar="NAME|IP", help="the peer name to check")
+    p.add_argument("--at", metavar="ISO-8601", help="judge at this time instead of now")
+    p.add_argument("--client", action="append", default=[], metavar="NAME",
+                   help="client model(s): go, openssl, webpki, curl, python, requests, node, java, "
+                        "docker, containerd, crio (default: go, openssl, webpki)")
+    pw = p.add_mutually_exclusive_group()
+    pw.add_argument("--password", help="PKCS#12 password")
+    pw.add_argument("--password-file", metavar="FILE", help="read the PKCS#12 password from FILE")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    try:
+        from .trustopts import add_trust_context_arguments
+    except ImportError:  # pragma: no cover - during bootstrap only
+        return
+    add_trust_context_arguments(p)
+
+
+def _password(args: argparse.Namespace) -> bytes | None:
+    if args.password is not None:
+        return str(args.password).encode()
+    if args.password_file:
+        from ..sources.files import read_source
+
+        return read_source(args.password_file, max_bytes=4096).rstrip(b"\r\n")
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import api
+    from ..errors import UsageError
+    from ..sources.files import load_paths
+
+    if args.files.count("-") > 1:
+        raise UsageError("stdin (-) can be given only once")
+    password = _password(args)
+    inputs = load_paths(args.files, password=password)
+    inter = load_paths(args.intermediates, password=password) if args.intermediates else []
+    at = api.parse_time(args.at) if args.at else None
+    clients = args.client or list(api.DEFAULT_CHAIN_CLIENTS)
+    host = args.host
+    if args.trust:
+        diag = api.diagnose_chain(inputs, trust=args.trust, intermediates=inter, host=host, at=at,
+                                  clients=clients, password=password)
+    else:
+        from .views import client_views
+
+        with client_views(args, clients) as (anchors, refiners):
+            diag = api.diagnose_chain(inputs, intermediates=inter, host=host, at=at,
+                                      clients=clients, client_anchors=anchors,
+                                      refiners=refiners)
+    for item in inputs:
+        for note in item.notes:
+            print(f"trustdoctor: note: {note}", file=sys.stderr)
+    if args.format == "json":
+        from ..render.json import diagnosis_to_dict, dumps
+
+        sys.stdout.write(dumps(diagnosis_to_dict(diag, kind="chain")))
+    else:
+        from ..render.text import render_diagnosis
+        from .output import emit
+
+        emit(render_diagnosis(diag))
+    return 0 if diag.verdict.trusted else 1

@@ -1,0 +1,37 @@
+"""Printing: plain text when piped or NO_COLOR is set, rich on a colour terminal."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+from ..render.doc import Doc
+
+
+def use_color(stream: TextIO) -> bool:
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return stream.isatty()
+
+
+def emit(doc: Doc, stream: TextIO | None = None) -> None:
+    out = stream or sys.stdout
+    if not use_color(out):
+        out.write(doc.plain())
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(file=out, highlight=False, soft_wrap=True)
+    for line in doc.lines:
+        text = Text()
+        for span in line:
+            text.append(span.text, style=span.style or "")
+        console.print(text)
+
+
+def emit_text(text: str, stream: TextIO | None = None) -> None:
+    (stream or sys.stdout).write(text)

@@ -1,0 +1,189 @@
+"""The error text each modelled verifier prints for a cause (pure data + format).
+
+These are the strings users paste into search engines; showing the exact one
+lets a reader match the diagnosis to their log.  Sources:
+- Go: crypto/x509 verify.go / x509.go error strings (truststores.md §1.6).
+- OpenSSL: verify codes and X509_verify_cert_error_string texts of OpenSSL 3.0
+  (crypto/x509/x509_txt.c; numbers from include/openssl/x509_vfy.h, e.g.
+  X509_V_ERR_INVALID_CA = 79), as printed by curl, Python and Node.
+- webpki: cryptography's ``VerificationError`` texts (pylibs.md §1.2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from .model.findings import Code, Finding
+from .pathbuild import Path
+
+# OpenSSL: cause -> (verify code, text).  Variants chosen from the params below.
+OPENSSL_CODES: Mapping[str, tuple[int, str]] = {
+    "issuer-missing": (20, "unable to get local issuer certificate"),
+    "anchor-not-root": (2, "unable to get issuer certificate"),
+    "self-signed-leaf": (18, "self-signed certificate"),
+    "self-signed-in-chain": (19, "self-signed certificate in certificate chain"),
+    Code.NOT_A_CA: (79, "invalid CA certificate"),
+    Code.PATH_TOO_LONG: (25, "path length constraint exceeded"),
+    Code.WRONG_USAGE: (26, "unsuitable certificate purpose"),
+    Code.UNHANDLED_CRITICAL_EXTENSION: (34, "unhandled critical extension"),
+    "nc-permitted": (47, "permitted subtree violation"),
+    "nc-excluded": (48, "excluded subtree violation"),
+    "ee-key": (66, "EE certificate key too weak"),
+    "ca-key": (67, "CA certificate key too weak"),
+    Code.INSECURE_ALGORITHM: (68, "CA signature digest algorithm too weak"),
+    Code.BAD_SIGNATURE: (7, "certificate signature failure"),
+    Code.EXPIRED: (10, "certificate has expired"),
+    Code.NOT_YET_VALID: (9, "certificate is not yet valid"),
+    "hostname": (62, "hostname mismatch"),
+    "ip": (64, "IP address mismatch"),
+}
+
+GO_UNKNOWN_AUTHORITY = "x509: certificate signed by unknown authority"
+GO_HINT = ' (possibly because of "{hint}" while trying to verify candidate authority certificate "{name}")'
+GO_TEXTS: Mapping[str, str] = {
+    "parent-cannot-sign": "x509: invalid signature: parent certificate cannot sign this kind of certificate",
+    "v1-intermediate": "x509: certificate is not authorized to sign other certificates",
+    Code.EXPIRED: "x509: certificate has expired or is not yet valid: current time {at} is after {limit}",
+    Code.NOT_YET_VALID: "x509: certificate has expired or is not yet valid: current time {at} is before {limit}",
+    Code.PATH_TOO_LONG: "x509: too many intermediates for path length constraint",
+    Code.WRONG_USAGE: "x509: certificate specifies an incompatible key usage",
+    Code.UNHANDLED_CRITICAL_EXTENSION: "x509: unhandled critical extension",
+    "nc-excluded": 'x509: a root or intermediate certificate is not authorized to sign for this name: {kind} name "{name}" is excluded by constraint "{constraint}"',
+    "nc-permitted": 'x509: a root or intermediate certificate is not authorized to sign for this name: {kind} name "{name}" is not permitted by any constraint',
+    "sha1": "x509: cannot verify signature: insecure algorithm {algo}",
+    "md5": "x509: cannot verify signature: insecure algorithm {algo}",
+    "bad-sig-rsa": "crypto/rsa: verification error",
+    "bad-sig-ec": "x509: ECDSA verification failure",
+    "host-no-match": "x509: certificate is valid for {names}, not {host}",
+    "host-legacy-cn": "x509: certificate relies on legacy Common Name field, use SANs instead",
+    "host-no-names": "x509: certificate is not valid for any names, but wanted to match {host}",
+    "host-ip": "x509: cannot validate certificate for {host} because it doesn't contain any IP SANs",
+    "host-ip-list": "x509: certificate is valid for {names}, not {host}",
+}
+
+WEBPKI_TEXTS: Mapping[str, str] = {
+    "no-anchor": "validation failed: candidates exhausted: all candidates exhausted with no interior errors",
+    Code.EXPIRED: "validation failed: cert is not valid at validation time",
+    Code.NOT_YET_VALID: "validation failed: cert is not valid at validation time",
+    Code.HOSTNAME_MISMATCH: "validation failed: leaf certificate has no matching subjectAltName",
+    "no-san": "validation failed: missing required extension: leaf server certificate has no subjectAltName",
+    Code.NOT_A_CA: "validation failed: candidates exhausted: basicConstraints.cA must be asserted in a CA certificate",
+    "no-key-cert-sign": "validation failed: candidates exhausted: keyUsage.keyCertSign must be asserted in a CA certificate",
+    Code.WRONG_USAGE: "validation failed: required EKU not found",
+    Code.PATH_TOO_LONG: "validation failed: candidates exhausted: path length constraint violated",
+    Code.BAD_SIGNATURE: "validation failed: candidates exhausted: signature does not match",
+    Code.WEAK_KEY: "validation failed: candidates exhausted: RSA key is too weak",
+    Code.UNHANDLED_CRITICAL_EXTENSION: "validation failed: certificate contains unaccounted-for critical extensions",
+    Code.NAME_CONSTRAINTS: "validation failed: candidates exhausted: excluded name constraint matched SAN",
+}
+
+
+def _rfc3339(value: object) -> str:
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
+
+
+def _go_algo(hash_name: str, path: Path, depth: int) -> str:
+    cert = path.certs[depth] if depth < len(path.certs) else None
+    kind = "ECDSA" if cert is not None and "ecdsa" in cert.signature_algorithm.lower() else "RSA"
+    return f"{hash_name.upper()}-{kind}"
+
+
+def client_error(policy: str, f: Finding, path: Path, host: str | None) -> str:
+    """The message the client would print for primary finding ``f``."""
+    p = f.params
+    if policy == "go":
+        return _go(f, path, host)
+    if policy == "openssl":
+        key: str = f.code
+        if f.code in (Code.MISSING_INTERMEDIATE, Code.UNTRUSTED_ROOT, Code.OUTDATED_STORE,
+                      Code.SELF_SIGNED_LEAF):
+            if f.code == Code.SELF_SIGNED_LEAF:
+                key = "self-signed-leaf"
+            elif p.get("anchor_not_self_signed"):
+                key = "anchor-not-root"
+            elif path.end == "self-signed":
+                key = "self-signed-in-chain"
+            else:
+                key = "issuer-missing"
+        elif f.code == Code.NAME_CONSTRAINTS:
+            key = "nc-excluded" if p.get("kind") == "excluded" else "nc-permitted"
+        elif f.code == Code.WEAK_KEY:
+            key = "ee-key" if p.get("depth") == 0 else "ca-key"
+        elif f.code == Code.HOSTNAME_MISMATCH:
+            key = "ip" if p.get("reason") == "ip-not-in-san" else "hostname"
+        num, text = OPENSSL_CODES.get(key, (0, str(f.code)))
+        return f"verify error:num={num}:{text}"
+    key = f.code
+    if f.code in (Code.MISSING_INTERMEDIATE, Code.UNTRUSTED_ROOT, Code.OUTDATED_STORE,
+                  Code.SELF_SIGNED_LEAF):
+        key = "no-anchor"
+    elif f.code == Code.HOSTNAME_MISMATCH and p.get("reason") == "no-san":
+        key = "no-san"
+    elif f.code == Code.NOT_A_CA and p.get("reason") == "no-key-cert-sign":
+        key = "no-key-cert-sign"
+    return WEBPKI_TEXTS.get(key, f"validation failed: {f.code}")
+
+
+def _go(f: Finding, path: Path, host: str | None) -> str:
+    p = f.params
+    depth = int(p.get("depth", 0) or 0)  # type: ignore[call-overload]
+    hint_name = path.certs[depth].display_name if depth < len(path.certs) else ""
+    if f.code in (Code.MISSING_INTERMEDIATE, Code.UNTRUSTED_ROOT, Code.OUTDATED_STORE,
+                  Code.SELF_SIGNED_LEAF):
+        if path.rejected:
+            r = path.rejected[0]
+            hint = GO_TEXTS["bad-sig-ec"] if r.cert.key_type == "EC" else GO_TEXTS["bad-sig-rsa"]
+            return GO_UNKNOWN_AUTHORITY + GO_HINT.format(hint=hint, name=r.cert.display_name)
+        return GO_UNKNOWN_AUTHORITY
+    if f.code == Code.BAD_SIGNATURE:
+        r = path.rejected[0] if path.rejected else None
+        if r is not None:
+            hint = GO_TEXTS["bad-sig-ec"] if r.cert.key_type == "EC" else GO_TEXTS["bad-sig-rsa"]
+            return GO_UNKNOWN_AUTHORITY + GO_HINT.format(hint=hint, name=r.cert.display_name)
+        return GO_UNKNOWN_AUTHORITY
+    if f.code == Code.NOT_A_CA:
+        if p.get("reason") == "v1-certificate":
+            return GO_TEXTS["v1-intermediate"]
+        return GO_UNKNOWN_AUTHORITY + GO_HINT.format(hint=GO_TEXTS["parent-cannot-sign"], name=hint_name)
+    if f.code == Code.INSECURE_ALGORITHM:
+        h = str(p.get("hash", "sha1"))
+        # The hint names the certificate whose signature failed: the child's
+        # issuer is the candidate, so name the issuer (depth+1) when present.
+        cand = path.certs[depth + 1].display_name if depth + 1 < len(path.certs) else hint_name
+        hint = GO_TEXTS["sha1"].format(algo=_go_algo(h, path, depth))
+        return GO_UNKNOWN_AUTHORITY + GO_HINT.format(hint=hint, name=cand)
+    if f.code in (Code.EXPIRED, Code.NOT_YET_VALID):
+        limit = p.get("not_after") if f.code == Code.EXPIRED else p.get("not_before")
+        return GO_TEXTS[f.code].format(at=_rfc3339(p.get("at")), limit=_rfc3339(limit))
+    if f.code == Code.NAME_CONSTRAINTS:
+        name = str(p.get("name", ""))
+        kind = "IP address" if ":" in name or name.replace(".", "").isdigit() else "DNS"
+        key = "nc-excluded" if p.get("kind") == "excluded" else "nc-permitted"
+        return GO_TEXTS[key].format(kind=kind, name=name, constraint=p.get("constraint", ""))
+    if f.code == Code.HOSTNAME_MISMATCH:
+        names = p.get("names") or []
+        reason = p.get("reason")
+        h = host or str(p.get("host", ""))
+        if reason == "legacy-cn":
+            return GO_TEXTS["host-legacy-cn"]
+        if reason == "ip-not-in-san":
+            ips = [n for n in names if isinstance(n, str) and (":" in n or n.replace(".", "").isdigit())]  # type: ignore[union-attr]
+            if not ips:
+                return GO_TEXTS["host-ip"].format(host=h)
+            return GO_TEXTS["host-ip-list"].format(names=", ".join(ips), host=h)
+        if not names:
+            return GO_TEXTS["host-no-names"].format(host=h)
+        return GO_TEXTS["host-no-match"].format(names=", ".join(str(n) for n in names), host=h)  # type: ignore[union-attr]
+    if f.code in GO_TEXTS:
+        return GO_TEXTS[f.code]
+    if f.code == Code.WEAK_KEY:
+        return GO_UNKNOWN_AUTHORITY
+    return GO_UNKNOWN_AUTHORITY

@@ -1,0 +1,1 @@
+"""Renderers: views of results (text for people, JSON for machines). Pure."""

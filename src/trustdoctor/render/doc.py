@@ -1,0 +1,39 @@
+"""A tiny styled-text document: what text renderers produce (pure).
+
+Renderers build :class:`Doc` values; the CLI prints them plain (not a TTY,
+``NO_COLOR``) or through rich (a colour terminal).  Keeping rich out of the
+renderers keeps them pure and keeps start-up fast when output is piped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Styles are rich style names; plain output ignores them.
+OK = "bold green"
+BAD = "bold red"
+WARN = "yellow"
+DIM = "dim"
+BOLD = "bold"
+HEAD = "bold underline"
+
+
+@dataclass(frozen=True)
+class Span:
+    text: str
+    style: str | None = None
+
+
+@dataclass
+class Doc:
+    lines: list[list[Span]] = field(default_factory=list)
+
+    def line(self, *parts: str | Span) -> None:
+        self.lines.append([p if isinstance(p, Span) else Span(p) for p in parts])
+
+    def blank(self) -> None:
+        if self.lines and self.lines[-1]:
+            self.lines.append([])
+
+    def plain(self) -> str:
+        return "\n".join("".join(s.text for s in line).rstrip() for line in self.lines) + "\n"

@@ -1,0 +1,128 @@
+"""The English for codes.  The only place (with the other renderers) where
+finding codes become sentences; params fill the templates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..model.findings import Code
+
+# One-line verdict per primary cause.  "{x}" placeholders come from the
+# primary finding's params (see docs/causes.md for each code's params).
+HEADLINE: Mapping[str, str] = {
+    Code.OK: "trusted",
+    Code.MISSING_INTERMEDIATE: "the server omits the intermediate {issuer!q} — fix the server, not the clients",
+    Code.UNTRUSTED_ROOT: "the chain ends at {issuer!q}, which this client does not trust — install that root on the client",
+    Code.OUTDATED_STORE: "the root {issuer!q} is publicly trusted but missing from this client's store — update the client's CA bundle",
+    Code.SELF_SIGNED_LEAF: "the server presents a self-signed certificate ({subject}) — replace it with a CA-issued one, or trust it explicitly",
+    Code.NOT_A_CA: "{subject!q} signed a certificate but is not allowed to ({reason}) — reissue from a real CA",
+    Code.EXPIRED: "{subject!q} expired on {not_after} — renew it",
+    Code.NOT_YET_VALID: "{subject!q} is not valid before {not_before} — check the clock, or reissue",
+    Code.HOSTNAME_MISMATCH: "the certificate is not valid for {host!q} (valid for: {names}) — reissue with the right name or connect by a listed name",
+    Code.WRONG_USAGE: "{subject!q} is not allowed for TLS server authentication ({which}) — reissue with serverAuth",
+    Code.NAME_CONSTRAINTS: "{subject!q} may not issue for {name!q} (constraint {constraint!q}) — reissue under a CA allowed for that name",
+    Code.BAD_SIGNATURE: "a certificate's signature does not verify with its issuer's key — the chain mixes certificates of different CAs",
+    Code.INSECURE_ALGORITHM: "{subject!q} is signed with {hash} — reissue with SHA-256",
+    Code.WEAK_KEY: "{subject!q} has a {bits}-bit {key_type} key, below this client's minimum — reissue with a stronger key",
+    Code.PATH_TOO_LONG: "the chain is longer than {subject!q} allows — shorten the hierarchy",
+    Code.UNHANDLED_CRITICAL_EXTENSION: "{subject!q} carries a critical extension the client does not know — reissue without it",
+    Code.STRICT_PROFILE: "{subject!q} breaks a strict RFC 5280 / CA/B Forum rule ({rule}: {detail}) — lenient clients accept it",
+    Code.NO_TRUST_STORE: "this client has no trust store at all — install the CA bundle",
+    Code.STALE_BUNDLE: "the root is in the anchor directory but the compiled bundle was never rebuilt — run the refresh command",
+    Code.ENV_OVERRIDE: "an environment override hides the root this client would otherwise trust — fix or remove the override",
+    Code.RESTART_REQUIRED: "the trust store changed after the process started — restart it",
+    Code.DAEMON_STORE: "the daemon's own trust directory is missing or misnamed — fix the daemon store",
+    Code.INTERCEPTED: "the connection is intercepted by {issuer!q} — trust the inspection CA or bypass the proxy",
+    Code.UNREACHABLE: "could not connect",
+    Code.NOT_TLS: "the port does not speak TLS",
+    Code.HANDSHAKE_FAILED: "the TLS handshake failed",
+    Code.TIMEOUT: "timed out",
+}
+
+FINDING: Mapping[str, str] = {
+    Code.WRONG_ORDER: "the server sends the chain out of order (expected: {expected})",
+    Code.ROOT_SENT: "the server also sends the root {subject!q} (harmless, but useless)",
+    Code.EXTRA_CERTIFICATE: "the server sends {subject!q}, which is not on the path",
+    Code.DUPLICATE_CERTIFICATE: "certificate {position} repeats certificate {first_position} ({subject})",
+    Code.EXPIRING_SOON: "{subject!q} expires in {days} days ({not_after})",
+    Code.INTERMEDIATE_EXPIRES_FIRST: "intermediate {subject!q} expires ({not_after}) before the leaf ({leaf_not_after})",
+    Code.LEGACY_COMMON_NAME: "the leaf has no DNS subjectAltName; only its CN {common_name!q} names the host — Go and strict clients ignore the CN",
+    Code.TRUSTED_BLOCK_IGNORED: "{count} TRUSTED CERTIFICATE block(s) were ignored by {client} (Go reads only CERTIFICATE blocks)",
+    Code.CLIENT_DISAGREEMENT: "clients disagree: trusting {trusting}; refusing {refusing}",
+    Code.CLIENT_CERT_REQUESTED: "the server asks for a client certificate",
+}
+
+SETTLE: Mapping[str, str] = {
+    "fetch-aia": "fetch the issuer from the leaf's AIA URL ({aia}) — trustdoctor bundle does it",
+    "supply-root": "supply the root you expect with --trust ROOT.pem and run again",
+    "ask-server-for-chain": "ask the server operator which chain the server is configured with",
+    "compare-clients": "compare with another client's store",
+}
+
+CONFIDENCE_NOTE: Mapping[str, str] = {
+    "high": "",
+    "medium": "likely",
+    "low": "uncertain",
+}
+
+NEXT: Mapping[str, str] = {
+    Code.OK: "nothing to do",
+    Code.MISSING_INTERMEDIATE: "serve the full chain (leaf, then each intermediate; not the root): e.g. nginx ssl_certificate fullchain.pem",
+    Code.UNTRUSTED_ROOT: "install the root {issuer!q} into this client's trust store (trustdoctor fix shows the commands)",
+    Code.OUTDATED_STORE: "update the CA bundle package (ca-certificates) on the client",
+    Code.SELF_SIGNED_LEAF: "issue the server certificate from a CA the clients trust",
+    Code.HOSTNAME_MISMATCH: "reissue the certificate with {host!q} in its subjectAltName",
+    Code.EXPIRED: "renew {subject!q} and deploy it",
+}
+
+
+class _Params(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def fmt(template: str, params: Mapping[str, object]) -> str:
+    """Fill ``template``; ``{x!q}`` quotes x; lists are joined; missing → ``?``."""
+    values = _Params()
+    for k, v in params.items():
+        if isinstance(v, list | tuple):
+            values[k] = ", ".join(str(x) for x in v) or "none"
+        else:
+            values[k] = v
+    out = template
+    for k in list(values) + [p.split("!")[0] for p in _fields(template)]:
+        v = values[k]
+        out = out.replace("{" + k + "!q}", f"'{_short(v)}'").replace("{" + k + "}", str(v))
+    return out
+
+
+def _fields(template: str) -> list[str]:
+    parts = []
+    i = 0
+    while True:
+        a = template.find("{", i)
+        if a < 0:
+            return parts
+        b = template.find("}", a)
+        if b < 0:
+            return parts
+        parts.append(template[a + 1 : b])
+        i = b + 1
+
+
+def _short(value: object) -> str:
+    """A DN shown as its CN when it has one: 'CN=X,O=Y' -> 'X'."""
+    text = str(value)
+    for part in text.split(","):
+        if part.startswith("CN="):
+            return part[3:]
+    return text
+
+
+def headline(code: str, params: Mapping[str, object]) -> str:
+    return fmt(HEADLINE.get(code, code), params)
+
+
+def finding_text(code: str, params: Mapping[str, object]) -> str:
+    template = FINDING.get(code) or HEADLINE.get(code) or code
+    return fmt(template, params)

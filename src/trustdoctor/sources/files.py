@@ -1,0 +1,360 @@
+"""Certificates from files and stdin, in every encoding people paste.
+
+Recognised: PEM with any text around it (an ``openssl s_client -showcerts``
+transcript, a log, a YAML file), base64 of a PEM (a Kubernetes secret's
+``tls.crt:``), DER, PKCS#7 (PEM or DER), PKCS#12 (no password or a given
+one) and ``TRUSTED CERTIFICATE`` blocks (loaded, and marked: Go ignores them,
+crypto/x509/cert_pool.go).  Anything else is a one-line :class:`InputError`
+naming the file and what was found; a private key is reported as a key and
+never echoed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import sys
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import InputError, PrivateKeyInput
+from ..model.cert import CertInfo, Provenance, from_certificate
+from ..model.diagnosis import PresentedCert
+from .pem import iter_pem_blocks
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+MAX_INPUT_BYTES = 16 * 1024 * 1024  # a bundle of every public root is ~250 KB
+MAX_CERTS = 5000
+
+CERT_LABELS = {"CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"}
+PKCS7_LABELS = {"PKCS7", "PKCS #7 SIGNED DATA", "CMS"}
+KEY_LABELS = {
+    "PRIVATE KEY",
+    "RSA PRIVATE KEY",
+    "EC PRIVATE KEY",
+    "DSA PRIVATE KEY",
+    "ENCRYPTED PRIVATE KEY",
+    "OPENSSH PRIVATE KEY",
+}
+OTHER_LABELS = {
+    "CERTIFICATE REQUEST": "a certificate signing request (CSR)",
+    "NEW CERTIFICATE REQUEST": "a certificate signing request (CSR)",
+    "PUBLIC KEY": "a public key",
+    "RSA PUBLIC KEY": "a public key",
+    "X509 CRL": "a certificate revocation list",
+    "EC PARAMETERS": "EC parameters",
+    "DH PARAMETERS": "DH parameters",
+}
+
+# base64 runs long enough to hold a certificate (a YAML/JSON value, a secret).
+_B64_RUN = re.compile(rb"[A-Za-z0-9+/]{60,}={0,2}")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What one input yielded."""
+
+    certs: tuple[PresentedCert, ...]
+    notes: tuple[str, ...]  # e.g. "skipped a private key at line 30 (not shown)"
+
+
+def read_source(path: str, *, stdin: object = None, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
+    """Read a file or ``-`` (stdin) with a size limit (I/O edge)."""
+    if path == "-":
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        data = stream.read(max_bytes + 1)  # type: ignore[attr-defined]
+        if not isinstance(data, bytes):
+            data = str(data).encode()
+        name = "stdin"
+    else:
+        p = Path(path)
+        name = path
+        try:
+            if p.is_dir():
+                raise InputError(f"{name}: is a directory, not a certificate file")
+            with p.open("rb") as fh:
+                data = fh.read(max_bytes + 1)
+        except FileNotFoundError:
+            raise InputError(f"{name}: no such file") from None
+        except PermissionError:
+            raise InputError(f"{name}: permission denied") from None
+        except OSError as exc:
+            raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > max_bytes:
+        raise InputError(f"{name}: larger than {max_bytes // (1024 * 1024)} MiB; not a certificate input")
+    return data
+
+
+def _der_length(data: bytes) -> int | None:
+    """Total length of the DER element at the start of ``data``."""
+    if len(data) < 2 or data[0] != 0x30:
+        return None
+    first = data[1]
+    if first < 0x80:
+        return 2 + first
+    n = first & 0x7F
+    if n == 0 or n > 4 or len(data) < 2 + n:
+        return None
+    return 2 + n + int.from_bytes(data[2 : 2 + n], "big")
+
+
+def _parse_der_cert(der: bytes) -> x509.Certificate | None:
+    from cryptography import x509
+
+    length = _der_length(der)
+    if length is None or length > len(der):
+        return None
+    try:
+        with warnings.catch_warnings():
+            # Serial-0 roots sit in real stores (certifi, Debian): cryptography
+            # warns about them, trustdoctor reports on them instead.
+            warnings.simplefilter("ignore")
+            # TRUSTED CERTIFICATE = certificate DER followed by OpenSSL trust data.
+            return x509.load_der_x509_certificate(der[:length])
+    except ValueError:
+        return None
+
+
+def _pkcs7(data: bytes, pem: bool) -> list[x509.Certificate] | None:
+    from cryptography.hazmat.primitives.serialization import pkcs7
+
+    try:
+        if pem:
+            return list(pkcs7.load_pem_pkcs7_certificates(data))
+        return list(pkcs7.load_der_pkcs7_certificates(data))
+    except (ValueError, TypeError):
+        return None
+
+
+def _is_der_private_key(data: bytes) -> bool:
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        serialization.load_der_private_key(data, password=None)
+    except TypeError:
+        return True  # encrypted key: "password was not given"
+    except Exception:
+        return False
+    return True
+
+
+def load_bytes(data: bytes, name: str, *, password: bytes | None = None) -> Loaded:
+    """Parse ``data`` (the content of ``name``) into certificates."""
+    if not data.strip():
+        raise InputError(f"{name}: empty input, no certificate")
+    certs: list[tuple[x509.Certificate, Provenance, bool]] = []
+    notes: list[str] = []
+    if b"-----BEGIN " in data:
+        _from_pem(data, name, certs, notes, detail_prefix="")
+        if not certs:
+            _raise_nothing(name, notes, pem=True)
+    else:
+        try:
+            decoded = _from_base64_text(data)
+        except InputError as exc:
+            raise InputError(f"{name}: {exc.message}") from None
+        if decoded is not None:
+            inner = load_bytes(decoded, name, password=password)
+            return Loaded(
+                tuple(
+                    PresentedCert(p.cert, Provenance(name, p.provenance.index, None,
+                                                     f"base64-{p.provenance.detail}"))
+                    for p in inner.certs
+                ),
+                inner.notes,
+            )
+        _from_binary(data, name, password, certs, notes)
+    if len(certs) > MAX_CERTS:
+        raise InputError(f"{name}: more than {MAX_CERTS} certificates; refusing to load")
+    out = tuple(
+        PresentedCert(from_certificate(c, trusted_block=tb), prov) for c, prov, tb in certs
+    )
+    return Loaded(out, tuple(notes))
+
+
+def _from_pem(
+    data: bytes,
+    name: str,
+    certs: list[tuple[x509.Certificate, Provenance, bool]],
+    notes: list[str],
+    detail_prefix: str,
+) -> None:
+    from cryptography import x509  # noqa: F401  (imported for its side effect of loading)
+
+    for block in iter_pem_blocks(data):
+        if block.label in CERT_LABELS:
+            if block.broken:
+                raise InputError(
+                    f"{name}: truncated or corrupt {block.label} block at line {block.line}"
+                )
+            cert = _parse_der_cert(block.data)
+            if cert is None:
+                raise InputError(
+                    f"{name}: {block.label} block at line {block.line} is not a valid certificate"
+                )
+            trusted = block.label == "TRUSTED CERTIFICATE"
+            detail = "trusted-certificate" if trusted else "pem"
+            certs.append((cert, Provenance(name, len(certs), block.line, detail_prefix + detail),
+                          trusted))
+        elif block.label in PKCS7_LABELS:
+            found = _pkcs7(block.data, pem=False) if not block.broken else None
+            if found is None:
+                raise InputError(f"{name}: corrupt PKCS#7 block at line {block.line}")
+            for c in found:
+                certs.append((c, Provenance(name, len(certs), block.line, "pkcs7"), False))
+        elif block.label in KEY_LABELS or block.label.endswith("PRIVATE KEY"):
+            notes.append(f"skipped a private key at line {block.line} (not shown)")
+        elif block.label in OTHER_LABELS:
+            notes.append(f"skipped {OTHER_LABELS[block.label]} at line {block.line}")
+        else:
+            notes.append(f"skipped a {block.label} block at line {block.line}")
+
+
+def _raise_nothing(name: str, notes: Sequence[str], *, pem: bool) -> None:
+    if any("private key" in n for n in notes):
+        raise PrivateKeyInput(
+            f"{name}: contains a private key, not a certificate (the key is not shown)"
+        )
+    for label, what in OTHER_LABELS.items():
+        if any(what in n for n in notes):
+            raise InputError(f"{name}: contains {what}, not a certificate")
+    raise InputError(f"{name}: no certificate found in the PEM blocks")
+
+
+def _from_base64_text(data: bytes) -> bytes | None:
+    """Decode a base64-wrapped PEM or DER certificate found in text, if any.
+
+    Two shapes: the whole document is base64 (wrapped or not), or base64
+    values sit inside text (``tls.crt: LS0t...`` in a Secret, JSON).
+    """
+    if b"\x00" in data[:4096]:
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    joined = b"".join(data.split())
+    if len(joined) >= 60 and re.fullmatch(rb"[A-Za-z0-9+/]+={0,2}", joined):
+        try:
+            raw = base64.b64decode(joined, validate=True)
+        except (binascii.Error, ValueError):
+            raise InputError("truncated or corrupt base64 input") from None
+        return _as_pem(raw)
+    pems = [p for p in (_as_pem(_b64(m.group(0))) for m in _B64_RUN.finditer(data)) if p]
+    return b"\n".join(pems) if pems else None
+
+
+def _b64(token: bytes) -> bytes:
+    try:
+        return base64.b64decode(token + b"=" * (-len(token) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def _as_pem(raw: bytes) -> bytes | None:
+    if raw.lstrip().startswith(b"-----BEGIN"):
+        return raw
+    if raw[:1] == b"\x30" and _der_length(raw) == len(raw) and _parse_der_cert(raw) is not None:
+        body = base64.encodebytes(raw)
+        return b"-----BEGIN CERTIFICATE-----\n" + body + b"-----END CERTIFICATE-----\n"
+    return None
+
+
+def _from_binary(
+    data: bytes,
+    name: str,
+    password: bytes | None,
+    certs: list[tuple[x509.Certificate, Provenance, bool]],
+    notes: list[str],
+) -> None:
+    length = _der_length(data)
+    if length is not None and length == len(data):
+        cert = _parse_der_cert(data)
+        if cert is not None:
+            certs.append((cert, Provenance(name, 0, None, "der"), False))
+            return
+        p7 = _pkcs7(data, pem=False)
+        if p7:
+            for c in p7:
+                certs.append((c, Provenance(name, len(certs), None, "pkcs7"), False))
+            return
+        if _is_der_private_key(data):
+            raise PrivateKeyInput(f"{name}: is a DER private key, not a certificate (not shown)")
+    if data[:1] == b"\x30":
+        if _pkcs12(data, name, password, certs):
+            return
+        if length is not None and length > len(data):
+            raise InputError(f"{name}: truncated DER data ({len(data)} of {length} bytes)")
+    kind = "text" if _mostly_text(data) else "binary data"
+    raise InputError(f"{name}: no certificate found ({kind}, {len(data)} bytes)")
+
+
+def _pkcs12(
+    data: bytes,
+    name: str,
+    password: bytes | None,
+    certs: list[tuple[x509.Certificate, Provenance, bool]],
+) -> bool:
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    tries = [password] if password is not None else [None, b""]
+    last: Exception | None = None
+    for pw in tries:
+        try:
+            p12 = pkcs12.load_pkcs12(data, pw)
+        except ValueError as exc:
+            last = exc
+            continue
+        except Exception as exc:  # unsupported algorithms in legacy files
+            last = exc
+            continue
+        if p12.cert is not None:
+            certs.append((p12.cert.certificate, Provenance(name, 0, None, "pkcs12"), False))
+        for extra in p12.additional_certs:
+            certs.append((extra.certificate, Provenance(name, len(certs), None, "pkcs12"), False))
+        if not certs:
+            raise InputError(f"{name}: PKCS#12 file holds no certificate")
+        return True
+    if last is not None and _looks_like_pkcs12(data):
+        if password is None:
+            raise InputError(
+                f"{name}: PKCS#12 file is password-protected; give --password or --password-file"
+            )
+        raise InputError(f"{name}: wrong PKCS#12 password or corrupt PKCS#12 data")
+    return False
+
+
+def _looks_like_pkcs12(data: bytes) -> bool:
+    # PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, ... }
+    length = _der_length(data)
+    if length is None:
+        return False
+    hdr = 2 if data[1] < 0x80 else 2 + (data[1] & 0x7F)
+    return data[hdr : hdr + 3] == b"\x02\x01\x03"
+
+
+def _mostly_text(data: bytes) -> bool:
+    sample = data[:4096]
+    printable = sum(1 for b in sample if 32 <= b < 127 or b in (9, 10, 13))
+    return printable >= 0.9 * len(sample)
+
+
+def load_paths(
+    paths: Sequence[str], *, password: bytes | None = None, stdin: object = None
+) -> list[Loaded]:
+    """Load every path (``-`` is stdin) in order."""
+    out = []
+    for p in paths:
+        data = read_source(p, stdin=stdin)
+        out.append(load_bytes(data, "stdin" if p == "-" else p, password=password))
+    return out
+
+
+def certs_of(loaded: Sequence[Loaded]) -> list[CertInfo]:
+    return [pc.cert for item in loaded for pc in item.certs]

@@ -1,0 +1,375 @@
+"""What ``trustdoctor diagnose TARGET`` connects to, parsed once (pure).
+
+A target is what a person types: ``host``, ``host:port``, ``[v6]:port``, a bare
+IPv6 address, or a URL whose scheme says which port and which (if any) STARTTLS
+dialogue to speak first.  Everything here is pure: no DNS, no sockets; bad input
+becomes a one-line :class:`~trustdoctor.errors.UsageError`.
+
+Two names travel separately, as in curl's ``--connect-to``:
+
+* ``host``/``port``: the name the user asked for.  ``servername`` (default:
+  ``host`` unless it is an IP literal) is both the SNI sent and the name the
+  certificate must match.
+* ``connect_host``/``connect_port``: where the TCP connection actually goes
+  (``--connect-to ADDRESS[:PORT]``; default: ``host``/``port``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..errors import UsageError
+
+
+@dataclass(frozen=True)
+class SchemeInfo:
+    """What a URL scheme implies.
+
+    Attributes:
+        port: the IANA default port of the scheme.
+        starttls: the plaintext dialogue that precedes TLS, or ``None`` for
+            implicit TLS (the ClientHello is the first thing sent).
+        alpn: offer HTTP ALPN protocols (``h2``, ``http/1.1``) in the ClientHello.
+    """
+
+    port: int
+    starttls: str | None
+    alpn: bool = False
+
+
+# URL schemes and their default ports.  Ports are the IANA registrations
+# (https://www.iana.org/assignments/service-names-port-numbers): https 443,
+# ldaps 636, smtps/submissions 465 (RFC 8314), imaps 993, pop3s 995, ftps 990
+# (implicit FTPS, RFC 4217 describes AUTH TLS on 21), smtp 25 (RFC 3207
+# STARTTLS; submission on 587 is spelled smtp://host:587), imap 143 (RFC 2595),
+# pop3 110 (RFC 2595 "STLS"), ftp 21 (RFC 4217 "AUTH TLS"), postgres 5432
+# (SSLRequest, PostgreSQL protocol docs "SSL Session Encryption"), ldap 389
+# (RFC 4511 §4.14 StartTLS extended operation).
+SCHEMES: Mapping[str, SchemeInfo] = {
+    "https": SchemeInfo(443, None, alpn=True),
+    "ldaps": SchemeInfo(636, None),
+    "smtps": SchemeInfo(465, None),
+    "submissions": SchemeInfo(465, None),
+    "imaps": SchemeInfo(993, None),
+    "pop3s": SchemeInfo(995, None),
+    "ftps": SchemeInfo(990, None),
+    "smtp": SchemeInfo(25, "smtp"),
+    "submission": SchemeInfo(587, "smtp"),
+    "imap": SchemeInfo(143, "imap"),
+    "pop3": SchemeInfo(110, "pop3"),
+    "ftp": SchemeInfo(21, "ftp"),
+    "postgres": SchemeInfo(5432, "postgres"),
+    "postgresql": SchemeInfo(5432, "postgres"),
+    "ldap": SchemeInfo(389, "ldap"),
+}
+
+# --starttls PROTO values and the port used when the target names none.
+STARTTLS_PORTS: Mapping[str, int] = {
+    "smtp": 25,
+    "imap": 143,
+    "pop3": 110,
+    "ftp": 21,
+    "postgres": 5432,
+    "ldap": 389,
+}
+_STARTTLS_ALIASES: Mapping[str, str] = {"postgresql": "postgres", "pop": "pop3"}
+
+# Schemes people type that are not TLS at all: say what to type instead.
+_NOT_TLS_SCHEMES: Mapping[str, str] = {
+    "http": "https://",
+    "ws": "https://",
+    "wss": "https://",
+}
+
+DEFAULT_PORT = 443
+
+# A DNS label as found on real networks: letters, digits, hyphens and also
+# underscores (common in internal and container names, e.g. Docker Compose
+# service names); RFC 1035 limits a label to 63 octets and a name to 253.
+_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A parsed endpoint.
+
+    Attributes:
+        host: the host asked for: an A-label host name (lower case, no
+            trailing dot) or an IP literal (IPv6 without brackets).
+        port: the port asked for.
+        scheme: the URL scheme (``https`` for a bare ``host[:port]``).
+        servername: the SNI sent and the name the certificate is checked
+            against; ``None`` for a bare IP literal (no SNI, the IP address is
+            checked) unless ``--servername`` was given.
+        starttls: the STARTTLS protocol spoken first (``smtp``, ``imap``,
+            ``pop3``, ``ftp``, ``postgres``, ``ldap``) or ``None``.
+        connect_host: where the TCP connection goes (``--connect-to``).
+        connect_port: the port the TCP connection goes to.
+        display: the target as shown to people (``https://host:port``,
+            ``smtp://[::1]:25``...).
+    """
+
+    host: str
+    port: int
+    scheme: str
+    servername: str | None
+    starttls: str | None
+    connect_host: str
+    connect_port: int
+    display: str
+
+    @property
+    def alpn(self) -> bool:
+        """Whether HTTP ALPN protocols are offered (https only)."""
+        info = SCHEMES.get(self.scheme)
+        return bool(info and info.alpn and self.starttls is None)
+
+    @property
+    def sni(self) -> str | None:
+        """The SNI host name to send: never an IP literal (RFC 6066 §3)."""
+        if self.servername is None or is_ip_literal(self.servername):
+            return None
+        return self.servername
+
+    @property
+    def hostport(self) -> str:
+        return format_hostport(self.host, self.port)
+
+    @property
+    def connect_hostport(self) -> str:
+        return format_hostport(self.connect_host, self.connect_port)
+
+
+def is_ip_literal(host: str) -> bool:
+    """True for an IPv4/IPv6 literal (IPv6 without brackets, scope id allowed)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def format_hostport(host: str, port: int) -> str:
+    """``host:port`` with IPv6 literals bracketed (``[::1]:443``)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def parse_target(
+    text: str,
+    *,
+    starttls: str | None = None,
+    servername: str | None = None,
+    connect_to: str | None = None,
+) -> Target:
+    """Parse what the user typed into a :class:`Target`.
+
+    Args:
+        text: ``host``, ``host:port``, ``[v6]:port``, a bare IPv6 address, or a
+            URL (``https://``, ``ldaps://``, ``smtp://``... see :data:`SCHEMES`).
+        starttls: force a STARTTLS protocol (``--starttls``); without a port in
+            ``text`` and without a URL scheme, the protocol's port is used.
+        servername: the SNI and name to check (``--servername``).
+        connect_to: ``ADDRESS[:PORT]`` to connect to instead (``--connect-to``).
+
+    Raises:
+        UsageError: the target, the protocol, the name or the address is not
+            usable (one line naming what is wrong).
+    """
+    raw = text
+    text = text.strip()
+    if not text:
+        raise UsageError("empty target: give host, host:port or a URL such as https://host")
+    if any(c.isspace() for c in text) or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        raise UsageError(f"target {raw!r} contains spaces or control characters")
+
+    proto: str | None = None
+    if starttls is not None:
+        key = starttls.strip().lower()
+        key = _STARTTLS_ALIASES.get(key, key)
+        if key not in STARTTLS_PORTS:
+            raise UsageError(
+                f"unknown --starttls protocol {starttls!r} "
+                f"(known: {', '.join(sorted(STARTTLS_PORTS))})"
+            )
+        proto = key
+
+    scheme: str | None = None
+    rest = text
+    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", text)
+    if m:
+        scheme = m.group(1).lower()
+        rest = m.group(2)
+        if scheme in _NOT_TLS_SCHEMES:
+            raise UsageError(
+                f"{scheme}:// is not TLS: use {_NOT_TLS_SCHEMES[scheme]}"
+                f"{rest.split('/', 1)[0] or 'HOST'} to check the certificate"
+            )
+        if scheme not in SCHEMES:
+            raise UsageError(
+                f"unsupported scheme {scheme}:// in {text!r} "
+                f"(known: {', '.join(s + '://' for s in SCHEMES)})"
+            )
+        # Only the authority matters: drop path, query and fragment.
+        rest = re.split(r"[/?#]", rest, maxsplit=1)[0]
+        if "@" in rest:
+            # user:password@ in a URL is never sent anywhere; drop it.
+            rest = rest.rsplit("@", 1)[1]
+        if not rest:
+            raise UsageError(f"target {text!r} has no host name")
+    elif "/" in text or "@" in text:
+        raise UsageError(
+            f"target {text!r} is not host[:port] nor a URL (did you mean https://{text}?)"
+        )
+
+    host, port = _split_hostport(rest, what="target", original=text)
+    host = _normalise_host(host, what="target", original=text)
+
+    info = SCHEMES.get(scheme) if scheme else None
+    if port is None:
+        if info is not None:
+            port = info.port
+        elif proto is not None:
+            port = STARTTLS_PORTS[proto]
+        else:
+            port = DEFAULT_PORT
+    if proto is None and info is not None:
+        proto = info.starttls
+
+    sname: str | None
+    if servername is not None:
+        s = servername.strip()
+        if not s or any(c.isspace() for c in s):
+            raise UsageError(f"--servername {servername!r} is not a host name")
+        if s.startswith("[") and s.endswith("]"):
+            s = s[1:-1]
+        sname = _normalise_host(s, what="--servername", original=servername)
+    else:
+        sname = None if is_ip_literal(host) else host
+
+    chost, cport = host, port
+    if connect_to is not None:
+        c = connect_to.strip()
+        if not c or any(ch.isspace() for ch in c) or "/" in c or "@" in c:
+            raise UsageError(f"--connect-to {connect_to!r} is not ADDRESS[:PORT]")
+        h, p = _split_hostport(c, what="--connect-to", original=connect_to)
+        chost = _normalise_host(h, what="--connect-to", original=connect_to)
+        cport = p if p is not None else port
+
+    final_scheme = scheme or "https"
+    if scheme is None and proto is not None:
+        # ``--starttls smtp host``: show it as the URL that means the same.
+        final_scheme = proto
+    display = f"{final_scheme}://{format_hostport(host, port)}"
+    if (chost, cport) != (host, port):
+        display += f" (via {format_hostport(chost, cport)})"
+    return Target(
+        host=host,
+        port=port,
+        scheme=final_scheme,
+        servername=sname,
+        starttls=proto,
+        connect_host=chost,
+        connect_port=cport,
+        display=display,
+    )
+
+
+def parse_hostport(text: str, *, what: str = "address") -> tuple[str, int | None]:
+    """Parse ``host[:port]``/``[v6][:port]``/bare IPv6 into a normalised host and port.
+
+    Raises:
+        UsageError: not a host, a bad port, spaces.
+    """
+    t = text.strip()
+    if not t or any(c.isspace() for c in t):
+        raise UsageError(f"{what} {text!r} is not host[:port]")
+    h, p = _split_hostport(t, what=what, original=text)
+    return _normalise_host(h, what=what, original=text), p
+
+
+def _split_hostport(text: str, *, what: str, original: str) -> tuple[str, int | None]:
+    """Split ``host[:port]``, ``[v6][:port]`` or a bare IPv6 literal."""
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise UsageError(f"{what} {original!r}: missing ']' after the IPv6 address")
+        host = text[1:end]
+        tail = text[end + 1 :]
+        if not tail:
+            return host, None
+        if not tail.startswith(":"):
+            raise UsageError(f"{what} {original!r}: expected ':PORT' after ']'")
+        if not is_ip_literal(host) or ":" not in host:
+            raise UsageError(f"{what} {original!r}: [{host}] is not an IPv6 address")
+        return host, _parse_port(tail[1:], what=what, original=original)
+    if text.count(":") > 1:
+        # More than one colon and no brackets: only a bare IPv6 address makes
+        # sense (``::1``); ``::1:443`` would be ambiguous, so no port here.
+        if is_ip_literal(text):
+            return text, None
+        raise UsageError(
+            f"{what} {original!r}: an IPv6 address with a port must be bracketed, "
+            "e.g. [2001:db8::1]:443"
+        )
+    if ":" in text:
+        host, port = text.split(":", 1)
+        return host, _parse_port(port, what=what, original=original)
+    return text, None
+
+
+def _parse_port(text: str, *, what: str, original: str) -> int:
+    if not text.isascii() or not text.isdigit():
+        raise UsageError(f"{what} {original!r}: port {text!r} is not a number")
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise UsageError(f"{what} {original!r}: port {port} is outside 1-65535")
+    return port
+
+
+def _normalise_host(host: str, *, what: str, original: str) -> str:
+    """Lower-case A-label host name or canonical IP literal."""
+    if not host:
+        raise UsageError(f"{what} {original!r} has no host name")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return str(ip)
+    if re.fullmatch(r"[0-9.]+", host):
+        # 999.1.1.1 or 10.1: not an address, and not a sensible DNS name either.
+        raise UsageError(f"{what} {original!r}: {host!r} is not a valid IPv4 address")
+    name = host[:-1] if host.endswith(".") else host
+    if not name or ".." in name or name.startswith("."):
+        raise UsageError(f"{what} {original!r}: {host!r} is not a valid host name")
+    if not name.isascii():
+        name = _to_alabels(name, what=what, original=original)
+    name = name.lower()
+    if len(name) > 253 or not all(_LABEL.match(label) for label in name.split(".")):
+        raise UsageError(f"{what} {original!r}: {host!r} is not a valid host name")
+    return name
+
+
+def _to_alabels(name: str, *, what: str, original: str) -> str:
+    """Internationalised name → A-labels (``xn--``), as browsers and curl send it.
+
+    Uses the ``idna`` package (IDNA 2008 with UTS #46 mapping, what curl via
+    libidn2 and browsers do) when installed, else Python's IDNA 2003 codec.
+    """
+    try:
+        import idna
+    except ImportError:  # pragma: no cover - idna is usually present
+        try:
+            return name.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise UsageError(f"{what} {original!r}: not a valid internationalised name") from exc
+    try:
+        out = idna.encode(name, uts46=True)
+    except idna.IDNAError as exc:
+        raise UsageError(
+            f"{what} {original!r}: not a valid internationalised name ({exc})"
+        ) from exc
+    return str(out.decode("ascii"))

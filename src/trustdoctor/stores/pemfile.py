@@ -1,0 +1,195 @@
+"""How each client reads a PEM file: the same bytes, four different answers.
+
+The tolerant scanner in :mod:`trustdoctor.sources.pem` is right for pasted
+text; a trust-store file must be read the way the *client* reads it:
+
+* Go ``AppendCertsFromPEM`` (crypto/x509/cert_pool.go, encoding/pem/pem.go):
+  every block whose type is exactly ``CERTIFICATE`` and that has no headers;
+  a broken block is skipped and the scan resumes after its BEGIN line;
+  ``TRUSTED CERTIFICATE`` and DER are ignored.
+* OpenSSL CAfile (``X509_load_cert_crl_file_ex`` → ``PEM_X509_INFO_read_bio_ex``,
+  crypto/x509/by_file.c, crypto/pem/pem_info.c): ``CERTIFICATE``,
+  ``X509 CERTIFICATE`` and ``TRUSTED CERTIFICATE`` are loaded, but *one*
+  broken block anywhere (bad base64, missing END, a certificate that does not
+  parse, an encrypted certificate) makes the whole file load nothing.
+  Checked with OpenSSL 3.0.19: ``SSL_CERT_FILE`` with a broken block in the
+  middle gives an empty store.
+* OpenSSL CApath file (``X509_load_cert_file_ex``, by_file.c): certificates
+  are read in order (``PEM_read_bio_X509_AUX``: the three labels above) until
+  the first error; those read before the error are kept.
+* Node ``NODE_EXTRA_CA_CERTS`` (src/crypto/crypto_context.cc
+  ``AddCertsFromFile`` → ``PEM_read_bio_X509``): like a CApath file, but
+  ``TRUSTED CERTIFICATE`` blocks are skipped (pem_lib.c ``check_pem``
+  matches them only when reading "trusted" certificates).
+
+Pure: bytes in, DER certificates out.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+
+_BEGIN = re.compile(rb"^-----BEGIN ([^\r\n-][^\r\n]*?)-----[ \t\r]*$", re.M)
+_WS = re.compile(rb"[ \t\r\n]")
+_B64 = re.compile(rb"^[A-Za-z0-9+/]*={0,2}$")
+
+CERT_LABELS = ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE")
+# Blocks PEM_X509_INFO_read_bio understands besides certificates; anything
+# else is skipped after its base64 was decoded.
+_KEY_LABELS = ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY",
+               "ENCRYPTED PRIVATE KEY", "X509 CRL")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One PEM block as a strict reader sees it."""
+
+    label: str
+    der: bytes | None  # None: the base64 did not decode
+    line: int  # 1-based line of BEGIN
+    headers: bool  # RFC 1421 headers (``Proc-Type:``...) before the body
+    complete: bool  # the matching END line was found
+
+
+@dataclass(frozen=True)
+class CertBlock:
+    """A certificate a reader accepted: DER, where it was, how it was labelled."""
+
+    der: bytes
+    line: int
+    index: int  # position among the blocks of the file
+    label: str
+
+
+def scan(data: bytes, max_blocks: int = 20_000) -> list[Block]:
+    """Every PEM block, strictly (BEGIN at a line start; whitespace-only base64 body)."""
+    out: list[Block] = []
+    pos = 0
+    n = len(data)
+    while pos < n and len(out) < max_blocks:
+        m = _BEGIN.search(data, pos)
+        if m is None:
+            break
+        label_b = m.group(1)
+        line = data.count(b"\n", 0, m.start()) + 1
+        body_start = m.end() + 1
+        end_marker = b"-----END " + label_b + b"-----"
+        end = data.find(end_marker, body_start)
+        # Go and OpenSSL both require the END marker at a line start.
+        while end > 0 and data[end - 1 : end] != b"\n":
+            end = data.find(end_marker, end + 1)
+        label = label_b.decode("latin-1")
+        if end < 0:
+            out.append(Block(label, None, line, False, False))
+            pos = body_start  # resume after the BEGIN line, as encoding/pem does
+            continue
+        body = data[body_start:end]
+        headers = False
+        first_line = body.split(b"\n", 1)[0]
+        if b":" in first_line:
+            headers = True
+            split = re.split(rb"\r?\n[ \t]*\r?\n", body, maxsplit=1)
+            body = split[1] if len(split) == 2 else b""
+        cleaned = _WS.sub(b"", body)
+        der: bytes | None
+        if _B64.match(cleaned) is None:
+            der = None
+        else:
+            try:
+                der = base64.b64decode(cleaned, validate=True)
+            except (binascii.Error, ValueError):
+                der = None
+        out.append(Block(label, der, line, headers, True))
+        pos = end + len(end_marker)
+    return out
+
+
+def der_element(data: bytes) -> bytes | None:
+    """The first DER TLV of ``data`` (a TRUSTED CERTIFICATE is a certificate + aux data)."""
+    if len(data) < 2 or data[0] != 0x30:
+        return None
+    first = data[1]
+    if first < 0x80:
+        total = 2 + first
+    else:
+        nlen = first & 0x7F
+        if nlen == 0 or nlen > 4 or len(data) < 2 + nlen:
+            return None
+        total = 2 + nlen + int.from_bytes(data[2 : 2 + nlen], "big")
+    if total > len(data):
+        return None
+    return data[:total]
+
+
+def looks_like_der_cert(data: bytes) -> bool:
+    """A DER certificate (SEQUENCE { SEQUENCE ...) covering the whole file."""
+    el = der_element(data)
+    return el is not None and len(el) == len(data) and len(data) > 4 and data[2:4] != b"\x00\x00"
+
+
+def go_certs(data: bytes) -> list[CertBlock]:
+    """The certificates Go's ``AppendCertsFromPEM`` would take (parse check left to the caller)."""
+    return [
+        CertBlock(b.der, b.line, i, b.label)
+        for i, b in enumerate(scan(data))
+        if b.label == "CERTIFICATE" and not b.headers and b.complete and b.der
+    ]
+
+
+def openssl_cafile(data: bytes) -> tuple[list[CertBlock], str | None]:
+    """OpenSSL CAfile semantics: every certificate, or nothing and the reason.
+
+    Certificate DER validity is checked by the caller (a block that does not
+    parse also voids the file): this returns the candidates and a reason only
+    for the structural failures it can see.
+    """
+    blocks = scan(data)
+    certs: list[CertBlock] = []
+    for i, b in enumerate(blocks):
+        if not b.complete:
+            return [], f"PEM block at line {b.line} has no END line"
+        if b.der is None:
+            return [], f"PEM block at line {b.line} has invalid base64"
+        if b.label in CERT_LABELS:
+            if b.headers:
+                return [], f"certificate at line {b.line} has PEM headers"
+            der = der_element(b.der) if b.label == "TRUSTED CERTIFICATE" else b.der
+            if not der:
+                return [], f"certificate at line {b.line} is not DER"
+            certs.append(CertBlock(der, b.line, i, b.label))
+    if not certs:
+        return [], "no certificate found"
+    return certs, None
+
+
+def openssl_sequential(data: bytes, *, trusted: bool = True) -> tuple[list[CertBlock], str | None]:
+    """OpenSSL ``PEM_read_bio_X509[_AUX]`` loop: certificates until the first error.
+
+    ``trusted=False`` is ``PEM_read_bio_X509`` (Node's extra CA file): only
+    ``CERTIFICATE`` and ``X509 CERTIFICATE`` blocks match.
+    """
+    labels = CERT_LABELS if trusted else CERT_LABELS[:2]
+    certs: list[CertBlock] = []
+    for i, b in enumerate(scan(data)):
+        if not b.complete:
+            return certs, f"PEM block at line {b.line} has no END line"
+        if b.der is None:
+            return certs, f"PEM block at line {b.line} has invalid base64"
+        if b.label not in labels:
+            continue
+        if b.headers:
+            return certs, f"certificate at line {b.line} has PEM headers"
+        der = der_element(b.der) if b.label == "TRUSTED CERTIFICATE" else b.der
+        if not der:
+            return certs, f"certificate at line {b.line} is not DER"
+        certs.append(CertBlock(der, b.line, i, b.label))
+    if not certs:
+        return certs, "no certificate found"
+    return certs, None
+
+
+def count_cert_blocks(data: bytes) -> int:
+    return sum(1 for b in scan(data) if b.label in CERT_LABELS)
