@@ -201,7 +201,7 @@ class AiaServer:
         self.httpd = S(("127.0.0.1", 0), H)
         self.port = self.httpd.server_address[1]
         self.scheme = "https" if tls else "http"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     def url(self, path: str) -> str:
         return f"{self.scheme}://127.0.0.1:{self.port}{path}"
@@ -221,9 +221,9 @@ class AiaServer:
         self.stop()
 
 
-def tls_server_context(tmp: Path, names: tuple[str, ...] = ("127.0.0.1",)) -> tuple[
-    ssl.SSLContext, Path
-]:
+def tls_server_context(
+    tmp: Path, names: tuple[str, ...] = ("127.0.0.1",)
+) -> tuple[ssl.SSLContext, Path]:
     """A server context for 127.0.0.1 signed by a fresh test CA; returns (ctx, ca_file)."""
     ca = pki.make_cert("AIA Endpoint Test CA")
     ips = [n for n in names if n[0].isdigit()]
@@ -306,7 +306,7 @@ class Proxy:
 
         self.httpd = S(("127.0.0.1", 0), H)
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:

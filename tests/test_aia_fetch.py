@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from aia_helpers import (
     AiaServer,
     Huge,
@@ -24,7 +25,6 @@ from aia_helpers import (
     timer,
     tls_server_context,
 )
-
 from trustdoctor.errors import InputError, UsageError
 from trustdoctor.model.cert import CertInfo, from_certificate
 from trustdoctor.sources.aia import REASONS, AiaOptions, fetch_issuer_candidates
@@ -86,7 +86,7 @@ def test_each_encoding_yields_the_issuer(srv, pki_, name, encode, extra_rejected
 
 
 def test_not_the_issuer_is_rejected(srv, pki_):
-    root, inter = pki_
+    _root, inter = pki_
     other = pki.make_cert("Some Other CA")
     srv.routes["/other.cer"] = static(der(other))
     got = fetch_issuer_candidates(leaf_at(inter, srv.url("/other.cer")), options=FAST)
@@ -450,7 +450,7 @@ def test_proxy_from_the_environment(srv, pki_, monkeypatch):
         assert reasons(got) == ["proxy-error"]
 
 
-# -- options ------------------------------------------------------------------------------------------
+# -- options ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

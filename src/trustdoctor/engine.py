@@ -15,7 +15,7 @@ from .model.cert import CertInfo, Provenance
 from .model.diagnosis import ClientVerdict, Diagnosis, PresentedCert, Verdict
 from .model.findings import Code, Finding, Severity, Side
 from .pathbuild import PRESENTED, SUPPLIED, Candidate
-from .policies import policy_for
+from .policies import Policy, policy_for
 from .rules import Evaluation, chain_findings, evaluate, overall
 
 # A hook the trust-store layer gives to refine a client's verdict with store
@@ -51,6 +51,7 @@ def judge(
     refiners: Mapping[str, Refiner] | None = None,
     leaf_index: int | None = None,
     extra_findings: Sequence[Finding] = (),
+    policies: Mapping[str, Policy] | None = None,
 ) -> Diagnosis:
     """Evaluate the chain under every client model.
 
@@ -65,6 +66,7 @@ def judge(
         reference: named anchor sets that are not the clients' own (the
             Mozilla set as ``mozilla``), used to prove a missing issuer is a root.
         refiners: per-client hooks adding store evidence.
+        policies: per-client policy overrides (e.g. a chain-depth limit).
     """
     if at.tzinfo is None:
         at = at.replace(tzinfo=dt.UTC)
@@ -84,7 +86,7 @@ def judge(
             leaf,
             pool,
             anchors,
-            policy_for(name),
+            (policies or {}).get(name) or policy_for(name),
             at=at,
             host=host,
             presented=[p.cert for p in presented],

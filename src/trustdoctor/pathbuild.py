@@ -180,7 +180,11 @@ def _extend(
         s.paths.append(Path(certs, origins, "too-long"))
         return
     fps = {c.sha256 for c in certs}
-    pairs = {(c.subject_der, c.spki_sha256) for c in certs}
+    pairs = (
+        {(c.subject_der, c.spki_sha256, c.dns_names + c.ip_addresses) for c in certs}
+        if s.policy.loop_by_name_and_key
+        else set()
+    )
     cands = s.by_subject.get(top.issuer_der, [])
     top_self_signed = top.self_issued and s.verify(top, top) is None
     rejected: list[Rejected] = []
@@ -189,11 +193,12 @@ def _extend(
         c = cand.cert
         if c.sha256 in fps:
             continue
-        if (c.subject_der, c.spki_sha256) in pairs:
+        if (c.subject_der, c.spki_sha256, c.dns_names + c.ip_addresses) in pairs:
             continue
-        if top_self_signed and cand.origin != ANCHOR:
-            # A self-signed certificate is the end of the presented chain; only
-            # an anchor with the same name and key (a re-issued root) extends it.
+        if top_self_signed and s.policy.stop_at_self_signed and cand.origin != ANCHOR:
+            # OpenSSL ends the untrusted chain at a self-signed certificate;
+            # only a trusted one with the same name and key (a re-issued
+            # root) extends it.
             continue
         why = s.verify(top, c)
         if why == "budget":

@@ -45,7 +45,13 @@ class Policy:
         max_intermediates: longest chain (None: unbounded; webpki 8; OpenSSL 100).
         require_leaf_aki: the leaf must carry an AKI (webpki profile).
         strict_profile: also cross-check with cryptography's RFC 5280/CABF
-            verifier (webpki only).
+            verifier and apply the profile rules it leaves out (webpki only).
+        stop_at_self_signed: a self-signed untrusted certificate ends the
+            search (OpenSSL build_chain); Go and cryptography look for a
+            parent of any certificate.
+        loop_by_name_and_key: a candidate with the subject and key of a
+            certificate already on the path is a loop (Go ``alreadyInChain``:
+            subject, public key and SANs); others compare whole certificates.
     """
 
     name: str
@@ -63,6 +69,8 @@ class Policy:
     max_intermediates: int | None
     require_leaf_aki: bool
     strict_profile: bool
+    stop_at_self_signed: bool = False
+    loop_by_name_and_key: bool = False
 
 
 # Stage names used in ``Policy.stages``; rules.py maps each problem to one.
@@ -94,6 +102,7 @@ POLICIES: Mapping[str, Policy] = {
         max_intermediates=None,
         require_leaf_aki=False,
         strict_profile=False,
+        loop_by_name_and_key=True,
     ),
     # OpenSSL 3 verify_chain: build_chain → check_extensions → check_auth_level
     # → check_id (host) → internal_verify (signatures, times) → name constraints.
@@ -114,6 +123,7 @@ POLICIES: Mapping[str, Policy] = {
         max_intermediates=100,
         require_leaf_aki=False,
         strict_profile=False,
+        stop_at_self_signed=True,
     ),
     # RFC 5280 + CA/Browser Forum, as cryptography's PolicyBuilder applies them.
     "webpki": Policy(

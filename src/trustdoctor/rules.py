@@ -16,7 +16,7 @@ would settle it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from . import policies as P
@@ -132,6 +132,8 @@ def check_path(path: Path, policy: Policy, at: dt.datetime) -> list[Problem]:
     out: list[Problem] = []
     certs = path.certs
     n = len(certs)
+    # Certificate times have one-second precision; so do the clients' checks.
+    at = at.replace(microsecond=0)
 
     def add(code: Code, depth: int, **params: object) -> None:
         out.append(Problem(code, _stage(policy, code, depth), depth, certs[depth], params))
@@ -148,6 +150,10 @@ def check_path(path: Path, policy: Policy, at: dt.datetime) -> list[Problem]:
         # Weak keys: every certificate, anchors included (OpenSSL check_key_level).
         if c.key_type == "RSA" and c.key_bits < policy.min_rsa_bits:
             add(Code.WEAK_KEY, i, key_type="RSA", bits=c.key_bits, minimum=policy.min_rsa_bits)
+        elif c.key_type == "RSA" and policy.strict_profile and c.key_bits % 8:
+            # CA/B Forum BR 6.1.5: the modulus size in bits is divisible by 8.
+            add(Code.WEAK_KEY, i, key_type="RSA", bits=c.key_bits, minimum=policy.min_rsa_bits,
+                rule="modulus-not-multiple-of-8")
         elif c.key_type == "DSA" and policy.name != "openssl":
             add(Code.INSECURE_ALGORITHM, i, algorithm="DSA")
         elif (
@@ -171,10 +177,8 @@ def check_path(path: Path, policy: Policy, at: dt.datetime) -> list[Problem]:
                 and not is_top_anchor
             ):
                 add(Code.WRONG_USAGE, 0, which="leaf-key-usage", key_usage=sorted(c.key_usage))
-            if policy.name == "webpki" and c.is_ca and not is_top_anchor:
-                add(Code.WRONG_USAGE, 0, which="ca-as-leaf")
-            if policy.require_leaf_aki and c.aki is None and not is_top_anchor:
-                add(Code.STRICT_PROFILE, 0, rule="missing-aki")
+            if policy.strict_profile and not is_top_anchor:
+                _leaf_profile(c, add)
             continue
         # c issued certs[i-1]: may it?
         if c.version == 1:
@@ -190,6 +194,14 @@ def check_path(path: Path, policy: Policy, at: dt.datetime) -> list[Problem]:
             below = sum(1 for x in certs[1:i] if not x.self_issued)
             if below > c.path_length:
                 add(Code.PATH_TOO_LONG, i, path_length=c.path_length, intermediates=below)
+        if policy.strict_profile:
+            if c.ski is None:
+                add(Code.STRICT_PROFILE, i, rule="missing-ski")
+            if is_top_anchor and c.self_issued:
+                if c.aki is not None and (c.aki_has_issuer or (c.ski is not None and c.aki != c.ski)):
+                    add(Code.STRICT_PROFILE, i, rule="root-aki")
+            elif c.aki is None:
+                add(Code.STRICT_PROFILE, i, rule="missing-aki")
         if policy.ca_eku and not _eku_ok(c.eku, policy):
             add(Code.WRONG_USAGE, i, which="ca-eku", eku=sorted(c.eku or ()))
         for j in range(i):
@@ -200,13 +212,42 @@ def check_path(path: Path, policy: Policy, at: dt.datetime) -> list[Problem]:
                 add(Code.NAME_CONSTRAINTS, i, subject_depth=j, **v)
                 break
     if policy.max_intermediates is not None and path.anchored:
-        inter = max(0, n - 2)
+        # Self-issued intermediates do not count (RFC 5280 §6.1, and
+        # x509-limbo pathlen::max-chain-depth-1-self-issued).
+        inter = sum(1 for x in certs[1:-1] if not x.self_issued)
         if inter > policy.max_intermediates:
             add(Code.PATH_TOO_LONG, n - 1, max_intermediates=policy.max_intermediates,
                 intermediates=inter)
     if not path.anchored:
         out.append(Problem(NO_ANCHOR, P.CHAIN, n - 1, certs[-1], {"end": path.end}))
     return out
+
+
+def _leaf_profile(c: CertInfo, add: Callable[..., None]) -> None:
+    """CA/B Forum and RFC 5280 rules for the end entity (webpki only)."""
+    if c.aki is None:
+        add(Code.STRICT_PROFILE, 0, rule="missing-aki")
+    bad = [d for d in c.dns_names if "_" in d]
+    if bad:
+        # RFC 5280 §4.2.1.6 preferred name syntax: no underscores in dNSName.
+        add(Code.STRICT_PROFILE, 0, rule="invalid-dns-name", names=bad)
+    cn = c.common_name
+    if cn is not None and c.has_san:
+        # CA/B Forum BR 7.1.4.3: the CN, when present, repeats a SAN value
+        # byte for byte (IPs in canonical text form).  Compared only against
+        # SANs of the same kind (an IP-looking CN against IP SANs), and a
+        # wildcard SAN "*.X" is taken to cover a CN "X" (x509-limbo's
+        # webpki::san::leftmost-wildcard-san accepts that).
+        same_kind = c.ip_addresses if _ip_like(cn) else c.dns_names
+        covered = cn in same_kind or any(d == "*." + cn for d in c.dns_names)
+        hostlike = "." in cn or ":" in cn or _ip_like(cn)
+        if same_kind and hostlike and not covered:
+            add(Code.STRICT_PROFILE, 0, rule="cn-not-in-san", common_name=cn)
+
+
+def _ip_like(text: str) -> bool:
+    t = text.lower()
+    return ":" in t or t.startswith("0x") or all(part.isdigit() for part in t.split(".") if part)
 
 
 def _rank(policy: Policy, problems: Sequence[Problem]) -> list[Problem]:
@@ -421,6 +462,18 @@ def evaluate(
     return Evaluation(v, best, tuple(ranked))
 
 
+_SELF_CHECKED = frozenset(
+    {
+        Code.HOSTNAME_MISMATCH,
+        Code.BAD_SIGNATURE,
+        Code.UNTRUSTED_ROOT,
+        Code.EXPIRED,
+        Code.NOT_YET_VALID,
+        Code.PATH_TOO_LONG,
+    }
+)
+
+
 def _strict_problems(
     leaf: CertInfo,
     pool: Sequence[Candidate],
@@ -443,8 +496,11 @@ def _strict_problems(
     if msg is None or msg.startswith("unsupported"):
         return []
     code, rule = map_message(msg)
-    if code == Code.HOSTNAME_MISMATCH:
-        return []  # our own name check already spoke
+    if code in _SELF_CHECKED:
+        # Our own path analysis decides these, and it explores every path;
+        # cryptography reports only its last candidate's error (pylibs.md
+        # §1.4), so a clean path of ours outranks its word here.
+        return []
     detail = msg.removeprefix("validation failed: ")
     return [Problem(code, P.LEAF_TIME, 0, leaf, {"rule": rule, "detail": detail[:300]})]
 

@@ -127,6 +127,7 @@ class CertInfo:
     name_constraints: NameConstraints | None
     spki_sha256: str
     trusted_block: bool = False  # came from a BEGIN TRUSTED CERTIFICATE block
+    aki_has_issuer: bool = False  # AKI carries authorityCertIssuer/serial (not just keyid)
     cert: x509.Certificate | None = field(default=None, repr=False, compare=False, hash=False)
 
     @property
@@ -223,6 +224,9 @@ def from_certificate(
     ski = ski_val.digest if isinstance(ski_val, x509.SubjectKeyIdentifier) else None
     aki_val = value(ExtensionOID.AUTHORITY_KEY_IDENTIFIER)
     aki = aki_val.key_identifier if isinstance(aki_val, x509.AuthorityKeyIdentifier) else None
+    aki_has_issuer = isinstance(aki_val, x509.AuthorityKeyIdentifier) and (
+        aki_val.authority_cert_issuer is not None or aki_val.authority_cert_serial_number is not None
+    )
     san_val = value(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
     dns: tuple[str, ...] = ()
     ips: tuple[str, ...] = ()
@@ -329,6 +333,7 @@ def from_certificate(
         name_constraints=nc,
         spki_sha256=spki_sha,
         trusted_block=trusted_block,
+        aki_has_issuer=aki_has_issuer,
         cert=cert,
     )
 

@@ -65,6 +65,7 @@ class Code(StrEnum):
     OVERRIDE_HARMLESS = "override-harmless"
     PARTIAL_TRUST = "partial-trust"
     CLIENT_DISAGREEMENT = "client-disagreement"
+    STORE_LIMIT = "store-limit"  # a store file/directory over the safety limits: partial view
 
 
 class Severity(StrEnum):
@@ -118,6 +119,8 @@ CODE_SIDE: Mapping[Code, Side] = {
     Code.NOT_TLS: Side.SERVER,
     Code.HANDSHAKE_FAILED: Side.SERVER,
     Code.TIMEOUT: Side.NETWORK,
+    # A store finding that can be the primary cause (stores/refine.py).
+    Code.ANCHOR_FILE_IGNORED: Side.CLIENT,
     Code.STARTTLS_REFUSED: Side.SERVER,
     Code.PROXY_FAILED: Side.NETWORK,
 }

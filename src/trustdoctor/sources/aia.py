@@ -676,7 +676,7 @@ def _deadline_reader(sock: socket.socket, clock: _Clock) -> io.BufferedReader:
             return True
 
         def readinto(self, b: Any) -> int:
-            sock.settimeout(clock.op())
+            sock.settimeout(clock.op_timeout)
             return sock.recv_into(b)
 
     return io.BufferedReader(Reader(), buffer_size=_READ_PIECE)

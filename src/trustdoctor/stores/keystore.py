@@ -541,7 +541,8 @@ def _parse_pfx(data: bytes) -> _Pfx:
     as_s, as_e = _expect(data, os_s, os_e, 0x30)
     mac_iterations: int | None = None
     if len(items) >= 3:
-        # MacData ::= SEQUENCE { mac DigestInfo, macSalt OCTET STRING, iterations INTEGER DEFAULT 1 }
+        # MacData ::= SEQUENCE { mac DigestInfo, macSalt OCTET STRING,
+        #                      iterations INTEGER DEFAULT 1 }
         mac_items = _seq_items(data, items[2][1], items[2][2])
         mac_iterations = 1
         if len(mac_items) >= 3 and mac_items[2][0] == 0x02:
@@ -594,9 +595,7 @@ def _check_mac(data: bytes, password: bytes, source: str) -> None:
         ) from None
 
 
-def _pkcs12_bags(
-    data: bytes, pfx: _Pfx, password: bytes | None, warnings: list[str]
-) -> list[_Bag]:
+def _pkcs12_bags(data: bytes, pfx: _Pfx, password: bytes | None, warnings: list[str]) -> list[_Bag]:
     bags: list[_Bag] = []
     skipped = 0
     for tag, s, e in _children(data, *pfx.auth_safe):
@@ -757,8 +756,11 @@ def _java_view(bags: list[_Bag], warnings: list[str]) -> list[KeystoreEntry]:
                 i
                 for i, b in enumerate(certs)
                 if (key.local_key_id is not None and b.local_key_id == key.local_key_id)
-                or (key.local_key_id is None and key.friendly_name is not None
-                    and b.friendly_name == key.friendly_name)
+                or (
+                    key.local_key_id is None
+                    and key.friendly_name is not None
+                    and b.friendly_name == key.friendly_name
+                )
             ),
             None,
         )
@@ -799,7 +801,9 @@ def _pkcs12_fallback(data: bytes, password: bytes, source: str, why: str) -> Key
     try:
         p12 = pkcs12.load_pkcs12(data, password)
     except (ValueError, TypeError):
-        raise InputError(f"{source}: PKCS#12 could not be read: wrong password or corrupt") from None
+        raise InputError(
+            f"{source}: PKCS#12 could not be read: wrong password or corrupt"
+        ) from None
 
     def der(c: Any) -> bytes:
         return c.certificate.public_bytes(Encoding.DER)  # type: ignore[no-any-return]

@@ -1,0 +1,997 @@
+"""A container image file as a filesystem root, without a container engine.
+
+``extract_image(path)`` reads a ``docker save`` archive (``manifest.json`` +
+layer tars) or an OCI image layout (``index.json`` -> manifest -> layer blobs
+under ``blobs/<alg>/``), as a tar, optionally gzip-compressed; layers may be
+plain, gzip, bzip2 or xz tars (zstd only where the standard library has it:
+Python 3.14's ``compression.zstd``).  The layers are applied in order with
+OCI whiteouts (``.wh.<name>`` deletes a lower entry, ``.wh..wh..opq`` hides
+everything below a directory from lower layers), but only the files trust
+depends on (:data:`TRUST_PATHS`, plus the paths the image's own environment
+names) are kept, in memory, then written to a private temporary directory
+(mode 0700) that is removed when the ``with`` block ends.
+
+Safety rules (see docs/stores-inputs.md):
+
+* A layer member with an absolute name or a ``..`` component, or a hard link
+  whose target has one, refuses the **whole image** (:class:`UnsafePathError`):
+  such a layer is hostile or broken, and partial results would mislead.
+* Nothing is ever written through a symlink: symlinks are kept in memory
+  until the end, a member below a symlink (or below a file) is skipped with a
+  warning, files are created with ``O_NOFOLLOW`` under real directories only.
+* Symlinks are recreated as symlinks whose target is the link's resolution
+  *inside the image root* (chroot semantics), written relative, so even a
+  naive ``open()`` under ``root`` cannot reach the host (a link to
+  ``/etc/shadow`` points at the image's ``etc/shadow``).  The image's own
+  target text is kept in :attr:`ExtractedImage.links`.
+* Hard links are resolved inside the image; devices and FIFOs are skipped.
+* Bounded work: decompressed bytes read (``max_total``, counted while
+  streaming, so a gzip bomb stops early), bytes of one kept file
+  (``max_member``), bytes kept in all (``max_extracted``), tar members
+  (``max_members``), JSON documents (16 MiB).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import importlib
+import io
+import json
+import os
+import platform
+import posixpath
+import re
+import shutil
+import stat
+import tarfile
+import tempfile
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, cast
+
+from trustdoctor.errors import InputError, UnsafePathError
+
+# ---------------------------------------------------------------------------
+# What trust needs (data tables)
+
+# Files and trees a TLS client model may read, as globs over the image root:
+# ``*`` one path component (or part of one), ``**`` any number of components
+# (``dir/**`` includes ``dir`` itself).  Sources: truststores.md sections 1-5.
+TRUST_PATHS: tuple[str, ...] = (
+    # Distro detection: os-release(5), /etc first, /usr/lib fallback.
+    "/etc/os-release",
+    "/usr/lib/os-release",
+    # OpenSSL/Go/curl bundles and hash dirs: Debian, Alpine, SUSE, Arch
+    # (/etc/ssl/certs, /etc/ssl/cert.pem, /etc/ssl/ca-bundle.pem ...).
+    "/etc/ssl/**",
+    # RHEL family: /etc/pki/tls, /etc/pki/ca-trust (source + extracted), /etc/pki/java.
+    "/etc/pki/**",
+    # OPENSSLDIR of Debian's libssl (/usr/lib/ssl -> /etc/ssl links) and of
+    # upstream builds (/usr/local/ssl).
+    "/usr/lib/ssl/**",
+    "/usr/local/ssl/**",
+    # Debian/Ubuntu anchor inputs and the update-ca-certificates config.
+    "/usr/local/share/ca-certificates/**",
+    "/usr/share/ca-certificates/**",
+    "/etc/ca-certificates.conf",
+    "/etc/ca-certificates/**",
+    # p11-kit anchors shipped by packages (RHEL, SUSE, Arch).
+    "/usr/share/pki/**",
+    # SUSE's extracted stores (java-cacerts, pem bundles).
+    "/var/lib/ca-certificates/**",
+    # Docker Engine per-registry CAs, system-wide and rootless.
+    "/etc/docker/certs.d/**",
+    "/root/.config/docker/certs.d/**",
+    "/home/*/.config/docker/certs.d/**",
+    # containerd (config.toml, hosts.toml trees).
+    "/etc/containerd/**",
+    # containers/image (CRI-O, Podman, Buildah, Skopeo): certs.d, registries.
+    "/etc/containers/**",
+    "/root/.config/containers/**",
+    "/home/*/.config/containers/**",
+    # Java: distro JDKs, Temurin-style tarball JDKs, Debian's JKS store,
+    # official openjdk images (/usr/local/openjdk-N), Temurin's /certificates.
+    "/usr/lib/jvm/**/lib/security/*",
+    "/opt/java/**/lib/security/*",
+    "/usr/local/openjdk*/**/lib/security/*",
+    "/usr/java/**/lib/security/*",
+    "/etc/ssl/certs/java/*",
+    "/certificates/**",
+    # certifi (requests, and our stand-in for Node's bundled roots).
+    "**/site-packages/certifi/*",
+    "**/dist-packages/certifi/*",
+)
+
+# Environment variables (of the image config) naming trust files: their
+# paths are kept too.  "file": the path; "dirs": colon-separated
+# directories, each with its entries; "java-home": $X/lib/security and
+# $X/jre/lib/security; "java-opts": -Djavax.net.ssl.trustStore=PATH.
+ENV_PATH_VARS: tuple[tuple[str, str], ...] = (
+    ("SSL_CERT_FILE", "file"),  # OpenSSL, Go, Python ssl
+    ("SSL_CERT_DIR", "dirs"),  # OpenSSL, Go (colon-separated since Go 1.?)
+    ("CURL_CA_BUNDLE", "file"),  # curl, requests
+    ("REQUESTS_CA_BUNDLE", "file"),  # requests
+    ("NODE_EXTRA_CA_CERTS", "file"),  # Node
+    ("GIT_SSL_CAINFO", "file"),
+    ("GIT_SSL_CAPATH", "dirs"),
+    ("JAVA_HOME", "java-home"),
+    ("JAVA_TOOL_OPTIONS", "java-opts"),
+    ("JDK_JAVA_OPTIONS", "java-opts"),
+    ("_JAVA_OPTIONS", "java-opts"),
+    ("JAVA_OPTS", "java-opts"),
+)
+
+# Python's platform.machine() -> OCI architecture, to pick the host's
+# platform from a multi-platform index.
+_OCI_ARCH = {
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "armv7l": "arm",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "riscv64": "riscv64",
+}
+
+# Media types (OCI image-spec, Docker distribution manifest v2).
+_INDEX_TYPES = {
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+}
+_MANIFEST_TYPES = {
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+}
+
+DEFAULT_MAX_TOTAL = 4 * 1024**3  # decompressed bytes read, all layers
+DEFAULT_MAX_MEMBER = 64 * 1024**2  # one kept file
+DEFAULT_MAX_EXTRACTED = 256 * 1024**2  # all kept files
+DEFAULT_MAX_MEMBERS = 1_000_000  # tar members, all layers
+MAX_JSON = 16 * 1024**2
+_MAX_DEPTH = 256  # path components
+_MAX_PASSES = 3  # a rescan fetches link/hard-link targets outside TRUST_PATHS
+
+_MAGIC_GZIP = b"\x1f\x8b"
+_MAGIC_BZIP2 = b"BZh"
+_MAGIC_XZ = b"\xfd7zXZ\x00"
+_MAGIC_ZSTD = b"\x28\xb5\x2f\xfd"
+_DIGEST = re.compile(r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
+
+
+@dataclass(frozen=True)
+class ExtractedImage:
+    """The trust-relevant part of an image, written under ``root``.
+
+    ``env`` is the image config's ``Env`` (first occurrence wins, as in
+    getenv), ``config`` the whole config JSON, ``links`` the original target
+    text of every symlink written (path without leading ``/`` -> target).
+    """
+
+    root: Path
+    env: dict[str, str]
+    config: dict[str, Any]
+    format: str  # "docker-save" | "oci"
+    reference: str | None  # a repo tag or ref.name annotation, if any
+    layers: int
+    files: int
+    links: dict[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+
+@contextlib.contextmanager
+def extract_image(
+    path: str | Path,
+    *,
+    max_total: int = DEFAULT_MAX_TOTAL,
+    max_member: int = DEFAULT_MAX_MEMBER,
+    max_members: int = DEFAULT_MAX_MEMBERS,
+    max_extracted: int = DEFAULT_MAX_EXTRACTED,
+    extra_paths: Iterable[str] = (),
+) -> Iterator[ExtractedImage]:
+    """Extract the trust files of the image at ``path``; yield an :class:`ExtractedImage`.
+
+    ``extra_paths`` are more absolute paths (or globs in :data:`TRUST_PATHS`
+    syntax) to keep, e.g. the files a ``--env`` override names.  Errors:
+    :class:`InputError` (not an image, corrupt, over a limit, zstd) and
+    :class:`UnsafePathError` (traversal), one line each, naming the file.
+    """
+    src = Path(path)
+    tmp = Path(tempfile.mkdtemp(prefix="trustdoctor-image-"))
+    try:
+        os.chmod(tmp, 0o700)
+        limits = _Limits(max_total, max_member, max_members, max_extracted)
+        yield _Extractor(src, tmp, limits, tuple(extra_paths)).run()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------
+# Path matching
+
+
+def _glob_regex(pattern: str) -> str:
+    """A glob over a root-relative path, matched against ``path + "/"``."""
+    out = []
+    for part in pattern.strip("/").split("/"):
+        if part == "**":
+            out.append("(?:[^/]+/)*")
+        elif part == "*":
+            out.append("[^/]+/")
+        else:
+            rx = "".join(
+                "[^/]*" if ch == "*" else "[^/]" if ch == "?" else re.escape(ch) for ch in part
+            )
+            out.append(rx + "/")
+    return "".join(out)
+
+
+def _literal_ancestors(pattern: str) -> set[str]:
+    """Directories a pattern's matches must lie under (for symlinked ancestors)."""
+    out: set[str] = set()
+    parts = pattern.strip("/").split("/")
+    for i, part in enumerate(parts):
+        if any(c in part for c in "*?"):
+            break
+        out.add("/".join(parts[: i + 1]))
+    return out
+
+
+def _norm_abs(path: str, workdir: str = "/") -> str | None:
+    """A path from the environment, as root-relative canonical text."""
+    if not path:
+        return None
+    if not path.startswith("/"):
+        path = posixpath.join(workdir or "/", path)
+    norm = posixpath.normpath(path).lstrip("/")
+    return norm or None
+
+
+class _Matcher:
+    def __init__(self, globs: Iterable[str], exact: Iterable[str], child_dirs: Iterable[str]):
+        globs = list(globs)
+        self._rx = re.compile("|".join(f"(?:{_glob_regex(g)})" for g in globs) or "(?!)")
+        self.exact = set(exact)
+        self.child_dirs = set(child_dirs)
+        self.ancestors: set[str] = set()
+        for g in globs:
+            self.ancestors |= _literal_ancestors(g)
+        for p in self.exact | self.child_dirs:
+            parts = p.split("/")
+            self.ancestors |= {"/".join(parts[: i + 1]) for i in range(len(parts))}
+
+    def __call__(self, path: str) -> bool:
+        return (
+            path in self.exact
+            or posixpath.dirname(path) in self.child_dirs
+            or path in self.child_dirs
+            or self._rx.fullmatch(path + "/") is not None
+        )
+
+    def extended(self, exact: Iterable[str]) -> _Matcher:
+        m = _Matcher([], [], [])
+        m._rx = self._rx
+        new = set(exact)
+        m.exact = self.exact | new
+        m.child_dirs = self.child_dirs | new
+        m.ancestors = set(self.ancestors)
+        for p in new:
+            parts = p.split("/")
+            m.ancestors |= {"/".join(parts[: i + 1]) for i in range(len(parts))}
+        return m
+
+
+def env_paths(env: dict[str, str], workdir: str = "/") -> tuple[set[str], set[str]]:
+    """(files, directories) that the trust-related variables of ``env`` name."""
+    files: set[str] = set()
+    dirs: set[str] = set()
+    for var, kind in ENV_PATH_VARS:
+        value = env.get(var)
+        if not value:
+            continue
+        if kind == "file":
+            p = _norm_abs(value, workdir)
+            if p:
+                files.add(p)
+        elif kind == "dirs":
+            for d in value.split(":"):
+                p = _norm_abs(d, workdir)
+                if p:
+                    dirs.add(p)
+        elif kind == "java-home":
+            home = _norm_abs(value, workdir)
+            if home:
+                dirs.update({f"{home}/lib/security", f"{home}/jre/lib/security"})
+        elif kind == "java-opts":
+            for m in re.finditer(r"-Djavax\.net\.ssl\.trustStore=(\"[^\"]*\"|'[^']*'|\S+)", value):
+                p = _norm_abs(m.group(1).strip("\"'"), workdir)
+                if p:
+                    files.add(p)
+    return files, dirs
+
+
+# ---------------------------------------------------------------------------
+# Bounded streams
+
+
+@dataclass
+class _Limits:
+    max_total: int
+    max_member: int
+    max_members: int
+    max_extracted: int
+
+
+class _Budget:
+    def __init__(self, limits: _Limits, image: str) -> None:
+        self.limits = limits
+        self.image = image
+        self.bytes = 0
+        self.members = 0
+        self.kept = 0
+
+    def read(self, n: int) -> None:
+        self.bytes += n
+        if self.bytes > self.limits.max_total:
+            raise InputError(
+                f"{self.image}: more than {self.limits.max_total} bytes after decompression "
+                f"(a compression bomb? raise the limit to read it)"
+            )
+
+    def member(self) -> None:
+        self.members += 1
+        if self.members > self.limits.max_members:
+            raise InputError(f"{self.image}: more than {self.limits.max_members} tar members")
+
+    def keep(self, n: int, name: str) -> None:
+        if n > self.limits.max_member:
+            raise InputError(
+                f"{self.image}: /{name} is {n} bytes, over the {self.limits.max_member}-byte "
+                f"limit for one trust file"
+            )
+        self.kept += n
+        if self.kept > self.limits.max_extracted:
+            raise InputError(
+                f"{self.image}: trust files exceed {self.limits.max_extracted} bytes in all"
+            )
+
+
+class _Counting(io.RawIOBase):
+    """Counts every byte read from ``inner`` against the budget."""
+
+    def __init__(self, inner: IO[bytes], budget: _Budget) -> None:
+        self.inner = inner
+        self.budget = budget
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int:
+        data = self.inner.read(len(buf))
+        n = len(data)
+        self.budget.read(n)
+        buf[:n] = data
+        return n
+
+
+class _Slice(io.RawIOBase):
+    """Bytes ``[offset, offset+size)`` of an open file, read with pread."""
+
+    def __init__(self, fd: int, offset: int, size: int) -> None:
+        self.fd = fd
+        self.offset = offset
+        self.size = size
+        self.pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int:
+        n = min(len(buf), self.size - self.pos)
+        if n <= 0:
+            return 0
+        data = os.pread(self.fd, n, self.offset + self.pos)
+        if not data:
+            return 0
+        buf[: len(data)] = data
+        self.pos += len(data)
+        return len(data)
+
+
+def _decompressor(raw: IO[bytes], magic: bytes, what: str) -> IO[bytes]:
+    if magic.startswith(_MAGIC_GZIP):
+        return cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
+    if magic.startswith(_MAGIC_BZIP2):
+        import bz2
+
+        return bz2.BZ2File(raw)
+    if magic.startswith(_MAGIC_XZ):
+        import lzma
+
+        return lzma.LZMAFile(raw)
+    if magic.startswith(_MAGIC_ZSTD):
+        try:  # Python 3.14+
+            zstd = importlib.import_module("compression.zstd")
+        except ImportError:
+            raise InputError(
+                f"{what} is zstd-compressed; zstd is not supported by this Python "
+                f"(re-export the image with gzip layers, e.g. docker save)"
+            ) from None
+        return zstd.ZstdFile(raw)  # type: ignore[no-any-return]
+    return raw
+
+
+# ---------------------------------------------------------------------------
+# The outer archive
+
+
+@dataclass
+class _OuterMember:
+    kind: str  # "file" | "link"
+    offset: int = 0
+    size: int = 0
+    target: str = ""
+
+
+class _Outer:
+    """Random access to the members of the (uncompressed) outer tar."""
+
+    def __init__(self, tar_path: Path, image: str, budget: _Budget) -> None:
+        self.image = image
+        self.members: dict[str, _OuterMember] = {}
+        self.fh = open(tar_path, "rb")  # noqa: SIM115 - closed in close()
+        try:
+            with tarfile.open(fileobj=self.fh, mode="r:") as tf:
+                while True:
+                    ti = tf.next()
+                    if ti is None:
+                        break
+                    _forget_members(tf)  # we keep our own index
+                    budget.member()
+                    name = posixpath.normpath(ti.name).lstrip("/")
+                    if ti.isreg():
+                        self.members[name] = _OuterMember("file", ti.offset_data, ti.size)
+                    elif ti.issym():
+                        here = posixpath.dirname(name)
+                        target = posixpath.normpath(posixpath.join(here, ti.linkname))
+                        self.members[name] = _OuterMember("link", target=target.lstrip("/"))
+                    elif ti.islnk():
+                        self.members[name] = _OuterMember("link", target=ti.linkname.lstrip("/"))
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            self.fh.close()
+            raise InputError(f"{image}: not a readable tar archive ({_why(exc)})") from None
+
+    def close(self) -> None:
+        self.fh.close()
+
+    def find(self, name: str) -> _OuterMember | None:
+        name = posixpath.normpath(name).lstrip("/")
+        for _ in range(16):  # links inside the archive (older docker save layer.tar links)
+            m = self.members.get(name)
+            if m is None or m.kind == "file":
+                return m
+            name = m.target
+        return None
+
+    def open(self, name: str, what: str) -> _Slice:
+        m = self.find(name)
+        if m is None:
+            raise InputError(f"{self.image}: {what} {name!r} is missing from the archive")
+        return _Slice(self.fh.fileno(), m.offset, m.size)
+
+    def json(self, name: str, what: str) -> Any:
+        m = self.find(name)
+        if m is None:
+            raise InputError(f"{self.image}: {what} {name!r} is missing from the archive")
+        if m.size > MAX_JSON:
+            raise InputError(f"{self.image}: {what} {name!r} is larger than {MAX_JSON} bytes")
+        raw = os.pread(self.fh.fileno(), m.size, m.offset)
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise InputError(f"{self.image}: {what} {name!r} is not valid JSON") from None
+
+
+def _forget_members(tf: tarfile.TarFile) -> None:
+    """Drop TarFile's list of seen members (it grows by one per member otherwise)."""
+    members = getattr(tf, "members", None)
+    if isinstance(members, list):
+        members.clear()
+
+
+def _why(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:160]
+
+
+# ---------------------------------------------------------------------------
+# Layer application
+
+
+@dataclass
+class _Node:
+    kind: str  # "file" | "dir" | "link"
+    layer: int
+    data: bytes = b""
+    target: str = ""
+
+
+@dataclass
+class _Layer:
+    name: str  # archive path of the blob
+    label: str  # for messages: "layer 2 (sha256:abcd1234...)"
+
+
+class _Tree:
+    """The merged filesystem, for the paths we track, in memory."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, _Node] = {}
+        self.kids: dict[str, set[str]] = {}
+        self.missing: set[str] = set()  # hard-link targets we did not keep
+
+    def add(self, path: str, node: _Node) -> None:
+        self.nodes[path] = node
+        child = path
+        while child:
+            parent = posixpath.dirname(child)
+            siblings = self.kids.setdefault(parent, set())
+            if child in siblings:
+                break
+            siblings.add(child)
+            child = parent
+
+    def drop(self, path: str, older_than: int | None = None) -> None:
+        """Remove ``path`` and what is below it (only entries older than a layer, if given)."""
+        stack = [(path, False)]
+        while stack:
+            p, done = stack.pop()
+            if not done:
+                stack.append((p, True))
+                stack.extend((c, False) for c in self.kids.get(p, ()))
+                continue
+            node = self.nodes.get(p)
+            if node is not None and (older_than is None or node.layer < older_than):
+                del self.nodes[p]
+            if p not in self.nodes and not self.kids.get(p):
+                self.kids.pop(p, None)
+                if p:
+                    self.kids.get(posixpath.dirname(p), set()).discard(p)
+
+    def blocked_by(self, path: str) -> str | None:
+        """An ancestor of ``path`` that is a symlink or a file, if any."""
+        parent = posixpath.dirname(path)
+        while parent:
+            node = self.nodes.get(parent)
+            if node is not None and node.kind != "dir":
+                return parent
+            parent = posixpath.dirname(parent)
+        return None
+
+    def resolve(self, path: str) -> tuple[str | None, list[str]]:
+        """Resolve ``path`` inside the root (chroot semantics); None on a loop."""
+        todo = path.split("/")
+        todo.reverse()
+        cur: list[str] = []
+        traversed: list[str] = []
+        hops = 0
+        while todo:
+            c = todo.pop()
+            if c in ("", "."):
+                continue
+            if c == "..":
+                if cur:
+                    cur.pop()
+                continue
+            cand = "/".join([*cur, c])
+            node = self.nodes.get(cand)
+            if node is not None and node.kind == "link":
+                hops += 1
+                if hops > 40:  # Linux MAXSYMLINKS
+                    return None, traversed
+                traversed.append(cand)
+                if node.target.startswith("/"):
+                    cur = []
+                parts = node.target.split("/")
+                parts.reverse()
+                todo.extend(parts)
+                continue
+            cur.append(c)
+        return "/".join(cur), traversed
+
+
+class _Extractor:
+    def __init__(self, src: Path, tmp: Path, limits: _Limits, extra: tuple[str, ...]) -> None:
+        self.src = src
+        self.image = src.name or str(src)
+        self.tmp = tmp
+        self.limits = limits
+        self.extra = extra
+        self.warnings: list[str] = []
+        self.budget = _Budget(limits, self.image)
+
+    # -- top level ------------------------------------------------------
+
+    def run(self) -> ExtractedImage:
+        outer_path = self._outer_tar()
+        outer = _Outer(outer_path, self.image, self.budget)
+        try:
+            fmt, config, layers, reference = self._layout(outer)
+            env = _config_env(config)
+            workdir = str((config.get("config") or {}).get("WorkingDir") or "/")
+            files, dirs = env_paths(env, workdir)
+            globs = list(TRUST_PATHS)
+            for p in self.extra:
+                if any(c in p for c in "*?"):
+                    globs.append(p)
+                else:
+                    n = _norm_abs(p)
+                    if n:
+                        files.add(n)
+                        dirs.add(n)
+            matcher = _Matcher(globs, files, dirs)
+            tree = _Tree()
+            for attempt in range(_MAX_PASSES):
+                self.budget = _Budget(self.limits, self.image)
+                pass_warnings: list[str] = []
+                tree = self._apply(outer, layers, matcher, pass_warnings)
+                wanted = self._missing_targets(tree, matcher)
+                if not wanted or attempt == _MAX_PASSES - 1:
+                    self.warnings.extend(pass_warnings)
+                    break
+                matcher = matcher.extended(wanted)
+        finally:
+            outer.close()
+            if outer_path.parent == self.tmp:
+                outer_path.unlink(missing_ok=True)
+        root = self.tmp / "root"
+        os.mkdir(root, 0o700)
+        nfiles, links = self._materialize(tree, matcher, root)
+        return ExtractedImage(
+            root=root,
+            env=env,
+            config=config,
+            format=fmt,
+            reference=reference,
+            layers=len(layers),
+            files=nfiles,
+            links=links,
+            warnings=tuple(self.warnings),
+        )
+
+    def _outer_tar(self) -> Path:
+        """The outer archive as a seekable plain tar (decompressed into tmp if needed)."""
+        try:
+            with open(self.src, "rb") as fh:
+                magic = fh.read(8)
+                if not magic.startswith((_MAGIC_GZIP, _MAGIC_BZIP2, _MAGIC_XZ, _MAGIC_ZSTD)):
+                    return self.src
+                fh.seek(0)
+                out = self.tmp / "outer.tar"
+                src = _Counting(_decompressor(fh, magic, self.image), self.budget)
+                with open(out, "xb") as dst:
+                    shutil.copyfileobj(src, dst, 1024 * 1024)
+                return out
+        except IsADirectoryError:
+            raise InputError(
+                f"{self.image}: is a directory; give the image as a tar "
+                f"(docker save, or tar -C DIR -cf image.tar .)"
+            ) from None
+        except FileNotFoundError:
+            raise InputError(f"{self.src}: no such file") from None
+        except PermissionError:
+            raise InputError(f"{self.src}: permission denied") from None
+        except (EOFError, zlib.error, OSError) as exc:
+            raise InputError(f"{self.image}: corrupt compressed archive ({_why(exc)})") from None
+
+    # -- layout ---------------------------------------------------------
+
+    def _layout(self, outer: _Outer) -> tuple[str, dict[str, Any], list[_Layer], str | None]:
+        if outer.find("manifest.json") is not None:
+            return self._docker_save(outer)
+        if outer.find("index.json") is not None:
+            return self._oci(outer)
+        raise InputError(
+            f"{self.image}: not a docker save archive or OCI image layout "
+            f"(no manifest.json or index.json)"
+        )
+
+    def _docker_save(self, outer: _Outer) -> tuple[str, dict[str, Any], list[_Layer], str | None]:
+        manifest = outer.json("manifest.json", "manifest")
+        if not isinstance(manifest, list) or not manifest or not isinstance(manifest[0], dict):
+            raise InputError(f"{self.image}: manifest.json is not a list of images")
+        entry = manifest[0]
+        tags = entry.get("RepoTags") or []
+        if len(manifest) > 1:
+            self.warnings.append(
+                f"the archive holds {len(manifest)} images; only the first was read"
+            )
+        config_name = entry.get("Config")
+        layer_names = entry.get("Layers")
+        if not isinstance(config_name, str) or not isinstance(layer_names, list):
+            raise InputError(f"{self.image}: manifest.json has no Config/Layers")
+        config = outer.json(config_name, "image config")
+        if not isinstance(config, dict):
+            raise InputError(f"{self.image}: image config is not a JSON object")
+        layers = []
+        for i, name in enumerate(layer_names, 1):
+            if not isinstance(name, str):
+                raise InputError(f"{self.image}: manifest.json layer {i} is not a path")
+            layers.append(_Layer(name, f"layer {i} ({name})"))
+        ref = tags[0] if tags and isinstance(tags[0], str) else None
+        return "docker-save", config, layers, ref
+
+    def _blob(self, digest: Any, what: str) -> str:
+        if not isinstance(digest, str) or not _DIGEST.match(digest):
+            raise InputError(f"{self.image}: {what} has a malformed digest {str(digest)[:80]!r}")
+        alg, hexd = digest.split(":", 1)
+        return f"blobs/{alg}/{hexd}"
+
+    def _oci(self, outer: _Outer) -> tuple[str, dict[str, Any], list[_Layer], str | None]:
+        doc = outer.json("index.json", "OCI index")
+        ref: str | None = None
+        for _depth in range(4):  # index -> (nested index) -> manifest
+            if not isinstance(doc, dict):
+                raise InputError(f"{self.image}: OCI index/manifest is not a JSON object")
+            if "layers" in doc:
+                break
+            descs = doc.get("manifests")
+            if not isinstance(descs, list) or not descs:
+                raise InputError(f"{self.image}: OCI index lists no manifests")
+            desc = self._pick(descs)
+            ann = desc.get("annotations") or {}
+            if isinstance(ann, dict) and ref is None:
+                name = ann.get("io.containerd.image.name") or ann.get(
+                    "org.opencontainers.image.ref.name"
+                )
+                ref = name if isinstance(name, str) else None
+            doc = outer.json(self._blob(desc.get("digest"), "manifest"), "manifest")
+        else:
+            raise InputError(f"{self.image}: OCI indexes nested too deeply")
+        cfg_desc = doc.get("config")
+        layer_descs = doc.get("layers")
+        if not isinstance(cfg_desc, dict) or not isinstance(layer_descs, list):
+            raise InputError(f"{self.image}: OCI manifest has no config/layers")
+        config = outer.json(self._blob(cfg_desc.get("digest"), "config"), "image config")
+        if not isinstance(config, dict):
+            raise InputError(f"{self.image}: image config is not a JSON object")
+        layers = []
+        for i, ld in enumerate(layer_descs, 1):
+            if not isinstance(ld, dict):
+                raise InputError(f"{self.image}: OCI manifest layer {i} is not an object")
+            digest = ld.get("digest")
+            name = self._blob(digest, f"layer {i}")
+            layers.append(_Layer(name, f"layer {i} ({str(digest)[:19]}…)"))
+        return "oci", config, layers, ref
+
+    def _pick(self, descs: list[Any]) -> dict[str, Any]:
+        """The host's platform from an index; attestations are never images."""
+        usable = []
+        for d in descs:
+            if not isinstance(d, dict):
+                continue
+            ann = d.get("annotations") or {}
+            if isinstance(ann, dict) and "vnd.docker.reference.type" in ann:
+                continue  # buildkit attestation manifest
+            plat = d.get("platform") or {}
+            if isinstance(plat, dict) and plat.get("os") == "unknown":
+                continue
+            mt = d.get("mediaType")
+            if mt is not None and mt not in _INDEX_TYPES | _MANIFEST_TYPES:
+                continue
+            usable.append(d)
+        if not usable:
+            raise InputError(f"{self.image}: OCI index has no image manifest")
+        arch = _OCI_ARCH.get(platform.machine().lower(), platform.machine().lower())
+        for d in usable:
+            plat = d.get("platform") or {}
+            if isinstance(plat, dict) and (plat.get("os"), plat.get("architecture")) == (
+                "linux",
+                arch,
+            ):
+                return d
+        if len(usable) > 1:
+            self.warnings.append(
+                f"no linux/{arch} image in the index; read the first of {len(usable)}"
+            )
+        return usable[0]
+
+    # -- layers ---------------------------------------------------------
+
+    def _apply(
+        self, outer: _Outer, layers: list[_Layer], match: _Matcher, warnings: list[str]
+    ) -> _Tree:
+        tree = _Tree()
+        for number, layer in enumerate(layers, 1):
+            raw = outer.open(layer.name, layer.label)
+            magic = os.pread(raw.fd, 8, raw.offset) if raw.size else b""
+            if not magic:
+                continue  # an empty blob is an empty layer
+            what = f"{self.image}: {layer.label}"
+            try:
+                stream = _Counting(_decompressor(cast(IO[bytes], raw), magic, what), self.budget)
+                with tarfile.open(fileobj=stream, mode="r|") as tf:
+                    self._apply_layer(tf, number, layer, tree, match, warnings)
+            except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+                raise InputError(f"{what}: corrupt or truncated layer ({_why(exc)})") from None
+            except ImportError:  # pragma: no cover - lzma/bz2 missing from this Python
+                raise InputError(f"{what}: compression not supported by this Python") from None
+        return tree
+
+    def _member_path(self, name: str, layer: _Layer, what: str = "member") -> str:
+        if name.startswith("/"):
+            raise UnsafePathError(
+                f"{self.image}: {layer.label}: {what} {name[:120]!r} has an absolute path; "
+                f"image refused"
+            )
+        parts = [p for p in name.split("/") if p not in ("", ".")]
+        if ".." in parts:
+            raise UnsafePathError(
+                f"{self.image}: {layer.label}: {what} {name[:120]!r} contains '..'; image refused"
+            )
+        if len(parts) > _MAX_DEPTH:
+            raise InputError(f"{self.image}: {layer.label}: {what} path is too deep")
+        return "/".join(parts)
+
+    def _apply_layer(
+        self,
+        tf: tarfile.TarFile,
+        number: int,
+        layer: _Layer,
+        tree: _Tree,
+        match: _Matcher,
+        warnings: list[str],
+    ) -> None:
+        while True:
+            ti = tf.next()
+            if ti is None:
+                return
+            _forget_members(tf)  # stream mode: we never look back; keep memory flat
+            self.budget.member()
+            path = self._member_path(ti.name, layer)
+            if not path:
+                continue
+            base = posixpath.basename(path)
+            parent = posixpath.dirname(path)
+            if base.startswith(".wh."):
+                if base == ".wh..wh..opq":
+                    for child in list(tree.kids.get(parent, ())):
+                        tree.drop(child, older_than=number)
+                elif not base.startswith(".wh..wh."):
+                    tree.drop(posixpath.join(parent, base[4:]), older_than=number)
+                continue
+            existing = tree.nodes.get(path)
+            if ti.isdir():
+                if existing is not None and existing.kind != "dir":
+                    tree.drop(path)
+                if match(path) and tree.blocked_by(path) is None:
+                    tree.add(path, _Node("dir", number))
+                continue
+            # Any non-directory replaces whatever the lower layers had here.
+            if existing is not None or path in tree.kids:
+                tree.drop(path)
+            if ti.issym():
+                if tree.blocked_by(path) is None:
+                    tree.add(path, _Node("link", number, target=ti.linkname))
+                continue
+            if not (ti.isreg() or ti.islnk()) or not match(path):
+                continue  # devices, FIFOs, files trust does not need
+            blocker = tree.blocked_by(path)
+            if blocker is not None:
+                warnings.append(
+                    f"{layer.label}: /{path} lies below /{blocker}, which is not a directory; "
+                    f"not written through it"
+                )
+                continue
+            if ti.islnk():
+                target = self._member_path(ti.linkname, layer, "hard link target")
+                src = tree.nodes.get(target)
+                if src is not None and src.kind == "file":
+                    tree.add(path, _Node("file", number, data=src.data))
+                else:
+                    tree.missing.add(target)
+                continue
+            self.budget.keep(ti.size, path)
+            fh = tf.extractfile(ti)
+            data = fh.read() if fh is not None else b""
+            tree.add(path, _Node("file", number, data=data))
+
+    # -- after the layers -------------------------------------------------
+
+    def _relevant_links(self, tree: _Tree, match: _Matcher) -> dict[str, str | None]:
+        """Links to write: path -> resolved in-root target (None: a loop)."""
+        present: set[str] = set()
+        for p, n in tree.nodes.items():
+            if n.kind != "link":
+                present.add(p)
+                while p:
+                    p = posixpath.dirname(p)
+                    if p in present:
+                        break
+                    present.add(p)
+        out: dict[str, str | None] = {}
+        for p, n in tree.nodes.items():
+            if n.kind != "link":
+                continue
+            resolved, traversed = tree.resolve(p)
+            wanted = (
+                match(p) or p in match.ancestors or (resolved is not None and resolved in present)
+            )
+            if wanted:
+                out[p] = resolved
+                for hop in traversed:
+                    if hop not in out:
+                        out[hop] = tree.resolve(hop)[0]
+        return out
+
+    def _missing_targets(self, tree: _Tree, match: _Matcher) -> set[str]:
+        """In-root targets of kept links (and hard links) that we did not keep."""
+        wanted = {t for t in tree.missing if not match(t)}
+        for p, resolved in self._relevant_links(tree, match).items():
+            if resolved is None or resolved in tree.nodes or resolved in tree.kids:
+                continue
+            if not resolved or match(resolved) or resolved in match.exact:
+                continue
+            if not (match(p) or p in match.ancestors):
+                continue
+            wanted.add(resolved)
+        return wanted - match.exact
+
+    def _materialize(self, tree: _Tree, match: _Matcher, root: Path) -> tuple[int, dict[str, str]]:
+        nfiles = 0
+        for p, n in sorted(tree.nodes.items()):
+            if n.kind == "dir":
+                _safe_makedirs(root, p)
+            elif n.kind == "file":
+                _safe_makedirs(root, posixpath.dirname(p))
+                fd = os.open(root / p, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(n.data)
+                nfiles += 1
+        links: dict[str, str] = {}
+        for p, resolved in sorted(self._relevant_links(tree, match).items()):
+            original = tree.nodes[p].target
+            if resolved is None:
+                self.warnings.append(f"symlink /{p} -> {original} loops; not written")
+                continue
+            parent = posixpath.dirname(p)
+            _safe_makedirs(root, parent)
+            # Relative to the link's own (real) directory, never above the root.
+            rel = posixpath.relpath(resolved or ".", parent or ".")
+            try:
+                os.symlink(rel, root / p)
+            except FileExistsError:
+                continue
+            links[p] = original
+        for t in sorted(tree.missing):
+            if t not in tree.nodes:
+                self.warnings.append(f"hard link target /{t} is not in the image; link skipped")
+        return nfiles, links
+
+
+def _safe_makedirs(root: Path, rel: str) -> None:
+    """Create ``root/rel`` as real directories; refuse to pass through a symlink."""
+    cur = root
+    for part in [p for p in rel.split("/") if p]:
+        cur = cur / part
+        try:
+            os.mkdir(cur, 0o700)
+        except FileExistsError:
+            if not stat.S_ISDIR(os.lstat(cur).st_mode):
+                raise UnsafePathError(f"{cur}: not a directory while extracting; stopped") from None
+
+
+def _config_env(config: dict[str, Any]) -> dict[str, str]:
+    inner = config.get("config") or {}
+    raw = inner.get("Env") if isinstance(inner, dict) else None
+    env: dict[str, str] = {}
+    if isinstance(raw, list):
+        for item in raw:
+            if isinstance(item, str) and "=" in item:
+                k, v = item.split("=", 1)
+                if k and k not in env:
+                    env[k] = v
+    return env
