@@ -92,8 +92,10 @@ def _rfc3339(value: object) -> str:
 
 def _go_algo(hash_name: str, path: Path, depth: int) -> str:
     cert = path.certs[depth] if depth < len(path.certs) else None
-    kind = "ECDSA" if cert is not None and "ecdsa" in cert.signature_algorithm.lower() else "RSA"
-    return f"{hash_name.upper()}-{kind}"
+    # Go's SignatureAlgorithm.String(): "SHA1-RSA", "MD5-RSA", "ECDSA-SHA1".
+    if cert is not None and "ecdsa" in cert.signature_algorithm.lower():
+        return f"ECDSA-{hash_name.upper()}"
+    return f"{hash_name.upper()}-RSA"
 
 
 def client_error(policy: str, f: Finding, path: Path, host: str | None) -> str:
@@ -119,6 +121,12 @@ def client_error(policy: str, f: Finding, path: Path, host: str | None) -> str:
             key = "ee-key" if p.get("depth") == 0 else "ca-key"
         elif f.code == Code.HOSTNAME_MISMATCH:
             key = "ip" if p.get("reason") == "ip-not-in-san" else "hostname"
+        elif f.code == Code.BAD_SIGNATURE and path.rejected:
+            # OpenSSL's check_issued() skips a candidate whose SKI differs from
+            # the child's AKI, so the issuer is simply "not found" (20).
+            aki = path.top.aki
+            if aki is not None and all(r.cert.ski not in (None, aki) for r in path.rejected):
+                key = "issuer-missing"
         num, text = OPENSSL_CODES.get(key, (0, str(f.code)))
         return f"verify error:num={num}:{text}"
     key = f.code

@@ -23,7 +23,7 @@ from the root's libcrypto when present, else taken from the distro table.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ..model.anchors import Anchor
@@ -33,7 +33,7 @@ from . import pemfile
 from .base import Builder, finding, limit_finding, oserror_status, unreadable_finding
 from .certs import anchors_from_blocks, parse_der
 from .model import ClientStore, SourceStatus, StoreContext
-from .rootfs import LimitExceeded, describe_oserror
+from .rootfs import LimitExceeded, describe_oserror, parent
 from .subject_hash import subject_hash
 
 CAFILE_ENV = "SSL_CERT_FILE"  # X509_get_default_cert_file_env()
@@ -110,7 +110,8 @@ def present(ctx: StoreContext) -> bool:
     return bool(find_libs(ctx, "libcrypto.so")) or ctx.fs.exists("/usr/bin/openssl")
 
 
-def _load_cafile(ctx: StoreContext, b: Builder, path: str, detail: str) -> None:
+def _load_cafile(ctx: StoreContext, b: Builder, path: str, detail: str) -> str | None:
+    """Load a CAfile like ``X509_load_cert_crl_file``; return why nothing loaded, or ``None``."""
     fs = ctx.fs
     try:
         data = fs.read_bytes(path)
@@ -120,8 +121,8 @@ def _load_cafile(ctx: StoreContext, b: Builder, path: str, detail: str) -> None:
         if isinstance(exc, LimitExceeded):
             b.add(limit_finding(b.client, path, exc))
         elif status != SourceStatus.MISSING:
-            b.add(unreadable_finding(b.client, path, exc, effect="OpenSSL loads no CAfile"))
-        return
+            b.add(unreadable_finding(b.client, path, exc, effect="no CAfile is loaded"))
+        return describe_oserror(exc)
     b.files_read.append(path)
     blocks, why = pemfile.openssl_cafile(data)
     anchors, bad = anchors_from_blocks(blocks, path, detail)
@@ -139,12 +140,13 @@ def _load_cafile(ctx: StoreContext, b: Builder, path: str, detail: str) -> None:
                 effect="OpenSSL drops the whole file when one PEM block is broken",
             )
         )
-        return
+        return why
     if not anchors:
         b.source(path, "file", SourceStatus.EMPTY, 0, f"{detail}; {why or 'no certificate'}")
-        return
+        return why or "no certificate found"
     b.anchors.extend(anchors)
     b.source(path, "file", SourceStatus.USED, len(anchors), detail)
+    return None
 
 
 def _load_capath(ctx: StoreContext, b: Builder, d: str, detail: str, unhashed: list[Anchor]) -> None:
@@ -265,13 +267,21 @@ def openssl_store(
     return OpenSSLStore(b, unhashed, info, active)
 
 
-def _finish(ctx: StoreContext, st: OpenSSLStore, rerun_client: str, partial_chain: bool) -> ClientStore:
+def _finish_common(
+    ctx: StoreContext,
+    b: Builder,
+    unhashed: list[Anchor],
+    active_vars: list[str],
+    rerun: Callable[[Mapping[str, str]], Builder],
+) -> ClientStore:
+    """Report unhashed certificates (``stale-bundle``) and env overrides, then freeze."""
     from .overrides import compare_default
 
-    b = st.builder
-    pending = [a for a in st.unhashed if not b.anchor_set().contains(a.cert)]
+    current = b.anchor_set()
+    pending = [a for a in unhashed if not current.contains(a.cert)]
     if pending:
-        dirs = sorted({a.provenance.detail.rsplit(" ", 1)[-1] for a in pending if a.provenance.detail})
+        dirs = sorted({parent(a.provenance.source) for a in pending})
+        refresh = " && ".join(f"openssl rehash {d}" for d in dirs)
         b.add(
             finding(
                 Code.STALE_BUNDLE,
@@ -280,17 +290,21 @@ def _finish(ctx: StoreContext, st: OpenSSLStore, rerun_client: str, partial_chai
                 client=b.client,
                 count=len(pending),
                 files=[a.provenance.source for a in pending[:10]],
-                refresh=" && ".join(f"openssl rehash {d}" for d in dirs),
+                refresh=refresh,
                 reason="certificate files without a <hash>.0 link: invisible to OpenSSL's CApath lookup",
             )
         )
-        b.refresh_command = " && ".join(f"openssl rehash {d}" for d in dirs)
-    return compare_default(
+        b.refresh_command = refresh
+    return compare_default(ctx, b, rerun, active_vars, pending=tuple(pending))
+
+
+def _finish(ctx: StoreContext, st: OpenSSLStore, rerun_client: str, partial_chain: bool) -> ClientStore:
+    return _finish_common(
         ctx,
-        b,
-        lambda env: openssl_store(ctx, rerun_client, env, partial_chain=partial_chain).builder,
+        st.builder,
+        st.unhashed,
         st.active_vars,
-        pending=tuple(pending),
+        lambda env: openssl_store(ctx, rerun_client, env, partial_chain=partial_chain).builder,
     )
 
 

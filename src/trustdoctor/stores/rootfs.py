@@ -100,6 +100,8 @@ class RootFS:
         self._resolved: dict[tuple[str, bool], str] = {}
         self._contents: dict[str, bytes] = {}
         self._cached_bytes = 0
+        # Facts computed once per root by the models (OPENSSLDIR, library lists...).
+        self.memo: dict[str, object] = {}
 
     @property
     def is_host(self) -> bool:
