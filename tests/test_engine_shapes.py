@@ -281,7 +281,7 @@ def test_sha1_intermediate_rejected_sha1_root_fine(h):
     leaf = make_cert(H, issuer=sha1i, ca=False, dns=[H])
     d = run([leaf, sha1i], [h.root])
     all_three(d, "insecure-algorithm")
-    assert "insecure algorithm SHA1-ECDSA" in d.clients[0].client_error
+    assert "insecure algorithm ECDSA-SHA1" in d.clients[0].client_error
     # A self-signed SHA-1 root: its own signature is never checked.
     root = make_cert("SHA1 Root", hash_alg="sha1")
     inter = make_cert("Inter", issuer=root)

@@ -36,6 +36,8 @@ MESSAGE_MAP: tuple[tuple[str, Code, str], ...] = (
     ("unaccounted-for critical extensions", Code.UNHANDLED_CRITICAL_EXTENSION, "critical"),
     ("no matching subjectAltName", Code.HOSTNAME_MISMATCH, "san"),
     ("has no subjectAltName", Code.HOSTNAME_MISMATCH, "no-san"),
+    ("2.5.29.30: Certificate contains prohibited", Code.STRICT_PROFILE, "name-constraints-on-leaf"),
+    ("prohibited extension", Code.STRICT_PROFILE, "prohibited-extension"),
     ("2.5.29.35", Code.STRICT_PROFILE, "authority-key-identifier"),
     ("authorityKeyIdentifier", Code.STRICT_PROFILE, "authority-key-identifier"),
     ("2.5.29.14", Code.STRICT_PROFILE, "subject-key-identifier"),

@@ -912,19 +912,31 @@ class _Extractor:
                     if p in present:
                         break
                     present.add(p)
+        links = {p: tree.resolve(p) for p, n in tree.nodes.items() if n.kind == "link"}
         out: dict[str, str | None] = {}
-        for p, n in tree.nodes.items():
-            if n.kind != "link":
-                continue
-            resolved, traversed = tree.resolve(p)
-            wanted = (
-                match(p) or p in match.ancestors or (resolved is not None and resolved in present)
-            )
-            if wanted:
-                out[p] = resolved
-                for hop in traversed:
-                    if hop not in out:
-                        out[hop] = tree.resolve(hop)[0]
+
+        def want(p: str) -> None:
+            resolved, traversed = links[p]
+            out[p] = resolved
+            for hop in (p, *traversed):
+                out.setdefault(hop, links[hop][0] if hop in links else None)
+                while hop and hop not in present:  # its directory will exist
+                    present.add(hop)
+                    hop = posixpath.dirname(hop)
+
+        # Links that are trust paths (or their ancestors) first; then, until
+        # nothing changes, links that lead to something we keep (alias
+        # directories such as /usr/lib/jvm/default-java).
+        for p in links:
+            if match(p) or p in match.ancestors:
+                want(p)
+        for _round in range(4):
+            before = len(out)
+            for p, (resolved, _t) in links.items():
+                if p not in out and resolved is not None and resolved in present:
+                    want(p)
+            if len(out) == before:
+                break
         return out
 
     def _missing_targets(self, tree: _Tree, match: _Matcher) -> set[str]:

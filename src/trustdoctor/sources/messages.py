@@ -70,7 +70,10 @@ NEEDLES: tuple[bytes, ...] = (
     b"trustAnchors",
     b"Hostname mismatch",
     b"hostname '",
-    b"alert ",
+    b"alert unknown",
+    b"alert bad",
+    b"alert certificate",
+    b"alert handshake",
     b"ALERT_",
     b"wrong version number",
     b"WRONG_VERSION_NUMBER",
@@ -87,7 +90,10 @@ NEEDLES: tuple[bytes, ...] = (
     b"Received fatal alert",
     b"RemoteCertificate",
     b"CA cert",
-    b"verification failed",
+    b"WebPKIError",
+    b"CertPath",
+    b"Algorithm constraints",
+    b"No name matching",
 )
 
 # -- questions (codes; worded by render/explain_text.py) ------------------------
@@ -178,6 +184,7 @@ class WrapperEntry:
         extra: causes added after the message's two best ones.
         questions: extra questions.
         library: overrides the library (``CRLfile:`` means GnuTLS).
+        lead_classes: error classes ``lead`` applies to (empty: all).
     """
 
     id: str
@@ -193,6 +200,7 @@ class WrapperEntry:
     extra: tuple[CauseSpec, ...] = ()
     questions: tuple[str, ...] = ()
     library: str | None = None
+    lead_classes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -1120,6 +1128,8 @@ WRAPPERS: tuple[WrapperEntry, ...] = (
                   "certificate signed by unknown authority",),
                  priority=70, client_rank=0,
                  lead=((C.CLIENT_CERT_REQUESTED, "server-verifies-client-cert"),),
+                 lead_classes=("unknown-issuer", "invalid-ca", "bad-signature", "expired",
+                               "not-yet-valid", "validity", "insecure-algorithm", "wrong-usage"),
                  questions=(Q_CLIENT_CERT,)),
     WrapperEntry("go-tls", "go-tls", _GO_W, "go", r"tls: failed to verify certificate: ",
                  "golang/go src/crypto/tls CertificateVerificationError, Go >= 1.20 (ref §1.6)",
@@ -1298,7 +1308,7 @@ HOSTS: tuple[HostRule, ...] = (
              ("SSL_ERROR_SYSCALL in connection to example.com:443",)),
     HostRule("image", "image",
              r'(?:Failed to pull image|failed to pull and unpack image|failed to resolve reference'
-             r'|pull access denied for|docker pull|initializing source docker://)[ "]{1,2}'
+             r'|pull access denied for|docker pull|initializing source docker://)[ "]{0,2}'
              r'(?P<image>[A-Za-z0-9_.:/@-]{1,500})',
              60, "kubelet/containerd/docker/containers-image image references (ref §3.7)",
              ('Failed to pull image "registry.internal.example.com/team/app:1.4"',)),

@@ -471,11 +471,12 @@ def _handshake(
                 ) from None
         except SSL.Error as exc:
             reason = _ssl_reason(exc)
-            _flush(conn, wire, best_effort=True)  # let the alert reach the server
             if "excessive message size" in reason.lower():
+                # Keep quiet (no alert) so the server goes on sending the list.
                 oversized = True
                 error = reason
                 break
+            _flush(conn, wire, best_effort=True)  # let the alert reach the server
             if _peer_certs(conn):
                 if state.cert_requested:
                     error = (
@@ -601,6 +602,9 @@ def _read_raw_chain(wire: Wire, rx: bytearray, state: _State) -> list[bytes]:
                 return ders
         data = wire.recv(during="reading an oversized certificate list")
         if not data:
+            ders = extract_certificates(bytes(rx), server_handshake_secret=state.server_hs_secret)
+            if ders is not None:
+                return ders
             raise ConnectError(
                 f"{wire.peer}: connection closed in the middle of an oversized certificate list "
                 f"({len(rx)} bytes received)",

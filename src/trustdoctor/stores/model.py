@@ -123,6 +123,8 @@ class ClientStore:
             exit 77, requests' "invalid path").
         registry_dirs: per-registry directories that exist for this client
             (docker/containerd/crio) whether or not they match.
+        system_store: the anchors come from the distribution-managed store, so
+            its anchor directories and rebuild command apply to this client.
     """
 
     client: str
@@ -135,3 +137,4 @@ class ClientStore:
     ignored: tuple[Anchor, ...] = ()
     load_error: str | None = None
     registry_dirs: tuple[str, ...] = ()
+    system_store: bool = True
