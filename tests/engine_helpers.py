@@ -28,7 +28,8 @@ def run(
     clients: Sequence[str] = CLIENTS,
 ) -> Diagnosis:
     aset = make_anchor_set(
-        "test", [Anchor(from_certificate(a.cert), Provenance("store", i)) for i, a in enumerate(anchors)]
+        "test",
+        [Anchor(from_certificate(a.cert), Provenance("store", i)) for i, a in enumerate(anchors)],
     )
     return judge(
         [pc(p, i) for i, p in enumerate(presented)],

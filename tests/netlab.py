@@ -180,9 +180,8 @@ def server_context(
 
 def tls_handler(ctx: ssl.SSLContext, *, starttls: str | None = None) -> Handler:
     def handle(conn: socket.socket) -> None:
-        if starttls is not None:
-            if not STARTTLS_SERVERS[starttls](conn):
-                return
+        if starttls is not None and not STARTTLS_SERVERS[starttls](conn):
+            return
         tls = ctx.wrap_socket(conn, server_side=True)
         with contextlib.suppress(OSError, ssl.SSLError):
             tls.recv(1)  # until the client closes
@@ -441,8 +440,10 @@ class ConnectProxy(Server):
         if self.auth is not None:
             want = "Basic " + base64.b64encode(self.auth.encode()).decode()
             if headers.get("proxy-authorization") != want:
-                conn.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\n"
-                             b"Proxy-Authenticate: Basic realm=\"lab\"\r\n\r\n")
+                conn.sendall(
+                    b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+                    b'Proxy-Authenticate: Basic realm="lab"\r\n\r\n'
+                )
                 return
         if method != "CONNECT":
             conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")

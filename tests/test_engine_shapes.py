@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from engine_helpers import causes, run
 
+from engine_helpers import causes, run
 from trustdoctor.model.findings import Code
 from trustdoctor.testing.pki import DAY, NOW, Hierarchy, hierarchy, make_cert
 
@@ -43,8 +43,13 @@ def test_missing_intermediate_is_server_side(h):
 
 
 def test_missing_intermediate_with_aia_is_more_confident(h):
-    leaf = make_cert(H, issuer=h.intermediate, ca=False, dns=[H],
-                     aia_ca_issuers=["http://pki.example.com/issuing.crt"])
+    leaf = make_cert(
+        H,
+        issuer=h.intermediate,
+        ca=False,
+        dns=[H],
+        aia_ca_issuers=["http://pki.example.com/issuing.crt"],
+    )
     d = run([leaf], [h.root])
     v = d.clients[0]
     assert v.cause == Code.MISSING_INTERMEDIATE
@@ -82,10 +87,10 @@ def test_root_sent_and_trusted_is_only_a_note(h):
 def test_missing_root_known_to_another_store_is_high_confidence(h):
     # The leaf's issuer is a root that another client trusts: the client lacks it.
     direct = make_cert(H, issuer=h.root, ca=False, dns=[H])
+    from engine_helpers import pc
     from trustdoctor.engine import judge
     from trustdoctor.model.anchors import Anchor, make_anchor_set
     from trustdoctor.model.cert import Provenance, from_certificate
-    from engine_helpers import pc
 
     empty = make_anchor_set("go", [Anchor(from_certificate(make_cert("X").cert), Provenance("s"))])
     full = make_anchor_set("java", [Anchor(from_certificate(h.root.cert), Provenance("cacerts"))])
@@ -145,7 +150,10 @@ def test_v1_intermediate_is_not_a_ca_but_v1_root_is_an_anchor(h):
     leaf2 = make_cert(H, issuer=v1inter, ca=False, dns=[H])
     d = run([leaf2, v1inter], [h.root], clients=("go",))
     assert causes(d) == {"go": "not-a-ca"}
-    assert d.clients[0].client_error == "x509: certificate is not authorized to sign other certificates"
+    assert (
+        d.clients[0].client_error
+        == "x509: certificate is not authorized to sign other certificates"
+    )
 
 
 def test_expired_leaf_order_differs_between_go_and_openssl(h):
@@ -154,7 +162,8 @@ def test_expired_leaf_order_differs_between_go_and_openssl(h):
     # Go checks the leaf's validity first; OpenSSL reports the untrusted chain first.
     assert causes(d) == {"go": "expired", "openssl": "untrusted-root", "webpki": "expired"}
     assert d.clients[0].client_error.startswith(
-        "x509: certificate has expired or is not yet valid: current time 2026-06-01T12:00:00Z is after"
+        "x509: certificate has expired or is not yet valid: "
+        "current time 2026-06-01T12:00:00Z is after"
     )
     assert d.verdict.cause == Code.EXPIRED  # the first client's
 
@@ -316,8 +325,10 @@ def test_bad_signature_same_name_other_key(h):
     impostor = make_cert("Example Internal Issuing CA", issuer=h.root)
     d = run([h.leaf, impostor], [h.root])
     all_three(d, "bad-signature")
-    assert "crypto/rsa: verification error" in d.clients[0].client_error or \
-        "ECDSA verification failure" in d.clients[0].client_error
+    assert (
+        "crypto/rsa: verification error" in d.clients[0].client_error
+        or "ECDSA verification failure" in d.clients[0].client_error
+    )
 
 
 def test_root_rekeyed_under_same_name_is_client_side(h):
@@ -338,8 +349,13 @@ def test_cross_signed_chain_picks_valid_path():
     old_root = make_cert("Old Root", not_after=NOW - DAY, not_before=NOW - 900 * DAY)
     new_root = make_cert("New Root")
     inter_key_holder = make_cert("Issuing CA", issuer=new_root)
-    cross = make_cert("Issuing CA", issuer=old_root, key=inter_key_holder.key,
-                      not_after=NOW - DAY, not_before=NOW - 900 * DAY)
+    cross = make_cert(
+        "Issuing CA",
+        issuer=old_root,
+        key=inter_key_holder.key,
+        not_after=NOW - DAY,
+        not_before=NOW - 900 * DAY,
+    )
     leaf = make_cert(H, issuer=inter_key_holder, ca=False, dns=[H])
     # Server sends the expired cross-sign; the client has the new root.
     d = run([leaf, cross], [new_root, old_root], supplied=[inter_key_holder])

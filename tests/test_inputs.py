@@ -34,7 +34,8 @@ def test_pem_inside_s_client_transcript():
         + H.leaf.pem
         + b" 1 s:CN = Example Internal Issuing CA\n"
         + H.intermediate.pem
-        + b"---\nServer certificate\nVerify return code: 21 (unable to verify the first certificate)\n"
+        + b"---\nServer certificate\n"
+        + b"Verify return code: 21 (unable to verify the first certificate)\n"
     )
     loaded = load_bytes(text, "transcript.txt")
     assert subjects(loaded) == EXPECTED
@@ -45,13 +46,21 @@ def test_pem_inside_s_client_transcript():
 def test_indented_pem_in_yaml_and_chat_quotes():
     quoted = b"".join(b"> " + line + b"\n" for line in H.leaf.pem.splitlines())
     assert subjects(load_bytes(quoted, "chat")) == EXPECTED[:1]
-    yaml = b"data:\n  ca.crt: |\n" + b"".join(b"    " + line + b"\n" for line in H.leaf.pem.splitlines())
+    yaml = b"data:\n  ca.crt: |\n" + b"".join(
+        b"    " + line + b"\n" for line in H.leaf.pem.splitlines()
+    )
     assert subjects(load_bytes(yaml, "cm.yaml")) == EXPECTED[:1]
 
 
 def test_base64_of_pem_in_kubernetes_secret():
     b64 = base64.b64encode(H.fullchain_pem)
-    secret = b"apiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\ndata:\n  tls.crt: " + b64 + b"\n  tls.key: " + base64.b64encode(H.leaf.key_pem) + b"\n"
+    secret = (
+        b"apiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\ndata:\n  tls.crt: "
+        + b64
+        + b"\n  tls.key: "
+        + base64.b64encode(H.leaf.key_pem)
+        + b"\n"
+    )
     loaded = load_bytes(secret, "secret.yaml")
     assert subjects(loaded) == EXPECTED
     assert loaded.certs[0].provenance.detail == "base64-pem"
@@ -71,18 +80,24 @@ def test_der():
 
 
 def test_pkcs7_der_and_pem():
-    der = pkcs7.serialize_certificates([H.leaf.cert, H.intermediate.cert], serialization.Encoding.DER)
-    pem = pkcs7.serialize_certificates([H.leaf.cert, H.intermediate.cert], serialization.Encoding.PEM)
+    der = pkcs7.serialize_certificates(
+        [H.leaf.cert, H.intermediate.cert], serialization.Encoding.DER
+    )
+    pem = pkcs7.serialize_certificates(
+        [H.leaf.cert, H.intermediate.cert], serialization.Encoding.PEM
+    )
     assert sorted(subjects(load_bytes(der, "c.p7b"))) == sorted(EXPECTED)
     assert sorted(subjects(load_bytes(pem, "c.p7c"))) == sorted(EXPECTED)
 
 
 def test_pkcs12_with_and_without_password():
-    plain = pkcs12.serialize_key_and_certificates(b"x", H.leaf.key, H.leaf.cert, [H.intermediate.cert],
-                                                  serialization.NoEncryption())
+    plain = pkcs12.serialize_key_and_certificates(
+        b"x", H.leaf.key, H.leaf.cert, [H.intermediate.cert], serialization.NoEncryption()
+    )
     assert subjects(load_bytes(plain, "a.p12")) == EXPECTED
-    enc = pkcs12.serialize_key_and_certificates(b"x", H.leaf.key, H.leaf.cert, [H.intermediate.cert],
-                                                BestAvailableEncryption(b"s3cret"))
+    enc = pkcs12.serialize_key_and_certificates(
+        b"x", H.leaf.key, H.leaf.cert, [H.intermediate.cert], BestAvailableEncryption(b"s3cret")
+    )
     assert subjects(load_bytes(enc, "b.p12", password=b"s3cret")) == EXPECTED
     with pytest.raises(InputError, match="password-protected"):
         load_bytes(enc, "b.p12")
@@ -91,8 +106,12 @@ def test_pkcs12_with_and_without_password():
 
 
 def test_trusted_certificate_block_is_loaded_and_marked():
-    out = subprocess.run(["openssl", "x509", "-addtrust", "serverAuth"], input=H.root.pem,
-                         capture_output=True, check=True).stdout
+    out = subprocess.run(
+        ["openssl", "x509", "-addtrust", "serverAuth"],
+        input=H.root.pem,
+        capture_output=True,
+        check=True,
+    ).stdout
     assert b"BEGIN TRUSTED CERTIFICATE" in out
     loaded = load_bytes(out, "trusted.pem")
     assert loaded.certs[0].cert.trusted_block
@@ -106,10 +125,19 @@ def test_trusted_certificate_block_is_loaded_and_marked():
         (b"   \n\n", "empty input"),
         (b"hello, this is not a certificate\n", "no certificate found \\(text"),
         (os.urandom(3000).replace(b"\x30", b"\x31"), "no certificate found \\(binary data"),
-        (b"-----BEGIN CERTIFICATE-----\nMIIB\n", "truncated or corrupt CERTIFICATE block at line 1"),
+        (
+            b"-----BEGIN CERTIFICATE-----\nMIIB\n",
+            "truncated or corrupt CERTIFICATE block at line 1",
+        ),
         (b"-----BEGIN CERTIFICATE-----\n%%%%\n-----END CERTIFICATE-----\n", "truncated or corrupt"),
-        (b"-----BEGIN CERTIFICATE-----\nAAAAAAAA\n-----END CERTIFICATE-----\n", "not a valid certificate"),
-        (b"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n", "signing request"),
+        (
+            b"-----BEGIN CERTIFICATE-----\nAAAAAAAA\n-----END CERTIFICATE-----\n",
+            "not a valid certificate",
+        ),
+        (
+            b"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
+            "signing request",
+        ),
         (H.leaf.der[:200], "truncated DER"),
         (base64.b64encode(H.leaf.pem)[:-7], "base64"),
     ],
@@ -126,17 +154,26 @@ def test_private_keys_are_named_never_printed(which):
     if which == "pem":
         data = H.leaf.key_pem
     elif which == "der":
-        data = H.leaf.key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption())
+        data = H.leaf.key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
     elif which == "rsa-pem":
         from cryptography.hazmat.primitives.asymmetric import rsa
 
         k = rsa.generate_private_key(public_exponent=65537, key_size=1024)
-        data = k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                               serialization.NoEncryption())
+        data = k.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
     else:
-        data = H.leaf.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                        BestAvailableEncryption(b"pw"))
+        data = H.leaf.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            BestAvailableEncryption(b"pw"),
+        )
     with pytest.raises(PrivateKeyInput) as exc:
         load_bytes(data, "key.pem")
     msg = str(exc.value)
@@ -166,8 +203,18 @@ def test_stdin(capsys, tmp_path, monkeypatch):
     root = tmp_path / "root.pem"
     root.write_bytes(H.root.pem)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(H.fullchain_pem)))
-    rc = main(["chain", "-", "--trust", str(root), "--host", "registry.internal.example.com",
-               "--at", "2026-06-01T12:00:00Z"])
+    rc = main(
+        [
+            "chain",
+            "-",
+            "--trust",
+            str(root),
+            "--host",
+            "registry.internal.example.com",
+            "--at",
+            "2026-06-01T12:00:00Z",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "TRUSTED" in out and "from stdin" in out
@@ -198,8 +245,12 @@ def test_wrong_flags_exit_2_one_line(argv, tmp_path, capsys, monkeypatch):
 def test_cli_subprocess_private_key_exit_2(tmp_path):
     key = tmp_path / "key.pem"
     key.write_bytes(H.leaf.key_pem)
-    proc = subprocess.run([sys.executable, "-m", "trustdoctor", "chain", str(key), "--trust", str(key)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "trustdoctor", "chain", str(key), "--trust", str(key)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1
     assert "private key" in proc.stderr and "BEGIN" not in proc.stderr + proc.stdout

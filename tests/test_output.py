@@ -30,7 +30,16 @@ CASES = {
 def _run(capsys, monkeypatch, files, trust, host, *extra):
     monkeypatch.chdir(DATA)
     monkeypatch.setenv("NO_COLOR", "1")
-    argv = ["chain", *files, *sum((["--trust", t] for t in trust), []), "--host", host, "--at", AT, *extra]
+    argv = [
+        "chain",
+        *files,
+        *[arg for t in trust for arg in ("--trust", t)],
+        "--host",
+        host,
+        "--at",
+        AT,
+        *extra,
+    ]
     rc = main(argv)
     out = capsys.readouterr()
     return rc, out.out, out.err
@@ -64,8 +73,9 @@ def test_json_follows_schema(name, capsys, monkeypatch):
 
 
 def test_json_verdict_with_single_client_is_that_clients(capsys, monkeypatch):
-    rc, out, _ = _run(capsys, monkeypatch, ["leaf.pem"], ["root.pem"], HOST, "--format", "json",
-                      "--client", "go")
+    _, out, _ = _run(
+        capsys, monkeypatch, ["leaf.pem"], ["root.pem"], HOST, "--format", "json", "--client", "go"
+    )
     data = json.loads(out)
     assert [c["client"] for c in data["clients"]] == ["go"]
     assert data["verdict"]["cause"] == "missing-intermediate"

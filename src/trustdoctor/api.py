@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from .engine import judge
+from .engine import Refiner, judge
 from .errors import InputError, UsageError
 from .model.anchors import Anchor, AnchorSet, make_anchor_set
 from .model.cert import Provenance
@@ -75,7 +75,9 @@ def load_trust_paths(paths: Sequence[str], *, password: bytes | None = None) -> 
     return anchors
 
 
-def anchors_for_client(client: str, anchors: Sequence[Anchor], source: str) -> tuple[AnchorSet, list[Finding]]:
+def anchors_for_client(
+    client: str, anchors: Sequence[Anchor], source: str
+) -> tuple[AnchorSet, list[Finding]]:
     """The anchors a client takes from explicitly given files.
 
     Go's ``AppendCertsFromPEM`` ignores ``TRUSTED CERTIFICATE`` blocks
@@ -88,10 +90,19 @@ def anchors_for_client(client: str, anchors: Sequence[Anchor], source: str) -> t
         dropped = [a for a in anchors if a.cert.trusted_block]
         if dropped:
             use = [a for a in anchors if not a.cert.trusted_block]
-            findings.append(Finding(Code.TRUSTED_BLOCK_IGNORED, Severity.WARNING, Side.CLIENT,
-                                    {"client": client, "count": len(dropped),
-                                     "subjects": [a.cert.subject for a in dropped]},
-                                    tuple(a.cert.sha256 for a in dropped)))
+            findings.append(
+                Finding(
+                    Code.TRUSTED_BLOCK_IGNORED,
+                    Severity.WARNING,
+                    Side.CLIENT,
+                    {
+                        "client": client,
+                        "count": len(dropped),
+                        "subjects": [a.cert.subject for a in dropped],
+                    },
+                    tuple(a.cert.sha256 for a in dropped),
+                )
+            )
     return (
         make_anchor_set(client, use, sources=(source,), partial_chain=policy.partial_chain),
         findings,
@@ -141,7 +152,7 @@ def diagnose_chain(
     at: dt.datetime | None = None,
     clients: Sequence[str] = DEFAULT_CHAIN_CLIENTS,
     client_anchors: Mapping[str, AnchorSet] | None = None,
-    refiners: Mapping[str, object] | None = None,
+    refiners: Mapping[str, Refiner] | None = None,
     password: bytes | None = None,
 ) -> Diagnosis:
     """Judge certificates loaded from files.
@@ -182,7 +193,7 @@ def diagnose_chain(
         host=host,
         supplied=supplied,
         reference={"mozilla": mozilla_reference()},
-        refiners=refiners,  # type: ignore[arg-type]
+        refiners=refiners,
         extra_findings=extra,
     )
 

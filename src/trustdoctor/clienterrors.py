@@ -80,13 +80,15 @@ WEBPKI_TEXTS: Mapping[str, str] = {
 
 
 def _rfc3339(value: object) -> str:
+    """Go prints times as RFC 3339 (``time.RFC3339``)."""
+    when = value
     if isinstance(value, str):
         try:
-            value = dt.datetime.fromisoformat(value)
+            when = dt.datetime.fromisoformat(value)
         except ValueError:
             return value
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(when, dt.datetime):
+        return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return str(value)
 
 
@@ -105,8 +107,12 @@ def client_error(policy: str, f: Finding, path: Path, host: str | None) -> str:
         return _go(f, path, host)
     if policy == "openssl":
         key: str = f.code
-        if f.code in (Code.MISSING_INTERMEDIATE, Code.UNTRUSTED_ROOT, Code.OUTDATED_STORE,
-                      Code.SELF_SIGNED_LEAF):
+        if f.code in (
+            Code.MISSING_INTERMEDIATE,
+            Code.UNTRUSTED_ROOT,
+            Code.OUTDATED_STORE,
+            Code.SELF_SIGNED_LEAF,
+        ):
             if f.code == Code.SELF_SIGNED_LEAF:
                 key = "self-signed-leaf"
             elif p.get("anchor_not_self_signed"):
@@ -130,8 +136,12 @@ def client_error(policy: str, f: Finding, path: Path, host: str | None) -> str:
         num, text = OPENSSL_CODES.get(key, (0, str(f.code)))
         return f"verify error:num={num}:{text}"
     key = f.code
-    if f.code in (Code.MISSING_INTERMEDIATE, Code.UNTRUSTED_ROOT, Code.OUTDATED_STORE,
-                  Code.SELF_SIGNED_LEAF):
+    if f.code in (
+        Code.MISSING_INTERMEDIATE,
+        Code.UNTRUSTED_ROOT,
+        Code.OUTDATED_STORE,
+        Code.SELF_SIGNED_LEAF,
+    ):
         key = "no-anchor"
     elif f.code == Code.HOSTNAME_MISMATCH and p.get("reason") == "no-san":
         key = "no-san"
@@ -142,25 +152,32 @@ def client_error(policy: str, f: Finding, path: Path, host: str | None) -> str:
 
 def _go(f: Finding, path: Path, host: str | None) -> str:
     p = f.params
-    depth = int(p.get("depth", 0) or 0)  # type: ignore[call-overload]
+    raw_depth = p.get("depth", 0)
+    depth = raw_depth if isinstance(raw_depth, int) else 0
     hint_name = path.certs[depth].display_name if depth < len(path.certs) else ""
-    if f.code in (Code.MISSING_INTERMEDIATE, Code.UNTRUSTED_ROOT, Code.OUTDATED_STORE,
-                  Code.SELF_SIGNED_LEAF):
+    if f.code in (
+        Code.MISSING_INTERMEDIATE,
+        Code.UNTRUSTED_ROOT,
+        Code.OUTDATED_STORE,
+        Code.SELF_SIGNED_LEAF,
+    ):
         if path.rejected:
             r = path.rejected[0]
             hint = GO_TEXTS["bad-sig-ec"] if r.cert.key_type == "EC" else GO_TEXTS["bad-sig-rsa"]
             return GO_UNKNOWN_AUTHORITY + GO_HINT.format(hint=hint, name=r.cert.display_name)
         return GO_UNKNOWN_AUTHORITY
     if f.code == Code.BAD_SIGNATURE:
-        r = path.rejected[0] if path.rejected else None
-        if r is not None:
-            hint = GO_TEXTS["bad-sig-ec"] if r.cert.key_type == "EC" else GO_TEXTS["bad-sig-rsa"]
-            return GO_UNKNOWN_AUTHORITY + GO_HINT.format(hint=hint, name=r.cert.display_name)
+        if path.rejected:
+            bad = path.rejected[0]
+            hint = GO_TEXTS["bad-sig-ec"] if bad.cert.key_type == "EC" else GO_TEXTS["bad-sig-rsa"]
+            return GO_UNKNOWN_AUTHORITY + GO_HINT.format(hint=hint, name=bad.cert.display_name)
         return GO_UNKNOWN_AUTHORITY
     if f.code == Code.NOT_A_CA:
         if p.get("reason") == "v1-certificate":
             return GO_TEXTS["v1-intermediate"]
-        return GO_UNKNOWN_AUTHORITY + GO_HINT.format(hint=GO_TEXTS["parent-cannot-sign"], name=hint_name)
+        return GO_UNKNOWN_AUTHORITY + GO_HINT.format(
+            hint=GO_TEXTS["parent-cannot-sign"], name=hint_name
+        )
     if f.code == Code.INSECURE_ALGORITHM:
         h = str(p.get("hash", "sha1"))
         # The hint names the certificate whose signature failed: the child's
@@ -177,19 +194,20 @@ def _go(f: Finding, path: Path, host: str | None) -> str:
         key = "nc-excluded" if p.get("kind") == "excluded" else "nc-permitted"
         return GO_TEXTS[key].format(kind=kind, name=name, constraint=p.get("constraint", ""))
     if f.code == Code.HOSTNAME_MISMATCH:
-        names = p.get("names") or []
+        raw = p.get("names")
+        names = [str(n) for n in raw] if isinstance(raw, list) else []
         reason = p.get("reason")
         h = host or str(p.get("host", ""))
         if reason == "legacy-cn":
             return GO_TEXTS["host-legacy-cn"]
         if reason == "ip-not-in-san":
-            ips = [n for n in names if isinstance(n, str) and (":" in n or n.replace(".", "").isdigit())]  # type: ignore[union-attr]
+            ips = [n for n in names if ":" in n or n.replace(".", "").isdigit()]
             if not ips:
                 return GO_TEXTS["host-ip"].format(host=h)
             return GO_TEXTS["host-ip-list"].format(names=", ".join(ips), host=h)
         if not names:
             return GO_TEXTS["host-no-names"].format(host=h)
-        return GO_TEXTS["host-no-match"].format(names=", ".join(str(n) for n in names), host=h)  # type: ignore[union-attr]
+        return GO_TEXTS["host-no-match"].format(names=", ".join(names), host=h)
     if f.code in GO_TEXTS:
         return GO_TEXTS[f.code]
     if f.code == Code.WEAK_KEY:

@@ -97,7 +97,7 @@ def judge(
             v = refiners[name](v, ev.path.top)
         evals.append(ev)
         verdicts.append(v)
-    used = set()
+    used: set[str] = set()
     for ev in evals:
         used.update(c.sha256 for c in ev.path.certs)
     ordered = list(presented)
@@ -105,8 +105,16 @@ def judge(
         ordered = [presented[li], *presented[:li], *presented[li + 1 :]]
     findings = chain_findings(ordered, used, [a for _, a in clients], at, host)
     if li != 0 and not any(f.code == Code.WRONG_ORDER for f in findings):
-        findings.insert(0, Finding(Code.WRONG_ORDER, Severity.WARNING, Side.SERVER,
-                                   {"leaf_position": li + 1}, (leaf.sha256,)))
+        findings.insert(
+            0,
+            Finding(
+                Code.WRONG_ORDER,
+                Severity.WARNING,
+                Side.SERVER,
+                {"leaf_position": li + 1},
+                (leaf.sha256,),
+            ),
+        )
     findings.extend(extra_findings)
     findings.extend(_disagreement(verdicts))
     trusted, cause, side, conf = overall(verdicts)
@@ -160,9 +168,11 @@ def _disagreement(verdicts: Sequence[ClientVerdict]) -> list[Finding]:
             Code.CLIENT_DISAGREEMENT,
             Severity.INFO,
             Side.NONE,
-            {"trusting": [v.client for v in verdicts if v.trusted],
-             "refusing": [v.client for v in verdicts if not v.trusted],
-             "causes": [f"{k}={c}" for k, c in causes.items()]},
+            {
+                "trusting": [v.client for v in verdicts if v.trusted],
+                "refusing": [v.client for v in verdicts if not v.trusted],
+                "causes": [f"{k}={c}" for k, c in causes.items()],
+            },
         )
     ]
 

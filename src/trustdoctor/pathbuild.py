@@ -107,7 +107,9 @@ class PathSearch:
     signature_checks: int
 
 
-def is_anchor_end(cert: CertInfo, anchors: AnchorSet, policy: Policy, search: _Search | None = None) -> bool:
+def is_anchor_end(
+    cert: CertInfo, anchors: AnchorSet, policy: Policy, search: _Search | None = None
+) -> bool:
     """Whether ``cert`` may end a path for ``policy``."""
     if not anchors.contains(cert):
         return False

@@ -117,7 +117,11 @@ def _nc_violation(ca: CertInfo, subject: CertInfo) -> dict[str, object] | None:
             if email_in(mail, ex):
                 return {"name": mail, "constraint": ex, "kind": "excluded"}
         if nc.permitted_email and not any(email_in(mail, p) for p in nc.permitted_email):
-            return {"name": mail, "constraint": ",".join(nc.permitted_email), "kind": "not-permitted"}
+            return {
+                "name": mail,
+                "constraint": ",".join(nc.permitted_email),
+                "kind": "not-permitted",
+            }
     return None
 
 
@@ -152,8 +156,14 @@ def check_path(path: Path, policy: Policy, at: dt.datetime) -> list[Problem]:
             add(Code.WEAK_KEY, i, key_type="RSA", bits=c.key_bits, minimum=policy.min_rsa_bits)
         elif c.key_type == "RSA" and policy.strict_profile and c.key_bits % 8:
             # CA/B Forum BR 6.1.5: the modulus size in bits is divisible by 8.
-            add(Code.WEAK_KEY, i, key_type="RSA", bits=c.key_bits, minimum=policy.min_rsa_bits,
-                rule="modulus-not-multiple-of-8")
+            add(
+                Code.WEAK_KEY,
+                i,
+                key_type="RSA",
+                bits=c.key_bits,
+                minimum=policy.min_rsa_bits,
+                rule="modulus-not-multiple-of-8",
+            )
         elif c.key_type == "DSA" and policy.name != "openssl":
             add(Code.INSECURE_ALGORITHM, i, algorithm="DSA")
         elif (
@@ -198,7 +208,9 @@ def check_path(path: Path, policy: Policy, at: dt.datetime) -> list[Problem]:
             if c.ski is None:
                 add(Code.STRICT_PROFILE, i, rule="missing-ski")
             if is_top_anchor and c.self_issued:
-                if c.aki is not None and (c.aki_has_issuer or (c.ski is not None and c.aki != c.ski)):
+                if c.aki is not None and (
+                    c.aki_has_issuer or (c.ski is not None and c.aki != c.ski)
+                ):
                     add(Code.STRICT_PROFILE, i, rule="root-aki")
             elif c.aki is None:
                 add(Code.STRICT_PROFILE, i, rule="missing-aki")
@@ -216,8 +228,12 @@ def check_path(path: Path, policy: Policy, at: dt.datetime) -> list[Problem]:
         # x509-limbo pathlen::max-chain-depth-1-self-issued).
         inter = sum(1 for x in certs[1:-1] if not x.self_issued)
         if inter > policy.max_intermediates:
-            add(Code.PATH_TOO_LONG, n - 1, max_intermediates=policy.max_intermediates,
-                intermediates=inter)
+            add(
+                Code.PATH_TOO_LONG,
+                n - 1,
+                max_intermediates=policy.max_intermediates,
+                intermediates=inter,
+            )
     if not path.anchored:
         out.append(Problem(NO_ANCHOR, P.CHAIN, n - 1, certs[-1], {"end": path.end}))
     return out
@@ -306,22 +322,31 @@ def classify_missing(
         known = [n for n, s in reference.items() if s.contains(top)]
         base.update(root=top.subject, known_in=known)
         if len(path.certs) == 1:
-            return MissingCause(Code.SELF_SIGNED_LEAF, Confidence.HIGH, (Code.UNTRUSTED_ROOT,),
-                                (), base)
+            return MissingCause(
+                Code.SELF_SIGNED_LEAF, Confidence.HIGH, (Code.UNTRUSTED_ROOT,), (), base
+            )
         if "mozilla" in known:
-            return MissingCause(Code.OUTDATED_STORE, Confidence.HIGH, (Code.UNTRUSTED_ROOT,),
-                                (), base)
+            return MissingCause(
+                Code.OUTDATED_STORE, Confidence.HIGH, (Code.UNTRUSTED_ROOT,), (), base
+            )
         return MissingCause(Code.UNTRUSTED_ROOT, Confidence.HIGH, (), (), base)
     if path.end == "rejected-issuer":
         from_anchor = [r for r in path.rejected if r.origin == ANCHOR]
-        base.update(candidates=[r.cert.subject for r in path.rejected],
-                    reasons=sorted({r.reason for r in path.rejected}))
+        base.update(
+            candidates=[r.cert.subject for r in path.rejected],
+            reasons=sorted({r.reason for r in path.rejected}),
+        )
         if from_anchor:
             # The client trusts a CA with this name but another key: the CA was
             # re-keyed (or a different CA reuses the name).
             base["same_name_different_key"] = True
-            return MissingCause(Code.UNTRUSTED_ROOT, Confidence.MEDIUM, (Code.BAD_SIGNATURE,),
-                                (SETTLE_SUPPLY_ROOT,), base)
+            return MissingCause(
+                Code.UNTRUSTED_ROOT,
+                Confidence.MEDIUM,
+                (Code.BAD_SIGNATURE,),
+                (SETTLE_SUPPLY_ROOT,),
+                base,
+            )
         return MissingCause(Code.BAD_SIGNATURE, Confidence.HIGH, (), (), base)
     if path.end in ("too-long", "budget"):
         base["end"] = path.end
@@ -370,12 +395,19 @@ class Evaluation:
     problems: tuple[Problem, ...]
 
 
-def _problem_finding(p: Problem, side: Side | None = None, severity: Severity = Severity.ERROR) -> Finding:
+def _problem_finding(
+    p: Problem, side: Side | None = None, severity: Severity = Severity.ERROR
+) -> Finding:
     code = Code(p.code)
     params: dict[str, object] = {"depth": p.depth, "subject": p.cert.subject}
     params.update(p.params)
-    return Finding(code, severity, side or CODE_SIDE.get(code, Side.SERVER), params,  # type: ignore[arg-type]
-                   (p.cert.sha256,))
+    return Finding(
+        code,
+        severity,
+        side or CODE_SIDE.get(code, Side.SERVER),
+        params,
+        (p.cert.sha256,),
+    )
 
 
 def evaluate(
@@ -398,8 +430,13 @@ def evaluate(
     if host:
         nc = check_name(leaf, host, cn_fallback=policy.cn_fallback, require_san=policy.require_san)
         if not nc.ok:
-            name_problem = Problem(Code.HOSTNAME_MISMATCH, P.HOSTNAME, 0, leaf,
-                                   {"host": host, "reason": nc.reason, "names": list(nc.names)})
+            name_problem = Problem(
+                Code.HOSTNAME_MISMATCH,
+                P.HOSTNAME,
+                0,
+                leaf,
+                {"host": host, "reason": nc.reason, "names": list(nc.names)},
+            )
     scored: list[tuple[tuple[int, int, int], Path, list[Problem]]] = []
     for path in search.paths:
         probs = check_path(path, policy, at)
@@ -413,7 +450,13 @@ def evaluate(
         probs = [*probs, *_strict_problems(leaf, pool, anchors, host, at, policy)]
     ranked = _rank(policy, probs)
     path_links = tuple(
-        PathLink(c.sha256, "leaf" if i == 0 else ("anchor" if best.anchored and i == len(best.certs) - 1 else "intermediate"), o)
+        PathLink(
+            c.sha256,
+            "leaf"
+            if i == 0
+            else ("anchor" if best.anchored and i == len(best.certs) - 1 else "intermediate"),
+            o,
+        )
         for i, (c, o) in enumerate(zip(best.certs, best.origins, strict=True))
     )
     anchor_source = None
@@ -421,9 +464,15 @@ def evaluate(
         a = anchors.find(best.top.sha256)
         anchor_source = a.provenance.label() if a else None
     if not ranked:
-        v = ClientVerdict(client=client, trusted=True, cause=Code.OK, side=Side.NONE,
-                          path=path_links, anchor_source=anchor_source,
-                          anchor_count=len(anchors))
+        v = ClientVerdict(
+            client=client,
+            trusted=True,
+            cause=Code.OK,
+            side=Side.NONE,
+            path=path_links,
+            anchor_source=anchor_source,
+            anchor_count=len(anchors),
+        )
         return Evaluation(v, best, ())
     findings: list[Finding] = []
     primary = ranked[0]
@@ -434,15 +483,20 @@ def evaluate(
     for p in ranked:
         if p.code == NO_ANCHOR:
             m = classify_missing(best, presented, anchors, policy, reference=reference)
-            f = Finding(m.code, Severity.ERROR, CODE_SIDE.get(m.code, Side.CLIENT),
-                        dict(m.params), (p.cert.sha256,))  # type: ignore[arg-type]
+            f = Finding(
+                m.code,
+                Severity.ERROR,
+                CODE_SIDE.get(m.code, Side.CLIENT),
+                dict(m.params),
+                (p.cert.sha256,),
+            )
             if p is primary:
                 confidence, alternatives, settle = m.confidence, m.alternatives, m.settle
             findings.append(f)
         else:
             findings.append(_problem_finding(p))
     cause = findings[0].code
-    missing_link = ()
+    missing_link: tuple[PathLink, ...] = ()
     if not best.anchored and best.end == "missing-issuer":
         missing_link = (PathLink("", "missing", "absent"),)
     v = ClientVerdict(
@@ -523,9 +577,15 @@ def chain_findings(
     seen: dict[str, int] = {}
     for i, c in enumerate(certs):
         if c.sha256 in seen:
-            out.append(Finding(Code.DUPLICATE_CERTIFICATE, Severity.INFO, Side.SERVER,
-                               {"position": i + 1, "first_position": seen[c.sha256] + 1,
-                                "subject": c.subject}, (c.sha256,)))
+            out.append(
+                Finding(
+                    Code.DUPLICATE_CERTIFICATE,
+                    Severity.INFO,
+                    Side.SERVER,
+                    {"position": i + 1, "first_position": seen[c.sha256] + 1, "subject": c.subject},
+                    (c.sha256,),
+                )
+            )
         else:
             seen[c.sha256] = i
     unique = [certs[i] for i in sorted(seen.values())]
@@ -534,39 +594,91 @@ def chain_findings(
     remaining = unique[1:]
     while remaining:
         top = chain_order[-1]
-        nxt = next((c for c in remaining if c.subject_der == top.issuer_der and not top.self_issued), None)
+        nxt = next(
+            (c for c in remaining if c.subject_der == top.issuer_der and not top.self_issued), None
+        )
         if nxt is None:
             break
         chain_order.append(nxt)
         remaining.remove(nxt)
     if [c.sha256 for c in chain_order] != [c.sha256 for c in unique[: len(chain_order)]]:
-        out.append(Finding(Code.WRONG_ORDER, Severity.WARNING, Side.SERVER,
-                           {"presented": [c.subject for c in unique],
-                            "expected": [c.subject for c in chain_order]},
-                           tuple(c.sha256 for c in chain_order)))
+        out.append(
+            Finding(
+                Code.WRONG_ORDER,
+                Severity.WARNING,
+                Side.SERVER,
+                {
+                    "presented": [c.subject for c in unique],
+                    "expected": [c.subject for c in chain_order],
+                },
+                tuple(c.sha256 for c in chain_order),
+            )
+        )
     for c in unique[1:]:
         if c.self_issued and c.self_signed:
             trusted_somewhere = any(s.contains(c) for s in anchors_any)
-            out.append(Finding(Code.ROOT_SENT, Severity.INFO, Side.SERVER,
-                               {"subject": c.subject, "trusted": trusted_somewhere}, (c.sha256,)))
+            out.append(
+                Finding(
+                    Code.ROOT_SENT,
+                    Severity.INFO,
+                    Side.SERVER,
+                    {"subject": c.subject, "trusted": trusted_somewhere},
+                    (c.sha256,),
+                )
+            )
     for c in unique[1:]:
         if c.sha256 not in used and not (c.self_issued and c.sha256 in used):
-            out.append(Finding(Code.EXTRA_CERTIFICATE, Severity.WARNING, Side.SERVER,
-                               {"subject": c.subject, "issuer": c.issuer}, (c.sha256,)))
+            out.append(
+                Finding(
+                    Code.EXTRA_CERTIFICATE,
+                    Severity.WARNING,
+                    Side.SERVER,
+                    {"subject": c.subject, "issuer": c.issuer},
+                    (c.sha256,),
+                )
+            )
     leaf = certs[0]
     for c in chain_order:
         left = c.not_after - at
         if dt.timedelta(0) <= left <= dt.timedelta(days=EXPIRING_SOON_DAYS):
-            out.append(Finding(Code.EXPIRING_SOON, Severity.WARNING, Side.SERVER,
-                               {"subject": c.subject, "not_after": c.not_after.isoformat(),
-                                "days": left.days}, (c.sha256,)))
-        if c is not leaf and not c.self_issued and c.not_after < leaf.not_after and c.not_after >= at:
-            out.append(Finding(Code.INTERMEDIATE_EXPIRES_FIRST, Severity.INFO, Side.SERVER,
-                               {"subject": c.subject, "not_after": c.not_after.isoformat(),
-                                "leaf_not_after": leaf.not_after.isoformat()}, (c.sha256,)))
+            out.append(
+                Finding(
+                    Code.EXPIRING_SOON,
+                    Severity.WARNING,
+                    Side.SERVER,
+                    {"subject": c.subject, "not_after": c.not_after.isoformat(), "days": left.days},
+                    (c.sha256,),
+                )
+            )
+        if (
+            c is not leaf
+            and not c.self_issued
+            and c.not_after < leaf.not_after
+            and c.not_after >= at
+        ):
+            out.append(
+                Finding(
+                    Code.INTERMEDIATE_EXPIRES_FIRST,
+                    Severity.INFO,
+                    Side.SERVER,
+                    {
+                        "subject": c.subject,
+                        "not_after": c.not_after.isoformat(),
+                        "leaf_not_after": leaf.not_after.isoformat(),
+                    },
+                    (c.sha256,),
+                )
+            )
     if host and not leaf.dns_names and leaf.common_name and dns_match(leaf.common_name, host):
-        out.append(Finding(Code.LEGACY_COMMON_NAME, Severity.WARNING, Side.SERVER,
-                           {"common_name": leaf.common_name}, (leaf.sha256,)))
+        out.append(
+            Finding(
+                Code.LEGACY_COMMON_NAME,
+                Severity.WARNING,
+                Side.SERVER,
+                {"common_name": leaf.common_name},
+                (leaf.sha256,),
+            )
+        )
     return out
 
 

@@ -21,15 +21,30 @@ examples:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="certificate files; - for stdin")
-    p.add_argument("--trust", action="append", default=[], metavar="PATH",
-                   help="trust anchors (file or directory); default: each client's store")
-    p.add_argument("--intermediates", action="append", default=[], metavar="PATH",
-                   help="extra untrusted intermediates")
+    p.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="trust anchors (file or directory); default: each client's store",
+    )
+    p.add_argument(
+        "--intermediates",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="extra untrusted intermediates",
+    )
     p.add_argument("--host", metavar="NAME|IP", help="the peer name to check")
     p.add_argument("--at", metavar="ISO-8601", help="judge at this time instead of now")
-    p.add_argument("--client", action="append", default=[], metavar="NAME",
-                   help="client model(s): go, openssl, webpki, curl, python, requests, node, java, "
-                        "docker, containerd, crio (default: go, openssl, webpki)")
+    p.add_argument(
+        "--client",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="client model(s): go, openssl, webpki, curl, python, requests, node, java, "
+        "docker, containerd, crio (default: go, openssl, webpki)",
+    )
     pw = p.add_mutually_exclusive_group()
     pw.add_argument("--password", help="PKCS#12 password")
     pw.add_argument("--password-file", metavar="FILE", help="read the PKCS#12 password from FILE")
@@ -65,15 +80,28 @@ def run(args: argparse.Namespace) -> int:
     clients = args.client or list(api.DEFAULT_CHAIN_CLIENTS)
     host = args.host
     if args.trust:
-        diag = api.diagnose_chain(inputs, trust=args.trust, intermediates=inter, host=host, at=at,
-                                  clients=clients, password=password)
+        diag = api.diagnose_chain(
+            inputs,
+            trust=args.trust,
+            intermediates=inter,
+            host=host,
+            at=at,
+            clients=clients,
+            password=password,
+        )
     else:
         from .views import client_views
 
         with client_views(args, clients) as (anchors, refiners):
-            diag = api.diagnose_chain(inputs, intermediates=inter, host=host, at=at,
-                                      clients=clients, client_anchors=anchors,
-                                      refiners=refiners)
+            diag = api.diagnose_chain(
+                inputs,
+                intermediates=inter,
+                host=host,
+                at=at,
+                clients=clients,
+                client_anchors=anchors,
+                refiners=refiners,
+            )
     for item in inputs:
         for note in item.notes:
             print(f"trustdoctor: note: {note}", file=sys.stderr)

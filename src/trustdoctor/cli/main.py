@@ -24,10 +24,19 @@ EXIT_INCOMPLETE = 3
 
 # command -> (module, one-line summary).  Order is the order shown in --help.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "diagnose": ("trustdoctor.cli.diagnose", "connect to an endpoint and judge its chain for every client"),
+    "diagnose": (
+        "trustdoctor.cli.diagnose",
+        "connect to an endpoint and judge its chain for every client",
+    ),
     "chain": ("trustdoctor.cli.chain", "judge certificates from files or stdin"),
-    "stores": ("trustdoctor.cli.stores", "what each client trusts on a host, root, image or process"),
-    "explain": ("trustdoctor.cli.explain", "read a TLS error message or log and name the likely causes"),
+    "stores": (
+        "trustdoctor.cli.stores",
+        "what each client trusts on a host, root, image or process",
+    ),
+    "explain": (
+        "trustdoctor.cli.explain",
+        "read a TLS error message or log and name the likely causes",
+    ),
     "fix": ("trustdoctor.cli.fix", "plan, and with --apply carry out, the fix for a cause"),
     "bundle": ("trustdoctor.cli.bundle", "build the chain a server should present"),
     "lab": ("trustdoctor.cli.lab", "offline demo: reproduce every failure shape on loopback"),
@@ -53,7 +62,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
     cmds = _available()
     parser = _Parser(
         prog="trustdoctor",
-        description="Diagnose TLS trust failures: server or client, which client, why, and the fix.",
+        description="Diagnose TLS trust failures: server or client, which client, why, the fix.",
         epilog="commands:\n"
         + "\n".join(f"  {n:<10} {s}" for n, (_, s) in cmds.items())
         + "\n\nexit codes: 0 trusted/ok, 1 not trusted (diagnosed), 2 usage or input error, "

@@ -68,16 +68,26 @@ def run_case(case: Mapping[str, Any]) -> CaseResult:
         return CaseResult(case["id"], case["expected_result"], "SKIPPED", None, reason)
     try:
         leaf = load_bytes(case["peer_certificate"].encode(), "peer").certs
-        inters = [pc for p in case["untrusted_intermediates"] for pc in load_bytes(p.encode(), "intermediate").certs]
-        roots = [pc for p in case["trusted_certs"] for pc in load_bytes(p.encode(), "trusted").certs]
+        inters = [
+            pc
+            for p in case["untrusted_intermediates"]
+            for pc in load_bytes(p.encode(), "intermediate").certs
+        ]
+        roots = [
+            pc for p in case["trusted_certs"] for pc in load_bytes(p.encode(), "trusted").certs
+        ]
     except Exception as exc:  # the case's certificates do not parse
-        return CaseResult(case["id"], case["expected_result"], "FAILURE", "unparsable", str(exc)[:120])
+        return CaseResult(
+            case["id"], case["expected_result"], "FAILURE", "unparsable", str(exc)[:120]
+        )
     at = (
         dt.datetime.fromisoformat(case["validation_time"])
         if case.get("validation_time")
         else dt.datetime.now(dt.UTC)
     )
-    anchors = make_anchor_set("webpki", [Anchor(r.cert, Provenance("trusted", i)) for i, r in enumerate(roots)])
+    anchors = make_anchor_set(
+        "webpki", [Anchor(r.cert, Provenance("trusted", i)) for i, r in enumerate(roots)]
+    )
     from dataclasses import replace
 
     from ..policies import POLICIES
@@ -99,7 +109,11 @@ def run_case(case: Mapping[str, Any]) -> CaseResult:
     if v.findings:
         detail = str(v.findings[0].params.get("rule") or v.findings[0].params.get("reason") or "")
     return CaseResult(
-        case["id"], case["expected_result"], "SUCCESS" if v.trusted else "FAILURE", v.cause.value, detail
+        case["id"],
+        case["expected_result"],
+        "SUCCESS" if v.trusted else "FAILURE",
+        v.cause.value,
+        detail,
     )
 
 
@@ -109,7 +123,11 @@ def run_all(data: Mapping[str, Any]) -> Iterator[CaseResult]:
 
 
 def report(results: list[CaseResult]) -> str:
-    server = [r for r in results if not (r.actual == "SKIPPED" and r.reason and r.reason.startswith("CLIENT"))]
+    server = [
+        r
+        for r in results
+        if not (r.actual == "SKIPPED" and r.reason and r.reason.startswith("CLIENT"))
+    ]
     agree = [r for r in server if r.actual != "SKIPPED" and r.actual == r.expected]
     disagree = [r for r in server if r.actual != "SKIPPED" and r.actual != r.expected]
     skipped = [r for r in results if r.actual == "SKIPPED"]

@@ -175,9 +175,7 @@ def _rfc4514(name: x509.Name) -> str:
     return text or "<empty>"
 
 
-def from_certificate(
-    cert: x509.Certificate, *, trusted_block: bool = False
-) -> CertInfo:
+def from_certificate(cert: x509.Certificate, *, trusted_block: bool = False) -> CertInfo:
     """Derive a :class:`CertInfo` from a parsed certificate (pure)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
@@ -225,7 +223,8 @@ def from_certificate(
     aki_val = value(ExtensionOID.AUTHORITY_KEY_IDENTIFIER)
     aki = aki_val.key_identifier if isinstance(aki_val, x509.AuthorityKeyIdentifier) else None
     aki_has_issuer = isinstance(aki_val, x509.AuthorityKeyIdentifier) and (
-        aki_val.authority_cert_issuer is not None or aki_val.authority_cert_serial_number is not None
+        aki_val.authority_cert_issuer is not None
+        or aki_val.authority_cert_serial_number is not None
     )
     san_val = value(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
     dns: tuple[str, ...] = ()
@@ -267,7 +266,11 @@ def from_certificate(
     except Exception:
         # cryptography refuses to name unsupported hashes (MD5 is still named;
         # MD2/MD4 are not): call it by the OID name.
-        sig_hash = "md5" if "md5" in sig_alg.lower() else ("md2" if "md2" in sig_alg.lower() else "unknown")
+        sig_hash = (
+            "md5"
+            if "md5" in sig_alg.lower()
+            else ("md2" if "md2" in sig_alg.lower() else "unknown")
+        )
 
     key_type, bits, curve = "unknown", 0, None
     spki_sha = ""

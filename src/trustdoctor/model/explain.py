@@ -98,8 +98,7 @@ class ExplainMatch:
     @property
     def key(self) -> tuple[object, ...]:
         """Identity used to fold repeats of the same failure."""
-        return (self.pattern, self.stack, self.host, self.port, self.authority,
-                self.error_class)
+        return (self.pattern, self.stack, self.host, self.port, self.authority, self.error_class)
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,8 @@ CODE_SIDE: Mapping[Code, Side] = {
     Code.PROXY_FAILED: Side.NETWORK,
 }
 
-Params = Mapping[str, "str | int | bool | None | list[str]"]
+# Parameter values are JSON-able: str, int, bool, None, or lists of those.
+Params = Mapping[str, object]
 
 
 @dataclass(frozen=True)

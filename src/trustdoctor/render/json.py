@@ -56,7 +56,9 @@ def client_to_dict(v: ClientVerdict) -> dict[str, Any]:
     }
 
 
-def diagnosis_to_dict(diag: Diagnosis, *, kind: str = "chain", extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def diagnosis_to_dict(
+    diag: Diagnosis, *, kind: str = "chain", extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     v = diag.verdict
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -74,8 +76,13 @@ def diagnosis_to_dict(diag: Diagnosis, *, kind: str = "chain", extra: dict[str, 
         "at": diag.at.isoformat(),
         "leaf": diag.leaf.sha256,
         "presented_chain": [
-            {"sha256": p.cert.sha256, "source": p.provenance.source, "index": p.provenance.index,
-             "line": p.provenance.line, "format": p.provenance.detail}
+            {
+                "sha256": p.cert.sha256,
+                "source": p.provenance.source,
+                "index": p.provenance.index,
+                "line": p.provenance.line,
+                "format": p.provenance.detail,
+            }
             for p in diag.presented
         ],
         "supplied": [

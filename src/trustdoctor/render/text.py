@@ -47,23 +47,38 @@ def render_diagnosis(diag: Diagnosis, *, target: str | None = None) -> Doc:
         for f in others:
             mark = "!" if f.severity != Severity.INFO else "i"
             style = d.WARN if f.severity != Severity.INFO else d.DIM
-            doc.line(Span(f"  {mark} ", style), Span(f.code.value, style), ": ",
-                     finding_text(f.code.value, f.params))
+            doc.line(
+                Span(f"  {mark} ", style),
+                Span(f.code.value, style),
+                ": ",
+                finding_text(f.code.value, f.params),
+            )
     doc.blank()
     if refusing:
         first = refusing[0]
         params = dict(first.findings[0].params) if first.findings else {}
-        doc.line(Span("Next: ", d.BOLD), fmt(NEXT.get(first.cause.value, "see docs/causes.md#" + first.cause.value), params))
+        doc.line(
+            Span("Next: ", d.BOLD),
+            fmt(NEXT.get(first.cause.value, "see docs/causes.md#" + first.cause.value), params),
+        )
     else:
         doc.line(Span("Next: ", d.BOLD), "nothing to do")
     return doc
 
 
 def _chain(doc: Doc, diag: Diagnosis) -> None:
-    doc.line(Span("Chain", d.HEAD), Span(f"  (judged at {diag.at:%Y-%m-%d %H:%M} UTC"
-                                          + (f", for {diag.host}" if diag.host else ", no host name check")
-                                          + ")", d.DIM))
-    best = next((c for c in diag.clients if not c.trusted), diag.clients[0] if diag.clients else None)
+    doc.line(
+        Span("Chain", d.HEAD),
+        Span(
+            f"  (judged at {diag.at:%Y-%m-%d %H:%M} UTC"
+            + (f", for {diag.host}" if diag.host else ", no host name check")
+            + ")",
+            d.DIM,
+        ),
+    )
+    best = next(
+        (c for c in diag.clients if not c.trusted), diag.clients[0] if diag.clients else None
+    )
     path_fps = [link.sha256 for link in best.path] if best else []
     presented_fps = [p.cert.sha256 for p in diag.presented]
     shown: set[str] = set()
@@ -75,17 +90,31 @@ def _chain(doc: Doc, diag: Diagnosis) -> None:
             tag = " (duplicate)"
         shown.add(c.sha256)
         doc.line(f"  {i}  {role:<7}", Span(c.subject, d.BOLD), Span(f"  ← {c.issuer}", d.DIM))
-        doc.line(Span(f"             sha256 {c.short_fp}  {_date(c)}  from {p.provenance.label()}{tag}", d.DIM))
+        doc.line(
+            Span(
+                f"             sha256 {c.short_fp}  {_date(c)}  from {p.provenance.label()}{tag}",
+                d.DIM,
+            )
+        )
     for link in best.path if best else ():
         if link.role == "missing":
             issuer = best.findings[0].params.get("issuer") if best and best.findings else None
-            doc.line("  ?  ", Span("missing", d.BAD), "  ", Span(str(issuer or "issuer"), d.BOLD),
-                     Span("  — not presented, not in this client's store", d.DIM))
+            doc.line(
+                "  ?  ",
+                Span("missing", d.BAD),
+                "  ",
+                Span(str(issuer or "issuer"), d.BOLD),
+                Span("  — not presented, not in this client's store", d.DIM),
+            )
         elif link.sha256 not in presented_fps and link.sha256 in diag.certificates:
             c = diag.certificates[link.sha256]
             prov = diag.anchor_provenance.get(link.sha256)
             where = prov.label() if prov else link.origin
-            doc.line(f"  +  {link.role:<7}", Span(c.subject, d.BOLD), Span(f"  ({link.origin}: {where})", d.DIM))
+            doc.line(
+                f"  +  {link.role:<7}",
+                Span(c.subject, d.BOLD),
+                Span(f"  ({link.origin}: {where})", d.DIM),
+            )
 
 
 def _clients(doc: Doc, clients: tuple[ClientVerdict, ...]) -> None:
@@ -100,6 +129,18 @@ def _clients(doc: Doc, clients: tuple[ClientVerdict, ...]) -> None:
         elif c.client_error:
             extra = c.client_error
         count = f" [{c.anchor_count} anchors]" if c.anchor_count is not None else ""
-        doc.line(f"  {c.client:<{width}}  ", mark, f" {cause:<22}", Span(extra, d.DIM), Span(count, d.DIM))
+        doc.line(
+            f"  {c.client:<{width}}  ",
+            mark,
+            f" {cause:<22}",
+            Span(extra, d.DIM),
+            Span(count, d.DIM),
+        )
         for f in c.findings[1:4]:
-            doc.line(Span(f"  {'':<{width}}     also: {f.code.value}: {finding_text(f.code.value, f.params)}", d.DIM))
+            doc.line(
+                Span(
+                    f"  {'':<{width}}     also: {f.code.value}: "
+                    + finding_text(f.code.value, f.params),
+                    d.DIM,
+                )
+            )

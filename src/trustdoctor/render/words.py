@@ -97,7 +97,7 @@ def fmt(template: str, params: Mapping[str, object]) -> str:
 
 
 def _fields(template: str) -> list[str]:
-    parts = []
+    parts: list[str] = []
     i = 0
     while True:
         a = template.find("{", i)

@@ -68,7 +68,7 @@ def read_source(path: str, *, stdin: object = None, max_bytes: int = MAX_INPUT_B
     """Read a file or ``-`` (stdin) with a size limit (I/O edge)."""
     if path == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
-        data = stream.read(max_bytes + 1)  # type: ignore[attr-defined]
+        data = stream.read(max_bytes + 1)  # type: ignore[union-attr]
         if not isinstance(data, bytes):
             data = str(data).encode()
         name = "stdin"
@@ -87,7 +87,9 @@ def read_source(path: str, *, stdin: object = None, max_bytes: int = MAX_INPUT_B
         except OSError as exc:
             raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
     if len(data) > max_bytes:
-        raise InputError(f"{name}: larger than {max_bytes // (1024 * 1024)} MiB; not a certificate input")
+        raise InputError(
+            f"{name}: larger than {max_bytes // (1024 * 1024)} MiB; not a certificate input"
+        )
     return data
 
 
@@ -163,8 +165,10 @@ def load_bytes(data: bytes, name: str, *, password: bytes | None = None) -> Load
             inner = load_bytes(decoded, name, password=password)
             return Loaded(
                 tuple(
-                    PresentedCert(p.cert, Provenance(name, p.provenance.index, None,
-                                                     f"base64-{p.provenance.detail}"))
+                    PresentedCert(
+                        p.cert,
+                        Provenance(name, p.provenance.index, None, f"base64-{p.provenance.detail}"),
+                    )
                     for p in inner.certs
                 ),
                 inner.notes,
@@ -172,9 +176,7 @@ def load_bytes(data: bytes, name: str, *, password: bytes | None = None) -> Load
         _from_binary(data, name, password, certs, notes)
     if len(certs) > MAX_CERTS:
         raise InputError(f"{name}: more than {MAX_CERTS} certificates; refusing to load")
-    out = tuple(
-        PresentedCert(from_certificate(c, trusted_block=tb), prov) for c, prov, tb in certs
-    )
+    out = tuple(PresentedCert(from_certificate(c, trusted_block=tb), prov) for c, prov, tb in certs)
     return Loaded(out, tuple(notes))
 
 
@@ -200,8 +202,9 @@ def _from_pem(
                 )
             trusted = block.label == "TRUSTED CERTIFICATE"
             detail = "trusted-certificate" if trusted else "pem"
-            certs.append((cert, Provenance(name, len(certs), block.line, detail_prefix + detail),
-                          trusted))
+            certs.append(
+                (cert, Provenance(name, len(certs), block.line, detail_prefix + detail), trusted)
+            )
         elif block.label in PKCS7_LABELS:
             found = _pkcs7(block.data, pem=False) if not block.broken else None
             if found is None:
@@ -221,7 +224,7 @@ def _raise_nothing(name: str, notes: Sequence[str], *, pem: bool) -> None:
         raise PrivateKeyInput(
             f"{name}: contains a private key, not a certificate (the key is not shown)"
         )
-    for label, what in OTHER_LABELS.items():
+    for what in OTHER_LABELS.values():
         if any(what in n for n in notes):
             raise InputError(f"{name}: contains {what}, not a certificate")
     raise InputError(f"{name}: no certificate found in the PEM blocks")

@@ -162,7 +162,7 @@ def iter_physical_lines(stream: BinaryIO, stats: LogStats | None = None) -> Iter
             if in_long or len(line) > MAX_LINE:
                 if not in_long:
                     st.overlong += 1
-                yield from _windows(number, line, step)
+                yield from split_windows(number, line, step)
                 in_long = False
             else:
                 yield PhysicalLine(number, line)
@@ -186,13 +186,14 @@ def iter_physical_lines(stream: BinaryIO, stats: LogStats | None = None) -> Iter
         if in_long or len(carry) > MAX_LINE:
             if not in_long:
                 st.overlong += 1
-            yield from _windows(number, carry, step)
+            yield from split_windows(number, carry, step)
         else:
             yield PhysicalLine(number, carry)
     st.lines = number
 
 
-def _windows(number: int, data: bytes, step: int) -> Iterator[PhysicalLine]:
+def split_windows(number: int, data: bytes, step: int = MAX_LINE - OVERLAP) -> Iterator[PhysicalLine]:
+    """Overlapping windows of one overlong line (all ``partial``)."""
     pos = 0
     while len(data) - pos > MAX_LINE:
         yield PhysicalLine(number, data[pos:pos + MAX_LINE], True)

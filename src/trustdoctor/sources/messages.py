@@ -306,7 +306,8 @@ _HANDSHAKE: tuple[CauseSpec, ...] = (
     (C.CLIENT_CERT_REQUESTED, "server-wants-client-cert"),
     (C.INTERCEPTED, "middlebox-reset"),
 )
-_GENERIC_VERIFY: tuple[CauseSpec, ...] = (
+# A verify failure whose detail the message does not give.
+GENERIC_VERIFY: tuple[CauseSpec, ...] = (
     (C.UNTRUSTED_ROOT, "private-root-not-in-store"),
     (C.MISSING_INTERMEDIATE, "server-omits-intermediate"),
     (C.EXPIRED, "cert-expired"),
@@ -677,7 +678,7 @@ _PY_SRC = "python/cpython Modules/_ssl.c (ref §3.1); captured CPython 3.11.7"
 _PYTHON: tuple[ErrorEntry, ...] = (
     ErrorEntry("python.verify-failed", "openssl", "python", "python", "verify-failed",
                r"\[SSL: CERTIFICATE_VERIFY_FAILED\] certificate verify failed",
-               _GENERIC_VERIFY, (Q_CODE, Q_CHAIN, Q_ROOT), _PY_SRC,
+               GENERIC_VERIFY, (Q_CODE, Q_CHAIN, Q_ROOT), _PY_SRC,
                ("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed (_ssl.c:1006)",),
                narrows=False, priority=20),
     ErrorEntry("python.hostname", "python", "python", "python", "hostname-mismatch",
@@ -934,7 +935,7 @@ def _dotnet_entries() -> list[ErrorEntry]:
         ErrorEntry("dotnet.chain-errors", "dotnet", "dotnet", "openssl", "unknown-issuer",
                    r"(?:RemoteCertificateChainErrors|The remote certificate is invalid according to the "
                    r"validation procedure)",
-                   _GENERIC_VERIFY, (Q_CODE, Q_CHAIN, Q_ROOT), _DOTNET_SRC,
+                   GENERIC_VERIFY, (Q_CODE, Q_CHAIN, Q_ROOT), _DOTNET_SRC,
                    ("System.Security.Authentication.AuthenticationException: The remote certificate is "
                     "invalid according to the validation procedure.",), narrows=False, priority=40),
     ]
@@ -959,10 +960,10 @@ _CURL_GNUTLS: tuple[ErrorEntry, ...] = (
                 "name (localhost) does not match target host name 'localhost'",),
                priority=72),
     ErrorEntry("curl.problem", "openssl", "curl", "curl", "verify-failed",
-               r"SSL certificate problem: ", _GENERIC_VERIFY, (Q_CODE, Q_CHAIN, Q_ROOT), _CURL_SRC,
+               r"SSL certificate problem: ", GENERIC_VERIFY, (Q_CODE, Q_CHAIN, Q_ROOT), _CURL_SRC,
                ("curl: (60) SSL certificate problem: something new",), narrows=False, priority=20),
     ErrorEntry("curl.peer-not-ok", "openssl", "curl", "curl", "verify-failed",
-               r"SSL peer certificate or SSH remote key was not OK", _GENERIC_VERIFY,
+               r"SSL peer certificate or SSH remote key was not OK", GENERIC_VERIFY,
                (Q_CODE, Q_CHAIN, Q_ROOT), "curl/curl lib/strerror.c CURLE_PEER_FAILED_VERIFICATION (ref §2.5)",
                ("[60] SSL peer certificate or SSH remote key was not OK",), narrows=False, priority=18),
     ErrorEntry("curl.77", "openssl", "curl", "curl", "ca-file-unreadable",
@@ -1006,7 +1007,7 @@ _OSSL_ERR_SRC = ("openssl/openssl ssl/ssl_err.c reason strings (3.x 'error:0A000
 _OSSL_LIB: tuple[ErrorEntry, ...] = (
     ErrorEntry("openssl.verify-failed", "openssl", "openssl", "openssl", "verify-failed",
                r"(?:certificate verify failed|CERTIFICATE_VERIFY_FAILED)",
-               _GENERIC_VERIFY, (Q_CODE, Q_CHAIN, Q_ROOT), _OSSL_ERR_SRC,
+               GENERIC_VERIFY, (Q_CODE, Q_CHAIN, Q_ROOT), _OSSL_ERR_SRC,
                ("error:0A000086:SSL routines::certificate verify failed",), narrows=False, priority=15),
     ErrorEntry("openssl.wrong-version", "openssl", "openssl", "openssl", "not-tls",
                r"(?:wrong version number|WRONG_VERSION_NUMBER)", _NOT_TLS, (Q_PORT_TLS,),

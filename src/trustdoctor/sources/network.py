@@ -22,6 +22,8 @@ target (or the proxy) is ever contacted.
 
 from __future__ import annotations
 
+import contextlib
+import contextlib
 import socket
 import time
 from collections.abc import Mapping
@@ -32,7 +34,7 @@ from .. import __version__
 from ..errors import ConnectError, UsageError
 from ..model.cert import Provenance, from_certificate
 from ..model.diagnosis import PresentedCert
-from .proxy import ProxySpec, open_tunnel, select_proxy
+from .proxy import open_tunnel, select_proxy
 from .target import Target, format_hostport, is_ip_literal, parse_hostport
 from .tlsrecord import extract_certificates, sniff
 from .wire import Wire
@@ -66,8 +68,11 @@ _REASON_HINTS: tuple[tuple[str, str], ...] = (
     ("protocol version", "no TLS version in common"),
     ("unsupported protocol", "the server only offers a TLS/SSL version this client disables"),
     ("no protocols available", "no TLS version in common"),
-    ("handshake failure", "no cipher or version in common, or the server wanted something "
-     "this client did not send (SNI, a client certificate)"),
+    (
+        "handshake failure",
+        "no cipher or version in common, or the server wanted something "
+        "this client did not send (SNI, a client certificate)",
+    ),
     ("insufficient security", "the server wants stronger ciphers"),
     ("no application protocol", "the server accepts none of the offered ALPN protocols"),
     ("access denied", "the server refused this client"),
@@ -119,9 +124,7 @@ class FetchResult:
     notes: tuple[str, ...] = ()
 
 
-def resolve_addresses(
-    target: Target, *, family: int = 0, timeout: float = 10.0
-) -> list[str]:
+def resolve_addresses(target: Target, *, family: int = 0, timeout: float = 10.0) -> list[str]:
     """Every A/AAAA address of ``target.connect_host`` (for ``--all-addresses``).
 
     Returns IP literals (IPv6 without brackets) in resolver order, without
@@ -261,7 +264,9 @@ def _getaddrinfo(
     if "error" in box:
         exc = box["error"]
         text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConnectError(f"DNS lookup failed: cannot resolve {what}{host!r} ({text})", "unreachable")
+        raise ConnectError(
+            f"DNS lookup failed: cannot resolve {what}{host!r} ({text})", "unreachable"
+        )
     infos: list[Any] = box["infos"]
     if not infos:  # pragma: no cover - getaddrinfo raises instead
         raise ConnectError(f"DNS lookup failed: no address for {what}{host!r}", "unreachable")
@@ -301,14 +306,14 @@ def _connect_any(
             sock.close()
             errors.append(f"{addr}: {(exc.strerror or type(exc).__name__).lower()}")
             continue
-        try:
+        with contextlib.suppress(OSError):  # not every socket type has it
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:  # pragma: no cover - not every socket type has it
-            pass
         return sock, addr
     if refused:
         more = f"; {'; '.join(errors)}" if errors else ""
-        raise ConnectError(f"{what}: connection refused by {', '.join(refused)}{more}", "unreachable")
+        raise ConnectError(
+            f"{what}: connection refused by {', '.join(refused)}{more}", "unreachable"
+        )
     if errors:
         raise ConnectError(f"{what}: cannot connect ({'; '.join(errors)})", "unreachable")
     raise ConnectError(f"{what}: connecting timed out after {timeout:g} s", "timeout")
@@ -338,10 +343,8 @@ def _make_connection(target: Target, state: _State) -> Any:
     # Reach old servers too (TLS 1.0/1.1, small keys, legacy ciphers): we only
     # look at what they present; OpenSSL 3 hides these behind SECLEVEL=0.
     ctx.set_min_proto_version(SSL.TLS1_VERSION)
-    try:
+    with contextlib.suppress(SSL.Error):  # depends on the OpenSSL build
         ctx.set_cipher_list(b"ALL:@SECLEVEL=0")
-    except SSL.Error:  # pragma: no cover - depends on the OpenSSL build
-        pass
     if target.alpn:
         ctx.set_alpn_protos(list(HTTP_ALPN))
 
@@ -493,8 +496,8 @@ def _handshake(
     if oversized:
         ders = _read_raw_chain(wire, rx, state)
         notes.append(
-            f"the server's certificate list is larger than OpenSSL's {OPENSSL_MAX_CERT_LIST // 1024} "
-            "KiB limit: OpenSSL-based clients (curl, Python, Node, openssl) fail with "
+            "the server's certificate list is larger than OpenSSL's "
+            f"{OPENSSL_MAX_CERT_LIST // 1024} KiB limit: OpenSSL-based clients (curl, Python, Node, openssl) fail with "
             "'excessive message size'; read from the raw handshake instead"
         )
         certs, count = _parse_ders(ders, notes)
@@ -508,10 +511,8 @@ def _handshake(
     alpn_raw = _safe(conn.get_alpn_proto_negotiated) if target.alpn else None
     alpn = alpn_raw.decode("ascii", "replace") if isinstance(alpn_raw, bytes) and alpn_raw else None
     if error is None:
-        try:
+        with contextlib.suppress(SSL.Error):
             conn.shutdown()
-        except SSL.Error:
-            pass
         _flush(conn, wire, best_effort=True)
 
     if len(certs) > MAX_CHAIN:
@@ -571,7 +572,9 @@ def _from_openssl(conn: Any, notes: list[str]) -> tuple[list[tuple[int, x509.Cer
         try:
             out.append((i, c.to_cryptography()))
         except Exception as exc:
-            notes.append(f"certificate #{i + 1} could not be parsed ({type(exc).__name__}); skipped")
+            notes.append(
+                f"certificate #{i + 1} could not be parsed ({type(exc).__name__}); skipped"
+            )
     return out, len(raw)
 
 

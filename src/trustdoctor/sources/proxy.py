@@ -198,8 +198,7 @@ def select_proxy(
     others = [n for n in HTTPS_PROXY_VARS if n != name and env.get(n, "").strip()]
     if others and env[others[0]].strip() != value:
         note = (
-            f"{name} and {others[0]} differ; curl and Python use https_proxy, "
-            "Go uses HTTPS_PROXY"
+            f"{name} and {others[0]} differ; curl and Python use https_proxy, Go uses HTTPS_PROXY"
         )
         spec = ProxySpec(spec.host, spec.port, spec.authorization, spec.display, spec.source, note)
     return spec
@@ -250,7 +249,8 @@ def open_tunnel(wire: Wire, spec: ProxySpec, host: str, port: int, *, user_agent
     m = re.match(r"^HTTP/\d(?:\.\d)?\s+(\d{3})\b", status_line)
     if not m:
         raise ConnectError(
-            f"proxy {spec.display} sent a malformed status line {status_line[:80]!r}", "proxy-failed"
+            f"proxy {spec.display} sent a malformed status line {status_line[:80]!r}",
+            "proxy-failed",
         )
     status = int(m.group(1))
     if 200 <= status < 300:

@@ -211,9 +211,7 @@ def _ber(tag: int, value: bytes) -> bytes:
     return bytes([tag]) + length + value
 
 
-LDAP_STARTTLS_REQUEST = _ber(
-    0x30, _ber(0x02, b"\x01") + _ber(0x77, _ber(0x80, _LDAP_STARTTLS_OID))
-)
+LDAP_STARTTLS_REQUEST = _ber(0x30, _ber(0x02, b"\x01") + _ber(0x77, _ber(0x80, _LDAP_STARTTLS_OID)))
 
 # resultCode names (RFC 4511 §4.1.9) worth naming in a message.
 LDAP_RESULTS: Mapping[int, str] = {
@@ -265,7 +263,9 @@ def _ldap(wire: Wire) -> None:
         extra = wire.read_exact(n, during="after the StartTLS request", fail_code=REFUSED)
         length = int.from_bytes(extra, "big")
     if length > MAX_LDAP_MESSAGE:
-        raise ConnectError(f"{wire.peer}: LDAP response of {length} bytes is not plausible", REFUSED)
+        raise ConnectError(
+            f"{wire.peer}: LDAP response of {length} bytes is not plausible", REFUSED
+        )
     body = wire.read_exact(length, during="reading the StartTLS response", fail_code=REFUSED)
     try:
         tag, msgid, pos = _ber_tlv(body, 0)

@@ -39,9 +39,7 @@ SERVER_HELLO = 2
 CERTIFICATE = 11
 
 # SHA-256("HelloRetryRequest"): the ServerHello.random of an HRR (RFC 8446 §4.1.3).
-HRR_RANDOM = bytes.fromhex(
-    "cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c"
-)
+HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
 
 # TLS 1.3 cipher suites: (AEAD, key length, hash) (RFC 8446 appendix B.4).
 _TLS13_SUITES: Mapping[int, tuple[str, int, str]] = {
@@ -57,11 +55,16 @@ _BANNERS: tuple[tuple[re.Pattern[bytes], str], ...] = (
     (re.compile(rb"^HTTP/\d"), "plain HTTP"),
     (re.compile(rb"^<(?:!DOCTYPE|html)", re.I), "plain HTTP (an HTML page)"),
     (re.compile(rb"^SSH-\d"), "an SSH server banner"),
-    (re.compile(rb"^220[ -].*(?:SMTP|mail|MTA|Postfix|Exim|Sendmail)", re.I),
-     "an SMTP banner (use smtp://HOST:PORT for STARTTLS)"),
+    (
+        re.compile(rb"^220[ -].*(?:SMTP|mail|MTA|Postfix|Exim|Sendmail)", re.I),
+        "an SMTP banner (use smtp://HOST:PORT for STARTTLS)",
+    ),
     (re.compile(rb"^220[ -].*FTP", re.I), "an FTP banner (use ftp://HOST:PORT for AUTH TLS)"),
     (re.compile(rb"^220[ -]"), "an SMTP or FTP banner (use smtp:// or ftp:// for STARTTLS)"),
-    (re.compile(rb"^\* (?:OK|PREAUTH)", re.I), "an IMAP banner (use imap://HOST:PORT for STARTTLS)"),
+    (
+        re.compile(rb"^\* (?:OK|PREAUTH)", re.I),
+        "an IMAP banner (use imap://HOST:PORT for STARTTLS)",
+    ),
     (re.compile(rb"^\+OK"), "a POP3 banner (use pop3://HOST:PORT for STLS)"),
     (re.compile(rb"^-ERR"), "a POP3 error"),
     (re.compile(rb"^[\x00-\x03].{3}\x0a\d"), "a MySQL handshake"),
@@ -99,7 +102,9 @@ def sniff(first: bytes) -> SniffResult:
             return SniffResult(tls=False, what=what, excerpt=excerpt)
     if _mostly_text(first[:256]):
         return SniffResult(tls=False, what="plain text", excerpt=excerpt)
-    return SniffResult(tls=False, what="bytes that are not a TLS record", excerpt=first[:8].hex(" "))
+    return SniffResult(
+        tls=False, what="bytes that are not a TLS record", excerpt=first[:8].hex(" ")
+    )
 
 
 def _excerpt(data: bytes) -> str:
@@ -290,9 +295,7 @@ def _hkdf_expand_label(secret: bytes, label: str, length: int, hash_name: str) -
     return HKDFExpand(algo, length, info).derive(secret)
 
 
-def _record_decrypter(
-    suite: tuple[str, int, str], secret: bytes
-) -> _Decrypt:
+def _record_decrypter(suite: tuple[str, int, str], secret: bytes) -> _Decrypt:
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 
@@ -315,5 +318,3 @@ def _record_decrypter(
             return None
 
     return decrypt
-
-

@@ -9,6 +9,7 @@ message naming the peer and the phase ("waiting for the SMTP greeting").
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import time
@@ -57,9 +58,7 @@ class Wire:
                 f"({self.received} bytes received in all)",
                 "timeout",
             )
-        return ConnectError(
-            f"{self.peer}: no answer {during} within {self.timeout:g} s", "timeout"
-        )
+        return ConnectError(f"{self.peer}: no answer {during} within {self.timeout:g} s", "timeout")
 
     def send(self, data: bytes, *, during: str, fail_code: str = "handshake-failed") -> None:
         """Send everything or raise (timeout, reset)."""
@@ -149,10 +148,8 @@ class Wire:
         return data
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # close never matters
             self.sock.close()
-        except OSError:  # pragma: no cover - close never matters
-            pass
 
 
 def _oserror_text(exc: OSError) -> str:

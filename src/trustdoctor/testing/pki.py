@@ -184,7 +184,9 @@ def make_cert(
             excl: list[x509.GeneralName] = [x509.DNSName(d) for d in excluded_dns]
             excl += [x509.IPAddress(ipaddress.ip_network(n)) for n in excluded_ip]
             b = b.add_extension(
-                x509.NameConstraints(permitted_subtrees=perm or None, excluded_subtrees=excl or None),
+                x509.NameConstraints(
+                    permitted_subtrees=perm or None, excluded_subtrees=excl or None
+                ),
                 critical=True,
             )
         if aia_ca_issuers:
@@ -206,11 +208,11 @@ def make_cert(
                 ),
                 critical=True,
             )
-    algo: hashes.HashAlgorithm | None
+    algo: hashes.SHA256 | hashes.SHA384 | None
     if isinstance(sign_key, ed25519.Ed25519PrivateKey):
         algo = None
     else:
-        algo = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384()}.get(hash_alg, hashes.SHA256())
+        algo = hashes.SHA384() if hash_alg == "sha384" else hashes.SHA256()
     cert = _sign_v1(b, sign_key, algo) if version1 else b.sign(sign_key, algo)
     if hash_alg in ("sha1", "md5"):
         cert = _resign_legacy(cert, sign_key, hash_alg)
@@ -250,15 +252,14 @@ def _resign_legacy(cert: x509.Certificate, key: PrivateKey, digest: str) -> x509
     h.update(new_tbs)
     d = h.finalize()
     pre = utils.Prehashed(hashes.SHA1() if digest == "sha1" else hashes.MD5())
-    if kind == "rsa":
-        sig = key.sign(d, padding.PKCS1v15(), pre)
-    else:
-        sig = key.sign(d, ec.ECDSA(pre))
+    sig = key.sign(d, padding.PKCS1v15(), pre) if kind == "rsa" else key.sign(d, ec.ECDSA(pre))
     bitstring = b"\x03" + _der_len(len(sig) + 1) + b"\x00" + sig
     return x509.load_der_x509_certificate(_der_seq(new_tbs + alg + bitstring))
 
 
-def _sign_v1(b: x509.CertificateBuilder, key: PrivateKey, algo: hashes.HashAlgorithm | None) -> x509.Certificate:
+def _sign_v1(
+    b: x509.CertificateBuilder, key: PrivateKey, algo: hashes.SHA256 | hashes.SHA384 | None
+) -> x509.Certificate:
     # cryptography always writes v3; patch the version field of a v3 TBS with no
     # extensions into v1 and re-sign with the same key.  The TBS of a builder with
     # no extensions encodes "[0] INTEGER 2"; rebuild it without that element.
