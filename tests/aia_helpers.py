@@ -164,7 +164,8 @@ def raw(data: bytes) -> Route:
 class AiaServer:
     """A threaded HTTP(S) server on 127.0.0.1 serving ``routes`` (path -> route)."""
 
-    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.routes: dict[str, Route] = {}
         self.hits: dict[str, int] = {}
         self.tls = tls
@@ -194,17 +195,19 @@ class AiaServer:
 
         class S(http.server.ThreadingHTTPServer):
             daemon_threads = True
+            address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
             def handle_error(self, request: object, client_address: object) -> None:
                 pass  # hostile tests make clients hang up mid-answer
 
-        self.httpd = S(("127.0.0.1", 0), H)
+        self.httpd = S((host, 0), H)
         self.port = self.httpd.server_address[1]
         self.scheme = "https" if tls else "http"
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     def url(self, path: str) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}{path}"
 
     def start(self) -> AiaServer:
         self.thread.start()

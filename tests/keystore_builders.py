@@ -128,13 +128,13 @@ def make_stores(d: Path) -> Stores:
                 "-deststorepass", PW, "-destkeypass", PW)
         keytool("-importcert", "-noprompt", "-alias", "other", "-file", str(d / "other.pem"),
                 "-keystore", str(mixed), "-storetype", kind, "-storepass", PW)
-    # JCEKS with a secret key among trusted certificates.
-    secret = path("secret.jceks")
+    # JCEKS with a secret key *before* trusted certificates: keytool makes the
+    # secret entry, we splice it in front of trust.jceks's entries (keytool's
+    # own order follows a Hashtable and could put it last).
+    only_secret = d / "only-secret.jceks"
     keytool("-genseckey", "-alias", "sk", "-keyalg", "AES", "-keysize", "128", "-storetype", "JCEKS",
-            "-keystore", str(secret), "-storepass", PW, "-keypass", PW)
-    keytool("-importkeystore", "-noprompt", "-srckeystore", str(p["trust.jceks"]), "-srcstoretype", "JCEKS",
-            "-srcstorepass", PW, "-destkeystore", str(secret), "-deststoretype", "JCEKS",
-            "-deststorepass", PW)
+            "-keystore", str(only_secret), "-storepass", PW, "-keypass", PW)
+    path("secret.jceks").write_bytes(_secret_first(only_secret.read_bytes(), p["trust.jceks"].read_bytes()))
     # Made by OpenSSL (cryptography): no Java trusted-certificate attribute.
     path("openssl.p12").write_bytes(
         pkcs12.serialize_key_and_certificates(
@@ -145,6 +145,26 @@ def make_stores(d: Path) -> Stores:
         pkcs12.serialize_key_and_certificates(None, None, None, [h.root.cert], NoEncryption())
     )
     return Stores(d, certs, p)
+
+
+def _secret_first(secret_store: bytes, trust_store: bytes) -> bytes:
+    """A JCEKS: the only entry of ``secret_store`` then every entry of ``trust_store``."""
+    import hashlib
+    import struct
+
+    sk_entry = secret_store[12:-20]
+    count = struct.unpack(">I", trust_store[8:12])[0]
+    pos = 12
+    for _ in range(count):  # all trusted-certificate entries (tag 2)
+        (alias_len,) = struct.unpack(">H", trust_store[pos + 4 : pos + 6])
+        pos += 6 + alias_len + 8
+        (type_len,) = struct.unpack(">H", trust_store[pos : pos + 2])
+        pos += 2 + type_len
+        (der_len,) = struct.unpack(">I", trust_store[pos : pos + 4])
+        pos += 4 + der_len
+    body = trust_store[:8] + struct.pack(">I", count + 1) + sk_entry + trust_store[12:pos]
+    digest = hashlib.sha1(PW.encode("utf-16-be") + b"Mighty Aphrodite" + body).digest()
+    return body + digest
 
 
 def keytool_list(store: Path, password: str = PW) -> dict[str, tuple[str, list[bytes]]]:

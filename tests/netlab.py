@@ -323,6 +323,19 @@ def refusing(proto: str) -> Handler:
 # -- hostile servers ------------------------------------------------------------------
 
 
+def _hold(conn: socket.socket, seconds: float) -> None:
+    """Keep the connection open until the peer closes it (or ``seconds`` pass)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([conn], [], [], 0.05)
+        if r:
+            try:
+                if not conn.recv(65536):
+                    return
+            except OSError:
+                return
+
+
 def silent(stop_after: float = 30.0) -> Handler:
     """Accept and never say anything."""
 
@@ -344,7 +357,7 @@ def sends(data: bytes, *, after_hello: bool = True, then_close: bool = True) -> 
             conn.recv(65536)
         conn.sendall(data)
         if not then_close:
-            time.sleep(5)
+            _hold(conn, 5.0)
 
     return handle
 
@@ -493,6 +506,8 @@ class ConnectProxy(Server):
         tls = base.wrap_socket(conn, server_side=True)
         with contextlib.suppress(OSError, ssl.SSLError):
             tls.recv(1)
+        with contextlib.suppress(OSError):
+            tls.close()
 
 
 def _relay(a: socket.socket, b: socket.socket, stop: threading.Event) -> None:

@@ -161,7 +161,7 @@ def test_aia_cycle_ends_cleanly(srv):
     with timer() as t:
         done = complete_chain(leaf, [leaf], is_anchor=never, options=OPTS)
     assert done.stopped == "dead-end"
-    assert "cycle" in done.detail
+    assert "AIA cycle" in done.detail, done.detail
     assert [f.cert.subject for f in done.fetched] == ["CN=cycle CA A", "CN=cycle CA B"]
     # each URL retrieved once
     assert [x.url for x in done.attempts] == [srv.url("/cycle/a"), srv.url("/cycle/b")]
@@ -206,6 +206,16 @@ def test_caps(srv):
     leaf = info(short[-1])
     done = complete_chain(leaf, [leaf], is_anchor=never, options=AiaOptions())
     assert done.stopped == "reached-self-signed" and len(done.path) == 6
+
+
+def test_a_very_long_presented_chain_is_bounded():
+    chain = [pki.make_cert("deep 0")]
+    for i in range(1, 200):
+        chain.append(pki.make_cert(f"deep {i}", issuer=chain[-1]))
+    presented = [info(c) for c in reversed(chain)]
+    done = complete_chain(presented[0], presented, is_anchor=never, options=OPTS)
+    assert done.stopped == "cap" and "longer than 64" in done.detail
+    assert done.attempts == ()
 
 
 def test_depth_first_backtracks_to_a_cross_sign(srv):

@@ -239,6 +239,26 @@ def test_silent_server_ends_at_the_read_timeout(srv, pki_):
     assert 0.35 <= t[0] < 1.2, t[0]
 
 
+def test_ipv6_loopback_and_a_resolved_name(pki_):
+    _, inter = pki_
+    try:
+        v6 = AiaServer(host="::1")
+    except OSError:
+        pytest.skip("no IPv6 loopback")
+    with v6:
+        v6.routes["/i.cer"] = static(der(inter))
+        got = fetch_issuer_candidates(leaf_at(inter, v6.url("/i.cer")), options=FAST)
+        assert got.ok and got.url.startswith("http://[::1]:")
+    with AiaServer() as v4:
+        # "localhost" goes through name resolution (bounded by the deadline); if it
+        # resolves to ::1 first, the refused connection falls through to 127.0.0.1.
+        v4.routes["/i.cer"] = static(der(inter))
+        got = fetch_issuer_candidates(
+            leaf_at(inter, f"http://localhost:{v4.port}/i.cer"), options=FAST
+        )
+        assert got.ok, got.rejected
+
+
 def test_refused_connection(pki_):
     _, inter = pki_
     s = socket.socket()

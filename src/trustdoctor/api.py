@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -109,6 +109,28 @@ def anchors_for_client(
     )
 
 
+class LazyReference(Mapping[str, AnchorSet]):
+    """The reference sets, loaded on first use.
+
+    Only a chain that reaches no anchor needs them (to tell a missing root
+    from a missing intermediate), so a trusted chain never pays for parsing
+    certifi's bundle.
+    """
+
+    _names = ("mozilla",)
+
+    def __getitem__(self, key: str) -> AnchorSet:
+        if key == "mozilla":
+            return mozilla_reference()
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 @lru_cache(maxsize=1)
 def mozilla_reference() -> AnchorSet:
     """certifi's Mozilla bundle: the reference of "publicly trusted" roots."""
@@ -192,7 +214,7 @@ def diagnose_chain(
         at=at or now(),
         host=host,
         supplied=supplied,
-        reference={"mozilla": mozilla_reference()},
+        reference=LazyReference(),
         refiners=refiners,
         extra_findings=extra,
     )

@@ -7,6 +7,7 @@ certificates and anchor sets in, a :class:`Diagnosis` out.
 from __future__ import annotations
 
 import datetime as dt
+from collections import ChainMap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
@@ -75,12 +76,13 @@ def judge(
     pool = [Candidate(p.cert, PRESENTED) for i, p in enumerate(presented) if i != li]
     pool += [Candidate(p.cert, SUPPLIED) for p in supplied]
     pool += [Candidate(p.cert, "fetched") for p in fetched]
-    ref = dict(reference or {})
+    ref: Mapping[str, AnchorSet] = reference or {}
     evals: list[Evaluation] = []
     verdicts: list[ClientVerdict] = []
     for name, anchors in clients:
-        others = {n: a for n, a in clients if n != name and len(a)}
-        others.update(ref)
+        own = {n: a for n, a in clients if n != name and len(a)}
+        # ChainMap reads ``ref`` only when consulted (the reference may load lazily).
+        others: Mapping[str, AnchorSet] = ChainMap(own, ref)  # type: ignore[arg-type]
         ev = evaluate(
             name,
             leaf,

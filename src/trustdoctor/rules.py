@@ -207,9 +207,13 @@ def check_path(path: Path, policy: Policy, at: dt.datetime) -> list[Problem]:
         if policy.strict_profile:
             if c.ski is None:
                 add(Code.STRICT_PROFILE, i, rule="missing-ski")
-            if is_top_anchor and c.self_issued:
-                if c.aki is not None and (
-                    c.aki_has_issuer or (c.ski is not None and c.aki != c.ski)
+            if is_top_anchor:
+                # A trust anchor needs no AKI (it is trusted as given), but a
+                # self-signed root that carries one must point at itself.
+                if (
+                    c.self_issued
+                    and c.aki is not None
+                    and (c.aki_has_issuer or (c.ski is not None and c.aki != c.ski))
                 ):
                     add(Code.STRICT_PROFILE, i, rule="root-aki")
             elif c.aki is None:

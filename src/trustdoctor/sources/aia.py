@@ -82,7 +82,7 @@ STOPS: Mapping[str, str] = {
     "reached-anchor": "the top certificate is an anchor or is issued by one (per is_anchor)",
     "reached-self-signed": "the path ends at a self-signed certificate that is not an anchor",
     "dead-end": "no (further) issuer could be found: no AIA URL, failed fetches, or a cycle",
-    "cap": "a limit stopped the search (max_fetches, max_depth or total_deadline)",
+    "cap": "a limit stopped the search (max_fetches, max_depth, total_deadline, 64-cert path)",
     "offline": "an issuer is missing and only a network fetch could find it (allow_network=False)",
 }
 
@@ -91,6 +91,7 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _SCHEMES = {"http": 80, "https": 443}
 _MAX_URL = 2048  # longer AIA URLs are not seen in practice; refuse rather than send
 _MAX_CERTS = 64  # certificates examined per answer (a bundle .p7c holds a handful)
+_MAX_PATH = 64  # certificates on one path, presented ones included
 _READ_PIECE = 16384
 _USER_AGENT = "trustdoctor-aia/1"
 _CACHE_MAGIC = b"trustdoctor-aia-cache 1"
@@ -425,6 +426,10 @@ class _Search:
             return False
         if top.sha256 in self.explored:
             return False  # reached before through another branch: nothing new above
+        if len(path) > _MAX_PATH:
+            # A server may send a very long chain; recursion stays bounded.
+            self.cap = self.cap or f"path longer than {_MAX_PATH} certificates"
+            return False
         self.explored.add(top.sha256)
         on_path = {c.sha256 for c in path}
 
@@ -676,7 +681,7 @@ def _deadline_reader(sock: socket.socket, clock: _Clock) -> io.BufferedReader:
             return True
 
         def readinto(self, b: Any) -> int:
-            sock.settimeout(clock.op_timeout)
+            sock.settimeout(clock.op())
             return sock.recv_into(b)
 
     return io.BufferedReader(Reader(), buffer_size=_READ_PIECE)

@@ -23,7 +23,6 @@ target (or the proxy) is ever contacted.
 from __future__ import annotations
 
 import contextlib
-import contextlib
 import socket
 import time
 from collections.abc import Mapping
@@ -262,8 +261,8 @@ def _getaddrinfo(
             f"DNS lookup of {what}{host} did not finish within {timeout:g} s", "timeout"
         )
     if "error" in box:
-        exc = box["error"]
-        text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        err = box["error"]
+        text = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
         raise ConnectError(
             f"DNS lookup failed: cannot resolve {what}{host!r} ({text})", "unreachable"
         )
@@ -497,8 +496,9 @@ def _handshake(
         ders = _read_raw_chain(wire, rx, state)
         notes.append(
             "the server's certificate list is larger than OpenSSL's "
-            f"{OPENSSL_MAX_CERT_LIST // 1024} KiB limit: OpenSSL-based clients (curl, Python, Node, openssl) fail with "
-            "'excessive message size'; read from the raw handshake instead"
+            f"{OPENSSL_MAX_CERT_LIST // 1024} KiB limit: OpenSSL-based clients (curl, "
+            "Python, Node, openssl) fail with 'excessive message size'; read from the raw "
+            "handshake instead"
         )
         certs, count = _parse_ders(ders, notes)
     else:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
+import warnings as _pywarnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -738,16 +739,22 @@ def _java_view(bags: list[_Bag], warnings: list[str]) -> list[KeystoreEntry]:
     from cryptography import x509
 
     certs = [b for b in bags if b.kind == "cert"]
-    parsed: list[Any] = []
+    # (subject, issuer) DER of each certificate; None when it does not parse
+    # (cryptography parses lazily, so touch the names inside the try).
+    names: list[tuple[bytes, bytes] | None] = []
     for b in certs:
         try:
-            parsed.append(x509.load_der_x509_certificate(b.der))
-        except ValueError:
-            parsed.append(None)
+            with _pywarnings.catch_warnings():
+                # A negative serial is Java's business, not ours: no warning noise.
+                _pywarnings.simplefilter("ignore")
+                c = x509.load_der_x509_certificate(b.der)
+            names.append((c.subject.public_bytes(), c.issuer.public_bytes()))
+        except Exception:  # noqa: BLE001 - cryptography raises ValueError, TypeError, InvalidVersion...
+            names.append(None)
     by_subject: dict[bytes, int] = {}
-    for i, c in enumerate(parsed):
-        if c is not None:
-            by_subject.setdefault(c.subject.public_bytes(), i)
+    for i, n in enumerate(names):
+        if n is not None:
+            by_subject.setdefault(n[0], i)
     role: dict[int, KeystoreEntry] = {}
     for key in (b for b in bags if b.kind == "key"):
         # The key's certificate shares its localKeyId (else its friendlyName).
@@ -770,10 +777,10 @@ def _java_view(bags: list[_Bag], warnings: list[str]) -> list[KeystoreEntry]:
         while start is not None and start not in seen and pos < 32:
             seen.add(start)
             role.setdefault(start, KeystoreEntry(alias, certs[start].der, pos == 0, "key-chain"))
-            cert = parsed[start]
-            if cert is None or cert.issuer == cert.subject:
+            name = names[start]
+            if name is None or name[0] == name[1]:
                 break
-            start = by_subject.get(cert.issuer.public_bytes())
+            start = by_subject.get(name[1])
             pos += 1
     out: list[KeystoreEntry] = []
     ignored = 0
@@ -814,24 +821,27 @@ def _pkcs12_fallback(data: bytes, password: bytes, source: str, why: str) -> Key
 
     entries: list[KeystoreEntry] = []
     chain_subjects: set[bytes] = set()
-    if p12.cert is not None:
-        alias = name(p12.cert, "(unnamed key)")
-        entries.append(KeystoreEntry(alias, der(p12.cert), True, "key-chain"))
-        cert = p12.cert.certificate
-        by_subject = {c.certificate.subject.public_bytes(): c for c in p12.additional_certs}
-        for _ in range(32):
-            if cert.issuer == cert.subject:
-                break
-            nxt = by_subject.get(cert.issuer.public_bytes())
-            if nxt is None:
-                break
-            chain_subjects.add(cert.issuer.public_bytes())
-            cert = nxt.certificate
-    for c in p12.additional_certs:
-        if c.certificate.subject.public_bytes() in chain_subjects:
-            entries.append(KeystoreEntry(name(c, "(chain)"), der(c), False, "key-chain"))
-        else:
-            entries.append(KeystoreEntry(name(c, "(unnamed)"), der(c), True, "trusted-cert"))
+    try:
+        if p12.cert is not None:
+            alias = name(p12.cert, "(unnamed key)")
+            entries.append(KeystoreEntry(alias, der(p12.cert), True, "key-chain"))
+            cert = p12.cert.certificate
+            by_subject = {c.certificate.subject.public_bytes(): c for c in p12.additional_certs}
+            for _ in range(32):
+                if cert.issuer == cert.subject:
+                    break
+                nxt = by_subject.get(cert.issuer.public_bytes())
+                if nxt is None:
+                    break
+                chain_subjects.add(cert.issuer.public_bytes())
+                cert = nxt.certificate
+        for c in p12.additional_certs:
+            if c.certificate.subject.public_bytes() in chain_subjects:
+                entries.append(KeystoreEntry(name(c, "(chain)"), der(c), False, "key-chain"))
+            else:
+                entries.append(KeystoreEntry(name(c, "(unnamed)"), der(c), True, "trusted-cert"))
+    except Exception:  # noqa: BLE001 - malformed names raise ValueError, TypeError...
+        raise InputError(f"{source}: PKCS#12 holds a certificate that does not parse") from None
     warning = (
         f"PKCS#12 bag attributes not readable ({why}); assumed every certificate outside "
         f"the key chain is a Java trusted entry"
