@@ -55,7 +55,8 @@ public class TrustOracle {
                 continue;
             }
             for (String alias : Collections.list(ks.aliases())) {
-                String kind = ks.isCertificateEntry(alias) ? "trusted" : ks.isKeyEntry(alias) ? "key" : "other";
+                String kind = ks.isCertificateEntry(alias) ? "trusted"
+                    : ks.isKeyEntry(alias) ? "key" : "other";
                 System.out.println("ENTRY " + kind + " " + alias);
             }
             TrustManagerFactory f = TrustManagerFactory.getInstance("PKIX");
@@ -79,9 +80,7 @@ class Stores:
 
 def keytool(*args: str) -> str:
     assert KEYTOOL
-    out = subprocess.run(
-        [KEYTOOL, *args], capture_output=True, text=True, timeout=120, check=False
-    )
+    out = subprocess.run([KEYTOOL, *args], capture_output=True, text=True, timeout=120, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"keytool {' '.join(args)}: {out.stdout}{out.stderr}")
     return out.stdout
@@ -102,39 +101,125 @@ def make_stores(d: Path) -> Stores:
     # Truststore: three trusted certificates, keytool's default PKCS#12.
     trust = path("trust.p12")
     for alias in ("root", "inter", "other"):
-        keytool("-importcert", "-noprompt", "-alias", alias, "-file", str(d / f"{alias}.pem"),
-                "-keystore", str(trust), "-storetype", "PKCS12", "-storepass", PW)
+        keytool(
+            "-importcert",
+            "-noprompt",
+            "-alias",
+            alias,
+            "-file",
+            str(d / f"{alias}.pem"),
+            "-keystore",
+            str(trust),
+            "-storetype",
+            "PKCS12",
+            "-storepass",
+            PW,
+        )
     for kind, name in (("JKS", "trust.jks"), ("JCEKS", "trust.jceks")):
-        keytool("-importkeystore", "-noprompt", "-srckeystore", str(trust), "-srcstoretype", "PKCS12",
-                "-srcstorepass", PW, "-destkeystore", str(path(name)), "-deststoretype", kind,
-                "-deststorepass", PW)
+        keytool(
+            "-importkeystore",
+            "-noprompt",
+            "-srckeystore",
+            str(trust),
+            "-srcstoretype",
+            "PKCS12",
+            "-srcstorepass",
+            PW,
+            "-destkeystore",
+            str(path(name)),
+            "-deststoretype",
+            kind,
+            "-deststorepass",
+            PW,
+        )
     # JDK 18+-style password-less PKCS#12 (no MAC, certificates not encrypted).
-    keytool("-J-Dkeystore.pkcs12.certProtectionAlgorithm=NONE", "-J-Dkeystore.pkcs12.macAlgorithm=NONE",
-            "-importkeystore", "-noprompt", "-srckeystore", str(trust), "-srcstoretype", "PKCS12",
-            "-srcstorepass", PW, "-destkeystore", str(path("nopw.p12")), "-deststoretype", "PKCS12",
-            "-deststorepass", PW)
+    keytool(
+        "-J-Dkeystore.pkcs12.certProtectionAlgorithm=NONE",
+        "-J-Dkeystore.pkcs12.macAlgorithm=NONE",
+        "-importkeystore",
+        "-noprompt",
+        "-srckeystore",
+        str(trust),
+        "-srcstoretype",
+        "PKCS12",
+        "-srcstorepass",
+        PW,
+        "-destkeystore",
+        str(path("nopw.p12")),
+        "-deststoretype",
+        "PKCS12",
+        "-deststorepass",
+        PW,
+    )
     # A PrivateKeyEntry (leaf -> inter -> root) plus a trusted certificate.
     key_p12 = d / "key-openssl.p12"
     key_p12.write_bytes(
         pkcs12.serialize_key_and_certificates(
-            b"mykey", h.leaf.key, h.leaf.cert, [h.intermediate.cert, h.root.cert],
+            b"mykey",
+            h.leaf.key,
+            h.leaf.cert,
+            [h.intermediate.cert, h.root.cert],
             BestAvailableEncryption(PW.encode()),
         )
     )
     for kind, name in (("PKCS12", "mixed.p12"), ("JKS", "mixed.jks"), ("JCEKS", "mixed.jceks")):
         mixed = path(name)
-        keytool("-importkeystore", "-noprompt", "-srckeystore", str(key_p12), "-srcstoretype", "PKCS12",
-                "-srcstorepass", PW, "-destkeystore", str(mixed), "-deststoretype", kind,
-                "-deststorepass", PW, "-destkeypass", PW)
-        keytool("-importcert", "-noprompt", "-alias", "other", "-file", str(d / "other.pem"),
-                "-keystore", str(mixed), "-storetype", kind, "-storepass", PW)
+        keytool(
+            "-importkeystore",
+            "-noprompt",
+            "-srckeystore",
+            str(key_p12),
+            "-srcstoretype",
+            "PKCS12",
+            "-srcstorepass",
+            PW,
+            "-destkeystore",
+            str(mixed),
+            "-deststoretype",
+            kind,
+            "-deststorepass",
+            PW,
+            "-destkeypass",
+            PW,
+        )
+        keytool(
+            "-importcert",
+            "-noprompt",
+            "-alias",
+            "other",
+            "-file",
+            str(d / "other.pem"),
+            "-keystore",
+            str(mixed),
+            "-storetype",
+            kind,
+            "-storepass",
+            PW,
+        )
     # JCEKS with a secret key *before* trusted certificates: keytool makes the
     # secret entry, we splice it in front of trust.jceks's entries (keytool's
     # own order follows a Hashtable and could put it last).
     only_secret = d / "only-secret.jceks"
-    keytool("-genseckey", "-alias", "sk", "-keyalg", "AES", "-keysize", "128", "-storetype", "JCEKS",
-            "-keystore", str(only_secret), "-storepass", PW, "-keypass", PW)
-    path("secret.jceks").write_bytes(_secret_first(only_secret.read_bytes(), p["trust.jceks"].read_bytes()))
+    keytool(
+        "-genseckey",
+        "-alias",
+        "sk",
+        "-keyalg",
+        "AES",
+        "-keysize",
+        "128",
+        "-storetype",
+        "JCEKS",
+        "-keystore",
+        str(only_secret),
+        "-storepass",
+        PW,
+        "-keypass",
+        PW,
+    )
+    path("secret.jceks").write_bytes(
+        _secret_first(only_secret.read_bytes(), p["trust.jceks"].read_bytes())
+    )
     # Made by OpenSSL (cryptography): no Java trusted-certificate attribute.
     path("openssl.p12").write_bytes(
         pkcs12.serialize_key_and_certificates(
@@ -178,7 +263,9 @@ def keytool_list(store: Path, password: str = PW) -> dict[str, tuple[str, list[b
         kind = re.search(r"Entry type: (\w+)", block)
         ders = [
             base64.b64decode("".join(b.split()))
-            for b in re.findall(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", block, re.S)
+            for b in re.findall(
+                r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", block, re.S
+            )
         ]
         result[m.group(1).strip()] = (kind.group(1) if kind else "?", ders)
     return result
@@ -203,7 +290,10 @@ def java_view(workdir: Path, stores: list[tuple[Path, str | None]]) -> dict[str,
         args += [str(path), pw if pw is not None else "-"]
     out = subprocess.run(
         [JAVA, "-cp", str(workdir), "TrustOracle", *args],
-        capture_output=True, text=True, timeout=120, check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
         env={**os.environ, "JAVA_TOOL_OPTIONS": ""},
     ).stdout
     views: dict[str, JavaView] = {}

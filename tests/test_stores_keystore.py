@@ -32,8 +32,16 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> Stores:
     return make_stores(tmp_path_factory.mktemp("keystores"))
 
 
-KEYTOOL_STORES = ["trust.jks", "trust.jceks", "trust.p12", "nopw.p12", "mixed.jks", "mixed.jceks",
-                  "mixed.p12", "secret.jceks"]
+KEYTOOL_STORES = [
+    "trust.jks",
+    "trust.jceks",
+    "trust.p12",
+    "nopw.p12",
+    "mixed.jks",
+    "mixed.jceks",
+    "mixed.p12",
+    "secret.jceks",
+]
 
 
 # -- keytool -list -rfc as the oracle for entries ----------------------------------
@@ -73,16 +81,27 @@ def test_entries_match_keytool_list(stores: Stores, name: str) -> None:
 @needs_keytool
 @pytest.mark.parametrize(
     "name,expected",
-    [("trust.jks", "jks"), ("trust.jceks", "jceks"), ("trust.p12", "pkcs12"), ("nopw.p12", "pkcs12"),
-     ("openssl.p12", "pkcs12")],
+    [
+        ("trust.jks", "jks"),
+        ("trust.jceks", "jceks"),
+        ("trust.p12", "pkcs12"),
+        ("nopw.p12", "pkcs12"),
+        ("openssl.p12", "pkcs12"),
+    ],
 )
 def test_detect(stores: Stores, name: str, expected: str) -> None:
     assert detect_keystore_type(stores.paths[name].read_bytes()) == expected
 
 
 def test_detect_rejects_other_things() -> None:
-    for data in (b"", b"\xfe\xed", pki.make_cert("x").pem, pki.make_cert("x").der, b"\x30\x03\x02\x01\x02",
-                 b"garbage" * 10):
+    for data in (
+        b"",
+        b"\xfe\xed",
+        pki.make_cert("x").pem,
+        pki.make_cert("x").der,
+        b"\x30\x03\x02\x01\x02",
+        b"garbage" * 10,
+    ):
         assert detect_keystore_type(data) is None
     with pytest.raises(InputError, match="not a Java keystore"):
         read_keystore(pki.make_cert("x").pem, source="ca.pem")
@@ -96,8 +115,15 @@ def test_detect_rejects_other_things() -> None:
 @pytest.mark.oracle
 def test_trusted_flags_match_java_trustmanager(stores: Stores, tmp_path: Path) -> None:
     cases: list[tuple[str, str | None]] = [(n, PW) for n in KEYTOOL_STORES]
-    cases += [("openssl.p12", PW), ("nopw.p12", None), ("nopw.p12", "any"), ("mixed.p12", None),
-              ("trust.p12", None), ("trust.jks", None), ("openssl-nopw.p12", None)]
+    cases += [
+        ("openssl.p12", PW),
+        ("nopw.p12", None),
+        ("nopw.p12", "any"),
+        ("mixed.p12", None),
+        ("trust.p12", None),
+        ("trust.jks", None),
+        ("openssl-nopw.p12", None),
+    ]
     views = java_view(tmp_path, [(stores.paths[n], pw) for n, pw in cases])
     checked = 0
     for name, pw in cases:
@@ -128,7 +154,9 @@ def test_openssl_made_pkcs12_is_ignored_by_java(stores: Stores) -> None:
 def test_password_semantics(stores: Stores) -> None:
     nopw = stores.paths["nopw.p12"].read_bytes()
     # JDK 18+ password-less store: no password, or any password, reads the same.
-    assert read_keystore(nopw) == read_keystore(nopw, b"whatever") == read_keystore(nopw, b"changeit")
+    assert (
+        read_keystore(nopw) == read_keystore(nopw, b"whatever") == read_keystore(nopw, b"changeit")
+    )
     assert len(read_keystore(nopw)) == 3
     # JKS without a password: entries, no integrity check (Java does the same).
     ks = inspect_keystore(stores.paths["trust.jks"].read_bytes(), None)
@@ -146,8 +174,15 @@ def test_password_semantics(stores: Stores) -> None:
 # -- hand-built JKS: version 1, modified UTF-8, foreign certificate types -------------
 
 
-def _jks(entries: list[tuple[int, bytes, bytes]], *, version: int = 2, password: str = PW,
-         magic: int = 0xFEEDFEED, cert_type: bytes = b"X.509", count: int | None = None) -> bytes:
+def _jks(
+    entries: list[tuple[int, bytes, bytes]],
+    *,
+    version: int = 2,
+    password: str = PW,
+    magic: int = 0xFEEDFEED,
+    cert_type: bytes = b"X.509",
+    count: int | None = None,
+) -> bytes:
     body = struct.pack(">III", magic, version, len(entries) if count is None else count)
     for tag, alias, der in entries:
         body += struct.pack(">IH", tag, len(alias)) + alias + struct.pack(">Q", 0)
@@ -182,12 +217,25 @@ def test_hostile_counts_and_lengths_cost_nothing() -> None:
     der = pki.make_cert("H").der
     cases = {
         "huge count": _jks([(2, b"a", der)], count=0xFFFFFFFF),
-        "huge cert length": struct.pack(">III", 0xFEEDFEED, 2, 1) + struct.pack(">IH", 2, 1) + b"a"
-        + struct.pack(">Q", 0) + struct.pack(">H", 5) + b"X.509" + struct.pack(">I", 0x7FFFFFFF),
-        "huge key length": struct.pack(">III", 0xFEEDFEED, 2, 1) + struct.pack(">IH", 1, 1) + b"a"
-        + struct.pack(">Q", 0) + struct.pack(">I", 0xFFFFFFFF),
-        "huge chain": struct.pack(">III", 0xFEEDFEED, 2, 1) + struct.pack(">IH", 1, 1) + b"a"
-        + struct.pack(">Q", 0) + struct.pack(">I", 0) + struct.pack(">I", 0xFFFFFFFF) + b"\0" * 40,
+        "huge cert length": struct.pack(">III", 0xFEEDFEED, 2, 1)
+        + struct.pack(">IH", 2, 1)
+        + b"a"
+        + struct.pack(">Q", 0)
+        + struct.pack(">H", 5)
+        + b"X.509"
+        + struct.pack(">I", 0x7FFFFFFF),
+        "huge key length": struct.pack(">III", 0xFEEDFEED, 2, 1)
+        + struct.pack(">IH", 1, 1)
+        + b"a"
+        + struct.pack(">Q", 0)
+        + struct.pack(">I", 0xFFFFFFFF),
+        "huge chain": struct.pack(">III", 0xFEEDFEED, 2, 1)
+        + struct.pack(">IH", 1, 1)
+        + b"a"
+        + struct.pack(">Q", 0)
+        + struct.pack(">I", 0)
+        + struct.pack(">I", 0xFFFFFFFF)
+        + b"\0" * 40,
         "bad version": _jks([], version=7),
         "unknown tag": _jks([(9, b"a", der)]),
         "no digest": _jks([(2, b"a", der)])[:-20],
@@ -229,7 +277,9 @@ def _entries_or_input_error(data: bytes, password: bytes | None) -> None:
 
 
 @needs_keytool
-@pytest.mark.parametrize("name", ["trust.jks", "secret.jceks", "nopw.p12", "trust.p12", "mixed.p12"])
+@pytest.mark.parametrize(
+    "name", ["trust.jks", "secret.jceks", "nopw.p12", "trust.p12", "mixed.p12"]
+)
 def test_every_prefix(stores: Stores, name: str) -> None:
     data = stores.paths[name].read_bytes()
     t0 = time.monotonic()
@@ -245,8 +295,10 @@ def test_every_prefix(stores: Stores, name: str) -> None:
 
 
 @needs_keytool
-@pytest.mark.parametrize("name,trials", [("trust.jks", 3000), ("secret.jceks", 3000), ("nopw.p12", 3000),
-                                         ("mixed.p12", 150)])
+@pytest.mark.parametrize(
+    "name,trials",
+    [("trust.jks", 3000), ("secret.jceks", 3000), ("nopw.p12", 3000), ("mixed.p12", 150)],
+)
 def test_random_corruption(stores: Stores, name: str, trials: int) -> None:
     rng = random.Random(1234)
     data = stores.paths[name].read_bytes()
@@ -286,7 +338,7 @@ def test_huge_mac_iteration_count_is_refused_fast(stores: Stores) -> None:
     pfx = stores.paths["trust.p12"].read_bytes()
     top = _children(pfx)[0]
     version, auth, mac = _children(top[4:] if top[1] & 0x80 else top[2:])[:3]
-    mac_body = mac[2:] if mac[1] < 0x80 else mac[2 + (mac[1] & 0x7F):]
+    mac_body = mac[2:] if mac[1] < 0x80 else mac[2 + (mac[1] & 0x7F) :]
     digest, salt, _iters = _children(mac_body)
     mac2 = _der(0x30, digest + salt + _der(0x02, (2**31 - 1).to_bytes(4, "big")))
     hostile = _der(0x30, version + auth + mac2)

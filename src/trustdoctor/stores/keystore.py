@@ -749,7 +749,7 @@ def _java_view(bags: list[_Bag], warnings: list[str]) -> list[KeystoreEntry]:
                 _pywarnings.simplefilter("ignore")
                 c = x509.load_der_x509_certificate(b.der)
             names.append((c.subject.public_bytes(), c.issuer.public_bytes()))
-        except Exception:  # noqa: BLE001 - cryptography raises ValueError, TypeError, InvalidVersion...
+        except Exception:  # cryptography raises ValueError, TypeError, InvalidVersion...
             names.append(None)
     by_subject: dict[bytes, int] = {}
     for i, n in enumerate(names):
@@ -840,7 +840,7 @@ def _pkcs12_fallback(data: bytes, password: bytes, source: str, why: str) -> Key
                 entries.append(KeystoreEntry(name(c, "(chain)"), der(c), False, "key-chain"))
             else:
                 entries.append(KeystoreEntry(name(c, "(unnamed)"), der(c), True, "trusted-cert"))
-    except Exception:  # noqa: BLE001 - malformed names raise ValueError, TypeError...
+    except Exception:  # malformed names raise ValueError, TypeError...
         raise InputError(f"{source}: PKCS#12 holds a certificate that does not parse") from None
     warning = (
         f"PKCS#12 bag attributes not readable ({why}); assumed every certificate outside "

@@ -1,0 +1,109 @@
+"""The trust-context options shared by ``stores``, ``chain`` and ``diagnose``.
+
+``--root DIR | --image FILE | --pid PID`` say where the client's files are;
+``--env KEY=VALUE`` (repeatable) and ``--env-file FILE`` give its environment
+(otherwise: the tool's own for ``/``, the process's for ``--pid``, the image
+config's for ``--image``, and an empty one for another root; for ``--pid`` and
+``--image`` the given values are applied on top); ``--registry`` names the
+registry (``host[:port]`` as in the image reference) for docker/containerd/crio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from ..errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    from ..stores.model import StoreContext
+
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_ENV_FILE = 1024 * 1024
+
+
+def _pid(text: str) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a process id: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"not a process id: {text!r}")
+    return value
+
+
+def add_trust_context_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--root/--image/--pid``, ``--env``, ``--env-file`` and ``--registry``."""
+    g = parser.add_argument_group("client trust context (where the client's files and environment are)")
+    where = g.add_mutually_exclusive_group()
+    where.add_argument("--root", metavar="DIR", help="a filesystem root: a mounted image, a chroot (default: /)")
+    where.add_argument(
+        "--image", metavar="FILE", help="a `docker save` archive or an OCI image layout tar (.tar or .tar.gz)"
+    )
+    where.add_argument("--pid", metavar="PID", type=_pid, help="a running process: its root, environment, start time")
+    g.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an environment variable of the client (repeatable)",
+    )
+    g.add_argument("--env-file", metavar="FILE", help="KEY=VALUE lines (like docker --env-file)")
+    g.add_argument("--registry", metavar="HOST[:PORT]", help="registry of the image reference (docker, containerd, crio)")
+
+
+def parse_env_file(text: str, name: str) -> dict[str, str]:
+    """``KEY=VALUE`` lines; ``#`` comments, blank lines and ``export`` prefixes allowed."""
+    out: dict[str, str] = {}
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[7:].lstrip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not _KEY.match(key):
+            raise InputError(f"{name}: line {n}: expected KEY=VALUE")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        out[key] = value
+    return out
+
+
+def env_from_args(args: argparse.Namespace) -> dict[str, str] | None:
+    """The environment given on the command line, or ``None`` when none was given."""
+    env: dict[str, str] | None = None
+    path = getattr(args, "env_file", None)
+    if path:
+        from ..sources.files import read_source
+
+        data = read_source(path, max_bytes=MAX_ENV_FILE)
+        env = parse_env_file(data.decode("utf-8", "replace"), path)
+    for item in getattr(args, "env", None) or []:
+        key, sep, value = item.partition("=")
+        if not sep or not _KEY.match(key):
+            raise UsageError(f"--env {item!r}: expected KEY=VALUE")
+        env = env if env is not None else {}
+        env[key] = value
+    return env
+
+
+@contextlib.contextmanager
+def open_trust_context(args: argparse.Namespace) -> Iterator[StoreContext]:
+    """Build the :class:`StoreContext` the options describe (the I/O edge of the CLI)."""
+    from ..stores.inspect import build_context
+
+    env = env_from_args(args)
+    with build_context(
+        root=getattr(args, "root", None) or "/",
+        env=env,
+        pid=getattr(args, "pid", None),
+        image=getattr(args, "image", None),
+        registry=getattr(args, "registry", None),
+    ) as ctx:
+        yield ctx

@@ -1,0 +1,34 @@
+"""Client trust models: what each client would trust on a host, a root, an image or a process.
+
+Public API (imported lazily by the CLI)::
+
+    from trustdoctor.stores import KNOWN_CLIENTS, build_context, inspect_stores, refine_verdict
+
+    with build_context(root="/", registry="reg.example:5000") as ctx:
+        for store in inspect_stores(ctx, ["go", "java", "docker"]):
+            print(store.client, len(store.anchors), [f.code for f in store.findings])
+
+See docs/stores.md for every model and finding.
+"""
+
+from __future__ import annotations
+
+from .inspect import KNOWN_CLIENTS, build_context, clients_present, inspect_stores
+from .model import ClientStore, SourceStatus, StoreContext, StoreSource
+from .refine import CaCheck, check_ca, refine_verdict
+from .rootfs import RootFS
+
+__all__ = [
+    "KNOWN_CLIENTS",
+    "CaCheck",
+    "ClientStore",
+    "RootFS",
+    "SourceStatus",
+    "StoreContext",
+    "StoreSource",
+    "build_context",
+    "check_ca",
+    "clients_present",
+    "inspect_stores",
+    "refine_verdict",
+]

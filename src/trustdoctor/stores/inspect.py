@@ -1,0 +1,482 @@
+"""The stores API: build a context (the I/O edge), run the client models, cross-check them.
+
+* :func:`build_context` — the only place that touches ``/proc``, image files and
+  ``os.environ``: it yields a :class:`StoreContext` for a root, an image or a process.
+* :func:`clients_present` — which clients this root has (the default selection).
+* :func:`inspect_stores` — one :class:`ClientStore` per client, with the findings
+  that need more than one model: ``no-trust-store``, ``stale-bundle`` and
+  ``anchor-file-ignored`` from the anchor directories, ``restart-required``,
+  ``partial-trust``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from ..errors import InputError, TrustDoctorError, UsageError
+from ..model.anchors import Anchor
+from ..model.findings import Code, Finding, Severity
+from . import anchordirs
+from .base import finding
+from .distro import detect_distro
+from .model import ClientStore, SourceStatus, StoreContext
+from .reference import is_public
+from .rootfs import RootFS
+
+KNOWN_CLIENTS: tuple[str, ...] = (
+    "go",
+    "openssl",
+    "curl",
+    "python",
+    "requests",
+    "node",
+    "java",
+    "docker",
+    "containerd",
+    "crio",
+    "podman",
+)
+
+
+def _models() -> dict[str, Callable[[StoreContext], ClientStore]]:
+    from . import curl, go, java, node, openssl, pyrequests, registries
+
+    return {
+        "go": go.model,
+        "openssl": openssl.model,
+        "curl": curl.model,
+        "python": openssl.python_model,
+        "requests": pyrequests.model,
+        "node": node.model,
+        "java": java.model,
+        "docker": registries.docker_model,
+        "containerd": registries.containerd_model,
+        "crio": registries.crio_model,
+        "podman": registries.podman_model,
+    }
+
+
+def _presence() -> dict[str, Callable[[StoreContext], bool]]:
+    from . import curl, java, node, openssl, pyrequests, registries
+
+    return {
+        # Any binary may be a Go program (static, no trace in a package
+        # database): Go is always a candidate client of a root.
+        "go": lambda ctx: True,
+        "openssl": openssl.present,
+        "curl": curl.present,
+        "python": openssl.python_present,
+        "requests": pyrequests.present,
+        "node": node.present,
+        "java": java.present,
+        "docker": registries.docker_present,
+        "containerd": registries.containerd_present,
+        "crio": registries.crio_present,
+        "podman": registries.podman_present,
+    }
+
+
+# Executable basename of a --pid process → the client model that describes it.
+PROCESS_CLIENTS: tuple[tuple[str, str], ...] = (
+    (r"^java$", "java"),
+    (r"^node(js)?$", "node"),
+    (r"^python3?(\.\d+)?$", "python"),
+    (r"^dockerd$", "docker"),
+    (r"^containerd$", "containerd"),
+    (r"^crio$", "crio"),
+    (r"^podman$", "podman"),
+    (r"^curl$", "curl"),
+    (r"^openssl$", "openssl"),
+)
+
+# Clients that load their anchors once per process (so a store change needs a
+# restart): Go's sync.Once (crypto/x509/root.go) for Go and the Go daemons;
+# the JVM's default SSLContext; Node's bundled/extra roots (read at start-up).
+CACHING_CLIENTS: frozenset[str] = frozenset({"go", "java", "node", "docker", "containerd", "crio"})
+# Long-running daemons found on the host, by the client they serve.
+DAEMONS: dict[str, str] = {"dockerd": "docker", "containerd": "containerd", "crio": "crio"}
+SERVICES: dict[str, str] = {"docker": "docker", "containerd": "containerd", "crio": "crio"}
+
+# Files an image must carry for client detection (small markers only; the
+# trust files themselves are in sources.image.TRUST_PATHS).
+IMAGE_EXTRA_PATHS: tuple[str, ...] = (
+    "/usr/bin/curl",
+    "/usr/bin/openssl",
+    "/usr/lib/*/libcrypto.so*",
+    "/usr/lib/*/libcurl.so*",
+    "/usr/lib/libcrypto.so*",
+    "/usr/lib/libcurl.so*",
+    "/lib/libcrypto.so*",
+    "/usr/lib64/libcrypto.so*",
+    "/usr/lib64/libcurl.so*",
+    "/usr/lib/python3*/ssl.py",
+    "/usr/local/lib/python3*/ssl.py",
+    "**/site-packages/requests/__init__.py",
+    "**/dist-packages/requests/__init__.py",
+    "/usr/local/lib/node_modules/npm/package.json",
+    "/usr/lib/node_modules/npm/package.json",
+    "/usr/local/include/node/node_version.h",
+    "/var/lib/dpkg/status",
+    "/var/lib/dpkg/status.d/*",
+    "/lib/apk/db/installed",
+    "/bin/sh",
+    "/bin/busybox",
+    "/__cacert_entrypoint.sh",
+)
+
+_REGISTRY = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))(?::[0-9]{1,5})?$")
+
+
+def validate_registry(registry: str) -> str:
+    if "://" in registry or "/" in registry or not _REGISTRY.match(registry):
+        raise UsageError(
+            f"--registry {registry!r}: expected HOST or HOST:PORT as written in the image reference "
+            "(no scheme, no path)"
+        )
+    return registry
+
+
+def _find_daemons(proc: str = "/proc") -> dict[str, dt.datetime]:
+    """Start times of dockerd/containerd/crio running on this host."""
+    from ..sources.process import read_process
+
+    out: dict[str, dt.datetime] = {}
+    try:
+        pids = [int(n) for n in os.listdir(proc) if n.isdigit()]
+    except OSError:
+        return out
+    for pid in pids:
+        try:
+            with open(f"{proc}/{pid}/comm", "rb") as fh:
+                comm = fh.read(64).decode("utf-8", "replace").strip()
+        except OSError:
+            continue
+        if comm in DAEMONS and comm not in out:
+            try:
+                out[comm] = read_process(pid, Path(proc)).start_time
+            except TrustDoctorError:
+                continue
+    return out
+
+
+def _env_paths(env: Mapping[str, str]) -> list[str]:
+    """Paths named by trust variables, for an image extraction to keep."""
+    out: list[str] = []
+    for var in ("SSL_CERT_FILE", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"):
+        v = env.get(var)
+        if v and v.startswith("/"):
+            out.append(v)
+    for d in (env.get("SSL_CERT_DIR") or "").split(":"):
+        if d.startswith("/"):
+            out += [d, d.rstrip("/") + "/*"]
+    for var in ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS"):
+        for m in re.finditer(r"-Djavax\.net\.ssl\.trustStore=(\S+)", env.get(var) or ""):
+            if m.group(1).startswith("/"):
+                out.append(m.group(1))
+    return out
+
+
+@contextlib.contextmanager
+def build_context(
+    root: str | Path = "/",
+    env: Mapping[str, str] | None = None,
+    pid: int | None = None,
+    image: str | Path | None = None,
+    registry: str | None = None,
+    now: dt.datetime | None = None,
+) -> Iterator[StoreContext]:
+    """Yield the :class:`StoreContext` for a root, an image or a process (the I/O edge).
+
+    * ``root`` (default ``/``): a directory; ``env=None`` means the tool's own
+      environment for ``/`` and an empty one for any other root.
+    * ``image``: a ``docker save``/OCI tar, extracted to a private temporary
+      directory for the duration of the ``with`` block; the image config's
+      ``Env`` is the base environment, ``env`` entries override it.
+    * ``pid``: ``/proc/PID/root``, its environment (``env`` entries override
+      it), its start time, executable and command line.
+
+    Raises :class:`UsageError` for contradictory options or a bad registry,
+    :class:`InputError` for a root that is not a directory, and whatever the
+    image/process readers raise.
+    """
+    is_default_root = str(root) in ("/", "")
+    if sum((not is_default_root, pid is not None, image is not None)) > 1:
+        raise UsageError("--root, --image and --pid are mutually exclusive")
+    if registry is not None:
+        registry = validate_registry(registry)
+    when = now or dt.datetime.now(dt.UTC)
+    if pid is not None:
+        from ..sources.process import read_process
+
+        info = read_process(pid)
+        fs = RootFS(info.root)
+        penv = dict(info.env)
+        penv.update(env or {})
+        yield StoreContext(
+            fs=fs,
+            env=penv,
+            distro=detect_distro(fs),
+            registry=registry,
+            process_start=info.start_time,
+            now=when,
+            process_exe=info.exe,
+            process_cmdline=tuple(info.cmdline),
+            label=f"--pid {pid}",
+        )
+        return
+    if image is not None:
+        from ..sources.image import extract_image
+
+        extra = list(IMAGE_EXTRA_PATHS) + _env_paths(env or {})
+        with extract_image(image, extra_paths=extra) as ex:
+            fs = RootFS(ex.root)
+            ienv = dict(ex.env)
+            ienv.update(env or {})
+            yield StoreContext(
+                fs=fs,
+                env=ienv,
+                distro=detect_distro(fs),
+                registry=registry,
+                now=when,
+                label=f"--image {image}",
+            )
+        return
+    path = Path(root)
+    if not is_default_root:
+        if not path.exists():
+            raise InputError(f"--root {root}: no such directory")
+        if not path.is_dir():
+            raise InputError(f"--root {root}: not a directory")
+    fs = RootFS(path if not is_default_root else "/")
+    if env is None:
+        env = dict(os.environ) if fs.is_host else {}
+    yield StoreContext(
+        fs=fs,
+        env=dict(env),
+        distro=detect_distro(fs),
+        registry=registry,
+        now=when,
+        daemons=_find_daemons() if fs.is_host else {},
+        label="/" if fs.is_host else f"--root {root}",
+    )
+
+
+def process_client(ctx: StoreContext) -> str | None:
+    """The client model that describes the ``--pid`` process, from its executable's name."""
+    if not ctx.process_exe:
+        return None
+    base = ctx.process_exe.rsplit("/", 1)[-1].removesuffix(" (deleted)")
+    for pattern, client in PROCESS_CLIENTS:
+        if re.match(pattern, base):
+            return client
+    return None
+
+
+def clients_present(ctx: StoreContext) -> tuple[str, ...]:
+    """The clients this root carries, in :data:`KNOWN_CLIENTS` order (always ``go``).
+
+    For ``--pid``, the client the process *is* when its executable says so
+    (plus ``requests`` for a Python process that has it).
+    """
+    presence = _presence()
+    proc = process_client(ctx)
+    if proc is not None:
+        out = [proc]
+        if proc == "python" and presence["requests"](ctx):
+            out.append("requests")
+        return tuple(out)
+    return tuple(c for c in KNOWN_CLIENTS if presence[c](ctx))
+
+
+def _restart(ctx: StoreContext, s: ClientStore) -> Finding | None:
+    if s.client not in CACHING_CLIENTS:
+        return None
+    start = ctx.process_start
+    who = ctx.label
+    if start is None:
+        daemon = next((d for d, c in DAEMONS.items() if c == s.client), None)
+        if daemon is None or daemon not in ctx.daemons:
+            return None
+        start, who = ctx.daemons[daemon], daemon
+    elif process_client(ctx) not in (None, s.client):
+        return None
+    if s.client == "node" and any("--use-openssl-ca" in (src.detail or "") for src in s.sources):
+        return None  # read from disk for every new root store
+    paths: set[str] = set()
+    for src in s.sources:
+        if src.status in (SourceStatus.USED, SourceStatus.EMPTY) and src.kind in ("file", "dir", "hashdir", "keystore"):
+            if "per-registry" in (src.detail or "") or "hosts.toml" in (src.detail or ""):
+                continue  # certs.d and hosts.toml are re-read for every pull
+            paths.add(src.path)
+    for a in s.anchors.anchors:
+        d = a.provenance.detail or ""
+        if "per-registry" not in d and "hosts.toml" not in d and a.provenance.source.startswith("/"):
+            paths.add(a.provenance.source)
+    changed = []
+    for p in sorted(paths):
+        m = ctx.fs.mtime(p)
+        if m is not None and m > start:
+            changed.append((m, p))
+    if not changed:
+        return None
+    changed.sort(reverse=True)
+    return finding(
+        Code.RESTART_REQUIRED,
+        Severity.WARNING,
+        client=s.client,
+        process=who,
+        started=start.isoformat(timespec="seconds"),
+        changed=changed[0][0].isoformat(timespec="seconds"),
+        files=[p for _, p in changed[:10]],
+        count=len(changed),
+        service=SERVICES.get(s.client),
+    )
+
+
+def _refresh_for(ctx: StoreContext, s: ClientStore, scan: anchordirs.AnchorScan) -> str | None:
+    if s.client == "java" and s.refresh_command and "keytool" not in s.refresh_command:
+        return s.refresh_command
+    base = scan.refresh
+    svc = SERVICES.get(s.client)
+    if svc:
+        return f"{base} && systemctl restart {svc}" if base else f"systemctl restart {svc}"
+    return base
+
+
+def _post(ctx: StoreContext, s: ClientStore) -> ClientStore:
+    findings = list(s.findings)
+    pending = list(s.pending)
+    ignored = list(s.ignored)
+    refresh = s.refresh_command
+    if s.system_store:
+        scan = anchordirs.scan(ctx)
+        p, ig = anchordirs.classify(scan, s.anchors)
+        known = {a.cert.sha256 for a in pending}
+        p = [a for a in p if a.cert.sha256 not in known]
+        if p:
+            refresh = _refresh_for(ctx, s, scan)
+            findings.append(
+                finding(
+                    Code.STALE_BUNDLE,
+                    Severity.WARNING,
+                    certs=[a.cert.sha256 for a in p],
+                    client=s.client,
+                    count=len(p),
+                    files=sorted({a.provenance.source for a in p})[:10],
+                    names=[a.cert.display_name for a in p[:5]],
+                    refresh=refresh,
+                    bundle=scan.bundle,
+                    reason=(
+                        f"not in {scan.bundle}" if scan.bundle_exists else f"{scan.bundle} does not exist"
+                    )
+                    if scan.bundle
+                    else None,
+                )
+            )
+            pending += p
+        by_file: dict[str, list[Anchor]] = {}
+        for a in ig:
+            by_file.setdefault(a.provenance.source, []).append(a)
+        for path, anchors in by_file.items():
+            findings.append(
+                finding(
+                    Code.ANCHOR_FILE_IGNORED,
+                    Severity.WARNING,
+                    certs=[a.cert.sha256 for a in anchors],
+                    client=s.client,
+                    path=path,
+                    reason=anchors[0].provenance.detail,
+                    names=[a.cert.display_name for a in anchors[:5]],
+                )
+            )
+        ignored += ig
+    if len(s.anchors) == 0:
+        scan = anchordirs.scan(ctx)
+        hint = None
+        if s.system_store and not scan.bundle_exists and ctx.distro.family in anchordirs.INSTALL:
+            hint = anchordirs.INSTALL[ctx.distro.family]
+        findings.insert(
+            0,
+            finding(
+                Code.NO_TRUST_STORE,
+                Severity.ERROR,
+                client=s.client,
+                reason=s.load_error or "no CA certificate found in any source this client reads",
+                install=hint,
+                distro=ctx.distro.family,
+            ),
+        )
+    r = _restart(ctx, s)
+    if r is not None:
+        findings.append(r)
+    return replace(s, findings=tuple(findings), pending=tuple(pending), ignored=tuple(ignored),
+                   refresh_command=refresh)
+
+
+def _interesting(ctx: StoreContext, stores: Sequence[ClientStore]) -> dict[str, Anchor]:
+    """Private roots worth comparing across clients: local additions, not the Mozilla list."""
+    out: dict[str, Anchor] = {}
+    scan = anchordirs.scan(ctx)
+    for f in scan.files:
+        for a in f.anchors:
+            out.setdefault(a.cert.sha256, a)
+    for s in stores:
+        for a in s.anchors.anchors:
+            d = a.provenance.detail or ""
+            local = d.startswith("$") or "per-registry" in d or "hosts.toml" in d or "trustStore" in d
+            if local and not is_public(a.cert.sha256):
+                out.setdefault(a.cert.sha256, a)
+    return dict(list(out.items())[:20])
+
+
+def _partial_trust(ctx: StoreContext, stores: list[ClientStore]) -> list[ClientStore]:
+    if len(stores) < 2:
+        return stores
+    roots = _interesting(ctx, stores)
+    extra: dict[str, list[Finding]] = {s.client: [] for s in stores}
+    for fp, a in roots.items():
+        trusting = [s.client for s in stores if s.anchors.find(fp) is not None]
+        refusing = [s.client for s in stores if s.anchors.find(fp) is None]
+        if not trusting or not refusing:
+            continue
+        for c in refusing:
+            extra[c].append(
+                finding(
+                    Code.PARTIAL_TRUST,
+                    Severity.WARNING,
+                    certs=[fp],
+                    client=c,
+                    root=a.cert.display_name,
+                    trusted_by=trusting,
+                    not_trusted_by=refusing,
+                    source=a.provenance.source,
+                )
+            )
+    return [replace(s, findings=s.findings + tuple(extra[s.client])) if extra[s.client] else s for s in stores]
+
+
+def check_clients(clients: Iterable[str] | None) -> tuple[str, ...] | None:
+    if clients is None:
+        return None
+    out = []
+    for c in clients:
+        name = c.strip().lower()
+        if name not in KNOWN_CLIENTS:
+            raise UsageError(f"unknown client {c!r}; known: {', '.join(KNOWN_CLIENTS)}")
+        if name not in out:
+            out.append(name)
+    return tuple(out)
+
+
+def inspect_stores(ctx: StoreContext, clients: Iterable[str] | None = None) -> tuple[ClientStore, ...]:
+    """Model every selected client (default: :func:`clients_present`) in ``ctx``."""
+    names = check_clients(clients) or clients_present(ctx)
+    models = _models()
+    stores = [_post(ctx, models[n](ctx)) for n in names]
+    return tuple(_partial_trust(ctx, stores))
