@@ -33,11 +33,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import summary, time_command  # noqa: E402
+from common import summary, time_command
 
-from trustdoctor.sources.network import fetch_chain  # noqa: E402
-from trustdoctor.sources.target import parse_target  # noqa: E402
-from trustdoctor.testing.pki import hierarchy  # noqa: E402
+from trustdoctor.sources.network import fetch_chain
+from trustdoctor.sources.target import parse_target
+from trustdoctor.testing.pki import hierarchy
 
 NAME = "bench.test"
 
@@ -102,8 +102,15 @@ def main() -> int:
         }
         if shutil.which("openssl"):
             cmds["openssl s_client -verify_return_error"] = [
-                "openssl", "s_client", "-connect", target, "-servername", NAME,
-                "-verify_return_error", "-CAfile", str(dd / "root.pem"),
+                "openssl",
+                "s_client",
+                "-connect",
+                target,
+                "-servername",
+                NAME,
+                "-verify_return_error",
+                "-CAfile",
+                str(dd / "root.pem"),
             ]
         # Sanity: the cold command really works (time_command discards output).
         subprocess.run(cmds["fetch_chain, cold (python -c)"], check=True)
@@ -123,8 +130,17 @@ def main() -> int:
 
     med = {k: statistics.median(v) * 1000 for k, v in samples.items()}
     if args.json:
-        print(json.dumps({"tls": args.tls, "runs": runs, "median_ms": med,
-                          "commands": {k: " ".join(v) for k, v in cmds.items()}}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "tls": args.tls,
+                    "runs": runs,
+                    "median_ms": med,
+                    "commands": {k: " ".join(v) for k, v in cmds.items()},
+                },
+                indent=2,
+            )
+        )
         return 0
     print(f"loopback TLS {args.tls} server on {target} (EC P-256 leaf + intermediate)")
     for name, s in samples.items():

@@ -528,3 +528,31 @@ def _relay(a: socket.socket, b: socket.socket, stop: threading.Event) -> None:
 def serving(handler: Handler, host: str = "127.0.0.1") -> Iterator[Server]:
     with Server(handler, host) as srv:
         yield srv
+
+
+@contextlib.contextmanager
+def black_hole() -> Iterator[int]:
+    """A loopback port whose SYNs are dropped: a listener with a full accept queue.
+
+    Linux drops SYNs to a listener whose backlog is full (with the default
+    ``net.ipv4.tcp_abort_on_overflow = 0``), so ``connect`` hangs like it
+    does towards a firewalled address.
+    """
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(0)
+    port = ls.getsockname()[1]
+    held = []
+    for _ in range(8):
+        s = socket.socket()
+        s.setblocking(False)
+        with contextlib.suppress(BlockingIOError, OSError):
+            s.connect(("127.0.0.1", port))
+        held.append(s)
+    time.sleep(0.1)
+    try:
+        yield port
+    finally:
+        for s in held:
+            s.close()
+        ls.close()

@@ -429,3 +429,15 @@ def test_cyclic_cross_sign_graph_is_bounded(h):
     assert elapsed < 2.0, elapsed
     assert not d.verdict.trusted
     assert d.verdict.cause in (Code.UNTRUSTED_ROOT, Code.PATH_TOO_LONG)
+
+
+def test_java_policy_differences(h):
+    # Any trusted certificate is a TrustAnchor in PKIX.
+    d = run([h.leaf, h.intermediate], [h.intermediate], clients=("java", "openssl"))
+    assert causes(d) == {"java": "ok", "openssl": "untrusted-root"}
+    # SHA-1 from a private CA passes (jdk.certpath.disabledAlgorithms: "SHA1 jdkCA").
+    sha1i = make_cert("SHA1 Inter", issuer=h.root, hash_alg="sha1")
+    leaf = make_cert(H, issuer=sha1i, ca=False, dns=[H])
+    assert causes(run([leaf, sha1i], [h.root], clients=("java",))) == {"java": "ok"}
+    d = run([h.leaf], [h.root], clients=("java",))
+    assert d.clients[0].client_error.startswith("PKIX path building failed")

@@ -193,6 +193,15 @@ def test_internal_names_with_unknown_ca_are_left_alone(mozilla: AnchorSet) -> No
     assert f is not None and f.params["product"] == "Fortinet FortiGate"
 
 
+def test_real_rfc4514_escaping_is_matched(mozilla: AnchorSet) -> None:
+    # "ESET, spol. s r. o." comes out of rfc4514_string() with an escaped comma.
+    leaf, ca = issued_by(dn(C="SK", O="ESET, spol. s r. o.", CN="ESET SSL Filter CA"))
+    f = detect_interception(
+        info(leaf, ca), reference_roots=mozilla, proxy_in_use=False, servername="shop.example.com"
+    )
+    assert f is not None and f.params["product"] == "ESET"
+
+
 def test_self_signed_leaf_is_not_interception(mozilla: AnchorSet) -> None:
     leaf = pki.make_cert("shop.example.com", ca=False, dns=("shop.example.com",))
     assert (

@@ -184,8 +184,17 @@ def test_address_parameter_and_resolve_addresses(files: netlab.Files, ec: pki.Hi
     assert resolve_addresses(parse_target("10.9.8.7")) == ["10.9.8.7"]
     with pytest.raises(UsageError):
         fetch_chain(target, address="not-an-ip")
-    with pytest.raises(UsageError):
-        fetch_chain(target, timeout=0)
+    for bad in (0, -1, float("nan"), float("inf"), 1e12):
+        with pytest.raises(UsageError):
+            fetch_chain(target, timeout=bad)
+    # A failure at one address of --all-addresses names that address.
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    dead = s.getsockname()[1]
+    s.close()
+    with pytest.raises(ConnectError) as err:
+        fetch_chain(parse_target(f"api.example.com:{dead}"), address="127.0.0.1", timeout=3)
+    assert f"api.example.com:{dead} at 127.0.0.1:{dead}" in err.value.message
 
 
 def test_dns_failure_and_refused_are_unreachable() -> None:

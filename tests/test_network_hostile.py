@@ -184,3 +184,54 @@ def test_huge_garbage_stream_is_bounded() -> None:
             fetch_chain(parse_target(f"127.0.0.1:{srv.port}"), timeout=3)
     assert err.value.code in ("handshake-failed", "timeout")
     assert time.monotonic() - start < 3 + SLACK
+
+
+def _probe_black_hole(port: int) -> bool:
+    import socket
+
+    s = socket.socket()
+    s.settimeout(0.3)
+    try:
+        s.connect(("127.0.0.1", port))
+    except TimeoutError:
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+    return False
+
+
+def test_connect_to_a_black_hole_times_out() -> None:
+    with netlab.black_hole() as port:
+        if not _probe_black_hole(port):
+            pytest.skip("this kernel does not drop SYNs to a full accept queue")
+        start = time.monotonic()
+        with pytest.raises(ConnectError) as err:
+            fetch_chain(parse_target(f"127.0.0.1:{port}"), timeout=TIMEOUT)
+    assert err.value.code == "timeout"
+    assert f"connecting to 127.0.0.1:{port} timed out" in err.value.message
+    assert time.monotonic() - start < TIMEOUT + SLACK
+
+
+def test_one_black_holed_address_does_not_use_up_the_budget(
+    files: netlab.Files, h: pki.Hierarchy
+) -> None:
+    import socket
+
+    from trustdoctor.sources import network
+
+    ctx = netlab.server_context(files, [h.leaf, h.intermediate])
+    with netlab.black_hole() as dead, netlab.serving(netlab.tls_handler(ctx)) as srv:
+        if not _probe_black_hole(dead):
+            pytest.skip("this kernel does not drop SYNs to a full accept queue")
+        infos = [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", dead)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", srv.port)),
+        ]
+        start = time.monotonic()
+        sock, addr = network._connect_any(infos, time.monotonic() + 2.5, 2.5, what="test")
+        sock.close()
+    assert addr == f"127.0.0.1:{srv.port}"
+    # The dead address got half the budget (1.25 s), not all of it.
+    assert time.monotonic() - start < 1.25 + SLACK

@@ -535,3 +535,58 @@ def test_fifty_megabyte_image_is_quick(tmp_path: Path) -> None:
         elapsed = time.monotonic() - t0
         assert img.files == 200
     assert elapsed < 6, f"extraction took {elapsed:.2f}s"
+
+
+def _count_passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    from trustdoctor.sources import image as image_mod
+
+    calls: list[int] = []
+    real = image_mod._Extractor._apply
+
+    def counting(self: object, *a: object, **kw: object) -> object:
+        calls.append(1)
+        return real(self, *a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(image_mod._Extractor, "_apply", counting)
+    return calls
+
+
+def test_paths_behind_merged_usr_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """/bin -> usr/bin: '/bin/sh' means usr/bin/sh, and nothing else of /usr/bin."""
+    base = layer(
+        [
+            ("symlink", "bin", "usr/bin"),
+            ("symlink", "lib", "usr/lib"),
+            ("file", "usr/bin/bash", b"BASH"),
+            ("file", "usr/bin/other", b"x" * 1000),
+            ("symlink", "usr/bin/sh", "bash"),  # sh after its target: one pass
+            ("file", "usr/lib/libcrypto.so.3", b"CRYPTO"),
+            ("file", "usr/lib/libz.so.1", b"Z"),
+        ]
+    )
+    passes = _count_passes(monkeypatch)
+    path = docker_save(tmp_path / "i.tar", [base])
+    with extract_image(path, extra_paths=["/bin/sh", "/lib/libcrypto.so*"]) as img:
+        assert (img.root / "bin/sh").read_bytes() == b"BASH"
+        assert (img.root / "lib/libcrypto.so.3").read_bytes() == b"CRYPTO"
+        tree = files_under(img.root)
+    assert "usr/bin/other" not in tree and "usr/lib/libz.so.1" not in tree
+    assert len(passes) == 1
+
+
+def test_target_seen_before_its_link_costs_one_rescan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = layer(
+        [
+            ("file", "usr/bin/dash", b"DASH"),  # walk order puts dash before sh
+            ("file", "usr/bin/zsh", b"ZSH"),
+            ("symlink", "usr/bin/sh", "dash"),
+            ("symlink", "bin", "usr/bin"),  # and the dir link after both
+        ]
+    )
+    passes = _count_passes(monkeypatch)
+    with extract_image(docker_save(tmp_path / "i.tar", [base]), extra_paths=["/bin/sh"]) as img:
+        assert (img.root / "bin/sh").read_bytes() == b"DASH"
+        assert "usr/bin/zsh" not in files_under(img.root)
+    assert len(passes) == 2

@@ -100,8 +100,73 @@ def _go_algo(hash_name: str, path: Path, depth: int) -> str:
     return f"{hash_name.upper()}-RSA"
 
 
-def client_error(policy: str, f: Finding, path: Path, host: str | None) -> str:
-    """The message the client would print for primary finding ``f``."""
+# OpenSSL verify code -> the macro Node.js reports as ``err.code``
+# (X509_V_ERR_ prefix dropped; node src/crypto CASE_X509_ERR list).
+NODE_CODES: Mapping[int, str] = {
+    2: "UNABLE_TO_GET_ISSUER_CERT",
+    7: "CERT_SIGNATURE_FAILURE",
+    9: "CERT_NOT_YET_VALID",
+    10: "CERT_HAS_EXPIRED",
+    18: "DEPTH_ZERO_SELF_SIGNED_CERT",
+    19: "SELF_SIGNED_CERT_IN_CHAIN",
+    20: "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+    21: "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    25: "PATH_LENGTH_EXCEEDED",
+    26: "INVALID_PURPOSE",
+    79: "INVALID_CA",
+}
+
+# Java (JSSE/PKIX) texts, truststores.md §3.4.
+JAVA_PKIX_BUILD = (
+    "PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: "
+    "unable to find valid certification path to requested target"
+)
+JAVA_VALIDITY = (
+    "PKIX path validation failed: java.security.cert.CertPathValidatorException: validity check failed"
+)
+
+
+def client_error(
+    policy: str, f: Finding, path: Path, host: str | None, client: str | None = None
+) -> str:
+    """The message ``client`` (verifying with ``policy``) prints for finding ``f``."""
+    text = _policy_error("openssl" if policy == "java" else policy, f, path, host)
+    if client is None or not text.startswith("verify error:num="):
+        return text
+    num_s, _, msg = text.removeprefix("verify error:num=").partition(":")
+    num = int(num_s)
+    if num == 20 and len(path.certs) == 1 and client == "node":
+        # Node continues after 20 and ends on 21 for a lone leaf (§2.3).
+        num, msg = 21, "unable to verify the first certificate"
+    if client == "curl":
+        if num in (62, 64):
+            return f"curl: (60) SSL: no alternative certificate subject name matches target hostname '{host}'"
+        return f"curl: (60) SSL certificate problem: {msg}"
+    if client in ("python", "requests"):
+        if num == 62:
+            msg = f"Hostname mismatch, certificate is not valid for '{host}'."
+        elif num == 64:
+            msg = f"IP address mismatch, certificate is not valid for '{host}'."
+        return f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {msg}"
+    if client == "node":
+        if num in (62, 64):
+            names = ", ".join(f"DNS:{n}" for n in path.certs[0].dns_names) if path.certs else ""
+            return (
+                "ERR_TLS_CERT_ALTNAME_INVALID: Hostname/IP does not match certificate's altnames: "
+                f"Host: {host}. is not in the cert's altnames: {names}"
+            )
+        return f"{NODE_CODES.get(num, str(num))}: {msg}"
+    if client == "java":
+        if num in (9, 10):
+            return JAVA_VALIDITY
+        if num in (62, 64):
+            return f"No subject alternative DNS name matching {host} found."
+        if num in (2, 18, 19, 20, 21):
+            return JAVA_PKIX_BUILD
+    return text
+
+
+def _policy_error(policy: str, f: Finding, path: Path, host: str | None) -> str:
     p = f.params
     if policy == "go":
         return _go(f, path, host)

@@ -25,13 +25,13 @@ from .model.explain import Cause, ExplainMatch, ExplainResult, NextStep, Unrecog
 from .model.findings import CODE_SIDE, Code, Side
 from .sources import messages as M
 from .sources.logs import (
-    MAX_LINE,
+    Block,
     LogStats,
-    PhysicalLine,
     Record,
+    has_needle,
     iter_records,
-    lines_from_text,
-    split_windows,
+    records_from_stream,
+    records_from_text,
 )
 
 MAX_MATCHES = 1000  # distinct failures kept; more are counted in ``dropped``
@@ -67,12 +67,15 @@ def _compiled() -> _Compiled:
 
 
 def explain(text_or_lines: str | bytes | Iterable[str] | Iterable[bytes], *,
-            max_matches: int = MAX_MATCHES) -> ExplainResult:
+            prefilter: bool = True, max_matches: int = MAX_MATCHES) -> ExplainResult:
     """Recognise every TLS failure in a message, a list of lines, or a log.
 
     Args:
         text_or_lines: one string (may hold many lines), bytes, or an iterable
             of lines (str or bytes, with or without their newline).
+        prefilter: look only at records holding one of the message table's
+            needles (what a log needs); False matches every record (a message
+            typed by hand, where a bare "hostname mismatch" must still count).
         max_matches: distinct failures to keep.
 
     Returns:
@@ -80,8 +83,11 @@ def explain(text_or_lines: str | bytes | Iterable[str] | Iterable[bytes], *,
         recognised (the caller must say so: never guess silently).
     """
     stats = LogStats()
-    return explain_records(iter_records(_physical(text_or_lines, stats), stats), stats,
-                           max_matches=max_matches)
+    if isinstance(text_or_lines, str | bytes):
+        records = records_from_text(text_or_lines, stats, prefilter=prefilter)
+    else:
+        records = iter_records(_blocks(text_or_lines, stats), stats, prefilter=prefilter)
+    return explain_records(records, stats, max_matches=max_matches)
 
 
 def explain_records(records: Iterable[Record], stats: LogStats | None = None, *,
@@ -132,10 +138,13 @@ def match_record(rec: Record) -> ExplainMatch | None:
 # -- matching ------------------------------------------------------------------------
 
 
-def _physical(src: str | bytes | Iterable[str] | Iterable[bytes], stats: LogStats) -> Iterator[PhysicalLine]:
-    if isinstance(src, str | bytes):
-        yield from _count(lines_from_text(src), stats)
-        return
+def _blocks(src: Iterable[str] | Iterable[bytes], stats: LogStats) -> Iterator[Block]:
+    """Blocks of an iterable of lines (each item may hold several lines)."""
+    from .sources.logs import MAX_LINE, split_windows
+
+    batch: list[bytes] = []
+    numbers: list[int] = []
+    partial: set[int] = set()
     n = 0
     for item in src:
         data = item.encode("utf-8", "replace") if isinstance(item, str) else item
@@ -144,23 +153,21 @@ def _physical(src: str | bytes | Iterable[str] | Iterable[bytes], stats: LogStat
             parts.pop()  # the item's own newline
         for part in parts:
             n += 1
-            yield from _split_long(n, part.rstrip(b"\r"))
+            if len(part) > MAX_LINE:
+                stats.overlong += 1
+                for w in split_windows(part):
+                    partial.add(len(batch))
+                    batch.append(w)
+                    numbers.append(n)
+            else:
+                batch.append(part)
+                numbers.append(n)
+        if len(batch) >= 8192:
+            yield Block(numbers[0], batch, frozenset(partial), numbers=numbers)
+            batch, numbers, partial = [], [], set()
+    if batch:
+        yield Block(numbers[0], batch, frozenset(partial), numbers=numbers)
     stats.lines = n
-
-
-def _count(lines: Iterator[PhysicalLine], stats: LogStats) -> Iterator[PhysicalLine]:
-    last = 0
-    for ln in lines:
-        last = ln.number
-        yield ln
-    stats.lines = last
-
-
-def _split_long(n: int, data: bytes) -> Iterator[PhysicalLine]:
-    if len(data) <= MAX_LINE:
-        yield PhysicalLine(n, data)
-    else:
-        yield from split_windows(n, data)
 
 
 def _best_entry(flat: str) -> tuple[M.ErrorEntry, re.Match[str], M.OpensslCode | None] | None:

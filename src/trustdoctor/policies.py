@@ -145,11 +145,37 @@ POLICIES: Mapping[str, Policy] = {
     ),
 }
 
+# Java's PKIX (sun.security.provider.certpath) as used by JSSE: reports the
+# path-building failure first like OpenSSL, but any trusted certificate is a
+# TrustAnchor (no self-signed root needed), jdk.certpath.disabledAlgorithms
+# (java.security) refuses RSA < 1024 and MD2/MD5, and SHA-1 only for chains
+# ending at a JDK-bundled root ("SHA1 jdkCA & usage TLSServer") — a private
+# CA signing with SHA-1 still works.  HTTPS host checks fall back to the CN
+# when there is no DNS SAN (RFC 2818, sun.security.util.HostnameChecker).
+POLICIES = {
+    **POLICIES,
+    "java": Policy(
+        name="java",
+        partial_chain=True,
+        cn_fallback=True,
+        require_san=False,
+        stages=(CHAIN, EXTENSIONS, LEVEL, SIGNATURES, LEAF_TIME, NAMES, USAGE, HOSTNAME),
+        reject_sha1=False,
+        min_rsa_bits=1024,
+        leaf_key_usage=True,
+        ca_eku=True,
+        any_eku_ok=True,
+        v1_intermediates=False,
+        v1_anchors=True,
+        max_intermediates=None,
+        require_leaf_aki=False,
+        strict_profile=False,
+    ),
+}
+
 # Which verifier each modelled client uses.  Docker, containerd, CRI-O,
 # kubelet and every Go tool use crypto/x509; curl, Python, requests, Node and
-# git-with-OpenSSL use OpenSSL's verifier.  Java's PKIX is closest to OpenSSL
-# in what it checks (no CN for hosts with SANs, EKU, key sizes via
-# jdk.certpath.disabledAlgorithms), and any trusted cert is an anchor.
+# git-with-OpenSSL use OpenSSL's verifier.  Java has its own PKIX policy above.
 CLIENT_POLICY: Mapping[str, str] = {
     "go": "go",
     "docker": "go",
@@ -162,7 +188,7 @@ CLIENT_POLICY: Mapping[str, str] = {
     "python": "openssl",
     "requests": "openssl",
     "node": "openssl",
-    "java": "openssl",
+    "java": "java",
     "webpki": "webpki",
 }
 

@@ -58,7 +58,8 @@ class Problem:
 def _stage(policy: Policy, code: str, depth: int) -> str:
     """Where a problem sits in the client's reporting order."""
     go = policy.name == "go"
-    openssl = policy.name == "openssl"
+    # Java's PKIX reports in OpenSSL's order: building first, then checks.
+    openssl = policy.name in ("openssl", "java")
     if code in (Code.EXPIRED, Code.NOT_YET_VALID):
         if openssl:
             return P.SIGNATURES
@@ -164,7 +165,7 @@ def check_path(path: Path, policy: Policy, at: dt.datetime) -> list[Problem]:
                 minimum=policy.min_rsa_bits,
                 rule="modulus-not-multiple-of-8",
             )
-        elif c.key_type == "DSA" and policy.name != "openssl":
+        elif c.key_type == "DSA" and policy.name in ("go", "webpki"):
             add(Code.INSECURE_ALGORITHM, i, algorithm="DSA")
         elif (
             policy.name == "webpki"
@@ -277,7 +278,7 @@ def _rank(policy: Policy, problems: Sequence[Problem]) -> list[Problem]:
         # Go: a candidate's own invalidity (expired intermediate...) is returned
         # instead of UnknownAuthority, so NO_ANCHOR sorts last in its stage.
         last = 1 if p.code == NO_ANCHOR else 0
-        depth = -p.depth if policy.name == "openssl" else p.depth
+        depth = -p.depth if policy.name in ("openssl", "java") else p.depth
         return (stages.get(p.stage, len(stages)), last, depth)
 
     return sorted(problems, key=key)
@@ -511,7 +512,7 @@ def evaluate(
         confidence=confidence,
         findings=tuple(findings),
         path=path_links + missing_link,
-        client_error=client_error(policy.name, findings[0], best, host),
+        client_error=client_error(policy.name, findings[0], best, host, client),
         alternatives=alternatives,
         settle=settle,
         anchor_source=anchor_source,

@@ -92,15 +92,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         from .views import client_views
 
-        with client_views(args, clients) as (anchors, refiners):
+        with client_views(args, clients) as views:
             diag = api.diagnose_chain(
                 inputs,
                 intermediates=inter,
                 host=host,
                 at=at,
                 clients=clients,
-                client_anchors=anchors,
-                refiners=refiners,
+                client_anchors=views.anchors,
+                refiners=views.refiners,
             )
     for item in inputs:
         for note in item.notes:

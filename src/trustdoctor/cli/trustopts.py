@@ -37,13 +37,24 @@ def _pid(text: str) -> int:
 
 def add_trust_context_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--root/--image/--pid``, ``--env``, ``--env-file`` and ``--registry``."""
-    g = parser.add_argument_group("client trust context (where the client's files and environment are)")
-    where = g.add_mutually_exclusive_group()
-    where.add_argument("--root", metavar="DIR", help="a filesystem root: a mounted image, a chroot (default: /)")
-    where.add_argument(
-        "--image", metavar="FILE", help="a `docker save` archive or an OCI image layout tar (.tar or .tar.gz)"
+    g = parser.add_argument_group(
+        "client trust context (where the client's files and environment are)"
     )
-    where.add_argument("--pid", metavar="PID", type=_pid, help="a running process: its root, environment, start time")
+    where = g.add_mutually_exclusive_group()
+    where.add_argument(
+        "--root", metavar="DIR", help="a filesystem root: a mounted image, a chroot (default: /)"
+    )
+    where.add_argument(
+        "--image",
+        metavar="FILE",
+        help="a `docker save` archive or an OCI image layout tar (.tar or .tar.gz)",
+    )
+    where.add_argument(
+        "--pid",
+        metavar="PID",
+        type=_pid,
+        help="a running process: its root, environment, start time",
+    )
     g.add_argument(
         "--env",
         action="append",
@@ -52,7 +63,11 @@ def add_trust_context_arguments(parser: argparse.ArgumentParser) -> None:
         help="an environment variable of the client (repeatable)",
     )
     g.add_argument("--env-file", metavar="FILE", help="KEY=VALUE lines (like docker --env-file)")
-    g.add_argument("--registry", metavar="HOST[:PORT]", help="registry of the image reference (docker, containerd, crio)")
+    g.add_argument(
+        "--registry",
+        metavar="HOST[:PORT]",
+        help="registry of the image reference (docker, containerd, crio)",
+    )
 
 
 def parse_env_file(text: str, name: str) -> dict[str, str]:

@@ -154,6 +154,7 @@ DEFAULT_MAX_MEMBERS = 1_000_000  # tar members, all layers
 MAX_JSON = 16 * 1024**2
 _MAX_DEPTH = 256  # path components
 _MAX_PASSES = 3  # a rescan fetches link/hard-link targets outside TRUST_PATHS
+_MAX_SEEN = 500_000  # member paths remembered per pass to decide whether to rescan
 
 _MAGIC_GZIP = b"\x1f\x8b"
 _MAGIC_BZIP2 = b"BZh"
@@ -251,17 +252,37 @@ def _norm_abs(path: str, workdir: str = "/") -> str | None:
 
 
 class _Matcher:
+    """What to keep: globs, exact paths, and directories whose entries are kept."""
+
     def __init__(self, globs: Iterable[str], exact: Iterable[str], child_dirs: Iterable[str]):
-        globs = list(globs)
-        self._rx = re.compile("|".join(f"(?:{_glob_regex(g)})" for g in globs) or "(?!)")
-        self.exact = set(exact)
-        self.child_dirs = set(child_dirs)
+        self.globs: list[str] = []
+        self.exact: set[str] = set()
+        self.child_dirs: set[str] = set()
         self.ancestors: set[str] = set()
-        for g in globs:
+        self._rx = re.compile("(?!)")
+        self.add(globs, exact, child_dirs)
+
+    def add(self, globs: Iterable[str], exact: Iterable[str], child_dirs: Iterable[str]) -> bool:
+        """Add patterns; True if anything is new."""
+        new_globs = [g.strip("/") for g in globs if g.strip("/") not in self.globs]
+        new_exact = set(exact) - self.exact
+        new_dirs = set(child_dirs) - self.child_dirs
+        if not (new_globs or new_exact or new_dirs):
+            return False
+        self.globs += list(dict.fromkeys(new_globs))
+        self.exact |= new_exact
+        self.child_dirs |= new_dirs
+        if new_globs:
+            self._rx = re.compile("|".join(f"(?:{_glob_regex(g)})" for g in self.globs))
+        for g in new_globs:
             self.ancestors |= _literal_ancestors(g)
-        for p in self.exact | self.child_dirs:
+        for p in new_exact | new_dirs:
             parts = p.split("/")
             self.ancestors |= {"/".join(parts[: i + 1]) for i in range(len(parts))}
+        return True
+
+    def copy(self) -> _Matcher:
+        return _Matcher(self.globs, self.exact, self.child_dirs)
 
     def __call__(self, path: str) -> bool:
         return (
@@ -271,17 +292,27 @@ class _Matcher:
             or self._rx.fullmatch(path + "/") is not None
         )
 
-    def extended(self, exact: Iterable[str]) -> _Matcher:
-        m = _Matcher([], [], [])
-        m._rx = self._rx
-        new = set(exact)
-        m.exact = self.exact | new
-        m.child_dirs = self.child_dirs | new
-        m.ancestors = set(self.ancestors)
-        for p in new:
-            parts = p.split("/")
-            m.ancestors |= {"/".join(parts[: i + 1]) for i in range(len(parts))}
-        return m
+    def redirect(self, link: str, resolved: str) -> tuple[list[str], set[str], set[str]]:
+        """Patterns that a symlink at ``link`` (resolving to ``resolved``) makes necessary.
+
+        A pattern below the link is looked up through it, so it must also be
+        kept at the link's target (``/bin/sh`` with ``/bin -> usr/bin`` needs
+        ``/usr/bin/sh``); a link that is itself a trust path needs its target
+        (and, if a directory, the target's entries).
+        """
+
+        def moved(p: str) -> str:
+            rest = p[len(link) + 1 :]
+            return f"{resolved}/{rest}" if resolved else rest
+
+        under = link + "/"
+        globs = [moved(g) for g in self.globs if g.startswith(under)]
+        exact = {moved(e) for e in self.exact if e.startswith(under)}
+        dirs = {moved(d) for d in self.child_dirs if d.startswith(under)}
+        if resolved and self(link) and not self(resolved):
+            exact.add(resolved)
+            dirs.add(resolved)
+        return globs, exact, dirs
 
 
 def env_paths(env: dict[str, str], workdir: str = "/") -> tuple[set[str], set[str]]:
@@ -532,6 +563,15 @@ class _Tree:
         self.nodes: dict[str, _Node] = {}
         self.kids: dict[str, set[str]] = {}
         self.missing: set[str] = set()  # hard-link targets we did not keep
+        self.seen: set[str] = set()  # non-directory members of this pass (bounded)
+        self.seen_overflow = False
+        self.redirects_left = 1000  # in-pass matcher extensions (each recompiles a regex)
+
+    def saw(self, path: str) -> None:
+        if len(self.seen) < _MAX_SEEN:
+            self.seen.add(path)
+        else:
+            self.seen_overflow = True
 
     def add(self, path: str, node: _Node) -> None:
         self.nodes[path] = node
@@ -637,12 +677,11 @@ class _Extractor:
             for attempt in range(_MAX_PASSES):
                 self.budget = _Budget(self.limits, self.image)
                 pass_warnings: list[str] = []
+                before = matcher.copy()
                 tree = self._apply(outer, layers, matcher, pass_warnings)
-                wanted = self._missing_targets(tree, matcher)
-                if not wanted or attempt == _MAX_PASSES - 1:
+                if not self._needs_rescan(tree, before, matcher) or attempt == _MAX_PASSES - 1:
                     self.warnings.extend(pass_warnings)
                     break
-                matcher = matcher.extended(wanted)
         finally:
             outer.close()
             if outer_path.parent == self.tmp:
@@ -873,9 +912,16 @@ class _Extractor:
             # Any non-directory replaces whatever the lower layers had here.
             if existing is not None or path in tree.kids:
                 tree.drop(path)
+            if not ti.isdir():
+                tree.saw(path)
             if ti.issym():
                 if tree.blocked_by(path) is None:
                     tree.add(path, _Node("link", number, target=ti.linkname))
+                    if tree.redirects_left > 0 and (match(path) or path in match.ancestors):
+                        # Keep what lies behind the link from now on in this pass.
+                        resolved = tree.resolve(path)[0]
+                        if resolved is not None and match.add(*match.redirect(path, resolved)):
+                            tree.redirects_left -= 1
                 continue
             if not (ti.isreg() or ti.islnk()) or not match(path):
                 continue  # devices, FIFOs, files trust does not need
@@ -939,18 +985,24 @@ class _Extractor:
                 break
         return out
 
-    def _missing_targets(self, tree: _Tree, match: _Matcher) -> set[str]:
-        """In-root targets of kept links (and hard links) that we did not keep."""
-        wanted = {t for t in tree.missing if not match(t)}
-        for p, resolved in self._relevant_links(tree, match).items():
-            if resolved is None or resolved in tree.nodes or resolved in tree.kids:
-                continue
-            if not resolved or match(resolved) or resolved in match.exact:
-                continue
-            if not (match(p) or p in match.ancestors):
-                continue
-            wanted.add(resolved)
-        return wanted - match.exact
+    def _needs_rescan(self, tree: _Tree, before: _Matcher, match: _Matcher) -> bool:
+        """Extend ``match`` with what the final links need; rescan if a seen file was missed."""
+        for p, n in list(tree.nodes.items()):
+            if n.kind == "link" and (match(p) or p in match.ancestors):
+                resolved = tree.resolve(p)[0]
+                if resolved is not None:
+                    match.add(*match.redirect(p, resolved))
+        match.add((), tree.missing, ())
+        new = _Matcher(
+            [g for g in match.globs if g not in before.globs],
+            match.exact - before.exact,
+            match.child_dirs - before.child_dirs,
+        )
+        if not (new.globs or new.exact or new.child_dirs):
+            return False
+        if tree.seen_overflow:
+            return True
+        return any(new(p) for p in tree.seen if p not in tree.nodes)
 
     def _materialize(self, tree: _Tree, match: _Matcher, root: Path) -> tuple[int, dict[str, str]]:
         nfiles = 0

@@ -45,55 +45,73 @@ CauseSpec = tuple[C, str]
 MAX_RECORD_CHARS = 64 * 1024
 
 # Literal needles: a line is looked at only when it contains one of them
-# (bytes, case-sensitive; the prefilter of sources/logs.py).  Every ERRORS
-# entry must contain at least one needle in each example (tested).
-NEEDLES: tuple[bytes, ...] = (
-    b"ertific",  # certificate, Certificate, certification
+# (bytes, case-sensitive; the prefilter of sources/logs.py).  Needles whose
+# first byte is rare in logs (upper case, digits, "x", "v") share one regex
+# alternation; needles starting with a common lowercase letter are found one by
+# one with bytes.find, which keeps the prefilter above 100 MB/s (bench/
+# explain_bench.py).  Every example of every entry must contain a needle
+# (tested); a bare OpenSSL phrase needs its usual context ("SSL certificate
+# problem:", "verify error:num=", Node's "TLSSocket" frame...) in a log, while
+# a message given on the command line is matched without the prefilter.
+FAST_NEEDLES: tuple[bytes, ...] = (
     b"ERTIFIC",  # CERTIFICATE_VERIFY_FAILED
     b"x509",
     b"X509",
     b"PKIX",
-    b"UNABLE_TO_",
-    b"SELF_SIGNED",
-    b"CERT_",
-    b"Verify return code",
-    b"verify error",
-    b"depth lookup",
+    b"SSL",  # [SSL: ...], SSL routines, SSLHandshakeException, SSL_ERROR_SYSCALL
+    b"TLS",  # TLSSocket (Node frames), "not look like a TLS handshake"
+    b"Verify",
+    b"verify",
+    b"CERT",  # CERT_HAS_EXPIRED, SELF_SIGNED_CERT_IN_CHAIN, NO_CERTSIGN
+    b"UNABLE_TO",
+    b"Keystore",
+    b"WebPKI",
+    b"HTTPS client",
     b"UnknownIssuer",
     b"NotValidFor",
     b"BadSignature",
     b"UntrustedRoot",
     b"PartialChain",
     b"NotTimeValid",
-    b"subject alternative",
-    b"altnames",
-    b"trustAnchors",
-    b"Hostname mismatch",
-    b"hostname '",
-    b"alert unknown",
-    b"alert bad",
-    b"alert certificate",
-    b"alert handshake",
-    b"ALERT_",
-    b"wrong version number",
-    b"WRONG_VERSION_NUMBER",
-    b"does not look like a TLS",
-    b"HTTP response to HTTPS",
-    b"Unsupported or unrecognized SSL",
-    b"remote error: tls",
-    b"curl: (35)",
-    b"curl: (60)",
-    b"curl: (77)",
-    b"curl: (51)",
-    b"SSL_ERROR_SYSCALL",
-    b"Keystore was tampered",
-    b"Received fatal alert",
-    b"RemoteCertificate",
-    b"CA cert",
-    b"WebPKIError",
-    b"CertPath",
-    b"Algorithm constraints",
+    b"Received fatal",
+    b"No subject alt",
     b"No name matching",
+    b"Algorithm constraints",
+    b"CertPath",
+    b"Hostname mismatch",
+    b"IP address mismatch",
+    b"ALERT_",
+    b"WRONG_VERSION",
+    b"_TOO_",
+    b"MISMATCH",
+    b"VIOLATION",
+    b"INVALID_",
+    b"IDENTIFIER",
+    b"CRITICAL",
+    b"PATH_LENGTH",
+    b"BCONS",
+    b"PUBLIC_KEY",
+    b"Missing Authority",
+    b"Missing Subject",
+    b"Empty Subject",
+    b"Basic Constraints",
+    b"CA signature",
+    b"CA cert",
+    b"EE cert",
+    b"SUBJECT_ALT",
+)
+SLOW_NEEDLES: tuple[bytes, ...] = (
+    b"ertific",  # certificate, Certificate, certification
+    b"tls: ",  # Go crypto/tls errors
+    b"depth lookup",  # openssl verify
+    b"trustAnchors",
+    b"mismatch",
+    b"too weak",
+    b"critical extension",
+    b"subtree violation",
+    b"path length constraint",
+    b"issuer public key",
+    b"curl: (35)",
 )
 
 # -- questions (codes; worded by render/explain_text.py) ------------------------
@@ -791,7 +809,8 @@ _JAVA: tuple[ErrorEntry, ...] = (
     ErrorEntry("java.path-length", "java", "java", "java", "path-too-long",
                r"basic constraints check failed: pathLenConstraint violated",
                _PATHLEN, (), _JDK + "sun/security/provider/certpath/ConstraintsChecker",
-               ("basic constraints check failed: pathLenConstraint violated - this cert must be the last cert",),
+               ("java.security.cert.CertPathValidatorException: basic constraints check failed: "
+                "pathLenConstraint violated - this cert must be the last cert in the certification path",),
                priority=75),
     ErrorEntry("java.algorithm", "java", "java", "java", "insecure-algorithm",
                r"Algorithm constraints check failed on (?:disabled )?(?:signature )?algorithm",

@@ -56,6 +56,10 @@ MAX_HANDSHAKE_BYTES = 16 * 1024 * 1024
 # has no setter for SSL_CTX_set_max_cert_list, so we read such lists ourselves.
 OPENSSL_MAX_CERT_LIST = 100 * 1024
 
+# Longest --timeout accepted (a day): beyond, socket timeouts overflow and no
+# diagnosis needs it.
+MAX_TIMEOUT = 86400.0
+
 # ALPN offered to https:// targets, as browsers and curl do; other schemes
 # offer none (an unexpected protocol list makes some servers abort, RFC 7301 §3.2).
 HTTP_ALPN = (b"h2", b"http/1.1")
@@ -168,8 +172,10 @@ def fetch_chain(
         ConnectError: the handshake could not deliver a chain (see module doc).
         UsageError: a bad proxy URL, address or timeout.
     """
-    if not timeout > 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, not {timeout!r}")
+    if not (0 < timeout <= MAX_TIMEOUT):  # also rejects NaN
+        raise UsageError(
+            f"--timeout must be a number of seconds between 0 and {MAX_TIMEOUT:g}, not {timeout!r}"
+        )
     start = time.monotonic()
     deadline = start + timeout
     spec = select_proxy(target, proxy=proxy, env=env)
@@ -183,6 +189,9 @@ def fetch_chain(
         if not is_ip_literal(ip):
             raise UsageError(f"address {address!r} is not an IP address")
         dest_host, dest_port = ip, port if port is not None else target.connect_port
+    peer = target.display
+    if address is not None:
+        peer = f"{target.display} at {format_hostport(dest_host, dest_port)}"
 
     if spec is not None:
         infos = _getaddrinfo(spec.host, spec.port, family, deadline, timeout, what="proxy ")
@@ -193,11 +202,11 @@ def fetch_chain(
         except BaseException:
             wire.close()
             raise
-        wire.peer = target.display
+        wire.peer = peer
     else:
         infos = _getaddrinfo(dest_host, dest_port, family, deadline, timeout)
-        sock, connected = _connect_any(infos, deadline, timeout, what=target.display)
-        wire = Wire(sock, deadline=deadline, timeout=timeout, peer=target.display)
+        sock, connected = _connect_any(infos, deadline, timeout, what=peer)
+        wire = Wire(sock, deadline=deadline, timeout=timeout, peer=peer)
 
     try:
         if target.starttls is not None:
@@ -275,28 +284,38 @@ def _getaddrinfo(
 def _connect_any(
     infos: list[Any], deadline: float, timeout: float, *, what: str
 ) -> tuple[socket.socket, str]:
-    """Connect to the first address that answers; returns the socket and ``ip:port``."""
-    refused: list[str] = []
-    errors: list[str] = []
+    """Connect to the first address that answers; returns the socket and ``ip:port``.
+
+    Addresses are tried in resolver order.  With several, each attempt gets a
+    share of the time left (at least 1 s), so one black-holed address (an
+    IPv6 route that drops packets, a dead node) does not use up the whole
+    budget: a poor man's Happy Eyeballs (RFC 8305), without parallelism.
+    """
+    unique: list[tuple[Any, ...]] = []
     seen: set[tuple[Any, ...]] = set()
     for fam, stype, proto, _canon, sockaddr in infos:
         key = (fam, *sockaddr[:2])
-        if key in seen:
-            continue
-        seen.add(key)
+        if key not in seen:
+            seen.add(key)
+            unique.append((fam, stype, proto, sockaddr))
+    refused: list[str] = []
+    errors: list[str] = []
+    timed_out: list[str] = []
+    for n, (fam, stype, proto, sockaddr) in enumerate(unique):
         addr = format_hostport(str(sockaddr[0]), int(sockaddr[1]))
         left = deadline - time.monotonic()
         if left <= 0:
             break
+        others = len(unique) - n - 1
+        attempt = left if others == 0 else min(left, max(1.0, left / (others + 1)))
         sock = socket.socket(fam, stype, proto)
-        sock.settimeout(left)
+        sock.settimeout(attempt)
         try:
             sock.connect(sockaddr)
         except TimeoutError:
             sock.close()
-            raise ConnectError(
-                f"{what}: connecting to {addr} timed out after {timeout:g} s", "timeout"
-            ) from None
+            timed_out.append(addr)
+            continue
         except ConnectionRefusedError:
             sock.close()
             refused.append(addr)
@@ -313,9 +332,10 @@ def _connect_any(
         raise ConnectError(
             f"{what}: connection refused by {', '.join(refused)}{more}", "unreachable"
         )
-    if errors:
+    if errors and not timed_out:
         raise ConnectError(f"{what}: cannot connect ({'; '.join(errors)})", "unreachable")
-    raise ConnectError(f"{what}: connecting timed out after {timeout:g} s", "timeout")
+    where = f" to {', '.join(timed_out)}" if timed_out else ""
+    raise ConnectError(f"{what}: connecting{where} timed out after {timeout:g} s", "timeout")
 
 
 # -- the handshake ---------------------------------------------------------------

@@ -85,7 +85,12 @@ def _certs_in(data: bytes, path: str, der_ok: bool) -> tuple[list[Anchor], str |
         info = parse_der(data)
         if info is not None:
             anchor = Anchor(info, Provenance(path, 0, None, "anchor directory (DER)"))
-            return [anchor], None if der_ok else "DER content: the update tool copies it but no client can parse it"
+            return (
+                [anchor],
+                None
+                if der_ok
+                else "DER content: the update tool copies it but no client can parse it",
+            )
     return [], None
 
 
@@ -128,7 +133,9 @@ def scan(ctx: StoreContext) -> AnchorScan:
         try:
             data = ctx.fs.read_bytes(facts.bundle)
             bundle_exists = True
-            bundle_fps = frozenset(hashlib.sha256(b.der).hexdigest() for b in pemfile.go_certs(data))
+            bundle_fps = frozenset(
+                hashlib.sha256(b.der).hexdigest() for b in pemfile.go_certs(data)
+            )
         except OSError:
             pass
     tool = bool(facts.update_tool and ctx.fs.exists(facts.update_tool))
@@ -161,9 +168,16 @@ def scan(ctx: StoreContext) -> AnchorScan:
                         continue
                     anchors, _ = _certs_in(data, full, ad.der_ok)
                     if anchors:
-                        files.append(AnchorFile(full, tuple(anchors), False,
-                                                f"in a subdirectory: {ad.path} is not read recursively",
-                                                len(anchors) > 1, frozenset()))
+                        files.append(
+                            AnchorFile(
+                                full,
+                                tuple(anchors),
+                                False,
+                                f"in a subdirectory: {ad.path} is not read recursively",
+                                len(anchors) > 1,
+                                frozenset(),
+                            )
+                        )
                 continue
             try:
                 data = ctx.fs.read_bytes(path, 1 << 20)
@@ -178,7 +192,9 @@ def scan(ctx: StoreContext) -> AnchorScan:
             if reason is None and name.startswith("."):
                 reason = "hidden file: the update tool skips it"
             fps = frozenset(a.cert.sha256 for a in anchors if a.cert.sha256 in bundle_fps)
-            files.append(AnchorFile(path, tuple(anchors), reason is None, reason, len(anchors) > 1, fps))
+            files.append(
+                AnchorFile(path, tuple(anchors), reason is None, reason, len(anchors) > 1, fps)
+            )
     result = AnchorScan(tuple(files), facts.bundle, bundle_exists, tool, refresh, truncated)
     ctx.fs.memo["anchor_scan"] = result
     return result
@@ -193,7 +209,11 @@ def classify(sc: AnchorScan, anchors: AnchorSet) -> tuple[list[Anchor], list[Anc
             if anchors.contains(a.cert):
                 continue
             if not f.accepted:
-                ignored.append(Anchor(a.cert, Provenance(f.path, a.provenance.index, a.provenance.line, f.reason)))
+                ignored.append(
+                    Anchor(
+                        a.cert, Provenance(f.path, a.provenance.index, a.provenance.line, f.reason)
+                    )
+                )
             elif f.multi and a.cert.sha256 in f.in_bundle:
                 ignored.append(
                     Anchor(

@@ -51,7 +51,9 @@ def limit_finding(client: str, path: str, exc: OSError) -> Finding:
     )
 
 
-def unreadable_finding(client: str, path: str, exc: OSError, *, effect: str | None = None) -> Finding:
+def unreadable_finding(
+    client: str, path: str, exc: OSError, *, effect: str | None = None
+) -> Finding:
     if isinstance(exc, LimitExceeded):
         return limit_finding(client, path, exc)
     return finding(

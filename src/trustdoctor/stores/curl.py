@@ -65,9 +65,13 @@ def compiled_defaults(ctx: StoreContext) -> CurlDefaults:
     if isinstance(memo, CurlDefaults):
         return memo
     facts = ctx.distro.facts
-    out = CurlDefaults(facts.curl_cafile, facts.curl_capath, f"{ctx.distro.family} defaults (table)")
+    out = CurlDefaults(
+        facts.curl_cafile, facts.curl_capath, f"{ctx.distro.family} defaults (table)"
+    )
     for lib in find_libs(ctx, "libcurl.so"):
-        needles = tuple(b"\x00" + p.encode() + b"\x00" for p in BUNDLE_CANDIDATES + CAPATH_CANDIDATES)
+        needles = tuple(
+            b"\x00" + p.encode() + b"\x00" for p in BUNDLE_CANDIDATES + CAPATH_CANDIDATES
+        )
         try:
             hits = ctx.fs.find_bytes(lib, needles)
         except OSError:
@@ -75,7 +79,9 @@ def compiled_defaults(ctx: StoreContext) -> CurlDefaults:
         found = [p for p in BUNDLE_CANDIDATES if b"\x00" + p.encode() + b"\x00" in hits]
         capath = [p for p in CAPATH_CANDIDATES if b"\x00" + p.encode() + b"\x00" in hits]
         if found or capath:
-            out = CurlDefaults(found[0] if found else None, capath[0] if capath else None, f"compiled into {lib}")
+            out = CurlDefaults(
+                found[0] if found else None, capath[0] if capath else None, f"compiled into {lib}"
+            )
             break
     ctx.fs.memo["curl_defaults"] = out
     return out
@@ -104,7 +110,13 @@ def _run(ctx: StoreContext, env: Mapping[str, str]) -> _CurlRun:
         cafile, cafile_detail = bundle, f"${CA_BUNDLE_ENV}"
         for ignored in (CERT_FILE_ENV, CERT_DIR_ENV):
             if env_value(env, ignored):
-                b.source(f"${ignored}", "env", SourceStatus.IGNORED, None, f"not read: ${CA_BUNDLE_ENV} is set")
+                b.source(
+                    f"${ignored}",
+                    "env",
+                    SourceStatus.IGNORED,
+                    None,
+                    f"not read: ${CA_BUNDLE_ENV} is set",
+                )
     else:
         if env_value(env, CERT_DIR_ENV):
             active.append(CERT_DIR_ENV)
@@ -124,7 +136,13 @@ def _run(ctx: StoreContext, env: Mapping[str, str]) -> _CurlRun:
             if part:
                 _load_capath(ctx, b, part, capath_detail, unhashed)
     if not cafile and not capath:
-        b.source("CAfile/CApath", "env", SourceStatus.MISSING, 0, "curl was built without a default CA location")
+        b.source(
+            "CAfile/CApath",
+            "env",
+            SourceStatus.MISSING,
+            0,
+            "curl was built without a default CA location",
+        )
     if error:
         # The transfer fails before the handshake: no anchor is ever used.
         b.load_error = error

@@ -66,10 +66,15 @@ def _go_error_text(path: str, exc: OSError) -> str:
 def _abs(path: str) -> tuple[str, str | None]:
     if path.startswith("/"):
         return path, None
-    return "/" + path, "relative path: resolved against / (the process's working directory is unknown)"
+    return (
+        "/" + path,
+        "relative path: resolved against / (the process's working directory is unknown)",
+    )
 
 
-def load_system_roots(ctx: StoreContext, client: str = "go", env: Mapping[str, str] | None = None) -> Builder:
+def load_system_roots(
+    ctx: StoreContext, client: str = "go", env: Mapping[str, str] | None = None
+) -> Builder:
     """Run ``loadSystemRoots`` against the root; the result keeps its sources and findings."""
     env = ctx.env if env is None else env
     fs = ctx.fs
@@ -84,7 +89,9 @@ def load_system_roots(ctx: StoreContext, client: str = "go", env: Mapping[str, s
         path, note = _abs(f)
         if winner is not None:
             if fs.lexists(path):
-                b.source(path, "file", SourceStatus.SKIPPED, None, f"not read: {winner} was read first")
+                b.source(
+                    path, "file", SourceStatus.SKIPPED, None, f"not read: {winner} was read first"
+                )
             continue
         try:
             data = fs.read_bytes(path)
@@ -141,7 +148,13 @@ def load_system_roots(ctx: StoreContext, client: str = "go", env: Mapping[str, s
             listing = fs.listdir(path)
         except OSError as exc:
             status = oserror_status(exc)
-            b.source(path, "dir", status, None, dir_detail if status == SourceStatus.MISSING else describe_oserror(exc))
+            b.source(
+                path,
+                "dir",
+                status,
+                None,
+                dir_detail if status == SourceStatus.MISSING else describe_oserror(exc),
+            )
             if status != SourceStatus.MISSING:
                 first_err = first_err or f"open {d}: {describe_oserror(exc)}"
             continue

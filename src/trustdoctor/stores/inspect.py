@@ -130,7 +130,9 @@ IMAGE_EXTRA_PATHS: tuple[str, ...] = (
     "/__cacert_entrypoint.sh",
 )
 
-_REGISTRY = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))(?::[0-9]{1,5})?$")
+_REGISTRY = re.compile(
+    r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))(?::[0-9]{1,5})?$"
+)
 
 
 def validate_registry(registry: str) -> str:
@@ -310,13 +312,22 @@ def _restart(ctx: StoreContext, s: ClientStore) -> Finding | None:
         return None  # read from disk for every new root store
     paths: set[str] = set()
     for src in s.sources:
-        if src.status in (SourceStatus.USED, SourceStatus.EMPTY) and src.kind in ("file", "dir", "hashdir", "keystore"):
+        if src.status in (SourceStatus.USED, SourceStatus.EMPTY) and src.kind in (
+            "file",
+            "dir",
+            "hashdir",
+            "keystore",
+        ):
             if "per-registry" in (src.detail or "") or "hosts.toml" in (src.detail or ""):
                 continue  # certs.d and hosts.toml are re-read for every pull
             paths.add(src.path)
     for a in s.anchors.anchors:
         d = a.provenance.detail or ""
-        if "per-registry" not in d and "hosts.toml" not in d and a.provenance.source.startswith("/"):
+        if (
+            "per-registry" not in d
+            and "hosts.toml" not in d
+            and a.provenance.source.startswith("/")
+        ):
             paths.add(a.provenance.source)
     changed = []
     for p in sorted(paths):
@@ -373,7 +384,9 @@ def _post(ctx: StoreContext, s: ClientStore) -> ClientStore:
                     refresh=refresh,
                     bundle=scan.bundle,
                     reason=(
-                        f"not in {scan.bundle}" if scan.bundle_exists else f"{scan.bundle} does not exist"
+                        f"not in {scan.bundle}"
+                        if scan.bundle_exists
+                        else f"{scan.bundle} does not exist"
                     )
                     if scan.bundle
                     else None,
@@ -415,8 +428,13 @@ def _post(ctx: StoreContext, s: ClientStore) -> ClientStore:
     r = _restart(ctx, s)
     if r is not None:
         findings.append(r)
-    return replace(s, findings=tuple(findings), pending=tuple(pending), ignored=tuple(ignored),
-                   refresh_command=refresh)
+    return replace(
+        s,
+        findings=tuple(findings),
+        pending=tuple(pending),
+        ignored=tuple(ignored),
+        refresh_command=refresh,
+    )
 
 
 def _interesting(ctx: StoreContext, stores: Sequence[ClientStore]) -> dict[str, Anchor]:
@@ -429,7 +447,9 @@ def _interesting(ctx: StoreContext, stores: Sequence[ClientStore]) -> dict[str, 
     for s in stores:
         for a in s.anchors.anchors:
             d = a.provenance.detail or ""
-            local = d.startswith("$") or "per-registry" in d or "hosts.toml" in d or "trustStore" in d
+            local = (
+                d.startswith("$") or "per-registry" in d or "hosts.toml" in d or "trustStore" in d
+            )
             if local and not is_public(a.cert.sha256):
                 out.setdefault(a.cert.sha256, a)
     return dict(list(out.items())[:20])
@@ -458,7 +478,10 @@ def _partial_trust(ctx: StoreContext, stores: list[ClientStore]) -> list[ClientS
                     source=a.provenance.source,
                 )
             )
-    return [replace(s, findings=s.findings + tuple(extra[s.client])) if extra[s.client] else s for s in stores]
+    return [
+        replace(s, findings=s.findings + tuple(extra[s.client])) if extra[s.client] else s
+        for s in stores
+    ]
 
 
 def check_clients(clients: Iterable[str] | None) -> tuple[str, ...] | None:
@@ -474,7 +497,9 @@ def check_clients(clients: Iterable[str] | None) -> tuple[str, ...] | None:
     return tuple(out)
 
 
-def inspect_stores(ctx: StoreContext, clients: Iterable[str] | None = None) -> tuple[ClientStore, ...]:
+def inspect_stores(
+    ctx: StoreContext, clients: Iterable[str] | None = None
+) -> tuple[ClientStore, ...]:
     """Model every selected client (default: :func:`clients_present`) in ``ctx``."""
     names = check_clients(clients) or clients_present(ctx)
     models = _models()

@@ -157,12 +157,26 @@ def model(ctx: StoreContext) -> ClientStore:
     ts = props.get("javax.net.ssl.trustStore")
     if ts:
         if ts == "NONE":
-            b.source("javax.net.ssl.trustStore=NONE", "property", SourceStatus.USED, 0, "no keystore file")
+            b.source(
+                "javax.net.ssl.trustStore=NONE",
+                "property",
+                SourceStatus.USED,
+                0,
+                "no keystore file",
+            )
         else:
-            store, store_detail = ts if ts.startswith("/") else "/" + ts, "-Djavax.net.ssl.trustStore"
+            store, store_detail = (
+                ts if ts.startswith("/") else "/" + ts,
+                "-Djavax.net.ssl.trustStore",
+            )
             if not ctx.fs.exists(store):
-                b.source(store, "keystore", SourceStatus.MISSING, 0,
-                         "-Djavax.net.ssl.trustStore names a missing file: Java does not fall back to cacerts")
+                b.source(
+                    store,
+                    "keystore",
+                    SourceStatus.MISSING,
+                    0,
+                    "-Djavax.net.ssl.trustStore names a missing file: Java does not fall back to cacerts",
+                )
                 b.add(
                     finding(
                         Code.UNREADABLE_FILE,
@@ -177,14 +191,21 @@ def model(ctx: StoreContext) -> ClientStore:
         if sec:
             for name in ("jssecacerts", "cacerts"):
                 if ctx.fs.exists(f"{sec}/{name}"):
-                    b.source(f"{sec}/{name}", "keystore", SourceStatus.SHADOWED, None,
-                             "not read: javax.net.ssl.trustStore is set")
+                    b.source(
+                        f"{sec}/{name}",
+                        "keystore",
+                        SourceStatus.SHADOWED,
+                        None,
+                        "not read: javax.net.ssl.trustStore is set",
+                    )
     elif sec:
         jsse, cacerts = f"{sec}/jssecacerts", f"{sec}/cacerts"
         if ctx.fs.exists(jsse):
             store, store_detail = jsse, "jssecacerts (read before cacerts)"
             if ctx.fs.exists(cacerts):
-                b.source(cacerts, "keystore", SourceStatus.SHADOWED, None, "not read: jssecacerts exists")
+                b.source(
+                    cacerts, "keystore", SourceStatus.SHADOWED, None, "not read: jssecacerts exists"
+                )
         elif ctx.fs.exists(cacerts):
             store, store_detail = cacerts, "cacerts"
         else:
@@ -211,7 +232,9 @@ def model(ctx: StoreContext) -> ClientStore:
     return replace(b.build(), system_store=system)
 
 
-def _read_store(ctx: StoreContext, b: Builder, store: str, detail: str, props: dict[str, str]) -> bool:
+def _read_store(
+    ctx: StoreContext, b: Builder, store: str, detail: str, props: dict[str, str]
+) -> bool:
     """Load the keystore's anchors into ``b``; return whether it is the distro-managed one."""
     from .keystore import inspect_keystore
 
@@ -231,7 +254,11 @@ def _read_store(ctx: StoreContext, b: Builder, store: str, detail: str, props: d
         data = ctx.fs.read_bytes(store)
     except OSError as exc:
         b.source(store, "keystore", SourceStatus.UNREADABLE, None, describe_oserror(exc))
-        b.add(unreadable_finding("java", store, exc, effect="the JVM cannot initialise its trust manager"))
+        b.add(
+            unreadable_finding(
+                "java", store, exc, effect="the JVM cannot initialise its trust manager"
+            )
+        )
         b.load_error = f"java.security.KeyStoreException: {store}: {describe_oserror(exc)}"
         return system
     b.files_read.append(store)
@@ -262,10 +289,16 @@ def _read_store(ctx: StoreContext, b: Builder, store: str, detail: str, props: d
         info = parse_der(e.der)
         if info is None:
             continue
-        kind = "trustedCertEntry" if e.kind == "trusted-cert" else "PrivateKeyEntry (first certificate)"
+        kind = (
+            "trustedCertEntry"
+            if e.kind == "trusted-cert"
+            else "PrivateKeyEntry (first certificate)"
+        )
         b.anchors.append(Anchor(info, Provenance(store, i, None, f"alias {e.alias} ({kind})")))
         n += 1
-    note = f"{where}; {ks.type.upper()}" + ("" if ks.integrity_checked else ", integrity not checked (no password)")
+    note = f"{where}; {ks.type.upper()}" + (
+        "" if ks.integrity_checked else ", integrity not checked (no password)"
+    )
     if ignored:
         note += f"; {ignored} certificate bag(s) without Java's trusted attribute are ignored"
     b.source(store, "keystore", SourceStatus.USED if n else SourceStatus.EMPTY, n, note)

@@ -20,6 +20,7 @@ from ..model.findings import Finding
 
 if TYPE_CHECKING:
     from .distro import Distro
+    from .refine import CaCheck
     from .rootfs import RootFS
 
 
@@ -138,3 +139,26 @@ class ClientStore:
     load_error: str | None = None
     registry_dirs: tuple[str, ...] = ()
     system_store: bool = True
+
+
+@dataclass(frozen=True)
+class StoresReport:
+    """What ``trustdoctor stores`` shows: the root, its distro, each client, and the CA checks.
+
+    Attributes:
+        root: how the root was given (``/``, ``--root DIR``, ``--image F``, ``--pid N``).
+        distro: the detected distribution.
+        env_keys: names of the trust-related variables set in the client's environment.
+        env_origin: where the environment came from (``tool``, ``given``, ``process``...).
+        registry: the ``--registry`` value, if any.
+        stores: one :class:`ClientStore` per client.
+        checks: per CA asked about (``--ca``/``--fingerprint``), one check per client.
+    """
+
+    root: str
+    distro: Distro
+    stores: tuple[ClientStore, ...]
+    env_keys: tuple[str, ...] = ()
+    env_origin: str = ""
+    registry: str | None = None
+    checks: tuple[tuple[CaCheck, ...], ...] = ()

@@ -40,7 +40,9 @@ EXTRA_ENV = "NODE_EXTRA_CA_CERTS"
 
 
 def present(ctx: StoreContext) -> bool:
-    return any(ctx.fs.exists(p) for p in BINARIES) or bool(ctx.process_exe and ctx.process_exe.endswith("/node"))
+    return any(ctx.fs.exists(p) for p in BINARIES) or bool(
+        ctx.process_exe and ctx.process_exe.endswith("/node")
+    )
 
 
 def _flags(ctx: StoreContext) -> list[str]:
@@ -85,10 +87,14 @@ def _node_openssldir(ctx: StoreContext) -> tuple[str | None, str]:
 def _bundled(b: Builder) -> None:
     ref = certifi_reference()
     if ref is None:  # pragma: no cover - certifi is a dependency
-        b.source("bundled", "bundled", SourceStatus.MISSING, 0, "certifi is not installed: no stand-in")
+        b.source(
+            "bundled", "bundled", SourceStatus.MISSING, 0, "certifi is not installed: no stand-in"
+        )
         return
     anchors, _ = anchors_from_blocks(
-        pemfile.go_certs(ref.data), ref.path, f"stand-in for Node's bundled roots (certifi {ref.version})"
+        pemfile.go_certs(ref.data),
+        ref.path,
+        f"stand-in for Node's bundled roots (certifi {ref.version})",
     )
     b.anchors.extend(anchors)
     b.source(
@@ -104,7 +110,9 @@ def _system_files(ctx: StoreContext, b: Builder, osdir: str | None) -> None:
     """--use-system-ca on Linux: OpenSSL's default file, then *every file* of its directory."""
     env = ctx.env
     file = env.get("SSL_CERT_FILE") or (f"{osdir}/cert.pem" if osdir else None)
-    dirs = [d for d in (env.get("SSL_CERT_DIR") or (f"{osdir}/certs" if osdir else "")).split(":") if d]
+    dirs = [
+        d for d in (env.get("SSL_CERT_DIR") or (f"{osdir}/certs" if osdir else "")).split(":") if d
+    ]
     targets: list[tuple[str, str]] = []
     if file:
         targets.append((file, "system CA file"))
@@ -112,10 +120,21 @@ def _system_files(ctx: StoreContext, b: Builder, osdir: str | None) -> None:
         try:
             listing = ctx.fs.listdir(d)
         except OSError as exc:
-            b.source(d, "dir", SourceStatus.MISSING if isinstance(exc, FileNotFoundError) else SourceStatus.UNREADABLE,
-                     None, describe_oserror(exc))
+            b.source(
+                d,
+                "dir",
+                SourceStatus.MISSING
+                if isinstance(exc, FileNotFoundError)
+                else SourceStatus.UNREADABLE,
+                None,
+                describe_oserror(exc),
+            )
             continue
-        targets.extend((f"{d.rstrip('/')}/{e.name}", f"system CA directory {d}") for e in listing.entries if not e.is_dir)
+        targets.extend(
+            (f"{d.rstrip('/')}/{e.name}", f"system CA directory {d}")
+            for e in listing.entries
+            if not e.is_dir
+        )
         b.source(d, "dir", SourceStatus.USED, None, "--use-system-ca: every file is read")
     for path, detail in targets:
         try:
@@ -135,9 +154,18 @@ def _extra(ctx: StoreContext, b: Builder) -> None:
     try:
         data = ctx.fs.read_bytes(path)
     except OSError as exc:
-        b.source(path, "file", SourceStatus.MISSING if isinstance(exc, FileNotFoundError) else SourceStatus.UNREADABLE,
-                 None, f"${EXTRA_ENV}: {describe_oserror(exc)}")
-        b.add(unreadable_finding("node", path, exc, effect=f"Node prints a warning and ignores ${EXTRA_ENV}"))
+        b.source(
+            path,
+            "file",
+            SourceStatus.MISSING if isinstance(exc, FileNotFoundError) else SourceStatus.UNREADABLE,
+            None,
+            f"${EXTRA_ENV}: {describe_oserror(exc)}",
+        )
+        b.add(
+            unreadable_finding(
+                "node", path, exc, effect=f"Node prints a warning and ignores ${EXTRA_ENV}"
+            )
+        )
         return
     b.files_read.append(path)
     blocks, why = pemfile.openssl_sequential(data, trusted=False)
@@ -185,7 +213,9 @@ def model(ctx: StoreContext) -> ClientStore:
     b = _run(ctx, chosen)
     b.sources.insert(0, _mode_source(chosen, why))
     if chosen == "bundled":
-        b.refresh_command = "upgrade Node.js (its bundled roots are fixed at release), or set NODE_EXTRA_CA_CERTS"
+        b.refresh_command = (
+            "upgrade Node.js (its bundled roots are fixed at release), or set NODE_EXTRA_CA_CERTS"
+        )
     active: list[str] = []
     if chosen != "bundled":
         active.append("NODE_OPTIONS" if "--" in why else "NODE_USE_SYSTEM_CA")

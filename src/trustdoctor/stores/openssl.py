@@ -91,9 +91,13 @@ def openssl_info(ctx: StoreContext) -> OpenSSLInfo:
     memo = ctx.fs.memo.get("openssl_info")
     if isinstance(memo, OpenSSLInfo):
         return memo
-    info = OpenSSLInfo(ctx.distro.facts.openssldir, None, "distro table" if ctx.distro.facts.openssldir else "none")
+    info = OpenSSLInfo(
+        ctx.distro.facts.openssldir, None, "distro table" if ctx.distro.facts.openssldir else "none"
+    )
     # Prefer the real library: libcrypto.so.3 over .so.1.1 over others.
-    libs = sorted(find_libs(ctx, "libcrypto.so"), key=lambda p: ("so.3" not in p, "so.1.1" not in p, p))
+    libs = sorted(
+        find_libs(ctx, "libcrypto.so"), key=lambda p: ("so.3" not in p, "so.1.1" not in p, p)
+    )
     for lib in libs:
         try:
             hit = ctx.fs.search_regex(lib, rb'OPENSSLDIR: "([^"\x00]{1,200})"')
@@ -117,7 +121,13 @@ def _load_cafile(ctx: StoreContext, b: Builder, path: str, detail: str) -> str |
         data = fs.read_bytes(path)
     except OSError as exc:
         status = oserror_status(exc)
-        b.source(path, "file", status, None, detail if status == SourceStatus.MISSING else describe_oserror(exc))
+        b.source(
+            path,
+            "file",
+            status,
+            None,
+            detail if status == SourceStatus.MISSING else describe_oserror(exc),
+        )
         if isinstance(exc, LimitExceeded):
             b.add(limit_finding(b.client, path, exc))
         elif status != SourceStatus.MISSING:
@@ -129,7 +139,9 @@ def _load_cafile(ctx: StoreContext, b: Builder, path: str, detail: str) -> str |
     if bad and why is None:
         why = f"certificate at line {bad[0].line} does not parse"
     if why is not None and why != "no certificate found":
-        b.source(path, "file", SourceStatus.REJECTED, 0, f"OpenSSL loads nothing from this file: {why}")
+        b.source(
+            path, "file", SourceStatus.REJECTED, 0, f"OpenSSL loads nothing from this file: {why}"
+        )
         b.add(
             finding(
                 Code.UNREADABLE_FILE,
@@ -149,7 +161,9 @@ def _load_cafile(ctx: StoreContext, b: Builder, path: str, detail: str) -> str |
     return None
 
 
-def _load_capath(ctx: StoreContext, b: Builder, d: str, detail: str, unhashed: list[Anchor]) -> None:
+def _load_capath(
+    ctx: StoreContext, b: Builder, d: str, detail: str, unhashed: list[Anchor]
+) -> None:
     fs = ctx.fs
     if not d.startswith("/"):
         d = "/" + d
@@ -157,7 +171,13 @@ def _load_capath(ctx: StoreContext, b: Builder, d: str, detail: str, unhashed: l
         listing = fs.listdir(d)
     except OSError as exc:
         status = oserror_status(exc)
-        b.source(d, "hashdir", status, None, detail if status == SourceStatus.MISSING else describe_oserror(exc))
+        b.source(
+            d,
+            "hashdir",
+            status,
+            None,
+            detail if status == SourceStatus.MISSING else describe_oserror(exc),
+        )
         return
     if listing.truncated:
         b.add(
@@ -250,9 +270,17 @@ def openssl_store(
         active.append(CAFILE_ENV)
         cafile = env[CAFILE_ENV]
         if cafile:
-            _load_cafile(ctx, b, cafile if cafile.startswith("/") else "/" + cafile, f"${CAFILE_ENV}")
+            _load_cafile(
+                ctx, b, cafile if cafile.startswith("/") else "/" + cafile, f"${CAFILE_ENV}"
+            )
         else:
-            b.source(f"${CAFILE_ENV}", "env", SourceStatus.EMPTY, 0, "set but empty: OpenSSL loads no CAfile")
+            b.source(
+                f"${CAFILE_ENV}",
+                "env",
+                SourceStatus.EMPTY,
+                0,
+                "set but empty: OpenSSL loads no CAfile",
+            )
     elif osdir:
         _load_cafile(ctx, b, f"{osdir.rstrip('/')}/cert.pem", f"OPENSSLDIR ({info.how}) CAfile")
     if CAPATH_ENV in env:
@@ -261,7 +289,9 @@ def openssl_store(
             if d:
                 _load_capath(ctx, b, d, f"${CAPATH_ENV}", unhashed)
     elif osdir:
-        _load_capath(ctx, b, f"{osdir.rstrip('/')}/certs", f"OPENSSLDIR ({info.how}) CApath", unhashed)
+        _load_capath(
+            ctx, b, f"{osdir.rstrip('/')}/certs", f"OPENSSLDIR ({info.how}) CApath", unhashed
+        )
     if osdir is None and not active:
         b.source("OPENSSLDIR", "env", SourceStatus.MISSING, 0, "no OpenSSL found in this root")
     return OpenSSLStore(b, unhashed, info, active)
@@ -298,7 +328,9 @@ def _finish_common(
     return compare_default(ctx, b, rerun, active_vars, pending=tuple(pending))
 
 
-def _finish(ctx: StoreContext, st: OpenSSLStore, rerun_client: str, partial_chain: bool) -> ClientStore:
+def _finish(
+    ctx: StoreContext, st: OpenSSLStore, rerun_client: str, partial_chain: bool
+) -> ClientStore:
     return _finish_common(
         ctx,
         st.builder,

@@ -39,8 +39,14 @@ _B64 = re.compile(rb"^[A-Za-z0-9+/]*={0,2}$")
 CERT_LABELS = ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE")
 # Blocks PEM_X509_INFO_read_bio understands besides certificates; anything
 # else is skipped after its base64 was decoded.
-_KEY_LABELS = ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY",
-               "ENCRYPTED PRIVATE KEY", "X509 CRL")
+_KEY_LABELS = (
+    "PRIVATE KEY",
+    "RSA PRIVATE KEY",
+    "EC PRIVATE KEY",
+    "DSA PRIVATE KEY",
+    "ENCRYPTED PRIVATE KEY",
+    "X509 CRL",
+)
 
 
 @dataclass(frozen=True)
@@ -64,17 +70,38 @@ class CertBlock:
     label: str
 
 
-def scan(data: bytes, max_blocks: int = 20_000) -> list[Block]:
-    """Every PEM block, strictly (BEGIN at a line start; whitespace-only base64 body)."""
+_SCAN_MEMO: dict[bytes, tuple[Block, ...]] = {}
+_SCAN_MEMO_BYTES = [0]
+
+
+def scan(data: bytes, max_blocks: int = 20_000) -> tuple[Block, ...]:
+    """Every PEM block, strictly (BEGIN at a line start; whitespace-only base64 body).
+
+    Memoised by content: the same bundle is read by several client models.
+    """
+    hit = _SCAN_MEMO.get(data)
+    if hit is not None:
+        return hit
+    out = tuple(_scan(data, max_blocks))
+    if _SCAN_MEMO_BYTES[0] + len(data) <= 128 << 20:
+        _SCAN_MEMO[data] = out
+        _SCAN_MEMO_BYTES[0] += len(data)
+    return out
+
+
+def _scan(data: bytes, max_blocks: int) -> list[Block]:
     out: list[Block] = []
     pos = 0
     n = len(data)
+    line_pos, line_no = 0, 1  # lines counted incrementally: linear in the file size
     while pos < n and len(out) < max_blocks:
         m = _BEGIN.search(data, pos)
         if m is None:
             break
         label_b = m.group(1)
-        line = data.count(b"\n", 0, m.start()) + 1
+        line_no += data.count(b"\n", line_pos, m.start())
+        line_pos = m.start()
+        line = line_no
         body_start = m.end() + 1
         end_marker = b"-----END " + label_b + b"-----"
         end = data.find(end_marker, body_start)

@@ -44,7 +44,9 @@ def certifi_where(ctx: StoreContext) -> tuple[str | None, str]:
         core = ""
     m = _PATCHED.search(core)
     if m:
-        return m.group(1), f"distro-patched certifi at {pkg} ({why}): where() returns the system bundle"
+        return m.group(
+            1
+        ), f"distro-patched certifi at {pkg} ({why}): where() returns the system bundle"
     return f"{pkg}/cacert.pem", f"certifi at {pkg} ({why}): its own Mozilla bundle"
 
 
@@ -52,7 +54,9 @@ def present(ctx: StoreContext) -> bool:
     return find_package(ctx, "requests") is not None
 
 
-def _run(ctx: StoreContext, env: Mapping[str, str]) -> tuple[Builder, list[Anchor], list[str], bool]:
+def _run(
+    ctx: StoreContext, env: Mapping[str, str]
+) -> tuple[Builder, list[Anchor], list[str], bool]:
     ver = python_version(ctx)
     b = Builder("requests", partial_chain=ver is not None and ver >= (3, 13))
     active: list[str] = []
@@ -75,7 +79,13 @@ def _run(ctx: StoreContext, env: Mapping[str, str]) -> tuple[Builder, list[Ancho
         system = "distro-patched" in detail
         b.refresh_command = ctx.distro.facts.refresh if system else "pip install --upgrade certifi"
     if env_value(env, "SSL_CERT_FILE"):
-        b.source("$SSL_CERT_FILE", "env", SourceStatus.IGNORED, None, "requests does not read SSL_CERT_FILE")
+        b.source(
+            "$SSL_CERT_FILE",
+            "env",
+            SourceStatus.IGNORED,
+            None,
+            "requests does not read SSL_CERT_FILE",
+        )
     full = path if path.startswith("/") else "/" + path
     if ctx.fs.is_dir(full):
         _load_capath(ctx, b, full, detail + " (a directory: used as CApath)", unhashed)

@@ -229,26 +229,59 @@ def check_ca(
             None,
         )
         if eq is not None:
-            return CaCheck(client, fp, name, True, "equivalent", _label(eq),
-                           f"another certificate with the same name and key ({eq.cert.sha256[:16]})")
+            return CaCheck(
+                client,
+                fp,
+                name,
+                True,
+                "equivalent",
+                _label(eq),
+                f"another certificate with the same name and key ({eq.cert.sha256[:16]})",
+            )
     if len(store.anchors) == 0:
-        return CaCheck(client, fp, name, False, Code.NO_TRUST_STORE.value, None,
-                       store.load_error or "this client has no anchors at all")
-    for pool, code in ((store.pending, Code.STALE_BUNDLE), (store.ignored, Code.ANCHOR_FILE_IGNORED)):
+        return CaCheck(
+            client,
+            fp,
+            name,
+            False,
+            Code.NO_TRUST_STORE.value,
+            None,
+            store.load_error or "this client has no anchors at all",
+        )
+    for pool, code in (
+        (store.pending, Code.STALE_BUNDLE),
+        (store.ignored, Code.ANCHOR_FILE_IGNORED),
+    ):
         hit = next((a for a in pool if a.cert.sha256 == fp), None)
         if hit is not None:
             detail = store.refresh_command if code == Code.STALE_BUNDLE else hit.provenance.detail
-            return CaCheck(client, fp, hit.cert.display_name, False, code.value, hit.provenance.source, detail)
+            return CaCheck(
+                client, fp, hit.cert.display_name, False, code.value, hit.provenance.source, detail
+            )
     if store.default_anchors is not None:
         hit = store.default_anchors.find(fp)
         if hit is not None:
             override = next((f for f in store.findings if f.code == Code.ENV_OVERRIDE), None)
             variables = override.params.get("variables") if override else None
             detail = f"hidden by {', '.join(variables)}" if isinstance(variables, list) else None
-            return CaCheck(client, fp, hit.cert.display_name, False, Code.ENV_OVERRIDE.value,
-                           hit.provenance.source, detail)
+            return CaCheck(
+                client,
+                fp,
+                hit.cert.display_name,
+                False,
+                Code.ENV_OVERRIDE.value,
+                hit.provenance.source,
+                detail,
+            )
     ds = _daemon_store_error(store)
     if ds is not None:
-        return CaCheck(client, fp, name, False, Code.DAEMON_STORE.value, str(ds.params.get("path") or ""),
-                       str(ds.params.get("reason") or ""))
+        return CaCheck(
+            client,
+            fp,
+            name,
+            False,
+            Code.DAEMON_STORE.value,
+            str(ds.params.get("path") or ""),
+            str(ds.params.get("reason") or ""),
+        )
     return CaCheck(client, fp, name, False, "not-present", None, None)

@@ -94,40 +94,83 @@ def read_certs_dir(
                 data = ctx.fs.read_bytes(full)
             except OSError as exc:
                 b.source(full, "file", SourceStatus.UNREADABLE, None, describe_oserror(exc))
-                b.add(finding(Code.DAEMON_STORE, Severity.ERROR, client=client, path=full,
-                              reason=f"cannot read CA file: {describe_oserror(exc)}"))
+                b.add(
+                    finding(
+                        Code.DAEMON_STORE,
+                        Severity.ERROR,
+                        client=client,
+                        path=full,
+                        reason=f"cannot read CA file: {describe_oserror(exc)}",
+                    )
+                )
                 continue
-            anchors, _ = anchors_from_blocks(pemfile.go_certs(data), full, f"{client} per-registry CA")
+            anchors, _ = anchors_from_blocks(
+                pemfile.go_certs(data), full, f"{client} per-registry CA"
+            )
             b.anchors.extend(anchors)
             count += len(anchors)
-            b.source(full, "file", SourceStatus.USED if anchors else SourceStatus.EMPTY, len(anchors),
-                     "per-registry CA (*.crt), added to the system roots")
+            b.source(
+                full,
+                "file",
+                SourceStatus.USED if anchors else SourceStatus.EMPTY,
+                len(anchors),
+                "per-registry CA (*.crt), added to the system roots",
+            )
             if not anchors:
-                b.add(finding(Code.ANCHOR_FILE_IGNORED, Severity.WARNING, client=client, path=full,
-                              reason="no PEM CERTIFICATE block (DER or TRUSTED CERTIFICATE are ignored)"))
+                b.add(
+                    finding(
+                        Code.ANCHOR_FILE_IGNORED,
+                        Severity.WARNING,
+                        client=client,
+                        path=full,
+                        reason="no PEM CERTIFICATE block (DER or TRUSTED CERTIFICATE are ignored)",
+                    )
+                )
         elif e.name.endswith(".cert"):
             key = e.name[:-5] + ".key"
             if key not in names and missing_key_msg:
-                b.add(finding(Code.DAEMON_STORE, Severity.ERROR, client=client, path=full,
-                              reason=missing_key_msg.format(key=key, cert=e.name)))
+                b.add(
+                    finding(
+                        Code.DAEMON_STORE,
+                        Severity.ERROR,
+                        client=client,
+                        path=full,
+                        reason=missing_key_msg.format(key=key, cert=e.name),
+                    )
+                )
             else:
                 b.source(full, "file", SourceStatus.IGNORED, None, "client certificate (not a CA)")
         elif e.name.endswith(".key"):
             cert = e.name[:-4] + ".cert"
             if cert not in names and missing_cert_msg:
-                b.add(finding(Code.DAEMON_STORE, Severity.ERROR, client=client, path=full,
-                              reason=missing_cert_msg.format(key=e.name, cert=cert)))
+                b.add(
+                    finding(
+                        Code.DAEMON_STORE,
+                        Severity.ERROR,
+                        client=client,
+                        path=full,
+                        reason=missing_cert_msg.format(key=e.name, cert=cert),
+                    )
+                )
         elif not e.is_dir and e.name != "hosts.toml":
             b.source(full, "file", SourceStatus.IGNORED, None, "not *.crt: not read as a CA")
             if e.name.endswith((".pem", ".cer", ".ca", ".der")):
-                b.add(finding(Code.ANCHOR_FILE_IGNORED, Severity.WARNING, client=client, path=full,
-                              reason="only *.crt files in a certs.d directory are CA certificates"))
+                b.add(
+                    finding(
+                        Code.ANCHOR_FILE_IGNORED,
+                        Severity.WARNING,
+                        client=client,
+                        path=full,
+                        reason="only *.crt files in a certs.d directory are CA certificates",
+                    )
+                )
     return count
 
 
 def _system(ctx: StoreContext, b: Builder, label: str) -> None:
     sys_b = load_system_roots(ctx, client=b.client)
-    merge_into(b, sys_b, prefix=f"{label}: Go system roots (loaded once per daemon process)")
+    once = " (loaded once per daemon process)" if label != "podman" else ""
+    merge_into(b, sys_b, prefix=f"{label}: Go system roots{once}")
 
 
 def _refresh(ctx: StoreContext, service: str) -> str | None:
@@ -151,7 +194,11 @@ def docker_certs_root(env: Mapping[str, str]) -> tuple[str, str]:
 
 
 def docker_present(ctx: StoreContext) -> bool:
-    return any(ctx.fs.exists(p) for p in DOCKER_BINARIES) or ctx.fs.is_dir(DOCKER_CERTS_D) or "dockerd" in ctx.daemons
+    return (
+        any(ctx.fs.exists(p) for p in DOCKER_BINARIES)
+        or ctx.fs.is_dir(DOCKER_CERTS_D)
+        or "dockerd" in ctx.daemons
+    )
 
 
 def _near_misses(registry: str, names: list[str]) -> list[str]:
@@ -160,7 +207,11 @@ def _near_misses(registry: str, names: list[str]) -> list[str]:
     for n in names:
         if n == registry:
             continue
-        nh, np = _split_registry(n.replace("_", ":").rstrip(":")) if n.endswith("_") else _split_registry(n)
+        nh, np = (
+            _split_registry(n.replace("_", ":").rstrip(":"))
+            if n.endswith("_")
+            else _split_registry(n)
+        )
         if nh == host and np != port:
             out.append(n)
     return out
@@ -173,7 +224,9 @@ def docker_model(ctx: StoreContext) -> ClientStore:
     if root != DOCKER_CERTS_D and ctx.fs.is_dir(DOCKER_CERTS_D):
         b.source(DOCKER_CERTS_D, "certs.d", SourceStatus.IGNORED, None, f"not used: {how}")
     try:
-        dirs = [e.name for e in ctx.fs.listdir(root, limit=5000).entries if e.is_dir or e.is_symlink]
+        dirs = [
+            e.name for e in ctx.fs.listdir(root, limit=5000).entries if e.is_dir or e.is_symlink
+        ]
     except OSError as exc:
         dirs = []
         st = SourceStatus.MISSING if isinstance(exc, FileNotFoundError) else SourceStatus.UNREADABLE
@@ -182,38 +235,85 @@ def docker_model(ctx: StoreContext) -> ClientStore:
     for d in dirs:
         host, port = _split_registry(d)
         if port == "443":
-            b.add(finding(Code.DAEMON_STORE, Severity.WARNING, client="docker", path=f"{root}/{d}",
-                          reason=f"'{d}' matches only image references that spell ':443'; references "
-                          f"to {host} without a port use {root}/{host}",
-                          expected=f"{root}/{host}"))
+            b.add(
+                finding(
+                    Code.DAEMON_STORE,
+                    Severity.WARNING,
+                    client="docker",
+                    path=f"{root}/{d}",
+                    reason=f"'{d}' matches only image references that spell ':443'; references "
+                    f"to {host} without a port use {root}/{host}",
+                    expected=f"{root}/{host}",
+                )
+            )
         elif re.match(r"^.+_\d+_?$", d):
-            b.add(finding(Code.DAEMON_STORE, Severity.WARNING, client="docker", path=f"{root}/{d}",
-                          reason="containerd-style name (host_port_): dockerd's certs.d uses host:port",
-                          expected=f"{root}/{d.rstrip('_').rsplit('_', 1)[0]}:{d.rstrip('_').rsplit('_', 1)[1]}"))
+            b.add(
+                finding(
+                    Code.DAEMON_STORE,
+                    Severity.WARNING,
+                    client="docker",
+                    path=f"{root}/{d}",
+                    reason="containerd-style name (host_port_): dockerd's certs.d uses host:port",
+                    expected=f"{root}/{d.rstrip('_').rsplit('_', 1)[0]}:{d.rstrip('_').rsplit('_', 1)[1]}",
+                )
+            )
     reg = ctx.registry
     if reg:
         if reg in dirs:
             n = read_certs_dir(
-                ctx, b, f"{root}/{reg}", client="docker",
+                ctx,
+                b,
+                f"{root}/{reg}",
+                client="docker",
                 missing_key_msg="missing key {key} for client certificate {cert}. CA certificates must use the extension .crt",
                 missing_cert_msg="missing client certificate {cert} for key {key}",
             )
-            b.source(f"{root}/{reg}", "certs.d", SourceStatus.USED if n else SourceStatus.EMPTY, n,
-                     f"per-registry directory for {reg} (re-read on every pull)")
+            b.source(
+                f"{root}/{reg}",
+                "certs.d",
+                SourceStatus.USED if n else SourceStatus.EMPTY,
+                n,
+                f"per-registry directory for {reg} (re-read on every pull)",
+            )
         else:
-            b.source(f"{root}/{reg}", "certs.d", SourceStatus.MISSING, None, f"per-registry directory for {reg}")
+            b.source(
+                f"{root}/{reg}",
+                "certs.d",
+                SourceStatus.MISSING,
+                None,
+                f"per-registry directory for {reg}",
+            )
             misses = _near_misses(reg, dirs)
             if misses:
-                b.add(finding(Code.DAEMON_STORE, Severity.ERROR, client="docker", path=f"{root}/{misses[0]}",
-                              reason=f"dockerd looks for {root}/{reg} exactly; {', '.join(misses)} cannot match",
-                              expected=f"{root}/{reg}", registry=reg))
+                b.add(
+                    finding(
+                        Code.DAEMON_STORE,
+                        Severity.ERROR,
+                        client="docker",
+                        path=f"{root}/{misses[0]}",
+                        reason=f"dockerd looks for {root}/{reg} exactly; {', '.join(misses)} cannot match",
+                        expected=f"{root}/{reg}",
+                        registry=reg,
+                    )
+                )
         for d in dirs:
             if d != reg:
-                b.source(f"{root}/{d}", "certs.d", SourceStatus.IGNORED, None, f"for registry {d}, not {reg}")
+                b.source(
+                    f"{root}/{d}",
+                    "certs.d",
+                    SourceStatus.IGNORED,
+                    None,
+                    f"for registry {d}, not {reg}",
+                )
     else:
         for d in dirs:
-            b.source(f"{root}/{d}", "certs.d", SourceStatus.IGNORED, None,
-                     f"used only for registry {d} (give --registry to include it)")
+            b.source(
+                f"{root}/{d}",
+                "certs.d",
+                SourceStatus.IGNORED,
+                None,
+                f"used only for registry {d} (give --registry to include it)",
+            )
     return b.build()
 
 
@@ -278,14 +378,29 @@ def _load_toml(ctx: StoreContext, b: Builder, path: str) -> dict[str, Any] | Non
         text = ctx.fs.read_text(path, 4 << 20)
     except OSError as exc:
         if not isinstance(exc, FileNotFoundError):
-            b.add(finding(Code.UNREADABLE_FILE, Severity.WARNING, client=b.client, path=path,
-                          reason=describe_oserror(exc)))
+            b.add(
+                finding(
+                    Code.UNREADABLE_FILE,
+                    Severity.WARNING,
+                    client=b.client,
+                    path=path,
+                    reason=describe_oserror(exc),
+                )
+            )
         return None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        b.add(finding(Code.UNREADABLE_FILE, Severity.ERROR, client=b.client, path=path,
-                      reason=f"invalid TOML: {exc}", effect="containerd refuses to start with this file"))
+        b.add(
+            finding(
+                Code.UNREADABLE_FILE,
+                Severity.ERROR,
+                client=b.client,
+                path=path,
+                reason=f"invalid TOML: {exc}",
+                effect="containerd refuses to start with this file",
+            )
+        )
         return None
 
 
@@ -299,9 +414,21 @@ def _containerd_config(ctx: StoreContext, b: Builder) -> tuple[dict[str, Any], s
             path = a.split("=", 1)[1]
     cfg = _load_toml(ctx, b, path)
     if cfg is None:
-        b.source(path, "file", SourceStatus.MISSING, None, "containerd configuration (built-in defaults apply)")
+        b.source(
+            path,
+            "file",
+            SourceStatus.MISSING,
+            None,
+            "containerd configuration (built-in defaults apply)",
+        )
         return {}, path
-    b.source(path, "file", SourceStatus.USED, None, f"containerd configuration, version {cfg.get('version', 1)}")
+    b.source(
+        path,
+        "file",
+        SourceStatus.USED,
+        None,
+        f"containerd configuration, version {cfg.get('version', 1)}",
+    )
     imports = cfg.get("imports") or []
     if isinstance(imports, list):
         import fnmatch
@@ -355,32 +482,79 @@ def _read_hosts_toml(ctx: StoreContext, b: Builder, d: str, registry: str) -> in
                 sections.append((url, sec, _url_host(url) in own_names))
     for url, sec, applies in sections:
         if sec.get("skip_verify") is True:
-            b.add(finding(Code.DAEMON_STORE, Severity.INFO, client="containerd", path=path,
-                          reason=f"skip_verify = true for {url}: certificates are not verified at all"))
+            b.add(
+                finding(
+                    Code.DAEMON_STORE,
+                    Severity.INFO,
+                    client="containerd",
+                    path=path,
+                    reason=f"skip_verify = true for {url}: certificates are not verified at all",
+                )
+            )
         ca = sec.get("ca")
-        cas = [ca] if isinstance(ca, str) else [c for c in ca if isinstance(c, str)] if isinstance(ca, list) else []
+        cas = (
+            [ca]
+            if isinstance(ca, str)
+            else [c for c in ca if isinstance(c, str)]
+            if isinstance(ca, list)
+            else []
+        )
         for c in cas:
             full = c if c.startswith("/") else f"{d}/{c}"
             try:
                 data = ctx.fs.read_bytes(full)
             except OSError as exc:
-                b.source(full, "file", SourceStatus.MISSING if isinstance(exc, FileNotFoundError)
-                         else SourceStatus.UNREADABLE, None, f"ca for {url}")
-                b.add(finding(Code.DAEMON_STORE, Severity.ERROR, client="containerd", path=full,
-                              reason=f'unable to read CA cert "{full}": {describe_oserror(exc)}',
-                              registry=registry))
+                b.source(
+                    full,
+                    "file",
+                    SourceStatus.MISSING
+                    if isinstance(exc, FileNotFoundError)
+                    else SourceStatus.UNREADABLE,
+                    None,
+                    f"ca for {url}",
+                )
+                b.add(
+                    finding(
+                        Code.DAEMON_STORE,
+                        Severity.ERROR,
+                        client="containerd",
+                        path=full,
+                        reason=f'unable to read CA cert "{full}": {describe_oserror(exc)}',
+                        registry=registry,
+                    )
+                )
                 continue
             if not applies:
-                b.source(full, "file", SourceStatus.IGNORED, None, f"ca for mirror {url}, not {registry} itself")
+                b.source(
+                    full,
+                    "file",
+                    SourceStatus.IGNORED,
+                    None,
+                    f"ca for mirror {url}, not {registry} itself",
+                )
                 continue
-            anchors, _ = anchors_from_blocks(pemfile.go_certs(data), full, f"hosts.toml ca for {url}")
+            anchors, _ = anchors_from_blocks(
+                pemfile.go_certs(data), full, f"hosts.toml ca for {url}"
+            )
             b.anchors.extend(anchors)
             count += len(anchors)
-            b.source(full, "file", SourceStatus.USED if anchors else SourceStatus.EMPTY, len(anchors),
-                     f"hosts.toml ca for {url}, added to the system roots")
+            b.source(
+                full,
+                "file",
+                SourceStatus.USED if anchors else SourceStatus.EMPTY,
+                len(anchors),
+                f"hosts.toml ca for {url}, added to the system roots",
+            )
             if not anchors:
-                b.add(finding(Code.DAEMON_STORE, Severity.ERROR, client="containerd", path=full,
-                              reason=f'unable to load CA cert "{full}": no PEM certificate'))
+                b.add(
+                    finding(
+                        Code.DAEMON_STORE,
+                        Severity.ERROR,
+                        client="containerd",
+                        path=full,
+                        reason=f'unable to load CA cert "{full}": no PEM certificate',
+                    )
+                )
     return count
 
 
@@ -394,13 +568,22 @@ def containerd_model(ctx: StoreContext) -> ClientStore:
     _system(ctx, b, "containerd")
     cfg, cfg_path = _containerd_config(ctx, b)
     version = cfg.get("version", 1)
-    keys = CONTAINERD_REGISTRY_KEYS.get(version if isinstance(version, int) else 1, CONTAINERD_REGISTRY_KEYS[1])
+    keys = CONTAINERD_REGISTRY_KEYS.get(
+        version if isinstance(version, int) else 1, CONTAINERD_REGISTRY_KEYS[1]
+    )
     reg_cfg = _dig(cfg, keys) or {}
     other_keys = [k for v, k in CONTAINERD_REGISTRY_KEYS.items() if v != version and _dig(cfg, k)]
     if other_keys:
-        b.add(finding(Code.DAEMON_STORE, Severity.WARNING, client="containerd", path=cfg_path,
-                      reason=f"registry settings under {'.'.join(other_keys[0])} are ignored by a "
-                      f"version {version} configuration (expected {'.'.join(keys)})"))
+        b.add(
+            finding(
+                Code.DAEMON_STORE,
+                Severity.WARNING,
+                client="containerd",
+                path=cfg_path,
+                reason=f"registry settings under {'.'.join(other_keys[0])} are ignored by a "
+                f"version {version} configuration (expected {'.'.join(keys)})",
+            )
+        )
     config_path = reg_cfg.get("config_path") if isinstance(reg_cfg, Mapping) else None
     legacy = isinstance(reg_cfg, Mapping) and bool(reg_cfg.get("mirrors") or reg_cfg.get("configs"))
     ver, ver_how = containerd_version(ctx)
@@ -410,46 +593,90 @@ def containerd_model(ctx: StoreContext) -> ClientStore:
         roots = [r for r in config_path.split(":") if r]
         b.source(f"config_path = {config_path}", "config", SourceStatus.USED, None, ".".join(keys))
     elif legacy:
-        b.source("registry.configs", "config", SourceStatus.USED, None, "legacy mirrors/configs (deprecated)")
+        b.source(
+            "registry.configs",
+            "config",
+            SourceStatus.USED,
+            None,
+            "legacy mirrors/configs (deprecated)",
+        )
         configs = reg_cfg.get("configs") or {}
         tls = _dig(configs, (reg, "tls")) if reg and isinstance(configs, Mapping) else None
         if isinstance(tls, Mapping) and isinstance(tls.get("ca_file"), str):
             ca = tls["ca_file"]
             try:
                 data = ctx.fs.read_bytes(ca)
-                anchors, _ = anchors_from_blocks(pemfile.go_certs(data), ca, "legacy configs.tls.ca_file")
+                anchors, _ = anchors_from_blocks(
+                    pemfile.go_certs(data), ca, "legacy configs.tls.ca_file"
+                )
                 b.anchors.extend(anchors)
                 b.source(ca, "file", SourceStatus.USED, len(anchors), f"legacy ca_file for {reg}")
             except OSError as exc:
-                b.add(finding(Code.DAEMON_STORE, Severity.ERROR, client="containerd", path=ca,
-                              reason=f"ca_file: {describe_oserror(exc)}", registry=reg))
+                b.add(
+                    finding(
+                        Code.DAEMON_STORE,
+                        Severity.ERROR,
+                        client="containerd",
+                        path=ca,
+                        reason=f"ca_file: {describe_oserror(exc)}",
+                        registry=reg,
+                    )
+                )
     elif ver is not None and ver >= (2, 2, 0):
         roots = CONTAINERD_DEFAULT_CONFIG_PATH.split(":")
-        b.source(f"config_path (default) = {CONTAINERD_DEFAULT_CONFIG_PATH}", "config", SourceStatus.USED, None,
-                 f"containerd {'.'.join(map(str, ver))} ({ver_how}) defaults config_path when unset")
+        b.source(
+            f"config_path (default) = {CONTAINERD_DEFAULT_CONFIG_PATH}",
+            "config",
+            SourceStatus.USED,
+            None,
+            f"containerd {'.'.join(map(str, ver))} ({ver_how}) defaults config_path when unset",
+        )
     else:
         unset_roots = CONTAINERD_DEFAULT_CONFIG_PATH.split(":")
         existing = [
             d for r in unset_roots for d in (_host_dirs(r, reg) if reg else [r]) if ctx.fs.is_dir(d)
         ]
         if ver is None:
-            b.source("config_path", "config", SourceStatus.MISSING, None,
-                     f"unset; containerd version unknown ({ver_how})")
-            b.add(finding(Code.DAEMON_STORE, Severity.WARNING if existing else Severity.INFO,
-                          client="containerd", path=cfg_path,
-                          reason="registry config_path is unset: containerd ≥ 2.2 then reads "
-                          f"{CONTAINERD_DEFAULT_CONFIG_PATH}, older versions ignore certs.d; "
-                          "the version could not be determined from the files, so certs.d is "
-                          "assumed ignored",
-                          dirs=existing or None))
+            b.source(
+                "config_path",
+                "config",
+                SourceStatus.MISSING,
+                None,
+                f"unset; containerd version unknown ({ver_how})",
+            )
+            b.add(
+                finding(
+                    Code.DAEMON_STORE,
+                    Severity.WARNING if existing else Severity.INFO,
+                    client="containerd",
+                    path=cfg_path,
+                    reason="registry config_path is unset: containerd ≥ 2.2 then reads "
+                    f"{CONTAINERD_DEFAULT_CONFIG_PATH}, older versions ignore certs.d; "
+                    "the version could not be determined from the files, so certs.d is "
+                    "assumed ignored",
+                    dirs=existing or None,
+                )
+            )
         else:
-            b.source("config_path", "config", SourceStatus.MISSING, None,
-                     f"unset; containerd {'.'.join(map(str, ver))} ({ver_how}) ignores certs.d")
+            b.source(
+                "config_path",
+                "config",
+                SourceStatus.MISSING,
+                None,
+                f"unset; containerd {'.'.join(map(str, ver))} ({ver_how}) ignores certs.d",
+            )
             if existing:
-                b.add(finding(Code.DAEMON_STORE, Severity.ERROR, client="containerd", path=existing[0],
-                              reason=f"config_path is unset in {cfg_path}: containerd "
-                              f"{'.'.join(map(str, ver))} never reads {existing[0]}",
-                              fix=f'set config_path = "/etc/containerd/certs.d" under [{".".join(keys)}]'))
+                b.add(
+                    finding(
+                        Code.DAEMON_STORE,
+                        Severity.ERROR,
+                        client="containerd",
+                        path=existing[0],
+                        reason=f"config_path is unset in {cfg_path}: containerd "
+                        f"{'.'.join(map(str, ver))} never reads {existing[0]}",
+                        fix=f'set config_path = "/etc/containerd/certs.d" under [{".".join(keys)}]',
+                    )
+                )
     for r in roots:
         try:
             names = [e.name for e in ctx.fs.listdir(r, limit=5000).entries]
@@ -469,22 +696,46 @@ def containerd_model(ctx: StoreContext) -> ClientStore:
             if chosen:
                 break
         if chosen is None:
-            b.source(" | ".join(tried), "certs.d", SourceStatus.MISSING, None, f"no host directory for {reg}")
+            b.source(
+                " | ".join(tried),
+                "certs.d",
+                SourceStatus.MISSING,
+                None,
+                f"no host directory for {reg}",
+            )
         else:
             for d in tried[:-1]:
                 b.source(d, "certs.d", SourceStatus.MISSING, None, "tried first")
             if chosen.endswith("/_default"):
-                later = [d for r in roots[roots.index(chosen.rsplit("/", 1)[0]) + 1:]
-                         for d in _host_dirs(r, reg)[:-1] if ctx.fs.is_dir(d)]
+                later = [
+                    d
+                    for r in roots[roots.index(chosen.rsplit("/", 1)[0]) + 1 :]
+                    for d in _host_dirs(r, reg)[:-1]
+                    if ctx.fs.is_dir(d)
+                ]
                 if later:
-                    b.add(finding(Code.DAEMON_STORE, Severity.ERROR, client="containerd", path=chosen,
-                                  reason=f"{chosen} shadows {later[0]}: the first root with any match wins",
-                                  registry=reg))
+                    b.add(
+                        finding(
+                            Code.DAEMON_STORE,
+                            Severity.ERROR,
+                            client="containerd",
+                            path=chosen,
+                            reason=f"{chosen} shadows {later[0]}: the first root with any match wins",
+                            registry=reg,
+                        )
+                    )
             n = _read_hosts_toml(ctx, b, chosen, reg)
             if n < 0:  # no hosts.toml: the Docker layout fallback
-                n = read_certs_dir(ctx, b, chosen, client="containerd", missing_key_msg=None, missing_cert_msg=None)
-            b.source(chosen, "certs.d", SourceStatus.USED if n else SourceStatus.EMPTY, n,
-                     f"host directory for {reg} (re-read on every pull)")
+                n = read_certs_dir(
+                    ctx, b, chosen, client="containerd", missing_key_msg=None, missing_cert_msg=None
+                )
+            b.source(
+                chosen,
+                "certs.d",
+                SourceStatus.USED if n else SourceStatus.EMPTY,
+                n,
+                f"host directory for {reg} (re-read on every pull)",
+            )
     return b.build()
 
 
@@ -492,7 +743,11 @@ def containerd_model(ctx: StoreContext) -> ClientStore:
 
 
 def crio_present(ctx: StoreContext) -> bool:
-    return any(ctx.fs.exists(p) for p in CRIO_BINARIES) or ctx.fs.is_dir("/etc/crio") or "crio" in ctx.daemons
+    return (
+        any(ctx.fs.exists(p) for p in CRIO_BINARIES)
+        or ctx.fs.is_dir("/etc/crio")
+        or "crio" in ctx.daemons
+    )
 
 
 def podman_present(ctx: StoreContext) -> bool:
@@ -501,8 +756,11 @@ def podman_present(ctx: StoreContext) -> bool:
 
 def containers_model(ctx: StoreContext, client: str) -> ClientStore:
     service = "crio" if client == "crio" else None
-    b = Builder(client, partial_chain=True,
-                refresh_command=_refresh(ctx, service) if service else ctx.distro.facts.refresh)
+    b = Builder(
+        client,
+        partial_chain=True,
+        refresh_command=_refresh(ctx, service) if service else ctx.distro.facts.refresh,
+    )
     _system(ctx, b, client)
     home = ctx.env.get("HOME") or "/root"
     roots = [(f"{home.rstrip('/')}/.config/containers/certs.d", "$HOME")] + [
@@ -521,25 +779,47 @@ def containers_model(ctx: StoreContext, client: str) -> ClientStore:
             if chosen is None and ctx.fs.is_dir(d):
                 chosen = d
                 n = read_certs_dir(
-                    ctx, b, d, client=client,
+                    ctx,
+                    b,
+                    d,
+                    client=client,
                     missing_key_msg="missing key {key} for client certificate {cert}. Note that CA "
                     "certificates should use the extension .crt",
                     missing_cert_msg="missing client certificate {cert} for key {key}",
                 )
-                b.source(d, "certs.d", SourceStatus.USED if n else SourceStatus.EMPTY, n,
-                         f"first existing per-registry directory ({why}); read per operation")
+                b.source(
+                    d,
+                    "certs.d",
+                    SourceStatus.USED if n else SourceStatus.EMPTY,
+                    n,
+                    f"first existing per-registry directory ({why}); read per operation",
+                )
             elif ctx.fs.is_dir(d):
-                b.source(d, "certs.d", SourceStatus.SHADOWED, None, f"not read: {chosen} exists (no merge)")
+                b.source(
+                    d,
+                    "certs.d",
+                    SourceStatus.SHADOWED,
+                    None,
+                    f"not read: {chosen} exists (no merge)",
+                )
             else:
                 b.source(d, "certs.d", SourceStatus.MISSING, None, why)
         if chosen is None:
             host, port = _split_registry(reg)
             misses = [d for d in b.registry_dirs if _near_misses(reg, [d.rsplit("/", 1)[1]])]
             if misses:
-                b.add(finding(Code.DAEMON_STORE, Severity.ERROR, client=client, path=misses[0],
-                              reason=f"the directory name must match the image reference's host[:port] "
-                              f"exactly ({reg}); {misses[0].rsplit('/', 1)[1]} cannot match",
-                              expected=f"/etc/containers/certs.d/{reg}", registry=reg))
+                b.add(
+                    finding(
+                        Code.DAEMON_STORE,
+                        Severity.ERROR,
+                        client=client,
+                        path=misses[0],
+                        reason=f"the directory name must match the image reference's host[:port] "
+                        f"exactly ({reg}); {misses[0].rsplit('/', 1)[1]} cannot match",
+                        expected=f"/etc/containers/certs.d/{reg}",
+                        registry=reg,
+                    )
+                )
     return b.build()
 
 

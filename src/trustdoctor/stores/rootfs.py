@@ -126,8 +126,14 @@ class RootFS:
         hit = self._resolved.get(key)
         if hit is not None:
             return hit
-        pending: deque[str] = deque(_split(path))
+        comps = _split(path)
         resolved: list[str] = []
+        if 1 < len(comps) <= 64:
+            # Resolution is left to right: resolve the (memoised) parent, then
+            # the last component from there.  One lstat per file of a directory.
+            resolved = _split(self.resolve("/" + "/".join(comps[:-1])))
+            comps = comps[-1:]
+        pending: deque[str] = deque(comps)
         links = 0
         while pending:
             comp = pending.popleft()
@@ -286,7 +292,9 @@ class RootFS:
     def read_text(self, path: str, max_size: int = 1024 * 1024) -> str:
         return self.read_bytes(path, max_size).decode("utf-8", "replace")
 
-    def find_bytes(self, path: str, needles: tuple[bytes, ...], max_size: int = 256 << 20) -> set[bytes]:
+    def find_bytes(
+        self, path: str, needles: tuple[bytes, ...], max_size: int = 256 << 20
+    ) -> set[bytes]:
         """Which of ``needles`` occur in a (large, binary) file, via mmap, without caching it.
 
         Used to read compiled-in defaults out of libcrypto/libcurl.  Raises ``OSError``.

@@ -131,10 +131,18 @@ def subject_hash(name_der: bytes) -> str | None:
     ``None`` when OpenSSL could not canonicalise the name either (it then
     cannot be found in a CApath directory at all).
     """
+    if name_der in _MEMO:
+        return _MEMO[name_der]
     try:
         canon = canonical_encoding(name_der)
     except NameError_:
-        return None
-    md = hashlib.sha1(canon).digest()
-    value = md[0] | (md[1] << 8) | (md[2] << 16) | (md[3] << 24)
-    return f"{value:08x}"
+        out = None
+    else:
+        md = hashlib.sha1(canon).digest()
+        out = f"{md[0] | (md[1] << 8) | (md[2] << 16) | (md[3] << 24):08x}"
+    if len(_MEMO) < 100_000:
+        _MEMO[name_der] = out
+    return out
+
+
+_MEMO: dict[bytes, str | None] = {}

@@ -1,0 +1,197 @@
+"""Text view of ``trustdoctor stores``: an inventory per client, or the CA compliance table. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..model.findings import Finding, Severity
+from ..stores.model import ClientStore, SourceStatus, StoreSource, StoresReport
+from ..stores.refine import CaCheck
+from .doc import BAD, BOLD, DIM, HEAD, OK, WARN, Doc, Span
+
+_STATUS_STYLE = {
+    SourceStatus.USED: OK,
+    SourceStatus.EMPTY: WARN,
+    SourceStatus.MISSING: DIM,
+    SourceStatus.UNREADABLE: BAD,
+    SourceStatus.SKIPPED: DIM,
+    SourceStatus.SHADOWED: DIM,
+    SourceStatus.IGNORED: DIM,
+    SourceStatus.REJECTED: BAD,
+    SourceStatus.TRUNCATED: WARN,
+}
+_SEV_STYLE = {Severity.ERROR: BAD, Severity.WARNING: WARN, Severity.INFO: DIM}
+
+# How to make one client trust a CA (shown when it does not).
+ADD_CA: dict[str, str] = {
+    "go": "put the CA in the distro anchor directory and rebuild the bundle (or copy the PEM into /etc/ssl/certs)",
+    "openssl": "put the CA in the distro anchor directory and rebuild (a single-certificate .crt file)",
+    "curl": "put the CA in the distro anchor directory and rebuild, or set CURL_CA_BUNDLE",
+    "python": "put the CA in the distro anchor directory and rebuild, or set SSL_CERT_FILE",
+    "requests": "set REQUESTS_CA_BUNDLE to a bundle that holds the CA (pip's certifi has only Mozilla roots)",
+    "node": "set NODE_EXTRA_CA_CERTS=/path/ca.pem (or NODE_OPTIONS=--use-openssl-ca) and restart the process",
+    "java": "keytool -importcert -noprompt -trustcacerts -alias <name> -file ca.pem -cacerts -storepass changeit",
+    "docker": "copy the CA to /etc/docker/certs.d/<host[:port]>/ca.crt (no restart needed)",
+    "containerd": "reference the CA from /etc/containerd/certs.d/<host[:port]>/hosts.toml (ca = ...)",
+    "crio": "copy the CA to /etc/containers/certs.d/<host[:port]>/ca.crt",
+    "podman": "copy the CA to /etc/containers/certs.d/<host[:port]>/ca.crt",
+}
+
+
+def _p(params: Mapping[str, object], key: str, default: str = "") -> str:
+    v = params.get(key)
+    if v is None:
+        return default
+    if isinstance(v, list):
+        return ", ".join(str(x) for x in v)
+    return str(v)
+
+
+def describe_finding(f: Finding) -> str:
+    """One sentence for a store finding (English lives here, codes in the model)."""
+    p = f.params
+    code = f.code.value
+    if code == "no-trust-store":
+        s = f"no trust anchors at all: {_p(p, 'reason')}"
+        if p.get("install"):
+            s += f" — install a CA bundle: {_p(p, 'install')}"
+        return s
+    if code == "stale-bundle":
+        s = f"{_p(p, 'count')} certificate(s) waiting in {_p(p, 'files')} are not in the store this client reads"
+        if p.get("reason"):
+            s += f" ({_p(p, 'reason')})"
+        if p.get("refresh"):
+            s += f" — run: {_p(p, 'refresh')}"
+        return s
+    if code == "anchor-file-ignored":
+        names = _p(p, "names")
+        return (
+            f"{_p(p, 'path')}{' (' + names + ')' if names else ''} is never used: {_p(p, 'reason')}"
+        )
+    if code == "env-override":
+        s = (
+            f"{_p(p, 'variables')} hide(s) {_p(p, 'hidden')} root(s) the default store has"
+            f" ({_p(p, 'hidden_private')} private)"
+        )
+        if p.get("examples"):
+            s += f", e.g. {_p(p, 'examples')}"
+        return s
+    if code == "override-harmless":
+        return f"{_p(p, 'variables')} set, but harmless: {_p(p, 'reason')}"
+    if code == "empty-bundle":
+        return f"{_p(p, 'path')} holds no usable certificate ({_p(p, 'reason')}); {_p(p, 'effect')}"
+    if code == "unreadable-file":
+        s = f"{_p(p, 'path')}: {_p(p, 'reason')}"
+        if p.get("effect"):
+            s += f" — {_p(p, 'effect')}"
+        return s
+    if code == "daemon-store":
+        s = f"{_p(p, 'path')}: {_p(p, 'reason')}"
+        if p.get("fix"):
+            s += f" — {_p(p, 'fix')}"
+        return s
+    if code == "restart-required":
+        s = (
+            f"{_p(p, 'count')} store file(s) changed at {_p(p, 'changed')}, after {_p(p, 'process')} "
+            f"started ({_p(p, 'started')}): it still uses the old roots"
+        )
+        if p.get("service"):
+            s += f" — run: systemctl restart {_p(p, 'service')}"
+        return s
+    if code == "partial-trust":
+        return (
+            f"{_p(p, 'root')} ({_p(p, 'source')}) is trusted by {_p(p, 'trusted_by')} "
+            f"but not by {_p(p, 'not_trusted_by')}"
+        )
+    if code == "store-limit":
+        return (
+            f"{_p(p, 'path')}: {_p(p, 'reason')} (trustdoctor's safety limit; the view is partial)"
+        )
+    return f"{code}: " + ", ".join(f"{k}={_p(p, k)}" for k in p)
+
+
+def _source_line(doc: Doc, s: StoreSource) -> None:
+    count = "" if s.count is None else f"{s.count:>4}"
+    doc.line(
+        "    ",
+        Span(f"{s.status.value:<10}", _STATUS_STYLE.get(s.status)),
+        f" {count:>4}  ",
+        s.path,
+        Span(f"  {s.detail}" if s.detail else "", DIM),
+    )
+
+
+def _findings(doc: Doc, findings: tuple[Finding, ...]) -> None:
+    order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+    for f in sorted(findings, key=lambda f: order[f.severity]):
+        doc.line(
+            "    ",
+            Span(f"{f.severity.value:<7}", _SEV_STYLE[f.severity]),
+            Span(f" {f.code.value}", BOLD),
+            f": {describe_finding(f)}",
+        )
+
+
+def _header(doc: Doc, r: StoresReport) -> None:
+    doc.line(Span(f"Trust stores in {r.root}", HEAD), f" — {r.distro.label}")
+    if r.distro.evidence:
+        doc.line(Span(f"  detected from: {'; '.join(r.distro.evidence[:3])}", DIM))
+    env = ", ".join(r.env_keys) if r.env_keys else "no trust-related variables"
+    doc.line(Span(f"  environment ({r.env_origin}): {env}", DIM))
+    if r.registry:
+        doc.line(Span(f"  registry: {r.registry}", DIM))
+    doc.blank()
+
+
+def _client(doc: Doc, s: ClientStore) -> None:
+    n = len(s.anchors)
+    doc.line(
+        Span(s.client, BOLD), " — ", Span(f"{n} anchor{'s' if n != 1 else ''}", OK if n else BAD)
+    )
+    if s.load_error:
+        doc.line("    ", Span("error", BAD), f"  {s.load_error}")
+    for src in s.sources:
+        _source_line(doc, src)
+    if s.default_anchors is not None:
+        doc.line(Span(f"    without the overrides: {len(s.default_anchors)} anchors", DIM))
+    _findings(doc, s.findings)
+    doc.blank()
+
+
+def render_stores(r: StoresReport) -> Doc:
+    """The inventory (no ``--ca``) or the compliance table (with ``--ca``/``--fingerprint``)."""
+    doc = Doc()
+    _header(doc, r)
+    if not r.checks:
+        for s in r.stores:
+            _client(doc, s)
+        return doc
+    by_client = {s.client: s for s in r.stores}
+    for checks in r.checks:
+        if not checks:
+            continue
+        first = checks[0]
+        doc.line(Span(f"CA {first.name}", HEAD), Span(f"  sha256 {first.fingerprint}", DIM))
+        for c in checks:
+            _check_line(doc, c, by_client.get(c.client))
+        doc.blank()
+    refusing = sorted({c.client for checks in r.checks for c in checks if not c.trusted})
+    if refusing:
+        doc.line(Span("not trusted by: ", BAD), ", ".join(refusing))
+    else:
+        doc.line(Span("trusted by every selected client", OK))
+    return doc
+
+
+def _check_line(doc: Doc, c: CaCheck, store: ClientStore | None) -> None:
+    mark = Span("✓", OK) if c.trusted else Span("✗", BAD)
+    where = f"  {c.source}" if c.source else ""
+    doc.line(
+        "  ", mark, f" {c.client:<11}", Span(f"{c.reason:<20}", OK if c.trusted else BAD), where
+    )
+    if c.detail:
+        doc.line(Span(f"      {c.detail}", DIM))
+    if not c.trusted and c.reason == "not-present" and c.client in ADD_CA:
+        doc.line(Span(f"      to add it: {ADD_CA[c.client]}", DIM))
+    if not c.trusted and c.reason == "stale-bundle" and store is not None and store.refresh_command:
+        doc.line(Span(f"      run: {store.refresh_command}", DIM))
