@@ -74,47 +74,122 @@ def build_shapes() -> list[Shape]:
 
     shapes: list[Shape] = []
     ok_leaf = leaf(inter)
-    shapes.append(Shape("untrusted-root", ok_leaf.pem + inter.pem, ok_leaf.key_pem,
-                        other_root.pem, frozenset({"untrusted-root"})))
-    shapes.append(Shape("root-sent-untrusted", ok_leaf.pem + inter.pem + root.pem,
-                        ok_leaf.key_pem, other_root.pem, frozenset({"untrusted-root"})))
-    shapes.append(Shape("missing-intermediate", ok_leaf.pem, ok_leaf.key_pem, root.pem,
-                        frozenset({"missing-intermediate"})))
+    shapes.append(
+        Shape(
+            "untrusted-root",
+            ok_leaf.pem + inter.pem,
+            ok_leaf.key_pem,
+            other_root.pem,
+            frozenset({"untrusted-root"}),
+        )
+    )
+    shapes.append(
+        Shape(
+            "root-sent-untrusted",
+            ok_leaf.pem + inter.pem + root.pem,
+            ok_leaf.key_pem,
+            other_root.pem,
+            frozenset({"untrusted-root"}),
+        )
+    )
+    shapes.append(
+        Shape(
+            "missing-intermediate",
+            ok_leaf.pem,
+            ok_leaf.key_pem,
+            root.pem,
+            frozenset({"missing-intermediate"}),
+        )
+    )
     self_leaf = pki.make_cert(NAME, ca=False, **good)  # type: ignore[arg-type]
-    shapes.append(Shape("self-signed-leaf", self_leaf.pem, self_leaf.key_pem, root.pem,
-                        frozenset({"self-signed-leaf"})))
+    shapes.append(
+        Shape(
+            "self-signed-leaf",
+            self_leaf.pem,
+            self_leaf.key_pem,
+            root.pem,
+            frozenset({"self-signed-leaf"}),
+        )
+    )
     expired = leaf(inter, not_before=REAL_NOW - 400 * DAY, not_after=REAL_NOW - 3 * DAY)
-    shapes.append(Shape("expired", expired.pem + inter.pem, expired.key_pem, root.pem,
-                        frozenset({"expired"})))
+    shapes.append(
+        Shape("expired", expired.pem + inter.pem, expired.key_pem, root.pem, frozenset({"expired"}))
+    )
     future = leaf(inter, not_before=REAL_NOW + 10 * DAY, not_after=REAL_NOW + 400 * DAY)
-    shapes.append(Shape("not-yet-valid", future.pem + inter.pem, future.key_pem, root.pem,
-                        frozenset({"not-yet-valid"})))
+    shapes.append(
+        Shape(
+            "not-yet-valid",
+            future.pem + inter.pem,
+            future.key_pem,
+            root.pem,
+            frozenset({"not-yet-valid"}),
+        )
+    )
     wrong = leaf(inter, dns=("other.example.com",), ips=())
-    shapes.append(Shape("wrong-host", wrong.pem + inter.pem, wrong.key_pem, root.pem,
-                        frozenset({"hostname-mismatch"})))
+    shapes.append(
+        Shape(
+            "wrong-host",
+            wrong.pem + inter.pem,
+            wrong.key_pem,
+            root.pem,
+            frozenset({"hostname-mismatch"}),
+        )
+    )
     legacy = pki.make_cert(NAME, issuer=inter, ca=False, **v)  # CN only, no SAN
-    shapes.append(Shape("legacy-cn", legacy.pem + inter.pem, legacy.key_pem, root.pem,
-                        frozenset({"legacy-common-name", "hostname-mismatch"})))
+    shapes.append(
+        Shape(
+            "legacy-cn",
+            legacy.pem + inter.pem,
+            legacy.key_pem,
+            root.pem,
+            frozenset({"legacy-common-name", "hostname-mismatch"}),
+        )
+    )
     # An "intermediate" that is not a CA (CA:FALSE, no keyCertSign) signing the leaf.
-    not_ca = pki.make_cert("Explain Bad Issuing CA", issuer=root, ca=False,
-                           eku=("serverAuth",), **v)  # type: ignore[arg-type]
+    not_ca = pki.make_cert(
+        "Explain Bad Issuing CA", issuer=root, ca=False, eku=("serverAuth",), **v
+    )  # type: ignore[arg-type]
     nc_leaf = leaf(not_ca)
-    shapes.append(Shape("not-a-ca", nc_leaf.pem + not_ca.pem, nc_leaf.key_pem, root.pem,
-                        frozenset({"not-a-ca"})))
+    shapes.append(
+        Shape(
+            "not-a-ca", nc_leaf.pem + not_ca.pem, nc_leaf.key_pem, root.pem, frozenset({"not-a-ca"})
+        )
+    )
     # The client trusts a root with the right name but another key (CA regenerated).
     regen = pki.make_cert("Explain Test Root CA", **ca_kw)
-    shapes.append(Shape("regenerated-ca", ok_leaf.pem + inter.pem, ok_leaf.key_pem, regen.pem,
-                        frozenset({"bad-signature"})))
+    shapes.append(
+        Shape(
+            "regenerated-ca",
+            ok_leaf.pem + inter.pem,
+            ok_leaf.key_pem,
+            regen.pem,
+            frozenset({"bad-signature"}),
+        )
+    )
     # SHA-1 signed intermediate under an RSA root (cryptography no longer signs
     # with SHA-1, so the openssl CLI does it).
     rsa_root = pki.make_cert("Explain RSA Root CA", key_kind="rsa2048", **ca_kw)
     sha1_inter = _sha1_intermediate(rsa_root)
     sha1_leaf = leaf(sha1_inter)
-    shapes.append(Shape("sha1-intermediate", sha1_leaf.pem + sha1_inter.pem, sha1_leaf.key_pem,
-                        rsa_root.pem, frozenset({"insecure-algorithm"})))
+    shapes.append(
+        Shape(
+            "sha1-intermediate",
+            sha1_leaf.pem + sha1_inter.pem,
+            sha1_leaf.key_pem,
+            rsa_root.pem,
+            frozenset({"insecure-algorithm"}),
+        )
+    )
     # The client has no trust anchors at all.
-    shapes.append(Shape("empty-store", ok_leaf.pem + inter.pem, ok_leaf.key_pem, b"",
-                        frozenset({"no-trust-store", "empty-bundle"})))
+    shapes.append(
+        Shape(
+            "empty-store",
+            ok_leaf.pem + inter.pem,
+            ok_leaf.key_pem,
+            b"",
+            frozenset({"no-trust-store", "empty-bundle"}),
+        )
+    )
     return shapes
 
 
@@ -131,14 +206,49 @@ def _sha1_intermediate(root: pki.Issued) -> pki.Issued:
         (t / "inter.key").write_bytes(pki.Issued(root.cert, key).key_pem)
         (t / "ext.cnf").write_text(
             "[v3]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"
-            "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n")
-        subprocess.run(["openssl", "req", "-new", "-key", str(t / "inter.key"), "-subj",
-                        "/CN=Explain SHA1 Issuing CA", "-out", str(t / "inter.csr")],
-                       check=True, capture_output=True)
-        subprocess.run(["openssl", "x509", "-req", "-in", str(t / "inter.csr"), "-CA",
-                        str(t / "root.pem"), "-CAkey", str(t / "root.key"), "-sha1", "-days", "300",
-                        "-set_serial", "4242", "-extfile", str(t / "ext.cnf"), "-extensions", "v3",
-                        "-out", str(t / "inter.pem")], check=True, capture_output=True)
+            "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
+        )
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-new",
+                "-key",
+                str(t / "inter.key"),
+                "-subj",
+                "/CN=Explain SHA1 Issuing CA",
+                "-out",
+                str(t / "inter.csr"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                "openssl",
+                "x509",
+                "-req",
+                "-in",
+                str(t / "inter.csr"),
+                "-CA",
+                str(t / "root.pem"),
+                "-CAkey",
+                str(t / "root.key"),
+                "-sha1",
+                "-days",
+                "300",
+                "-set_serial",
+                "4242",
+                "-extfile",
+                str(t / "ext.cnf"),
+                "-extensions",
+                "v3",
+                "-out",
+                str(t / "inter.pem"),
+            ],
+            check=True,
+            capture_output=True,
+        )
         cert = x509.load_pem_x509_certificate((t / "inter.pem").read_bytes())
     return pki.Issued(cert, key)
 
@@ -202,16 +312,33 @@ def start_shapes(tmp: Path) -> Iterator[list[Shape]]:
 # -- clients ---------------------------------------------------------------------
 
 
-def _run(argv: list[str], *, env: dict[str, str] | None = None, timeout: float = 60,
-         cwd: Path | None = None, stdin: str = "") -> str:
-    p = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=timeout,
-                       env=env, cwd=cwd, errors="replace")
+def _run(
+    argv: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    cwd: Path | None = None,
+    stdin: str = "",
+) -> str:
+    p = subprocess.run(
+        argv,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=cwd,
+        errors="replace",
+    )
     return p.stdout + p.stderr
 
 
 def _clean_env(tmp: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SSL_", "REQUESTS_", "CURL_", "NODE_", "GIT_", "PIP_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SSL_", "REQUESTS_", "CURL_", "NODE_", "GIT_", "PIP_"))
+    }
     env["HOME"] = str(tmp / "home")
     (tmp / "home").mkdir(exist_ok=True)
     return env
@@ -222,10 +349,23 @@ def capture_openssl_s_client(shapes: list[Shape], tmp: Path) -> dict[str, str]:
     for s in shapes:
         if not s.ca_pem:
             continue
-        out[s.name] = _run(["openssl", "s_client", "-connect", f"127.0.0.1:{s.port}",
-                            "-servername", NAME, "-verify_hostname", NAME,
-                            "-CAfile", str(s.ca_file), "-no-CApath", "-no-CAstore"],
-                           env=_clean_env(tmp))
+        out[s.name] = _run(
+            [
+                "openssl",
+                "s_client",
+                "-connect",
+                f"127.0.0.1:{s.port}",
+                "-servername",
+                NAME,
+                "-verify_hostname",
+                NAME,
+                "-CAfile",
+                str(s.ca_file),
+                "-no-CApath",
+                "-no-CAstore",
+            ],
+            env=_clean_env(tmp),
+        )
     return out
 
 
@@ -239,8 +379,16 @@ def capture_openssl_verify(shapes: list[Shape], tmp: Path) -> dict[str, str]:
         leaf.write_bytes(blocks[0] + b"-----END CERTIFICATE-----\n")
         untrusted = tmp / f"v-untrusted-{s.name}.pem"
         untrusted.write_bytes(b"-----END CERTIFICATE-----\n".join(blocks[1:]))
-        argv = ["openssl", "verify", "-no-CApath", "-no-CAstore", "-CAfile", str(s.ca_file),
-                "-verify_hostname", NAME]
+        argv = [
+            "openssl",
+            "verify",
+            "-no-CApath",
+            "-no-CAstore",
+            "-CAfile",
+            str(s.ca_file),
+            "-verify_hostname",
+            NAME,
+        ]
         if len(blocks) > 2:
             argv += ["-untrusted", str(untrusted)]
         out[s.name] = _run([*argv, str(leaf)], env=_clean_env(tmp))
@@ -252,10 +400,24 @@ def capture_curl(shapes: list[Shape], tmp: Path) -> dict[str, str]:
     empty_dir.mkdir(exist_ok=True)
     out = {}
     for s in shapes:
-        out[s.name] = _run(["curl", "-sS", "-o", "/dev/null", "--max-time", "10",
-                            "--cacert", str(s.ca_file), "--capath", str(empty_dir),
-                            "--resolve", f"{NAME}:{s.port}:127.0.0.1",
-                            f"https://{NAME}:{s.port}/"], env=_clean_env(tmp))
+        out[s.name] = _run(
+            [
+                "curl",
+                "-sS",
+                "-o",
+                "/dev/null",
+                "--max-time",
+                "10",
+                "--cacert",
+                str(s.ca_file),
+                "--capath",
+                str(empty_dir),
+                "--resolve",
+                f"{NAME}:{s.port}:127.0.0.1",
+                f"https://{NAME}:{s.port}/",
+            ],
+            env=_clean_env(tmp),
+        )
     return out
 
 
@@ -281,8 +443,10 @@ def capture_python(shapes: list[Shape], tmp: Path, kind: str) -> dict[str, str]:
     script.write_text(_PY_SCRIPT)
     out = {}
     for s in shapes:
-        out[s.name] = _run([sys.executable, str(script), kind, NAME, str(s.port),
-                            str(s.ca_file)], env=_clean_env(tmp))
+        out[s.name] = _run(
+            [sys.executable, str(script), kind, NAME, str(s.port), str(s.ca_file)],
+            env=_clean_env(tmp),
+        )
     return out
 
 
@@ -366,8 +530,13 @@ def go_binary(tmp: Path) -> Path | None:
     src.mkdir(exist_ok=True)
     (src / "main.go").write_text(_GO_PROGRAM)
     env = _clean_env(tmp)
-    env.update(GOCACHE=str(tmp / "gocache"), GOPATH=str(tmp / "gopath"), GO111MODULE="off",
-               CGO_ENABLED="0", GOFLAGS="")
+    env.update(
+        GOCACHE=str(tmp / "gocache"),
+        GOPATH=str(tmp / "gopath"),
+        GO111MODULE="off",
+        CGO_ENABLED="0",
+        GOFLAGS="",
+    )
     _run([go, "build", "-o", str(src / "client"), "main.go"], env=env, cwd=src, timeout=300)
     binary = src / "client"
     return binary if binary.exists() else None
@@ -386,12 +555,21 @@ def capture_go(shapes: list[Shape], tmp: Path, binary: Path) -> dict[str, str]:
     nothing = tmp / "go-empty-dir"
     nothing.mkdir(exist_ok=True)
     env.update(SSL_CERT_FILE=str(tmp / "does-not-exist.pem"), SSL_CERT_DIR=str(nothing))
-    out.update(_split_marked(_run([str(binary), "empty-store",
-                                   f"https://{NAME}:{empty.port}/", "system"], env=env)))
+    out.update(
+        _split_marked(
+            _run([str(binary), "empty-store", f"https://{NAME}:{empty.port}/", "system"], env=env)
+        )
+    )
     # SSL_CERT_FILE naming a directory: the roots cannot be loaded at all.
     env["SSL_CERT_FILE"] = str(nothing)
-    out.update(_split_marked(_run([str(binary), "unreadable-roots",
-                                   f"https://{NAME}:{empty.port}/", "system"], env=env)))
+    out.update(
+        _split_marked(
+            _run(
+                [str(binary), "unreadable-roots", f"https://{NAME}:{empty.port}/", "system"],
+                env=env,
+            )
+        )
+    )
     return out
 
 
@@ -433,15 +611,20 @@ def capture_java(shapes: list[Shape], tmp: Path) -> dict[str, str]:
         store = tmp / f"trust-{i}.p12"
         enc = BestAvailableEncryption(b"changeit")
         if ca_pem:
-            certs = [pkcs12.PKCS12Certificate(c, f"ca{j}".encode())
-                     for j, c in enumerate(x509.load_pem_x509_certificates(ca_pem))]
+            certs = [
+                pkcs12.PKCS12Certificate(c, f"ca{j}".encode())
+                for j, c in enumerate(x509.load_pem_x509_certificates(ca_pem))
+            ]
             store.write_bytes(pkcs12.serialize_java_truststore(certs, enc))
         else:
             # No trusted entries at all (only a key entry): the JVM has no anchors.
             k = pki.make_cert("Explain Key Only", ca=False)
             store.write_bytes(pkcs12.serialize_key_and_certificates(b"k", k.key, k.cert, None, enc))
-        props = [f"-Djavax.net.ssl.trustStore={store}", "-Djavax.net.ssl.trustStorePassword=changeit",
-                 "-Djavax.net.ssl.trustStoreType=PKCS12"]
+        props = [
+            f"-Djavax.net.ssl.trustStore={store}",
+            "-Djavax.net.ssl.trustStorePassword=changeit",
+            "-Djavax.net.ssl.trustStoreType=PKCS12",
+        ]
         argv = ["java", *props, str(src)]
         for s in group:
             argv += [s.name, f"https://{NAME}:{s.port}/"]
@@ -453,8 +636,12 @@ def capture_git(shapes: list[Shape], tmp: Path) -> dict[str, str]:
     out = {}
     for s in shapes:
         env = _clean_env(tmp)
-        env.update(GIT_SSL_CAINFO=str(s.ca_file), GIT_TERMINAL_PROMPT="0",
-                   GIT_CONFIG_NOSYSTEM="1", GIT_SSL_CAPATH=str(tmp / "empty-capath"))
+        env.update(
+            GIT_SSL_CAINFO=str(s.ca_file),
+            GIT_TERMINAL_PROMPT="0",
+            GIT_CONFIG_NOSYSTEM="1",
+            GIT_SSL_CAPATH=str(tmp / "empty-capath"),
+        )
         (tmp / "empty-capath").mkdir(exist_ok=True)
         out[s.name] = _run(["git", "ls-remote", f"https://{NAME}:{s.port}/repo.git"], env=env)
     return out
@@ -467,9 +654,28 @@ def capture_pip(shapes: list[Shape], tmp: Path, names: set[str]) -> dict[str, st
             continue
         env = _clean_env(tmp)
         env["PIP_CONFIG_FILE"] = os.devnull
-        out[s.name] = _run([sys.executable, "-m", "pip", "download", "--no-deps", "--retries", "0",
-                            "--timeout", "5", "--disable-pip-version-check", "--no-cache-dir",
-                            "-d", str(tmp / "pipdl"), "--cert", str(s.ca_file),
-                            "--index-url", f"https://{NAME}:{s.port}/simple/", "nothing-here"],
-                           env=env, timeout=120)
+        out[s.name] = _run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--retries",
+                "0",
+                "--timeout",
+                "5",
+                "--disable-pip-version-check",
+                "--no-cache-dir",
+                "-d",
+                str(tmp / "pipdl"),
+                "--cert",
+                str(s.ca_file),
+                "--index-url",
+                f"https://{NAME}:{s.port}/simple/",
+                "nothing-here",
+            ],
+            env=env,
+            timeout=120,
+        )
     return out

@@ -247,3 +247,31 @@ def test_openssl_s_client_sees_the_same_chain(
             ours = fetch_chain(parse_target(f"127.0.0.1:{srv.port}", servername=name), timeout=5)
             assert oracle, "openssl printed no certificate"
             assert fps(ours) == oracle
+
+
+# The stdlib deprecates configuring these versions; serving them is the point.
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
+@pytest.mark.parametrize(
+    ("version", "name"),
+    [(ssl.TLSVersion.TLSv1, "TLSv1"), (ssl.TLSVersion.TLSv1_1, "TLSv1.1")],
+    ids=["tls1.0", "tls1.1"],
+)
+def test_legacy_servers_are_still_captured(
+    files: netlab.Files, rsa: pki.Hierarchy, version: ssl.TLSVersion, name: str
+) -> None:
+    ctx = netlab.server_context(
+        files, [rsa.leaf, rsa.intermediate], min_version=version, max_version=version
+    )
+    try:
+        ctx.set_ciphers("ALL:@SECLEVEL=0")
+    except ssl.SSLError:  # pragma: no cover - depends on the system OpenSSL
+        pytest.skip("the system OpenSSL cannot serve this version")
+    with netlab.serving(netlab.tls_handler(ctx)) as srv:
+        try:
+            r = fetch_chain(parse_target(f"127.0.0.1:{srv.port}"), timeout=5)
+        except ConnectError as exc:
+            if srv.errors:  # the *server* side refused to speak it
+                pytest.skip(f"the system OpenSSL cannot serve {name}: {srv.errors[0]}")
+            raise exc
+    assert r.tls_version == name
+    assert fps(r) == sha(rsa.leaf, rsa.intermediate)

@@ -559,7 +559,7 @@ def test_paths_behind_merged_usr_links(tmp_path: Path, monkeypatch: pytest.Monke
             ("symlink", "lib", "usr/lib"),
             ("file", "usr/bin/bash", b"BASH"),
             ("file", "usr/bin/other", b"x" * 1000),
-            ("symlink", "usr/bin/sh", "bash"),  # sh after its target: one pass
+            ("symlink", "usr/bin/sh", "bash"),  # the target comes first: kept speculatively
             ("file", "usr/lib/libcrypto.so.3", b"CRYPTO"),
             ("file", "usr/lib/libz.so.1", b"Z"),
         ]
@@ -574,7 +574,7 @@ def test_paths_behind_merged_usr_links(tmp_path: Path, monkeypatch: pytest.Monke
     assert len(passes) == 1
 
 
-def test_target_seen_before_its_link_costs_one_rescan(
+def test_target_before_its_link_in_one_pass(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     base = layer(
@@ -589,4 +589,19 @@ def test_target_seen_before_its_link_costs_one_rescan(
     with extract_image(docker_save(tmp_path / "i.tar", [base]), extra_paths=["/bin/sh"]) as img:
         assert (img.root / "bin/sh").read_bytes() == b"DASH"
         assert "usr/bin/zsh" not in files_under(img.root)
+    assert len(passes) == 2  # "bin" comes last here: usr/bin was not known to matter
+
+
+def test_link_target_outside_wanted_dirs_costs_one_rescan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = layer(
+        [
+            ("file", "opt/vendor/ca.pem", CA),
+            ("symlink", "etc/ssl/certs/vendor.pem", "/opt/vendor/ca.pem"),
+        ]
+    )
+    passes = _count_passes(monkeypatch)
+    with extract_image(docker_save(tmp_path / "i.tar", [base])) as img:
+        assert (img.root / "etc/ssl/certs/vendor.pem").read_bytes() == CA
     assert len(passes) == 2

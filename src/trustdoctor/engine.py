@@ -20,7 +20,9 @@ from .policies import Policy, policy_for
 from .rules import Evaluation, chain_findings, evaluate, overall
 
 # A hook the trust-store layer gives to refine a client's verdict with store
-# evidence (stale bundle, env override...): (verdict, top of best path) -> verdict.
+# evidence (stale bundle, env override, a process older than its store...):
+# (verdict, last certificate of the best path) -> verdict.  Called for every
+# verdict, trusted ones included.
 Refiner = Callable[[ClientVerdict, CertInfo], ClientVerdict]
 
 
@@ -95,7 +97,7 @@ def judge(
             reference=others,
         )
         v = ev.verdict
-        if refiners and name in refiners and not v.trusted:
+        if refiners and name in refiners:
             v = refiners[name](v, ev.path.top)
         evals.append(ev)
         verdicts.append(v)

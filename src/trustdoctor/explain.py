@@ -28,9 +28,7 @@ from .sources.logs import (
     Block,
     LogStats,
     Record,
-    has_needle,
     iter_records,
-    records_from_stream,
     records_from_text,
 )
 
@@ -38,6 +36,8 @@ MAX_MATCHES = 1000  # distinct failures kept; more are counted in ``dropped``
 MAX_UNRECOGNISED = 5  # samples of TLS-looking lines that matched nothing
 MAX_TEXT = 400  # characters of matched text kept per match
 MAX_QUESTIONS = 6
+_S_CLIENT_SUMMARY = "openssl.num.s_client-summary"
+_S_CLIENT_CALLBACK = "openssl.num.s_client-callback"
 
 # Words that make an unmatched TLS-looking record worth reporting as "not
 # recognised" (a line that merely mentions SSL_CERT_FILE is not an error).
@@ -46,19 +46,63 @@ _ERRORISH = re.compile(r"(?i)error|fail|unable|invalid|refused|denied|exception|
 
 @dataclass(frozen=True)
 class _Compiled:
-    entries: tuple[tuple[int, tuple[tuple[M.ErrorEntry, re.Pattern[str]], ...]], ...]
+    entries: tuple[
+        tuple[int, tuple[tuple[M.ErrorEntry, re.Pattern[str], tuple[str, ...]], ...]], ...
+    ]
     wrappers: tuple[tuple[M.WrapperEntry, re.Pattern[str]], ...]
     hosts: tuple[tuple[M.HostRule, re.Pattern[str]], ...]
 
 
+def _literals(regex: str) -> tuple[str, ...]:
+    """Strings one of which every match of ``regex`` contains (empty: unknown).
+
+    A cheap ``in`` test on them skips most regular expressions of the table
+    for a record that cannot match (the table has ~170 entries).
+    """
+    try:
+        from re import _constants as C  # type: ignore[attr-defined]
+        from re import _parser as P  # type: ignore[attr-defined]
+
+        tree = P.parse(regex)
+    except Exception:  # pragma: no cover - private API changed: no shortcut
+        return ()
+
+    def runs(seq: object) -> str:
+        best = cur = ""
+        for op, av in seq:  # type: ignore[attr-defined]
+            if op is C.LITERAL:
+                cur += chr(av)
+                best = max(best, cur, key=len)
+            else:
+                cur = ""
+        return best
+
+    top = runs(tree)
+    if len(top) >= 3:
+        return (top,)
+    items = [it for it in tree if it[0] is not C.AT]
+    if len(items) == 1 and items[0][0] is C.SUBPATTERN:
+        inner = items[0][1][-1]
+        if len(inner) == 1 and inner[0][0] is C.BRANCH:
+            alts = [runs(b) for b in inner[0][1][1]]
+            if all(len(a) >= 3 for a in alts):
+                return tuple(alts)
+    if len(items) >= 1 and items[0][0] is C.BRANCH:
+        alts = [runs(b) for b in items[0][1][1]]
+        if all(len(a) >= 3 for a in alts):
+            return tuple(alts)
+    return ()
+
+
 @lru_cache(maxsize=1)
 def _compiled() -> _Compiled:
-    by_prio: dict[int, list[tuple[M.ErrorEntry, re.Pattern[str]]]] = {}
+    by_prio: dict[int, list[tuple[M.ErrorEntry, re.Pattern[str], tuple[str, ...]]]] = {}
     for e in M.ERRORS:
-        by_prio.setdefault(e.priority, []).append((e, re.compile(e.regex)))
+        by_prio.setdefault(e.priority, []).append((e, re.compile(e.regex), _literals(e.regex)))
     entries = tuple((p, tuple(by_prio[p])) for p in sorted(by_prio, reverse=True))
-    wrappers = tuple(sorted(((w, re.compile(w.regex)) for w in M.WRAPPERS),
-                            key=lambda t: -t[0].priority))
+    wrappers = tuple(
+        sorted(((w, re.compile(w.regex)) for w in M.WRAPPERS), key=lambda t: -t[0].priority)
+    )
     hosts = tuple(sorted(((h, re.compile(h.regex)) for h in M.HOSTS), key=lambda t: -t[0].priority))
     return _Compiled(entries, wrappers, hosts)
 
@@ -66,8 +110,12 @@ def _compiled() -> _Compiled:
 # -- the public functions ------------------------------------------------------------
 
 
-def explain(text_or_lines: str | bytes | Iterable[str] | Iterable[bytes], *,
-            prefilter: bool = True, max_matches: int = MAX_MATCHES) -> ExplainResult:
+def explain(
+    text_or_lines: str | bytes | Iterable[str] | Iterable[bytes],
+    *,
+    prefilter: bool = True,
+    max_matches: int = MAX_MATCHES,
+) -> ExplainResult:
     """Recognise every TLS failure in a message, a list of lines, or a log.
 
     Args:
@@ -90,8 +138,9 @@ def explain(text_or_lines: str | bytes | Iterable[str] | Iterable[bytes], *,
     return explain_records(records, stats, max_matches=max_matches)
 
 
-def explain_records(records: Iterable[Record], stats: LogStats | None = None, *,
-                    max_matches: int = MAX_MATCHES) -> ExplainResult:
+def explain_records(
+    records: Iterable[Record], stats: LogStats | None = None, *, max_matches: int = MAX_MATCHES
+) -> ExplainResult:
     """Fold the matches of ``records`` (from :func:`iter_records`) into a result.
 
     Memory is bounded by ``max_matches`` distinct failures, however long the
@@ -123,10 +172,21 @@ def explain_records(records: Iterable[Record], stats: LogStats | None = None, *,
             counts.append(1)
         else:
             dropped += 1
-    matches = tuple(dataclasses.replace(m, count=c) if c != 1 else m for m, c in zip(order, counts, strict=True))
+    pairs = list(zip(order, counts, strict=True))
+    if any(m.pattern == _S_CLIENT_SUMMARY for m in order):
+        # s_client's "Verify return code" is its verdict; the per-depth
+        # "verify error:num=" lines before it are steps towards it.
+        pairs = [(m, c) for m, c in pairs if m.pattern != _S_CLIENT_CALLBACK]
+    matches = tuple(dataclasses.replace(m, count=c) if c != 1 else m for m, c in pairs)
     st = stats if stats is not None else LogStats()
-    return ExplainResult(matches=matches, lines=st.lines, records=n_records,
-                         unrecognised=tuple(unrecognised), unrecognised_count=n_unrec, dropped=dropped)
+    return ExplainResult(
+        matches=matches,
+        lines=st.lines,
+        records=n_records,
+        unrecognised=tuple(unrecognised),
+        unrecognised_count=n_unrec,
+        dropped=dropped,
+    )
 
 
 def match_record(rec: Record) -> ExplainMatch | None:
@@ -174,7 +234,9 @@ def _best_entry(flat: str) -> tuple[M.ErrorEntry, re.Match[str], M.OpensslCode |
     fallback: tuple[M.ErrorEntry, re.Match[str]] | None = None
     for _prio, group in _compiled().entries:
         best: tuple[M.ErrorEntry, re.Match[str], M.OpensslCode | None] | None = None
-        for entry, rx in group:
+        for entry, rx, lits in group:
+            if lits and not any(lit in flat for lit in lits):
+                continue
             mt = rx.search(flat)
             if mt is None:
                 continue
@@ -214,6 +276,14 @@ def _match_flat(flat: str, rec: Record) -> ExplainMatch | None:
         error_class, entry_causes, narrows = code.error_class, code.causes, code.narrows
         questions = list(code.questions)
         detail["verify_code"] = str(code.code)
+        depth = mt.groupdict().get("depth")
+        if code.code == 20 and depth is not None:
+            # `openssl verify` names the depth whose issuer is missing: the
+            # leaf's (0) means the intermediate is absent; deeper means the root.
+            detail["depth"] = depth
+            first = Code.MISSING_INTERMEDIATE if depth == "0" else Code.UNTRUSTED_ROOT
+            reason = "issuer-of-leaf-missing" if depth == "0" else "issuer-of-intermediate-missing"
+            entry_causes = ((first, reason), *(c for c in entry_causes if c[0] != first))
     elif "code" in mt.re.groupindex:
         error_class, entry_causes, narrows = "verify-failed", M.GENERIC_VERIFY, False
         detail["verify_code"] = mt.group("code")
@@ -269,28 +339,50 @@ def _match_flat(flat: str, rec: Record) -> ExplainMatch | None:
     nxt = next_step(host, port, servername, client, causes, error_class)
     line_no, text = _line_of(rec, flat, mt.start())
     return ExplainMatch(
-        pattern=entry.id if code is None else f"openssl.{code.code}",
-        stack=stack, library=library, client=client, error_class=error_class,
-        host=host, port=port, servername=servername, authority=authority, hint=hint,
-        causes=tuple(causes), narrows=narrows, questions=qs, next=nxt,
-        line=line_no, text=text, detail=detail,
+        pattern=entry.id,
+        stack=stack,
+        library=library,
+        client=client,
+        error_class=error_class,
+        host=host,
+        port=port,
+        servername=servername,
+        authority=authority,
+        hint=hint,
+        causes=tuple(causes),
+        narrows=narrows,
+        questions=qs,
+        next=nxt,
+        line=line_no,
+        text=text,
+        detail=detail,
     )
 
 
 def _line_of(rec: Record, flat: str, pos: int) -> tuple[int, str]:
-    """The physical line holding ``flat[pos]`` (flat joins stripped lines with a space)."""
+    """The physical line holding ``flat[pos]`` (flat joins stripped lines with a
+    space), shortened around that position."""
     offset = 0
     for number, text in rec.lines:
         t = text.strip()
         if pos < offset + len(t) + 1:
-            return number, _shorten(t)
+            return number, _window(t, pos - offset)
         offset += len(t) + 1
     number, text = rec.lines[-1]
-    return number, _shorten(text.strip())
+    return number, _window(text.strip(), 0)
+
+
+def _window(text: str, at: int) -> str:
+    """At most MAX_TEXT characters of ``text``, keeping position ``at`` in view."""
+    if len(text) <= MAX_TEXT:
+        return text
+    start = max(0, min(at - 40, len(text) - MAX_TEXT + 1))
+    end = start + MAX_TEXT - (2 if start else 1)
+    return ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
 
 
 def _shorten(text: str) -> str:
-    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+    return _window(text, 0)
 
 
 _GO_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)")
@@ -344,7 +436,7 @@ def _split_hostport(text: str) -> tuple[str | None, int | None]:
         end = t.find("]")
         if end < 0:
             return None, None
-        host, rest = t[1:end], t[end + 1:]
+        host, rest = t[1:end], t[end + 1 :]
         port = _port(rest[1:]) if rest.startswith(":") else None
         return _valid_host(host), port
     if t.count(":") == 1:
@@ -418,8 +510,14 @@ def _target(host: str, port: int | None) -> str:
     return h if port is None else f"{h}:{port}"
 
 
-def next_step(host: str | None, port: int | None, servername: str | None, client: str,
-              causes: Sequence[Cause], error_class: str) -> NextStep:
+def next_step(
+    host: str | None,
+    port: int | None,
+    servername: str | None,
+    client: str,
+    causes: Sequence[Cause],
+    error_class: str,
+) -> NextStep:
     """The command that settles the question, concrete even without a host."""
     if host is not None:
         argv = ["trustdoctor", "diagnose", _target(host, port)]
@@ -428,10 +526,17 @@ def next_step(host: str | None, port: int | None, servername: str | None, client
         return NextStep((*argv, "--client", client))
     top = causes[0].code if causes else None
     side = CODE_SIDE.get(top) if top is not None else None
-    client_side = {Code.NO_TRUST_STORE, Code.UNREADABLE_FILE, Code.EMPTY_BUNDLE, Code.ENV_OVERRIDE,
-                   Code.STALE_BUNDLE}
+    client_side = {
+        Code.NO_TRUST_STORE,
+        Code.UNREADABLE_FILE,
+        Code.EMPTY_BUNDLE,
+        Code.ENV_OVERRIDE,
+        Code.STALE_BUNDLE,
+    }
     if side == Side.CLIENT or top in client_side:
         return NextStep(("trustdoctor", "stores", "--client", client))
     if error_class in ("not-tls", "handshake-failed", "peer-alert"):
-        return NextStep(("trustdoctor", "diagnose", "HOST:PORT", "--client", client), runnable=False)
+        return NextStep(
+            ("trustdoctor", "diagnose", "HOST:PORT", "--client", client), runnable=False
+        )
     return NextStep(("trustdoctor", "chain", "CHAIN.pem", "--client", client), runnable=False)

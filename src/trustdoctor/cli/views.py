@@ -12,7 +12,7 @@ from ..engine import Refiner
 from ..model.anchors import AnchorSet
 from ..model.cert import CertInfo
 from ..model.diagnosis import ClientVerdict
-from ..model.findings import Confidence
+from ..model.findings import Code, Confidence, Finding, Severity, Side
 
 from ..stores.model import ClientStore, StoreContext
 
@@ -29,6 +29,8 @@ def _refiner(store: ClientStore) -> Refiner:
     from ..stores import refine_verdict
 
     def refine(verdict: ClientVerdict, top: CertInfo) -> ClientVerdict:
+        if verdict.trusted:
+            return _restart_required(verdict, top, store)
         out = refine_verdict(verdict, top, store)
         if out.cause != verdict.cause:
             # Store evidence (a file in an anchor directory, an override that
@@ -37,6 +39,29 @@ def _refiner(store: ClientStore) -> Refiner:
         return out
 
     return refine
+
+
+def _restart_required(verdict: ClientVerdict, anchor: CertInfo, store: ClientStore) -> ClientVerdict:
+    """The files trust the chain, but the running process loaded its pool before
+    the anchor's file changed (Go caches the system pool per process,
+    crypto/x509 root.go ``sync.Once``): it still refuses until restarted."""
+    from ..clienterrors import GO_UNKNOWN_AUTHORITY
+    from ..policies import policy_for
+
+    f = next((x for x in store.findings if x.code == Code.RESTART_REQUIRED), None)
+    a = store.anchors.find(anchor.sha256)
+    if f is None or a is None:
+        return verdict
+    files = f.params.get("files")
+    if not isinstance(files, list) or a.provenance.source not in files:
+        return verdict
+    err = Finding(Code.RESTART_REQUIRED, Severity.ERROR, Side.CLIENT,
+                  {**f.params, "anchor_file": a.provenance.source}, (anchor.sha256,))
+    text = (GO_UNKNOWN_AUTHORITY if policy_for(store.client).name == "go"
+            else "verify error:num=20:unable to get local issuer certificate")
+    return replace(verdict, trusted=False, cause=Code.RESTART_REQUIRED, side=Side.CLIENT,
+                   confidence=Confidence.MEDIUM, findings=(err, *verdict.findings),
+                   client_error=text)
 
 
 def views_for(ctx: StoreContext, clients: Sequence[str]) -> ClientViews:

@@ -65,6 +65,7 @@ class Code(StrEnum):
     OVERRIDE_HARMLESS = "override-harmless"
     PARTIAL_TRUST = "partial-trust"
     CLIENT_DISAGREEMENT = "client-disagreement"
+    DIFFERENT_CHAINS = "different-chains"  # addresses of one name serve different chains
     STORE_LIMIT = "store-limit"  # a store file/directory over the safety limits: partial view
 
 

@@ -1,4 +1,4 @@
-"""Text view of ``trustdoctor stores``: an inventory per client, or the CA compliance table. Pure."""
+"""Text view of ``trustdoctor stores``: an inventory per client, or the CA table. Pure."""
 
 from __future__ import annotations
 
@@ -24,15 +24,21 @@ _SEV_STYLE = {Severity.ERROR: BAD, Severity.WARNING: WARN, Severity.INFO: DIM}
 
 # How to make one client trust a CA (shown when it does not).
 ADD_CA: dict[str, str] = {
-    "go": "put the CA in the distro anchor directory and rebuild the bundle (or copy the PEM into /etc/ssl/certs)",
-    "openssl": "put the CA in the distro anchor directory and rebuild (a single-certificate .crt file)",
+    "go": "put the CA in the distro anchor directory and rebuild the bundle "
+    "(or copy the PEM into /etc/ssl/certs)",
+    "openssl": "put the CA in the distro anchor directory (one certificate per .crt file) "
+    "and rebuild",
     "curl": "put the CA in the distro anchor directory and rebuild, or set CURL_CA_BUNDLE",
     "python": "put the CA in the distro anchor directory and rebuild, or set SSL_CERT_FILE",
-    "requests": "set REQUESTS_CA_BUNDLE to a bundle that holds the CA (pip's certifi has only Mozilla roots)",
-    "node": "set NODE_EXTRA_CA_CERTS=/path/ca.pem (or NODE_OPTIONS=--use-openssl-ca) and restart the process",
-    "java": "keytool -importcert -noprompt -trustcacerts -alias <name> -file ca.pem -cacerts -storepass changeit",
+    "requests": "set REQUESTS_CA_BUNDLE to a bundle that holds the CA "
+    "(pip's certifi has only Mozilla roots)",
+    "node": "set NODE_EXTRA_CA_CERTS=/path/ca.pem (or NODE_OPTIONS=--use-openssl-ca) "
+    "and restart the process",
+    "java": "keytool -importcert -noprompt -trustcacerts -alias <name> -file ca.pem "
+    "-cacerts -storepass changeit",
     "docker": "copy the CA to /etc/docker/certs.d/<host[:port]>/ca.crt (no restart needed)",
-    "containerd": "reference the CA from /etc/containerd/certs.d/<host[:port]>/hosts.toml (ca = ...)",
+    "containerd": "reference the CA from /etc/containerd/certs.d/<host[:port]>/hosts.toml "
+    "(ca = ...)",
     "crio": "copy the CA to /etc/containers/certs.d/<host[:port]>/ca.crt",
     "podman": "copy the CA to /etc/containers/certs.d/<host[:port]>/ca.crt",
 }
@@ -57,7 +63,10 @@ def describe_finding(f: Finding) -> str:
             s += f" — install a CA bundle: {_p(p, 'install')}"
         return s
     if code == "stale-bundle":
-        s = f"{_p(p, 'count')} certificate(s) waiting in {_p(p, 'files')} are not in the store this client reads"
+        s = (
+            f"{_p(p, 'count')} certificate(s) waiting in {_p(p, 'files')} "
+            "are not in the store this client reads"
+        )
         if p.get("reason"):
             s += f" ({_p(p, 'reason')})"
         if p.get("refresh"):
@@ -92,7 +101,8 @@ def describe_finding(f: Finding) -> str:
         return s
     if code == "restart-required":
         s = (
-            f"{_p(p, 'count')} store file(s) changed at {_p(p, 'changed')}, after {_p(p, 'process')} "
+            f"{_p(p, 'count')} store file(s) changed at {_p(p, 'changed')}, "
+            f"after {_p(p, 'process')} "
             f"started ({_p(p, 'started')}): it still uses the old roots"
         )
         if p.get("service"):

@@ -100,6 +100,11 @@ TRUST_PATHS: tuple[str, ...] = (
     "/usr/java/**/lib/security/*",
     "/etc/ssl/certs/java/*",
     "/certificates/**",
+    # JDK config that distros keep in /etc and link from lib/security and
+    # conf/security (java.security, blocked.certs: the JDK's distrust list):
+    # Debian /etc/java-17-openjdk/security, RHEL /etc/java/java-17-openjdk/...
+    "/etc/java*/**/security/*",
+    "/usr/lib/jvm/**/conf/security/*",
     # certifi (requests, and our stand-in for Node's bundled roots).
     "**/site-packages/certifi/*",
     "**/dist-packages/certifi/*",
@@ -155,6 +160,8 @@ MAX_JSON = 16 * 1024**2
 _MAX_DEPTH = 256  # path components
 _MAX_PASSES = 3  # a rescan fetches link/hard-link targets outside TRUST_PATHS
 _MAX_SEEN = 500_000  # member paths remembered per pass to decide whether to rescan
+_SPECULATIVE_FILE = 1024 * 1024  # small neighbours of wanted files kept in memory...
+_SPECULATIVE_TOTAL = 32 * 1024 * 1024  # ...up to this much per pass
 
 _MAGIC_GZIP = b"\x1f\x8b"
 _MAGIC_BZIP2 = b"BZh"
@@ -259,6 +266,7 @@ class _Matcher:
         self.exact: set[str] = set()
         self.child_dirs: set[str] = set()
         self.ancestors: set[str] = set()
+        self.parents: set[str] = set()  # directories of exact paths
         self._rx = re.compile("(?!)")
         self.add(globs, exact, child_dirs)
 
@@ -279,6 +287,7 @@ class _Matcher:
         for p in new_exact | new_dirs:
             parts = p.split("/")
             self.ancestors |= {"/".join(parts[: i + 1]) for i in range(len(parts))}
+        self.parents |= {posixpath.dirname(p) for p in new_exact}
         return True
 
     def copy(self) -> _Matcher:
@@ -548,6 +557,9 @@ class _Node:
     layer: int
     data: bytes = b""
     target: str = ""
+    # Kept in case a link met later in the pass points at it (``sh -> dash``
+    # with dash first in the tar); dropped at the end unless wanted.
+    speculative: bool = False
 
 
 @dataclass
@@ -566,6 +578,7 @@ class _Tree:
         self.seen: set[str] = set()  # non-directory members of this pass (bounded)
         self.seen_overflow = False
         self.redirects_left = 1000  # in-pass matcher extensions (each recompiles a regex)
+        self.speculative_bytes = 0
 
     def saw(self, path: str) -> None:
         if len(self.seen) < _MAX_SEEN:
@@ -682,6 +695,9 @@ class _Extractor:
                 if not self._needs_rescan(tree, before, matcher) or attempt == _MAX_PASSES - 1:
                     self.warnings.extend(pass_warnings)
                     break
+            unwanted = [p for p, n in tree.nodes.items() if n.speculative and not matcher(p)]
+            for p in unwanted:
+                tree.drop(p)
         finally:
             outer.close()
             if outer_path.parent == self.tmp:
@@ -923,8 +939,18 @@ class _Extractor:
                         if resolved is not None and match.add(*match.redirect(path, resolved)):
                             tree.redirects_left -= 1
                 continue
-            if not (ti.isreg() or ti.islnk()) or not match(path):
-                continue  # devices, FIFOs, files trust does not need
+            if not (ti.isreg() or ti.islnk()):
+                continue  # devices, FIFOs
+            speculative = False
+            if not match(path):
+                speculative = (
+                    ti.isreg()
+                    and parent in match.parents
+                    and ti.size <= _SPECULATIVE_FILE
+                    and tree.speculative_bytes + ti.size <= _SPECULATIVE_TOTAL
+                )
+                if not speculative:
+                    continue  # a file trust does not need
             blocker = tree.blocked_by(path)
             if blocker is not None:
                 warnings.append(
@@ -940,10 +966,13 @@ class _Extractor:
                 else:
                     tree.missing.add(target)
                 continue
-            self.budget.keep(ti.size, path)
+            if speculative:
+                tree.speculative_bytes += ti.size
+            else:
+                self.budget.keep(ti.size, path)
             fh = tf.extractfile(ti)
             data = fh.read() if fh is not None else b""
-            tree.add(path, _Node("file", number, data=data))
+            tree.add(path, _Node("file", number, data=data, speculative=speculative))
 
     # -- after the layers -------------------------------------------------
 

@@ -52,7 +52,9 @@ MAX_RECORD_BYTES = 64 * 1024  # ... or this many bytes
 _FAST_RE = re.compile(b"|".join(re.escape(n) for n in FAST_NEEDLES))
 # ANSI CSI (colours, cursor moves) and OSC (titles, hyperlinks) sequences, then
 # every other C0 control except tab and newline, and DEL.
-_ANSI_RE = re.compile(r"\x1b\[[0-9;:?<=>]{0,32}[ -/]{0,4}[@-~]|\x1b\][^\x07\x1b]{0,512}(?:\x07|\x1b\\)?")
+_ANSI_RE = re.compile(
+    r"\x1b\[[0-9;:?<=>]{0,32}[ -/]{0,4}[@-~]|\x1b\][^\x07\x1b]{0,512}(?:\x07|\x1b\\)?"
+)
 _CTRL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -131,7 +133,7 @@ def open_log(path: str) -> BinaryIO:
     if stat.S_ISDIR(st.st_mode):
         raise InputError(f"{path}: is a directory, not a log file")
     try:
-        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+        return open(path, "rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
 
@@ -181,7 +183,7 @@ def split_windows(data: bytes, step: int | None = None) -> list[bytes]:
     out = []
     pos = 0
     while len(data) - pos > MAX_LINE:
-        out.append(data[pos:pos + MAX_LINE])
+        out.append(data[pos : pos + MAX_LINE])
         pos += step
     out.append(data[pos:])
     return out
@@ -195,13 +197,16 @@ def _long_windows(number: int, carry: bytes, st: LogStats, counted: bool) -> tup
     pos = 0
     wins = []
     while len(carry) - pos > MAX_LINE:
-        wins.append(carry[pos:pos + MAX_LINE])
+        wins.append(carry[pos : pos + MAX_LINE])
         pos += step
-    return Block(number, wins, frozenset(range(len(wins))), numbers=[number] * len(wins)), carry[pos:]
+    return Block(number, wins, frozenset(range(len(wins))), numbers=[number] * len(wins)), carry[
+        pos:
+    ]
 
 
-def iter_blocks(stream: BinaryIO, stats: LogStats | None = None, *,
-                chunk_size: int = CHUNK) -> Iterator[Block]:
+def iter_blocks(
+    stream: BinaryIO, stats: LogStats | None = None, *, chunk_size: int = CHUNK
+) -> Iterator[Block]:
     """Blocks of whole lines of ``stream``, in bounded memory whatever the input."""
     st = stats if stats is not None else LogStats()
     number = 1  # number of the next line
@@ -220,7 +225,7 @@ def iter_blocks(stream: BinaryIO, stats: LogStats | None = None, *,
                 yield blk
             continue
         text = buf[:cut]
-        carry = buf[cut + 1:]
+        carry = buf[cut + 1 :]
         lines = text.split(b"\n")
         first = number
         number += len(lines)
@@ -277,13 +282,26 @@ _CONTINUATIONS = (
     b"During handling of the above exception",  # Python chained exceptions
     b"The above exception was the direct cause",
 )
-_CHAIN_BANNERS = (b"During handling of the above exception", b"The above exception was the direct cause")
+_CHAIN_BANNERS = (
+    b"During handling of the above exception",
+    b"The above exception was the direct cause",
+)
 _TB = b"Traceback (most recent call last)"
 # Consecutive lines with one of these prefixes belong together.
 _SAME_PREFIX = (b"npm ERR! ", b"npm error ")
 # Lines (stripped) that make a record a stack trace rather than a table.
-_TRACE_MARKS = (b"at ", b"Caused by:", b'File "', _TB, b"During handling", b"The above exception",
-                b"... ", b"[cause]:", b"code: ", b"}")
+_TRACE_MARKS = (
+    b"at ",
+    b"Caused by:",
+    b'File "',
+    _TB,
+    b"During handling",
+    b"The above exception",
+    b"... ",
+    b"[cause]:",
+    b"code: ",
+    b"}",
+)
 _WS = (b" ", b"\t")
 
 
@@ -385,7 +403,9 @@ class _Builder:
         self.pending_blank = False
 
 
-def _record_end(lines: list[bytes], s: int, limit: int, partial: frozenset[int]) -> tuple[list[int], int]:
+def _record_end(
+    lines: list[bytes], s: int, limit: int, partial: frozenset[int]
+) -> tuple[list[int], int]:
     """Slots of the record headed at ``s`` and the slot after it."""
     b = _Builder(lines[s])
     got = [s]
@@ -510,7 +530,11 @@ class _Cutter:
 
     def _emit(self, lines: list[bytes], numbers: list[int], slots: list[int]) -> Iterator[Record]:
         for seg in _segments(lines, slots):
-            if self.prefilter and len(seg) != len(slots) and not any(has_needle(lines[k]) for k in seg):
+            if (
+                self.prefilter
+                and len(seg) != len(slots)
+                and not any(has_needle(lines[k]) for k in seg)
+            ):
                 continue
             self.st.candidates += 1
             yield Record(numbers[seg[0]], tuple((numbers[k], clean(lines[k])) for k in seg))
@@ -523,8 +547,9 @@ class _Cutter:
         return _head_of(lines, last, 0, partial)
 
 
-def iter_records(blocks: Iterable[Block], stats: LogStats | None = None, *,
-                 prefilter: bool = True) -> Iterator[Record]:
+def iter_records(
+    blocks: Iterable[Block], stats: LogStats | None = None, *, prefilter: bool = True
+) -> Iterator[Record]:
     """Records (joined logical messages) of ``blocks``.
 
     With ``prefilter`` (the default), only records containing a needle of
@@ -541,16 +566,18 @@ def iter_records(blocks: Iterable[Block], stats: LogStats | None = None, *,
         yield from cutter.feed(pending, final=True)
 
 
-def records_from_text(text: str | bytes, stats: LogStats | None = None, *,
-                      prefilter: bool = True) -> Iterator[Record]:
+def records_from_text(
+    text: str | bytes, stats: LogStats | None = None, *, prefilter: bool = True
+) -> Iterator[Record]:
     """Records of an in-memory text (the pure path of ``explain()``)."""
     data = text.encode("utf-8", "replace") if isinstance(text, str) else text
     st = stats if stats is not None else LogStats()
     yield from iter_records(iter_blocks(io.BytesIO(data), st), st, prefilter=prefilter)
 
 
-def records_from_stream(stream: BinaryIO, stats: LogStats | None = None, *,
-                        prefilter: bool = True) -> Iterator[Record]:
+def records_from_stream(
+    stream: BinaryIO, stats: LogStats | None = None, *, prefilter: bool = True
+) -> Iterator[Record]:
     """Records of a binary stream (a file, stdin), read in bounded memory."""
     st = stats if stats is not None else LogStats()
     yield from iter_records(iter_blocks(stream, st), st, prefilter=prefilter)

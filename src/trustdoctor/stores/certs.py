@@ -20,9 +20,9 @@ _MAX_MEMO = 50_000
 
 def parse_der(der: bytes, *, trusted_block: bool = False) -> CertInfo | None:
     """Parse one DER certificate; ``None`` if cryptography refuses it."""
-    hit = _PARSED.get(der, False)
-    if hit is not False:
-        info = hit
+    info: CertInfo | None
+    if der in _PARSED:
+        info = _PARSED[der]
     else:
         from cryptography import x509
 
@@ -31,7 +31,7 @@ def parse_der(der: bytes, *, trusted_block: bool = False) -> CertInfo | None:
             warnings.simplefilter("ignore")
             try:
                 info = from_certificate(x509.load_der_x509_certificate(der))
-            except Exception:  # any parse failure means "not a certificate" to a client
+            except (ValueError, TypeError):  # a parse failure: "not a certificate" to a client
                 info = None
         if len(_PARSED) < _MAX_MEMO:
             _PARSED[der] = info

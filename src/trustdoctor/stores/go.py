@@ -45,7 +45,8 @@ CERT_FILES: tuple[str, ...] = (
     "/etc/ssl/cert.pem",  # Alpine Linux
 )
 
-# golang/go src/crypto/x509/root_linux.go: "Possible directories with certificate files; all will be read."
+# golang/go src/crypto/x509/root_linux.go:
+# "Possible directories with certificate files; all will be read."
 CERT_DIRECTORIES: tuple[str, ...] = (
     "/etc/ssl/certs",  # SLES10/SLES11, https://golang.org/issue/12139
     "/etc/pki/tls/certs",  # Fedora/RHEL
@@ -133,7 +134,8 @@ def load_system_roots(
                     client=client,
                     path=path,
                     reason=why,
-                    effect="Go stops at the first readable certificate file: the files after it are never read",
+                    effect="Go stops at the first readable certificate file: "
+                    "the files after it are never read",
                 )
             )
 

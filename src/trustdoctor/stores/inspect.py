@@ -138,7 +138,8 @@ _REGISTRY = re.compile(
 def validate_registry(registry: str) -> str:
     if "://" in registry or "/" in registry or not _REGISTRY.match(registry):
         raise UsageError(
-            f"--registry {registry!r}: expected HOST or HOST:PORT as written in the image reference "
+            f"--registry {registry!r}: expected HOST or HOST:PORT as written in the "
+            "image reference "
             "(no scheme, no path)"
         )
     return registry

@@ -24,6 +24,7 @@ Keystores are parsed by :mod:`.keystore` (JKS, JCEKS, PKCS#12).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shlex
 
@@ -135,7 +136,10 @@ def _refresh(ctx: StoreContext, system: bool, store: str) -> str:
         if ctx.distro.family == "debian":
             return "apt-get install ca-certificates-java && update-ca-certificates"
         return ctx.distro.facts.refresh
-    return f"keytool -importcert -noprompt -trustcacerts -alias <name> -file <ca.pem> -keystore {store}"
+    return (
+        "keytool -importcert -noprompt -trustcacerts -alias <name> -file <ca.pem> "
+        f"-keystore {store}"
+    )
 
 
 def model(ctx: StoreContext) -> ClientStore:
@@ -175,7 +179,8 @@ def model(ctx: StoreContext) -> ClientStore:
                     "keystore",
                     SourceStatus.MISSING,
                     0,
-                    "-Djavax.net.ssl.trustStore names a missing file: Java does not fall back to cacerts",
+                    "-Djavax.net.ssl.trustStore names a missing file: "
+                    "Java does not fall back to cacerts",
                 )
                 b.add(
                     finding(
@@ -184,7 +189,8 @@ def model(ctx: StoreContext) -> ClientStore:
                         client="java",
                         path=store,
                         reason="no such file",
-                        effect="javax.net.ssl.trustStore points to a missing file: the JVM trusts nothing",
+                        effect="javax.net.ssl.trustStore points to a missing file: "
+                        "the JVM trusts nothing",
                     )
                 )
                 store = None
@@ -225,7 +231,8 @@ def model(ctx: StoreContext) -> ClientStore:
                 Severity.INFO,
                 client="java",
                 variables=["USE_SYSTEM_CA_CERTS"],
-                reason="the Temurin entrypoint imports /certificates/*.crt and the OS store into cacerts "
+                reason="the Temurin entrypoint imports /certificates/*.crt and the OS store "
+                "into cacerts "
                 "when the container starts; this view is the store before that",
             )
         )
@@ -245,10 +252,8 @@ def _read_store(
     managed = ctx.distro.facts.java_cacerts
     system = resolved.startswith(("/etc/", "/var/lib/ca-certificates/"))
     if managed:
-        try:
+        with contextlib.suppress(OSError):
             system = system or resolved == ctx.fs.resolve(managed)
-        except OSError:
-            pass
     where = detail + (f"; -> {resolved}" if resolved != store else "")
     try:
         data = ctx.fs.read_bytes(store)

@@ -102,7 +102,8 @@ def _bundled(b: Builder) -> None:
         "bundled",
         SourceStatus.USED,
         len(anchors),
-        f"Node's compiled-in Mozilla roots; certifi {ref.version} ({ref.path}) used as the stand-in",
+        f"Node's compiled-in Mozilla roots; certifi {ref.version} ({ref.path}) "
+        "used as the stand-in",
     )
 
 

@@ -321,7 +321,8 @@ def _finish_common(
                 count=len(pending),
                 files=[a.provenance.source for a in pending[:10]],
                 refresh=refresh,
-                reason="certificate files without a <hash>.0 link: invisible to OpenSSL's CApath lookup",
+                reason="certificate files without a <hash>.0 link: "
+                "invisible to OpenSSL's CApath lookup",
             )
         )
         b.refresh_command = refresh

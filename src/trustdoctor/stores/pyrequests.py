@@ -93,7 +93,10 @@ def _run(
     why = _load_cafile(ctx, b, full, detail)
     if why is not None:
         if not ctx.fs.lexists(full):
-            b.load_error = f"OSError: Could not find a suitable TLS CA certificate bundle, invalid path: {path}"
+            b.load_error = (
+                "OSError: Could not find a suitable TLS CA certificate bundle, "
+                f"invalid path: {path}"
+            )
         else:
             b.load_error = f"ssl.SSLError: load_verify_locations({path}) failed: {why}"
         b.anchors.clear()

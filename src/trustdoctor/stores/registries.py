@@ -30,6 +30,7 @@ which are re-read for every pull (../shared/reference/truststores.md §5):
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -254,7 +255,7 @@ def docker_model(ctx: StoreContext) -> ClientStore:
                     client="docker",
                     path=f"{root}/{d}",
                     reason="containerd-style name (host_port_): dockerd's certs.d uses host:port",
-                    expected=f"{root}/{d.rstrip('_').rsplit('_', 1)[0]}:{d.rstrip('_').rsplit('_', 1)[1]}",
+                    expected=f"{root}/{':'.join(d.rstrip('_').rsplit('_', 1))}",
                 )
             )
     reg = ctx.registry
@@ -265,7 +266,8 @@ def docker_model(ctx: StoreContext) -> ClientStore:
                 b,
                 f"{root}/{reg}",
                 client="docker",
-                missing_key_msg="missing key {key} for client certificate {cert}. CA certificates must use the extension .crt",
+                missing_key_msg="missing key {key} for client certificate {cert}. "
+                "CA certificates must use the extension .crt",
                 missing_cert_msg="missing client certificate {cert} for key {key}",
             )
             b.source(
@@ -291,7 +293,8 @@ def docker_model(ctx: StoreContext) -> ClientStore:
                         Severity.ERROR,
                         client="docker",
                         path=f"{root}/{misses[0]}",
-                        reason=f"dockerd looks for {root}/{reg} exactly; {', '.join(misses)} cannot match",
+                        reason=f"dockerd looks for {root}/{reg} exactly; "
+                        f"{', '.join(misses)} cannot match",
                         expected=f"{root}/{reg}",
                         registry=reg,
                     )
@@ -452,7 +455,7 @@ def _containerd_config(ctx: StoreContext, b: Builder) -> tuple[dict[str, Any], s
 
 
 def _host_dirs(root: str, registry: str) -> list[str]:
-    """hosts.go ``hostPaths``: ``<host>_<port>_`` (only with a port), ``<host:port>``, ``_default``."""
+    """hosts.go ``hostPaths``: ``<host>_<port>_`` (with a port), ``<host:port>``, ``_default``."""
     host, port = _split_registry(registry)
     out = []
     if port is not None:
@@ -720,7 +723,8 @@ def containerd_model(ctx: StoreContext) -> ClientStore:
                             Severity.ERROR,
                             client="containerd",
                             path=chosen,
-                            reason=f"{chosen} shadows {later[0]}: the first root with any match wins",
+                            reason=f"{chosen} shadows {later[0]}: "
+                            "the first root with any match wins",
                             registry=reg,
                         )
                     )
@@ -767,10 +771,8 @@ def containers_model(ctx: StoreContext, client: str) -> ClientStore:
         (r, "system") for r in CONTAINERS_CERT_DIRS
     ]
     for r, _ in roots:
-        try:
+        with contextlib.suppress(OSError):
             b.registry_dirs.extend(f"{r}/{e.name}" for e in ctx.fs.listdir(r, limit=5000).entries)
-        except OSError:
-            pass
     reg = ctx.registry
     if reg:
         chosen = None
@@ -805,7 +807,6 @@ def containers_model(ctx: StoreContext, client: str) -> ClientStore:
             else:
                 b.source(d, "certs.d", SourceStatus.MISSING, None, why)
         if chosen is None:
-            host, port = _split_registry(reg)
             misses = [d for d in b.registry_dirs if _near_misses(reg, [d.rsplit("/", 1)[1]])]
             if misses:
                 b.add(

@@ -330,7 +330,7 @@ class RootFS:
             if st.st_size > max_size:
                 raise LimitExceeded(path, f"{st.st_size} bytes, over the {max_size}-byte limit")
             with mmap.mmap(fd, 0, prot=mmap.PROT_READ) as mm:
-                m = re.search(pattern, mm)  # type: ignore[call-overload]
+                m = re.search(pattern, mm)
                 return bytes(m.group(1)) if m else None
         finally:
             os.close(fd)

@@ -109,7 +109,7 @@ def canonical_encoding(name_der: bytes) -> bytes:
             atag, astart, aend = _tlv(name_der, apos)
             if atag != 0x30:
                 raise NameError_("attribute is not a SEQUENCE")
-            otag, ostart, oend = _tlv(name_der, astart)
+            otag, _ostart, oend = _tlv(name_der, astart)
             if otag != 0x06:
                 raise NameError_("attribute type is not an OID")
             oid = name_der[astart:oend]

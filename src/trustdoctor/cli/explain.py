@@ -1,0 +1,162 @@
+"""``trustdoctor explain``: read a TLS error message or a log, name the likely
+causes and the exact next command."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from typing import BinaryIO
+
+DESCRIPTION = """Read a TLS error message or a whole log and name the likely causes.
+
+Recognises the messages of Go (crypto/x509, crypto/tls and the programs built
+on it: docker, containerd, kubelet, kubectl, helm, terraform, vault, git-lfs),
+OpenSSL (texts and numeric verify codes), curl, git (GnuTLS), Python (ssl,
+urllib, urllib3, requests, httpx, aiohttp, pip), Java, Node, rustls and .NET.
+For each failure: the stack that printed it, the error class, the endpoint,
+Go's candidate authority, the ranked causes with why, the questions that tell
+them apart, and the exact `trustdoctor diagnose` command to run next.
+
+examples:
+  trustdoctor explain 'x509: certificate signed by unknown authority'
+  kubectl describe pod web-0 | trustdoctor explain
+  trustdoctor explain --file /var/log/syslog --format json
+  trustdoctor explain --run 'Get "https://reg.example/v2/": x509: certificate signed by unknown authority'
+
+exit codes: 0 something recognised, 1 nothing recognised, 2 usage or input
+error; with --run, the exit code of the diagnosis (3 if it could not run).
+"""
+
+# Inputs up to this size are matched line by line without the needle
+# prefilter: a pasted message ("hostname mismatch") must count even bare.
+SMALL_INPUT = 64 * 1024
+MAX_RUNS = 3
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "message",
+        nargs="*",
+        metavar="MESSAGE",
+        help="the error message (quote it); '-' or nothing with a pipe reads stdin",
+    )
+    p.add_argument("--file", "-f", metavar="LOG", help="read a log file of any size (streamed)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--run",
+        action="store_true",
+        help="go on and run the suggested `trustdoctor diagnose` (at most 3 distinct ones)",
+    )
+
+
+class _Prefixed:
+    """A binary stream whose first bytes were already read."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self.head = head
+        self.rest = rest
+
+    def read(self, n: int = -1) -> bytes:
+        if self.head:
+            out, self.head = self.head, b""
+            return out
+        return self.rest.read(n)
+
+
+def _result(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from ..errors import UsageError
+    from ..explain import explain, explain_records
+    from ..sources.logs import LogStats, open_log, records_from_stream
+
+    message = [m for m in args.message if m != "-"]
+    want_stdin = "-" in args.message
+    if sum(bool(x) for x in (message, want_stdin, args.file)) > 1:
+        raise UsageError(
+            "give the message as arguments, '-' for stdin, or --file LOG — only one of them"
+        )
+    if message:
+        return explain(" ".join(message), prefilter=False)
+    if args.file:
+        stream: BinaryIO = open_log(args.file)
+        name = args.file
+    else:
+        if not want_stdin and sys.stdin.isatty():
+            raise UsageError(
+                "no message: give it as arguments, pipe it on stdin, or use --file LOG"
+            )
+        stream = sys.stdin.buffer
+        name = "stdin"
+    with stream:
+        try:
+            head = stream.read(SMALL_INPUT + 1)
+            if len(head) <= SMALL_INPUT:
+                return explain(head, prefilter=False)
+            stats = LogStats()
+            return explain_records(records_from_stream(_Prefixed(head, stream), stats), stats)  # type: ignore[arg-type]
+        except OSError as exc:
+            from ..errors import InputError
+
+            raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import UsageError
+
+    if args.run and args.format == "json":
+        raise UsageError(
+            "--run prints the diagnosis as text; drop --format json (or run the 'next' command)"
+        )
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")
+    result = _result(args)
+    if args.format == "json":
+        from ..render.explain_json import render_json
+
+        sys.stdout.write(render_json(result))
+    else:
+        from ..render.explain_text import render_text
+        from .output import emit
+
+        emit(render_text(result))
+    if not result.matches:
+        return 1
+    if args.run:
+        return _run_next(result)
+    return 0
+
+
+def _run_next(result) -> int:  # type: ignore[no-untyped-def]
+    from .main import COMMANDS, main
+
+    steps: list[tuple[str, ...]] = []
+    blocked: list[str] = []
+    for m in result.matches:
+        if not m.next.runnable:
+            blocked.append(m.next.command)
+        elif m.next.argv not in steps:
+            steps.append(m.next.argv)
+    if not steps:
+        print(
+            f"trustdoctor: --run: the message names no endpoint; fill in and run: {blocked[0]}",
+            file=sys.stderr,
+        )
+        return 3
+    rc = 0
+    for argv in steps[:MAX_RUNS]:
+        command = argv[1]
+        module = COMMANDS.get(command, ("", ""))[0]
+        if not module or importlib.util.find_spec(module) is None:
+            print(
+                f"trustdoctor: --run: the '{command}' command is not available in this build",
+                file=sys.stderr,
+            )
+            return 3
+        print(f"== running: {' '.join(argv)}", flush=True)
+        rc = max(rc, main(list(argv[1:])))
+    if len(steps) > MAX_RUNS:
+        print(
+            f"trustdoctor: --run: ran the first {MAX_RUNS} of {len(steps)} distinct commands",
+            file=sys.stderr,
+        )
+    return rc
