@@ -37,26 +37,36 @@ NORMAL = [
     "{ts} INFO  verify: checksum ok for artifact {trace}.tar.gz",
 ]
 ERRORS = [
-    '{ts} E kubelet[812]: Failed to pull image "registry.internal.example.com/team/app:1.{n}": rpc error: code = '
-    'Unknown desc = failed to pull and unpack image "registry.internal.example.com/team/app:1.{n}": failed to '
+    '{ts} E kubelet[812]: Failed to pull image "registry.internal.example.com/team/app:1.{n}": '
+    'rpc error: code = '
+    'Unknown desc = failed to pull and unpack image '
+    '"registry.internal.example.com/team/app:1.{n}": failed to '
     'resolve reference "registry.internal.example.com/team/app:1.{n}": failed to do request: Head '
-    '"https://registry.internal.example.com/v2/team/app/manifests/1.{n}": tls: failed to verify certificate: '
+    '"https://registry.internal.example.com/v2/team/app/manifests/1.{n}": tls: failed to verify '
+    'certificate: '
     "x509: certificate signed by unknown authority",
     "{ts} ERROR curl: (60) SSL certificate problem: unable to get local issuer certificate",
-    '{ts} WARN Get "https://vault.example.com:8200/v1/sys/health": x509: certificate has expired or is not yet '
+    '{ts} WARN Get "https://vault.example.com:8200/v1/sys/health": x509: certificate has expired '
+    'or is not yet '
     "valid: current time 2026-11-28T04:08:00Z is after 2026-11-25T04:07:53Z",
-    "{ts} ERROR requests.exceptions.SSLError: HTTPSConnectionPool(host='api.example.com', port=443): Max "
+    "{ts} ERROR requests.exceptions.SSLError: HTTPSConnectionPool(host='api.example.com', "
+    "port=443): Max "
     "retries exceeded with url: / (Caused by SSLError(SSLCertVerificationError(1, '[SSL: "
-    "CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate in certificate chain "
+    "CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate in certificate "
+    "chain "
     "(_ssl.c:1006)')))",
 ]
 TRACES = [
-    "{ts} ERROR main: request failed\njavax.net.ssl.SSLHandshakeException: PKIX path building failed: "
-    "sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to "
-    "requested target\n\tat java.base/sun.security.ssl.Alert.createSSLException(Alert.java:131)\n\tat "
+    "{ts} ERROR main: request failed\njavax.net.ssl.SSLHandshakeException: PKIX path building "
+    "failed: "
+    "sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid "
+    "certification path to "
+    "requested target\n\tat "
+    "java.base/sun.security.ssl.Alert.createSSLException(Alert.java:131)\n\tat "
     "java.base/sun.security.ssl.TransportContext.fatal(TransportContext.java:383)\nCaused by: "
     "sun.security.validator.ValidatorException: PKIX path building failed\n\t... 25 more",
-    "Error: unable to verify the first certificate\n    at TLSSocket.onConnectSecure (node:_tls_wrap:1699:34)\n"
+    "Error: unable to verify the first certificate\n    at TLSSocket.onConnectSecure "
+    "(node:_tls_wrap:1699:34)\n"
     "    at TLSSocket.emit (node:events:524:28) {{\n  code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'\n}}",
 ]
 
@@ -70,7 +80,8 @@ def generate(path: Path, size: int, seed: int = 7) -> int:
         while written < size:
             buf = []
             for _ in range(2000):
-                ts = f"2026-11-28T04:{rnd.randrange(60):02d}:{rnd.randrange(60):02d}.{rnd.randrange(1000):03d}Z"
+                mm, ss, ms = rnd.randrange(60), rnd.randrange(60), rnd.randrange(1000)
+                ts = f"2026-11-28T04:{mm:02d}:{ss:02d}.{ms:03d}Z"
                 kw = dict(
                     ts=ts,
                     n=rnd.randrange(100000),

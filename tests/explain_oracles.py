@@ -290,11 +290,45 @@ class _Server(threading.Thread):
             tls.close()
 
 
+class _PlainServer(threading.Thread):
+    """A plain-HTTP port: what a client sees when it speaks TLS to the wrong port."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(32)
+        self.sock.settimeout(0.5)
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            with contextlib.suppress(OSError), conn:
+                conn.settimeout(5)
+                conn.recv(4096)
+                conn.sendall(b"HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+
 @contextlib.contextmanager
 def start_shapes(tmp: Path) -> Iterator[list[Shape]]:
     shapes = build_shapes()
-    servers = []
+    servers: list[_Server | _PlainServer] = []
+    plain = _PlainServer()
+    plain.start()
+    servers.append(plain)
+    ok = shapes[0]
+    shapes.append(Shape("plain-http", ok.chain_pem, ok.key_pem, ok.ca_pem,
+                        frozenset({"not-tls"}), port=plain.port))
     for s in shapes:
+        if s.name == "plain-http":
+            s.ca_file = tmp / "ca-plain-http.pem"
+            s.ca_file.write_bytes(s.ca_pem)
+            continue
         srv = _Server(s, tmp)
         srv.start()
         servers.append(srv)
@@ -582,7 +616,8 @@ _JAVA_PROGRAM = textwrap.dedent(r"""
             for (int i = 0; i + 1 < args.length; i += 2) {
                 System.out.println("@@@ " + args[i]);
                 try {
-                    HttpsURLConnection c = (HttpsURLConnection) new URL(args[i + 1]).openConnection();
+                    HttpsURLConnection c =
+                        (HttpsURLConnection) new URL(args[i + 1]).openConnection();
                     c.setConnectTimeout(10000);
                     c.setReadTimeout(10000);
                     c.getResponseCode();

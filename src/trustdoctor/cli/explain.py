@@ -22,7 +22,8 @@ examples:
   trustdoctor explain 'x509: certificate signed by unknown authority'
   kubectl describe pod web-0 | trustdoctor explain
   trustdoctor explain --file /var/log/syslog --format json
-  trustdoctor explain --run 'Get "https://reg.example/v2/": x509: certificate signed by unknown authority'
+  trustdoctor explain --run 'Get "https://reg.example/v2/": x509: certificate signed by unknown
+  authority'
 
 exit codes: 0 something recognised, 1 nothing recognised, 2 usage or input
 error; with --run, the exit code of the diagnosis (3 if it could not run).

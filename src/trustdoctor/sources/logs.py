@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import itertools
 import os
 import re
 import stat
@@ -457,7 +458,7 @@ def _is_trace(lines: list[bytes], slots: list[int]) -> bool:
             return True
     # podman/containers-image nest each wrapped error one level deeper.
     indents = [_indent(lines[k]) for k in slots]
-    return len(indents) > 2 and all(b > a for a, b in zip(indents, indents[1:], strict=False))
+    return len(indents) > 2 and all(b > a for a, b in itertools.pairwise(indents))
 
 
 def _segments(lines: list[bytes], slots: list[int]) -> list[list[int]]:

@@ -646,7 +646,8 @@ def _openssl_entries() -> list[ErrorEntry]:
                 regex=rf"\b(?:X509_V_ERR_)?{c.macro}\b",
                 causes=c.causes,
                 questions=c.questions,
-                source="Node err.code = OpenSSL macro without X509_V_ERR_ (nodejs/node src/crypto, ref §3.3); "
+                source="Node err.code = OpenSSL macro without X509_V_ERR_ (nodejs/node "
+                       "src/crypto, ref §3.3); "
                 "captured node v20.20.2",
                 examples=(f"code: '{c.macro}'",),
                 narrows=c.narrows,
@@ -667,7 +668,8 @@ _OPENSSL_NUMERIC: tuple[ErrorEntry, ...] = (
         r"verify error:num=(?P<code>\d{1,3}):",
         (),
         (),
-        "openssl apps/lib/s_cb.c verify_callback 'verify error:num=%d:%s' (ref §2.4); captured 3.0.19",
+        "openssl apps/lib/s_cb.c verify_callback 'verify error:num=%d:%s' (ref §2.4); captured "
+        "3.0.19",
         ("verify error:num=20:unable to get local issuer certificate",),
         priority=36,
     ),
@@ -708,7 +710,8 @@ _OPENSSL_NUMERIC: tuple[ErrorEntry, ...] = (
         (),
         "curl/curl lib/vtls/openssl.c, curl >= 8.17 (ref §2.5)",
         (
-            "curl: (60) SSL certificate OpenSSL verify result: unable to get local issuer certificate (20)",
+            "curl: (60) SSL certificate OpenSSL verify result: unable to get local issuer "
+            "certificate (20)",
         ),
         priority=37,
     ),
@@ -900,7 +903,8 @@ _GO: tuple[ErrorEntry, ...] = (
         _HOSTNAME_Q,
         _GO_CAPTURED,
         (
-            'Get "https://localhost:44505/": x509: certificate is valid for other.example.com, not localhost',
+            'Get "https://localhost:44505/": x509: certificate is valid for other.example.com, '
+            'not localhost',
         ),
         priority=85,
     ),
@@ -1081,7 +1085,8 @@ _GO: tuple[ErrorEntry, ...] = (
         (Q_READABLE, Q_ENV),
         _GO_CAPTURED + " (README item 6: not produced by an empty image)",
         (
-            "x509: failed to load system roots and no roots provided; read /etc/ssl/certs: is a directory",
+            "x509: failed to load system roots and no roots provided; read /etc/ssl/certs: is a "
+            "directory",
             "x509: failed to load system roots and no roots provided",
         ),
         priority=85,
@@ -1147,7 +1152,8 @@ _GO: tuple[ErrorEntry, ...] = (
         "golang/go src/net/http/server.go 'http: TLS handshake error from %s: %v', "
         "crypto/tls alert.go texts",
         (
-            "http: TLS handshake error from 10.1.2.3:51514: remote error: tls: unknown certificate authority",
+            "http: TLS handshake error from 10.1.2.3:51514: remote error: tls: unknown "
+            "certificate authority",
             "http: TLS handshake error from 10.1.2.3:51514: remote error: tls: bad certificate",
         ),
         priority=75,
@@ -1252,7 +1258,8 @@ _PYTHON: tuple[ErrorEntry, ...] = (
         (Q_READABLE, Q_ENV),
         _PY_SRC,
         (
-            "ssl.SSLError: [X509: NO_CERTIFICATE_OR_CRL_FOUND] no certificate or crl found (_ssl.c:4154)",
+            "ssl.SSLError: [X509: NO_CERTIFICATE_OR_CRL_FOUND] no certificate or crl found "
+            "(_ssl.c:4154)",
         ),
         priority=70,
     ),
@@ -1262,12 +1269,14 @@ _PYTHON: tuple[ErrorEntry, ...] = (
         "requests",
         "requests",
         "ca-file-unreadable",
-        r"Could not find a suitable TLS CA certificate bundle, invalid path: (?P<path>[^\s]{1,300})",
+        r"Could not find a suitable TLS CA certificate bundle, invalid path: "
+        r"(?P<path>[^\s]{1,300})",
         _CA_FILE,
         (Q_ENV, Q_CERTIFI),
         "psf/requests src/requests/adapters.py cert_verify (read in requests 2.34.2)",
         (
-            "OSError: Could not find a suitable TLS CA certificate bundle, invalid path: /etc/ssl/corp.pem",
+            "OSError: Could not find a suitable TLS CA certificate bundle, invalid path: "
+            "/etc/ssl/corp.pem",
         ),
         priority=70,
     ),
@@ -1329,7 +1338,8 @@ _JAVA: tuple[ErrorEntry, ...] = (
         "java",
         "java",
         "unknown-issuer",
-        r"(?:PKIX path building failed|unable to find valid certification path to requested target)",
+        r"(?:PKIX path building failed"
+        r"|unable to find valid certification path to requested target)",
         (
             (C.UNTRUSTED_ROOT, "private-root-not-in-store"),
             (C.MISSING_INTERMEDIATE, "java-no-aia-by-default"),
@@ -1364,7 +1374,8 @@ _JAVA: tuple[ErrorEntry, ...] = (
         (Q_SAME_NAME, Q_JAVA_STORE),
         _JDK + "sun/security/provider/certpath/PKIXCertPathValidator; captured OpenJDK 17.0.15",
         (
-            "java.security.cert.CertPathValidatorException: Path does not chain with any of the trust anchors",
+            "java.security.cert.CertPathValidatorException: Path does not chain with any of the "
+            "trust anchors",
         ),
         priority=75,
     ),
@@ -1392,7 +1403,8 @@ _JAVA: tuple[ErrorEntry, ...] = (
         (Q_CLOCK,),
         _JDK + "java/security/cert/CertificateNotYetValidException",
         (
-            "java.security.cert.CertificateNotYetValidException: NotBefore: Tue Dec 08 04:07:53 UTC 2026",
+            "java.security.cert.CertificateNotYetValidException: NotBefore: Tue Dec 08 04:07:53 "
+            "UTC 2026",
         ),
         priority=76,
     ),
@@ -1420,14 +1432,16 @@ _JAVA: tuple[ErrorEntry, ...] = (
         "java",
         "hostname-mismatch",
         r"(?:No subject alternative DNS name matching (?P<wanted>[A-Za-z0-9_.*-]{1,253}?) found"
-        r"|No subject alternative names matching IP address (?P<wanted_ip>[0-9A-Fa-f.:]{2,45}) found"
+        r"|No subject alternative names matching IP address (?P<wanted_ip>[0-9A-Fa-f.:]{2,45}) "
+        r"found"
         r"|No subject alternative names present"
         r"|No name matching (?P<wanted_cn>[A-Za-z0-9_.*-]{1,253}?) found)",
         _HOSTNAME,
         _HOSTNAME_Q,
         _JDK + "sun/security/util/HostnameChecker (ref §3.4); captured OpenJDK 17.0.15",
         (
-            "javax.net.ssl.SSLHandshakeException: No subject alternative DNS name matching localhost found.",
+            "javax.net.ssl.SSLHandshakeException: No subject alternative DNS name matching "
+            "localhost found.",
             "No subject alternative names matching IP address 10.0.0.5 found",
         ),
         priority=75,
@@ -1445,7 +1459,8 @@ _JAVA: tuple[ErrorEntry, ...] = (
         _JDK
         + "sun/security/provider/certpath/KeyChecker, ConstraintsChecker; captured OpenJDK 17.0.15",
         (
-            "java.security.cert.CertPathValidatorException: CA key usage check failed: keyCertSign bit is not set",
+            "java.security.cert.CertPathValidatorException: CA key usage check failed: "
+            "keyCertSign bit is not set",
         ),
         priority=75,
     ),
@@ -1461,7 +1476,8 @@ _JAVA: tuple[ErrorEntry, ...] = (
         _JDK + "sun/security/provider/certpath/ConstraintsChecker",
         (
             "java.security.cert.CertPathValidatorException: basic constraints check failed: "
-            "pathLenConstraint violated - this cert must be the last cert in the certification path",
+            "pathLenConstraint violated - this cert must be the last cert in the "
+            "certification path",
         ),
         priority=75,
     ),
@@ -1510,7 +1526,8 @@ _JAVA: tuple[ErrorEntry, ...] = (
         (Q_JAVA_STORE,),
         _JDK + "java/security/cert/PKIXParameters.setTrustAnchors",
         (
-            "java.security.InvalidAlgorithmParameterException: the trustAnchors parameter must be non-empty",
+            "java.security.InvalidAlgorithmParameterException: the trustAnchors parameter must be "
+            "non-empty",
         ),
         priority=80,
     ),
@@ -1549,7 +1566,8 @@ _JAVA: tuple[ErrorEntry, ...] = (
         "java",
         "java",
         "peer-alert",
-        r"Received fatal alert: (?:certificate_unknown|bad_certificate|unknown_ca|certificate_required)",
+        r"Received fatal alert: "
+        r"(?:certificate_unknown|bad_certificate|unknown_ca|certificate_required)",
         _PEER_REJECTED,
         (Q_PEER, Q_CLIENT_CERT),
         _JDK + "sun/security/ssl/Alert (TLS alert names)",
@@ -1658,7 +1676,8 @@ def _rustls_entries() -> list[ErrorEntry]:
             (Q_VERSION, Q_CLOCK),
             _RUSTLS_SRC + " (0.23 context variant)",
             (
-                "invalid peer certificate: certificate expired: verification time 1764302880 (UNIX), "
+                "invalid peer certificate: certificate expired: verification time 1764302880 "
+                "(UNIX), "
                 "but certificate is not valid after 1764043673 (259207 seconds ago)",
             ),
             priority=72,
@@ -1740,7 +1759,8 @@ def _dotnet_entries() -> list[ErrorEntry]:
             qs,
             _DOTNET_SRC,
             (
-                f"The remote certificate is invalid because of errors in the certificate chain: {status}",
+                f"The remote certificate is invalid because of errors in the certificate chain: "
+                f"{status}",
             ),
             priority=prio,
         )
@@ -1800,8 +1820,10 @@ _CURL_GNUTLS: tuple[ErrorEntry, ...] = (
         _HOSTNAME_Q,
         _CURL_SRC,
         (
-            "curl: (60) SSL: no alternative certificate subject name matches target host name 'localhost'",
-            "curl: (51) SSL: no alternative certificate subject name matches target hostname 'x.local'",
+            "curl: (60) SSL: no alternative certificate subject name matches target host name "
+            "'localhost'",
+            "curl: (51) SSL: no alternative certificate subject name matches target hostname "
+            "'x.local'",
         ),
         priority=72,
     ),
@@ -1811,7 +1833,8 @@ _CURL_GNUTLS: tuple[ErrorEntry, ...] = (
         "curl",
         "curl",
         "hostname-mismatch",
-        r"SSL: certificate subject name (?:'[^'\n]{0,253}'|\([^)\n]{0,253}\)) does not match target "
+        r"SSL: certificate subject name (?:'[^'\n]{0,253}'|\([^)\n]{0,253}\)) does not match "
+        r"target "
         r"host ?name '(?P<wanted>[^'\n]{1,253})'",
         _HOSTNAME,
         _HOSTNAME_Q,
@@ -1865,7 +1888,8 @@ _CURL_GNUTLS: tuple[ErrorEntry, ...] = (
         "older curl; lib/strerror.c CURLE_SSL_CACERT_BADFILE",
         (
             "curl: (77) error setting certificate file: /tmp/ca-empty-store.pem",
-            "curl: (77) error setting certificate verify locations:  CAfile: /etc/ssl/certs/ca-certificates.crt",
+            "curl: (77) error setting certificate verify locations:  CAfile: "
+            "/etc/ssl/certs/ca-certificates.crt",
         ),
         priority=70,
     ),
@@ -1875,7 +1899,8 @@ _CURL_GNUTLS: tuple[ErrorEntry, ...] = (
         "curl",
         "curl",
         "no-trust-store",
-        r"(?:certificate verification failed|verification failed: [^.\n]{1,80})\.? ?\(?CAfile: none",
+        r"(?:certificate verification failed|verification failed: [^.\n]{1,80})"
+        r"\.? ?\(?CAfile: none",
         (
             (C.NO_TRUST_STORE, "gnutls-cafile-none"),
             (C.ENV_OVERRIDE, "env-points-elsewhere"),
@@ -1914,7 +1939,7 @@ _CURL_GNUTLS: tuple[ErrorEntry, ...] = (
         "unknown-issuer",
         r"certificate signer not trusted",
         _UNKNOWN_ISSUER,
-        _UNKNOWN_ISSUER_Q + (Q_GIT_CA,),
+        (*_UNKNOWN_ISSUER_Q, Q_GIT_CA),
         _GTLS_SRC + " (curl >= 8.10 wording, commit 623b877504)",
         (
             "server verification failed: certificate signer not trusted. "
@@ -1934,7 +1959,8 @@ _CURL_GNUTLS: tuple[ErrorEntry, ...] = (
         (Q_CLOCK,),
         _GTLS_SRC + " (curl >= 8.10 wording)",
         (
-            "SSL certificate verification failed: certificate not activated. (CAfile: x CRLfile: none)",
+            "SSL certificate verification failed: certificate not activated. (CAfile: x CRLfile: "
+            "none)",
         ),
         priority=62,
     ),
@@ -2099,7 +2125,8 @@ WRAPPERS: tuple[WrapperEntry, ...] = (
         "containerd",
         r"(?:failed to pull and unpack image|failed to resolve reference|failed to do request: "
         r"|io\.containerd|containerd\[\d{1,10}\]|ctr: )",
-        "containerd internal/cri/server/images/image_pull.go, core/remotes/docker/resolver.go (ref §3.7)",
+        "containerd internal/cri/server/images/image_pull.go, core/remotes/docker/resolver.go "
+        "(ref §3.7)",
         (
             'failed to resolve reference "reg.example/app:1": failed to do request: Head '
             '"https://reg.example/v2/app/manifests/1"',
@@ -2148,7 +2175,8 @@ WRAPPERS: tuple[WrapperEntry, ...] = (
         _GO_W,
         "go",
         r"Unable to connect to the server: ",
-        "kubernetes/kubectl pkg/cmd/util/helpers.go 'Unable to connect to the server: %v' (ref §3.7)",
+        "kubernetes/kubectl pkg/cmd/util/helpers.go 'Unable to connect to the server: %v' (ref "
+        "§3.7)",
         ("Unable to connect to the server: x509: certificate signed by unknown authority",),
         priority=80,
         client_rank=80,
@@ -2235,7 +2263,8 @@ WRAPPERS: tuple[WrapperEntry, ...] = (
         r"TLS handshake error from ",
         "golang/go src/net/http/server.go 'http: TLS handshake error from %s: %v'",
         (
-            "http: TLS handshake error from 10.1.2.3:5555: tls: failed to verify certificate: x509: "
+            "http: TLS handshake error from 10.1.2.3:5555: tls: failed to verify certificate: "
+            "x509: "
             "certificate signed by unknown authority",
         ),
         priority=70,
@@ -2414,7 +2443,8 @@ WRAPPERS: tuple[WrapperEntry, ...] = (
         r"(?:urllib3\.exceptions|HTTPSConnectionPool\()",
         "urllib3 connectionpool.py MaxRetryError; captured urllib3 2.7.0",
         (
-            "urllib3.exceptions.SSLError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed",
+            "urllib3.exceptions.SSLError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+            "failed",
         ),
         priority=45,
         client_rank=45,
@@ -2427,7 +2457,8 @@ WRAPPERS: tuple[WrapperEntry, ...] = (
         r"(?:<urlopen error |urllib\.error\.URLError)",
         "cpython Lib/urllib/request.py URLError; captured CPython 3.11.7",
         (
-            "urllib.error.URLError: <urlopen error [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed",
+            "urllib.error.URLError: <urlopen error [SSL: CERTIFICATE_VERIFY_FAILED] certificate "
+            "verify failed",
         ),
         priority=40,
         client_rank=40,
@@ -2441,7 +2472,8 @@ WRAPPERS: tuple[WrapperEntry, ...] = (
         r"|ssl\.SSLError|\(_ssl\.c:\d{1,6}\))",
         "cpython Modules/_ssl.c error format '[%s: %s] %s (%s:%d)'; captured CPython 3.11.7",
         (
-            "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed",
+            "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+            "failed",
         ),
         priority=20,
         client_rank=20,
@@ -2452,7 +2484,8 @@ WRAPPERS: tuple[WrapperEntry, ...] = (
         ("openssl",),
         "openssl",
         r"(?:SSL_connect returned=\d|OpenSSL::SSL::SSLError)",
-        "ruby/openssl ext/openssl/ossl_ssl.c 'SSL_connect returned=%d errno=%d peeraddr=%s state=%s'",
+        "ruby/openssl ext/openssl/ossl_ssl.c 'SSL_connect returned=%d errno=%d peeraddr=%s "
+        "state=%s'",
         (
             "OpenSSL::SSL::SSLError: SSL_connect returned=1 errno=0 peeraddr=10.0.0.5:443 "
             "state=error: certificate verify failed (unable to get local issuer certificate)",
@@ -2509,7 +2542,8 @@ WRAPPERS: tuple[WrapperEntry, ...] = (
         r"FetchError: request to ",
         "node-fetch src/index.js 'request to %s failed, reason: %s'",
         (
-            "FetchError: request to https://api.example.com/ failed, reason: unable to verify the first certificate",
+            "FetchError: request to https://api.example.com/ failed, reason: unable to verify the "
+            "first certificate",
         ),
         priority=60,
         client_rank=60,
@@ -2536,7 +2570,8 @@ WRAPPERS: tuple[WrapperEntry, ...] = (
         r"|from/to [^\s]{1,100} \(https://)",
         "apache/maven-resolver error messages",
         (
-            "Could not transfer artifact org.x:y:pom:1 from/to central (https://repo.maven.apache.org/maven2): "
+            "Could not transfer artifact org.x:y:pom:1 from/to central "
+            "(https://repo.maven.apache.org/maven2): "
             "PKIX path building failed",
         ),
         priority=70,
@@ -2598,7 +2633,8 @@ WRAPPERS: tuple[WrapperEntry, ...] = (
         r"(?:error NU1301|Unable to load the service index for source )",
         "NuGet/NuGet.Client NU1301 'Unable to load the service index for source %s.'",
         (
-            "error NU1301: Unable to load the service index for source https://api.nuget.org/v3/index.json.",
+            "error NU1301: Unable to load the service index for source "
+            "https://api.nuget.org/v3/index.json.",
         ),
         priority=70,
         client_rank=70,
@@ -2671,7 +2707,8 @@ HOSTS: tuple[HostRule, ...] = (
     HostRule(
         "s_client",
         "hostport",
-        r"-connect[ =](?P<hostport>\[[0-9A-Fa-f:.%]{2,60}\]:\d{1,5}|[A-Za-z0-9_.-]{1,253}(?::\d{1,5})?)",
+        r"-connect[ =](?P<hostport>\[[0-9A-Fa-f:.%]{2,60}\]:\d{1,5}"
+        r"|[A-Za-z0-9_.-]{1,253}(?::\d{1,5})?)",
         90,
         "openssl s_client -connect host:port (a pasted command line)",
         ("openssl s_client -connect reg.example:5000 -showcerts",),

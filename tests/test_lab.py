@@ -1,0 +1,76 @@
+"""The lab is the end-to-end self-test: every scenario's diagnosis must be right."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from trustdoctor.cli.main import main
+from trustdoctor.lab import SCENARIOS, run_scenario
+
+
+@pytest.mark.parametrize("s", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_scenario_diagnosis_is_right(s):
+    res = run_scenario(s)
+    assert res.ok, (s.name, s.expected, res.found, res.detail)
+    diag = res.outcome.diagnosis
+    assert diag is not None
+    # The served chain was really fetched over TLS from loopback.
+    assert res.outcome.results[0].address.startswith("127.0.0.1:")
+
+
+def test_lab_table_and_exit_code(capsys, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert main(["lab"]) == 0
+    out = capsys.readouterr().out
+    for s in SCENARIOS:
+        assert s.name in out
+    assert f"all {len(SCENARIOS)} diagnoses right" in out
+    assert "✗" not in out
+
+
+def test_lab_single_scenario_text_and_json(capsys, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert main(["lab", "stale-bundle-debian"]) == 0
+    out = capsys.readouterr().out
+    assert "stale-bundle" in out and "NOT TRUSTED (client side)" in out
+    assert main(["lab", "missing-intermediate", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["lab"] == {"scenario": "missing-intermediate", "expected": "missing-intermediate",
+                           "found": "missing-intermediate", "ok": True}
+    assert data["verdict"]["side"] == "server"
+
+
+def test_unknown_scenario_exit_2(capsys):
+    assert main(["lab", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown lab scenario" in err and len(err.strip().splitlines()) == 1
+
+
+def _lab_dirs() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("trustdoctor-lab-*")}
+
+
+def test_lab_cleans_up_even_on_ctrl_c():
+    before = _lab_dirs()
+    proc = subprocess.Popen([sys.executable, "-m", "trustdoctor", "lab"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "NO_COLOR": "1"})
+    # Wait until the first rows are out, then interrupt mid-run.
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    proc.stdout.readline()
+    time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err
+    assert _lab_dirs() <= before
