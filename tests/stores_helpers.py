@@ -339,6 +339,9 @@ func main() {
 				fmt.Printf("%s OK\n", f)
 			}
 		}
+	case "sleep":
+		secs, _ := strconv.Atoi(os.Args[2])
+		time.Sleep(time.Duration(secs) * time.Second)
 	case "dial":
 		conn, err := tls.Dial("tcp", os.Args[2], &tls.Config{ServerName: os.Args[3]})
 		if err != nil {
@@ -445,9 +448,10 @@ def tls_server(chain: Sequence[pki.Issued], key: pki.Issued) -> Iterator[tuple[s
                 continue
             try:
                 conn.settimeout(5)
-                with ctx.wrap_socket(conn, server_side=True) as tls:
-                    with contextlib.suppress(OSError):
-                        tls.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                with ctx.wrap_socket(conn, server_side=True) as tls, contextlib.suppress(OSError):
+                    tls.recv(65536)  # the request (curl and node send one)
+                    tls.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                    tls.unwrap()
             except (ssl.SSLError, OSError):
                 conn.close()
 

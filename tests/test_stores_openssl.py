@@ -80,7 +80,7 @@ NAMES = [
         ]
     ),
     x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "MiXeD中文 Root  ")]),
-    x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Vis Ible", _type=_ASN1Type.VisibleString)]),
+    x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Ab\u00e9 C", _type=_ASN1Type.T61String)]),
     x509.Name([]),
 ]
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from .engine import Refiner, judge
 from .model.anchors import AnchorSet
@@ -41,7 +42,9 @@ from .pathbuild import FETCHED
 from .policies import Policy
 from .rules import SETTLE_FETCH_AIA, overall
 from .servechecks import expired_cross_signs
-from .sources.aia import AiaCompletion, FetchedCert
+
+if TYPE_CHECKING:  # types only: this module stays pure and never fetches
+    from .sources.aia import AiaCompletion, FetchedCert
 
 # Causes an AIA fetch can confirm or refine: the two answers to "who lacks
 # the missing issuer?".  A cause already refined from store evidence
@@ -217,7 +220,9 @@ def _confirm(
         # The fetched certificates are not on this client's best path.
         return _without_fetch(old, tried)
     old_params = dict(old.findings[0].params) if old.findings else {}
-    settle = tuple(s for s in new.settle if s != SETTLE_FETCH_AIA)
+    # Once fetched, "fetch the issuer" is done; after an offline (cache-only)
+    # search, fetching could still take the path further.
+    settle = tuple(s for s in new.settle if s != SETTLE_FETCH_AIA) if tried else new.settle
     anchored = bool(new.path) and new.path[-1].role == "anchor"
     mi_params: dict[str, object] = {
         **old_params,
@@ -281,7 +286,7 @@ def _confirm(
     return replace(
         old,
         findings=(*old.findings, mi_finding, *new.findings[:1]),
-        settle=tuple(s for s in old.settle if s != SETTLE_FETCH_AIA),
+        settle=_without_fetch(old, tried).settle,
     )
 
 

@@ -272,6 +272,8 @@ def _match_flat(flat: str, rec: Record) -> ExplainMatch | None:
     questions: list[str] = list(entry.questions)
     narrows = entry.narrows
     detail: dict[str, str] = {}
+    if entry.openssl_code is not None:
+        detail["verify_code"] = str(entry.openssl_code)
     if code is not None:
         error_class, entry_causes, narrows = code.error_class, code.causes, code.narrows
         questions = list(code.questions)

@@ -97,8 +97,17 @@ class ExplainMatch:
 
     @property
     def key(self) -> tuple[object, ...]:
-        """Identity used to fold repeats of the same failure."""
-        return (self.pattern, self.stack, self.host, self.port, self.authority, self.error_class)
+        """Identity used to fold repeats of the same failure (the same OpenSSL
+        code read from its text and from its number is one failure)."""
+        return (
+            self.stack,
+            self.error_class,
+            self.detail.get("verify_code"),
+            self.host,
+            self.port,
+            self.authority,
+            self.hint,
+        )
 
 
 @dataclass(frozen=True)

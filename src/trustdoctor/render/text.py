@@ -98,7 +98,10 @@ def _chain(doc: Doc, diag: Diagnosis) -> None:
         )
     for link in best.path if best else ():
         if link.role == "missing":
-            issuer = best.findings[0].params.get("issuer") if best and best.findings else None
+            issuer = next(
+                (f.params["issuer"] for f in (best.findings if best else ()) if "issuer" in f.params),
+                None,
+            )
             doc.line(
                 "  ?  ",
                 Span("missing", d.BAD),

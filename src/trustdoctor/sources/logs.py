@@ -374,11 +374,15 @@ class _Builder:
             return False
         if data[:1] in _WS:
             if self.pending_blank:
-                return False
+                # Node prints a blank line between a multi-line message and its
+                # stack ("Error: write EPROTO ...\n\n    at WriteWrap...").
+                return data.lstrip(b" \t").startswith(b"at ") and _indent(data) > self.head_indent
             return self.head_indent == 0 or _indent(data) > self.head_indent
         if self.prefix is not None:
             return data.startswith(self.prefix)
         if self.pending_blank:
+            if not self.in_tb:
+                return False
             if data.startswith(_CHAIN_BANNERS):
                 return True
             if data.startswith(_TB):
@@ -414,8 +418,8 @@ def _record_end(
     while k < limit and k not in partial:
         d = lines[k]
         if not d.strip():
-            if b.in_tb and not b.pending_blank:
-                b.pending_blank = True
+            if not b.pending_blank:
+                b.pending_blank = True  # one blank may sit inside a message
                 k += 1
                 continue
             break
@@ -432,7 +436,9 @@ def _may_continue(lines: list[bytes], j: int) -> bool:
     d = lines[j]
     if not d.strip():
         nxt = lines[j + 1] if j + 1 < len(lines) else b""
-        return nxt.startswith((*_CHAIN_BANNERS, _TB))
+        return nxt.startswith((*_CHAIN_BANNERS, _TB)) or (
+            nxt[:1] in _WS and nxt.lstrip(b" \t").startswith(b"at ")
+        )
     if d[:1] in _WS or d.startswith(_CONTINUATIONS):
         return True
     prev = lines[j - 1]

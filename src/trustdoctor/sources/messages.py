@@ -113,6 +113,7 @@ SLOW_NEEDLES: tuple[bytes, ...] = (
     b"path length constraint",
     b"issuer public key",
     b"curl: (35)",
+    b"gnutls_handshake",
 )
 
 # -- questions (codes; worded by render/explain_text.py) ------------------------
@@ -184,6 +185,7 @@ class ErrorEntry:
     examples: tuple[str, ...]
     narrows: bool = True
     priority: int = 50
+    openssl_code: int | None = None
 
 
 @dataclass(frozen=True)
@@ -634,6 +636,7 @@ def _openssl_entries() -> list[ErrorEntry]:
                 examples=(c.texts[0].replace("[- ]", "-"),),
                 narrows=c.narrows,
                 priority=30 + (1 if c.code in (19, 21) else 0),
+                openssl_code=c.code,
             )
         )
         out.append(
@@ -652,6 +655,7 @@ def _openssl_entries() -> list[ErrorEntry]:
                 examples=(f"code: '{c.macro}'",),
                 narrows=c.narrows,
                 priority=34,
+                openssl_code=c.code,
             )
         )
     return out
@@ -1932,6 +1936,37 @@ _CURL_GNUTLS: tuple[ErrorEntry, ...] = (
         priority=60,
     ),
     ErrorEntry(
+        "gnutls.unexpected-packet",
+        "gnutls",
+        "curl",
+        "curl",
+        "not-tls",
+        r"gnutls_handshake\(\) failed: An unexpected TLS packet was received",
+        _NOT_TLS,
+        (Q_PORT_TLS,),
+        "GnuTLS GNUTLS_E_UNEXPECTED_PACKET text via curl lib/vtls/gtls.c; captured git 2.39.5 + "
+        "libcurl-gnutls 7.88.1",
+        (
+            "fatal: unable to access 'https://localhost:47809/repo.git/': gnutls_handshake() "
+            "failed: An unexpected TLS packet was received.",
+        ),
+        priority=60,
+    ),
+    ErrorEntry(
+        "gnutls.handshake",
+        "gnutls",
+        "curl",
+        "curl",
+        "handshake-failed",
+        r"gnutls_handshake\(\) failed: ",
+        _HANDSHAKE,
+        (Q_PORT_TLS, Q_CLIENT_CERT),
+        "curl lib/vtls/gtls.c 'gnutls_handshake() failed: %s'",
+        ("gnutls_handshake() failed: The TLS connection was non-properly terminated.",),
+        narrows=False,
+        priority=40,
+    ),
+    ErrorEntry(
         "gnutls.signer-not-trusted",
         "gnutls",
         "curl",
@@ -2362,7 +2397,7 @@ WRAPPERS: tuple[WrapperEntry, ...] = (
         "openssl-s_client",
         ("openssl",),
         "openssl",
-        r"(?:verify error:num=|Verify return code: |verify return:\d|CONNECTED\(0)",
+        r"(?:verify error:num=|Verify return code: |verify return:\d|CONNECTED\(0|Verification error: )",
         "openssl apps/s_client.c, apps/lib/s_cb.c (ref §2.4); captured 3.0.19",
         ("Verify return code: 21 (unable to verify the first certificate)",),
         priority=80,

@@ -232,8 +232,9 @@ OS_IDS: dict[str, str] = {
 
 # Disk evidence, strongest first: (path that exists, family, what it shows).
 DISK_EVIDENCE: tuple[tuple[str, str, str], ...] = (
+    # (update-ca-trust itself is no evidence: Arch ships one too.)
     ("/etc/pki/ca-trust/source", "rhel", "p11-kit ca-trust tree"),
-    ("/usr/bin/update-ca-trust", "rhel", "update-ca-trust"),
+    ("/etc/pki/ca-trust/extracted", "rhel", "p11-kit ca-trust output"),
     ("/etc/pki/trust/anchors", "suse", "SUSE anchors directory"),
     ("/var/lib/ca-certificates/ca-bundle.pem", "suse", "SUSE compiled bundle"),
     ("/etc/ca-certificates/trust-source", "arch", "Arch trust-source tree"),
