@@ -34,7 +34,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[o.Shape
 
 
 def _check(outputs: dict[str, str], shapes: list[o.Shape], *, stack: str, client: str,
-           endpoint: str | None, failing_ok: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+           endpoint: str | None, failing_ok: frozenset[str] = frozenset(),
+           stack_for: dict[str, str] | None = None) -> None:
     """endpoint: "url" (host and port in the message), "name" (host only when the
     message is about the name), None (never)."""
     by_name = {s.name: s for s in shapes}
@@ -43,7 +44,9 @@ def _check(outputs: dict[str, str], shapes: list[o.Shape], *, stack: str, client
     problems: list[str] = []
     refused: set[str] = set()
     for name, text in outputs.items():
-        failed = text.strip() not in ("", "OK", "OK 200") and "Verify return code: 0 (ok)" not in text
+        t = text.strip()
+        failed = (t not in ("", "OK", "OK 200") and not t.endswith(": OK")
+                  and "Verify return code: 0 (ok)" not in text)
         if not failed or name.endswith("-ok"):
             continue
         refused.add(name)
@@ -56,8 +59,9 @@ def _check(outputs: dict[str, str], shapes: list[o.Shape], *, stack: str, client
         pool = codes[:3] if m.narrows else codes
         if not truth[name] & set(pool):
             problems.append(f"{name}: truth {sorted(truth[name])} not in {pool} ({m.pattern})")
-        if m.stack != stack:
-            problems.append(f"{name}: stack {m.stack} != {stack}")
+        want_stack = (stack_for or {}).get(name, stack)
+        if m.stack != want_stack:
+            problems.append(f"{name}: stack {m.stack} != {want_stack}")
         if m.client != client:
             problems.append(f"{name}: client {m.client} != {client}")
         shape = by_name.get(name)
@@ -127,7 +131,9 @@ def test_python(env: tuple[list[o.Shape], Path], kind: str, stack: str, client: 
         pytest.importorskip("requests")
     shapes, tmp = env
     out = o.capture_python(shapes, tmp, kind)
-    _check(out, shapes, stack=stack, client=client, endpoint=endpoint)
+    # Loading an empty CA file fails in ssl itself, before urllib is involved.
+    stack_for = {"empty-store": "python"} if kind == "urllib" else None
+    _check(out, shapes, stack=stack, client=client, endpoint=endpoint, stack_for=stack_for)
 
 
 @pytest.mark.slow
@@ -135,7 +141,7 @@ def test_pip(env: tuple[list[o.Shape], Path]) -> None:
     shapes, tmp = env
     out = o.capture_pip(shapes, tmp, {"untrusted-root", "wrong-host", "self-signed-leaf"})
     _check(out, shapes, stack="pip", client="requests", endpoint="url",
-           failing_ok={"missing-intermediate", "expired"})
+           failing_ok=frozenset({"missing-intermediate", "expired"}))
 
 
 def test_node(env: tuple[list[o.Shape], Path]) -> None:

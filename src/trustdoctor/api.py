@@ -217,6 +217,7 @@ def diagnose_chain(
         reference=LazyReference(),
         refiners=refiners,
         extra_findings=extra,
+        explicit_anchors=bool(trust),
     )
 
 

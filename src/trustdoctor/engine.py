@@ -55,6 +55,7 @@ def judge(
     leaf_index: int | None = None,
     extra_findings: Sequence[Finding] = (),
     policies: Mapping[str, Policy] | None = None,
+    explicit_anchors: bool = False,
 ) -> Diagnosis:
     """Evaluate the chain under every client model.
 
@@ -70,6 +71,8 @@ def judge(
             Mozilla set as ``mozilla``), used to prove a missing issuer is a root.
         refiners: per-client hooks adding store evidence.
         policies: per-client policy overrides (e.g. a chain-depth limit).
+        explicit_anchors: the anchors were given by the user (``--trust``),
+            so "supply the root you expect" is no longer advice to give.
     """
     if at.tzinfo is None:
         at = at.replace(tzinfo=dt.UTC)
@@ -99,6 +102,8 @@ def judge(
         v = ev.verdict
         if refiners and name in refiners:
             v = refiners[name](v, ev.path.top)
+        if explicit_anchors and "supply-root" in v.settle:
+            v = replace(v, settle=tuple(s for s in v.settle if s != "supply-root"))
         evals.append(ev)
         verdicts.append(v)
     used: set[str] = set()

@@ -153,6 +153,7 @@ def explain_records(
     n_unrec = 0
     dropped = 0
     n_records = 0
+    summary_seen = False
     for rec in records:
         n_records += 1
         m = match_record(rec)
@@ -163,6 +164,7 @@ def explain_records(
                 if len(unrecognised) < MAX_UNRECOGNISED:
                     unrecognised.append(Unrecognised(rec.line, _shorten(flat)))
             continue
+        summary_seen = summary_seen or m.pattern == _S_CLIENT_SUMMARY
         i = found.get(m.key)
         if i is not None:
             counts[i] += 1
@@ -173,7 +175,7 @@ def explain_records(
         else:
             dropped += 1
     pairs = list(zip(order, counts, strict=True))
-    if any(m.pattern == _S_CLIENT_SUMMARY for m in order):
+    if summary_seen:
         # s_client's "Verify return code" is its verdict; the per-depth
         # "verify error:num=" lines before it are steps towards it.
         pairs = [(m, c) for m, c in pairs if m.pattern != _S_CLIENT_CALLBACK]

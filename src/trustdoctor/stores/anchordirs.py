@@ -146,6 +146,7 @@ def scan(ctx: StoreContext) -> AnchorScan:
     budget = [MAX_FILES]
     truncated = False
     seen: set[str] = set()
+    anchor_paths = {ad.path for ad in facts.anchor_dirs}
     for ad in facts.anchor_dirs:
         found: list[tuple[str, bool]] = []
         truncated |= _walk(ctx, ad, found, budget)
@@ -155,7 +156,11 @@ def scan(ctx: StoreContext) -> AnchorScan:
             seen.add(path)
             name = path.rsplit("/", 1)[-1]
             if nested and not ad.recursive:
-                # A subdirectory of a non-recursive anchor directory.
+                # A subdirectory of a non-recursive anchor directory, unless it
+                # is an anchor directory itself (source/anchors) or p11-kit's
+                # distrust list (source/blocklist, older blacklist).
+                if path in anchor_paths or name in ("blocklist", "blacklist"):
+                    continue
                 try:
                     sub = ctx.fs.listdir(path, limit=50).entries
                 except OSError:

@@ -1,0 +1,391 @@
+"""Fix plans as data (pure).
+
+A :class:`Plan` is what trustdoctor would do about one cause: an ordered
+tuple of :class:`Step` records.  A step names a stable *action* code, its
+parameters (JSON-able), whether it needs root, which paths it writes and the
+platform it belongs to (a distribution family, ``dockerfile``, ``kubernetes``,
+a server software, ``ca`` for the certificate issuer...).  Steps carry a
+``reason`` code; the English for it lives in ``render/plan_text.py``.
+
+Planners (``fixes/client.py``, ``fixes/server.py``) are pure: everything they
+need to know about the machine arrives in a :class:`FixContext`, built at the
+I/O edge by ``fixes/discover.py``.  ``fixes/apply.py`` carries out the file
+steps of a plan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from ..model.findings import Code, Side
+
+if TYPE_CHECKING:
+    from ..model.cert import CertInfo
+
+
+class Action(StrEnum):
+    """What a step does.  Stable codes (JSON ``steps[].action``); only ever added."""
+
+    WRITE_FILE = "write-file"  # write generated content (hosts.toml, a drop-in, a bundle)
+    COPY_ANCHOR = "copy-anchor"  # put a CA certificate file where a client reads anchors
+    RUN = "run"  # run a command (refresh tool, package install, check, build)
+    RESTART_SERVICE = "restart-service"  # restart a daemon or process that cached its roots
+    SET_ENV = "set-env"  # set an environment variable for a client
+    UNSET_ENV = "unset-env"  # remove an environment variable where it is set
+    KEYTOOL_IMPORT = "keytool-import"  # import a CA into a Java keystore
+    EDIT_CONFIG = "edit-config"  # add a setting to an existing configuration file
+    DOCKERFILE_LINE = "dockerfile-line"  # lines for an image's Dockerfile
+    SERVER_CONFIG = "server-config"  # server configuration lines (nginx, Apache...)
+    REISSUE = "reissue"  # facts for issuing a new certificate
+
+
+class Purpose(StrEnum):
+    """Why a ``run`` step runs; ``apply`` only ever runs ``refresh`` and ``keytool`` steps."""
+
+    REFRESH = "refresh"  # rebuild a compiled store from its anchor directories
+    INSTALL_PACKAGE = "install-package"  # needs a package manager and the network: printed only
+    CHECK = "check"  # a read-only diagnostic command
+    BUILD = "build"  # build a file on the server side (fullchain.pem)
+    VERIFY = "verify"  # prove the fix worked
+    RELOAD = "reload"  # reload a server after a configuration change
+
+
+# Step order inside a merged plan: packages first, then files, then the
+# rebuild, then environment, restarts, and the proof last.
+PHASES: Mapping[str, int] = {
+    "install-package": 0,
+    "file": 1,
+    "refresh": 2,
+    "config": 3,
+    "env": 4,
+    "restart": 5,
+    "build": 1,
+    "server": 3,
+    "reissue": 1,
+    "check": 6,
+    "verify": 7,
+}
+
+
+# Platforms that are a host root (steps ``apply`` may carry out).
+HOST_PLATFORMS: frozenset[str] = frozenset(
+    {"debian", "rhel", "alpine", "suse", "arch", "distroless", "scratch", "busybox", "unknown", "linux"}
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a plan.
+
+    Attributes:
+        action: what the step does (:class:`Action`).
+        params: action parameters (JSON-able; documented per action in docs/fix.md).
+        needs_root: writing system paths / running system tools needs privileges.
+        changes: the paths (inside the root) the step writes.
+        platform: where it applies: a distro family (``debian``...), ``linux``
+            (any host root), ``dockerfile``, ``kubernetes``, a server software
+            (``nginx``...), ``ca`` (the issuer of certificates), ``shell``.
+        reason: the stable code of the "why" comment (render/plan_text.py).
+        alternative: an alternative to the step before it (shown, never applied).
+        phase: ordering key inside a merged plan (see :data:`PHASES`).
+    """
+
+    action: Action
+    params: Mapping[str, object] = field(default_factory=dict)
+    needs_root: bool = False
+    changes: tuple[str, ...] = ()
+    platform: str = "linux"
+    reason: str = ""
+    alternative: bool = False
+    phase: str = "file"
+
+    def key(self) -> str:
+        """Identity for de-duplication when plans are merged."""
+        return json.dumps(
+            [self.action.value, self.platform, self.alternative, dict(self.params)],
+            sort_keys=True,
+            default=str,
+        )
+
+    @property
+    def is_host(self) -> bool:
+        return self.platform in HOST_PLATFORMS
+
+
+@dataclass(frozen=True)
+class Note:
+    """A remark attached to a plan (the English is in render/plan_text.py)."""
+
+    code: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(text: str, default: str = "trustdoctor-ca") -> str:
+    """A file stem from a CA name: ``Example Internal Root CA`` → ``example-internal-root-ca``."""
+    s = _SLUG.sub("-", text.lower()).strip("-")[:64].strip("-")
+    return s or default
+
+
+@dataclass(frozen=True)
+class CaRef:
+    """The CA certificate a client plan installs.
+
+    ``sha256`` is ``None`` for a placeholder (the root is named by the chain
+    but its certificate was not given): the plan can be shown, not applied.
+
+    Attributes:
+        name: the display name (CN, else O).
+        subject: the RFC 4514 subject.
+        sha256: the fingerprint, or ``None`` for a placeholder.
+        not_after: end of validity (ISO 8601), if known.
+        file: how commands refer to the CA file (the ``--ca`` path, else ``ROOT.pem``).
+        slug: the stem of the files written for it.
+        pem: the certificate, PEM (one block), for ``apply``.
+        is_ca: basicConstraints CA:TRUE.
+        self_signed: a root (self-issued and self-verifying).
+    """
+
+    name: str
+    subject: str
+    sha256: str | None = None
+    not_after: str | None = None
+    file: str = "ROOT.pem"
+    slug: str = "trustdoctor-ca"
+    pem: bytes | None = field(default=None, repr=False, compare=False)
+    is_ca: bool = True
+    self_signed: bool = True
+
+    @classmethod
+    def from_cert(cls, cert: CertInfo, file: str | None = None) -> CaRef:
+        import base64
+
+        b64 = base64.encodebytes(cert.der).replace(b"\n", b"")
+        lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
+        pem = b"-----BEGIN CERTIFICATE-----\n" + b"\n".join(lines) + b"\n-----END CERTIFICATE-----\n"
+        return cls(
+            name=cert.display_name,
+            subject=cert.subject,
+            sha256=cert.sha256,
+            not_after=cert.not_after.isoformat(),
+            file=file or "ROOT.pem",
+            slug=slugify(cert.display_name),
+            pem=pem,
+            is_ca=cert.is_ca is True,
+            self_signed=cert.self_issued and cert.self_signed,
+        )
+
+    @classmethod
+    def placeholder(cls, name: str, subject: str | None = None, file: str | None = None) -> CaRef:
+        short = name
+        for part in name.split(","):
+            if part.startswith("CN="):
+                short = part[3:]
+                break
+        return cls(name=short, subject=subject or name, file=file or "ROOT.pem", slug=slugify(short))
+
+    @property
+    def fingerprint(self) -> str | None:
+        """``AB:CD:...`` form of the SHA-256, as ``openssl x509 -fingerprint`` prints it."""
+        if self.sha256 is None:
+            return None
+        h = self.sha256.upper()
+        return ":".join(h[i : i + 2] for i in range(0, len(h), 2))
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "subject": self.subject,
+            "sha256": self.sha256,
+            "not_after": self.not_after,
+            "file": self.file,
+            "is_ca": self.is_ca,
+            "self_signed": self.self_signed,
+        }
+
+
+@dataclass(frozen=True)
+class EnvOrigin:
+    """Where an environment variable of the client is set.
+
+    Attributes:
+        variable: the variable (``SSL_CERT_FILE``...).
+        value: its value there.
+        kind: ``process`` (a running process's environment), ``shell`` (the
+            environment trustdoctor runs in), ``given`` (``--env``),
+            ``systemd`` (a unit's ``Environment=``/``EnvironmentFile=``),
+            ``file`` (``/etc/environment``, a profile script), ``dockerfile``
+            (an ``ENV`` line), ``image`` (the image configuration).
+        path: the file (inside the root) or ``/proc/PID/environ``.
+        line: 1-based line in ``path``.
+        unit: the systemd unit name (``docker.service``) when known.
+    """
+
+    variable: str
+    value: str
+    kind: str
+    path: str | None = None
+    line: int | None = None
+    unit: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "variable": self.variable,
+            "value": self.value,
+            "kind": self.kind,
+            "path": self.path,
+            "line": self.line,
+            "unit": self.unit,
+        }
+
+
+@dataclass(frozen=True)
+class JavaInfo:
+    """The Java keystore a ``keytool-import`` step targets.
+
+    Attributes:
+        home: the JDK home (``java.home``) inside the root.
+        version: the JDK feature version (8, 11, 17, 21...), if known.
+        keystore: the keystore the JVM loads.
+        store_type: ``jks``, ``jceks`` or ``pkcs12`` as read from the file.
+        password: the store password to use (``None``: unknown, a placeholder is shown).
+        password_free: a PKCS#12 store without a MAC (JDK 18+ cacerts): any
+            password is accepted.
+        managed: the keystore is generated by the distro's refresh (Debian's
+            ca-certificates-java, RHEL's update-ca-trust): change the system
+            store instead, keytool edits would be overwritten.
+        property_store: the keystore comes from ``-Djavax.net.ssl.trustStore``.
+    """
+
+    home: str | None = None
+    version: int | None = None
+    keystore: str | None = None
+    store_type: str | None = None
+    password: str | None = "changeit"
+    password_free: bool = False
+    managed: bool = False
+    property_store: bool = False
+
+
+@dataclass(frozen=True)
+class ContainerdInfo:
+    """containerd's registry configuration as found in the root.
+
+    Attributes:
+        config: the configuration file.
+        exists: it exists.
+        version: its ``version`` (1, 2 or 3); 2 when absent and unknown.
+        config_path: the registry ``config_path`` in effect, if set.
+        legacy: legacy ``mirrors``/``configs`` are set (cannot be combined
+            with ``config_path``).
+        containerd_version: the package version, if found.
+    """
+
+    config: str = "/etc/containerd/config.toml"
+    exists: bool = False
+    version: int | None = None
+    config_path: str | None = None
+    legacy: bool = False
+    containerd_version: tuple[int, int, int] | None = None
+
+    @property
+    def effective_config_path(self) -> str | None:
+        if self.config_path:
+            return self.config_path
+        if not self.legacy and self.containerd_version and self.containerd_version >= (2, 2, 0):
+            return "/etc/containerd/certs.d:/etc/docker/certs.d"
+        return None
+
+
+@dataclass(frozen=True)
+class FixContext:
+    """Everything a planner needs to know about where the fix goes (pure data).
+
+    Attributes:
+        family: the distro family (``debian``, ``rhel``, ``alpine``, ``suse``,
+            ``arch``, ``distroless``, ``scratch``, ``busybox``, ``unknown``).
+        distro_label: how to name it to people (``Debian GNU/Linux 12``).
+        root: the root directory the host steps apply to (``/`` or ``--root``).
+        image: the root is an image: the durable fix is Dockerfile lines.
+        pid: ``--pid`` process, and its executable.
+        tool_installed: the family's update tool is installed (``None``: unknown).
+        registry: ``host[:port]`` of the image reference (docker, containerd, crio).
+        env: the client's environment (trust variables only matter).
+        env_origins: where each trust variable is set.
+        java: the keystore for ``keytool-import``.
+        containerd: containerd's registry configuration.
+        docker_certs_root: dockerd's certs.d (rootless: under ``$HOME``).
+        containers_dirs: for CRI-O/Podman, the first existing per-registry
+            directory (``None``: none yet; ``/etc/containers/certs.d/<reg>``).
+        servers: server software to show configuration for (default: all).
+        host: the name clients connect to (reissue facts, verify commands).
+        target: the target as typed (``--for``), for verify commands.
+        as_root: trustdoctor runs as root: no ``sudo`` in the commands shown.
+        now: the time plans are made at (reissue dates).
+        node_version: the Node.js major version, if known.
+        clients: the clients asked about (``--client``).
+    """
+
+    family: str = "unknown"
+    distro_label: str | None = None
+    root: str = "/"
+    image: bool = False
+    pid: int | None = None
+    process: str | None = None
+    tool_installed: bool | None = None
+    registry: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    env_origins: tuple[EnvOrigin, ...] = ()
+    java: JavaInfo | None = None
+    containerd: ContainerdInfo | None = None
+    docker_certs_root: str = "/etc/docker/certs.d"
+    containers_dir: str | None = None
+    servers: tuple[str, ...] = ()
+    host: str | None = None
+    target: str | None = None
+    as_root: bool = False
+    now: dt.datetime | None = None
+    node_version: int | None = None
+    clients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The fix for one cause.
+
+    Attributes:
+        cause: the cause fixed (a :class:`Code`).
+        side: who acts (server, client, network, none).
+        steps: what to do, in order.
+        notes: remarks (caveats, alternatives, what cannot be done).
+        clients: the clients the plan is for.
+        platform: the family / environment the plan was made for.
+        root: the root the host steps apply to.
+        ca: the CA certificate a client plan installs.
+        context: the :class:`FixContext` it was planned with.
+    """
+
+    cause: Code
+    side: Side
+    steps: tuple[Step, ...] = ()
+    notes: tuple[Note, ...] = ()
+    clients: tuple[str, ...] = ()
+    platform: str = "linux"
+    root: str = "/"
+    ca: CaRef | None = None
+    context: FixContext | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def empty(self) -> bool:
+        return not any(not s.alternative for s in self.steps)
+
+    def host_steps(self) -> tuple[Step, ...]:
+        return tuple(s for s in self.steps if s.is_host and not s.alternative)
