@@ -44,8 +44,12 @@ def test_lab_single_scenario_text_and_json(capsys, monkeypatch):
     assert "stale-bundle" in out and "NOT TRUSTED (client side)" in out
     assert main(["lab", "missing-intermediate", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["lab"] == {"scenario": "missing-intermediate", "expected": "missing-intermediate",
-                           "found": "missing-intermediate", "ok": True}
+    assert data["lab"] == {
+        "scenario": "missing-intermediate",
+        "expected": "missing-intermediate",
+        "found": "missing-intermediate",
+        "ok": True,
+    }
     assert data["verdict"]["side"] == "server"
 
 
@@ -61,16 +65,19 @@ def _lab_dirs() -> set[str]:
 
 def test_lab_cleans_up_even_on_ctrl_c():
     before = _lab_dirs()
-    proc = subprocess.Popen([sys.executable, "-m", "trustdoctor", "lab"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "NO_COLOR": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trustdoctor", "lab"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     # Wait until the first rows are out, then interrupt mid-run.
     assert proc.stdout is not None
     proc.stdout.readline()
     proc.stdout.readline()
     time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert b"Traceback" not in err
     assert _lab_dirs() <= before

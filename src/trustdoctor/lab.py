@@ -117,8 +117,9 @@ def _missing_intermediate(pki: PKI) -> Setup:
 
 
 def _slim_image(pki: PKI) -> Setup:
-    return Setup([pki.h.leaf, pki.h.intermediate], pki.h.leaf,
-                 {"etc/os-release": OS_RELEASE["debian"]})
+    return Setup(
+        [pki.h.leaf, pki.h.intermediate], pki.h.leaf, {"etc/os-release": OS_RELEASE["debian"]}
+    )
 
 
 def _env_override(pki: PKI) -> Setup:
@@ -167,19 +168,30 @@ def _containerd_hosts_toml(pki: PKI) -> Setup:
 
 def _restart_required(pki: PKI) -> Setup:
     files = _debian(pki, with_private=True)
-    return Setup([pki.h.leaf, pki.h.intermediate], pki.h.leaf, files,
-                 process_started_before_store=True)
+    return Setup(
+        [pki.h.leaf, pki.h.intermediate], pki.h.leaf, files, process_started_before_store=True
+    )
 
 
 def _expired(pki: PKI) -> Setup:
-    leaf = make_cert(HOST, issuer=pki.h.intermediate, ca=False, dns=[HOST],
-                     not_before=pki.now - 400 * DAY, not_after=pki.now - 3 * DAY)
+    leaf = make_cert(
+        HOST,
+        issuer=pki.h.intermediate,
+        ca=False,
+        dns=[HOST],
+        not_before=pki.now - 400 * DAY,
+        not_after=pki.now - 3 * DAY,
+    )
     return Setup([leaf, pki.h.intermediate], leaf, _debian(pki, with_private=True))
 
 
 def _wrong_host(pki: PKI) -> Setup:
-    return Setup([pki.h.leaf, pki.h.intermediate], pki.h.leaf, _debian(pki, with_private=True),
-                 servername="harbor.internal.example.com")
+    return Setup(
+        [pki.h.leaf, pki.h.intermediate],
+        pki.h.leaf,
+        _debian(pki, with_private=True),
+        servername="harbor.internal.example.com",
+    )
 
 
 def _self_signed(pki: PKI) -> Setup:
@@ -203,30 +215,80 @@ def _healthy(pki: PKI) -> Setup:
 
 
 SCENARIOS: tuple[Scenario, ...] = (
-    Scenario("private-root", "private root never installed on the client", "go",
-             "untrusted-root", _private_root),
-    Scenario("missing-intermediate", "server omits the intermediate", "go",
-             "missing-intermediate", _missing_intermediate),
+    Scenario(
+        "private-root",
+        "private root never installed on the client",
+        "go",
+        "untrusted-root",
+        _private_root,
+    ),
+    Scenario(
+        "missing-intermediate",
+        "server omits the intermediate",
+        "go",
+        "missing-intermediate",
+        _missing_intermediate,
+    ),
     Scenario("slim-image", "image without a CA bundle", "go", "no-trust-store", _slim_image),
-    Scenario("env-override", "SSL_CERT_FILE + SSL_CERT_DIR point at a bundle without the root",
-             "go", "env-override", _env_override),
-    Scenario("stale-bundle-debian", "root dropped in, update-ca-certificates never run", "go",
-             "stale-bundle", _stale_debian),
-    Scenario("stale-bundle-rhel", "root dropped in, update-ca-trust never run", "go",
-             "stale-bundle", _stale_rhel),
-    Scenario("docker-certs-d", "Docker certs.d directory named host:443", "docker",
-             "daemon-store", _docker_certs_d),
-    Scenario("containerd-hosts-toml", "containerd hosts.toml names a CA file that is missing",
-             "containerd", "daemon-store", _containerd_hosts_toml),
-    Scenario("restart-required", "daemon started before the root was installed", "docker",
-             "restart-required", _restart_required),
+    Scenario(
+        "env-override",
+        "SSL_CERT_FILE + SSL_CERT_DIR point at a bundle without the root",
+        "go",
+        "env-override",
+        _env_override,
+    ),
+    Scenario(
+        "stale-bundle-debian",
+        "root dropped in, update-ca-certificates never run",
+        "go",
+        "stale-bundle",
+        _stale_debian,
+    ),
+    Scenario(
+        "stale-bundle-rhel",
+        "root dropped in, update-ca-trust never run",
+        "go",
+        "stale-bundle",
+        _stale_rhel,
+    ),
+    Scenario(
+        "docker-certs-d",
+        "Docker certs.d directory named host:443",
+        "docker",
+        "daemon-store",
+        _docker_certs_d,
+    ),
+    Scenario(
+        "containerd-hosts-toml",
+        "containerd hosts.toml names a CA file that is missing",
+        "containerd",
+        "daemon-store",
+        _containerd_hosts_toml,
+    ),
+    Scenario(
+        "restart-required",
+        "daemon started before the root was installed",
+        "docker",
+        "restart-required",
+        _restart_required,
+    ),
     Scenario("expired", "leaf certificate expired", "go", "expired", _expired),
     Scenario("wrong-host", "certificate for another name", "go", "hostname-mismatch", _wrong_host),
-    Scenario("self-signed", "server presents a self-signed certificate", "go", "self-signed-leaf",
-             _self_signed),
+    Scenario(
+        "self-signed",
+        "server presents a self-signed certificate",
+        "go",
+        "self-signed-leaf",
+        _self_signed,
+    ),
     Scenario("not-a-ca", "issuer is not a CA", "go", "not-a-ca", _not_a_ca),
-    Scenario("root-sent", "server sends its private root; the client lacks it", "openssl",
-             "untrusted-root", _root_sent),
+    Scenario(
+        "root-sent",
+        "server sends its private root; the client lacks it",
+        "openssl",
+        "untrusted-root",
+        _root_sent,
+    ),
     Scenario("healthy", "complete chain, root installed", "go", "ok", _healthy),
 )
 
@@ -237,7 +299,9 @@ def scenario(name: str) -> Scenario:
     for s in SCENARIOS:
         if s.name == name:
             return s
-    raise UsageError(f"unknown lab scenario {name!r} (known: {', '.join(s.name for s in SCENARIOS)})")
+    raise UsageError(
+        f"unknown lab scenario {name!r} (known: {', '.join(s.name for s in SCENARIOS)})"
+    )
 
 
 # -- running ------------------------------------------------------------------------------
@@ -267,9 +331,8 @@ def tls_server(served: list[Issued], key: Issued, workdir: Path) -> Iterator[int
                 continue
             conn.settimeout(5)
             try:
-                with ctx.wrap_socket(conn, server_side=True) as tls:
-                    with contextlib.suppress(OSError):
-                        tls.recv(1)
+                with ctx.wrap_socket(conn, server_side=True) as tls, contextlib.suppress(OSError):
+                    tls.recv(1)
             except (OSError, ssl.SSLError):
                 pass
             finally:
@@ -326,20 +389,25 @@ def run_scenario(s: Scenario, *, now: dt.datetime | None = None) -> LabResult:
             bundle = root / "etc/ssl/certs/ca-certificates.crt"
             t = (when - dt.timedelta(minutes=5)).timestamp()
             os.utime(bundle, (t, t))
-        with tls_server(setup.served, setup.key, work) as port, build_context(
-            root=root, env=setup.env, registry=setup.registry, now=when
-        ) as ctx:
+        with (
+            tls_server(setup.served, setup.key, work) as port,
+            build_context(root=root, env=setup.env, registry=setup.registry, now=when) as ctx,
+        ):
             if setup.process_started_before_store:
                 ctx = replace(ctx, process_start=started, label=f"{s.client}d (lab)")
             views = views_for(ctx, [s.client])
-            target = parse_target(f"{HOST}:{port}", servername=setup.servername,
-                                  connect_to=f"127.0.0.1:{port}")
+            target = parse_target(
+                f"{HOST}:{port}", servername=setup.servername, connect_to=f"127.0.0.1:{port}"
+            )
             results = fetch_all(target, timeout=5, proxy="", env={}, all_addresses=False)
             outcome = judge_fetch(
-                target, results,
+                target,
+                results,
                 clients=[(c, views.anchors[c]) for c in [s.client] if c in views.anchors],
-                refiners=views.refiners, reference=api.LazyReference(),
-                mozilla=None, at=when,
+                refiners=views.refiners,
+                reference=api.LazyReference(),
+                mozilla=None,
+                at=when,
             )
     if outcome.diagnosis is None:
         found = outcome.error.code if outcome.error else "error"

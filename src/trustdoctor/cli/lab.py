@@ -42,13 +42,20 @@ def run(args: argparse.Namespace) -> int:
             from ..render.json import dumps
 
             data = endpoint_to_dict(res.outcome)  # type: ignore[arg-type]
-            data["lab"] = {"scenario": s.name, "expected": s.expected, "found": res.found,
-                           "ok": res.ok}
+            data["lab"] = {
+                "scenario": s.name,
+                "expected": s.expected,
+                "found": res.found,
+                "ok": res.ok,
+            }
             sys.stdout.write(dumps(data))
         else:
             doc = Doc()
-            doc.line(Span(f"lab scenario {s.name}: ", BOLD), s.summary,
-                     Span(f"  (client {s.client}; expected {s.expected})", DIM))
+            doc.line(
+                Span(f"lab scenario {s.name}: ", BOLD),
+                s.summary,
+                Span(f"  (client {s.client}; expected {s.expected})", DIM),
+            )
             doc.blank()
             doc.lines.extend(render_endpoint(res.outcome).lines)  # type: ignore[arg-type]
             emit(doc)
@@ -64,8 +71,11 @@ def run(args: argparse.Namespace) -> int:
         wrong += 0 if res.ok else 1
         row = Doc()
         mark = Span("✓", OK) if res.ok else Span("✗", BAD)
-        row.line(f"{s.name:<24} {s.client:<11} {s.expected:<22} {res.found:<22} ", mark,
-                 Span(f"  {s.summary}", DIM))
+        row.line(
+            f"{s.name:<24} {s.client:<11} {s.expected:<22} {res.found:<22} ",
+            mark,
+            Span(f"  {s.summary}", DIM),
+        )
         emit(row)
         sys.stdout.flush()
     if args.format == "json":
@@ -76,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
     if wrong:
         summary.line(Span(f"{wrong} of {n} diagnoses wrong", BAD))
     else:
-        summary.line(Span(f"all {n} diagnoses right", OK),
-                     Span(" — see one in full with: trustdoctor lab SCENARIO", DIM))
+        summary.line(
+            Span(f"all {n} diagnoses right", OK),
+            Span(" — see one in full with: trustdoctor lab SCENARIO", DIM),
+        )
     emit(summary)
     return 1 if wrong else 0

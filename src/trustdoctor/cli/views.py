@@ -13,7 +13,6 @@ from ..model.anchors import AnchorSet
 from ..model.cert import CertInfo
 from ..model.diagnosis import ClientVerdict
 from ..model.findings import Code, Confidence, Finding, Severity, Side
-
 from ..stores.model import ClientStore, StoreContext
 
 
@@ -41,7 +40,9 @@ def _refiner(store: ClientStore) -> Refiner:
     return refine
 
 
-def _restart_required(verdict: ClientVerdict, anchor: CertInfo, store: ClientStore) -> ClientVerdict:
+def _restart_required(
+    verdict: ClientVerdict, anchor: CertInfo, store: ClientStore
+) -> ClientVerdict:
     """The files trust the chain, but the running process loaded its pool before
     the anchor's file changed (Go caches the system pool per process,
     crypto/x509 root.go ``sync.Once``): it still refuses until restarted."""
@@ -55,13 +56,27 @@ def _restart_required(verdict: ClientVerdict, anchor: CertInfo, store: ClientSto
     files = f.params.get("files")
     if not isinstance(files, list) or a.provenance.source not in files:
         return verdict
-    err = Finding(Code.RESTART_REQUIRED, Severity.ERROR, Side.CLIENT,
-                  {**f.params, "anchor_file": a.provenance.source}, (anchor.sha256,))
-    text = (GO_UNKNOWN_AUTHORITY if policy_for(store.client).name == "go"
-            else "verify error:num=20:unable to get local issuer certificate")
-    return replace(verdict, trusted=False, cause=Code.RESTART_REQUIRED, side=Side.CLIENT,
-                   confidence=Confidence.MEDIUM, findings=(err, *verdict.findings),
-                   client_error=text)
+    err = Finding(
+        Code.RESTART_REQUIRED,
+        Severity.ERROR,
+        Side.CLIENT,
+        {**f.params, "anchor_file": a.provenance.source},
+        (anchor.sha256,),
+    )
+    text = (
+        GO_UNKNOWN_AUTHORITY
+        if policy_for(store.client).name == "go"
+        else "verify error:num=20:unable to get local issuer certificate"
+    )
+    return replace(
+        verdict,
+        trusted=False,
+        cause=Code.RESTART_REQUIRED,
+        side=Side.CLIENT,
+        confidence=Confidence.MEDIUM,
+        findings=(err, *verdict.findings),
+        client_error=text,
+    )
 
 
 def views_for(ctx: StoreContext, clients: Sequence[str]) -> ClientViews:

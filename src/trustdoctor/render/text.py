@@ -99,7 +99,11 @@ def _chain(doc: Doc, diag: Diagnosis) -> None:
     for link in best.path if best else ():
         if link.role == "missing":
             issuer = next(
-                (f.params["issuer"] for f in (best.findings if best else ()) if "issuer" in f.params),
+                (
+                    f.params["issuer"]
+                    for f in (best.findings if best else ())
+                    if "issuer" in f.params
+                ),
                 None,
             )
             doc.line(

@@ -101,6 +101,7 @@ PROCESS_CLIENTS: tuple[tuple[str, str], ...] = (
 CACHING_CLIENTS: frozenset[str] = frozenset({"go", "java", "node", "docker", "containerd", "crio"})
 # Long-running daemons found on the host, by the client they serve.
 DAEMONS: dict[str, str] = {"dockerd": "docker", "containerd": "containerd", "crio": "crio"}
+START_SLACK = dt.timedelta(seconds=2)
 SERVICES: dict[str, str] = {"docker": "docker", "containerd": "containerd", "crio": "crio"}
 
 # Files an image must carry for client detection (small markers only; the
@@ -331,9 +332,12 @@ def _restart(ctx: StoreContext, s: ClientStore) -> Finding | None:
         ):
             paths.add(a.provenance.source)
     changed = []
+    # /proc/stat's btime has a 1-second resolution: a file written within
+    # START_SLACK of the start is not evidence of a change after it.
+    after = start + START_SLACK
     for p in sorted(paths):
         m = ctx.fs.mtime(p)
-        if m is not None and m > start:
+        if m is not None and m > after:
             changed.append((m, p))
     if not changed:
         return None
