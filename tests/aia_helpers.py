@@ -164,7 +164,9 @@ def raw(data: bytes) -> Route:
 class AiaServer:
     """A threaded HTTP(S) server on 127.0.0.1 serving ``routes`` (path -> route)."""
 
-    def __init__(self, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.host = host
         self.routes: dict[str, Route] = {}
         self.hits: dict[str, int] = {}
@@ -200,7 +202,7 @@ class AiaServer:
             def handle_error(self, request: object, client_address: object) -> None:
                 pass  # hostile tests make clients hang up mid-answer
 
-        self.httpd = S((host, 0), H)
+        self.httpd = S((host, port), H)
         self.port = self.httpd.server_address[1]
         self.scheme = "https" if tls else "http"
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)

@@ -50,13 +50,13 @@ def ipv6_available() -> bool:
 class Server:
     """Accept connections on loopback and run ``handler`` for each in a thread."""
 
-    def __init__(self, handler: Handler, host: str = "127.0.0.1") -> None:
+    def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0) -> None:
         self.handler = handler
         self.host = host
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(fam, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, 0))
+        self.sock.bind((host, port))
         self.sock.listen(64)
         self.sock.settimeout(0.1)
         self.port: int = self.sock.getsockname()[1]
@@ -525,8 +525,10 @@ def _relay(a: socket.socket, b: socket.socket, stop: threading.Event) -> None:
 
 
 @contextlib.contextmanager
-def serving(handler: Handler, host: str = "127.0.0.1") -> Iterator[Server]:
-    with Server(handler, host) as srv:
+def serving(handler: Handler, host: str = "127.0.0.1", port: int = 0) -> Iterator[Server]:
+    """Serve ``handler`` on ``host`` (port 0: any free port; a fixed port lets two
+    loopback addresses, 127.0.0.1 and 127.0.0.2 or ::1, play one dual-homed name)."""
+    with Server(handler, host, port) as srv:
         yield srv
 
 

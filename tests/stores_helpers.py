@@ -118,9 +118,16 @@ def bundle(certs: Sequence[pki.Issued]) -> bytes:
 # -- distro layouts -------------------------------------------------------------------
 
 
-def debian(root: Root, system: Sequence[pki.Issued], *, local: Sequence[tuple[str, pki.Issued]] = (),
-           compiled_local: bool = True, bookworm_cert_pem: bool = True, java: bool = False) -> None:
-    """Debian/Ubuntu after ``update-ca-certificates``: mozilla/*.crt, .pem links, hash links, bundle.
+def debian(
+    root: Root,
+    system: Sequence[pki.Issued],
+    *,
+    local: Sequence[tuple[str, pki.Issued]] = (),
+    compiled_local: bool = True,
+    bookworm_cert_pem: bool = True,
+    java: bool = False,
+) -> None:
+    """Debian/Ubuntu after ``update-ca-certificates``: mozilla/*.crt, .pem and hash links, bundle.
 
     ``local`` = (name.crt, CA) files in /usr/local/share/ca-certificates, compiled
     into the outputs when ``compiled_local``.
@@ -151,18 +158,28 @@ def debian(root: Root, system: Sequence[pki.Issued], *, local: Sequence[tuple[st
         root.link("/usr/lib/ssl/cert.pem", "/etc/ssl/certs/ca-certificates.crt")
     if java:
         root.dir("/usr/lib/jvm/java-17-openjdk-amd64/lib/security")
-        root.link("/usr/lib/jvm/java-17-openjdk-amd64/lib/security/cacerts", "/etc/ssl/certs/java/cacerts")
+        root.link(
+            "/usr/lib/jvm/java-17-openjdk-amd64/lib/security/cacerts", "/etc/ssl/certs/java/cacerts"
+        )
         root.file("/usr/lib/jvm/java-17-openjdk-amd64/bin/java", "", 0o755)
         root.link("/usr/bin/java", "/etc/alternatives/java")
         root.link("/etc/alternatives/java", "/usr/lib/jvm/java-17-openjdk-amd64/bin/java")
 
 
-def rhel(root: Root, system: Sequence[pki.Issued], *, anchors: Sequence[tuple[str, bytes]] = (),
-         extracted_extra: Sequence[pki.Issued] = (), layout: str = "rhel9") -> None:
-    """RHEL 7-9 (``/etc/ssl/certs -> ../pki/tls/certs``) or current Fedora (directory-hash) layout."""
-    ids = {"rhel9": ("rhel", "9.4", "Red Hat Enterprise Linux 9.4 (Plow)"),
-           "rhel7": ("rhel", "7.9", "Red Hat Enterprise Linux Server 7.9 (Maipo)"),
-           "fedora": ("fedora", "42", "Fedora Linux 42 (Container Image)")}[layout]
+def rhel(
+    root: Root,
+    system: Sequence[pki.Issued],
+    *,
+    anchors: Sequence[tuple[str, bytes]] = (),
+    extracted_extra: Sequence[pki.Issued] = (),
+    layout: str = "rhel9",
+) -> None:
+    """RHEL 7-9 (``/etc/ssl/certs -> ../pki/tls/certs``) or current Fedora (directory-hash)."""
+    ids = {
+        "rhel9": ("rhel", "9.4", "Red Hat Enterprise Linux 9.4 (Plow)"),
+        "rhel7": ("rhel", "7.9", "Red Hat Enterprise Linux Server 7.9 (Maipo)"),
+        "fedora": ("fedora", "42", "Fedora Linux 42 (Container Image)"),
+    }[layout]
     root.os_release(ID=ids[0], VERSION_ID=ids[1], PRETTY_NAME=ids[2], ID_LIKE="fedora")
     root.file("/usr/bin/update-ca-trust", "#!/bin/sh\n", 0o755)
     root.file("/bin/sh", "", 0o755)
@@ -198,12 +215,21 @@ def trusted_bundle(certs: Sequence[pki.Issued]) -> bytes:
         der = c.der + b"\x30\x00"  # X509_CERT_AUX: an empty SEQUENCE
         body = base64.encodebytes(der).replace(b"\n", b"")
         lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-        out += b"-----BEGIN TRUSTED CERTIFICATE-----\n" + b"\n".join(lines) + b"\n-----END TRUSTED CERTIFICATE-----\n"
+        out += (
+            b"-----BEGIN TRUSTED CERTIFICATE-----\n"
+            + b"\n".join(lines)
+            + b"\n-----END TRUSTED CERTIFICATE-----\n"
+        )
     return out
 
 
-def alpine(root: Root, system: Sequence[pki.Issued], *, local: Sequence[tuple[str, pki.Issued]] = (),
-           tool: bool = True) -> None:
+def alpine(
+    root: Root,
+    system: Sequence[pki.Issued],
+    *,
+    local: Sequence[tuple[str, pki.Issued]] = (),
+    tool: bool = True,
+) -> None:
     root.os_release(ID="alpine", VERSION_ID="3.20.0", PRETTY_NAME="Alpine Linux v3.20")
     root.file("/lib/apk/db/installed", "P:ca-certificates-bundle\nV:20240705-r0\n\n")
     root.file("/bin/busybox", "", 0o755)
@@ -216,8 +242,15 @@ def alpine(root: Root, system: Sequence[pki.Issued], *, local: Sequence[tuple[st
         root.file(f"/usr/local/share/ca-certificates/{name}", c.pem)
 
 
-def suse(root: Root, system: Sequence[pki.Issued], *, anchors: Sequence[tuple[str, bytes]] = ()) -> None:
-    root.os_release(ID="opensuse-leap", VERSION_ID="15.6", PRETTY_NAME="openSUSE Leap 15.6", ID_LIKE="suse opensuse")
+def suse(
+    root: Root, system: Sequence[pki.Issued], *, anchors: Sequence[tuple[str, bytes]] = ()
+) -> None:
+    root.os_release(
+        ID="opensuse-leap",
+        VERSION_ID="15.6",
+        PRETTY_NAME="openSUSE Leap 15.6",
+        ID_LIKE="suse opensuse",
+    )
     root.file("/usr/sbin/update-ca-certificates", "#!/bin/sh\n", 0o755)
     root.file("/bin/sh", "", 0o755)
     root.file("/var/lib/ca-certificates/ca-bundle.pem", bundle(system))
@@ -233,7 +266,9 @@ def suse(root: Root, system: Sequence[pki.Issued], *, anchors: Sequence[tuple[st
         root.file(f"/etc/pki/trust/anchors/{name}", data)
 
 
-def arch(root: Root, system: Sequence[pki.Issued], *, anchors: Sequence[tuple[str, bytes]] = ()) -> None:
+def arch(
+    root: Root, system: Sequence[pki.Issued], *, anchors: Sequence[tuple[str, bytes]] = ()
+) -> None:
     root.os_release(ID="arch", PRETTY_NAME="Arch Linux")
     root.file("/usr/bin/update-ca-trust", "#!/bin/sh\n", 0o755)
     root.file("/bin/sh", "", 0o755)
@@ -268,8 +303,9 @@ def busybox(root: Root) -> None:
 # -- running the models -----------------------------------------------------------------
 
 
-def stores(root: Root | Path, clients: Sequence[str], env: Mapping[str, str] | None = None,
-           **kw: object) -> dict[str, ClientStore]:
+def stores(
+    root: Root | Path, clients: Sequence[str], env: Mapping[str, str] | None = None, **kw: object
+) -> dict[str, ClientStore]:
     path = root.path if isinstance(root, Root) else root
     with build_context(root=path, env=dict(env or {}), **kw) as ctx:  # type: ignore[arg-type]
         return {s.client: s for s in inspect_stores(ctx, clients)}
@@ -290,7 +326,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 # -- the Go oracle -----------------------------------------------------------------------
 
-GO_PROBE = r'''
+GO_PROBE = r"""
 package main
 
 import (
@@ -332,7 +368,8 @@ func main() {
 			for _, c := range certs[1:] {
 				inter.AddCert(c)
 			}
-			_, err := certs[0].Verify(x509.VerifyOptions{Intermediates: inter, CurrentTime: time.Unix(ts, 0)})
+			opts := x509.VerifyOptions{Intermediates: inter, CurrentTime: time.Unix(ts, 0)}
+			_, err := certs[0].Verify(opts)
 			if err != nil {
 				fmt.Printf("%s FAIL %v\n", f, err)
 			} else {
@@ -352,7 +389,7 @@ func main() {
 		conn.Close()
 	}
 }
-'''
+"""
 
 
 @dataclass
@@ -362,8 +399,13 @@ class GoProbe:
     def install(self, root: Root) -> None:
         shutil.copy2(self.binary, root.p("/probe"))
 
-    def run(self, root: Root, args: Sequence[str], env: Mapping[str, str] | None = None,
-            user: str | None = None) -> str:
+    def run(
+        self,
+        root: Root,
+        args: Sequence[str],
+        env: Mapping[str, str] | None = None,
+        user: str | None = None,
+    ) -> str:
         self.install(root)
         cmd = [CHROOT]
         if user:
@@ -373,8 +415,13 @@ class GoProbe:
         assert out.returncode == 0, out.stderr
         return out.stdout.strip()
 
-    def verify(self, root: Root, chains: Mapping[str, bytes], env: Mapping[str, str] | None = None,
-               user: str | None = None) -> dict[str, str]:
+    def verify(
+        self,
+        root: Root,
+        chains: Mapping[str, bytes],
+        env: Mapping[str, str] | None = None,
+        user: str | None = None,
+    ) -> dict[str, str]:
         """Go's verdict per named chain (leaf first), with the root's system pool."""
         root.dir("/chains")
         for name, data in chains.items():
@@ -411,8 +458,14 @@ def go_probe() -> GoProbe | None:
         "GOTOOLCHAIN": "local",
         "GOPROXY": "off",
     }
-    out = subprocess.run([GO, "build", "-o", str(work / "probe"), "."], cwd=work, env=env,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [GO, "build", "-o", str(work / "probe"), "."],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"go build failed: {out.stderr}")
     _PROBE.append(GoProbe(work / "probe"))
@@ -428,8 +481,11 @@ def tls_server(chain: Sequence[pki.Issued], key: pki.Issued) -> Iterator[tuple[s
     tmp = Path(tempfile.mkdtemp(prefix="td-srv-"))
     (tmp / "chain.pem").write_bytes(b"".join(c.pem for c in chain))
     (tmp / "key.pem").write_bytes(
-        key.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption())
+        key.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
     )
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(tmp / "chain.pem", tmp / "key.pem")
@@ -450,7 +506,9 @@ def tls_server(chain: Sequence[pki.Issued], key: pki.Issued) -> Iterator[tuple[s
                 conn.settimeout(5)
                 with ctx.wrap_socket(conn, server_side=True) as tls, contextlib.suppress(OSError):
                     tls.recv(65536)  # the request (curl and node send one)
-                    tls.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                    tls.sendall(
+                        b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                    )
                     tls.unwrap()
             except (ssl.SSLError, OSError):
                 conn.close()

@@ -33,9 +33,16 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[o.Shape
         yield shapes, tmp
 
 
-def _check(outputs: dict[str, str], shapes: list[o.Shape], *, stack: str, client: str,
-           endpoint: str | None, failing_ok: frozenset[str] = frozenset(),
-           stack_for: dict[str, str] | None = None) -> None:
+def _check(
+    outputs: dict[str, str],
+    shapes: list[o.Shape],
+    *,
+    stack: str,
+    client: str,
+    endpoint: str | None,
+    failing_ok: frozenset[str] = frozenset(),
+    stack_for: dict[str, str] | None = None,
+) -> None:
     """endpoint: "url" (host and port in the message), "name" (host only when the
     message is about the name), None (never)."""
     by_name = {s.name: s for s in shapes}
@@ -45,8 +52,11 @@ def _check(outputs: dict[str, str], shapes: list[o.Shape], *, stack: str, client
     refused: set[str] = set()
     for name, text in outputs.items():
         t = text.strip()
-        failed = (t not in ("", "OK", "OK 200") and not t.endswith(": OK")
-                  and "Verify return code: 0 (ok)" not in text)
+        failed = (
+            t not in ("", "OK", "OK 200")
+            and not t.endswith(": OK")
+            and "Verify return code: 0 (ok)" not in text
+        )
         if not failed or name.endswith("-ok"):
             continue
         refused.add(name)
@@ -72,7 +82,10 @@ def _check(outputs: dict[str, str], shapes: list[o.Shape], *, stack: str, client
                 problems.append(f"{name}: next {m.next.command!r}")
         if endpoint == "name" and name == "wrong-host" and m.host != "localhost":
             problems.append(f"{name}: host {m.host} != localhost")
-        if not m.next.argv[:2] == ("trustdoctor", m.next.argv[1]) or m.next.argv[-2:] != ("--client", client):
+        if m.next.argv[:2] != ("trustdoctor", m.next.argv[1]) or m.next.argv[-2:] != (
+            "--client",
+            client,
+        ):
             problems.append(f"{name}: next {m.next.command!r}")
     missing = (CORE - failing_ok) - refused
     assert not missing, f"the client did not refuse {sorted(missing)}: the corpus would be vacuous"
@@ -120,13 +133,17 @@ def test_curl(env: tuple[list[o.Shape], Path]) -> None:
     assert explain(out["empty-store"]).matches[0].error_class == "ca-file-unreadable"
 
 
-@pytest.mark.parametrize(("kind", "stack", "client", "endpoint"), [
-    ("ssl", "python", "python", "name"),
-    ("urllib", "urllib", "python", "name"),
-    ("requests", "requests", "requests", "url"),
-])
-def test_python(env: tuple[list[o.Shape], Path], kind: str, stack: str, client: str,
-                endpoint: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "stack", "client", "endpoint"),
+    [
+        ("ssl", "python", "python", "name"),
+        ("urllib", "urllib", "python", "name"),
+        ("requests", "requests", "requests", "url"),
+    ],
+)
+def test_python(
+    env: tuple[list[o.Shape], Path], kind: str, stack: str, client: str, endpoint: str
+) -> None:
     if kind == "requests":
         pytest.importorskip("requests")
     shapes, tmp = env
@@ -140,8 +157,14 @@ def test_python(env: tuple[list[o.Shape], Path], kind: str, stack: str, client: 
 def test_pip(env: tuple[list[o.Shape], Path]) -> None:
     shapes, tmp = env
     out = o.capture_pip(shapes, tmp, {"untrusted-root", "wrong-host", "self-signed-leaf"})
-    _check(out, shapes, stack="pip", client="requests", endpoint="url",
-           failing_ok=frozenset({"missing-intermediate", "expired"}))
+    _check(
+        out,
+        shapes,
+        stack="pip",
+        client="requests",
+        endpoint="url",
+        failing_ok=frozenset({"missing-intermediate", "expired"}),
+    )
 
 
 def test_node(env: tuple[list[o.Shape], Path]) -> None:
@@ -150,7 +173,10 @@ def test_node(env: tuple[list[o.Shape], Path]) -> None:
     out = o.capture_node(shapes, tmp)
     _check(out, shapes, stack="node", client="node", endpoint="name")
     # Node finishes a leaf-only chain on code 21 (UNABLE_TO_VERIFY_LEAF_SIGNATURE).
-    assert explain(out["missing-intermediate"]).matches[0].causes[0].code.value == "missing-intermediate"
+    assert (
+        explain(out["missing-intermediate"]).matches[0].causes[0].code.value
+        == "missing-intermediate"
+    )
 
 
 @pytest.mark.slow

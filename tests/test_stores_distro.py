@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from stores_helpers import Root, alpine, arch, busybox, ca, debian, distroless, rhel, suse
 
+from stores_helpers import Root, alpine, arch, busybox, ca, debian, distroless, rhel, suse
 from trustdoctor.stores.distro import detect_distro, parse_os_release
 from trustdoctor.stores.rootfs import RootFS
 
@@ -27,7 +27,18 @@ A = ca("Distro Test Root")
         (busybox, "busybox"),
         (lambda r: r.dir("/app"), "scratch"),
     ],
-    ids=["debian", "rhel7", "rhel9", "fedora", "alpine", "suse", "arch", "distroless", "busybox", "scratch"],
+    ids=[
+        "debian",
+        "rhel7",
+        "rhel9",
+        "fedora",
+        "alpine",
+        "suse",
+        "arch",
+        "distroless",
+        "busybox",
+        "scratch",
+    ],
 )
 def test_layouts(tmp_path: Path, build: object, family: str) -> None:
     r = Root(tmp_path / "root")
@@ -51,7 +62,12 @@ def test_os_release_fallback_and_id_like(tmp_path: Path) -> None:
     r.file("/usr/lib/os-release", 'ID=rocky\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.3"\n')
     r.file("/bin/sh", "")
     d = detect_distro(RootFS(r.path))
-    assert (d.family, d.id, d.version_id, d.os_release) == ("rhel", "rocky", "9.3", "/usr/lib/os-release")
+    assert (d.family, d.id, d.version_id, d.os_release) == (
+        "rhel",
+        "rocky",
+        "9.3",
+        "/usr/lib/os-release",
+    )
     r.file("/etc/os-release", "ID=mydistro\nID_LIKE=ubuntu\n")
     assert detect_distro(RootFS(r.path)).family == "debian"
 
@@ -68,4 +84,8 @@ def test_distroless_with_a_shell_is_debian(tmp_path: Path) -> None:
 
 def test_parse_os_release_quoting() -> None:
     text = '# c\nNAME="Debian GNU/Linux"\nID=debian\nPRETTY_NAME=\'x "y"\'\nBAD LINE\n'
-    assert parse_os_release(text) == {"NAME": "Debian GNU/Linux", "ID": "debian", "PRETTY_NAME": 'x "y"'}
+    assert parse_os_release(text) == {
+        "NAME": "Debian GNU/Linux",
+        "ID": "debian",
+        "PRETTY_NAME": 'x "y"',
+    }

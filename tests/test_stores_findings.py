@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
 from stores_helpers import (
     CHROOT,
     Root,
@@ -25,7 +26,6 @@ from stores_helpers import (
     stores,
     suse,
 )
-
 from trustdoctor.stores import build_context, inspect_stores
 
 A, B, C, D = (ca(f"Finding Test Root {x}") for x in "ABCD")
@@ -54,13 +54,23 @@ def test_stale_bundle_debian(tmp_path: Path) -> None:
 def test_stale_bundle_p11kit_distros_take_der(tmp_path: Path, family: str) -> None:
     r = Root(tmp_path / "root")
     anchors = [("corp.der", C.der), ("other", D.pem)]  # any name, PEM or DER
-    {"rhel": lambda: rhel(r, [A], anchors=anchors), "suse": lambda: suse(r, [A], anchors=anchors),
-     "arch": lambda: arch(r, [A], anchors=anchors)}[family]()
+    {
+        "rhel": lambda: rhel(r, [A], anchors=anchors),
+        "suse": lambda: suse(r, [A], anchors=anchors),
+        "arch": lambda: arch(r, [A], anchors=anchors),
+    }[family]()
     s = stores(r, ["go"])["go"]
     f = find(s, "stale-bundle")
-    refresh = {"rhel": "update-ca-trust extract", "suse": "update-ca-certificates", "arch": "update-ca-trust"}
+    refresh = {
+        "rhel": "update-ca-trust extract",
+        "suse": "update-ca-certificates",
+        "arch": "update-ca-trust",
+    }
     assert f.params["refresh"] == refresh[family]  # type: ignore[attr-defined]
-    assert {a.cert.display_name for a in s.pending} == {"Finding Test Root C", "Finding Test Root D"}
+    assert {a.cert.display_name for a in s.pending} == {
+        "Finding Test Root C",
+        "Finding Test Root D",
+    }
     assert "anchor-file-ignored" not in codes(s)
 
 
@@ -90,11 +100,18 @@ def test_anchor_file_ignored_debian(tmp_path: Path) -> None:
     r.file("/usr/local/share/ca-certificates/der.crt", D.der)  # DER content
     r.file("/usr/local/share/ca-certificates/sub/deep.crt", B.pem)  # recursive on Debian: pending
     s = stores(r, ["go"])["go"]
-    ignored = {f.params["path"]: f.params["reason"] for f in s.findings if f.code.value == "anchor-file-ignored"}
+    ignored = {
+        f.params["path"]: f.params["reason"]
+        for f in s.findings
+        if f.code.value == "anchor-file-ignored"
+    }
     assert "name does not end in .crt" in str(ignored["/usr/local/share/ca-certificates/corp.pem"])
     assert "DER" in str(ignored["/usr/local/share/ca-certificates/der.crt"])
     assert [a.cert.display_name for a in s.pending] == ["Finding Test Root B"]
-    assert {a.cert.display_name for a in s.ignored} == {"Finding Test Root C", "Finding Test Root D"}
+    assert {a.cert.display_name for a in s.ignored} == {
+        "Finding Test Root C",
+        "Finding Test Root D",
+    }
 
 
 def test_anchor_file_ignored_alpine_subdirectory(tmp_path: Path) -> None:
@@ -119,17 +136,22 @@ def test_no_trust_store_in_a_slim_debian(tmp_path: Path) -> None:
     f = find(s["go"], "no-trust-store")
     assert f.params["install"] == "apt-get install -y ca-certificates"  # type: ignore[attr-defined]
     assert f.severity.value == "error"  # type: ignore[attr-defined]
-    assert s["curl"].load_error == "curl: (77) error setting certificate file: /etc/ssl/certs/ca-certificates.crt"
+    assert (
+        s["curl"].load_error
+        == "curl: (77) error setting certificate file: /etc/ssl/certs/ca-certificates.crt"
+    )
 
 
-# -- env-override / override-harmless ---------------------------------------------------------------
+# -- env-override / override-harmless ------------------------------------------------------
 
 
 def test_env_override_names_private_roots_first(tmp_path: Path) -> None:
     r = Root(tmp_path / "root")
     debian(r, [A, B], local=[("corp.crt", C)])
     r.file("/opt/only-a.pem", A.pem)
-    s = stores(r, ["python"], {"SSL_CERT_FILE": "/opt/only-a.pem", "SSL_CERT_DIR": "/nonexistent"})["python"]
+    s = stores(r, ["python"], {"SSL_CERT_FILE": "/opt/only-a.pem", "SSL_CERT_DIR": "/nonexistent"})[
+        "python"
+    ]
     f = find(s, "env-override")
     assert f.params["hidden"] == 2  # type: ignore[attr-defined]
     assert f.params["hidden_private"] == 2  # type: ignore[attr-defined]  # B and C are not Mozilla roots
@@ -177,7 +199,7 @@ def test_partial_trust(tmp_path: Path) -> None:
     assert f.params["root"] == "Finding Test Root C"  # type: ignore[attr-defined]
 
 
-# -- restart-required --------------------------------------------------------------------------------
+# -- restart-required ------------------------------------------------------------------------
 
 
 def test_restart_required_with_a_process_start(tmp_path: Path) -> None:
@@ -187,7 +209,10 @@ def test_restart_required_with_a_process_start(tmp_path: Path) -> None:
     os.utime(r.p("/etc/ssl/certs/ca-certificates.crt"), (future, future))
     with build_context(root=r.path, env={}) as ctx:
         started = dt.datetime.now(dt.UTC)
-        s = {x.client: x for x in inspect_stores(replace(ctx, process_start=started), ["go", "python"])}
+        s = {
+            x.client: x
+            for x in inspect_stores(replace(ctx, process_start=started), ["go", "python"])
+        }
     f = find(s["go"], "restart-required")
     assert f.params["files"] == ["/etc/ssl/certs/ca-certificates.crt"]  # type: ignore[attr-defined]
     assert "restart-required" not in codes(s["python"])  # Python reloads per context
@@ -201,8 +226,10 @@ def test_restart_required_for_a_real_process(tmp_path: Path) -> None:
     r = Root(tmp_path / "root")
     debian(r, [A])
     probe.install(r)
-    proc = subprocess.Popen([CHROOT, str(r.path), "/probe", "sleep", "30"],
-                            env={"SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt"})
+    proc = subprocess.Popen(
+        [CHROOT, str(r.path), "/probe", "sleep", "30"],
+        env={"SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt"},
+    )
     try:
         time.sleep(0.3)
         with build_context(pid=proc.pid) as ctx:
@@ -220,3 +247,21 @@ def test_restart_required_for_a_real_process(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_pid_client_selection(tmp_path: Path) -> None:
+    from trustdoctor.stores import clients_present
+
+    r = Root(tmp_path / "root")
+    debian(r, [A])
+    r.file("/usr/lib/python3/dist-packages/requests/__init__.py", "")
+    with build_context(root=r.path, env={}) as ctx:
+        assert clients_present(ctx) == ("go", "requests")
+        for exe, expected in (
+            ("/usr/bin/node", ("node",)),
+            ("/opt/java/openjdk/bin/java", ("java",)),
+            ("/usr/bin/python3.11", ("python", "requests")),
+            ("/usr/bin/dockerd", ("docker",)),
+            ("/app/server", ("go", "requests")),  # unknown: whatever the root has
+        ):
+            assert clients_present(replace(ctx, process_exe=exe)) == expected, exe

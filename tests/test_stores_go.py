@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
+
 from stores_helpers import (
     CHROOT,
     Root,
@@ -24,8 +25,8 @@ from stores_helpers import (
     bundle,
     ca,
     debian,
-    fp,
     distroless,
+    fp,
     go_probe,
     has,
     leaf,
@@ -35,7 +36,6 @@ from stores_helpers import (
     tls_server,
     trusted_bundle,
 )
-
 from trustdoctor.stores.model import ClientStore, SourceStatus
 from trustdoctor.testing import pki
 
@@ -49,7 +49,9 @@ def model(root: Root, env: Mapping[str, str] | None = None) -> ClientStore:
     return stores(root, ["go"], env)["go"]
 
 
-def agree(root: Root, env: Mapping[str, str] | None = None, cas: Sequence[pki.Issued] = ALL) -> ClientStore:
+def agree(
+    root: Root, env: Mapping[str, str] | None = None, cas: Sequence[pki.Issued] = ALL
+) -> ClientStore:
     """Assert the model and Go agree on every CA in ``cas`` and on the pool size."""
     s = model(root, env)
     probe = go_probe()
@@ -123,7 +125,10 @@ def test_trusted_certificate_blocks_are_ignored(root: Root) -> None:
     root.file("/etc/pki/tls/certs/ca-bundle.crt", trusted_bundle([A]))
     s = agree(root)
     assert not has(s, A)
-    assert "TRUSTED CERTIFICATE" in next(f for f in s.findings if f.code.value == "empty-bundle").params["reason"]
+    assert (
+        "TRUSTED CERTIFICATE"
+        in next(f for f in s.findings if f.code.value == "empty-bundle").params["reason"]
+    )
 
 
 def test_der_and_headers_are_ignored(root: Root) -> None:
@@ -139,7 +144,7 @@ def test_scratch_root_is_an_empty_pool_without_error(root: Root) -> None:
     root.dir("/etc")
     s = agree(root)
     assert len(s.anchors) == 0 and s.load_error is None
-    assert [f.code.value for f in s.findings][0] == "no-trust-store"
+    assert s.findings[0].code.value == "no-trust-store"
     probe = go_probe()
     assert probe is not None
     res = probe.verify(root, {"x": leaf(A).pem})
@@ -164,7 +169,8 @@ def test_ssl_cert_file_directory_is_a_load_error(root: Root) -> None:
     env = {"SSL_CERT_FILE": "/opt/notafile", "SSL_CERT_DIR": "/nonexistent"}
     s = model(root, env)
     assert s.load_error == (
-        "x509: failed to load system roots and no roots provided; read /opt/notafile: is a directory"
+        "x509: failed to load system roots and no roots provided; "
+        "read /opt/notafile: is a directory"
     )
     assert "unreadable-file" in [f.code.value for f in s.findings]
     probe = go_probe()
@@ -191,12 +197,21 @@ def test_rhel_layouts(root: Root, layout: str) -> None:
     s = agree(root)
     assert has(s, A) and has(s, B) and not has(s, C)
     first_used = next(x for x in s.sources if x.status == SourceStatus.USED)
-    expected = "/etc/ssl/certs/ca-certificates.crt" if layout == "fedora" else "/etc/pki/tls/certs/ca-bundle.crt"
+    expected = (
+        "/etc/ssl/certs/ca-certificates.crt"
+        if layout == "fedora"
+        else "/etc/pki/tls/certs/ca-bundle.crt"
+    )
     assert first_used.path == expected
 
 
 def test_alpine_suse_arch_distroless(tmp_path: Path) -> None:
-    for name, build in (("alpine", alpine), ("suse", suse), ("arch", arch), ("distroless", distroless)):
+    for name, build in (
+        ("alpine", alpine),
+        ("suse", suse),
+        ("arch", arch),
+        ("distroless", distroless),
+    ):
         r = Root(tmp_path / name)
         build(r, [A, B])
         s = agree(r)
@@ -218,8 +233,12 @@ def test_dial_a_loopback_server(root: Root) -> None:
     probe = go_probe()
     if probe is None:
         pytest.skip("Go is not installed")
-    inter = pki.make_cert("Go Dial Issuing CA", issuer=A, not_before=A.cert.not_valid_before_utc,
-                          not_after=A.cert.not_valid_after_utc)
+    inter = pki.make_cert(
+        "Go Dial Issuing CA",
+        issuer=A,
+        not_before=A.cert.not_valid_before_utc,
+        not_after=A.cert.not_valid_after_utc,
+    )
     srv = leaf(inter)
     debian(root, [B], local=[("a.crt", A)], compiled_local=False)  # A waits in the anchor dir
     s = model(root)
@@ -238,17 +257,31 @@ def test_dial_a_loopback_server(root: Root) -> None:
 NO_DAC = ["--bounding-set=-dac_override,-dac_read_search"]
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv"
+)
 def test_permission_denied_skips_to_the_next_bundle(root: Root) -> None:
-    """A bundle the client may not read: Go skips it (EACCES), remembers the error, reads the next."""
+    """A bundle the client may not read: Go skips it (EACCES), remembers the error, goes on."""
     setpriv = shutil.which("setpriv")
     assert setpriv
     bad = root.file("/etc/ssl/certs/ca-certificates.crt", A.pem, mode=0o600)
     os.chown(bad, 65534, 65534)  # not ours, and we drop the capability that would bypass that
     root.file("/etc/pki/tls/certs/ca-bundle.crt", B.pem, mode=0o644)
     src = Path(__file__).parents[1] / "src"
-    cmd = [setpriv, *NO_DAC, sys.executable, "-m", "trustdoctor", "stores", "--root", str(root.path),
-           "--client", "go", "--format", "json"]
+    cmd = [
+        setpriv,
+        *NO_DAC,
+        sys.executable,
+        "-m",
+        "trustdoctor",
+        "stores",
+        "--root",
+        str(root.path),
+        "--client",
+        "go",
+        "--format",
+        "json",
+    ]
     env = {"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -266,8 +299,23 @@ def test_permission_denied_skips_to_the_next_bundle(root: Root) -> None:
     root.file("/chains/a.pem", leaf(A).pem)
     root.file("/chains/b.pem", leaf(B).pem)
     ts = str(int(pki.NOW.timestamp()))
-    go = subprocess.run([setpriv, *NO_DAC, CHROOT, str(root.path), "/probe", "verify", ts, "/chains/a.pem",
-                         "/chains/b.pem"], env={}, capture_output=True, text=True, timeout=60)
+    go = subprocess.run(
+        [
+            setpriv,
+            *NO_DAC,
+            CHROOT,
+            str(root.path),
+            "/probe",
+            "verify",
+            ts,
+            "/chains/a.pem",
+            "/chains/b.pem",
+        ],
+        env={},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     lines = dict(line.split(" ", 1) for line in go.stdout.splitlines())
     assert lines["/chains/a.pem"].startswith("FAIL x509: certificate signed by unknown authority")
     assert lines["/chains/b.pem"] == "OK"

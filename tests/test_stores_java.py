@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from stores_helpers import Root, ca, codes, debian, has, stores
 
+from stores_helpers import Root, ca, codes, debian, has, stores
 from trustdoctor.stores.model import SourceStatus
 
 KEYTOOL = shutil.which("keytool")
@@ -35,11 +35,35 @@ def keystores(tmp_path_factory: pytest.TempPathFactory) -> Keystores:
     for name, c in (("a", A), ("b", B)):
         (d / f"{name}.pem").write_bytes(c.pem)
     for alias in ("a",):
-        _keytool("-importcert", "-noprompt", "-alias", alias, "-file", str(d / f"{alias}.pem"),
-                 "-keystore", str(d / "a.jks"), "-storetype", "JKS", "-storepass", "changeit")
+        _keytool(
+            "-importcert",
+            "-noprompt",
+            "-alias",
+            alias,
+            "-file",
+            str(d / f"{alias}.pem"),
+            "-keystore",
+            str(d / "a.jks"),
+            "-storetype",
+            "JKS",
+            "-storepass",
+            "changeit",
+        )
     for alias in ("a", "b"):
-        _keytool("-importcert", "-noprompt", "-alias", alias, "-file", str(d / f"{alias}.pem"),
-                 "-keystore", str(d / "ab.p12"), "-storetype", "PKCS12", "-storepass", "secret")
+        _keytool(
+            "-importcert",
+            "-noprompt",
+            "-alias",
+            alias,
+            "-file",
+            str(d / f"{alias}.pem"),
+            "-keystore",
+            str(d / "ab.p12"),
+            "-storetype",
+            "PKCS12",
+            "-storepass",
+            "secret",
+        )
     return Keystores((d / "a.jks").read_bytes(), (d / "ab.p12").read_bytes())
 
 
@@ -104,15 +128,24 @@ def test_truststore_properties(tmp_path: Path, keystores: Keystores) -> None:
     assert st["/opt/java/openjdk/lib/security/cacerts"] == SourceStatus.SHADOWED
     assert any("trustStore from $JAVA_TOOL_OPTIONS" in (x.detail or "") for x in s.sources)
     # JDK_JAVA_OPTIONS comes later and wins.
-    s2 = stores(r, ["java"], {"JAVA_TOOL_OPTIONS": opts,
-                              "JDK_JAVA_OPTIONS": "-Djavax.net.ssl.trustStore=/missing.jks"})["java"]
+    s2 = stores(
+        r,
+        ["java"],
+        {"JAVA_TOOL_OPTIONS": opts, "JDK_JAVA_OPTIONS": "-Djavax.net.ssl.trustStore=/missing.jks"},
+    )["java"]
     assert len(s2.anchors) == 0
     missing = next(f for f in s2.findings if f.code.value == "unreadable-file")
     assert missing.params["path"] == "/missing.jks" and missing.severity.value == "error"
     assert "no-trust-store" in codes(s2)
     # A wrong password: the JVM cannot load the store at all.
-    s3 = stores(r, ["java"], {"JAVA_TOOL_OPTIONS": "-Djavax.net.ssl.trustStore=/app/trust.p12 "
-                              "-Djavax.net.ssl.trustStorePassword=wrong"})["java"]
+    s3 = stores(
+        r,
+        ["java"],
+        {
+            "JAVA_TOOL_OPTIONS": "-Djavax.net.ssl.trustStore=/app/trust.p12 "
+            "-Djavax.net.ssl.trustStorePassword=wrong"
+        },
+    )["java"]
     assert s3.load_error is not None and len(s3.anchors) == 0
 
 
@@ -121,7 +154,9 @@ def test_jdk8_layout_and_missing_jdk(tmp_path: Path, keystores: Keystores) -> No
     r.file("/usr/lib/jvm/java-8-openjdk-amd64/jre/lib/security/cacerts", keystores.jks_a)
     s = stores(r, ["java"])["java"]
     assert has(s, A)
-    assert next(x for x in s.sources if x.kind == "keystore").path.endswith("/jre/lib/security/cacerts")
+    assert next(x for x in s.sources if x.kind == "keystore").path.endswith(
+        "/jre/lib/security/cacerts"
+    )
     empty = Root(tmp_path / "empty")
     empty.dir("/etc")
     s2 = stores(empty, ["java"])["java"]

@@ -18,6 +18,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
+
 from stores_helpers import (
     Root,
     bundle,
@@ -33,7 +34,6 @@ from stores_helpers import (
     tls_server,
     trusted_bundle,
 )
-
 from trustdoctor.stores.model import SourceStatus
 from trustdoctor.stores.subject_hash import subject_hash
 from trustdoctor.testing import pki
@@ -93,8 +93,12 @@ def test_subject_hash_matches_openssl(tmp_path: Path) -> None:
         c = pki.make_cert(n, issuer=A) if not list(n) else pki.make_cert(n)
         f = tmp_path / f"n{i}.pem"
         f.write_bytes(c.pem)
-        out = subprocess.run([OPENSSL, "x509", "-in", str(f), "-noout", "-subject_hash"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+        out = subprocess.run(
+            [OPENSSL, "x509", "-in", str(f), "-noout", "-subject_hash"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         assert subject_hash(c.cert.subject.public_bytes()) == out, n
 
 
@@ -119,8 +123,12 @@ def test_capath_semantics_match_openssl_verify(tmp_path: Path) -> None:
     for c in (A, B, C, D, E, F):
         lf = tmp_path / "leaf.pem"
         lf.write_bytes(leaf(c).pem)
-        out = subprocess.run([OPENSSL, "verify", "-no-CAfile", "-CApath", host_dir, str(lf)],
-                             capture_output=True, text=True, env=clean_env())
+        out = subprocess.run(
+            [OPENSSL, "verify", "-no-CAfile", "-CApath", host_dir, str(lf)],
+            capture_output=True,
+            text=True,
+            env=clean_env(),
+        )
         assert has(s, c) == (out.returncode == 0), (c.cert.subject, out.stdout, out.stderr)
     assert [has(s, c) for c in (A, B, C, D, E, F)] == [True, False, False, False, True, True]
     # b.pem would be found after `openssl rehash`: stale-bundle with that command.
@@ -138,17 +146,25 @@ def _python_ssl_count(cafile: Path) -> int:
         "print(c.cert_store_stats()['x509'])"
     )
     env = clean_env(SSL_CERT_FILE=str(cafile), SSL_CERT_DIR="/nonexistent")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     return int(out.stdout)
 
 
 CAFILES: dict[str, bytes] = {
     "good": bundle([A, B]),
-    "broken_middle": A.pem + b"-----BEGIN CERTIFICATE-----\nAA$$AA\n-----END CERTIFICATE-----\n" + B.pem,
-    "broken_unknown_label": A.pem + b"-----BEGIN FOO BAR-----\nAA$$AA\n-----END FOO BAR-----\n" + B.pem,
+    "broken_middle": A.pem
+    + b"-----BEGIN CERTIFICATE-----\nAA$$AA\n-----END CERTIFICATE-----\n"
+    + B.pem,
+    "broken_unknown_label": A.pem
+    + b"-----BEGIN FOO BAR-----\nAA$$AA\n-----END FOO BAR-----\n"
+    + B.pem,
     "unknown_label_ok": A.pem + b"-----BEGIN FOO BAR-----\nAAAA\n-----END FOO BAR-----\n" + B.pem,
     "not_der_cert": A.pem + b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-    "no_end": A.pem + b"-----BEGIN CERTIFICATE-----\n" + B.pem.split(b"\n", 1)[1].rsplit(b"-----END", 1)[0],
+    "no_end": A.pem
+    + b"-----BEGIN CERTIFICATE-----\n"
+    + B.pem.split(b"\n", 1)[1].rsplit(b"-----END", 1)[0],
     "trusted": trusted_bundle([A]) + B.pem,
     "der": A.der,
     "junk_after": bundle([A, B]) + b"hello\n",
@@ -161,7 +177,9 @@ CAFILES: dict[str, bytes] = {
 def test_cafile_loading_matches_openssl(tmp_path: Path, name: str) -> None:
     r = Root(tmp_path / "root")
     r.file("/ca.pem", CAFILES[name])
-    s = stores(r, ["openssl"], {"SSL_CERT_FILE": "/ca.pem", "SSL_CERT_DIR": "/nonexistent"})["openssl"]
+    s = stores(r, ["openssl"], {"SSL_CERT_FILE": "/ca.pem", "SSL_CERT_DIR": "/nonexistent"})[
+        "openssl"
+    ]
     assert len(s.anchors) == _python_ssl_count(r.p("/ca.pem")), name
     if name.startswith(("broken", "not_der", "no_end")):
         assert s.sources[0].status == SourceStatus.REJECTED
@@ -180,7 +198,10 @@ def test_empty_ssl_cert_file_disables_the_cafile(tmp_path: Path) -> None:
 def test_openssldir_from_libcrypto_and_from_the_distro(tmp_path: Path) -> None:
     r = Root(tmp_path / "root")
     r.os_release(ID="debian")
-    r.file("/usr/lib/x86_64-linux-gnu/libcrypto.so.3", b"\x7fELF junk\x00OPENSSLDIR: \"/opt/ssl\"\x00more")
+    r.file(
+        "/usr/lib/x86_64-linux-gnu/libcrypto.so.3",
+        b'\x7fELF junk\x00OPENSSLDIR: "/opt/ssl"\x00more',
+    )
     r.file("/opt/ssl/cert.pem", A.pem)
     r.file("/usr/lib/ssl/cert.pem", B.pem)  # the Debian default, not used by this libcrypto
     s = stores(r, ["openssl"])["openssl"]
@@ -212,7 +233,9 @@ def test_multi_cert_local_file_is_invisible_to_capath_only_clients(tmp_path: Pat
     debian(r, [A], bookworm_cert_pem=False)
     r.file("/usr/local/share/ca-certificates/two.crt", bundle([B, C]))
     r.file("/etc/ssl/certs/ca-certificates.crt", bundle([A, B, C]))  # update-ca-certificates ran
-    r.link("/etc/ssl/certs/two.pem", "/usr/local/share/ca-certificates/two.crt")  # no hash link for it
+    r.link(
+        "/etc/ssl/certs/two.pem", "/usr/local/share/ca-certificates/two.crt"
+    )  # no hash link for it
     s = stores(r, ["go", "openssl", "python", "curl"])
     assert has(s["go"], B) and has(s["curl"], B)
     assert not has(s["openssl"], B) and not has(s["python"], B)
@@ -228,8 +251,12 @@ def test_multi_cert_local_file_is_invisible_to_capath_only_clients(tmp_path: Pat
 
 @pytest.fixture(scope="module")
 def served() -> object:
-    inter = pki.make_cert("OpenSSL Test Issuing CA", issuer=A, not_before=A.cert.not_valid_before_utc,
-                          not_after=A.cert.not_valid_after_utc)
+    inter = pki.make_cert(
+        "OpenSSL Test Issuing CA",
+        issuer=A,
+        not_before=A.cert.not_valid_before_utc,
+        not_after=A.cert.not_valid_after_utc,
+    )
     srv = leaf(inter)
     with tls_server([srv, inter], srv) as hp:
         yield hp
@@ -250,10 +277,21 @@ def served() -> object:
         {"CURL_CA_BUNDLE": "{broken}"},
         {"SSL_CERT_FILE": "{der}"},
     ],
-    ids=["bundle", "bundle-wins", "cert-file", "cert-dir", "dir-ignored", "empty-bundle-var", "missing",
-         "broken", "der"],
+    ids=[
+        "bundle",
+        "bundle-wins",
+        "cert-file",
+        "cert-dir",
+        "dir-ignored",
+        "empty-bundle-var",
+        "missing",
+        "broken",
+        "der",
+    ],
 )
-def test_curl_env_logic_matches_curl(tmp_path: Path, served: tuple[str, int], env: dict[str, str]) -> None:
+def test_curl_env_logic_matches_curl(
+    tmp_path: Path, served: tuple[str, int], env: dict[str, str]
+) -> None:
     assert CURL
     host, port = served
     work = tmp_path / "files"
@@ -273,15 +311,22 @@ def test_curl_env_logic_matches_curl(tmp_path: Path, served: tuple[str, int], en
         (base / "a.pem").write_bytes(A.pem)
         (base / "b.pem").write_bytes(B.pem)
         (base / "a.der").write_bytes(A.der)
-        (base / "broken.pem").write_bytes(A.pem + b"-----BEGIN CERTIFICATE-----\nA$\n-----END CERTIFICATE-----\n")
+        (base / "broken.pem").write_bytes(
+            A.pem + b"-----BEGIN CERTIFICATE-----\nA$\n-----END CERTIFICATE-----\n"
+        )
         (base / "hashes" / "a.pem").write_bytes(A.pem)
         link = base / "hashes" / f"{hash_of(A)}.0"
         if not link.exists():
             link.symlink_to("a.pem")
     real_env = {k: v.format(**{n: str(p) for n, p in paths.items()}) for k, v in env.items()}
     s = stores(r, ["curl"], real_env)["curl"]
-    out = subprocess.run([CURL, "-sS", "-o", "/dev/null", f"https://{host}:{port}/"],
-                         env=clean_env(**real_env), capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [CURL, "-sS", "-o", "/dev/null", f"https://{host}:{port}/"],
+        env=clean_env(**real_env),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     if out.returncode == 77:
         assert s.load_error is not None and s.load_error.startswith("curl: (77)")
         assert s.load_error in out.stderr
@@ -309,14 +354,18 @@ def test_requests_pip_certifi_vs_distro_certifi(tmp_path: Path) -> None:
     debian(r, [A], local=[("corp.crt", C)])
     r.file("/usr/lib/python3/dist-packages/requests/__init__.py", "")
     r.file("/usr/lib/python3/dist-packages/certifi/__init__.py", "")
-    r.file("/usr/lib/python3/dist-packages/certifi/core.py",
-           'def where():\n    return "/etc/ssl/certs/ca-certificates.crt"\n')
+    r.file(
+        "/usr/lib/python3/dist-packages/certifi/core.py",
+        'def where():\n    return "/etc/ssl/certs/ca-certificates.crt"\n',
+    )
     s = stores(r, ["requests"])["requests"]
     assert has(s, C) and s.system_store
     assert "distro-patched" in (s.sources[0].detail or "")
     # pip installs certifi into /usr/local: it comes first on sys.path and has Mozilla roots only.
     r.dir("/usr/lib/python3.11")
-    r.file("/usr/local/lib/python3.11/dist-packages/certifi/__init__.py", '__version__ = "2024.1.1"\n')
+    r.file(
+        "/usr/local/lib/python3.11/dist-packages/certifi/__init__.py", '__version__ = "2024.1.1"\n'
+    )
     r.file("/usr/local/lib/python3.11/dist-packages/certifi/core.py", "def where(): ...\n")
     r.file("/usr/local/lib/python3.11/dist-packages/certifi/cacert.pem", bundle([B]))
     s2 = stores(r, ["requests", "go"])
@@ -346,8 +395,9 @@ def _node_ok(host: str, port: int, env: dict[str, str]) -> tuple[bool, str]:
         f"https.get({{host:'{host}',port:{port},path:'/'}},r=>{{console.log('OK');process.exit(0)}})"
         ".on('error',e=>{console.log('FAIL '+e.code);process.exit(0)});"
     )
-    out = subprocess.run([NODE, "-e", script], env=clean_env(**env), capture_output=True, text=True,
-                         timeout=30)
+    out = subprocess.run(
+        [NODE, "-e", script], env=clean_env(**env), capture_output=True, text=True, timeout=30
+    )
     return out.stdout.startswith("OK"), out.stdout + out.stderr
 
 
@@ -364,11 +414,19 @@ def _node_ok(host: str, port: int, env: dict[str, str]) -> tuple[bool, str]:
         ("a", {"NODE_OPTIONS": "--use-openssl-ca", "SSL_CERT_FILE": "{f}"}),
         ("a", {"SSL_CERT_FILE": "{f}"}),
     ],
-    ids=["extra", "extra-then-broken", "broken-then-extra", "trusted-block", "missing", "openssl-ca",
-         "ssl-cert-file-ignored"],
+    ids=[
+        "extra",
+        "extra-then-broken",
+        "broken-then-extra",
+        "trusted-block",
+        "missing",
+        "openssl-ca",
+        "ssl-cert-file-ignored",
+    ],
 )
-def test_node_model_matches_node(tmp_path: Path, served: tuple[str, int], content: str,
-                                 env: dict[str, str]) -> None:
+def test_node_model_matches_node(
+    tmp_path: Path, served: tuple[str, int], content: str, env: dict[str, str]
+) -> None:
     host, port = served
     broken = b"-----BEGIN CERTIFICATE-----\nA$\n-----END CERTIFICATE-----\n"
     data = {
@@ -384,7 +442,9 @@ def test_node_model_matches_node(tmp_path: Path, served: tuple[str, int], conten
         t = base / str(f).lstrip("/")
         t.parent.mkdir(parents=True, exist_ok=True)
         t.write_bytes(data)
-    real_env = {k: v.format(f=str(f), missing=str(tmp_path / "missing.pem")) for k, v in env.items()}
+    real_env = {
+        k: v.format(f=str(f), missing=str(tmp_path / "missing.pem")) for k, v in env.items()
+    }
     s = stores(r, ["node"], real_env)["node"]
     ok, out = _node_ok(host, port, real_env)
     assert has(s, A) == ok, out
@@ -400,7 +460,9 @@ def test_node_modes(tmp_path: Path) -> None:
     assert has(s2, A) and s2.system_store
     s3 = stores(r, ["node"], {"NODE_USE_SYSTEM_CA": "1"})["node"]
     assert has(s3, A) and len(s3.anchors) > 100  # bundled + system
-    s4 = stores(r, ["node"], {"NODE_USE_SYSTEM_CA": "1", "NODE_OPTIONS": "--use-bundled-ca"})["node"]
+    s4 = stores(r, ["node"], {"NODE_USE_SYSTEM_CA": "1", "NODE_OPTIONS": "--use-bundled-ca"})[
+        "node"
+    ]
     assert not has(s4, A)
 
 

@@ -7,7 +7,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from stores_helpers import Root, ca, codes, debian, has, stores
-
 from trustdoctor.stores import build_context, inspect_stores
 from trustdoctor.stores.model import SourceStatus
 
@@ -22,8 +21,11 @@ def _root(tmp_path: Path) -> Root:
 
 
 def _daemon_errors(s: object) -> list[str]:
-    return [str(f.params.get("reason")) for f in s.findings  # type: ignore[attr-defined]
-            if f.code.value == "daemon-store" and f.severity.value == "error"]
+    return [
+        str(f.params.get("reason"))
+        for f in s.findings  # type: ignore[attr-defined]
+        if f.code.value == "daemon-store" and f.severity.value == "error"
+    ]
 
 
 # -- dockerd ------------------------------------------------------------------------------
@@ -48,7 +50,9 @@ def test_docker_port_443_directory_cannot_match(tmp_path: Path) -> None:
     assert not has(s, B)
     errors = _daemon_errors(s)
     assert errors and f"{REG}:443 cannot match" in errors[0]
-    warn = next(f for f in s.findings if f.code.value == "daemon-store" and f.severity.value == "warning")
+    warn = next(
+        f for f in s.findings if f.code.value == "daemon-store" and f.severity.value == "warning"
+    )
     assert warn.params["expected"] == f"/etc/docker/certs.d/{REG}"
     # With the port spelled in the reference, it is the right directory.
     assert has(stores(r, ["docker"], registry=f"{REG}:443")["docker"], B)
@@ -61,7 +65,9 @@ def test_docker_client_pairs_and_wrong_extensions(tmp_path: Path) -> None:
     r.file(f"{d}/client.cert", C.pem)  # no client.key
     s = stores(r, ["docker"], registry=f"{REG}:5000")["docker"]
     assert not has(s, B)
-    assert any("missing key client.key for client certificate client.cert" in e for e in _daemon_errors(s))
+    assert any(
+        "missing key client.key for client certificate client.cert" in e for e in _daemon_errors(s)
+    )
     ign = next(f for f in s.findings if f.code.value == "anchor-file-ignored")
     assert ign.params["path"] == f"{d}/ca.pem"
 
@@ -93,32 +99,44 @@ def test_containerd_hosts_toml_v2_and_v3(tmp_path: Path) -> None:
     for cfg in (V2, V3):
         r = _root(tmp_path / cfg[:11].replace(" ", ""))
         r.file("/etc/containerd/config.toml", cfg.format(path="/etc/containerd/certs.d"))
-        r.file(f"/etc/containerd/certs.d/{REG}/hosts.toml",
-               f'server = "https://{REG}"\n[host."https://{REG}"]\n  ca = "ca.pem"\n'
-               '[host."https://mirror.example"]\n  ca = "/etc/mirror-ca.pem"\n')
+        r.file(
+            f"/etc/containerd/certs.d/{REG}/hosts.toml",
+            f'server = "https://{REG}"\n[host."https://{REG}"]\n  ca = "ca.pem"\n'
+            '[host."https://mirror.example"]\n  ca = "/etc/mirror-ca.pem"\n',
+        )
         r.file(f"/etc/containerd/certs.d/{REG}/ca.pem", B.pem)
         r.file("/etc/mirror-ca.pem", C.pem)
         s = stores(r, ["containerd"], registry=REG)["containerd"]
         assert has(s, A) and has(s, B) and not has(s, C), cfg
-        assert any(x.status == SourceStatus.IGNORED and x.path == "/etc/mirror-ca.pem" for x in s.sources)
+        assert any(
+            x.status == SourceStatus.IGNORED and x.path == "/etc/mirror-ca.pem" for x in s.sources
+        )
 
 
 def test_containerd_wrong_version_section(tmp_path: Path) -> None:
     r = _root(tmp_path)
-    r.file("/etc/containerd/config.toml", V2.replace("version = 2", "version = 3").format(path="/x"))
+    r.file(
+        "/etc/containerd/config.toml", V2.replace("version = 2", "version = 3").format(path="/x")
+    )
     s = stores(r, ["containerd"], registry=REG)["containerd"]
-    assert any("ignored by a version 3 configuration" in str(f.params.get("reason")) for f in s.findings)
+    assert any(
+        "ignored by a version 3 configuration" in str(f.params.get("reason")) for f in s.findings
+    )
 
 
 def test_containerd_lookup_order_and_default_shadowing(tmp_path: Path) -> None:
     r = _root(tmp_path)
-    r.file("/etc/containerd/config.toml", V3.format(path="/etc/containerd/certs.d:/etc/docker/certs.d"))
+    r.file(
+        "/etc/containerd/config.toml", V3.format(path="/etc/containerd/certs.d:/etc/docker/certs.d")
+    )
     r.file(f"/etc/containerd/certs.d/{REG}_5000_/ca.crt", B.pem)  # tried first
     r.file(f"/etc/containerd/certs.d/{REG}:5000/ca.crt", C.pem)
     s = stores(r, ["containerd"], registry=f"{REG}:5000")["containerd"]
     assert has(s, B) and not has(s, C)
     r2 = _root(tmp_path / "shadow")
-    r2.file("/etc/containerd/config.toml", V3.format(path="/etc/containerd/certs.d:/etc/docker/certs.d"))
+    r2.file(
+        "/etc/containerd/config.toml", V3.format(path="/etc/containerd/certs.d:/etc/docker/certs.d")
+    )
     r2.file("/etc/containerd/certs.d/_default/hosts.toml", 'server = "https://example.invalid"\n')
     r2.file(f"/etc/docker/certs.d/{REG}/ca.crt", B.pem)
     s2 = stores(r2, ["containerd"], registry=REG)["containerd"]
@@ -144,11 +162,17 @@ def test_containerd_config_path_unset(tmp_path: Path) -> None:
     assert "version could not be determined" in str(caveat.params["reason"])
     assert caveat.severity.value == "warning"
     # The package database says 1.7: certs.d is ignored for sure (an error).
-    r.file("/var/lib/dpkg/status", "Package: containerd.io\nStatus: install ok installed\nVersion: 1.7.24-1\n\n")
+    r.file(
+        "/var/lib/dpkg/status",
+        "Package: containerd.io\nStatus: install ok installed\nVersion: 1.7.24-1\n\n",
+    )
     s2 = stores(r, ["containerd"], registry=REG)["containerd"]
     assert not has(s2, B) and any("never reads" in e for e in _daemon_errors(s2))
     # 2.2 defaults config_path to /etc/containerd/certs.d:/etc/docker/certs.d.
-    r.file("/var/lib/dpkg/status", "Package: containerd\nStatus: install ok installed\nVersion: 2.2.0-1\n\n")
+    r.file(
+        "/var/lib/dpkg/status",
+        "Package: containerd\nStatus: install ok installed\nVersion: 2.2.0-1\n\n",
+    )
     s3 = stores(r, ["containerd"], registry=REG)["containerd"]
     assert has(s3, B)
 
@@ -199,3 +223,19 @@ def test_restart_required_for_a_daemon(tmp_path: Path) -> None:
     assert "/etc/ssl/certs/ca-certificates.crt" in rr.params["files"]  # type: ignore[operator]
     assert "restart-required" not in codes(s["go"])  # no Go process known to be running
     assert "restart-required" not in codes(s["containerd"])  # no containerd running
+
+
+def test_daemons_do_not_inherit_the_shell_environment(tmp_path: Path) -> None:
+    """Inspecting / with the tool's environment: the user's SSL_CERT_* are not dockerd's."""
+    r = _root(tmp_path)
+    r.file("/opt/b.pem", B.pem)
+    shell = {"SSL_CERT_FILE": "/opt/b.pem", "SSL_CERT_DIR": "/nonexistent"}
+    with build_context(root=r.path, env=shell) as ctx:
+        as_tool = replace(ctx, env_origin="tool")
+        s = {x.client: x for x in inspect_stores(as_tool, ["go", "docker"])}
+        assert has(s["go"], B) and not has(s["go"], A)  # the shell's Go program
+        assert has(s["docker"], A) and not has(s["docker"], B)  # dockerd: empty environment
+        assert any("assumed empty" in (x.detail or "") for x in s["docker"].sources)
+        running = replace(as_tool, daemon_env={"dockerd": shell}, daemons={})
+        d = inspect_stores(running, ["docker"])[0]
+        assert has(d, B)  # the running daemon's own environment

@@ -71,10 +71,7 @@ def needs_aia(diag: Diagnosis) -> bool:
 
 def _confirmable(v: ClientVerdict) -> bool:
     return (
-        not v.trusted
-        and v.cause in CONFIRMABLE
-        and bool(v.path)
-        and v.path[-1].role == "missing"
+        not v.trusted and v.cause in CONFIRMABLE and bool(v.path) and v.path[-1].role == "missing"
     )
 
 
@@ -94,6 +91,7 @@ def confirm_missing(
     reference: Mapping[str, AnchorSet] | None = None,
     refiners: Mapping[str, Refiner] | None = None,
     policies: Mapping[str, Policy] | None = None,
+    explicit_anchors: bool = False,
 ) -> Diagnosis:
     """Re-judge ``before`` with ``completion.fetched`` and confirm what the fetch proves.
 
@@ -102,7 +100,8 @@ def confirm_missing(
         completion: the AIA search from ``before.leaf`` (may be empty, offline
             or failed: the diagnosis then only says so).
         clients: the same ``(name, anchors)`` pairs ``before`` was judged with.
-        reference, refiners, policies: as given to ``judge`` for ``before``.
+        reference, refiners, policies, explicit_anchors: as given to
+            ``judge`` for ``before``.
 
     Returns a new :class:`Diagnosis`: the presented chain, host and time of
     ``before``; ``supplied`` extended with the fetched certificates
@@ -118,12 +117,10 @@ def confirm_missing(
     by_fp: dict[str, FetchedCert] = {f.cert.sha256: f for f in completion.fetched}
     tried = bool(completion.attempts) and completion.stopped != "offline"
     if not fetched:
-        verdicts = [_without_fetch(v, tried) for v in before.clients]
-        extra = _failure_findings(completion) if tried and needs_aia(before) else []
-        return _assemble(before, before, verdicts, extra, used=None)
-    li = next(
-        (i for i, p in enumerate(before.presented) if p.cert.sha256 == before.leaf.sha256), 0
-    )
+        unchanged = [_without_fetch(v, tried) for v in before.clients]
+        failed = _failure_findings(completion) if tried and needs_aia(before) else []
+        return _assemble(before, before, unchanged, failed, used=None)
+    li = next((i for i, p in enumerate(before.presented) if p.cert.sha256 == before.leaf.sha256), 0)
     after = judge(
         before.presented,
         clients=clients,
@@ -135,6 +132,7 @@ def confirm_missing(
         refiners=refiners,
         leaf_index=li,
         policies=policies,
+        explicit_anchors=explicit_anchors,
     )
     verdicts: list[ClientVerdict] = []
     for old, new in zip(before.clients, after.clients, strict=True):
@@ -215,7 +213,7 @@ def _confirm(
     tried: bool,
 ) -> ClientVerdict:
     path_certs = [after.certificates[link.sha256] for link in new.path if link.sha256]
-    fparams, inter, root = _fetched_params(path_certs, by_fp)
+    fparams, inter, _root = _fetched_params(path_certs, by_fp)
     if not fparams:
         # The fetched certificates are not on this client's best path.
         return _without_fetch(old, tried)

@@ -22,8 +22,8 @@ anchor of some client; each is then judged for every client with
 Names are not checked (``host=None``): a name problem is not fixed by the
 chain; ``diagnose`` reports it.
 
-:func:`match_private_key` checks ``--key`` against the leaf without ever
-exposing the key.
+:func:`load_private_keys` reads ``--key`` keeping only the public halves, so
+the key can be checked against the leaf without ever being exposed.
 """
 
 from __future__ import annotations
@@ -184,6 +184,7 @@ class _Option:
     inter: tuple[CertInfo, ...]
     evals: tuple[Evaluation, ...]
     key: tuple[object, ...]
+    tops: tuple[CertInfo, ...] = ()  # anchors the trusting clients end at
 
 
 def plan_bundle(
@@ -378,7 +379,7 @@ def _judge(
         sum(c.sha256 not in today for c in inter),
         tuple(c.sha256 for c in inter),
     )
-    return _Option(inter, evals, key)
+    return _Option(inter, evals, key, tuple(tops.values()))
 
 
 def _weakness(c: CertInfo, *, top: bool = False) -> int:
@@ -410,7 +411,12 @@ def _why_not(o: _Option, best: _Option, n: int, at: dt.datetime) -> Reason:
         bad = next(c for c in o.inter if not c.valid_at(at))
         return Reason(
             "rejected-expired",
-            {**base, "subject": bad.subject, "issuer": bad.issuer, "not_after": bad.not_after.isoformat()},
+            {
+                **base,
+                "subject": bad.subject,
+                "issuer": bad.issuer,
+                "not_after": bad.not_after.isoformat(),
+            },
         )
     if k[1] != b[1]:
         refusing = [e.verdict for e in o.evals if not e.verdict.trusted]
@@ -423,14 +429,21 @@ def _why_not(o: _Option, best: _Option, n: int, at: dt.datetime) -> Reason:
             },
         )
     if k[2] != b[2]:
-        return Reason("rejected-longer", {**base, "length": len(o.inter), "chosen_length": len(best.inter)})
+        return Reason(
+            "rejected-longer", {**base, "length": len(o.inter), "chosen_length": len(best.inter)}
+        )
     if k[3] != b[3]:
-        weak = [c for c in o.inter if _weakness(c)] or list(o.inter)
+        weak = [c for c in o.inter if _weakness(c)]
+        weak += [t for t in o.tops if _weakness(t, top=True)]
         return Reason(
             "rejected-weaker",
-            {**base, "subject": weak[0].subject if weak else "", "detail": _weak_detail(weak[0]) if weak else ""},
+            {
+                **base,
+                "subject": weak[0].subject if weak else "",
+                "detail": _weak_detail(weak[0]) if weak else "",
+            },
         )
-    if k[4] != b[4]:
+    if k[4] != b[4] and o.inter:
         soonest = min(o.inter, key=lambda c: c.not_after)
         return Reason(
             "rejected-shorter-lived",
@@ -493,12 +506,26 @@ def diff_chains(presented: Sequence[PresentedCert], chain: Sequence[ChainCert]) 
 
 
 @dataclass(frozen=True)
-class KeyMatch:
-    """Whether a private key belongs to the leaf (nothing about the key itself)."""
+class PrivateKeys:
+    """The public halves of the private keys in a ``--key`` file (never the keys).
 
-    matches: bool
-    key_type: str
-    keys_found: int
+    Attributes:
+        name: the file, for messages.
+        spki_sha256: SHA-256 of each key's SubjectPublicKeyInfo, in file order.
+        kinds: each key's type (``RSA``, ``EllipticCurve``, ``Ed25519``...).
+    """
+
+    name: str
+    spki_sha256: tuple[str, ...]
+    kinds: tuple[str, ...]
+
+    def matches(self, leaf: CertInfo) -> bool:
+        return leaf.spki_sha256 in self.spki_sha256
+
+    def kind_for(self, leaf: CertInfo) -> str:
+        if self.matches(leaf):
+            return self.kinds[self.spki_sha256.index(leaf.spki_sha256)]
+        return self.kinds[0] if self.kinds else ""
 
 
 _PEM_ANY = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,40})-----.{0,200000}?-----END \1-----", re.S)
@@ -514,16 +541,12 @@ _KEY_LABELS = frozenset(
 )
 
 
-def match_private_key(
-    leaf: CertInfo, data: bytes, name: str, *, password: bytes | None = None
-) -> KeyMatch:
-    """Check that the private key in ``data`` matches ``leaf``'s public key.
+def load_private_keys(data: bytes, name: str, *, password: bytes | None = None) -> PrivateKeys:
+    """Parse the private key(s) in ``data`` and keep only their public halves.
 
     Accepts PEM (PKCS#8, PKCS#1 RSA, SEC1 EC, encrypted PKCS#8 or legacy
     encrypted PEM with ``password``, OpenSSH) with any text around it (a
-    HAProxy PEM holding certificate and key), or DER.  Compares the
-    SubjectPublicKeyInfo of the key with the leaf's.  Several keys: matches
-    if any does.
+    HAProxy PEM holding certificate and key together), or DER.
 
     Raises:
         InputError: no key, an unreadable key, an encrypted key without (or
@@ -544,7 +567,9 @@ def match_private_key(
                 else:
                     keys.append(serialization.load_pem_private_key(text, password))
         elif b"-----BEGIN" in data:
-            raise InputError(f"{name}: no private key found (only other PEM blocks)")
+            raise InputError(f"{name}: no private key in this file (only other PEM blocks)")
+        elif not data.strip():
+            raise InputError(f"{name}: empty file, not a private key")
         else:
             keys.append(serialization.load_der_private_key(data, password))
     except TypeError:
@@ -554,22 +579,38 @@ def match_private_key(
             raise InputError(
                 f"{name}: the private key is encrypted; give its password with --key-password-file"
             ) from None
-        raise InputError(f"{name}: the private key is not encrypted; drop --key-password-file") from None
+        raise InputError(
+            f"{name}: the private key is not encrypted; drop --key-password-file"
+        ) from None
     except (ValueError, UnsupportedAlgorithm):
         what = "not a readable private key" + (" (or a wrong password)" if password else "")
         raise InputError(f"{name}: {what}") from None
-    spkis = []
-    kinds = []
+    fps: list[str] = []
+    kinds: list[str] = []
     for k in keys:
         pub = k.public_key()  # type: ignore[attr-defined]
         der = pub.public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        spkis.append(hashlib.sha256(der).hexdigest())
-        kinds.append(type(pub).__name__.removesuffix("PublicKey").removeprefix("_"))
-    matches = leaf.spki_sha256 in spkis
-    kind = kinds[spkis.index(leaf.spki_sha256)] if matches else (kinds[0] if kinds else "")
-    return KeyMatch(matches=matches, key_type=kind, keys_found=len(keys))
+        fps.append(hashlib.sha256(der).hexdigest())
+        kinds.append(_key_kind(pub))
+    return PrivateKeys(name, tuple(fps), tuple(kinds))
+
+
+def _key_kind(pub: object) -> str:
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
+    if isinstance(pub, rsa.RSAPublicKey):
+        return f"RSA-{pub.key_size}"
+    if isinstance(pub, ec.EllipticCurvePublicKey):
+        return f"ECDSA {pub.curve.name}"
+    if isinstance(pub, ed25519.Ed25519PublicKey):
+        return "Ed25519"
+    if isinstance(pub, ed448.Ed448PublicKey):
+        return "Ed448"
+    if isinstance(pub, dsa.DSAPublicKey):
+        return "DSA"
+    return "unknown"
 
 
 __all__ = [
@@ -578,10 +619,10 @@ __all__ = [
     "ChainCert",
     "ChainDiff",
     "ClientResult",
-    "KeyMatch",
+    "PrivateKeys",
     "Reason",
     "diff_chains",
-    "match_private_key",
+    "load_private_keys",
     "plan_bundle",
     "to_pem",
 ]

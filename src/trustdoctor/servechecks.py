@@ -17,10 +17,8 @@ evidence, and returns plain findings so a front end can hand them to
     and embedded stacks: the Let's Encrypt "DST Root CA X3" expiry of
     September 2021) follow the expired certificate and fail.  The fix is to
     stop serving the expired certificate.
-``chain-differs-by-address``
-    The addresses behind one name (``diagnose --all-addresses``) do not
-    present the same chain: one node of a load-balanced pool was missed at
-    the last deployment.
+(Different chains on different addresses, ``diagnose --all-addresses``, are
+reported by ``api_endpoint`` as ``different-chains``.)
 
 Nothing here does I/O or reads the clock: time is a parameter.
 """
@@ -140,8 +138,8 @@ def serve_findings(
     """Every serve-side finding :func:`trustdoctor.engine.judge` does not produce itself.
 
     Pass the result as ``judge(..., extra_findings=...)``.  Today this is
-    :func:`expired_cross_signs`; ``chain-differs-by-address`` needs several
-    handshakes and comes from :func:`chain_differences`.
+    :func:`expired_cross_signs` (``different-chains`` needs several handshakes
+    and comes from ``api_endpoint``).
     """
     return expired_cross_signs(
         presented,
@@ -154,43 +152,4 @@ def serve_findings(
     )
 
 
-def chain_differences(by_address: Mapping[str, Sequence[CertInfo]]) -> list[Finding]:
-    """``chain-differs-by-address`` when the addresses of one name present different chains.
-
-    ``by_address`` maps each address (``ip:port``) to the certificates it
-    presented, in order.  Returns one finding (server side, warning) naming
-    each variant, or nothing when every address agrees (or only one answered).
-    """
-    groups: dict[tuple[str, ...], list[str]] = {}
-    certs: dict[tuple[str, ...], Sequence[CertInfo]] = {}
-    for addr, chain in by_address.items():
-        key = tuple(c.sha256 for c in chain)
-        groups.setdefault(key, []).append(addr)
-        certs.setdefault(key, chain)
-    if len(groups) <= 1:
-        return []
-    # The most common chain first: the odd ones out are what to fix.
-    ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[1][0]))
-    variants = [
-        f"{', '.join(addrs)}: " + (" > ".join(c.display_name for c in certs[key]) or "(nothing)")
-        for key, addrs in ordered
-    ]
-    common = set.intersection(*(set(k) for k in groups))
-    differing = sorted({fp for k in groups for fp in k} - common)
-    return [
-        Finding(
-            Code.CHAIN_DIFFERS_BY_ADDRESS,
-            Severity.WARNING,
-            Side.SERVER,
-            {
-                "variants": variants,
-                "count": len(groups),
-                "addresses": [a for _, addrs in ordered for a in addrs],
-                "odd_ones_out": [a for _, addrs in ordered[1:] for a in addrs],
-            },
-            tuple(differing),
-        )
-    ]
-
-
-__all__ = ["chain_differences", "expired_cross_signs", "serve_findings"]
+__all__ = ["expired_cross_signs", "serve_findings"]

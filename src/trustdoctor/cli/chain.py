@@ -49,6 +49,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     pw.add_argument("--password", help="PKCS#12 password")
     pw.add_argument("--password-file", metavar="FILE", help="read the PKCS#12 password from FILE")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    # AIA fetching (issue 7): --fetch / --no-fetch (default) / --cache DIR; cli/aiaopts.py.
+    from .aiaopts import add_aia_arguments
+
+    add_aia_arguments(p, default_fetch=False)
     try:
         from .trustopts import add_trust_context_arguments
     except ImportError:  # pragma: no cover - during bootstrap only
@@ -79,8 +83,11 @@ def run(args: argparse.Namespace) -> int:
     at = api.parse_time(args.at) if args.at else None
     clients = args.client or list(api.DEFAULT_CHAIN_CLIENTS)
     host = args.host
+    from .aiaopts import chain_diagnoser
+
+    diagnose_chain = chain_diagnoser(args)  # api.diagnose_chain, + AIA with --fetch/--cache
     if args.trust:
-        diag = api.diagnose_chain(
+        diag = diagnose_chain(
             inputs,
             trust=args.trust,
             intermediates=inter,
@@ -93,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         from .views import client_views
 
         with client_views(args, clients) as views:
-            diag = api.diagnose_chain(
+            diag = diagnose_chain(
                 inputs,
                 intermediates=inter,
                 host=host,

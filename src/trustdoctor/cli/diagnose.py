@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import socket
 import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..model.anchors import Anchor, AnchorSet
+    from ..model.findings import Finding
+    from ..stores.model import StoreContext
 
 DESCRIPTION = """Connect to TARGET, capture exactly what the server presents (one handshake,
 verification off), and judge it for every client found on this host (or in
@@ -18,33 +26,98 @@ targets:
 examples:
   trustdoctor diagnose registry.internal.example.com
   trustdoctor diagnose 10.0.0.5:8443 --servername api.internal --client go
+  trustdoctor diagnose api.internal:8443 --connect-to 10.0.0.5 --trust root.pem
   trustdoctor diagnose smtp://mail.example.com:587
   trustdoctor diagnose reg.example:5000 --client docker --registry reg.example:5000
   trustdoctor diagnose db.internal:5432 --starttls postgres --format json
+
+exit codes: 0 every selected client trusts the chain, 1 at least one refuses
+(diagnosed), 2 usage or input error, 3 nothing could be judged (DNS, refused,
+timeout, not TLS, handshake failed, STARTTLS refused, proxy failed)
 """
+
+# Longest --timeout accepted; sources/network.py enforces the same bound.
+MAX_TIMEOUT = 86400.0
+
+# Clients that have a policy but no trust-store model of their own: the store
+# model that describes where they read their roots.  kubelet is a Go program
+# using crypto/x509's system pool (root_linux.go), like the go model.
+STORE_MODEL: Mapping[str, str] = {"kubelet": "go"}
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(
+            f"must be between 0 and {MAX_TIMEOUT:g} seconds, not {text!r}"
+        )
+    return value
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", metavar="TARGET", help="host[:port] or URL")
-    p.add_argument("--servername", metavar="NAME", help="SNI and the name checked (default: the host)")
-    p.add_argument("--connect-to", metavar="ADDRESS[:PORT]",
-                   help="connect there but keep the name (like curl --resolve)")
-    p.add_argument("--starttls", metavar="PROTO",
-                   choices=("smtp", "imap", "pop3", "ftp", "postgres", "ldap"),
-                   help="speak PROTO before TLS: smtp, imap, pop3, ftp, postgres, ldap")
-    p.add_argument("--all-addresses", action="store_true",
-                   help="connect to every A/AAAA address and report differing chains")
-    p.add_argument("-4", dest="family", action="store_const", const=socket.AF_INET, default=0,
-                   help="IPv4 only")
-    p.add_argument("-6", dest="family", action="store_const", const=socket.AF_INET6, help="IPv6 only")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
-    p.add_argument("--proxy", metavar="URL",
-                   help="HTTP CONNECT proxy (default: HTTPS_PROXY/https_proxy unless NO_PROXY)")
-    p.add_argument("--client", action="append", default=[], metavar="NAME",
-                   help="client model(s) (default: the clients found on this host, "
-                        "or in --root/--image/--pid)")
-    p.add_argument("--trust", action="append", default=[], metavar="PATH",
-                   help="judge against these anchors instead of the clients' stores")
+    p.add_argument(
+        "--servername", metavar="NAME", help="SNI and the name checked (default: the host)"
+    )
+    p.add_argument(
+        "--connect-to",
+        metavar="ADDRESS[:PORT]",
+        help="connect there but keep the name (like curl --resolve / --connect-to)",
+    )
+    p.add_argument(
+        "--starttls",
+        metavar="PROTO",
+        help="speak PROTO before TLS: smtp, imap, pop3, ftp, postgres, ldap",
+    )
+    p.add_argument(
+        "--all-addresses",
+        action="store_true",
+        help="connect to every A/AAAA address and report differing chains",
+    )
+    family = p.add_mutually_exclusive_group()  # -4 -6 together is a usage error
+    family.add_argument(
+        "-4",
+        dest="family",
+        action="store_const",
+        const=socket.AF_INET,
+        default=0,
+        help="IPv4 only",
+    )
+    family.add_argument(
+        "-6", dest="family", action="store_const", const=socket.AF_INET6, help="IPv6 only"
+    )
+    p.add_argument(
+        "--timeout",
+        type=_timeout,
+        default=10.0,
+        metavar="SECONDS",
+        help="overall budget per address: DNS, connect, proxy, STARTTLS, handshake (default 10)",
+    )
+    p.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="HTTP CONNECT proxy http://[user:pass@]host:port; '' for none "
+        "(default: HTTPS_PROXY/https_proxy unless NO_PROXY matches)",
+    )
+    p.add_argument(
+        "--client",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="client model(s): go, openssl, curl, python, requests, node, java, docker, "
+        "containerd, crio, podman, kubelet, webpki (default: the clients found on this "
+        "host, or in --root/--image/--pid)",
+    )
+    p.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="judge against these anchors (file or directory) instead of the clients' stores",
+    )
     p.add_argument("--at", metavar="ISO-8601", help="judge at this time instead of now")
     p.add_argument("--format", choices=("text", "json"), default="text")
     from .trustopts import add_trust_context_arguments
@@ -52,41 +125,96 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_trust_context_arguments(p)
 
 
+def _proxy_env(args: argparse.Namespace, ctx: StoreContext) -> dict[str, str]:
+    """Whose HTTPS_PROXY/NO_PROXY apply: on this host, ours (``--env`` on top);
+    for ``--root/--image/--pid``, the client's (a process's own proxy is the
+    one its connections take)."""
+    other = bool(args.pid or args.image or (args.root and args.root != "/"))
+    if other:
+        return dict(ctx.env)
+    return {**os.environ, **ctx.env}
+
+
+def _pairs_from_trust(
+    clients: Sequence[str], anchors: Sequence[Anchor], source: str
+) -> tuple[list[tuple[str, AnchorSet]], list[Finding]]:
+    from .. import api
+
+    pairs: list[tuple[str, AnchorSet]] = []
+    findings: list[Finding] = []
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    for c in clients:
+        aset, found = api.anchors_for_client(c, anchors, source)
+        pairs.append((c, aset))
+        for f in found:
+            # One warning per distinct set of dropped anchors, not one per Go client.
+            key = (f.code.value, f.certs)
+            if key not in seen:
+                seen.add(key)
+                findings.append(f)
+    return pairs, findings
+
+
 def run(args: argparse.Namespace) -> int:
     from .. import api
     from ..api_endpoint import fetch_all, judge_fetch
     from ..sources.target import parse_target
-    from .views import client_views
+    from .trustopts import open_trust_context
 
-    target = parse_target(args.target, starttls=args.starttls, servername=args.servername,
-                          connect_to=args.connect_to)
+    target = parse_target(
+        args.target,
+        starttls=args.starttls,
+        servername=args.servername,
+        connect_to=args.connect_to,
+    )
     at = api.parse_time(args.at) if args.at else api.now()
     requested = api.check_clients(args.client) if args.client else []
-    with client_views(args, []) as base:
-        ctx = base.context
-        env = dict(os.environ) if ctx.fs.is_host else dict(ctx.env)
-        if requested:
+    # Input errors (exit 2) before any connection is made.
+    anchors = api.load_trust_paths(args.trust) if args.trust else None
+    with open_trust_context(args) as ctx:
+        results = fetch_all(
+            target,
+            timeout=args.timeout,
+            proxy=args.proxy,
+            env=_proxy_env(args, ctx),
+            all_addresses=args.all_addresses,
+            family=args.family,
+        )
+        if not any(r.fetch is not None and r.fetch.chain for r in results):
+            # Nothing to judge: do not pay for reading every trust store.
+            outcome = judge_fetch(
+                target, results, clients=[], refiners=None, reference={}, mozilla=None, at=at
+            )
+        else:
             clients = requested
-        else:
-            from ..stores import clients_present
+            if not clients:
+                from ..stores import clients_present
 
-            clients = list(clients_present(ctx))
-        if args.trust:
-            anchors = api.load_trust_paths(args.trust)
-            pairs = [(c, api.anchors_for_client(c, anchors, ", ".join(args.trust))[0])
-                     for c in clients]
-            refiners = None
-        else:
-            from .views import views_for
+                clients = list(clients_present(ctx))
+            extra: list[Finding] = []
+            pairs: list[tuple[str, AnchorSet]]
+            if anchors is not None:
+                pairs, extra = _pairs_from_trust(clients, anchors, ", ".join(args.trust))
+                refiners = None
+            else:
+                from .views import views_for
 
-            views = views_for(ctx, clients)
-            pairs = [(c, views.anchors[c]) for c in clients if c in views.anchors]
-            refiners = views.refiners
-        results = fetch_all(target, timeout=args.timeout, proxy=args.proxy, env=env,
-                            all_addresses=args.all_addresses, family=args.family)
-        mozilla = api.mozilla_reference()
-        outcome = judge_fetch(target, results, clients=pairs, refiners=refiners,
-                              reference=api.LazyReference(), mozilla=mozilla, at=at)
+                model = {c: STORE_MODEL.get(c, c) for c in clients}
+                views = views_for(ctx, list(dict.fromkeys(model.values())))
+                pairs = [(c, views.anchors[model[c]]) for c in clients if model[c] in views.anchors]
+                refiners = {
+                    c: views.refiners[model[c]] for c in clients if model[c] in views.refiners
+                }
+            outcome = judge_fetch(
+                target,
+                results,
+                clients=pairs,
+                refiners=refiners,
+                reference=api.LazyReference(),
+                mozilla=api.mozilla_reference,
+                at=at,
+                extra_findings=extra,
+            )
     if args.format == "json":
         from ..render.endpoint import endpoint_to_dict
         from ..render.json import dumps

@@ -6,7 +6,10 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from ..model.explain import ExplainResult
 
 DESCRIPTION = """Read a TLS error message or a whole log and name the likely causes.
 
@@ -65,7 +68,7 @@ class _Prefixed:
         return self.rest.read(n)
 
 
-def _result(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _result(args: argparse.Namespace) -> ExplainResult:
     from ..errors import UsageError
     from ..explain import explain, explain_records
     from ..sources.logs import LogStats, open_log, records_from_stream
@@ -94,7 +97,7 @@ def _result(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             if len(head) <= SMALL_INPUT:
                 return explain(head, prefilter=False)
             stats = LogStats()
-            return explain_records(records_from_stream(_Prefixed(head, stream), stats), stats)  # type: ignore[arg-type]
+            return explain_records(records_from_stream(_Prefixed(head, stream), stats), stats)
         except OSError as exc:
             from ..errors import InputError
 
@@ -127,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_next(result) -> int:  # type: ignore[no-untyped-def]
+def _run_next(result: ExplainResult) -> int:
     from .main import COMMANDS, main
 
     steps: list[tuple[str, ...]] = []

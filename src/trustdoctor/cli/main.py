@@ -90,6 +90,11 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if any("\x00" in a for a in args_list):
+        # Only reachable through main([...]): no path, host or value can hold a
+        # NUL, and os/pathlib would raise ValueError deep inside a command.
+        print("trustdoctor: an argument contains a NUL byte", file=sys.stderr)
+        return EXIT_USAGE
     command = next((a for a in args_list if not a.startswith("-")), None)
     if command not in COMMANDS:
         command = None

@@ -99,7 +99,6 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"--fingerprint {args.fingerprint!r}: expected 64 hex digits (SHA-256)"
             )
-    given_env = env_from_args(args) is not None
     with open_trust_context(args) as ctx:
         stores = inspect_stores(ctx, clients)
         checks: list[tuple[CaCheck, ...]] = []
@@ -107,12 +106,16 @@ def run(args: argparse.Namespace) -> int:
             checks.append(tuple(check_ca(s, cert=ca) for s in stores))
         if fingerprint is not None:
             checks.append(tuple(check_ca(s, fingerprint=fingerprint) for s in stores))
-        if ctx.label.startswith("--pid"):
-            origin = "the process's" + (", with --env values" if given_env else "")
-        elif ctx.label.startswith("--image"):
-            origin = "the image config's" + (", with --env values" if given_env else "")
-        else:
-            origin = "given" if given_env else ("the tool's own" if ctx.fs.is_host else "empty")
+        given = env_from_args(args) is not None
+        origin = {
+            "process": "the process's",
+            "image": "the image config's",
+            "tool": "the tool's own",
+            "empty": "empty",
+            "given": "given",
+        }.get(ctx.env_origin, ctx.env_origin)
+        if given and ctx.env_origin in ("process", "image"):
+            origin += ", with --env values"
         report = StoresReport(
             root=ctx.label,
             distro=ctx.distro,

@@ -27,6 +27,7 @@ from ..model.findings import Code, Side
 
 if TYPE_CHECKING:
     from ..model.cert import CertInfo
+    from ..stores.refine import CaCheck
 
 
 class Action(StrEnum):
@@ -389,3 +390,54 @@ class Plan:
 
     def host_steps(self) -> tuple[Step, ...]:
         return tuple(s for s in self.steps if s.is_host and not s.alternative)
+
+
+# -- what --apply did ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What ``apply`` did with one step.
+
+    Attributes:
+        step: the step.
+        status: ``changed``, ``unchanged`` (already in place), ``manual``
+            (printed for the user: a package install, a restart, an
+            environment change, anything outside the root), ``skipped``
+            (an alternative, or not applicable) or ``failed``.
+        detail: one line saying what was done (paths, the command run).
+        paths: the paths written (inside the root).
+        backups: backups of replaced files (inside the root).
+    """
+
+    step: Step
+    status: str
+    detail: str = ""
+    paths: tuple[str, ...] = ()
+    backups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    """The result of ``fix --apply``.
+
+    Attributes:
+        plan: the plan applied.
+        outcomes: one per step, in order.
+        before: per client, the CA check before applying.
+        after: the same check on the root as it is now.
+        after_env: the check with the plan's environment changes made
+            (``set-env``/``unset-env`` cannot be applied to other processes).
+        remaining: steps the user must still carry out.
+        changed: something was written or run.
+        fixed: every selected client trusts the CA now.
+    """
+
+    plan: Plan
+    outcomes: tuple[StepOutcome, ...]
+    before: tuple[CaCheck, ...] = ()
+    after: tuple[CaCheck, ...] = ()
+    after_env: tuple[CaCheck, ...] = ()
+    remaining: tuple[Step, ...] = ()
+    changed: bool = False
+    fixed: bool = False

@@ -69,9 +69,6 @@ class Code(StrEnum):
     STORE_LIMIT = "store-limit"  # a store file/directory over the safety limits: partial view
     # -- secondary findings: AIA completion and serving (issue 7) ----------------------
     AIA_FETCH_FAILED = "aia-fetch-failed"  # AIA was tried and gave no usable issuer
-    CHAIN_DIFFERS_BY_ADDRESS = (
-        "chain-differs-by-address"  # addresses of one name serve different chains
-    )
 
 
 class Severity(StrEnum):

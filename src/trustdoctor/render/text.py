@@ -7,7 +7,7 @@ from ..model.diagnosis import ClientVerdict, Diagnosis
 from ..model.findings import Code, Severity
 from . import doc as d
 from .doc import Doc, Span
-from .words import CONFIDENCE_NOTE, NEXT, SETTLE, finding_text, fmt, headline
+from .words import CONFIDENCE_NOTE, NEXT, SETTLE, fetched_lines, finding_text, fmt, headline
 
 
 def _date(c: CertInfo) -> str:
@@ -36,6 +36,13 @@ def render_diagnosis(diag: Diagnosis, *, target: str | None = None) -> Doc:
             doc.line(Span(f"  other explanation(s) consistent with the evidence: {alts}", d.DIM))
         for s in first.settle:
             doc.line(Span("  to settle it: " + fmt(SETTLE.get(s, s), params), d.DIM))
+        # Issuers fetched through AIA (issue 7): name the exact certificates.
+        said: set[str] = set()
+        for f in first.findings:
+            for text in fetched_lines(f.params):
+                if text not in said:
+                    said.add(text)
+                    doc.line(Span("  " + text, d.BOLD))
     doc.blank()
     _chain(doc, diag)
     doc.blank()
@@ -115,10 +122,13 @@ def _chain(doc: Doc, diag: Diagnosis) -> None:
             )
         elif link.sha256 not in presented_fps and link.sha256 in diag.certificates:
             c = diag.certificates[link.sha256]
-            prov = diag.anchor_provenance.get(link.sha256)
+            prov = diag.anchor_provenance.get(link.sha256) or next(
+                (p.provenance for p in diag.supplied if p.cert.sha256 == link.sha256), None
+            )
             where = prov.label() if prov else link.origin
+            role = "inter" if link.role == "intermediate" else link.role
             doc.line(
-                f"  +  {link.role:<7}",
+                f"  +  {role:<7}",
                 Span(c.subject, d.BOLD),
                 Span(f"  ({link.origin}: {where})", d.DIM),
             )

@@ -52,10 +52,18 @@ FINDING: Mapping[str, str] = {
     Code.TRUSTED_BLOCK_IGNORED: "{count} TRUSTED CERTIFICATE block(s) were ignored by {client} (Go reads only CERTIFICATE blocks)",
     Code.CLIENT_DISAGREEMENT: "clients disagree: trusting {trusting}; refusing {refusing}",
     Code.CLIENT_CERT_REQUESTED: "the server asks for a client certificate",
+    Code.EXPIRED_CROSS_SIGN: "expired cross-sign {subject!q} (issued by {issuer!q}, expired {not_after}) — stop sending it; the same CA key is also certified by {alternative_issuer!q}",
+    Code.AIA_FETCH_FAILED: "could not fetch the missing issuer from {url} ({reason}: {detail})",
 }
 
+# AIA confirmation (issue 7): what the fetch found, said right after the
+# headline.  Params: fetched_subjects/fetched_urls/fetched_sha256s (parallel
+# lists) and fetched_root/fetched_root_from/fetched_root_sha256.
+FETCHED_SEND = "the server should also send {subject!q} (fetched from {url}, sha256 {sha256})"
+FETCHED_ROOT = "the chain ends at the root {subject!q} (fetched from {url}, sha256 {sha256}); the client does not trust it"
+
 SETTLE: Mapping[str, str] = {
-    "fetch-aia": "fetch the issuer from the leaf's AIA URL ({aia}) — trustdoctor bundle does it",
+    "fetch-aia": "fetch the issuer from the AIA URL ({aia}) — run again with --fetch, or use trustdoctor bundle",
     "supply-root": "supply the root you expect with --trust ROOT.pem and run again",
     "ask-server-for-chain": "ask the server operator which chain the server is configured with",
     "compare-clients": "compare with another client's store",
@@ -134,3 +142,26 @@ def headline(code: str, params: Mapping[str, object]) -> str:
 def finding_text(code: str, params: Mapping[str, object]) -> str:
     template = FINDING.get(code) or HEADLINE.get(code) or code
     return fmt(template, params)
+
+
+def fetched_lines(params: Mapping[str, object]) -> list[str]:
+    """The "server should also send" / "fetched root" sentences for a finding's params."""
+    out: list[str] = []
+    subjects, urls, fps = (
+        params.get(k) for k in ("fetched_subjects", "fetched_urls", "fetched_sha256s")
+    )
+    if isinstance(subjects, list) and isinstance(urls, list) and isinstance(fps, list):
+        for subject, url, fp in zip(subjects, urls, fps, strict=False):
+            out.append(fmt(FETCHED_SEND, {"subject": subject, "url": url, "sha256": fp}))
+    if params.get("fetched_root"):
+        out.append(
+            fmt(
+                FETCHED_ROOT,
+                {
+                    "subject": params["fetched_root"],
+                    "url": params.get("fetched_root_from", "?"),
+                    "sha256": params.get("fetched_root_sha256", "?"),
+                },
+            )
+        )
+    return out

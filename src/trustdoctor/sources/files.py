@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
 import sys
 import warnings
@@ -78,7 +79,11 @@ def read_source(path: str, *, stdin: object = None, max_bytes: int = MAX_INPUT_B
         try:
             if p.is_dir():
                 raise InputError(f"{name}: is a directory, not a certificate file")
-            with p.open("rb") as fh:
+            # O_NONBLOCK so that opening a FIFO nobody writes to cannot hang
+            # (reads then see EOF); blocking again for the read itself.
+            fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+            os.set_blocking(fd, True)
+            with open(fd, "rb") as fh:
                 data = fh.read(max_bytes + 1)
         except FileNotFoundError:
             raise InputError(f"{name}: no such file") from None

@@ -720,7 +720,26 @@ class _Extractor:
     def _outer_tar(self) -> Path:
         """The outer archive as a seekable plain tar (decompressed into tmp if needed)."""
         try:
-            with open(self.src, "rb") as fh:
+            # O_NONBLOCK: opening a FIFO nobody writes to would otherwise block
+            # forever.  The archive needs random access, so only regular files
+            # are accepted (a pipe or /dev/zero is refused before any read).
+            try:
+                fd = os.open(self.src, os.O_RDONLY | os.O_NONBLOCK)
+            except (FileNotFoundError, PermissionError):
+                raise
+            except OSError as exc:  # ELOOP, EIO...: not "corrupt", just unreadable
+                raise InputError(f"{self.src}: cannot read ({exc.strerror or _why(exc)})") from None
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                os.close(fd)
+                if stat.S_ISDIR(st.st_mode):
+                    raise IsADirectoryError
+                raise InputError(
+                    f"{self.src}: not a regular file (a pipe or a device); save the image "
+                    f"to a file first (docker save -o image.tar IMAGE)"
+                )
+            os.set_blocking(fd, True)
+            with open(fd, "rb") as fh:
                 magic = fh.read(8)
                 if not magic.startswith((_MAGIC_GZIP, _MAGIC_BZIP2, _MAGIC_XZ, _MAGIC_ZSTD)):
                     return self.src

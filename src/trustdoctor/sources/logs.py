@@ -35,7 +35,7 @@ import re
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from ..errors import InputError
 from .messages import FAST_NEEDLES, MAX_RECORD_CHARS, SLOW_NEEDLES
@@ -45,6 +45,13 @@ MAX_LINE = 16 * 1024  # bytes of a physical line looked at per window
 OVERLAP = 1024  # windows of an overlong line overlap by this much
 MAX_RECORD_LINES = 200  # a record (stack trace) is cut after this many lines
 MAX_RECORD_BYTES = 64 * 1024  # ... or this many bytes
+
+
+class SupportsRead(Protocol):
+    """Anything with ``read(n) -> bytes`` (a file, stdin's buffer, a generator)."""
+
+    def read(self, n: int = ..., /) -> bytes: ...
+
 
 # Needles whose first byte is rare in logs go into one alternation (the regex
 # engine skips positions whose byte cannot start a needle); needles starting
@@ -134,7 +141,11 @@ def open_log(path: str) -> BinaryIO:
     if stat.S_ISDIR(st.st_mode):
         raise InputError(f"{path}: is a directory, not a log file")
     try:
-        return open(path, "rb")
+        # O_NONBLOCK: opening a FIFO nobody writes to must not hang (reads then
+        # see EOF); the reads themselves block as usual.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        os.set_blocking(fd, True)
+        return open(fd, "rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
 
@@ -154,7 +165,7 @@ def _sniff_utf16(head: bytes) -> str | None:
     return None
 
 
-def _chunks(stream: BinaryIO, st: LogStats, chunk_size: int) -> Iterator[bytes]:
+def _chunks(stream: SupportsRead, st: LogStats, chunk_size: int) -> Iterator[bytes]:
     first = stream.read(chunk_size)
     if not first:
         return
@@ -206,7 +217,7 @@ def _long_windows(number: int, carry: bytes, st: LogStats, counted: bool) -> tup
 
 
 def iter_blocks(
-    stream: BinaryIO, stats: LogStats | None = None, *, chunk_size: int = CHUNK
+    stream: SupportsRead, stats: LogStats | None = None, *, chunk_size: int = CHUNK
 ) -> Iterator[Block]:
     """Blocks of whole lines of ``stream``, in bounded memory whatever the input."""
     st = stats if stats is not None else LogStats()
@@ -468,8 +479,10 @@ def _is_trace(lines: list[bytes], slots: list[int]) -> bool:
 
 
 def _segments(lines: list[bytes], slots: list[int]) -> list[list[int]]:
-    """Split a non-trace record (a header and its table rows) into rows."""
-    if len(slots) <= 1 or _is_trace(lines, slots):
+    """Split a section (``Events:`` and its table rows, as ``kubectl describe``
+    prints) into one record per row; any other record stays whole."""
+    head = lines[slots[0]].strip()
+    if len(slots) <= 1 or not (head.endswith(b":") and len(head) <= 40) or _is_trace(lines, slots):
         return [slots]
     out = [[slots[0]]]
     sub = [lines[k] for k in slots[1:]]
@@ -551,6 +564,11 @@ class _Cutter:
         last = len(lines) - 1
         if last in partial:
             return len(lines)  # windows stand alone
+        # Trailing blank lines cannot be judged before the next line arrives
+        # (a Python chain or a Node stack may follow): carry them with the
+        # record before them.
+        while last > 0 and not lines[last].strip() and last - 1 not in partial:
+            last -= 1
         return _head_of(lines, last, 0, partial)
 
 
@@ -583,8 +601,9 @@ def records_from_text(
 
 
 def records_from_stream(
-    stream: BinaryIO, stats: LogStats | None = None, *, prefilter: bool = True
+    stream: SupportsRead, stats: LogStats | None = None, *, prefilter: bool = True,
+    chunk_size: int = CHUNK,
 ) -> Iterator[Record]:
     """Records of a binary stream (a file, stdin), read in bounded memory."""
     st = stats if stats is not None else LogStats()
-    yield from iter_records(iter_blocks(stream, st), st, prefilter=prefilter)
+    yield from iter_records(iter_blocks(stream, st, chunk_size=chunk_size), st, prefilter=prefilter)

@@ -736,11 +736,12 @@ _OPENSSL_NUMERIC: tuple[ErrorEntry, ...] = (
 
 
 def _go_hint(hint: str) -> str:
-    # Go prints both with %q: a Go-quoted string, escapes allowed.
+    # Go prints both with %q; logfmt/JSON logs (containerd, kubelet) escape the
+    # quotes once more (\"...\"), hence the optional backslashes.
     return (
         r"x509: certificate signed by unknown authority \(possibly because of "
-        rf'"(?P<hint>{hint})" while trying to verify candidate authority certificate '
-        r'"(?P<authority>(?:[^"\\\n]|\\.){0,300})"\)'
+        rf'\\{{0,3}}"(?P<hint>{hint})\\{{0,3}}" while trying to verify candidate authority '
+        r'certificate \\{0,3}"(?P<authority>(?:[^"\\\n]|\\.){0,300}?)\\{0,3}"\)'
     )
 
 
@@ -819,7 +820,7 @@ _GO: tuple[ErrorEntry, ...] = (
         "go",
         "go",
         "unknown-issuer",
-        _go_hint(r"(?:[^\"\\\n]|\\.){0,400}"),
+        _go_hint(r"[^\"\n]{0,400}?"),
         _UNKNOWN_ISSUER,
         _UNKNOWN_ISSUER_Q,
         _GO_SRC,
@@ -2397,7 +2398,8 @@ WRAPPERS: tuple[WrapperEntry, ...] = (
         "openssl-s_client",
         ("openssl",),
         "openssl",
-        r"(?:verify error:num=|Verify return code: |verify return:\d|CONNECTED\(0|Verification error: )",
+        r"(?:verify error:num=|Verify return code: |verify return:\d|CONNECTED\(0|Verification "
+        r"error: )",
         "openssl apps/s_client.c, apps/lib/s_cb.c (ref §2.4); captured 3.0.19",
         ("Verify return code: 21 (unable to verify the first certificate)",),
         priority=80,
@@ -2694,7 +2696,8 @@ HOSTS: tuple[HostRule, ...] = (
     HostRule(
         "go-url",
         "url",
-        r'(?:Get|Head|Post|Put|Patch|Delete|Options) "' + _URL + '"',
+        # Logfmt/JSON logs escape the quotes: Head \"https://...\".
+        r'(?:Get|Head|Post|Put|Patch|Delete|Options) \\{0,3}"' + _URL,
         100,
         "Go url.Error 'Op \"URL\": err' (ref §1.6)",
         ('Get "https://reg.example:5000/v2/": x509',),
@@ -2768,8 +2771,8 @@ HOSTS: tuple[HostRule, ...] = (
         "image",
         "image",
         r"(?:Failed to pull image|failed to pull and unpack image|failed to resolve reference"
-        r'|pull access denied for|docker pull|initializing source docker://)[ "]{0,2}'
-        r"(?P<image>[A-Za-z0-9_.:/@-]{1,500})",
+        r'|pull access denied for|docker pull|initializing source docker://)[ "\\]{0,6}'
+        r"(?P<image>[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,499})",
         60,
         "kubelet/containerd/docker/containers-image image references (ref §3.7)",
         ('Failed to pull image "registry.internal.example.com/team/app:1.4"',),

@@ -205,13 +205,22 @@ def scan(ctx: StoreContext) -> AnchorScan:
     return result
 
 
-def classify(sc: AnchorScan, anchors: AnchorSet) -> tuple[list[Anchor], list[Anchor]]:
-    """(pending, ignored) anchors of the scan for a client holding ``anchors``."""
+def classify(
+    sc: AnchorScan, anchors: AnchorSet, default: AnchorSet | None = None
+) -> tuple[list[Anchor], list[Anchor]]:
+    """(pending, ignored) anchors of the scan for a client holding ``anchors``.
+
+    ``default`` is what the client would hold without its environment
+    overrides: a certificate there is missing because of the override
+    (``env-override``), not because the store is stale.
+    """
     pending: list[Anchor] = []
     ignored: list[Anchor] = []
     for f in sc.files:
         for a in f.anchors:
             if anchors.contains(a.cert):
+                continue
+            if default is not None and default.contains(a.cert):
                 continue
             if not f.accepted:
                 ignored.append(

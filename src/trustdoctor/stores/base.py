@@ -51,6 +51,18 @@ def limit_finding(client: str, path: str, exc: OSError) -> Finding:
     )
 
 
+def block_limit_finding(client: str, path: str) -> Finding:
+    from .pemfile import MAX_BLOCKS
+
+    return finding(
+        Code.STORE_LIMIT,
+        Severity.WARNING,
+        client=client,
+        path=path,
+        reason=f"more than {MAX_BLOCKS} PEM blocks: the rest of the file was not read",
+    )
+
+
 def unreadable_finding(
     client: str, path: str, exc: OSError, *, effect: str | None = None
 ) -> Finding:

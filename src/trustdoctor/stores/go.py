@@ -30,7 +30,15 @@ from collections.abc import Mapping
 
 from ..model.findings import Code, Severity
 from . import pemfile
-from .base import Builder, env_value, finding, limit_finding, oserror_status, unreadable_finding
+from .base import (
+    Builder,
+    block_limit_finding,
+    env_value,
+    finding,
+    limit_finding,
+    oserror_status,
+    unreadable_finding,
+)
 from .certs import anchors_from_blocks
 from .model import ClientStore, SourceStatus, StoreContext
 from .rootfs import LimitExceeded, describe_oserror
@@ -119,6 +127,8 @@ def load_system_roots(
             continue
         winner = path
         b.files_read.append(path)
+        if pemfile.truncated(data):
+            b.add(block_limit_finding(client, path))
         blocks = pemfile.go_certs(data)
         anchors, _bad = anchors_from_blocks(blocks, path, file_detail)
         b.anchors.extend(anchors)
@@ -191,6 +201,8 @@ def load_system_roots(
             except OSError:
                 continue  # dangling links, subdirectories, EACCES: ignored by Go
             b.files_read.append(full)
+            if pemfile.truncated(data):
+                b.add(block_limit_finding(client, full))
             anchors, _bad = anchors_from_blocks(pemfile.go_certs(data), full, dir_detail)
             count += len(anchors)
             b.anchors.extend(anchors)
@@ -226,6 +238,7 @@ def model(ctx: StoreContext) -> ClientStore:
     from .overrides import compare_default
 
     b = load_system_roots(ctx)
+    b.refresh_command = ctx.distro.facts.refresh
     active = [v for v in GO_ENV_VARS if env_value(ctx.env, v)]
     harmless = None
     if active == [CERT_FILE_ENV]:

@@ -146,15 +146,16 @@ def validate_registry(registry: str) -> str:
     return registry
 
 
-def _find_daemons(proc: str = "/proc") -> dict[str, dt.datetime]:
-    """Start times of dockerd/containerd/crio running on this host."""
+def _find_daemons(proc: str = "/proc") -> tuple[dict[str, dt.datetime], dict[str, dict[str, str]]]:
+    """Start times and environments of dockerd/containerd/crio running on this host."""
     from ..sources.process import read_process
 
     out: dict[str, dt.datetime] = {}
+    envs: dict[str, dict[str, str]] = {}
     try:
         pids = [int(n) for n in os.listdir(proc) if n.isdigit()]
     except OSError:
-        return out
+        return out, envs
     for pid in pids:
         try:
             with open(f"{proc}/{pid}/comm", "rb") as fh:
@@ -163,10 +164,12 @@ def _find_daemons(proc: str = "/proc") -> dict[str, dt.datetime]:
             continue
         if comm in DAEMONS and comm not in out:
             try:
-                out[comm] = read_process(pid, Path(proc)).start_time
+                info = read_process(pid, Path(proc))
             except TrustDoctorError:
                 continue
-    return out
+            out[comm] = info.start_time
+            envs[comm] = dict(info.env)
+    return out, envs
 
 
 def _env_paths(env: Mapping[str, str]) -> list[str]:
@@ -232,6 +235,7 @@ def build_context(
             process_exe=info.exe,
             process_cmdline=tuple(info.cmdline),
             label=f"--pid {pid}",
+            env_origin="process",
         )
         return
     if image is not None:
@@ -249,6 +253,7 @@ def build_context(
                 registry=registry,
                 now=when,
                 label=f"--image {image}",
+                env_origin="image",
             )
         return
     path = Path(root)
@@ -258,16 +263,20 @@ def build_context(
         if not path.is_dir():
             raise InputError(f"--root {root}: not a directory")
     fs = RootFS(path if not is_default_root else "/")
+    origin = "given"
     if env is None:
-        env = dict(os.environ) if fs.is_host else {}
+        env, origin = (dict(os.environ), "tool") if fs.is_host else ({}, "empty")
+    starts, envs = _find_daemons() if fs.is_host else ({}, {})
     yield StoreContext(
         fs=fs,
         env=dict(env),
         distro=detect_distro(fs),
         registry=registry,
         now=when,
-        daemons=_find_daemons() if fs.is_host else {},
+        daemons=starts,
         label="/" if fs.is_host else f"--root {root}",
+        env_origin=origin,
+        daemon_env=envs,
     )
 
 
@@ -372,7 +381,7 @@ def _post(ctx: StoreContext, s: ClientStore) -> ClientStore:
     refresh = s.refresh_command
     if s.system_store:
         scan = anchordirs.scan(ctx)
-        p, ig = anchordirs.classify(scan, s.anchors)
+        p, ig = anchordirs.classify(scan, s.anchors, s.default_anchors)
         known = {a.cert.sha256 for a in pending}
         p = [a for a in p if a.cert.sha256 not in known]
         if p:

@@ -86,6 +86,11 @@ class StoreContext:
         process_exe: the executable of ``--pid`` (inside the root), if known.
         process_cmdline: its command line, if known.
         label: how the root was given (``/``, ``--root DIR``, ``--image F``, ``--pid N``).
+        env_origin: where ``env`` came from: ``tool`` (the tool's own, for ``/``),
+            ``given``, ``process``, ``image`` or ``empty``.
+        daemon_env: the environment of each daemon in ``daemons`` (from
+            ``/proc/PID/environ``), used instead of the tool's own environment
+            for the daemon's model.
     """
 
     fs: RootFS
@@ -98,6 +103,8 @@ class StoreContext:
     process_exe: str | None = None
     process_cmdline: tuple[str, ...] = ()
     label: str = "/"
+    env_origin: str = "given"
+    daemon_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,14 @@ from ..model.anchors import Anchor
 from ..model.cert import Provenance
 from ..model.findings import Code, Severity
 from . import pemfile
-from .base import Builder, finding, limit_finding, oserror_status, unreadable_finding
+from .base import (
+    Builder,
+    block_limit_finding,
+    finding,
+    limit_finding,
+    oserror_status,
+    unreadable_finding,
+)
 from .certs import anchors_from_blocks, parse_der
 from .model import ClientStore, SourceStatus, StoreContext
 from .rootfs import LimitExceeded, describe_oserror, parent
@@ -134,6 +141,8 @@ def _load_cafile(ctx: StoreContext, b: Builder, path: str, detail: str) -> str |
             b.add(unreadable_finding(b.client, path, exc, effect="no CAfile is loaded"))
         return describe_oserror(exc)
     b.files_read.append(path)
+    if pemfile.truncated(data):
+        b.add(block_limit_finding(b.client, path))
     blocks, why = pemfile.openssl_cafile(data)
     anchors, bad = anchors_from_blocks(blocks, path, detail)
     if bad and why is None:

@@ -74,7 +74,10 @@ _SCAN_MEMO: dict[bytes, tuple[Block, ...]] = {}
 _SCAN_MEMO_BYTES = [0]
 
 
-def scan(data: bytes, max_blocks: int = 20_000) -> tuple[Block, ...]:
+MAX_BLOCKS = 20_000  # PEM blocks looked at per file (the Mozilla bundle has ~150)
+
+
+def scan(data: bytes, max_blocks: int = MAX_BLOCKS) -> tuple[Block, ...]:
     """Every PEM block, strictly (BEGIN at a line start; whitespace-only base64 body).
 
     Memoised by content: the same bundle is read by several client models.
@@ -216,6 +219,11 @@ def openssl_sequential(data: bytes, *, trusted: bool = True) -> tuple[list[CertB
     if not certs:
         return certs, "no certificate found"
     return certs, None
+
+
+def truncated(data: bytes) -> bool:
+    """More PEM blocks than :data:`MAX_BLOCKS`: the rest of the file was not looked at."""
+    return len(scan(data)) >= MAX_BLOCKS
 
 
 def count_cert_blocks(data: bytes) -> int:

@@ -168,8 +168,27 @@ def read_certs_dir(
     return count
 
 
+def daemon_env(ctx: StoreContext, daemon: str | None) -> tuple[Mapping[str, str], str | None]:
+    """The environment a daemon runs with.
+
+    Inspecting ``/`` with the tool's own environment, the user's shell
+    variables are not the daemon's: use the running daemon's
+    ``/proc/PID/environ`` when it was found, else an empty environment (what a
+    systemd unit starts with), and say so.
+    """
+    if ctx.env_origin != "tool" or daemon is None:
+        return ctx.env, None
+    if daemon in ctx.daemon_env:
+        return ctx.daemon_env[daemon], f"environment of the running {daemon}"
+    return {}, f"{daemon} not running here: its environment is assumed empty, not this shell's"
+
+
 def _system(ctx: StoreContext, b: Builder, label: str) -> None:
-    sys_b = load_system_roots(ctx, client=b.client)
+    daemon = {"docker": "dockerd", "containerd": "containerd", "crio": "crio"}.get(b.client)
+    env, note = daemon_env(ctx, daemon)
+    if note:
+        b.source("environment", "env", SourceStatus.USED, None, note)
+    sys_b = load_system_roots(ctx, client=b.client, env=env)
     once = " (loaded once per daemon process)" if label != "podman" else ""
     merge_into(b, sys_b, prefix=f"{label}: Go system roots{once}")
 
@@ -221,7 +240,7 @@ def _near_misses(registry: str, names: list[str]) -> list[str]:
 def docker_model(ctx: StoreContext) -> ClientStore:
     b = Builder("docker", partial_chain=True, refresh_command=_refresh(ctx, "docker"))
     _system(ctx, b, "dockerd")
-    root, how = docker_certs_root(ctx.env)
+    root, how = docker_certs_root(daemon_env(ctx, "dockerd")[0])
     if root != DOCKER_CERTS_D and ctx.fs.is_dir(DOCKER_CERTS_D):
         b.source(DOCKER_CERTS_D, "certs.d", SourceStatus.IGNORED, None, f"not used: {how}")
     try:
@@ -766,7 +785,8 @@ def containers_model(ctx: StoreContext, client: str) -> ClientStore:
         refresh_command=_refresh(ctx, service) if service else ctx.distro.facts.refresh,
     )
     _system(ctx, b, client)
-    home = ctx.env.get("HOME") or "/root"
+    env = daemon_env(ctx, "crio")[0] if client == "crio" else ctx.env
+    home = env.get("HOME") or "/root"  # homedir.Get(): $HOME, else the user's home (root)
     roots = [(f"{home.rstrip('/')}/.config/containers/certs.d", "$HOME")] + [
         (r, "system") for r in CONTAINERS_CERT_DIRS
     ]

@@ -1,0 +1,240 @@
+"""Benchmark: ``trustdoctor diagnose`` cold, next to openssl s_client and sslyze.
+
+    python bench/diagnose_bench.py [--runs N] [--tls 1.2|1.3] [--venv DIR] [--no-sslyze] [--json]
+
+Starts one loopback TLS server (EC P-256 leaf for ``bench.test`` and
+127.0.0.1, plus its intermediate; stdlib ``ssl``) and times, in the same run,
+against the same server and the same root file, each as a fresh process:
+
+* ``trustdoctor diagnose 127.0.0.1:PORT --client go --trust root.pem``
+  (issue 4's target: <= 200 ms median, >= 3x faster than sslyze);
+* ``openssl s_client -connect 127.0.0.1:PORT -verify_return_error -CAfile
+  root.pem`` (the floor: one handshake in C);
+* ``sslyze --certinfo --certinfo_ca_file root.pem 127.0.0.1:PORT`` (the
+  Python peer), installed with pip into a separate virtual environment under
+  ``--venv`` (default: ``$XDG_CACHE_HOME/trustdoctor-bench/sslyze-venv``,
+  reused across runs).  If pip cannot install it, sslyze is skipped with a
+  message and the ratio is not computed.
+* ``python -c pass`` (the interpreter floor, for reference).
+
+Medians of ``--runs`` runs (default 15, at least 10) after 2 warm-ups.  The
+trustdoctor command is the console script next to this interpreter (not a
+pyenv shim, whose bash wrapper would add its own start-up), else
+``python -m trustdoctor``.  Every exact command is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import venv
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import summary, time_command
+
+from trustdoctor.testing.pki import DAY, Hierarchy, make_cert
+
+NAME = "bench.test"
+TARGET_MS = 200.0
+TARGET_RATIO = 3.0
+
+
+def bench_pki() -> Hierarchy:
+    """Root -> intermediate -> leaf (bench.test and 127.0.0.1), valid around now:
+    every tool checks the real clock, so the run measures the trusted path."""
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    valid = {"not_before": now - DAY, "not_after": now + 30 * DAY}
+    root = make_cert("Bench Root CA", **valid)
+    inter = make_cert("Bench Issuing CA", issuer=root, **valid)
+    leaf = make_cert(NAME, issuer=inter, ca=False, dns=(NAME,), ips=("127.0.0.1",), **valid)
+    return Hierarchy(root, inter, leaf)
+
+
+def serve(ctx: ssl.SSLContext) -> tuple[socket.socket, int]:
+    """A threaded loopback TLS server; returns the listening socket and port."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(128)
+
+    def one(conn: socket.socket) -> None:
+        conn.settimeout(10)
+        try:
+            with ctx.wrap_socket(conn, server_side=True) as tls:
+                tls.recv(1)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            conn.close()
+
+    def loop() -> None:
+        while True:
+            try:
+                conn, _ = ls.accept()
+            except OSError:
+                return
+            threading.Thread(target=one, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+    return ls, ls.getsockname()[1]
+
+
+def trustdoctor_command() -> list[str]:
+    script = Path(sys.executable).parent / "trustdoctor"
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-m", "trustdoctor"]
+
+
+def sslyze_command(venv_dir: Path) -> tuple[list[str] | None, str]:
+    """The sslyze executable in its own venv, installing it if needed."""
+    exe = venv_dir / "bin" / "sslyze"
+    if exe.is_file():
+        return [str(exe)], f"reused {venv_dir}"
+    try:
+        venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        return None, f"could not create a virtual environment in {venv_dir}: {exc}"
+    pip = [str(venv_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", "sslyze"]
+    proc = subprocess.run(pip, capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0 or not exe.is_file():
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return None, f"pip could not install sslyze ({' '.join(pip)}): {last}"
+    return [str(exe)], f"installed into {venv_dir}"
+
+
+def default_venv() -> Path:
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "trustdoctor-bench" / "sslyze-venv"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--tls", choices=("1.2", "1.3"), default="1.3")
+    ap.add_argument("--venv", type=Path, default=None, help="sslyze's virtual environment")
+    ap.add_argument("--no-sslyze", action="store_true")
+    ap.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    a = ap.parse_args()
+    runs = max(10, a.runs)
+
+    h = bench_pki()
+    tmp = Path(tempfile.mkdtemp(prefix="td-bench-diagnose-"))
+    (tmp / "chain.pem").write_bytes(h.leaf.pem + h.intermediate.pem)
+    (tmp / "key.pem").write_bytes(h.leaf.key_pem)
+    root = tmp / "root.pem"
+    root.write_bytes(h.root.pem)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(tmp / "chain.pem"), str(tmp / "key.pem"))
+    version = ssl.TLSVersion.TLSv1_3 if a.tls == "1.3" else ssl.TLSVersion.TLSv1_2
+    ctx.minimum_version = ctx.maximum_version = version
+    ls, port = serve(ctx)
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env["NO_COLOR"] = "1"
+    td = [
+        *trustdoctor_command(),
+        "diagnose",
+        f"127.0.0.1:{port}",
+        "--client",
+        "go",
+        "--trust",
+        str(root),
+    ]
+    check = subprocess.run(td, capture_output=True, text=True, env=env, timeout=60)
+    if check.returncode != 0:
+        print(f"trustdoctor did not report the chain as trusted (exit {check.returncode}):")
+        print(check.stdout + check.stderr)
+        return 1
+    openssl = shutil.which("openssl")
+    ossl = None
+    if openssl:
+        ossl = [
+            openssl,
+            "s_client",
+            "-connect",
+            f"127.0.0.1:{port}",
+            "-servername",
+            NAME,
+            "-verify_return_error",
+            "-CAfile",
+            str(root),
+            "-no-CApath",
+            "-no-CAstore",
+        ]
+    sslyze_cmd: list[str] | None = None
+    sslyze_note = "skipped (--no-sslyze)"
+    if not a.no_sslyze:
+        base, sslyze_note = sslyze_command(a.venv or default_venv())
+        if base is not None:
+            sslyze_cmd = [
+                *base,
+                "--quiet",
+                "--certinfo",
+                "--certinfo_ca_file",
+                str(root),
+                f"127.0.0.1:{port}",
+            ]
+
+    results: dict[str, list[float]] = {}
+    commands: dict[str, list[str]] = {}
+
+    def bench(label: str, argv: list[str]) -> None:
+        commands[label] = argv
+        results[label] = time_command(argv, runs=runs, env=env, stdin=subprocess.DEVNULL)
+        print(summary(label, results[label]), flush=True)
+
+    print(f"loopback TLS {a.tls} server on 127.0.0.1:{port}; {runs} cold runs each, 2 warm-ups\n")
+    bench("python -c pass", [sys.executable, "-c", "pass"])
+    bench("trustdoctor diagnose --client go", td)
+    if ossl:
+        bench("openssl s_client -verify_return_error", ossl)
+    else:
+        print("openssl: not installed, skipped")
+    if sslyze_cmd:
+        bench("sslyze --certinfo", sslyze_cmd)
+    else:
+        print(f"sslyze: {sslyze_note}")
+    ls.close()
+
+    med = {k: statistics.median(v) * 1000 for k, v in results.items()}
+    ours = med["trustdoctor diagnose --client go"]
+    print()
+    print(
+        f"trustdoctor median {ours:.1f} ms (target <= {TARGET_MS:.0f} ms): "
+        f"{'met' if ours <= TARGET_MS else 'MISSED'}"
+    )
+    figures: dict[str, object] = {"runs": runs, "tls": a.tls, "median_ms": med}
+    if "openssl s_client -verify_return_error" in med:
+        r = ours / med["openssl s_client -verify_return_error"]
+        figures["ratio_vs_openssl"] = r
+        print(f"trustdoctor / openssl s_client = {r:.1f}x (openssl is the floor)")
+    if "sslyze --certinfo" in med:
+        r = med["sslyze --certinfo"] / ours
+        figures["speedup_vs_sslyze"] = r
+        print(
+            f"sslyze / trustdoctor = {r:.1f}x faster (target >= {TARGET_RATIO:.0f}x): "
+            f"{'met' if r >= TARGET_RATIO else 'MISSED'}"
+        )
+    print(f"sslyze: {sslyze_note}")
+    print("\ncommands:")
+    for label, argv in commands.items():
+        print(f"  {label}: {' '.join(argv)}" + ("  </dev/null" if "s_client" in label else ""))
+    if a.json:
+        print(json.dumps({**figures, "commands": commands}, indent=2))
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Fix plans for every cause, and the safe ``--apply`` (docs/fix.md).
+
+Pure planners (import freely)::
+
+    from trustdoctor.fixes import plan_for, plan_for_store, plan_for_diagnosis, render_plan
+
+    plan = plan_for_diagnosis(diag, stores={"go": go_store}, distro=ctx.distro)
+    emit(render_plan(plan))
+
+``fixes.apply`` carries a plan out on a root (the I/O edge); ``fixes.discover``
+builds a :class:`FixContext` from a :class:`~trustdoctor.stores.StoreContext`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .model import (
+    Action,
+    ApplyReport,
+    CaRef,
+    ContainerdInfo,
+    EnvOrigin,
+    FixContext,
+    JavaInfo,
+    Note,
+    Plan,
+    Purpose,
+    Step,
+    StepOutcome,
+)
+from .planner import (
+    context_for,
+    merge_plans,
+    plan_for,
+    plan_for_diagnosis,
+    plan_for_store,
+    plan_for_stores,
+)
+
+if TYPE_CHECKING:
+    from ..render.doc import Doc
+
+
+def render_plan(plan: Plan) -> Doc:
+    """The plan as shell commands with comments (see ``render/plan_text.py``)."""
+    from ..render.plan_text import render_plan as _render
+
+    return _render(plan)
+
+
+__all__ = [
+    "Action",
+    "ApplyReport",
+    "CaRef",
+    "ContainerdInfo",
+    "EnvOrigin",
+    "FixContext",
+    "JavaInfo",
+    "Note",
+    "Plan",
+    "Purpose",
+    "Step",
+    "StepOutcome",
+    "context_for",
+    "merge_plans",
+    "plan_for",
+    "plan_for_diagnosis",
+    "plan_for_store",
+    "plan_for_stores",
+    "render_plan",
+]

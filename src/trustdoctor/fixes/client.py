@@ -1,0 +1,1031 @@
+"""Client-side fix planners (pure): install a root, rebuild, fix an override, restart.
+
+Every function returns ``(steps, notes)`` for one client in one
+:class:`~trustdoctor.fixes.model.FixContext`; :mod:`.planner` merges them into
+a :class:`~trustdoctor.fixes.model.Plan`.  Facts (paths, commands) come from
+:mod:`.tables`; nothing here reads a file or the environment.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+
+from .model import Action, CaRef, ContainerdInfo, EnvOrigin, FixContext, JavaInfo, Note, Purpose, Step
+from .tables import (
+    BUILD_STAGE_IMAGE,
+    CONTAINERD_CERTS_D,
+    CONTAINERD_REGISTRY_TABLE,
+    CONTAINERS_CERTS_D,
+    DIR_VARIABLES,
+    JAVA_DEFAULT_PASSWORD,
+    JAVA_PASSWORDLESS_FROM,
+    JAVA_SYSTEM_PACKAGE,
+    NODE_SYSTEM_CA_FROM,
+    SERVICES,
+    SYSTEM_INSTALL,
+    SystemInstall,
+)
+
+Steps = list[Step]
+Notes = list[Note]
+
+# Clients whose anchors are the distribution's store (Go's file list and
+# directories, OpenSSL's CAfile/CApath, curl's compiled-in bundle).
+SYSTEM_CLIENTS: frozenset[str] = frozenset({"go", "openssl", "curl", "python", "webpki"})
+# Clients that load their anchors once per process (TS §1.4, §3.3, §3.4).
+CACHING_CLIENTS: frozenset[str] = frozenset({"go", "java", "node", "docker", "containerd", "crio"})
+REGISTRY_CLIENTS: frozenset[str] = frozenset({"docker", "containerd", "crio", "podman", "kubernetes"})
+PLACEHOLDER_REGISTRY = "<registry[:port]>"
+
+
+def family_facts(ctx: FixContext) -> SystemInstall:
+    return SYSTEM_INSTALL.get(ctx.family, SYSTEM_INSTALL["unknown"])
+
+
+def anchor_path(ca: CaRef, ctx: FixContext) -> str | None:
+    """Where the family's update tool reads the CA from (``None``: no anchor directory)."""
+    f = family_facts(ctx)
+    if f.anchor_dir is None:
+        return None
+    return f"{f.anchor_dir}/{ca.slug}{f.suffix}"
+
+
+def system_bundle(ctx: FixContext) -> str:
+    """The PEM bundle of the family (what REQUESTS_CA_BUNDLE / SSL_CERT_FILE should name)."""
+    return family_facts(ctx).bundle or "/etc/ssl/certs/ca-certificates.crt"
+
+
+def _run(
+    argv: Sequence[str],
+    purpose: Purpose,
+    *,
+    platform: str,
+    reason: str,
+    needs_root: bool = True,
+    tool: str | None = None,
+    changes: tuple[str, ...] = (),
+    when_missing: str | None = None,
+    alternative: bool = False,
+) -> Step:
+    params: dict[str, object] = {"argv": list(argv), "purpose": purpose.value}
+    if tool:
+        params["tool"] = tool
+    if when_missing:
+        params["when_missing"] = when_missing
+    phase = {
+        Purpose.REFRESH: "refresh",
+        Purpose.INSTALL_PACKAGE: "install-package",
+        Purpose.CHECK: "check",
+        Purpose.VERIFY: "verify",
+        Purpose.BUILD: "build",
+        Purpose.RELOAD: "server",
+    }[purpose]
+    return Step(
+        Action.RUN,
+        params,
+        needs_root=needs_root,
+        changes=changes,
+        platform=platform,
+        reason=reason,
+        alternative=alternative,
+        phase=phase,
+    )
+
+
+# -- the system store, per family ----------------------------------------------------------
+
+
+def install_tool_steps(ctx: FixContext) -> Steps:
+    """Install the family's update tool when it is missing (Alpine's base image has none)."""
+    f = family_facts(ctx)
+    if f.install_tool is None or f.tool is None or ctx.tool_installed is True:
+        return []
+    if ctx.tool_installed is None and ctx.family != "alpine":
+        return []
+    return [
+        _run(
+            f.install_tool,
+            Purpose.INSTALL_PACKAGE,
+            platform=ctx.family,
+            reason=f"install-tool-{ctx.family}",
+            tool=f.tool,
+            when_missing=f.tool if ctx.tool_installed is None else None,
+        )
+    ]
+
+
+def refresh_steps(ctx: FixContext) -> Steps:
+    f = family_facts(ctx)
+    if f.refresh is None:
+        return []
+    changes = (f.bundle,) if f.bundle else ()
+    steps = [
+        _run(
+            f.refresh,
+            Purpose.REFRESH,
+            platform=ctx.family,
+            reason=f"refresh-{ctx.family}",
+            tool=f.tool,
+            changes=changes,
+        )
+    ]
+    return steps
+
+
+def system_install(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
+    """Install ``ca`` into the distribution's store of ``ctx.root`` (or an image's Dockerfile)."""
+    if ctx.image:
+        return dockerfile_install(ca, ctx)
+    f = family_facts(ctx)
+    steps: Steps = []
+    notes: Notes = []
+    if f.anchor_dir is None:
+        # distroless / scratch / busybox: no tool; rewrite the one bundle in
+        # the root, and give the Dockerfile lines that make it durable.
+        seed = "mozilla" if ctx.family in ("scratch", "busybox") else None
+        steps.append(
+            Step(
+                Action.WRITE_FILE,
+                {"path": f.bundle, "content": "append-ca", "seed": seed, "sha256": ca.sha256, "src": ca.file},
+                needs_root=True,
+                changes=(str(f.bundle),),
+                platform=ctx.family,
+                reason=f.note,
+            )
+        )
+        d_steps, d_notes = dockerfile_install(ca, ctx)
+        steps += d_steps
+        notes += d_notes
+        return steps, notes
+    dest = f"{f.anchor_dir}/{ca.slug}{f.suffix}"
+    steps += install_tool_steps(ctx)
+    steps.append(
+        Step(
+            Action.COPY_ANCHOR,
+            {"src": ca.file, "dest": dest, "format": "pem", "sha256": ca.sha256},
+            needs_root=True,
+            changes=(dest,),
+            platform=ctx.family,
+            reason=f.note,
+        )
+    )
+    steps += refresh_steps(ctx)
+    if ctx.family == "arch":
+        steps.append(
+            _run(
+                ("trust", "anchor", "--store", ca.file),
+                Purpose.REFRESH,
+                platform="arch",
+                reason="arch-trust-anchor",
+                alternative=True,
+            )
+        )
+    if ctx.family == "unknown":
+        notes.append(Note("unknown-distro", {"root": ctx.root}))
+    return steps, notes
+
+
+def dockerfile_install(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
+    """Dockerfile lines that put ``ca`` into an image of ``ctx.family``."""
+    f = family_facts(ctx)
+    lines: list[str] = []
+    notes: Notes = []
+    fam = ctx.family
+    if fam in ("distroless", "scratch", "busybox"):
+        deb = SYSTEM_INSTALL["debian"]
+        lines += [
+            f"FROM {BUILD_STAGE_IMAGE} AS trustdoctor-ca",
+            "RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates "
+            "&& rm -rf /var/lib/apt/lists/*",
+            f"COPY {ca.file} {deb.anchor_dir}/{ca.slug}{deb.suffix}",
+            "RUN update-ca-certificates",
+            "# ... then in the final stage (your FROM line):",
+            f"COPY --from=trustdoctor-ca {deb.bundle} {f.bundle}",
+        ]
+        notes.append(Note("dockerfile-multistage", {"family": fam}))
+    elif f.anchor_dir is not None and f.refresh is not None:
+        if f.install_tool is not None and ctx.tool_installed is not True:
+            install = shlex.join(f.install_tool)
+            if fam == "debian":
+                install = "apt-get update && " + install + " && rm -rf /var/lib/apt/lists/*"
+            lines.append(f"RUN {install}")
+        lines.append(f"COPY {ca.file} {f.anchor_dir}/{ca.slug}{f.suffix}")
+        lines.append(f"RUN {shlex.join(f.refresh)}")
+    steps = [
+        Step(
+            Action.DOCKERFILE_LINE,
+            {"lines": lines, "base": fam},
+            platform="dockerfile",
+            reason=f"dockerfile-{fam}" if fam in SYSTEM_INSTALL else "dockerfile-unknown",
+        )
+    ]
+    return steps, notes
+
+
+# -- per client -----------------------------------------------------------------------------
+
+
+def restart_steps(client: str, ctx: FixContext, *, when: str | None = None) -> Steps:
+    """Restart what caches its anchors: the ``--pid`` process, or the client's daemon."""
+    if ctx.image:
+        return []
+    if ctx.pid is not None:
+        return [
+            Step(
+                Action.RESTART_SERVICE,
+                {"pid": ctx.pid, "process": ctx.process or f"PID {ctx.pid}"},
+                needs_root=True,
+                platform="linux",
+                reason="restart-process",
+                phase="restart",
+            )
+        ]
+    svc = SERVICES.get(client)
+    if svc is None:
+        return []
+    params: dict[str, object] = {"service": svc}
+    if when:
+        params["when"] = when
+    return [
+        Step(
+            Action.RESTART_SERVICE,
+            params,
+            needs_root=True,
+            platform="linux",
+            reason=f"restart-{client}",
+            phase="restart",
+        )
+    ]
+
+
+def _registry_dir(ctx: FixContext) -> str:
+    return ctx.registry or PLACEHOLDER_REGISTRY
+
+
+def docker_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
+    """moby: ``certs.d/<host[:port]>/*.crt``, re-read for every pull (TS §5.1)."""
+    reg = _registry_dir(ctx)
+    dest = f"{ctx.docker_certs_root}/{reg}/ca.crt"
+    notes: Notes = [Note("docker-no-restart", {"dir": f"{ctx.docker_certs_root}/{reg}"})]
+    if ctx.registry is None:
+        notes.append(Note("registry-needed", {"client": "docker"}))
+    elif reg.endswith(":443"):
+        notes.append(Note("docker-port-443", {"registry": reg, "host": reg[: -len(":443")]}))
+    steps: Steps = [
+        Step(
+            Action.COPY_ANCHOR,
+            {"src": ca.file, "dest": dest, "format": "pem", "sha256": ca.sha256, "registry": reg},
+            needs_root=not ctx.docker_certs_root.startswith(("/home/", "/root/")),
+            changes=(dest,),
+            platform="linux",
+            reason="docker-certsd",
+        )
+    ]
+    return steps, notes
+
+
+def hosts_toml(registry: str, ca_name: str, ca: CaRef) -> str:
+    """A containerd ``hosts.toml`` trusting ``ca_name`` (relative to its directory) for ``registry``."""
+    server = f"https://{registry}"
+    fp = f" (sha256 {ca.sha256})" if ca.sha256 else ""
+    return (
+        f"# written by trustdoctor: trust {ca.name}{fp} for {registry}\n"
+        f'server = "{server}"\n'
+        "\n"
+        f'[host."{server}"]\n'
+        '  capabilities = ["pull", "resolve", "push"]\n'
+        f'  ca = "{ca_name}"\n'
+    )
+
+
+def containerd_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
+    """containerd: a host directory with ``hosts.toml`` + the CA, and ``config_path`` (TS §5.2)."""
+    info = ctx.containerd
+    reg = _registry_dir(ctx)
+    steps: Steps = []
+    notes: Notes = []
+    effective = info.effective_config_path if info else None
+    root_dir = (effective.split(":")[0] if effective else None) or CONTAINERD_CERTS_D
+    host_dir = f"{root_dir}/{reg}"
+    ca_name = f"{ca.slug}.crt"
+    steps.append(
+        Step(
+            Action.COPY_ANCHOR,
+            {"src": ca.file, "dest": f"{host_dir}/{ca_name}", "format": "pem", "sha256": ca.sha256, "registry": reg},
+            needs_root=True,
+            changes=(f"{host_dir}/{ca_name}",),
+            platform="linux",
+            reason="containerd-ca",
+        )
+    )
+    steps.append(
+        Step(
+            Action.WRITE_FILE,
+            {"path": f"{host_dir}/hosts.toml", "content": "text", "text": hosts_toml(reg, ca_name, ca),
+             "registry": reg},
+            needs_root=True,
+            changes=(f"{host_dir}/hosts.toml",),
+            platform="linux",
+            reason="containerd-hosts-toml",
+        )
+    )
+    if info is not None and info.legacy:
+        version = info.version or 2
+        table = CONTAINERD_REGISTRY_TABLE.get(version, CONTAINERD_REGISTRY_TABLE[2])
+        steps.append(
+            Step(
+                Action.EDIT_CONFIG,
+                {"path": info.config, "format": "toml", "table": f'{table}.configs."{reg}".tls',
+                 "key": "ca_file", "value": f"{host_dir}/{ca_name}", "version": version, "legacy": True},
+                needs_root=True,
+                changes=(info.config,),
+                platform="linux",
+                reason="containerd-legacy-ca-file",
+                phase="config",
+            )
+        )
+        steps += restart_steps("containerd", ctx, when="config-changed")
+        notes.append(Note("containerd-legacy", {"config": info.config}))
+    elif effective is None:
+        config = info.config if info else "/etc/containerd/config.toml"
+        version = (info.version if info else None) or _containerd_default_version(info)
+        table = CONTAINERD_REGISTRY_TABLE.get(version, CONTAINERD_REGISTRY_TABLE[2])
+        steps.append(
+            Step(
+                Action.EDIT_CONFIG,
+                {"path": config, "format": "toml", "table": table, "key": "config_path",
+                 "value": CONTAINERD_CERTS_D, "version": version},
+                needs_root=True,
+                changes=(config,),
+                platform="linux",
+                reason="containerd-config-path",
+                phase="config",
+            )
+        )
+        steps += restart_steps("containerd", ctx, when="config-changed")
+        notes.append(Note("containerd-config-path", {"config": config, "table": table}))
+    notes.append(Note("containerd-no-restart", {"dir": host_dir}))
+    if ctx.registry is None:
+        notes.append(Note("registry-needed", {"client": "containerd"}))
+    return steps, notes
+
+
+def _containerd_default_version(info: ContainerdInfo | None) -> int:
+    if info is not None and info.containerd_version and info.containerd_version >= (2, 0, 0):
+        return 3
+    return 2
+
+
+def containers_steps(client: str, ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
+    """CRI-O / Podman: the first existing ``certs.d/<host[:port]>`` wins, no merge (TS §5.3)."""
+    reg = _registry_dir(ctx)
+    d = ctx.containers_dir or f"{CONTAINERS_CERTS_D}/{reg}"
+    dest = f"{d}/ca.crt"
+    notes: Notes = [Note("containers-first-dir", {"dir": d, "client": client})]
+    if ctx.registry is None:
+        notes.append(Note("registry-needed", {"client": client}))
+    return [
+        Step(
+            Action.COPY_ANCHOR,
+            {"src": ca.file, "dest": dest, "format": "pem", "sha256": ca.sha256, "registry": reg},
+            needs_root=not d.startswith(("/home/", "/root/")),
+            changes=(dest,),
+            platform="linux",
+            reason="containers-certsd",
+        )
+    ], notes
+
+
+def java_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
+    """JSSE: import into the keystore the JVM actually loads, with its real password rule (TS §3.4)."""
+    info = ctx.java or JavaInfo()
+    notes: Notes = []
+    if info.managed and not info.property_store:
+        # The distro regenerates this keystore from the system store: an
+        # import would be overwritten by the next refresh.
+        steps, n = system_install(ca, ctx)
+        notes += n
+        pkg = JAVA_SYSTEM_PACKAGE.get(ctx.family)
+        if pkg is not None and not ctx.image:
+            steps.insert(
+                0,
+                _run(pkg, Purpose.INSTALL_PACKAGE, platform=ctx.family, reason="java-system-hook",
+                     alternative=False, when_missing=None),
+            )
+        notes.append(Note("java-managed", {"keystore": info.keystore or "cacerts", "family": ctx.family}))
+        notes.append(Note("java-restart", {}))
+        return steps, notes
+    keystore = info.keystore or "$JAVA_HOME/lib/security/cacerts"
+    store_type = (info.store_type or "").lower() or None
+    if info.password_free:
+        rule, storepass = "pkcs12-passwordless", JAVA_DEFAULT_PASSWORD
+    elif store_type in ("jks", "jceks"):
+        rule, storepass = "jks", info.password or JAVA_DEFAULT_PASSWORD
+    elif store_type == "pkcs12":
+        rule, storepass = "pkcs12-password", info.password or "<store password>"
+    elif info.version is not None and info.version >= JAVA_PASSWORDLESS_FROM:
+        rule, storepass = "pkcs12-passwordless", JAVA_DEFAULT_PASSWORD
+    elif info.version is not None:
+        rule, storepass = "jks", info.password or JAVA_DEFAULT_PASSWORD
+    else:
+        rule, storepass = "default-cacerts", info.password or JAVA_DEFAULT_PASSWORD
+    if info.property_store and info.password is None and rule != "pkcs12-passwordless":
+        storepass = "<javax.net.ssl.trustStorePassword>"
+        rule = "property-password"
+    params: dict[str, object] = {
+        "keystore": keystore,
+        "alias": ca.slug,
+        "file": ca.file,
+        "storepass": storepass,
+        "password_rule": rule,
+        "store_type": store_type,
+        "jdk_version": info.version,
+        "sha256": ca.sha256,
+    }
+    system_path = keystore.startswith(("/usr/", "/opt/", "/etc/", "/var/", "/lib/", "$JAVA_HOME"))
+    steps: Steps = []
+    if ctx.image:
+        steps += _java_dockerfile(ca, ctx, keystore, storepass)
+    else:
+        steps.append(
+            Step(
+                Action.KEYTOOL_IMPORT,
+                params,
+                needs_root=system_path,
+                changes=(keystore,),
+                platform="linux",
+                reason="java-keytool",
+            )
+        )
+        own_cacerts = keystore.endswith("/cacerts") and not info.property_store
+        if own_cacerts and (info.version is None or info.version >= 9):
+            alt = dict(params)
+            alt["cacerts_shortcut"] = True
+            steps.append(
+                Step(Action.KEYTOOL_IMPORT, alt, needs_root=system_path, changes=(keystore,),
+                     platform="linux", reason="java-cacerts-shortcut", alternative=True)
+            )
+    notes.append(Note(f"java-password-{rule}", {"keystore": keystore, "version": info.version}))
+    if not info.property_store and info.home and keystore.startswith(("/opt/", "/usr/local/")):
+        notes.append(Note("java-tarball-jdk", {"home": info.home}))
+    notes.append(Note("java-restart", {}))
+    return steps, notes
+
+
+def _java_dockerfile(ca: CaRef, ctx: FixContext, keystore: str, storepass: str) -> Steps:
+    tmp = f"/tmp/{ca.slug}.pem"
+    if ctx.family in ("distroless", "scratch", "busybox"):
+        lines = [
+            "FROM eclipse-temurin:21-jdk AS trustdoctor-java",
+            "# copy the keystore of the final image's JDK, import, copy it back",
+            f"COPY --from=<your final base image> {keystore} /tmp/cacerts",
+            f"COPY {ca.file} {tmp}",
+            f"RUN keytool -importcert -noprompt -trustcacerts -alias {ca.slug} -file {tmp} "
+            f"-keystore /tmp/cacerts -storepass {storepass}",
+            "# ... then in the final stage:",
+            f"COPY --from=trustdoctor-java /tmp/cacerts {keystore}",
+        ]
+    else:
+        lines = [
+            f"COPY {ca.file} {tmp}",
+            f"RUN keytool -importcert -noprompt -trustcacerts -alias {ca.slug} -file {tmp} "
+            f"-keystore {keystore} -storepass {storepass} && rm {tmp}",
+        ]
+    return [Step(Action.DOCKERFILE_LINE, {"lines": lines, "base": ctx.family}, platform="dockerfile",
+                 reason="dockerfile-java")]
+
+
+def node_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
+    """Node ignores the OS store by default; NODE_EXTRA_CA_CERTS adds one PEM file at start-up (TS §3.3)."""
+    steps, notes = system_install(ca, ctx)
+    # The installed anchor file; without an anchor directory (distroless...),
+    # the bundle itself, which now holds the CA.
+    path = anchor_path(ca, ctx) or system_bundle(ctx)
+    existing = ctx.env.get("NODE_EXTRA_CA_CERTS")
+    if existing and existing != path:
+        # One file only: add the CA to the file already named, keep the others.
+        steps.append(
+            Step(Action.WRITE_FILE, {"path": existing, "content": "append-ca", "sha256": ca.sha256,
+                                     "src": ca.file},
+                 needs_root=True, changes=(existing,), platform="linux", reason="node-extra-append")
+        )
+        return steps + restart_steps("node", ctx), notes + [Note("node-restart", {})]
+    steps.append(_set_env("NODE_EXTRA_CA_CERTS", path, ctx, reason="node-extra-ca"))
+    steps.append(_set_env("NODE_OPTIONS", "--use-openssl-ca", ctx, reason="node-openssl-ca", alternative=True))
+    if ctx.node_version is None or (ctx.node_version, 9) >= NODE_SYSTEM_CA_FROM:
+        steps.append(_set_env("NODE_OPTIONS", "--use-system-ca", ctx, reason="node-system-ca", alternative=True))
+    steps += restart_steps("node", ctx)
+    notes.append(Note("node-restart", {}))
+    return steps, notes
+
+
+def requests_steps(ca: CaRef, ctx: FixContext, *, distro_certifi: bool) -> tuple[Steps, Notes]:
+    """requests reads certifi (or REQUESTS_CA_BUNDLE), never the OS store unless certifi is the distro's (TS §3.2)."""
+    steps, notes = system_install(ca, ctx)
+    override = next((v for v in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE") if ctx.env.get(v)), None)
+    bundle = system_bundle(ctx)
+    if override is not None and ctx.env[override] != bundle:
+        path = ctx.env[override]
+        steps.append(
+            Step(Action.WRITE_FILE, {"path": path, "content": "append-ca", "sha256": ca.sha256, "src": ca.file},
+                 needs_root=True, changes=(path,), platform="linux", reason="requests-append")
+        )
+        steps.append(_set_env(override, bundle, ctx, reason="requests-bundle", alternative=True))
+        return steps, notes
+    if distro_certifi:
+        notes.append(Note("requests-distro-certifi", {"bundle": bundle}))
+        return steps, notes
+    steps.append(_set_env("REQUESTS_CA_BUNDLE", bundle, ctx, reason="requests-bundle"))
+    notes.append(Note("requests-pip-certifi", {"bundle": bundle}))
+    return steps, notes
+
+
+def _set_env(name: str, value: str, ctx: FixContext, *, reason: str, alternative: bool = False) -> Step:
+    scope = "dockerfile" if ctx.image else ("process" if ctx.pid is not None else "service")
+    return Step(
+        Action.SET_ENV,
+        {"name": name, "value": value, "scope": scope},
+        platform="dockerfile" if ctx.image else "shell",
+        reason=reason,
+        alternative=alternative,
+        phase="env",
+    )
+
+
+def kubernetes_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
+    """Every node's runtime must trust the registry: a DaemonSet for hosts.toml, and the node bootstrap (TS §5.4)."""
+    reg = _registry_dir(ctx)
+    ca_name = f"{ca.slug}.crt"
+    name = "trustdoctor-registry-ca"
+    host_dir = f"{CONTAINERD_CERTS_D}/{reg}"
+    toml = hosts_toml(reg, ca_name, ca)
+    manifest = _daemonset(name, reg, ca_name, toml)
+    steps: Steps = [
+        _run(
+            ("sh", "-c", f"kubectl -n kube-system create configmap {name} --from-file={ca_name}={ca.file} "
+             "--dry-run=client -o yaml | kubectl apply -f -"),
+            Purpose.BUILD, platform="kubernetes", reason="k8s-configmap", needs_root=False,
+        ),
+        Step(Action.WRITE_FILE, {"path": f"{name}.yaml", "content": "text", "text": manifest},
+             platform="kubernetes", reason="k8s-daemonset"),
+        _run(("kubectl", "apply", "-f", f"{name}.yaml"), Purpose.BUILD, platform="kubernetes",
+             reason="k8s-apply", needs_root=False),
+        Step(Action.WRITE_FILE, {"path": "trustdoctor-node-bootstrap.sh", "content": "text",
+                                 "text": _bootstrap(ca, reg, ca_name, toml, host_dir)},
+             platform="kubernetes", reason="k8s-bootstrap"),
+    ]
+    notes: Notes = [Note("k8s-config-path", {"dir": host_dir}), Note("k8s-every-node", {})]
+    if ctx.registry is None:
+        notes.append(Note("registry-needed", {"client": "kubernetes"}))
+    return steps, notes
+
+
+def _daemonset(name: str, reg: str, ca_name: str, toml: str) -> str:
+    indented = "".join(f"          {line}\n" for line in toml.splitlines())
+    return (
+        "apiVersion: apps/v1\n"
+        "kind: DaemonSet\n"
+        "metadata:\n"
+        f"  name: {name}\n"
+        "  namespace: kube-system\n"
+        "spec:\n"
+        "  selector:\n"
+        f"    matchLabels: {{app: {name}}}\n"
+        "  template:\n"
+        "    metadata:\n"
+        f"      labels: {{app: {name}}}\n"
+        "    spec:\n"
+        "      tolerations: [{operator: Exists}]\n"
+        "      initContainers:\n"
+        "      - name: install\n"
+        "        image: busybox:1.36\n"
+        "        securityContext: {privileged: true}\n"
+        "        command:\n"
+        "        - sh\n"
+        "        - -c\n"
+        "        - |\n"
+        f"          mkdir -p '/host/certs.d/{reg}'\n"
+        f"          cp /ca/{ca_name} '/host/certs.d/{reg}/{ca_name}'\n"
+        f"          cat > '/host/certs.d/{reg}/hosts.toml' <<'EOF'\n"
+        f"{indented}"
+        "          EOF\n"
+        "        volumeMounts:\n"
+        "        - {name: certs-d, mountPath: /host/certs.d}\n"
+        "        - {name: ca, mountPath: /ca, readOnly: true}\n"
+        "      containers:\n"
+        "      - name: pause\n"
+        "        image: registry.k8s.io/pause:3.9\n"
+        "      volumes:\n"
+        f"      - name: certs-d\n        hostPath: {{path: {CONTAINERD_CERTS_D}, type: DirectoryOrCreate}}\n"
+        f"      - name: ca\n        configMap: {{name: {name}}}\n"
+    )
+
+
+def _bootstrap(ca: CaRef, reg: str, ca_name: str, toml: str, host_dir: str) -> str:
+    deb = SYSTEM_INSTALL["debian"]
+    rhel = SYSTEM_INSTALL["rhel"]
+    return (
+        "#!/bin/sh\n"
+        "# node bootstrap (cloud-init runcmd / user-data): trust the registry's CA on this node\n"
+        "set -eu\n"
+        f"CA={shlex.quote(ca.file)}\n"
+        f"if [ -d {deb.anchor_dir} ]; then\n"
+        f'  install -m 0644 "$CA" {deb.anchor_dir}/{ca.slug}{deb.suffix} && update-ca-certificates\n'
+        f"elif [ -d {rhel.anchor_dir} ]; then\n"
+        f'  install -m 0644 "$CA" {rhel.anchor_dir}/{ca.slug}{rhel.suffix} && update-ca-trust extract\n'
+        "fi\n"
+        f"install -d '{host_dir}'\n"
+        f"install -m 0644 \"$CA\" '{host_dir}/{ca_name}'\n"
+        f"cat > '{host_dir}/hosts.toml' <<'EOF'\n{toml}EOF\n"
+        "# containerd < 2.2 reads certs.d only with config_path set:\n"
+        f"grep -q 'config_path' /etc/containerd/config.toml 2>/dev/null || echo 'set config_path = "
+        f"\"{CONTAINERD_CERTS_D}\" in /etc/containerd/config.toml' >&2\n"
+        "systemctl restart containerd\n"
+    )
+
+
+def install_for_client(
+    client: str,
+    ca: CaRef,
+    ctx: FixContext,
+    *,
+    system_store: bool = True,
+) -> tuple[Steps, Notes]:
+    """Make ``client`` trust ``ca``: the store it actually reads, plus a restart where it caches."""
+    if client in SYSTEM_CLIENTS:
+        steps, notes = system_install(ca, ctx)
+        if client == "go" and not ctx.image:
+            steps += restart_steps("go", ctx)
+            notes.append(Note("go-restart", {}))
+        if client == "webpki":
+            notes.append(Note("webpki-browsers", {}))
+        return steps, notes
+    if client == "requests":
+        return requests_steps(ca, ctx, distro_certifi=system_store)
+    if client == "node":
+        return node_steps(ca, ctx)
+    if client == "java":
+        return java_steps(ca, ctx)
+    if client == "docker":
+        steps, notes = docker_steps(ca, ctx)
+        return steps, notes
+    if client == "containerd":
+        return containerd_steps(ca, ctx)
+    if client in ("crio", "podman"):
+        return containers_steps(client, ca, ctx)
+    if client == "kubernetes":
+        return kubernetes_steps(ca, ctx)
+    steps, notes = system_install(ca, ctx)
+    return steps, notes + [Note("unknown-client", {"client": client})]
+
+
+# -- the other client causes ------------------------------------------------------------------
+
+
+def stale_steps(client: str, ctx: FixContext, params: Mapping[str, object]) -> tuple[Steps, Notes]:
+    """The CA is in the anchor directory; only the rebuild is missing (the seed guide's cause 5)."""
+    notes: Notes = []
+    if client == "java" and ctx.family in JAVA_SYSTEM_PACKAGE:
+        steps = [_run(JAVA_SYSTEM_PACKAGE[ctx.family], Purpose.INSTALL_PACKAGE, platform=ctx.family,
+                      reason="java-system-hook")]
+        steps += refresh_steps(ctx)
+        return steps + restart_steps("java", ctx), notes + [Note("java-restart", {})]
+    if ctx.image:
+        f = family_facts(ctx)
+        lines = [f"RUN {shlex.join(f.refresh)}"] if f.refresh else []
+        return [Step(Action.DOCKERFILE_LINE, {"lines": lines, "base": ctx.family}, platform="dockerfile",
+                     reason="dockerfile-refresh")], notes
+    steps = install_tool_steps(ctx) + refresh_steps(ctx)
+    if not steps:
+        notes.append(Note("no-refresh-tool", {"family": ctx.family}))
+    if client in CACHING_CLIENTS:
+        steps += restart_steps(client, ctx)
+    files = params.get("files") or params.get("path")
+    if files:
+        notes.append(Note("stale-files", {"files": files}))
+    return steps, notes
+
+
+def ignored_file_steps(
+    client: str, ctx: FixContext, params: Mapping[str, object], fingerprints: Sequence[str]
+) -> tuple[Steps, Notes]:
+    """An anchor file the tool never takes (wrong suffix, DER, several per file): add a proper copy."""
+    path = str(params.get("path") or "")
+    reason = str(params.get("reason") or "")
+    f = family_facts(ctx)
+    d, _, name = path.rpartition("/")
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    steps: Steps = []
+    if "certs.d" in d or client in ("docker", "crio", "podman", "containerd"):
+        dests = [f"{d}/{stem}.crt"] if not fingerprints or len(fingerprints) == 1 else [
+            f"{d}/{stem}-{i + 1}.crt" for i in range(len(fingerprints))
+        ]
+        refresh: Steps = []
+    else:
+        base = f.anchor_dir if (f.anchor_dir and not d.startswith(f.anchor_dir)) else d
+        base = base or (f.anchor_dir or d)
+        suffix = f.suffix if f.anchor_dir else ".crt"
+        if len(fingerprints) > 1:
+            dests = [f"{base}/{stem}-{i + 1}{suffix}" for i in range(len(fingerprints))]
+        else:
+            dests = [f"{base}/{stem}{suffix}"]
+        if dests == [path]:
+            dests = [f"{base}/{stem}-pem{suffix}"]
+        refresh = refresh_steps(ctx)
+    fps: list[str | None] = list(fingerprints) or [None]
+    for dest, fp in zip(dests, fps, strict=False):
+        steps.append(
+            Step(
+                Action.COPY_ANCHOR,
+                {"from": path, "dest": dest, "format": "pem", "sha256": fp, "convert": _conversion(reason)},
+                needs_root=True,
+                changes=(dest,),
+                platform=ctx.family if ctx.family in SYSTEM_INSTALL else "linux",
+                reason="anchor-reformat",
+            )
+        )
+    steps += refresh
+    return steps, [Note("keep-original", {"path": path})]
+
+
+def _conversion(reason: str) -> str:
+    r = reason.lower()
+    if "der" in r:
+        return "der-to-pem"
+    if "several" in r or "one file" in r:
+        return "split"
+    if "subdirectory" in r:
+        return "move-up"
+    return "rename"
+
+
+def env_steps(
+    client: str,
+    ctx: FixContext,
+    variables: Sequence[str],
+    *,
+    default_source: str | None = None,
+) -> tuple[Steps, Notes]:
+    """An override hides the root the default store has: remove it, say where it is set, or correct it."""
+    steps: Steps = []
+    notes: Notes = []
+    for var in variables:
+        value = ctx.env.get(var, "")
+        origins = [o for o in ctx.env_origins if o.variable == var]
+        replacement = _replacement(var, ctx)
+        steps.append(
+            Step(
+                Action.UNSET_ENV,
+                {"name": var, "value": value, "origins": [o.to_dict() for o in origins],
+                 "replacement": replacement},
+                platform="dockerfile" if ctx.image else "shell",
+                reason=f"unset-{_origin_kind(origins, ctx)}",
+                phase="env",
+            )
+        )
+        for o in origins:
+            if o.kind == "systemd" and o.unit:
+                dropin = f"/etc/systemd/system/{o.unit}.d/50-trustdoctor-{var.lower().replace('_', '-')}.conf"
+                steps.append(
+                    Step(
+                        Action.WRITE_FILE,
+                        {"path": dropin, "content": "text",
+                         "text": f"# written by trustdoctor: {var} hid the system CA store\n"
+                                 f"[Service]\nUnsetEnvironment={var}\n",
+                         "unit": o.unit},
+                        needs_root=True,
+                        changes=(dropin,),
+                        platform="linux",
+                        reason="systemd-unset-dropin",
+                    )
+                )
+                steps.append(
+                    _run(("systemctl", "daemon-reload"), Purpose.RELOAD, platform="linux",
+                         reason="systemd-daemon-reload")
+                )
+                steps.append(
+                    Step(Action.RESTART_SERVICE, {"service": o.unit.removesuffix(".service")}, needs_root=True,
+                         platform="linux", reason="restart-unit", phase="restart")
+                )
+            elif o.kind in ("dockerfile", "image") and replacement:
+                line = f"ENV {var}={replacement}"
+                steps.append(
+                    Step(Action.DOCKERFILE_LINE, {"lines": [line], "base": ctx.family, "replaces": o.line,
+                                                  "file": o.path},
+                         platform="dockerfile", reason="dockerfile-env-correct")
+                )
+        if replacement and not ctx.image:
+            steps.append(
+                Step(Action.SET_ENV, {"name": var, "value": replacement, "scope": "service"},
+                     platform="shell", reason="env-correct", alternative=True, phase="env")
+            )
+    if not ctx.env_origins:
+        notes.append(Note("env-origin-unknown", {"variables": list(variables)}))
+    if default_source:
+        notes.append(Note("env-default-has-root", {"source": default_source}))
+    if client in CACHING_CLIENTS or ctx.pid is not None:
+        steps += restart_steps(client, ctx)
+    return steps, notes
+
+
+def _replacement(var: str, ctx: FixContext) -> str | None:
+    """The value that restores the distribution's store for ``var`` (``None``: just remove it)."""
+    if var in DIR_VARIABLES:
+        return "/etc/ssl/certs"
+    if var in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        return system_bundle(ctx)
+    return None
+
+
+def _origin_kind(origins: Sequence[EnvOrigin], ctx: FixContext) -> str:
+    kinds = {o.kind for o in origins}
+    for k in ("systemd", "dockerfile", "image", "file", "process", "given", "shell"):
+        if k in kinds:
+            return k
+    if ctx.image:
+        return "image"
+    if ctx.pid is not None:
+        return "process"
+    return "shell"
+
+
+def restart_required_steps(client: str, ctx: FixContext, params: Mapping[str, object]) -> tuple[Steps, Notes]:
+    svc = params.get("service")
+    if ctx.pid is None and isinstance(svc, str) and svc:
+        steps = [Step(Action.RESTART_SERVICE, {"service": svc}, needs_root=True, platform="linux",
+                      reason=f"restart-{client}" if client in SERVICES else "restart-unit", phase="restart")]
+    else:
+        steps = restart_steps(client, ctx)
+        if not steps:
+            proc = str(params.get("process") or client)
+            steps = [Step(Action.RESTART_SERVICE, {"process": proc}, needs_root=False, platform="linux",
+                          reason="restart-process", phase="restart")]
+    notes = [Note("restart-why", {"started": params.get("started"), "changed": params.get("changed"),
+                                  "files": params.get("files")})]
+    if client in ("docker", "containerd", "crio"):
+        notes.append(Note("certsd-live", {"client": client}))
+    return steps, notes
+
+
+def no_store_steps(client: str, ctx: FixContext, ca: CaRef | None) -> tuple[Steps, Notes]:
+    """The client has no anchors at all: install the bundle (and the CA, when one is given)."""
+    f = family_facts(ctx)
+    steps: Steps = []
+    notes: Notes = []
+    if client == "requests":
+        bundle = system_bundle(ctx)
+        steps.append(_run(("python3", "-m", "pip", "install", "certifi"), Purpose.INSTALL_PACKAGE,
+                          platform="linux", reason="requests-install-certifi", needs_root=False))
+        steps.append(_set_env("REQUESTS_CA_BUNDLE", bundle, ctx, reason="requests-bundle", alternative=True))
+        return steps, notes
+    if client == "java":
+        pkg = JAVA_SYSTEM_PACKAGE.get(ctx.family)
+        if pkg:
+            steps.append(_run(pkg, Purpose.INSTALL_PACKAGE, platform=ctx.family, reason="java-system-hook"))
+        notes.append(Note("java-no-store", {}))
+        if ca is not None:
+            s, n = java_steps(ca, ctx)
+            steps += s
+            notes += n
+        return steps, notes
+    if ctx.image:
+        if ca is not None:
+            return dockerfile_install(ca, ctx)
+        if f.anchor_dir is None:
+            deb = SYSTEM_INSTALL["debian"]
+            lines = [
+                f"FROM {BUILD_STAGE_IMAGE} AS trustdoctor-ca",
+                "RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates "
+                "&& rm -rf /var/lib/apt/lists/*",
+                "# ... then in the final stage (your FROM line):",
+                f"COPY --from=trustdoctor-ca {deb.bundle} {f.bundle}",
+            ]
+        elif f.install_tool is not None:
+            lines = [f"RUN {shlex.join(f.install_tool)}"]
+        else:
+            lines = []
+        return [Step(Action.DOCKERFILE_LINE, {"lines": lines, "base": ctx.family}, platform="dockerfile",
+                     reason="dockerfile-bundle")], notes
+    if f.anchor_dir is None:
+        # distroless/scratch/busybox root: write a bundle (Mozilla's roots from
+        # certifi, plus the CA when given).
+        steps.append(
+            Step(
+                Action.WRITE_FILE,
+                {"path": f.bundle, "content": "append-ca" if ca else "mozilla", "seed": "mozilla",
+                 "sha256": ca.sha256 if ca else None, "src": ca.file if ca else None},
+                needs_root=True,
+                changes=(str(f.bundle),),
+                platform=ctx.family,
+                reason="bundle-mozilla",
+            )
+        )
+        notes.append(Note("mozilla-from-certifi", {}))
+        s, n = no_store_steps(client, FixContext(**{**_ctx_dict(ctx), "image": True}), ca)
+        steps += s
+        notes += n
+        return steps, notes
+    if f.install_tool is not None:
+        steps.append(_run(f.install_tool, Purpose.INSTALL_PACKAGE, platform=ctx.family,
+                          reason=f"install-bundle-{ctx.family}"))
+    if ca is not None:
+        s, n = install_for_client(client, ca, ctx)
+        steps += [x for x in s if x.params.get("purpose") != Purpose.INSTALL_PACKAGE.value]
+        notes += n
+    else:
+        steps += refresh_steps(ctx)
+        if client in CACHING_CLIENTS:
+            steps += restart_steps(client, ctx)
+    return steps, notes
+
+
+def _ctx_dict(ctx: FixContext) -> dict[str, object]:
+    from dataclasses import fields
+
+    return {f.name: getattr(ctx, f.name) for f in fields(ctx)}
+
+
+def outdated_steps(client: str, ctx: FixContext) -> tuple[Steps, Notes]:
+    """A public root newer than the client's store: update the packaged roots."""
+    f = family_facts(ctx)
+    if client == "requests":
+        return [_run(("python3", "-m", "pip", "install", "--upgrade", "certifi"), Purpose.INSTALL_PACKAGE,
+                     platform="linux", reason="requests-upgrade-certifi", needs_root=False)], []
+    if client == "node":
+        return [], [Note("node-bundled-roots", {})]
+    if client == "java":
+        return [], [Note("java-update-jdk", {"home": ctx.java.home if ctx.java else None})]
+    if ctx.image:
+        lines = [f"RUN {shlex.join(f.upgrade)}"] if f.upgrade else []
+        return [Step(Action.DOCKERFILE_LINE, {"lines": lines, "base": ctx.family}, platform="dockerfile",
+                     reason="dockerfile-upgrade")], [Note("rebuild-base", {})]
+    steps: Steps = []
+    notes: Notes = []
+    if f.upgrade:
+        steps.append(_run(f.upgrade, Purpose.INSTALL_PACKAGE, platform=ctx.family, reason="upgrade-roots"))
+        steps += refresh_steps(ctx)
+    else:
+        notes.append(Note("rebuild-base", {}))
+    if client in CACHING_CLIENTS:
+        steps += restart_steps(client, ctx)
+    return steps, notes
+
+
+def daemon_store_steps(
+    client: str, ctx: FixContext, params: Mapping[str, object], ca: CaRef | None
+) -> tuple[Steps, Notes]:
+    """A per-registry directory that cannot match, config_path unset, a CA file containerd cannot read."""
+    path = str(params.get("path") or "")
+    expected = params.get("expected")
+    reason = str(params.get("reason") or "")
+    steps: Steps = []
+    notes: Notes = []
+    if isinstance(expected, str) and expected:
+        # A misnamed directory: copy its CA files under the exact name; the
+        # old directory is kept (it may serve references that spell it).
+        steps.append(
+            Step(
+                Action.COPY_ANCHOR,
+                {"from_dir": path, "dest_dir": expected, "format": "pem", "pattern": "*.crt"},
+                needs_root=True,
+                changes=(expected,),
+                platform="linux",
+                reason=f"{client}-rename-dir" if client == "docker" else "certsd-rename-dir",
+            )
+        )
+        if ca is not None:
+            steps.append(
+                Step(Action.COPY_ANCHOR, {"src": ca.file, "dest": f"{expected}/ca.crt", "format": "pem",
+                                          "sha256": ca.sha256},
+                     needs_root=True, changes=(f"{expected}/ca.crt",), platform="linux",
+                     reason="docker-certsd" if client == "docker" else "containers-certsd")
+            )
+        notes.append(Note("keep-original", {"path": path}))
+        return steps, notes
+    if "config_path" in reason and client == "containerd":
+        info = ctx.containerd
+        config = info.config if info else "/etc/containerd/config.toml"
+        version = (info.version if info else None) or _containerd_default_version(info)
+        table = CONTAINERD_REGISTRY_TABLE.get(version, CONTAINERD_REGISTRY_TABLE[2])
+        steps.append(
+            Step(Action.EDIT_CONFIG, {"path": config, "format": "toml", "table": table, "key": "config_path",
+                                      "value": CONTAINERD_CERTS_D, "version": version},
+                 needs_root=True, changes=(config,), platform="linux", reason="containerd-config-path",
+                 phase="config")
+        )
+        steps += restart_steps("containerd", ctx, when="config-changed")
+        return steps, [Note("containerd-config-path", {"config": config, "table": table})]
+    if "shadows" in reason:
+        return [], [Note("containerd-default-shadows", {"path": path, "reason": reason})]
+    if ("unable to read CA" in reason or "unable to load CA" in reason) and ca is not None:
+        steps.append(
+            Step(Action.COPY_ANCHOR, {"src": ca.file, "dest": path, "format": "pem", "sha256": ca.sha256},
+                 needs_root=True, changes=(path,), platform="linux", reason="containerd-ca")
+        )
+        return steps, notes
+    if "missing key" in reason or "missing client certificate" in reason:
+        return [], [Note("certsd-client-pair", {"path": path, "reason": reason})]
+    if ca is not None:
+        return install_for_client(client, ca, ctx)
+    return [], [Note("daemon-store-manual", {"path": path, "reason": reason})]

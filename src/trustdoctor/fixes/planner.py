@@ -1,0 +1,530 @@
+"""From a cause (or a diagnosis, or a client store and a CA) to a :class:`Plan` (pure).
+
+Entry points:
+
+* :func:`plan_for` — a :class:`~trustdoctor.model.findings.Code`, a
+  :class:`~trustdoctor.model.findings.Finding` or a whole
+  :class:`~trustdoctor.model.diagnosis.Diagnosis`, in a :class:`FixContext`;
+* :func:`plan_for_store` / :func:`plan_for_stores` — make the client(s) of
+  these stores trust this CA (the ``fix --ca`` path: each store says *why* the
+  CA is missing, and that picks the plan);
+* :func:`plan_for_diagnosis` — what ``diagnose``/``chain`` show under their verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from ..model.findings import CODE_SIDE, Code, Finding, Side
+from . import client as C
+from . import server as S
+from .model import PHASES, Action, CaRef, FixContext, Note, Plan, Purpose, Step
+
+if TYPE_CHECKING:
+    from ..model.cert import CertInfo
+    from ..model.diagnosis import ClientVerdict, Diagnosis
+    from ..stores.distro import Distro
+    from ..stores.model import ClientStore
+
+# Causes and what kind of plan answers them.  Every Code appears exactly once
+# (tests/test_fix_plans.py checks it).
+CLIENT_INSTALL: frozenset[Code] = frozenset({Code.UNTRUSTED_ROOT, Code.PARTIAL_TRUST, Code.INTERCEPTED})
+SERVE_CHAIN: frozenset[Code] = frozenset(
+    {
+        Code.MISSING_INTERMEDIATE,
+        Code.WRONG_ORDER,
+        Code.ROOT_SENT,
+        Code.EXTRA_CERTIFICATE,
+        Code.DUPLICATE_CERTIFICATE,
+        Code.BAD_SIGNATURE,
+        Code.EXPIRED_CROSS_SIGN,
+    }
+)
+REISSUE: frozenset[Code] = frozenset(
+    {
+        Code.EXPIRED,
+        Code.NOT_YET_VALID,
+        Code.HOSTNAME_MISMATCH,
+        Code.NOT_A_CA,
+        Code.WRONG_USAGE,
+        Code.NAME_CONSTRAINTS,
+        Code.INSECURE_ALGORITHM,
+        Code.WEAK_KEY,
+        Code.PATH_TOO_LONG,
+        Code.UNHANDLED_CRITICAL_EXTENSION,
+        Code.STRICT_PROFILE,
+        Code.SELF_SIGNED_LEAF,
+        Code.EXPIRING_SOON,
+        Code.INTERMEDIATE_EXPIRES_FIRST,
+        Code.LEGACY_COMMON_NAME,
+    }
+)
+NETWORK: frozenset[Code] = frozenset(
+    {Code.UNREACHABLE, Code.TIMEOUT, Code.NOT_TLS, Code.HANDSHAKE_FAILED, Code.STARTTLS_REFUSED, Code.PROXY_FAILED}
+)
+STORE_CAUSES: frozenset[Code] = frozenset(
+    {
+        Code.NO_TRUST_STORE,
+        Code.STALE_BUNDLE,
+        Code.ENV_OVERRIDE,
+        Code.RESTART_REQUIRED,
+        Code.DAEMON_STORE,
+        Code.OUTDATED_STORE,
+        Code.ANCHOR_FILE_IGNORED,
+        Code.TRUSTED_BLOCK_IGNORED,
+        Code.UNREADABLE_FILE,
+        Code.EMPTY_BUNDLE,
+        Code.STORE_LIMIT,
+    }
+)
+NOTE_ONLY: frozenset[Code] = frozenset(
+    {Code.OK, Code.CLIENT_CERT_REQUESTED, Code.CLIENT_DISAGREEMENT, Code.OVERRIDE_HARMLESS}
+)
+
+
+def context_for(distro: Distro | str | None = None, **kw: object) -> FixContext:
+    """A :class:`FixContext` for a detected :class:`Distro` (or a family name)."""
+    family, label = "unknown", None
+    if distro is not None and not isinstance(distro, str):
+        family, label = distro.family, distro.label
+    elif isinstance(distro, str):
+        family = distro
+    return FixContext(family=family, distro_label=label, **kw)  # type: ignore[arg-type]
+
+
+def _default_client(code: Code) -> str:
+    return "go"
+
+
+def plan_for(
+    subject: Diagnosis | Finding | Code | str,
+    ctx: FixContext | None = None,
+    *,
+    client: str | None = None,
+    clients: Sequence[str] | None = None,
+    params: Mapping[str, object] | None = None,
+    ca: CaRef | CertInfo | None = None,
+    diag: Diagnosis | None = None,
+    fingerprints: Sequence[str] = (),
+    system_store: bool = True,
+) -> Plan:
+    """The plan for a cause.
+
+    ``subject`` is a diagnosis (its verdict's cause, see :func:`plan_for_diagnosis`),
+    a finding (its code and params) or a code.  ``client``/``clients`` choose
+    the client(s) of a client-side plan (default ``go``: the system store).
+    ``ca`` is the CA a client plan installs (a placeholder named by
+    ``params['issuer']`` otherwise).
+    """
+    ctx = ctx or FixContext()
+    from ..model.diagnosis import Diagnosis as _Diagnosis
+
+    if isinstance(subject, _Diagnosis):
+        return plan_for_diagnosis(subject, None, None, ctx)
+    if isinstance(subject, Finding):
+        code = subject.code
+        p: Mapping[str, object] = dict(subject.params) | dict(params or {})
+        fingerprints = fingerprints or subject.certs
+        client = client or (str(subject.params["client"]) if subject.params.get("client") else None)
+    else:
+        try:
+            code = Code(subject)
+        except ValueError:
+            from ..errors import UsageError
+
+            known = ", ".join(c.value for c in Code)
+            raise UsageError(f"unknown cause {subject!r} (known: {known})") from None
+        p = dict(params or {})
+    names = list(clients or ([client] if client else []) or list(ctx.clients) or [_default_client(code)])
+    caref = _caref(ca, p, ctx)
+    plans = [
+        _plan_one(code, c, ctx, p, caref, diag, fingerprints, system_store=system_store) for c in names
+    ]
+    return merge_plans(plans)
+
+
+def _caref(ca: CaRef | CertInfo | None, params: Mapping[str, object], ctx: FixContext) -> CaRef:
+    if isinstance(ca, CaRef):
+        return ca
+    if ca is not None:
+        return CaRef.from_cert(ca)
+    name = params.get("root") or params.get("issuer") or params.get("top") or "ROOT"
+    return CaRef.placeholder(str(name))
+
+
+def _plan_one(
+    code: Code,
+    client: str,
+    ctx: FixContext,
+    params: Mapping[str, object],
+    ca: CaRef,
+    diag: Diagnosis | None,
+    fingerprints: Sequence[str],
+    *,
+    system_store: bool = True,
+) -> Plan:
+    side = CODE_SIDE.get(code, Side.CLIENT if code in STORE_CAUSES else Side.SERVER)
+    steps: list[Step] = []
+    notes: list[Note] = []
+    platform = _platform(ctx)
+    plan_ca: CaRef | None = None
+    if code in NOTE_ONLY:
+        notes.append(Note(f"nothing-{code.value}", dict(params)))
+        side = Side.NONE if code == Code.OK else side
+    elif code in CLIENT_INSTALL:
+        s, n = C.install_for_client(client, ca, ctx, system_store=system_store)
+        steps += s
+        notes += n
+        plan_ca = ca
+        side = Side.CLIENT if code != Code.INTERCEPTED else Side.NETWORK
+        if code == Code.INTERCEPTED:
+            notes.insert(0, Note("intercepted-own-proxy", {"issuer": params.get("issuer")}))
+            steps.append(Step(Action.SET_ENV, {"name": "NO_PROXY", "value": ctx.host or "<host>",
+                                               "scope": "service"},
+                              platform="shell", reason="no-proxy", alternative=True, phase="env"))
+        if ca.sha256 is None:
+            notes.append(Note("ca-needed", {"name": ca.name}))
+        elif not ctx.image and client in C.SYSTEM_CLIENTS | {"requests", "node", "java", "docker",
+                                                              "containerd", "crio", "podman"}:
+            steps.append(_verify_step(ca, ctx, client))
+    elif code in STORE_CAUSES:
+        s, n, plan_ca = _store_cause(code, client, ctx, params, ca, fingerprints)
+        steps += s
+        notes += n
+        side = Side.CLIENT
+    elif code in SERVE_CHAIN:
+        s, n = S.chain_steps(code, ctx, params, diag)
+        steps += s
+        notes += n
+        side = Side.SERVER
+        platform = "server"
+    elif code in REISSUE:
+        s, n = S.reissue_steps(code, ctx, params, diag)
+        steps += s
+        notes += n
+        side = Side.SERVER
+        platform = "server"
+        if code == Code.SELF_SIGNED_LEAF:
+            alt, _ = C.install_for_client(client, ca, ctx, system_store=system_store)
+            steps += [replace(x, alternative=True) for x in alt if x.action != Action.RUN
+                      or x.params.get("purpose") != Purpose.INSTALL_PACKAGE.value]
+    elif code in NETWORK:
+        s, n = S.network_steps(code, ctx, params)
+        steps += s
+        notes += n
+        platform = "network"
+    else:  # pragma: no cover - guarded by the coverage test
+        notes.append(Note("no-plan", {"cause": code.value}))
+    return Plan(
+        cause=code,
+        side=side,
+        steps=tuple(steps),
+        notes=tuple(notes),
+        clients=(client,),
+        platform=platform,
+        root=ctx.root,
+        ca=plan_ca,
+        context=ctx,
+    )
+
+
+def _platform(ctx: FixContext) -> str:
+    return "dockerfile" if ctx.image else ctx.family
+
+
+def _store_cause(
+    code: Code,
+    client: str,
+    ctx: FixContext,
+    params: Mapping[str, object],
+    ca: CaRef,
+    fingerprints: Sequence[str],
+) -> tuple[list[Step], list[Note], CaRef | None]:
+    real_ca = ca if ca.sha256 is not None else None
+    if code == Code.NO_TRUST_STORE:
+        s, n = C.no_store_steps(client, ctx, real_ca)
+        return s, n, real_ca
+    if code in (Code.STALE_BUNDLE, Code.EMPTY_BUNDLE):
+        s, n = C.stale_steps(client, ctx, params)
+        return s, n, None
+    if code == Code.ANCHOR_FILE_IGNORED:
+        s, n = C.ignored_file_steps(client, ctx, params, fingerprints)
+        return s, n, None
+    if code == Code.ENV_OVERRIDE:
+        variables = params.get("variables")
+        names = [str(v) for v in variables] if isinstance(variables, list) else []
+        if not names:
+            names = [v for v in ("SSL_CERT_FILE", "SSL_CERT_DIR") if ctx.env.get(v)] or ["SSL_CERT_FILE"]
+        src = params.get("default_source")
+        s, n = C.env_steps(client, ctx, names, default_source=str(src) if src else None)
+        return s, n, None
+    if code == Code.RESTART_REQUIRED:
+        s, n = C.restart_required_steps(client, ctx, params)
+        return s, n, None
+    if code == Code.DAEMON_STORE:
+        s, n = C.daemon_store_steps(client, ctx, params, real_ca)
+        return s, n, real_ca
+    if code == Code.OUTDATED_STORE:
+        s, n = C.outdated_steps(client, ctx)
+        return s, n, None
+    if code == Code.TRUSTED_BLOCK_IGNORED:
+        path = str(params.get("path") or ca.file)
+        step = Step(Action.RUN, {"argv": ["openssl", "x509", "-in", path, "-out", f"{ca.slug}.pem"],
+                                 "purpose": Purpose.BUILD.value},
+                    platform="shell", reason="trusted-to-plain", phase="build")
+        s, n = C.install_for_client(client, replace(ca, file=f"{ca.slug}.pem"), ctx)
+        return [step, *s], n, None
+    if code == Code.UNREADABLE_FILE:
+        path = str(params.get("path") or "")
+        return [Step(Action.RUN, {"argv": ["chmod", "a+r", path], "purpose": Purpose.CHECK.value,
+                                  "path": path},
+                     needs_root=True, platform="linux", reason="make-readable", phase="check")], [
+            Note("unreadable", {"path": path, "reason": params.get("reason")})
+        ], None
+    # store-limit
+    return [], [Note("store-limit", dict(params))], None
+
+
+def _verify_step(ca: CaRef, ctx: FixContext, client: str) -> Step:
+    argv = ["trustdoctor", "stores", "--ca", ca.file, "--client", client]
+    if ctx.root != "/":
+        argv += ["--root", ctx.root]
+    if ctx.pid is not None:
+        argv += ["--pid", str(ctx.pid)]
+    if ctx.registry and client in C.REGISTRY_CLIENTS:
+        argv += ["--registry", ctx.registry]
+    return Step(Action.RUN, {"argv": argv, "purpose": Purpose.VERIFY.value}, platform="linux",
+                reason="verify-stores", phase="verify")
+
+
+# -- stores and a CA (fix --ca) ---------------------------------------------------------------------
+
+
+def _finding(store: ClientStore, code: Code) -> Finding | None:
+    return next((f for f in store.findings if f.code == code), None)
+
+
+def plan_for_store(
+    store: ClientStore,
+    ca: CertInfo | CaRef,
+    ctx: FixContext | None = None,
+    *,
+    ca_file: str | None = None,
+) -> Plan:
+    """Make ``store``'s client trust ``ca``; the store's reason for lacking it picks the plan.
+
+    Already trusted → an empty ``ok`` plan (plus a restart when the store
+    changed under a running process).
+    """
+    from ..stores.refine import check_ca
+
+    ctx = ctx or FixContext()
+    caref = ca if isinstance(ca, CaRef) else CaRef.from_cert(ca, ca_file)
+    if ca_file and caref.file != ca_file:
+        caref = replace(caref, file=ca_file)
+    client = store.client
+    if caref.sha256 is not None and not isinstance(ca, CaRef):
+        check = check_ca(store, cert=ca)
+    elif caref.sha256 is not None:
+        check = check_ca(store, fingerprint=caref.sha256)
+    else:
+        check = None
+    restart = _finding(store, Code.RESTART_REQUIRED)
+    reason = check.reason if check else "not-present"
+    if check is not None and check.trusted:
+        plan = plan_for(Code.OK, ctx, client=client, params={"client": client})
+        plan = replace(plan, notes=(Note("already-trusted", {"client": client, "source": check.source}),))
+        if restart is not None:
+            plan = merge_plans([plan, plan_for(restart, ctx, client=client)])
+            plan = replace(plan, cause=Code.RESTART_REQUIRED, side=Side.CLIENT)
+        return replace(plan, ca=caref)
+    if reason == Code.NO_TRUST_STORE.value:
+        plan = plan_for(Code.NO_TRUST_STORE, ctx, client=client, ca=caref)
+    elif reason == Code.STALE_BUNDLE.value:
+        f = _finding(store, Code.STALE_BUNDLE)
+        params = dict(f.params) if f else {}
+        plan = plan_for(Code.STALE_BUNDLE, ctx, client=client, params=params)
+    elif reason == Code.ANCHOR_FILE_IGNORED.value and check is not None:
+        params = {"path": check.source, "reason": check.detail, "client": client}
+        plan = plan_for(Code.ANCHOR_FILE_IGNORED, ctx, client=client, params=params,
+                        fingerprints=[caref.sha256] if caref.sha256 else [])
+    elif reason == Code.ENV_OVERRIDE.value:
+        f = _finding(store, Code.ENV_OVERRIDE)
+        params = {"variables": list(f.params.get("variables") or []) if f else [],  # type: ignore[call-overload]
+                  "default_source": check.source if check else None}
+        plan = plan_for(Code.ENV_OVERRIDE, ctx, client=client, params=params)
+    elif reason == Code.DAEMON_STORE.value:
+        f = next((x for x in store.findings if x.code == Code.DAEMON_STORE and x.severity.value == "error"),
+                 None)
+        plan = plan_for(f or Code.DAEMON_STORE, ctx, client=client, ca=caref)
+    else:
+        plan = plan_for(Code.UNTRUSTED_ROOT, ctx, client=client, ca=caref, system_store=store.system_store)
+    if restart is not None and plan.cause != Code.RESTART_REQUIRED:
+        plan = merge_plans([plan, plan_for(restart, ctx, client=client)])
+    return replace(plan, ca=caref)
+
+
+def plan_for_stores(
+    stores: Iterable[ClientStore],
+    ca: CertInfo | CaRef,
+    ctx: FixContext | None = None,
+    *,
+    ca_file: str | None = None,
+    extra_clients: Sequence[str] = (),
+) -> Plan:
+    """One plan making every client of ``stores`` (and ``extra_clients``, e.g. kubernetes) trust ``ca``."""
+    ctx = ctx or FixContext()
+    plans = [plan_for_store(s, ca, ctx, ca_file=ca_file) for s in stores]
+    caref = ca if isinstance(ca, CaRef) else CaRef.from_cert(ca, ca_file)
+    for c in extra_clients:
+        plans.append(plan_for(Code.UNTRUSTED_ROOT, ctx, client=c, ca=caref))
+    if not plans:
+        return Plan(Code.OK, Side.NONE, notes=(Note("no-clients", {}),), root=ctx.root, ca=caref, context=ctx)
+    merged = merge_plans(plans)
+    return replace(merged, ca=caref)
+
+
+# -- a diagnosis (for diagnose / chain) ---------------------------------------------------------------
+
+
+def _top_cert(diag: Diagnosis, v: ClientVerdict) -> CertInfo | None:
+    links = [link for link in v.path if link.role != "missing" and link.sha256]
+    if not links:
+        return None
+    return diag.certificates.get(links[-1].sha256)
+
+
+def plan_for_diagnosis(
+    diag: Diagnosis,
+    stores: Mapping[str, ClientStore] | None,
+    distro: Distro | str | None,
+    ctx: FixContext | None = None,
+) -> Plan:
+    """The plan for a diagnosis' verdict: one sub-plan per refusing client, merged.
+
+    ``stores`` (client name → store) lets client-side causes name the exact
+    store change; ``distro`` picks the family's commands.  The CA for a
+    client-side plan is the root the path ended at when the server sent it,
+    else a placeholder named after the missing issuer (``fix --ca`` supplies
+    the real certificate).
+    """
+    base = ctx or context_for(distro)
+    if ctx is not None and distro is not None and ctx.family == "unknown":
+        base = replace(ctx, family=context_for(distro).family, distro_label=context_for(distro).distro_label)
+    if diag.host and base.host is None:
+        base = replace(base, host=diag.host)
+    if base.now is None:
+        base = replace(base, now=diag.at)
+    refusing = [v for v in diag.clients if not v.trusted]
+    if not refusing:
+        return Plan(Code.OK, Side.NONE, notes=(Note("nothing-ok", {}),), clients=tuple(v.client for v in diag.clients),
+                    platform=_platform(base), root=base.root, context=base)
+    plans: list[Plan] = []
+    seen_server: set[Code] = set()
+    for v in refusing:
+        primary = v.findings[0] if v.findings else None
+        params: dict[str, object] = dict(primary.params) if primary else {}
+        if diag.host and "host" not in params:
+            params["host"] = diag.host
+        code = v.cause
+        side = CODE_SIDE.get(code, v.side)
+        if side in (Side.SERVER, Side.NETWORK) and code not in CLIENT_INSTALL:
+            if code in seen_server:
+                continue
+            seen_server.add(code)
+            plans.append(plan_for(code, base, client=v.client, params=params, diag=diag))
+            continue
+        top = _top_cert(diag, v)
+        ca: CaRef | None = None
+        if top is not None and top.self_issued and code in (Code.UNTRUSTED_ROOT, Code.SELF_SIGNED_LEAF):
+            ca = CaRef.from_cert(top)
+        client = v.client
+        store = (stores or {}).get(client)
+        if store is not None and ca is not None and code in CLIENT_INSTALL | STORE_CAUSES:
+            plans.append(plan_for_store(store, ca, base))
+            continue
+        if store is not None and code in CLIENT_INSTALL:
+            plans.append(plan_for(code, base, client=client, params=params, ca=ca,
+                                  system_store=store.system_store))
+            continue
+        plans.append(plan_for(code, base, client=_fix_client(client), params=params, ca=ca,
+                              fingerprints=primary.certs if primary else ()))
+    merged = merge_plans(plans)
+    return merged
+
+
+def _fix_client(client: str) -> str:
+    # The chain command's models: webpki stands for browsers / strict verifiers.
+    return client
+
+
+def merge_plans(plans: Sequence[Plan]) -> Plan:
+    """One plan from several: steps de-duplicated and ordered by phase, notes de-duplicated."""
+    if not plans:
+        return Plan(Code.OK, Side.NONE)
+    if len(plans) == 1:
+        return plans[0]
+    first = next((p for p in plans if not p.empty), plans[0])
+    seen: set[str] = set()
+    steps: list[tuple[int, int, Step]] = []
+    for i, p in enumerate(plans):
+        for j, s in enumerate(p.steps):
+            k = s.key()
+            if k in seen:
+                continue
+            seen.add(k)
+            steps.append((PHASES.get(s.phase, 3), i * 1000 + j, s))
+    steps.sort(key=lambda t: (t[0], t[1]))
+    ordered = _combine_verify([s for _, _, s in steps])
+    notes: list[Note] = []
+    nseen: set[str] = set()
+    for p in plans:
+        for n in p.notes:
+            k = repr((n.code, sorted((str(a), str(b)) for a, b in n.params.items())))
+            if k not in nseen:
+                nseen.add(k)
+                notes.append(n)
+    clients = tuple(dict.fromkeys(c for p in plans for c in p.clients))
+    ca = next((p.ca for p in plans if p.ca is not None), None)
+    return Plan(
+        cause=first.cause,
+        side=first.side,
+        steps=tuple(ordered),
+        notes=tuple(notes),
+        clients=clients,
+        platform=first.platform,
+        root=first.root,
+        ca=ca,
+        context=first.context,
+    )
+
+
+def _combine_verify(steps: list[Step]) -> list[Step]:
+    """One ``trustdoctor stores --ca`` check for every client instead of one per client."""
+    checks = [s for s in steps if s.reason == "verify-stores"]
+    if len(checks) < 2:
+        return steps
+    argv: list[str] = []
+    for s in checks:
+        a = [str(x) for x in s.params.get("argv") or []]  # type: ignore[attr-defined]
+        if not argv:
+            argv = a
+            continue
+        i = 0
+        while i < len(a):
+            if a[i] == "--client" and i + 1 < len(a):
+                if a[i + 1] not in argv:
+                    argv += ["--client", a[i + 1]]
+                i += 2
+                continue
+            if a[i] in ("--registry",) and i + 1 < len(a) and a[i] not in argv:
+                argv += [a[i], a[i + 1]]
+                i += 2
+                continue
+            i += 1
+    first = checks[0]
+    merged = replace(first, params={**dict(first.params), "argv": argv})
+    out = [s for s in steps if s.reason != "verify-stores"]
+    return out + [merged]

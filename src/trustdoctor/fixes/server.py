@@ -1,0 +1,352 @@
+"""Server-side and network fix planners (pure).
+
+* Chain causes (``missing-intermediate``, ``wrong-order``, ``root-sent``...):
+  which certificates to serve in which order, how to build the file, and the
+  configuration lines for nginx, Apache, HAProxy, Envoy, Traefik and Caddy.
+* Certificate causes (``expired``, ``hostname-mismatch``, ``not-a-ca``...):
+  the reissue facts — which certificate, which names, which dates, which
+  profile (the extensions to set) — and an ``openssl`` example for a private CA.
+* Network causes: read-only checks that narrow the problem down.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import shlex
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from ..model.findings import Code
+from .model import Action, FixContext, Note, Purpose, Step
+from .tables import SERVER_ORDER, SERVERS
+
+if TYPE_CHECKING:
+    from ..model.cert import CertInfo
+    from ..model.diagnosis import Diagnosis
+
+Steps = list[Step]
+Notes = list[Note]
+
+# Longest validity a publicly trusted TLS certificate may have
+# (CA/Browser Forum Baseline Requirements §6.3.2: 398 days).
+PUBLIC_MAX_DAYS = 398
+# The example validity for a private CA's server certificate.
+PRIVATE_DAYS = 365
+
+
+def _host_of(ctx: FixContext, params: Mapping[str, object]) -> str:
+    host = params.get("host") or ctx.host
+    return str(host) if host else "<host>"
+
+
+def serve_order(diag: Diagnosis | None, params: Mapping[str, object]) -> list[dict[str, object]]:
+    """The certificates a server must present, leaf first, intermediates next, no root."""
+    if diag is None:
+        out: list[dict[str, object]] = [{"role": "leaf", "subject": None, "sha256": None, "file": "leaf.pem"}]
+        if params.get("issuer"):
+            out.append({"role": "intermediate", "subject": params.get("issuer"), "sha256": None,
+                        "file": "intermediate.pem", "missing": True})
+        return out
+    # Prefer a path that reached an anchor (it has every intermediate), else the longest.
+    best = None
+    for v in diag.clients:
+        anchored = bool(v.path) and v.path[-1].role == "anchor"
+        score = (anchored, len(v.path))
+        if best is None or score > best[0]:
+            best = (score, v)
+    links = best[1].path if best else ()
+    out = []
+    n_inter = 0
+    for link in links:
+        if link.role == "anchor":
+            break
+        cert = diag.certificates.get(link.sha256) if link.sha256 else None
+        if link.role == "leaf":
+            out.append({"role": "leaf", "subject": cert.subject if cert else diag.leaf.subject,
+                        "sha256": link.sha256 or diag.leaf.sha256, "file": "leaf.pem"})
+        elif link.role == "missing":
+            aia = list(cert.aia_ca_issuers) if cert else []
+            out.append({"role": "intermediate", "subject": params.get("issuer"), "sha256": None,
+                        "file": "intermediate.pem", "missing": True, "aia": aia or params.get("aia") or []})
+        else:
+            if cert is not None and cert.self_issued:
+                break  # a root: never served
+            n_inter += 1
+            out.append({"role": "intermediate", "subject": cert.subject if cert else None,
+                        "sha256": link.sha256, "origin": link.origin,
+                        "file": "intermediate.pem" if n_inter == 1 else f"intermediate{n_inter}.pem"})
+    if not out:
+        out.append({"role": "leaf", "subject": diag.leaf.subject, "sha256": diag.leaf.sha256, "file": "leaf.pem"})
+    if diag.clients and any(link.role == "missing" for v in diag.clients for link in v.path) and not any(
+        e.get("missing") for e in out
+    ) and params.get("issuer") and len(out) == 1:
+        out.append({"role": "intermediate", "subject": params.get("issuer"), "sha256": None,
+                    "file": "intermediate.pem", "missing": True, "aia": params.get("aia") or []})
+    return out
+
+
+def chain_steps(
+    code: Code, ctx: FixContext, params: Mapping[str, object], diag: Diagnosis | None
+) -> tuple[Steps, Notes]:
+    """Serve the right chain: build fullchain.pem in order, configure the server, reload, verify."""
+    host = _host_of(ctx, params)
+    order = serve_order(diag, params)
+    steps: Steps = []
+    notes: Notes = []
+    for entry in order:
+        if entry.get("missing"):
+            aia = entry.get("aia") or params.get("aia") or []
+            url = aia[0] if isinstance(aia, list) and aia else None
+            if url:
+                steps.append(
+                    Step(Action.RUN,
+                         {"argv": ["sh", "-c", f"curl -fsS {shlex.quote(str(url))} -o intermediate.der && "
+                                   "openssl x509 -inform DER -in intermediate.der -out intermediate.pem"],
+                          "purpose": Purpose.BUILD.value, "url": url},
+                         platform="server", reason="fetch-intermediate-aia", phase="build")
+                )
+            else:
+                notes.append(Note("get-intermediate", {"issuer": entry.get("subject")}))
+    files = [str(e["file"]) for e in order]
+    steps.append(
+        Step(Action.RUN,
+             {"argv": ["sh", "-c", f"cat {' '.join(files)} > fullchain.pem"], "purpose": Purpose.BUILD.value,
+              "order": order},
+             platform="server", reason="build-fullchain", phase="build")
+    )
+    steps += server_config_steps(ctx, host)
+    steps += verify_server_steps(ctx, host, expected=len(order))
+    if code == Code.ROOT_SENT:
+        notes.append(Note("root-not-needed", {}))
+    if code == Code.BAD_SIGNATURE:
+        notes.append(Note("bad-signature-serve", {"issuer": params.get("issuer")}))
+    if code in (Code.EXTRA_CERTIFICATE, Code.DUPLICATE_CERTIFICATE):
+        notes.append(Note("drop-extra", {"subject": params.get("subject")}))
+    return steps, notes
+
+
+def server_config_steps(ctx: FixContext, host: str) -> Steps:
+    names = [s for s in SERVER_ORDER if not ctx.servers or s in ctx.servers]
+    base = f"/etc/tls/{host}"
+    out: Steps = []
+    for name in names:
+        sw = SERVERS[name]
+        values = {"fullchain": f"{base}/fullchain.pem", "key": f"{base}/privkey.pem",
+                  "pem": f"{base}/{host}.pem", "host": host}
+        lines = [line.format(**values) for line in sw.lines]
+        params: dict[str, object] = {"software": name, "lines": lines, "reload": list(sw.reload),
+                                     "file_kind": sw.file_kind, "dir": base}
+        if sw.file_kind == "combined":
+            params["build"] = f"cat fullchain.pem privkey.pem > {values['pem']}"
+        out.append(Step(Action.SERVER_CONFIG, params, needs_root=True, platform=name,
+                        reason=f"server-{name}", phase="server"))
+    return out
+
+
+def verify_server_steps(ctx: FixContext, host: str, *, expected: int | None = None) -> Steps:
+    target = ctx.target or host
+    port = "443"
+    if ":" in target.rsplit("]", 1)[-1] and not target.startswith(("http://", "https://")):
+        port = target.rsplit(":", 1)[1]
+    check = (f"openssl s_client -connect {host}:{port} -servername {host} -showcerts </dev/null 2>/dev/null "
+             "| grep -c 'BEGIN CERTIFICATE'")
+    params: dict[str, object] = {"argv": ["sh", "-c", check], "purpose": Purpose.VERIFY.value}
+    if expected is not None:
+        params["expected"] = expected
+    return [
+        Step(Action.RUN, params, platform="server", reason="verify-served-count", phase="verify"),
+        Step(Action.RUN, {"argv": ["trustdoctor", "diagnose", target], "purpose": Purpose.VERIFY.value},
+             platform="server", reason="verify-diagnose", phase="verify"),
+    ]
+
+
+# -- reissue ----------------------------------------------------------------------------------
+
+# What to change in the new certificate, per cause (stable profile codes,
+# explained in render/plan_text.py and docs/fix.md).
+PROFILE: Mapping[Code, tuple[str, ...]] = {
+    Code.EXPIRED: ("renew",),
+    Code.NOT_YET_VALID: ("valid-from-now",),
+    Code.HOSTNAME_MISMATCH: ("san-names",),
+    Code.LEGACY_COMMON_NAME: ("san-names",),
+    Code.NOT_A_CA: ("issue-from-ca",),
+    Code.WRONG_USAGE: ("eku-server-auth",),
+    Code.NAME_CONSTRAINTS: ("ca-permits-name",),
+    Code.INSECURE_ALGORITHM: ("sha256",),
+    Code.WEAK_KEY: ("strong-key",),
+    Code.PATH_TOO_LONG: ("path-length",),
+    Code.UNHANDLED_CRITICAL_EXTENSION: ("drop-critical-extension",),
+    Code.STRICT_PROFILE: ("strict-profile",),
+    Code.SELF_SIGNED_LEAF: ("issue-from-ca",),
+    Code.EXPIRING_SOON: ("renew",),
+    Code.INTERMEDIATE_EXPIRES_FIRST: ("renew",),
+}
+
+# strict-profile rule → the extension change that satisfies it.
+STRICT_RULE_FIX: Mapping[str, str] = {
+    "missing-aki": "authorityKeyIdentifier=keyid",
+    "missing-ski": "subjectKeyIdentifier=hash",
+    "root-aki": "authorityKeyIdentifier=keyid (or none on a self-signed root)",
+    "cn-not-in-san": "subjectAltName must include the common name",
+    "invalid-dns-name": "DNS names: letters, digits and hyphens only (no underscore)",
+    "criticality": "basicConstraints=critical",
+    "serial-number": "a positive serial of at most 20 octets",
+}
+
+
+def _cert_at(diag: Diagnosis | None, params: Mapping[str, object]) -> CertInfo | None:
+    if diag is None:
+        return None
+    depth = params.get("depth")
+    if isinstance(depth, int) and depth == 0:
+        return diag.leaf
+    subject = params.get("subject")
+    for c in diag.certificates.values():
+        if c.subject == subject:
+            return c
+    return diag.leaf if not isinstance(depth, int) else None
+
+
+def _names(cert: CertInfo | None, host: str | None, code: Code) -> list[str]:
+    names: list[str] = []
+    if cert is not None:
+        names += [f"DNS:{n}" for n in cert.dns_names]
+        names += [f"IP:{n}" for n in cert.ip_addresses]
+        if not names and cert.common_name and code in (Code.HOSTNAME_MISMATCH, Code.LEGACY_COMMON_NAME):
+            names.append(f"DNS:{cert.common_name}")
+    if host and host != "<host>":
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+            want = f"IP:{host.strip('[]')}"
+        except ValueError:
+            want = f"DNS:{host}"
+        if want not in names:
+            names.append(want)
+    return names
+
+
+def reissue_steps(
+    code: Code, ctx: FixContext, params: Mapping[str, object], diag: Diagnosis | None
+) -> tuple[Steps, Notes]:
+    """Which certificate to reissue, with which names, dates and profile; then deploy it."""
+    depth = params.get("depth") if isinstance(params.get("depth"), int) else 0
+    assert isinstance(depth, int)
+    cert = _cert_at(diag, params)
+    host = str(params.get("host") or ctx.host or (diag.host if diag else None) or "") or None
+    now = ctx.now or (diag.at if diag else None) or dt.datetime.now(dt.UTC)
+    profile = list(PROFILE.get(code, ("renew",)))
+    if code == Code.NOT_A_CA:
+        # The certificate at `depth` signed another one but is no CA: the one
+        # *below* it must be issued again, from a real CA.
+        depth = max(depth - 1, 0)
+        if diag is not None and depth == 0:
+            cert = diag.leaf
+    is_leaf = depth == 0
+    names = _names(cert if is_leaf else None, host if is_leaf else None, code) if is_leaf else []
+    facts: dict[str, object] = {
+        "cause": code.value,
+        "subject": (cert.subject if cert else params.get("subject")),
+        "depth": depth,
+        "role": "leaf" if is_leaf else "ca",
+        "names": names,
+        "profile": profile,
+        "not_before": cert.not_before.isoformat() if cert else params.get("not_before"),
+        "not_after": cert.not_after.isoformat() if cert else params.get("not_after"),
+        "new_not_before": now.replace(microsecond=0).isoformat(),
+        "new_not_after_max": (now + dt.timedelta(days=PUBLIC_MAX_DAYS)).replace(microsecond=0).isoformat(),
+        "key": f"{cert.key_type} {cert.key_bits}" if cert else None,
+        "signature": cert.signature_algorithm if cert else None,
+        "issuer": cert.issuer if cert else params.get("issuer"),
+    }
+    extensions = _extensions(code, params, names, is_leaf, cert)
+    facts["extensions"] = extensions
+    for k in ("reason", "which", "rule", "detail", "oids", "name", "constraint", "hash", "bits", "minimum",
+              "algorithm", "path_length"):
+        if params.get(k) is not None:
+            facts[k] = params[k]
+    steps: Steps = [
+        Step(Action.REISSUE, facts, platform="ca", reason=f"reissue-{code.value}", phase="reissue")
+    ]
+    notes: Notes = []
+    if code == Code.NOT_YET_VALID:
+        steps.insert(0, Step(Action.RUN, {"argv": ["sh", "-c", "date -u; timedatectl status 2>/dev/null | "
+                                                   "grep -i synchronized"], "purpose": Purpose.CHECK.value},
+                             platform="linux", reason="check-clock", phase="check"))
+    if is_leaf:
+        steps += server_config_steps(ctx, host or "<host>")
+        steps += verify_server_steps(ctx, host or "<host>")
+        notes.append(Note("public-ca-validity", {"days": PUBLIC_MAX_DAYS}))
+    else:
+        notes.append(Note("ca-reissue", {"subject": facts["subject"]}))
+        if code == Code.EXPIRED:
+            notes.append(Note("expired-intermediate", {"subject": facts["subject"]}))
+    if code == Code.SELF_SIGNED_LEAF:
+        notes.append(Note("self-signed-pin", {}))
+    if code == Code.HOSTNAME_MISMATCH and params.get("names"):
+        notes.append(Note("connect-by-listed-name", {"names": params.get("names")}))
+    return steps, notes
+
+
+def _extensions(
+    code: Code, params: Mapping[str, object], names: Sequence[str], is_leaf: bool, cert: CertInfo | None
+) -> list[str]:
+    if is_leaf:
+        ku = "critical,digitalSignature" + (",keyEncipherment" if cert and cert.key_type == "RSA" else "")
+        ext = [
+            "basicConstraints=critical,CA:FALSE",
+            f"keyUsage={ku}",
+            "extendedKeyUsage=serverAuth",
+            "subjectKeyIdentifier=hash",
+            "authorityKeyIdentifier=keyid",
+        ]
+        if names:
+            ext.insert(0, "subjectAltName=" + ",".join(names))
+        return ext
+    bc = "basicConstraints=critical,CA:TRUE"
+    if code == Code.PATH_TOO_LONG:
+        below = params.get("intermediates")
+        if isinstance(below, int):
+            bc += f",pathlen:{below}"
+    ext = [bc, "keyUsage=critical,keyCertSign,cRLSign", "subjectKeyIdentifier=hash",
+           "authorityKeyIdentifier=keyid"]
+    if code == Code.WRONG_USAGE:
+        ext.append("extendedKeyUsage=serverAuth,clientAuth")
+    return ext
+
+
+# -- network ----------------------------------------------------------------------------------------
+
+
+def network_steps(code: Code, ctx: FixContext, params: Mapping[str, object]) -> tuple[Steps, Notes]:
+    host = _host_of(ctx, params)
+    port = str(params.get("port") or "443")
+    q = shlex.quote(host)
+    checks: list[tuple[str, str]] = []
+    if code in (Code.UNREACHABLE, Code.TIMEOUT):
+        checks = [
+            (f"getent ahosts {q}", "check-dns"),
+            (f"timeout 5 sh -c 'cat < /dev/null > /dev/tcp/{host}/{port}' && echo open", "check-port"),
+            ("env | grep -i _proxy", "check-proxy-env"),
+        ]
+    elif code in (Code.NOT_TLS, Code.STARTTLS_REFUSED):
+        checks = [
+            (f"openssl s_client -connect {host}:{port} -servername {host} </dev/null", "check-tls-port"),
+            (f"openssl s_client -connect {host}:{port} -starttls smtp </dev/null", "check-starttls"),
+        ]
+    elif code == Code.HANDSHAKE_FAILED:
+        checks = [
+            (f"openssl s_client -connect {host}:{port} -servername {host} -tls1_2 </dev/null", "check-tls12"),
+            (f"openssl s_client -connect {host}:{port} -servername {host} -tls1_3 </dev/null", "check-tls13"),
+        ]
+    elif code == Code.PROXY_FAILED:
+        checks = [
+            ("env | grep -i _proxy", "check-proxy-env"),
+            (f"curl -v -o /dev/null https://{host}:{port}/", "check-proxy-curl"),
+        ]
+    steps = [
+        Step(Action.RUN, {"argv": ["sh", "-c", cmd], "purpose": Purpose.CHECK.value}, platform="shell",
+             reason=reason, phase="check")
+        for cmd, reason in checks
+    ]
+    return steps, [Note(f"network-{code.value}", {"host": host})]

@@ -1,0 +1,277 @@
+"""Platform facts for the fix planners: paths, commands, packages (data only).
+
+Each table cites where its facts come from; ../shared/reference/truststores.md
+is abbreviated ``TS``.  Nothing here is decided per machine: the planners pick
+rows with the :class:`~trustdoctor.fixes.model.FixContext` found at the I/O edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SystemInstall:
+    """How one distribution family takes a new CA into its system store.
+
+    Attributes:
+        family: the family.
+        anchor_dir: where an administrator puts a CA file (``None``: no
+            anchor directory, the bundle itself must be rewritten).
+        suffix: the file name suffix the update tool requires.
+        refresh: the rebuild command (``None``: no tool exists).
+        tool: the update tool's path, to check it is installed.
+        install_tool: the package command that installs the tool.
+        bundle: the compiled PEM bundle clients read.
+        upgrade: the command that updates the packaged roots (``outdated-store``).
+        note: the rule a user must know (reason code of the copy step).
+    """
+
+    family: str
+    anchor_dir: str | None
+    suffix: str = ".crt"
+    refresh: tuple[str, ...] | None = None
+    tool: str | None = None
+    install_tool: tuple[str, ...] | None = None
+    bundle: str | None = None
+    upgrade: tuple[str, ...] | None = None
+    note: str = ""
+
+
+SYSTEM_INSTALL: Mapping[str, SystemInstall] = {
+    # TS §4.1: `find -L /usr/local/share/ca-certificates -type f -name '*.crt'`
+    # (.crt mandatory, PEM, one certificate per file for the hash links),
+    # then the bundle and `openssl rehash`; the seed guide's Step 4.
+    "debian": SystemInstall(
+        family="debian",
+        anchor_dir="/usr/local/share/ca-certificates",
+        refresh=("update-ca-certificates",),
+        tool="/usr/sbin/update-ca-certificates",
+        install_tool=("apt-get", "install", "-y", "--no-install-recommends", "ca-certificates"),
+        bundle="/etc/ssl/certs/ca-certificates.crt",
+        upgrade=("apt-get", "install", "-y", "--only-upgrade", "ca-certificates"),
+        note="anchor-debian",
+    ),
+    # TS §4.2: p11-kit, anchors PEM or DER, any name; `update-ca-trust extract`
+    # writes /etc/pki/ca-trust/extracted/ (the seed guide's Step 4).
+    "rhel": SystemInstall(
+        family="rhel",
+        anchor_dir="/etc/pki/ca-trust/source/anchors",
+        refresh=("update-ca-trust", "extract"),
+        tool="/usr/bin/update-ca-trust",
+        install_tool=("dnf", "install", "-y", "ca-certificates"),
+        bundle="/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+        upgrade=("dnf", "upgrade", "-y", "ca-certificates"),
+        note="anchor-rhel",
+    ),
+    # TS §4.3: the base image has ca-certificates-bundle only (no tool);
+    # `apk add ca-certificates` brings update-ca-certificates, which reads every
+    # non-dot entry of /usr/local/share/ca-certificates (not recursive).
+    "alpine": SystemInstall(
+        family="alpine",
+        anchor_dir="/usr/local/share/ca-certificates",
+        refresh=("update-ca-certificates",),
+        tool="/usr/sbin/update-ca-certificates",
+        install_tool=("apk", "add", "--no-cache", "ca-certificates"),
+        bundle="/etc/ssl/certs/ca-certificates.crt",
+        upgrade=("apk", "upgrade", "--no-cache", "ca-certificates", "ca-certificates-bundle"),
+        note="anchor-alpine",
+    ),
+    # TS §4.4: /etc/pki/trust/anchors (admin), p11-kit based update-ca-certificates;
+    # /etc/ca-certificates.conf is not used.
+    "suse": SystemInstall(
+        family="suse",
+        anchor_dir="/etc/pki/trust/anchors",
+        refresh=("update-ca-certificates",),
+        tool="/usr/sbin/update-ca-certificates",
+        install_tool=("zypper", "--non-interactive", "install", "ca-certificates"),
+        bundle="/var/lib/ca-certificates/ca-bundle.pem",
+        upgrade=("zypper", "--non-interactive", "update", "ca-certificates"),
+        note="anchor-suse",
+    ),
+    # TS §4.5: p11-kit; `trust anchor --store` writes into
+    # /etc/ca-certificates/trust-source/ and re-extracts; a file in
+    # trust-source/anchors/ + `update-ca-trust` is the same result.
+    "arch": SystemInstall(
+        family="arch",
+        anchor_dir="/etc/ca-certificates/trust-source/anchors",
+        refresh=("update-ca-trust",),
+        tool="/usr/bin/update-ca-trust",
+        install_tool=("pacman", "-S", "--noconfirm", "ca-certificates"),
+        bundle="/etc/ca-certificates/extracted/tls-ca-bundle.pem",
+        upgrade=("pacman", "-Syu", "--noconfirm", "ca-certificates"),
+        note="anchor-arch",
+    ),
+    # TS §4.6: one flattened bundle, no hash links, no update tool, no shell.
+    "distroless": SystemInstall(
+        family="distroless",
+        anchor_dir=None,
+        bundle="/etc/ssl/certs/ca-certificates.crt",
+        note="bundle-distroless",
+    ),
+    # TS §4.6: nothing at all; Go says "certificate signed by unknown authority".
+    "scratch": SystemInstall(
+        family="scratch", anchor_dir=None, bundle="/etc/ssl/certs/ca-certificates.crt", note="bundle-scratch"
+    ),
+    "busybox": SystemInstall(
+        family="busybox", anchor_dir=None, bundle="/etc/ssl/certs/ca-certificates.crt", note="bundle-scratch"
+    ),
+    # Unrecognised: Go reads every file in /etc/ssl/certs (TS §1.2); OpenSSL
+    # needs the <hash>.0 link `openssl rehash` makes (TS §2.1).
+    "unknown": SystemInstall(
+        family="unknown",
+        anchor_dir="/etc/ssl/certs",
+        suffix=".pem",
+        refresh=("openssl", "rehash", "/etc/ssl/certs"),
+        tool="/usr/bin/openssl",
+        bundle=None,
+        note="anchor-unknown",
+    ),
+}
+
+# Where update-ca-certificates' hooks rebuild Java's store, per family (TS §3.4).
+JAVA_SYSTEM_PACKAGE: Mapping[str, tuple[str, ...]] = {
+    # Debian/Ubuntu: ca-certificates-java's jks-keystore hook.
+    "debian": ("apt-get", "install", "-y", "--no-install-recommends", "ca-certificates-java"),
+    # Alpine: java-cacerts keeps /etc/ssl/certs/java/cacerts in sync.
+    "alpine": ("apk", "add", "--no-cache", "java-cacerts"),
+}
+
+# Base images that give a build stage the family's update tool (Dockerfile lines).
+BUILD_STAGE_IMAGE = "debian:bookworm-slim"
+
+# Long-running daemons and their systemd units (TS §1.4: Go loads the system
+# pool once per process; certs.d / hosts.toml are re-read per pull, TS §5).
+SERVICES: Mapping[str, str] = {
+    "docker": "docker",
+    "containerd": "containerd",
+    "crio": "crio",
+    "kubelet": "kubelet",
+}
+
+# containerd: the CRI registry table per configuration version (TS §5.2).
+CONTAINERD_REGISTRY_TABLE: Mapping[int, str] = {
+    3: 'plugins."io.containerd.cri.v1.images".registry',
+    2: 'plugins."io.containerd.grpc.v1.cri".registry',
+    1: "plugins.cri.registry",
+}
+CONTAINERD_CERTS_D = "/etc/containerd/certs.d"
+
+# CRI-O / Podman: first existing of these wins, no merge (TS §5.3).
+CONTAINERS_CERTS_D = "/etc/containers/certs.d"
+
+# Java keystore password rules (TS §3.4; checked with keytool 17: a PKCS#12
+# store without a MAC accepts any -storepass and stays password-less; a JKS
+# store refuses a wrong password: "Keystore was tampered with, or password
+# was incorrect").
+JAVA_DEFAULT_PASSWORD = "changeit"
+JAVA_PASSWORDLESS_FROM = 18  # JDK-8275252: cacerts is a password-less PKCS12 from JDK 18
+
+# Node.js (TS §3.3): --use-system-ca exists from 23.8 (Linux from 23.9).
+NODE_SYSTEM_CA_FROM = (23, 9)
+
+
+@dataclass(frozen=True)
+class ServerSoftware:
+    """How one server is told which certificates to present.
+
+    ``lines`` are templates: ``{fullchain}``, ``{key}``, ``{pem}`` (leaf,
+    chain and key in one file), ``{host}``.
+    """
+
+    name: str
+    lines: tuple[str, ...]
+    reload: tuple[str, ...]
+    file_kind: str = "fullchain"  # fullchain | combined (cert chain + key in one file)
+    note: str = ""
+
+
+# Server configuration (each server's documentation):
+#   nginx: ssl_certificate takes the leaf followed by intermediates
+#     (nginx.org/en/docs/http/configuring_https_servers.html#chains).
+#   Apache ≥ 2.4.8: SSLCertificateFile may hold the chain; SSLCertificateChainFile
+#     is deprecated (httpd.apache.org/docs/2.4/mod/mod_ssl.html#sslcertificatefile).
+#   HAProxy: `crt` names a PEM with the certificate, its chain and the key
+#     (docs.haproxy.org, bind option "crt").
+#   Envoy: certificate_chain of a TlsCertificate (api v3 extensions.transport_sockets.tls.v3).
+#   Traefik: tls.certificates certFile/keyFile (doc.traefik.io "TLS").
+#   Caddy: `tls <cert_file> <key_file>`, the cert file may hold the chain
+#     (caddyserver.com/docs/caddyfile/directives/tls).
+SERVERS: Mapping[str, ServerSoftware] = {
+    "nginx": ServerSoftware(
+        "nginx",
+        ("ssl_certificate     {fullchain};", "ssl_certificate_key {key};"),
+        ("sh", "-c", "nginx -t && systemctl reload nginx"),
+    ),
+    "apache": ServerSoftware(
+        "apache",
+        ("SSLCertificateFile    {fullchain}", "SSLCertificateKeyFile {key}"),
+        ("sh", "-c", "apachectl configtest && apachectl graceful"),
+        note="apache-chainfile",
+    ),
+    "haproxy": ServerSoftware(
+        "haproxy",
+        ("bind :443 ssl crt {pem}",),
+        ("sh", "-c", "haproxy -c -f /etc/haproxy/haproxy.cfg && systemctl reload haproxy"),
+        file_kind="combined",
+    ),
+    "envoy": ServerSoftware(
+        "envoy",
+        (
+            "common_tls_context:",
+            "  tls_certificates:",
+            "  - certificate_chain: {{ filename: {fullchain} }}",
+            "    private_key: {{ filename: {key} }}",
+        ),
+        ("sh", "-c", "envoy --mode validate -c /etc/envoy/envoy.yaml && systemctl restart envoy"),
+    ),
+    "traefik": ServerSoftware(
+        "traefik",
+        (
+            "tls:",
+            "  certificates:",
+            "    - certFile: {fullchain}",
+            "      keyFile: {key}",
+        ),
+        (),
+        note="traefik-watch",
+    ),
+    "caddy": ServerSoftware(
+        "caddy",
+        ("tls {fullchain} {key}",),
+        ("sh", "-c", "caddy validate --config /etc/caddy/Caddyfile && systemctl reload caddy"),
+    ),
+}
+SERVER_ORDER: tuple[str, ...] = ("nginx", "apache", "haproxy", "envoy", "traefik", "caddy")
+
+# Strings a plan must never contain: they disable verification instead of
+# fixing trust (docker daemon.json, containerd hosts.toml, curl, Node, requests).
+FORBIDDEN: tuple[str, ...] = (
+    "insecure-registries",
+    "skip_verify",
+    "insecure_skip_verify",
+    "NODE_TLS_REJECT_UNAUTHORIZED",
+    "verify=False",
+    "--insecure",
+    " -k ",
+    "-Dcom.sun.net.ssl.checkRevocation=false",
+    "GIT_SSL_NO_VERIFY",
+    "PYTHONHTTPSVERIFY=0",
+)
+
+# Environment variables that change which anchors a client loads, and the
+# value that restores the distribution's store (per family bundle).
+TRUST_VARIABLES: tuple[str, ...] = (
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "CURL_CA_BUNDLE",
+    "REQUESTS_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+    "NODE_OPTIONS",
+    "JAVA_TOOL_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+    "_JAVA_OPTIONS",
+)
+# Variables that name a CA directory rather than a file.
+DIR_VARIABLES: frozenset[str] = frozenset({"SSL_CERT_DIR"})
