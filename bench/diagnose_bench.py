@@ -36,11 +36,12 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import venv
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import summary, time_command
+from common import summary
 
 from trustdoctor.testing.pki import DAY, Hierarchy, make_cert
 
@@ -88,6 +89,27 @@ def serve(ctx: ssl.SSLContext) -> tuple[socket.socket, int]:
 
     threading.Thread(target=loop, daemon=True).start()
     return ls, ls.getsockname()[1]
+
+
+def interleaved(
+    commands: dict[str, list[str]], *, runs: int, env: dict[str, str], warmup: int = 2
+) -> dict[str, list[float]]:
+    """Wall-clock seconds per command, one fresh process of each per round."""
+    out: dict[str, list[float]] = {k: [] for k in commands}
+    for n in range(warmup + runs):
+        for label, argv in commands.items():
+            t0 = time.perf_counter()
+            subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                timeout=120,
+            )
+            if n >= warmup:
+                out[label].append(time.perf_counter() - t0)
+    return out
 
 
 def trustdoctor_command() -> list[str]:
@@ -186,25 +208,23 @@ def main() -> int:
                 f"127.0.0.1:{port}",
             ]
 
-    results: dict[str, list[float]] = {}
-    commands: dict[str, list[str]] = {}
-
-    def bench(label: str, argv: list[str]) -> None:
-        commands[label] = argv
-        results[label] = time_command(argv, runs=runs, env=env, stdin=subprocess.DEVNULL)
-        print(summary(label, results[label]), flush=True)
-
-    print(f"loopback TLS {a.tls} server on 127.0.0.1:{port}; {runs} cold runs each, 2 warm-ups\n")
-    bench("python -c pass", [sys.executable, "-c", "pass"])
-    bench("trustdoctor diagnose --client go", td)
+    commands: dict[str, list[str]] = {"python -c pass": [sys.executable, "-c", "pass"]}
+    commands["trustdoctor diagnose --client go"] = td
     if ossl:
-        bench("openssl s_client -verify_return_error", ossl)
+        commands["openssl s_client -verify_return_error"] = ossl
     else:
         print("openssl: not installed, skipped")
     if sslyze_cmd:
-        bench("sslyze --certinfo", sslyze_cmd)
+        commands["sslyze --certinfo"] = sslyze_cmd
     else:
         print(f"sslyze: {sslyze_note}")
+    print(
+        f"loopback TLS {a.tls} server on 127.0.0.1:{port}; {runs} cold runs each, "
+        "interleaved (one of each per round, so load hits all alike), 2 warm-ups\n"
+    )
+    results = interleaved(commands, runs=runs, env=env)
+    for label, samples in results.items():
+        print(summary(label, samples))
     ls.close()
 
     med = {k: statistics.median(v) * 1000 for k, v in results.items()}

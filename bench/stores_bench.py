@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -56,22 +57,25 @@ def main() -> int:
     env = dict(env, PYTHONPYCACHEPREFIX=str(tmp / "pycache"))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
 
-    results: dict[str, dict[str, float]] = {}
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.runs} cold runs each")
-    for name, argv in (
-        ("python -c pass", [py, "-c", "pass"]),
-        ("stores (clients found here)", base),
-        ("stores --client <all 11>", [*base, "--client", ALL]),
-        ("stores --ca FILE (clients found here)", [*base, "--ca", str(ca)]),
-    ):
-        samples = time_command(argv, runs=args.runs, env=env)
-        print(summary(name, samples))
-        results[name] = {
-            "median_ms": statistics.median(samples) * 1000,
-            "min_ms": min(samples) * 1000,
-            "max_ms": max(samples) * 1000,
-            "runs": len(samples),
-        }
+    try:
+        results: dict[str, dict[str, float]] = {}
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.runs} cold runs each")
+        for name, argv in (
+            ("python -c pass", [py, "-c", "pass"]),
+            ("stores (clients found here)", base),
+            ("stores --client <all 11>", [*base, "--client", ALL]),
+            ("stores --ca FILE (clients found here)", [*base, "--ca", str(ca)]),
+        ):
+            samples = time_command(argv, runs=args.runs, env=env)
+            print(summary(name, samples))
+            results[name] = {
+                "median_ms": statistics.median(samples) * 1000,
+                "min_ms": min(samples) * 1000,
+                "max_ms": max(samples) * 1000,
+                "runs": len(samples),
+            }
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2) + "\n")

@@ -440,35 +440,49 @@ _PROBE: list[GoProbe] = []
 
 
 def go_probe() -> GoProbe | None:
-    """Build (once per session) the static Go probe; ``None`` when Go is not installed."""
+    """The static Go probe, built once per source version; ``None`` when Go is not installed.
+
+    Kept in the temporary directory under a name derived from its source, so
+    test sessions reuse it; the Go build cache is removed after the build.
+    """
     if _PROBE:
         return _PROBE[0]
     if GO is None:
         return None
-    work = Path(tempfile.mkdtemp(prefix="td-goprobe-"))
-    (work / "main.go").write_text(GO_PROBE)
-    (work / "go.mod").write_text("module probe\n\ngo 1.19\n")
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(work),
-        "GOCACHE": str(work / "cache"),
-        "GOPATH": str(work / "gopath"),
-        "GOFLAGS": "-mod=mod",
-        "CGO_ENABLED": "0",
-        "GOTOOLCHAIN": "local",
-        "GOPROXY": "off",
-    }
-    out = subprocess.run(
-        [GO, "build", "-o", str(work / "probe"), "."],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"go build failed: {out.stderr}")
-    _PROBE.append(GoProbe(work / "probe"))
+    import hashlib
+
+    tag = hashlib.sha256(GO_PROBE.encode()).hexdigest()[:16]
+    final = Path(tempfile.gettempdir()) / f"trustdoctor-goprobe-{os.getuid()}-{tag}"
+    if not (final / "probe").is_file():
+        work = Path(tempfile.mkdtemp(prefix="td-goprobe-build-"))
+        try:
+            (work / "main.go").write_text(GO_PROBE)
+            (work / "go.mod").write_text("module probe\n\ngo 1.19\n")
+            env = {
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "HOME": str(work),
+                "GOCACHE": str(work / "cache"),
+                "GOPATH": str(work / "gopath"),
+                "GOFLAGS": "-mod=mod",
+                "CGO_ENABLED": "0",
+                "GOTOOLCHAIN": "local",
+                "GOPROXY": "off",
+            }
+            out = subprocess.run(
+                [GO, "build", "-o", str(work / "probe"), "."],
+                cwd=work,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            if out.returncode != 0:
+                raise RuntimeError(f"go build failed: {out.stderr}")
+            final.mkdir(exist_ok=True)
+            os.replace(work / "probe", final / "probe")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    _PROBE.append(GoProbe(final / "probe"))
     return _PROBE[0]
 
 

@@ -78,10 +78,23 @@ def test_no_path_is_not_ok_and_says_why(h):
     plan = _plan([h.leaf], [h.root])
     assert not plan.ok
     assert _subjects(plan) == [H]
-    no_path = [r for r in plan.reasons if r.code == "no-path"]
-    assert [r.params["client"] for r in no_path] == list(ALL)
-    assert no_path[0].params["issuer"] == "CN=Example Internal Issuing CA"
-    assert no_path[0].params["cause"] == "missing-intermediate"
+    (no_path,) = [r for r in plan.reasons if r.code == "no-path"]
+    assert no_path.params["clients"] == list(ALL)
+    assert no_path.params["issuer"] == "CN=Example Internal Issuing CA"
+    assert no_path.params["cause"] == "missing-intermediate"
+    assert reason_text(no_path.code, no_path.params) == (
+        "go, openssl, webpki: no chain reaches their anchors — missing-intermediate "
+        "(missing 'Example Internal Issuing CA')"
+    )
+    # Different failures stay apart.
+    other = pki.make_cert("Other Root")
+    split = _plan(
+        [h.leaf, h.intermediate],
+        [],
+        pairs=[("go", anchors([h.root], "go")), ("openssl", anchors([other], "o", "openssl"))],
+    )
+    assert not split.ok
+    assert [r.params["clients"] for r in split.reasons if r.code == "no-path"] == [["openssl"]]
 
 
 def test_root_unrelated_duplicate_and_order_are_cleaned(h):

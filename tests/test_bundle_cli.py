@@ -85,17 +85,21 @@ def test_file_input_writes_atomically_with_mode_0644(files, tmp_path, capsys):
 
 
 def test_leaf_plus_intermediates_file(files, capsys):
-    rc, out, _ = run(
-        capsys,
+    base = [
         str(files["leaf"]),
         "--trust",
         str(files["root"]),
         "--intermediates",
         str(files["inter"]),
-        "--format",
-        "pem",
-    )
+    ]
+    rc, out, _ = run(capsys, *base, "--format", "pem")
     assert rc == 0 and out == files["full"].read_text()
+    rc, out, _ = run(capsys, *base, "--format", "json")
+    data = json.loads(out)
+    # Today is what is presented alone: the supplied intermediate is not sent.
+    assert data["today"]["verdict"]["cause"] == "missing-intermediate"
+    assert [m["origin"] for m in data["diff"]["missing"]] == ["supplied"]
+    assert data["aia"] is None
 
 
 def test_stdin(files, capsys, monkeypatch):

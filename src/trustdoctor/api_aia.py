@@ -50,6 +50,10 @@ if TYPE_CHECKING:
 # Clients a bundle must satisfy by default (the host's own clients are added
 # when its stores are read, see bundle_clients).
 DEFAULT_BUNDLE_CLIENTS = ("go", "openssl", "webpki")
+# Clients with a policy but no store model of their own: the model describing
+# where they read their roots (kubelet is a Go program using the system pool,
+# as in cli/diagnose.py).
+STORE_MODEL: Mapping[str, str] = {"kubelet": "go"}
 MAX_KEY_BYTES = 1024 * 1024
 
 
@@ -360,7 +364,7 @@ def bundle_clients(
         if not names:
             names = list(DEFAULT_BUNDLE_CLIENTS)
             names += [c for c in clients_present(ctx) if c not in names]
-        store_names = [c for c in names if c != "webpki"]
+        store_names = list(dict.fromkeys(STORE_MODEL.get(c, c) for c in names if c != "webpki"))
         stores = {s.client: s for s in inspect_stores(ctx, store_names)} if store_names else {}
     pairs = []
     for c in names:
@@ -368,7 +372,7 @@ def bundle_clients(
             ref = api.mozilla_reference()
             pairs.append((c, make_anchor_set("webpki", list(ref.anchors), sources=ref.sources)))
         else:
-            pairs.append((c, stores[c].anchors))
+            pairs.append((c, stores[STORE_MODEL.get(c, c)].anchors))
     return pairs, []
 
 
@@ -483,12 +487,13 @@ def make_bundle(
             )
     anchors = [a for _, a in clients]
     reference = api.LazyReference()
+    # "Today" is what the server sends, alone: supplied certificates are
+    # context for the serve checks, not something clients receive.
     today = judge(
         presented,
         clients=clients,
         at=when,
         host=None,
-        supplied=supplied,
         reference=reference,
         leaf_index=li,
         policies=policies,

@@ -277,20 +277,31 @@ def plan_bundle(
             Reason("path-found", {"clients": [r.client for r in results], "anchors": anchors_used})
         )
     else:
+        # One reason per distinct failure; the clients sharing it are listed.
+        grouped: dict[tuple[str, str, str, str], list[str]] = {}
         for r in results:
             if not r.trusted:
                 code = "no-path" if best is None or _no_anchor(r) else "refused"
-                reasons.append(
-                    Reason(
-                        code,
-                        {
-                            "client": r.client,
-                            "cause": r.cause.value,
-                            "issuer": str(r.params.get("issuer", "")),
-                            "subject": str(r.params.get("subject", "")),
-                        },
-                    )
+                key = (
+                    code,
+                    r.cause.value,
+                    str(r.params.get("issuer", "")),
+                    str(r.params.get("subject", "")),
                 )
+                grouped.setdefault(key, []).append(r.client)
+        for (code, cause, issuer, subject), names in grouped.items():
+            reasons.append(
+                Reason(
+                    code,
+                    {
+                        "client": names[0],
+                        "clients": names,
+                        "cause": cause,
+                        "issuer": issuer,
+                        "subject": subject,
+                    },
+                )
+            )
     if best is not None:
         others = [o for o in judged[1:]]
         if not others:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import socket
@@ -125,12 +126,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_trust_context_arguments(p)
 
 
-def _proxy_env(args: argparse.Namespace, ctx: StoreContext) -> dict[str, str]:
+def _other_context(args: argparse.Namespace) -> bool:
+    """``--root DIR`` (not /), ``--image`` or ``--pid``: the client is elsewhere."""
+    return bool(args.pid or args.image or (args.root and args.root != "/"))
+
+
+def _proxy_env(args: argparse.Namespace, ctx: StoreContext | None) -> dict[str, str]:
     """Whose HTTPS_PROXY/NO_PROXY apply: on this host, ours (``--env`` on top);
     for ``--root/--image/--pid``, the client's (a process's own proxy is the
     one its connections take)."""
-    other = bool(args.pid or args.image or (args.root and args.root != "/"))
-    if other:
+    if ctx is None:
+        from .trustopts import env_from_args
+
+        return {**os.environ, **(env_from_args(args) or {})}
+    if _other_context(args):
         return dict(ctx.env)
     return {**os.environ, **ctx.env}
 
@@ -171,7 +180,12 @@ def run(args: argparse.Namespace) -> int:
     requested = api.check_clients(args.client) if args.client else []
     # Input errors (exit 2) before any connection is made.
     anchors = api.load_trust_paths(args.trust) if args.trust else None
-    with open_trust_context(args) as ctx:
+    # The trust context (the client's files and environment) finds and models
+    # the clients; --trust with explicit --client on this host needs neither,
+    # and skipping it keeps the common scripted call fast.
+    need_ctx = anchors is None or not requested or _other_context(args) or bool(args.registry)
+    opened = open_trust_context(args) if need_ctx else contextlib.nullcontext(None)
+    with opened as ctx:
         results = fetch_all(
             target,
             timeout=args.timeout,
@@ -190,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
             if not clients:
                 from ..stores import clients_present
 
+                assert ctx is not None
                 clients = list(clients_present(ctx))
             extra: list[Finding] = []
             pairs: list[tuple[str, AnchorSet]]
@@ -199,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 from .views import views_for
 
+                assert ctx is not None
                 model = {c: STORE_MODEL.get(c, c) for c in clients}
                 views = views_for(ctx, list(dict.fromkeys(model.values())))
                 pairs = [(c, views.anchors[model[c]]) for c in clients if model[c] in views.anchors]

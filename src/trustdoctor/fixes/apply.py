@@ -23,6 +23,7 @@ Errors are :class:`~trustdoctor.errors.FixError` (exit 3) or
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import hashlib
@@ -90,7 +91,7 @@ class SafeRoot:
         return r == "/" or s == r or s.startswith(r.rstrip("/") + "/")
 
     def host(self, path: str) -> Path:
-        """The host path for ``path`` (absolute inside the root), following symlinks only inside it."""
+        """The host path for ``path`` (inside the root), following symlinks only inside it."""
         comps = [c for c in path.split("/") if c and c != "."]
         if ".." in comps:
             raise UnsafePathError(f"{path}: '..' in a path to write")
@@ -102,8 +103,8 @@ class SafeRoot:
                 if not self.inside(real):
                     shown = "/" + "/".join(comps[: i + 1])
                     raise UnsafePathError(
-                        f"{shown}: symlink to {os.readlink(nxt)} leads outside the root {self.label}; "
-                        "not followed"
+                        f"{shown}: symlink to {os.readlink(nxt)} leads outside the root "
+                        f"{self.label}; not followed"
                     )
                 nxt = real
             cur = nxt
@@ -112,7 +113,7 @@ class SafeRoot:
     def rel(self, host: Path) -> str:
         if self.is_host:
             return str(host)
-        s = str(host)[len(str(self.root)):]
+        s = str(host)[len(str(self.root)) :]
         return s or "/"
 
 
@@ -140,17 +141,17 @@ def _cleanup_stale(dfd: int, name: str) -> None:
             except PermissionError:
                 alive = True
         if not alive:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(e, dir_fd=dfd)
-            except OSError:
-                pass
 
 
 def _backup_name(dfd: int, name: str, now: dt.datetime) -> str:
     base = name + BACKUP_SUFFIX
-    candidates = [base] + [f"{base}-{now:%Y%m%dT%H%M%SZ}"] + [
-        f"{base}-{now:%Y%m%dT%H%M%SZ}-{i}" for i in range(1, 100)
-    ]
+    candidates = (
+        [base]
+        + [f"{base}-{now:%Y%m%dT%H%M%SZ}"]
+        + [f"{base}-{now:%Y%m%dT%H%M%SZ}-{i}" for i in range(1, 100)]
+    )
     for c in candidates:
         try:
             os.stat(c, dir_fd=dfd, follow_symlinks=False)
@@ -167,6 +168,7 @@ def atomic_write(
     backup: bool = True,
     label: str | None = None,
     now: dt.datetime | None = None,
+    check_text: bool = True,
 ) -> str | None:
     """Write ``data`` to ``target`` atomically; return the backup's name (or ``None``).
 
@@ -175,9 +177,12 @@ def atomic_write(
     On any error the temporary file is removed and the target is untouched.
     """
     shown = label or str(target)
-    for bad in FORBIDDEN:
-        if bad.strip() and bad.strip().encode() in data and not target.name.endswith((".crt", ".pem")):
-            raise FixError(f"{shown}: refusing to write content that disables verification ({bad.strip()})")
+    if check_text:
+        for bad in FORBIDDEN:
+            if bad.strip() and bad.strip().encode() in data:
+                raise FixError(
+                    f"{shown}: refusing to write content that disables verification ({bad.strip()})"
+                )
     d, name = target.parent, target.name
     try:
         dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
@@ -230,8 +235,9 @@ def atomic_write(
                     # Hard links unsupported here: copy the old bytes instead.
                     with open(os.path.join(d, name), "rb") as src:
                         content = src.read()
-                    bfd = os.open(bak, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
-                                  dir_fd=dfd)
+                    bfd = os.open(
+                        bak, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dfd
+                    )
                     try:
                         os.write(bfd, content)
                         os.fchmod(bfd, old.st_mode & 0o7777)
@@ -242,14 +248,14 @@ def atomic_write(
             created = False
             os.fsync(dfd)
         except OSError as exc:
-            raise FixError(f"{shown}: cannot replace: {_errmsg(exc)}; the previous file is unchanged") from None
+            raise FixError(
+                f"{shown}: cannot replace: {_errmsg(exc)}; the previous file is unchanged"
+            ) from None
         return bak
     finally:
         if created:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp, dir_fd=dfd)
-            except OSError:
-                pass
         os.close(dfd)
 
 
@@ -272,7 +278,7 @@ def make_dirs(sr: SafeRoot, path: str) -> list[str]:
     return made
 
 
-# -- certificates -----------------------------------------------------------------------------------
+# -- certificates ----------------------------------------------------------------------------------
 
 
 def pem_of(der: bytes) -> bytes:
@@ -314,7 +320,7 @@ def _has_key_material(data: bytes) -> bool:
     return b"PRIVATE KEY-----" in data
 
 
-# -- the applier ----------------------------------------------------------------------------------------
+# -- the applier -----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -342,18 +348,28 @@ class Applier:
                     probe = host
                     while not probe.exists() and probe != probe.parent:
                         probe = probe.parent
-                    if not os.access(probe if probe.is_dir() else probe.parent, os.W_OK):
+                    where = probe if probe.is_dir() else probe.parent
+                    if not os.access(where, os.W_OK, effective_ids=True):
                         raise FixError(
-                            f"{path}: writing it needs root privileges (permission denied on {self.sr.rel(probe)}); "
+                            f"{path}: writing it needs root privileges (permission denied on "
+                            f"{self.sr.rel(probe)}); "
                             "run as root or with sudo"
                         )
 
     def applicable(self, step: Step) -> bool:
         if step.platform not in ("linux",) and not step.is_host:
             return False
-        if step.action in (Action.COPY_ANCHOR, Action.WRITE_FILE, Action.EDIT_CONFIG, Action.KEYTOOL_IMPORT):
-            return not any(str(v).startswith(("<", "$")) or "<registry" in str(v)
-                           for k, v in step.params.items() if k in ("dest", "path", "keystore", "dest_dir"))
+        if step.action in (
+            Action.COPY_ANCHOR,
+            Action.WRITE_FILE,
+            Action.EDIT_CONFIG,
+            Action.KEYTOOL_IMPORT,
+        ):
+            return not any(
+                str(v).startswith(("<", "$")) or "<registry" in str(v)
+                for k, v in step.params.items()
+                if k in ("dest", "path", "keystore", "dest_dir")
+            )
         return False
 
     @staticmethod
@@ -408,7 +424,10 @@ class Applier:
         return self.ca_pem
 
     def _put_anchor(self, dest: str, der: bytes) -> tuple[str, str, str | None]:
-        """Write one certificate as PEM at ``dest`` (or a free name next to it): (status, path, note)."""
+        """Write one certificate as PEM at ``dest`` (or a free name next to it).
+
+        Returns (status, path written, note).
+        """
         fp = hashlib.sha256(der).hexdigest()
         stem, dot, ext = dest.rpartition(".")
         if not dot or "/" in ext:
@@ -427,7 +446,9 @@ class Applier:
                     return "unchanged", cand, None
                 continue  # another anchor with this name: never overwritten
             make_dirs(self.sr, cand.rsplit("/", 1)[0] or "/")
-            atomic_write(self.sr.host(cand), pem_of(der), mode=0o644, backup=False, label=cand, now=self.now)
+            atomic_write(
+                self.sr.host(cand), pem_of(der), mode=0o644, backup=False, label=cand, now=self.now
+            )
             self.changed_files.append(cand)
             return "changed", cand, (None if cand == dest else f"{dest} holds another certificate")
         raise FixError(f"{dest}: the name and {candidates[1]} are taken by other certificates")
@@ -449,12 +470,18 @@ class Applier:
                 raise FixError(f"{src}: the certificate to copy is not in it any more")
             status, path, note = self._put_anchor(dest, ders[0])
             detail = f"{path}: PEM copy of {src}" + (f" ({note})" if note else "")
-            return StepOutcome(step, status, detail if status == "changed" else f"{path}: already in place",
-                               (path,))
+            return StepOutcome(
+                step,
+                status,
+                detail if status == "changed" else f"{path}: already in place",
+                (path,),
+            )
         ders = certs_der(self._ca(step))
         status, path, note = self._put_anchor(dest, ders[0])
         detail = f"{path}: CA installed" + (f" ({note})" if note else "")
-        return StepOutcome(step, status, detail if status == "changed" else f"{path}: already in place", (path,))
+        return StepOutcome(
+            step, status, detail if status == "changed" else f"{path}: already in place", (path,)
+        )
 
     def _copy_dir(self, step: Step) -> StepOutcome:
         src_dir, dest_dir = str(step.params["from_dir"]), str(step.params["dest_dir"])
@@ -484,8 +511,12 @@ class Applier:
             paths.append(path)
         if not paths:
             return StepOutcome(step, "manual", f"{src_dir} has no *.crt to copy to {dest_dir}")
-        return StepOutcome(step, "changed" if changed else "unchanged",
-                           f"{dest_dir}: {', '.join(p.rsplit('/', 1)[1] for p in paths)}", tuple(paths))
+        return StepOutcome(
+            step,
+            "changed" if changed else "unchanged",
+            f"{dest_dir}: {', '.join(p.rsplit('/', 1)[1] for p in paths)}",
+            tuple(paths),
+        )
 
     def _write_file(self, step: Step) -> StepOutcome:
         p = step.params
@@ -506,12 +537,19 @@ class Applier:
             if exists and not old.startswith(b"# written by trustdoctor"):
                 if self._hosts_toml_has_ca(path, old, p):
                     return StepOutcome(step, "unchanged", f"{path}: already names the CA", (path,))
-                return StepOutcome(step, "manual",
-                                   f"{path} exists with other content: merge the lines shown by hand")
+                return StepOutcome(
+                    step,
+                    "manual",
+                    f"{path} exists with other content: merge the lines shown by hand",
+                )
         elif content in ("append-ca", "mozilla"):
             base = old
             if not exists or not fingerprints(old):
-                base = _mozilla() if (p.get("seed") == "mozilla" or content == "mozilla" or not exists) else old
+                base = (
+                    _mozilla()
+                    if (p.get("seed") == "mozilla" or content == "mozilla" or not exists)
+                    else old
+                )
             new = base
             if content == "append-ca":
                 ca_der = certs_der(self._ca(step))[0]
@@ -522,11 +560,15 @@ class Applier:
                     new += b"\n"
                 new += pem_of(ca_der)
             elif exists and fingerprints(old):
-                return StepOutcome(step, "unchanged", f"{path}: already holds certificates", (path,))
+                return StepOutcome(
+                    step, "unchanged", f"{path}: already holds certificates", (path,)
+                )
         else:  # pragma: no cover
             return StepOutcome(step, "skipped", f"unknown content {content!r}")
         make_dirs(self.sr, path.rsplit("/", 1)[0] or "/")
-        bak = atomic_write(self.sr.host(path), new, mode=0o644, backup=exists, label=path, now=self.now)
+        bak = atomic_write(
+            self.sr.host(path), new, mode=0o644, backup=exists, label=path, now=self.now
+        )
         self.changed_files.append(path)
         backups = (f"{path.rsplit('/', 1)[0]}/{bak}",) if bak else ()
         return StepOutcome(step, "changed", f"{path}: written", (path,), backups)
@@ -565,7 +607,9 @@ class Applier:
         p = step.params
         path = str(p["path"])
         if p.get("legacy"):
-            return StepOutcome(step, "manual", f"{path}: legacy registry settings: edit by hand as shown")
+            return StepOutcome(
+                step, "manual", f"{path}: legacy registry settings: edit by hand as shown"
+            )
         table, key, value = str(p["table"]), str(p["key"]), str(p["value"])
         host = self.sr.host(path)
         exists = host.exists()
@@ -578,7 +622,9 @@ class Applier:
             try:
                 cfg = tomllib.loads(text)
             except tomllib.TOMLDecodeError as exc:
-                return StepOutcome(step, "manual", f"{path}: not valid TOML ({exc}); fix it by hand first")
+                return StepOutcome(
+                    step, "manual", f"{path}: not valid TOML ({exc}); fix it by hand first"
+                )
         else:
             cfg = {}
         keys = table_keys(table)
@@ -588,18 +634,30 @@ class Applier:
         if isinstance(cur, dict) and cur.get(key) == value:
             return StepOutcome(step, "unchanged", f"{path}: {key} already set", (path,))
         if isinstance(cur, dict) and key in cur:
-            return StepOutcome(step, "manual", f"{path}: {key} is set to {cur[key]!r}; change it by hand")
+            return StepOutcome(
+                step, "manual", f"{path}: {key} is set to {cur[key]!r}; change it by hand"
+            )
         if isinstance(cur, dict) and (cur.get("mirrors") or cur.get("configs")):
-            return StepOutcome(step, "manual", f"{path}: legacy mirrors/configs cannot be combined with {key}")
+            return StepOutcome(
+                step, "manual", f"{path}: legacy mirrors/configs cannot be combined with {key}"
+            )
         line = f'  {key} = "{value}"\n'
-        header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(
-            (re.escape(f'"{k}"') + "|" + re.escape(k)) if "." in k else re.escape(k) for k in keys
-        ) + r"\s*\]\s*(#.*)?$", re.M)
+        header = re.compile(
+            r"^\s*\[\s*"
+            + r"\s*\.\s*".join(
+                (re.escape(f'"{k}"') + "|" + re.escape(k)) if "." in k else re.escape(k)
+                for k in keys
+            )
+            + r"\s*\]\s*(#.*)?$",
+            re.M,
+        )
         m = header.search(text)
         if isinstance(cur, dict) and m is None:
-            return StepOutcome(step, "manual", f"{path}: [{table}] is defined in a form not edited automatically")
+            return StepOutcome(
+                step, "manual", f"{path}: [{table}] is defined in a form not edited automatically"
+            )
         if m is not None:
-            new = text[: m.end()] + "\n" + line.rstrip("\n") + text[m.end():]
+            new = text[: m.end()] + "\n" + line.rstrip("\n") + text[m.end() :]
         else:
             prefix = text if text.endswith("\n") or not text else text + "\n"
             if not exists:
@@ -608,18 +666,28 @@ class Applier:
         try:
             check = tomllib.loads(new)
         except tomllib.TOMLDecodeError as exc:  # pragma: no cover - guarded by the tests
-            raise FixError(f"{path}: the edit would not be valid TOML ({exc}); nothing changed") from None
+            raise FixError(
+                f"{path}: the edit would not be valid TOML ({exc}); nothing changed"
+            ) from None
         cur = check
         for k in keys:
             cur = cur.get(k) if isinstance(cur, dict) else None
         if not isinstance(cur, dict) or cur.get(key) != value:  # pragma: no cover
             raise FixError(f"{path}: the edit did not take; nothing changed")
         make_dirs(self.sr, path.rsplit("/", 1)[0] or "/")
-        bak = atomic_write(host if exists else self.sr.host(path), new.encode(), mode=0o644, backup=exists,
-                           label=path, now=self.now)
+        bak = atomic_write(
+            host if exists else self.sr.host(path),
+            new.encode(),
+            mode=0o644,
+            backup=exists,
+            label=path,
+            now=self.now,
+        )
         self.changed_files.append(path)
         backups = (f"{path.rsplit('/', 1)[0]}/{bak}",) if bak else ()
-        return StepOutcome(step, "changed", f"{path}: {key} = \"{value}\" under [{table}]", (path,), backups)
+        return StepOutcome(
+            step, "changed", f'{path}: {key} = "{value}" under [{table}]', (path,), backups
+        )
 
     def _keytool(self, step: Step) -> StepOutcome:
         from ..errors import InputError
@@ -629,7 +697,11 @@ class Applier:
         keystore = str(p["keystore"])
         storepass = str(p.get("storepass") or "")
         if storepass.startswith("<"):
-            return StepOutcome(step, "manual", f"{keystore}: the store password is not known: run the command shown")
+            return StepOutcome(
+                step,
+                "manual",
+                f"{keystore}: the store password is not known: run the command shown",
+            )
         host = self.sr.host(keystore)
         try:
             data = host.read_bytes()
@@ -655,11 +727,29 @@ class Applier:
         try:
             shutil.copyfile(host, tmp)
             ca_tmp.write_bytes(pem_of(ca_der))
-            argv = [keytool, "-importcert", "-noprompt", "-trustcacerts", "-alias", alias, "-file", str(ca_tmp),
-                    "-keystore", str(tmp), "-storepass", storepass]
+            argv = [
+                keytool,
+                "-importcert",
+                "-noprompt",
+                "-trustcacerts",
+                "-alias",
+                alias,
+                "-file",
+                str(ca_tmp),
+                "-keystore",
+                str(tmp),
+                "-storepass",
+                storepass,
+            ]
             try:
-                res = subprocess.run(argv, capture_output=True, text=True, timeout=TOOL_TIMEOUT, check=False,
-                                     env={"PATH": TOOL_PATH, "LANG": "C"})
+                res = subprocess.run(
+                    argv,
+                    capture_output=True,
+                    text=True,
+                    timeout=TOOL_TIMEOUT,
+                    check=False,
+                    env={"PATH": TOOL_PATH, "LANG": "C"},
+                )
             except (OSError, subprocess.TimeoutExpired) as exc:
                 raise FixError(f"{keystore}: keytool could not run: {exc}") from None
             if res.returncode != 0:
@@ -669,22 +759,23 @@ class Applier:
             try:
                 check = inspect_keystore(new, storepass.encode(), source=keystore)
             except InputError as exc:
-                raise FixError(f"{keystore}: the new keystore does not load ({exc.message}); nothing changed") \
-                    from None
+                raise FixError(
+                    f"{keystore}: the new keystore does not load ({exc.message}); nothing changed"
+                ) from None
             if not any(hashlib.sha256(e.der).hexdigest() == fp for e in check.entries):
                 raise FixError(f"{keystore}: keytool did not add the CA; nothing changed")
         except OSError as exc:
             raise FixError(f"{keystore}: cannot prepare the new keystore: {_errmsg(exc)}") from None
         finally:
             for f in (tmp, ca_tmp):
-                try:
+                with contextlib.suppress(OSError):
                     f.unlink()
-                except OSError:
-                    pass
-        bak = atomic_write(host, new, backup=True, label=keystore, now=self.now)
+        bak = atomic_write(host, new, backup=True, label=keystore, now=self.now, check_text=False)
         self.changed_files.append(keystore)
         backups = (f"{keystore.rsplit('/', 1)[0]}/{bak}",) if bak else ()
-        return StepOutcome(step, "changed", f"{keystore}: CA imported as alias {alias}", (keystore,), backups)
+        return StepOutcome(
+            step, "changed", f"{keystore}: CA imported as alias {alias}", (keystore,), backups
+        )
 
     def _keytool_binary(self) -> str | None:
         # keytool only edits the file; the host's keytool handles JKS and PKCS#12
@@ -698,13 +789,19 @@ class Applier:
                 return StepOutcome(step, "unchanged", "no file changed: nothing to rebuild")
             return self._refresh(step)
         if step.action == Action.RESTART_SERVICE:
-            if p.get("when") == "config-changed" and not any(
-                f in self.changed_files for f in step.changes or ()
-            ) and not self._config_changed():
+            if (
+                p.get("when") == "config-changed"
+                and not any(f in self.changed_files for f in step.changes or ())
+                and not self._config_changed()
+            ):
                 return StepOutcome(step, "skipped", "configuration unchanged: no restart needed")
-            return StepOutcome(step, "manual", "restart it yourself (trustdoctor never restarts services)")
+            return StepOutcome(
+                step, "manual", "restart it yourself (trustdoctor never restarts services)"
+            )
         if step.action in (Action.SET_ENV, Action.UNSET_ENV):
-            return StepOutcome(step, "manual", "environment of another process: change it where it is set")
+            return StepOutcome(
+                step, "manual", "environment of another process: change it where it is set"
+            )
         if step.action == Action.RUN and p.get("purpose") == Purpose.INSTALL_PACKAGE.value:
             tool = p.get("when_missing") or p.get("tool")
             if isinstance(tool, str) and self._exists(tool):
@@ -734,7 +831,9 @@ class Applier:
             return StepOutcome(step, "skipped", "no command")
         if tool and not self._exists(tool):
             where = "this host" if self.sr.is_host else f"the root {self.sr.label}"
-            return StepOutcome(step, "manual", f"{tool} is not installed in {where}: run the command shown there")
+            return StepOutcome(
+                step, "manual", f"{tool} is not installed in {where}: run the command shown there"
+            )
         if not self.sr.is_host and os.geteuid() != 0 and self.runner is None:
             return StepOutcome(step, "manual", "chroot needs root: run the command shown as root")
         runner = self.runner or default_runner
@@ -745,18 +844,30 @@ class Applier:
         out = (res.stdout or "").strip().splitlines()
         err = (res.stderr or "").strip().splitlines()
         if res.returncode != 0:
-            raise FixError(f"{' '.join(argv)} failed (exit {res.returncode}): {(err or out or ['no output'])[-1]}")
+            raise FixError(
+                f"{' '.join(argv)} failed (exit {res.returncode}): "
+                f"{(err or out or ['no output'])[-1]}"
+            )
         via = "" if self.sr.is_host else f" (chroot {self.sr.label})"
         last = (out or err or [""])[-1]
-        return StepOutcome(step, "changed", f"ran {' '.join(argv)}{via}" + (f": {last}" if last else ""))
+        return StepOutcome(
+            step, "changed", f"ran {' '.join(argv)}{via}" + (f": {last}" if last else "")
+        )
 
 
 def default_runner(argv: Sequence[str], root: str) -> subprocess.CompletedProcess[str]:
     """Run a refresh tool on ``/``, or inside another root with ``chroot``."""
     env = {"PATH": TOOL_PATH, "LANG": "C", "LC_ALL": "C"}
     full = list(argv) if root == "/" else ["chroot", root, *argv]
-    return subprocess.run(full, capture_output=True, text=True, timeout=TOOL_TIMEOUT, check=False, env=env,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        full,
+        capture_output=True,
+        text=True,
+        timeout=TOOL_TIMEOUT,
+        check=False,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def _mozilla() -> bytes:
@@ -776,7 +887,13 @@ def apply_plan(
     now: dt.datetime | None = None,
 ) -> tuple[list[StepOutcome], list[str]]:
     """Carry out the host steps of ``plan`` on ``root``; (outcomes, files changed)."""
-    a = Applier(SafeRoot(root), ca_pem, run_tools=run_tools, runner=runner, force_refresh=force_refresh,
-                now=now or dt.datetime.now(dt.UTC))
+    a = Applier(
+        SafeRoot(root),
+        ca_pem,
+        run_tools=run_tools,
+        runner=runner,
+        force_refresh=force_refresh,
+        now=now or dt.datetime.now(dt.UTC),
+    )
     outcomes = a.apply(plan)
     return outcomes, list(a.changed_files)

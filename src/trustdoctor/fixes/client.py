@@ -10,8 +10,19 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
-from .model import Action, CaRef, ContainerdInfo, EnvOrigin, FixContext, JavaInfo, Note, Purpose, Step
+from .model import (
+    Action,
+    CaRef,
+    ContainerdInfo,
+    EnvOrigin,
+    FixContext,
+    JavaInfo,
+    Note,
+    Purpose,
+    Step,
+)
 from .tables import (
     BUILD_STAGE_IMAGE,
     CONTAINERD_CERTS_D,
@@ -35,7 +46,9 @@ Notes = list[Note]
 SYSTEM_CLIENTS: frozenset[str] = frozenset({"go", "openssl", "curl", "python", "webpki"})
 # Clients that load their anchors once per process (TS §1.4, §3.3, §3.4).
 CACHING_CLIENTS: frozenset[str] = frozenset({"go", "java", "node", "docker", "containerd", "crio"})
-REGISTRY_CLIENTS: frozenset[str] = frozenset({"docker", "containerd", "crio", "podman", "kubernetes"})
+REGISTRY_CLIENTS: frozenset[str] = frozenset(
+    {"docker", "containerd", "crio", "podman", "kubernetes"}
+)
 PLACEHOLDER_REGISTRY = "<registry[:port]>"
 
 
@@ -147,7 +160,13 @@ def system_install(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
         steps.append(
             Step(
                 Action.WRITE_FILE,
-                {"path": f.bundle, "content": "append-ca", "seed": seed, "sha256": ca.sha256, "src": ca.file},
+                {
+                    "path": f.bundle,
+                    "content": "append-ca",
+                    "seed": seed,
+                    "sha256": ca.sha256,
+                    "src": ca.file,
+                },
                 needs_root=True,
                 changes=(str(f.bundle),),
                 platform=ctx.family,
@@ -286,7 +305,7 @@ def docker_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
 
 
 def hosts_toml(registry: str, ca_name: str, ca: CaRef) -> str:
-    """A containerd ``hosts.toml`` trusting ``ca_name`` (relative to its directory) for ``registry``."""
+    """A containerd ``hosts.toml`` trusting ``ca_name`` (next to it) for ``registry``."""
     server = f"https://{registry}"
     fp = f" (sha256 {ca.sha256})" if ca.sha256 else ""
     return (
@@ -312,7 +331,13 @@ def containerd_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
     steps.append(
         Step(
             Action.COPY_ANCHOR,
-            {"src": ca.file, "dest": f"{host_dir}/{ca_name}", "format": "pem", "sha256": ca.sha256, "registry": reg},
+            {
+                "src": ca.file,
+                "dest": f"{host_dir}/{ca_name}",
+                "format": "pem",
+                "sha256": ca.sha256,
+                "registry": reg,
+            },
             needs_root=True,
             changes=(f"{host_dir}/{ca_name}",),
             platform="linux",
@@ -322,8 +347,12 @@ def containerd_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
     steps.append(
         Step(
             Action.WRITE_FILE,
-            {"path": f"{host_dir}/hosts.toml", "content": "text", "text": hosts_toml(reg, ca_name, ca),
-             "registry": reg},
+            {
+                "path": f"{host_dir}/hosts.toml",
+                "content": "text",
+                "text": hosts_toml(reg, ca_name, ca),
+                "registry": reg,
+            },
             needs_root=True,
             changes=(f"{host_dir}/hosts.toml",),
             platform="linux",
@@ -336,8 +365,15 @@ def containerd_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
         steps.append(
             Step(
                 Action.EDIT_CONFIG,
-                {"path": info.config, "format": "toml", "table": f'{table}.configs."{reg}".tls',
-                 "key": "ca_file", "value": f"{host_dir}/{ca_name}", "version": version, "legacy": True},
+                {
+                    "path": info.config,
+                    "format": "toml",
+                    "table": f'{table}.configs."{reg}".tls',
+                    "key": "ca_file",
+                    "value": f"{host_dir}/{ca_name}",
+                    "version": version,
+                    "legacy": True,
+                },
                 needs_root=True,
                 changes=(info.config,),
                 platform="linux",
@@ -354,8 +390,14 @@ def containerd_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
         steps.append(
             Step(
                 Action.EDIT_CONFIG,
-                {"path": config, "format": "toml", "table": table, "key": "config_path",
-                 "value": CONTAINERD_CERTS_D, "version": version},
+                {
+                    "path": config,
+                    "format": "toml",
+                    "table": table,
+                    "key": "config_path",
+                    "value": CONTAINERD_CERTS_D,
+                    "version": version,
+                },
                 needs_root=True,
                 changes=(config,),
                 platform="linux",
@@ -398,7 +440,7 @@ def containers_steps(client: str, ca: CaRef, ctx: FixContext) -> tuple[Steps, No
 
 
 def java_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
-    """JSSE: import into the keystore the JVM actually loads, with its real password rule (TS §3.4)."""
+    """JSSE: import into the keystore the JVM loads, with its real password rule (TS §3.4)."""
     info = ctx.java or JavaInfo()
     notes: Notes = []
     if info.managed and not info.property_store:
@@ -410,10 +452,18 @@ def java_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
         if pkg is not None and not ctx.image:
             steps.insert(
                 0,
-                _run(pkg, Purpose.INSTALL_PACKAGE, platform=ctx.family, reason="java-system-hook",
-                     alternative=False, when_missing=None),
+                _run(
+                    pkg,
+                    Purpose.INSTALL_PACKAGE,
+                    platform=ctx.family,
+                    reason="java-system-hook",
+                    alternative=False,
+                    when_missing=None,
+                ),
             )
-        notes.append(Note("java-managed", {"keystore": info.keystore or "cacerts", "family": ctx.family}))
+        notes.append(
+            Note("java-managed", {"keystore": info.keystore or "cacerts", "family": ctx.family})
+        )
         notes.append(Note("java-restart", {}))
         return steps, notes
     keystore = info.keystore or "$JAVA_HOME/lib/security/cacerts"
@@ -444,7 +494,7 @@ def java_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
         "sha256": ca.sha256,
     }
     system_path = keystore.startswith(("/usr/", "/opt/", "/etc/", "/var/", "/lib/", "$JAVA_HOME"))
-    steps: Steps = []
+    steps = []
     if ctx.image:
         steps += _java_dockerfile(ca, ctx, keystore, storepass)
     else:
@@ -463,8 +513,15 @@ def java_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
             alt = dict(params)
             alt["cacerts_shortcut"] = True
             steps.append(
-                Step(Action.KEYTOOL_IMPORT, alt, needs_root=system_path, changes=(keystore,),
-                     platform="linux", reason="java-cacerts-shortcut", alternative=True)
+                Step(
+                    Action.KEYTOOL_IMPORT,
+                    alt,
+                    needs_root=system_path,
+                    changes=(keystore,),
+                    platform="linux",
+                    reason="java-cacerts-shortcut",
+                    alternative=True,
+                )
             )
     notes.append(Note(f"java-password-{rule}", {"keystore": keystore, "version": info.version}))
     if not info.property_store and info.home and keystore.startswith(("/opt/", "/usr/local/")):
@@ -492,12 +549,18 @@ def _java_dockerfile(ca: CaRef, ctx: FixContext, keystore: str, storepass: str) 
             f"RUN keytool -importcert -noprompt -trustcacerts -alias {ca.slug} -file {tmp} "
             f"-keystore {keystore} -storepass {storepass} && rm {tmp}",
         ]
-    return [Step(Action.DOCKERFILE_LINE, {"lines": lines, "base": ctx.family}, platform="dockerfile",
-                 reason="dockerfile-java")]
+    return [
+        Step(
+            Action.DOCKERFILE_LINE,
+            {"lines": lines, "base": ctx.family},
+            platform="dockerfile",
+            reason="dockerfile-java",
+        )
+    ]
 
 
 def node_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
-    """Node ignores the OS store by default; NODE_EXTRA_CA_CERTS adds one PEM file at start-up (TS §3.3)."""
+    """Node ignores the OS store; NODE_EXTRA_CA_CERTS adds one PEM file at start-up (TS §3.3)."""
     steps, notes = system_install(ca, ctx)
     # The installed anchor file; without an anchor directory (distroless...),
     # the bundle itself, which now holds the CA.
@@ -506,30 +569,52 @@ def node_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
     if existing and existing != path:
         # One file only: add the CA to the file already named, keep the others.
         steps.append(
-            Step(Action.WRITE_FILE, {"path": existing, "content": "append-ca", "sha256": ca.sha256,
-                                     "src": ca.file},
-                 needs_root=True, changes=(existing,), platform="linux", reason="node-extra-append")
+            Step(
+                Action.WRITE_FILE,
+                {"path": existing, "content": "append-ca", "sha256": ca.sha256, "src": ca.file},
+                needs_root=True,
+                changes=(existing,),
+                platform="linux",
+                reason="node-extra-append",
+            )
         )
-        return steps + restart_steps("node", ctx), notes + [Note("node-restart", {})]
+        return steps + restart_steps("node", ctx), [*notes, Note("node-restart", {})]
     steps.append(_set_env("NODE_EXTRA_CA_CERTS", path, ctx, reason="node-extra-ca"))
-    steps.append(_set_env("NODE_OPTIONS", "--use-openssl-ca", ctx, reason="node-openssl-ca", alternative=True))
+    steps.append(
+        _set_env(
+            "NODE_OPTIONS", "--use-openssl-ca", ctx, reason="node-openssl-ca", alternative=True
+        )
+    )
     if ctx.node_version is None or (ctx.node_version, 9) >= NODE_SYSTEM_CA_FROM:
-        steps.append(_set_env("NODE_OPTIONS", "--use-system-ca", ctx, reason="node-system-ca", alternative=True))
+        steps.append(
+            _set_env(
+                "NODE_OPTIONS", "--use-system-ca", ctx, reason="node-system-ca", alternative=True
+            )
+        )
     steps += restart_steps("node", ctx)
     notes.append(Note("node-restart", {}))
     return steps, notes
 
 
 def requests_steps(ca: CaRef, ctx: FixContext, *, distro_certifi: bool) -> tuple[Steps, Notes]:
-    """requests reads certifi (or REQUESTS_CA_BUNDLE), never the OS store unless certifi is the distro's (TS §3.2)."""
+    """requests reads certifi (or REQUESTS_CA_BUNDLE), not the OS store (TS §3.2).
+
+    A distribution's certifi returns the system bundle (``distro_certifi``).
+    """
     steps, notes = system_install(ca, ctx)
     override = next((v for v in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE") if ctx.env.get(v)), None)
     bundle = system_bundle(ctx)
     if override is not None and ctx.env[override] != bundle:
         path = ctx.env[override]
         steps.append(
-            Step(Action.WRITE_FILE, {"path": path, "content": "append-ca", "sha256": ca.sha256, "src": ca.file},
-                 needs_root=True, changes=(path,), platform="linux", reason="requests-append")
+            Step(
+                Action.WRITE_FILE,
+                {"path": path, "content": "append-ca", "sha256": ca.sha256, "src": ca.file},
+                needs_root=True,
+                changes=(path,),
+                platform="linux",
+                reason="requests-append",
+            )
         )
         steps.append(_set_env(override, bundle, ctx, reason="requests-bundle", alternative=True))
         return steps, notes
@@ -541,7 +626,9 @@ def requests_steps(ca: CaRef, ctx: FixContext, *, distro_certifi: bool) -> tuple
     return steps, notes
 
 
-def _set_env(name: str, value: str, ctx: FixContext, *, reason: str, alternative: bool = False) -> Step:
+def _set_env(
+    name: str, value: str, ctx: FixContext, *, reason: str, alternative: bool = False
+) -> Step:
     scope = "dockerfile" if ctx.image else ("process" if ctx.pid is not None else "service")
     return Step(
         Action.SET_ENV,
@@ -554,7 +641,10 @@ def _set_env(name: str, value: str, ctx: FixContext, *, reason: str, alternative
 
 
 def kubernetes_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
-    """Every node's runtime must trust the registry: a DaemonSet for hosts.toml, and the node bootstrap (TS §5.4)."""
+    """Every node's runtime must trust the registry (TS §5.4).
+
+    A DaemonSet writes hosts.toml on running nodes; the bootstrap does it on new ones.
+    """
     reg = _registry_dir(ctx)
     ca_name = f"{ca.slug}.crt"
     name = "trustdoctor-registry-ca"
@@ -563,17 +653,40 @@ def kubernetes_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
     manifest = _daemonset(name, reg, ca_name, toml)
     steps: Steps = [
         _run(
-            ("sh", "-c", f"kubectl -n kube-system create configmap {name} --from-file={ca_name}={ca.file} "
-             "--dry-run=client -o yaml | kubectl apply -f -"),
-            Purpose.BUILD, platform="kubernetes", reason="k8s-configmap", needs_root=False,
+            (
+                "sh",
+                "-c",
+                f"kubectl -n kube-system create configmap {name} --from-file={ca_name}={ca.file} "
+                "--dry-run=client -o yaml | kubectl apply -f -",
+            ),
+            Purpose.BUILD,
+            platform="kubernetes",
+            reason="k8s-configmap",
+            needs_root=False,
         ),
-        Step(Action.WRITE_FILE, {"path": f"{name}.yaml", "content": "text", "text": manifest},
-             platform="kubernetes", reason="k8s-daemonset"),
-        _run(("kubectl", "apply", "-f", f"{name}.yaml"), Purpose.BUILD, platform="kubernetes",
-             reason="k8s-apply", needs_root=False),
-        Step(Action.WRITE_FILE, {"path": "trustdoctor-node-bootstrap.sh", "content": "text",
-                                 "text": _bootstrap(ca, reg, ca_name, toml, host_dir)},
-             platform="kubernetes", reason="k8s-bootstrap"),
+        Step(
+            Action.WRITE_FILE,
+            {"path": f"{name}.yaml", "content": "text", "text": manifest},
+            platform="kubernetes",
+            reason="k8s-daemonset",
+        ),
+        _run(
+            ("kubectl", "apply", "-f", f"{name}.yaml"),
+            Purpose.BUILD,
+            platform="kubernetes",
+            reason="k8s-apply",
+            needs_root=False,
+        ),
+        Step(
+            Action.WRITE_FILE,
+            {
+                "path": "trustdoctor-node-bootstrap.sh",
+                "content": "text",
+                "text": _bootstrap(ca, reg, ca_name, toml, host_dir),
+            },
+            platform="kubernetes",
+            reason="k8s-bootstrap",
+        ),
     ]
     notes: Notes = [Note("k8s-config-path", {"dir": host_dir}), Note("k8s-every-node", {})]
     if ctx.registry is None:
@@ -617,7 +730,8 @@ def _daemonset(name: str, reg: str, ca_name: str, toml: str) -> str:
         "      - name: pause\n"
         "        image: registry.k8s.io/pause:3.9\n"
         "      volumes:\n"
-        f"      - name: certs-d\n        hostPath: {{path: {CONTAINERD_CERTS_D}, type: DirectoryOrCreate}}\n"
+        "      - name: certs-d\n"
+        f"        hostPath: {{path: {CONTAINERD_CERTS_D}, type: DirectoryOrCreate}}\n"
         f"      - name: ca\n        configMap: {{name: {name}}}\n"
     )
 
@@ -631,16 +745,18 @@ def _bootstrap(ca: CaRef, reg: str, ca_name: str, toml: str, host_dir: str) -> s
         "set -eu\n"
         f"CA={shlex.quote(ca.file)}\n"
         f"if [ -d {deb.anchor_dir} ]; then\n"
-        f'  install -m 0644 "$CA" {deb.anchor_dir}/{ca.slug}{deb.suffix} && update-ca-certificates\n'
+        f'  install -m 0644 "$CA" {deb.anchor_dir}/{ca.slug}{deb.suffix}\n'
+        "  update-ca-certificates\n"
         f"elif [ -d {rhel.anchor_dir} ]; then\n"
-        f'  install -m 0644 "$CA" {rhel.anchor_dir}/{ca.slug}{rhel.suffix} && update-ca-trust extract\n'
+        f'  install -m 0644 "$CA" {rhel.anchor_dir}/{ca.slug}{rhel.suffix}\n'
+        "  update-ca-trust extract\n"
         "fi\n"
         f"install -d '{host_dir}'\n"
         f"install -m 0644 \"$CA\" '{host_dir}/{ca_name}'\n"
         f"cat > '{host_dir}/hosts.toml' <<'EOF'\n{toml}EOF\n"
         "# containerd < 2.2 reads certs.d only with config_path set:\n"
         f"grep -q 'config_path' /etc/containerd/config.toml 2>/dev/null || echo 'set config_path = "
-        f"\"{CONTAINERD_CERTS_D}\" in /etc/containerd/config.toml' >&2\n"
+        f'"{CONTAINERD_CERTS_D}" in /etc/containerd/config.toml\' >&2\n'
         "systemctl restart containerd\n"
     )
 
@@ -677,7 +793,7 @@ def install_for_client(
     if client == "kubernetes":
         return kubernetes_steps(ca, ctx)
     steps, notes = system_install(ca, ctx)
-    return steps, notes + [Note("unknown-client", {"client": client})]
+    return steps, [*notes, Note("unknown-client", {"client": client})]
 
 
 # -- the other client causes ------------------------------------------------------------------
@@ -687,15 +803,27 @@ def stale_steps(client: str, ctx: FixContext, params: Mapping[str, object]) -> t
     """The CA is in the anchor directory; only the rebuild is missing (the seed guide's cause 5)."""
     notes: Notes = []
     if client == "java" and ctx.family in JAVA_SYSTEM_PACKAGE:
-        steps = [_run(JAVA_SYSTEM_PACKAGE[ctx.family], Purpose.INSTALL_PACKAGE, platform=ctx.family,
-                      reason="java-system-hook")]
+        steps = [
+            _run(
+                JAVA_SYSTEM_PACKAGE[ctx.family],
+                Purpose.INSTALL_PACKAGE,
+                platform=ctx.family,
+                reason="java-system-hook",
+            )
+        ]
         steps += refresh_steps(ctx)
-        return steps + restart_steps("java", ctx), notes + [Note("java-restart", {})]
+        return steps + restart_steps("java", ctx), [*notes, Note("java-restart", {})]
     if ctx.image:
         f = family_facts(ctx)
         lines = [f"RUN {shlex.join(f.refresh)}"] if f.refresh else []
-        return [Step(Action.DOCKERFILE_LINE, {"lines": lines, "base": ctx.family}, platform="dockerfile",
-                     reason="dockerfile-refresh")], notes
+        return [
+            Step(
+                Action.DOCKERFILE_LINE,
+                {"lines": lines, "base": ctx.family},
+                platform="dockerfile",
+                reason="dockerfile-refresh",
+            )
+        ], notes
     steps = install_tool_steps(ctx) + refresh_steps(ctx)
     if not steps:
         notes.append(Note("no-refresh-tool", {"family": ctx.family}))
@@ -710,7 +838,7 @@ def stale_steps(client: str, ctx: FixContext, params: Mapping[str, object]) -> t
 def ignored_file_steps(
     client: str, ctx: FixContext, params: Mapping[str, object], fingerprints: Sequence[str]
 ) -> tuple[Steps, Notes]:
-    """An anchor file the tool never takes (wrong suffix, DER, several per file): add a proper copy."""
+    """An anchor file the tool never takes (suffix, DER, several per file): add a good copy."""
     path = str(params.get("path") or "")
     reason = str(params.get("reason") or "")
     f = family_facts(ctx)
@@ -718,9 +846,11 @@ def ignored_file_steps(
     stem = name.rsplit(".", 1)[0] if "." in name else name
     steps: Steps = []
     if "certs.d" in d or client in ("docker", "crio", "podman", "containerd"):
-        dests = [f"{d}/{stem}.crt"] if not fingerprints or len(fingerprints) == 1 else [
-            f"{d}/{stem}-{i + 1}.crt" for i in range(len(fingerprints))
-        ]
+        dests = (
+            [f"{d}/{stem}.crt"]
+            if not fingerprints or len(fingerprints) == 1
+            else [f"{d}/{stem}-{i + 1}.crt" for i in range(len(fingerprints))]
+        )
         refresh: Steps = []
     else:
         base = f.anchor_dir if (f.anchor_dir and not d.startswith(f.anchor_dir)) else d
@@ -738,7 +868,13 @@ def ignored_file_steps(
         steps.append(
             Step(
                 Action.COPY_ANCHOR,
-                {"from": path, "dest": dest, "format": "pem", "sha256": fp, "convert": _conversion(reason)},
+                {
+                    "from": path,
+                    "dest": dest,
+                    "format": "pem",
+                    "sha256": fp,
+                    "convert": _conversion(reason),
+                },
                 needs_root=True,
                 changes=(dest,),
                 platform=ctx.family if ctx.family in SYSTEM_INSTALL else "linux",
@@ -767,7 +903,7 @@ def env_steps(
     *,
     default_source: str | None = None,
 ) -> tuple[Steps, Notes]:
-    """An override hides the root the default store has: remove it, say where it is set, or correct it."""
+    """An override hides a root of the default store: remove it (where it is set) or correct it."""
     steps: Steps = []
     notes: Notes = []
     for var in variables:
@@ -777,23 +913,31 @@ def env_steps(
         steps.append(
             Step(
                 Action.UNSET_ENV,
-                {"name": var, "value": value, "origins": [o.to_dict() for o in origins],
-                 "replacement": replacement},
+                {
+                    "name": var,
+                    "value": value,
+                    "origins": [o.to_dict() for o in origins],
+                    "replacement": replacement,
+                },
                 platform="dockerfile" if ctx.image else "shell",
                 reason=f"unset-{_origin_kind(origins, ctx)}",
                 phase="env",
             )
         )
         for o in origins:
-            if o.kind == "systemd" and o.unit:
-                dropin = f"/etc/systemd/system/{o.unit}.d/50-trustdoctor-{var.lower().replace('_', '-')}.conf"
+            if o.kind in ("systemd", "process") and o.unit:
+                stem = var.lower().replace("_", "-")
+                dropin = f"/etc/systemd/system/{o.unit}.d/50-trustdoctor-{stem}.conf"
                 steps.append(
                     Step(
                         Action.WRITE_FILE,
-                        {"path": dropin, "content": "text",
-                         "text": f"# written by trustdoctor: {var} hid the system CA store\n"
-                                 f"[Service]\nUnsetEnvironment={var}\n",
-                         "unit": o.unit},
+                        {
+                            "path": dropin,
+                            "content": "text",
+                            "text": f"# written by trustdoctor: {var} hid the system CA store\n"
+                            f"[Service]\nUnsetEnvironment={var}\n",
+                            "unit": o.unit,
+                        },
                         needs_root=True,
                         changes=(dropin,),
                         platform="linux",
@@ -801,24 +945,43 @@ def env_steps(
                     )
                 )
                 steps.append(
-                    _run(("systemctl", "daemon-reload"), Purpose.RELOAD, platform="linux",
-                         reason="systemd-daemon-reload")
+                    _run(
+                        ("systemctl", "daemon-reload"),
+                        Purpose.RELOAD,
+                        platform="linux",
+                        reason="systemd-daemon-reload",
+                    )
                 )
                 steps.append(
-                    Step(Action.RESTART_SERVICE, {"service": o.unit.removesuffix(".service")}, needs_root=True,
-                         platform="linux", reason="restart-unit", phase="restart")
+                    Step(
+                        Action.RESTART_SERVICE,
+                        {"service": o.unit.removesuffix(".service")},
+                        needs_root=True,
+                        platform="linux",
+                        reason="restart-unit",
+                        phase="restart",
+                    )
                 )
             elif o.kind in ("dockerfile", "image") and replacement:
                 line = f"ENV {var}={replacement}"
                 steps.append(
-                    Step(Action.DOCKERFILE_LINE, {"lines": [line], "base": ctx.family, "replaces": o.line,
-                                                  "file": o.path},
-                         platform="dockerfile", reason="dockerfile-env-correct")
+                    Step(
+                        Action.DOCKERFILE_LINE,
+                        {"lines": [line], "base": ctx.family, "replaces": o.line, "file": o.path},
+                        platform="dockerfile",
+                        reason="dockerfile-env-correct",
+                    )
                 )
         if replacement and not ctx.image:
             steps.append(
-                Step(Action.SET_ENV, {"name": var, "value": replacement, "scope": "service"},
-                     platform="shell", reason="env-correct", alternative=True, phase="env")
+                Step(
+                    Action.SET_ENV,
+                    {"name": var, "value": replacement, "scope": "service"},
+                    platform="shell",
+                    reason="env-correct",
+                    alternative=True,
+                    phase="env",
+                )
             )
     if not ctx.env_origins:
         notes.append(Note("env-origin-unknown", {"variables": list(variables)}))
@@ -850,19 +1013,47 @@ def _origin_kind(origins: Sequence[EnvOrigin], ctx: FixContext) -> str:
     return "shell"
 
 
-def restart_required_steps(client: str, ctx: FixContext, params: Mapping[str, object]) -> tuple[Steps, Notes]:
+def restart_required_steps(
+    client: str, ctx: FixContext, params: Mapping[str, object]
+) -> tuple[Steps, Notes]:
     svc = params.get("service")
     if ctx.pid is None and isinstance(svc, str) and svc:
-        steps = [Step(Action.RESTART_SERVICE, {"service": svc}, needs_root=True, platform="linux",
-                      reason=f"restart-{client}" if client in SERVICES else "restart-unit", phase="restart")]
+        steps = [
+            Step(
+                Action.RESTART_SERVICE,
+                {"service": svc},
+                needs_root=True,
+                platform="linux",
+                reason=f"restart-{client}" if client in SERVICES else "restart-unit",
+                phase="restart",
+            )
+        ]
     else:
         steps = restart_steps(client, ctx)
         if not steps:
             proc = str(params.get("process") or client)
-            steps = [Step(Action.RESTART_SERVICE, {"process": proc}, needs_root=False, platform="linux",
-                          reason="restart-process", phase="restart")]
-    notes = [Note("restart-why", {"started": params.get("started"), "changed": params.get("changed"),
-                                  "files": params.get("files")})]
+            steps = [
+                Step(
+                    Action.RESTART_SERVICE,
+                    {"process": proc},
+                    needs_root=False,
+                    platform="linux",
+                    reason="restart-process",
+                    phase="restart",
+                )
+            ]
+    notes = []
+    if params.get("started") and params.get("changed"):
+        notes.append(
+            Note(
+                "restart-why",
+                {
+                    "started": params.get("started"),
+                    "changed": params.get("changed"),
+                    "files": params.get("files") or [],
+                },
+            )
+        )
     if client in ("docker", "containerd", "crio"):
         notes.append(Note("certsd-live", {"client": client}))
     return steps, notes
@@ -875,14 +1066,25 @@ def no_store_steps(client: str, ctx: FixContext, ca: CaRef | None) -> tuple[Step
     notes: Notes = []
     if client == "requests":
         bundle = system_bundle(ctx)
-        steps.append(_run(("python3", "-m", "pip", "install", "certifi"), Purpose.INSTALL_PACKAGE,
-                          platform="linux", reason="requests-install-certifi", needs_root=False))
-        steps.append(_set_env("REQUESTS_CA_BUNDLE", bundle, ctx, reason="requests-bundle", alternative=True))
+        steps.append(
+            _run(
+                ("python3", "-m", "pip", "install", "certifi"),
+                Purpose.INSTALL_PACKAGE,
+                platform="linux",
+                reason="requests-install-certifi",
+                needs_root=False,
+            )
+        )
+        steps.append(
+            _set_env("REQUESTS_CA_BUNDLE", bundle, ctx, reason="requests-bundle", alternative=True)
+        )
         return steps, notes
     if client == "java":
         pkg = JAVA_SYSTEM_PACKAGE.get(ctx.family)
         if pkg:
-            steps.append(_run(pkg, Purpose.INSTALL_PACKAGE, platform=ctx.family, reason="java-system-hook"))
+            steps.append(
+                _run(pkg, Purpose.INSTALL_PACKAGE, platform=ctx.family, reason="java-system-hook")
+            )
         notes.append(Note("java-no-store", {}))
         if ca is not None:
             s, n = java_steps(ca, ctx)
@@ -905,16 +1107,27 @@ def no_store_steps(client: str, ctx: FixContext, ca: CaRef | None) -> tuple[Step
             lines = [f"RUN {shlex.join(f.install_tool)}"]
         else:
             lines = []
-        return [Step(Action.DOCKERFILE_LINE, {"lines": lines, "base": ctx.family}, platform="dockerfile",
-                     reason="dockerfile-bundle")], notes
+        return [
+            Step(
+                Action.DOCKERFILE_LINE,
+                {"lines": lines, "base": ctx.family},
+                platform="dockerfile",
+                reason="dockerfile-bundle",
+            )
+        ], notes
     if f.anchor_dir is None:
         # distroless/scratch/busybox root: write a bundle (Mozilla's roots from
         # certifi, plus the CA when given).
         steps.append(
             Step(
                 Action.WRITE_FILE,
-                {"path": f.bundle, "content": "append-ca" if ca else "mozilla", "seed": "mozilla",
-                 "sha256": ca.sha256 if ca else None, "src": ca.file if ca else None},
+                {
+                    "path": f.bundle,
+                    "content": "append-ca" if ca else "mozilla",
+                    "seed": "mozilla",
+                    "sha256": ca.sha256 if ca else None,
+                    "src": ca.file if ca else None,
+                },
                 needs_root=True,
                 changes=(str(f.bundle),),
                 platform=ctx.family,
@@ -922,13 +1135,20 @@ def no_store_steps(client: str, ctx: FixContext, ca: CaRef | None) -> tuple[Step
             )
         )
         notes.append(Note("mozilla-from-certifi", {}))
-        s, n = no_store_steps(client, FixContext(**{**_ctx_dict(ctx), "image": True}), ca)
+        s, n = no_store_steps(client, replace(ctx, image=True), ca)
         steps += s
         notes += n
         return steps, notes
-    if f.install_tool is not None:
-        steps.append(_run(f.install_tool, Purpose.INSTALL_PACKAGE, platform=ctx.family,
-                          reason=f"install-bundle-{ctx.family}"))
+    if f.install_tool is not None and ctx.tool_installed is not True:
+        steps.append(
+            _run(
+                f.install_tool,
+                Purpose.INSTALL_PACKAGE,
+                platform=ctx.family,
+                reason=f"install-bundle-{ctx.family}",
+                tool=f.tool,
+            )
+        )
     if ca is not None:
         s, n = install_for_client(client, ca, ctx)
         steps += [x for x in s if x.params.get("purpose") != Purpose.INSTALL_PACKAGE.value]
@@ -940,30 +1160,39 @@ def no_store_steps(client: str, ctx: FixContext, ca: CaRef | None) -> tuple[Step
     return steps, notes
 
 
-def _ctx_dict(ctx: FixContext) -> dict[str, object]:
-    from dataclasses import fields
-
-    return {f.name: getattr(ctx, f.name) for f in fields(ctx)}
-
-
 def outdated_steps(client: str, ctx: FixContext) -> tuple[Steps, Notes]:
     """A public root newer than the client's store: update the packaged roots."""
     f = family_facts(ctx)
     if client == "requests":
-        return [_run(("python3", "-m", "pip", "install", "--upgrade", "certifi"), Purpose.INSTALL_PACKAGE,
-                     platform="linux", reason="requests-upgrade-certifi", needs_root=False)], []
+        return [
+            _run(
+                ("python3", "-m", "pip", "install", "--upgrade", "certifi"),
+                Purpose.INSTALL_PACKAGE,
+                platform="linux",
+                reason="requests-upgrade-certifi",
+                needs_root=False,
+            )
+        ], []
     if client == "node":
         return [], [Note("node-bundled-roots", {})]
     if client == "java":
         return [], [Note("java-update-jdk", {"home": ctx.java.home if ctx.java else None})]
     if ctx.image:
         lines = [f"RUN {shlex.join(f.upgrade)}"] if f.upgrade else []
-        return [Step(Action.DOCKERFILE_LINE, {"lines": lines, "base": ctx.family}, platform="dockerfile",
-                     reason="dockerfile-upgrade")], [Note("rebuild-base", {})]
+        return [
+            Step(
+                Action.DOCKERFILE_LINE,
+                {"lines": lines, "base": ctx.family},
+                platform="dockerfile",
+                reason="dockerfile-upgrade",
+            )
+        ], [Note("rebuild-base", {})]
     steps: Steps = []
     notes: Notes = []
     if f.upgrade:
-        steps.append(_run(f.upgrade, Purpose.INSTALL_PACKAGE, platform=ctx.family, reason="upgrade-roots"))
+        steps.append(
+            _run(f.upgrade, Purpose.INSTALL_PACKAGE, platform=ctx.family, reason="upgrade-roots")
+        )
         steps += refresh_steps(ctx)
     else:
         notes.append(Note("rebuild-base", {}))
@@ -975,7 +1204,7 @@ def outdated_steps(client: str, ctx: FixContext) -> tuple[Steps, Notes]:
 def daemon_store_steps(
     client: str, ctx: FixContext, params: Mapping[str, object], ca: CaRef | None
 ) -> tuple[Steps, Notes]:
-    """A per-registry directory that cannot match, config_path unset, a CA file containerd cannot read."""
+    """A per-registry directory that cannot match, config_path unset, an unreadable CA file."""
     path = str(params.get("path") or "")
     expected = params.get("expected")
     reason = str(params.get("reason") or "")
@@ -996,10 +1225,19 @@ def daemon_store_steps(
         )
         if ca is not None:
             steps.append(
-                Step(Action.COPY_ANCHOR, {"src": ca.file, "dest": f"{expected}/ca.crt", "format": "pem",
-                                          "sha256": ca.sha256},
-                     needs_root=True, changes=(f"{expected}/ca.crt",), platform="linux",
-                     reason="docker-certsd" if client == "docker" else "containers-certsd")
+                Step(
+                    Action.COPY_ANCHOR,
+                    {
+                        "src": ca.file,
+                        "dest": f"{expected}/ca.crt",
+                        "format": "pem",
+                        "sha256": ca.sha256,
+                    },
+                    needs_root=True,
+                    changes=(f"{expected}/ca.crt",),
+                    platform="linux",
+                    reason="docker-certsd" if client == "docker" else "containers-certsd",
+                )
             )
         notes.append(Note("keep-original", {"path": path}))
         return steps, notes
@@ -1009,10 +1247,22 @@ def daemon_store_steps(
         version = (info.version if info else None) or _containerd_default_version(info)
         table = CONTAINERD_REGISTRY_TABLE.get(version, CONTAINERD_REGISTRY_TABLE[2])
         steps.append(
-            Step(Action.EDIT_CONFIG, {"path": config, "format": "toml", "table": table, "key": "config_path",
-                                      "value": CONTAINERD_CERTS_D, "version": version},
-                 needs_root=True, changes=(config,), platform="linux", reason="containerd-config-path",
-                 phase="config")
+            Step(
+                Action.EDIT_CONFIG,
+                {
+                    "path": config,
+                    "format": "toml",
+                    "table": table,
+                    "key": "config_path",
+                    "value": CONTAINERD_CERTS_D,
+                    "version": version,
+                },
+                needs_root=True,
+                changes=(config,),
+                platform="linux",
+                reason="containerd-config-path",
+                phase="config",
+            )
         )
         steps += restart_steps("containerd", ctx, when="config-changed")
         return steps, [Note("containerd-config-path", {"config": config, "table": table})]
@@ -1020,8 +1270,14 @@ def daemon_store_steps(
         return [], [Note("containerd-default-shadows", {"path": path, "reason": reason})]
     if ("unable to read CA" in reason or "unable to load CA" in reason) and ca is not None:
         steps.append(
-            Step(Action.COPY_ANCHOR, {"src": ca.file, "dest": path, "format": "pem", "sha256": ca.sha256},
-                 needs_root=True, changes=(path,), platform="linux", reason="containerd-ca")
+            Step(
+                Action.COPY_ANCHOR,
+                {"src": ca.file, "dest": path, "format": "pem", "sha256": ca.sha256},
+                needs_root=True,
+                changes=(path,),
+                platform="linux",
+                reason="containerd-ca",
+            )
         )
         return steps, notes
     if "missing key" in reason or "missing client certificate" in reason:

@@ -13,6 +13,7 @@ Reads, always through :class:`~trustdoctor.stores.rootfs.RootFS` and bounded:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -172,11 +173,12 @@ def _unquote(v: str) -> str:
 
 def _profile_origins(ctx: StoreContext, names: Sequence[str]) -> list[EnvOrigin]:
     files = list(PROFILE_FILES)
-    try:
-        files += [f"/etc/profile.d/{e.name}" for e in ctx.fs.listdir("/etc/profile.d", limit=500).entries
-                  if e.name.endswith(".sh")]
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        files += [
+            f"/etc/profile.d/{e.name}"
+            for e in ctx.fs.listdir("/etc/profile.d", limit=500).entries
+            if e.name.endswith(".sh")
+        ]
     home = ctx.env.get("HOME")
     if home and home.startswith("/") and home != "/root":
         files += [f"{home}/.bashrc", f"{home}/.profile", f"{home}/.bash_profile"]
@@ -215,7 +217,9 @@ def _unit_files(ctx: StoreContext) -> Iterable[tuple[str, str]]:
                         yield e.name[: -len(".d")], f"{d}/{e.name}/{s.name}"
 
 
-def _systemd_origins(ctx: StoreContext, names: Sequence[str], *, only_unit: str | None) -> list[EnvOrigin]:
+def _systemd_origins(
+    ctx: StoreContext, names: Sequence[str], *, only_unit: str | None
+) -> list[EnvOrigin]:
     out: list[EnvOrigin] = []
     wanted = set(names)
     for unit, path in _unit_files(ctx):
@@ -228,15 +232,15 @@ def _systemd_origins(ctx: StoreContext, names: Sequence[str], *, only_unit: str 
             line = raw.strip()
             if line.startswith("Environment="):
                 try:
-                    words = shlex.split(line[len("Environment="):])
+                    words = shlex.split(line[len("Environment=") :])
                 except ValueError:
-                    words = line[len("Environment="):].split()
+                    words = line[len("Environment=") :].split()
                 for w in words:
                     k, sep, v = w.partition("=")
                     if sep and k in wanted:
                         out.append(EnvOrigin(k, v, "systemd", path, i, unit))
             elif line.startswith("EnvironmentFile="):
-                ef = line[len("EnvironmentFile="):].strip().lstrip("-")
+                ef = line[len("EnvironmentFile=") :].strip().lstrip("-")
                 if not ef.startswith("/"):
                     continue
                 etext = _read(ctx, ef)
@@ -303,10 +307,16 @@ def java_info(ctx: StoreContext, store: ClientStore) -> JavaInfo:
     from ..stores.keystore import detect_keystore_type, inspect_keystore
     from ..stores.model import SourceStatus
 
-    home = next((s.path for s in store.sources if s.kind == "jdk" and s.status == SourceStatus.USED), None)
+    home = next(
+        (s.path for s in store.sources if s.kind == "jdk" and s.status == SourceStatus.USED), None
+    )
     keystore = next(
-        (s.path for s in store.sources if s.kind == "keystore"
-         and s.status in (SourceStatus.USED, SourceStatus.EMPTY, SourceStatus.REJECTED)),
+        (
+            s.path
+            for s in store.sources
+            if s.kind == "keystore"
+            and s.status in (SourceStatus.USED, SourceStatus.EMPTY, SourceStatus.REJECTED)
+        ),
         None,
     )
     props, _ = system_properties(ctx)
@@ -343,7 +353,9 @@ def java_info(ctx: StoreContext, store: ClientStore) -> JavaInfo:
 # -- containerd -----------------------------------------------------------------------------------
 
 
-def containerd_info(ctx: StoreContext, config: str = "/etc/containerd/config.toml") -> ContainerdInfo:
+def containerd_info(
+    ctx: StoreContext, config: str = "/etc/containerd/config.toml"
+) -> ContainerdInfo:
     import tomllib
 
     from ..stores.registries import containerd_version
@@ -397,7 +409,10 @@ def _containers_dir(stores: Sequence[ClientStore], registry: str | None) -> str 
         if s.client not in ("crio", "podman"):
             continue
         for src in s.sources:
-            if src.kind == "certs.d" and src.status in (SourceStatus.USED, SourceStatus.EMPTY) and \
-                    src.path.endswith("/" + registry):
+            if (
+                src.kind == "certs.d"
+                and src.status in (SourceStatus.USED, SourceStatus.EMPTY)
+                and src.path.endswith("/" + registry)
+            ):
                 return src.path
     return None

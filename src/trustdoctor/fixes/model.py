@@ -76,7 +76,18 @@ PHASES: Mapping[str, int] = {
 
 # Platforms that are a host root (steps ``apply`` may carry out).
 HOST_PLATFORMS: frozenset[str] = frozenset(
-    {"debian", "rhel", "alpine", "suse", "arch", "distroless", "scratch", "busybox", "unknown", "linux"}
+    {
+        "debian",
+        "rhel",
+        "alpine",
+        "suse",
+        "arch",
+        "distroless",
+        "scratch",
+        "busybox",
+        "unknown",
+        "linux",
+    }
 )
 
 
@@ -171,7 +182,9 @@ class CaRef:
 
         b64 = base64.encodebytes(cert.der).replace(b"\n", b"")
         lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
-        pem = b"-----BEGIN CERTIFICATE-----\n" + b"\n".join(lines) + b"\n-----END CERTIFICATE-----\n"
+        pem = (
+            b"-----BEGIN CERTIFICATE-----\n" + b"\n".join(lines) + b"\n-----END CERTIFICATE-----\n"
+        )
         return cls(
             name=cert.display_name,
             subject=cert.subject,
@@ -191,7 +204,9 @@ class CaRef:
             if part.startswith("CN="):
                 short = part[3:]
                 break
-        return cls(name=short, subject=subject or name, file=file or "ROOT.pem", slug=slugify(short))
+        return cls(
+            name=short, subject=subject or name, file=file or "ROOT.pem", slug=slugify(short)
+        )
 
     @property
     def fingerprint(self) -> str | None:

@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 
 # Causes and what kind of plan answers them.  Every Code appears exactly once
 # (tests/test_fix_plans.py checks it).
-CLIENT_INSTALL: frozenset[Code] = frozenset({Code.UNTRUSTED_ROOT, Code.PARTIAL_TRUST, Code.INTERCEPTED})
+CLIENT_INSTALL: frozenset[Code] = frozenset(
+    {Code.UNTRUSTED_ROOT, Code.PARTIAL_TRUST, Code.INTERCEPTED}
+)
 SERVE_CHAIN: frozenset[Code] = frozenset(
     {
         Code.MISSING_INTERMEDIATE,
@@ -62,7 +64,14 @@ REISSUE: frozenset[Code] = frozenset(
     }
 )
 NETWORK: frozenset[Code] = frozenset(
-    {Code.UNREACHABLE, Code.TIMEOUT, Code.NOT_TLS, Code.HANDSHAKE_FAILED, Code.STARTTLS_REFUSED, Code.PROXY_FAILED}
+    {
+        Code.UNREACHABLE,
+        Code.TIMEOUT,
+        Code.NOT_TLS,
+        Code.HANDSHAKE_FAILED,
+        Code.STARTTLS_REFUSED,
+        Code.PROXY_FAILED,
+    }
 )
 STORE_CAUSES: frozenset[Code] = frozenset(
     {
@@ -137,10 +146,13 @@ def plan_for(
             known = ", ".join(c.value for c in Code)
             raise UsageError(f"unknown cause {subject!r} (known: {known})") from None
         p = dict(params or {})
-    names = list(clients or ([client] if client else []) or list(ctx.clients) or [_default_client(code)])
+    names = list(
+        clients or ([client] if client else []) or list(ctx.clients) or [_default_client(code)]
+    )
     caref = _caref(ca, p, ctx)
     plans = [
-        _plan_one(code, c, ctx, p, caref, diag, fingerprints, system_store=system_store) for c in names
+        _plan_one(code, c, ctx, p, caref, diag, fingerprints, system_store=system_store)
+        for c in names
     ]
     return merge_plans(plans)
 
@@ -181,13 +193,27 @@ def _plan_one(
         side = Side.CLIENT if code != Code.INTERCEPTED else Side.NETWORK
         if code == Code.INTERCEPTED:
             notes.insert(0, Note("intercepted-own-proxy", {"issuer": params.get("issuer")}))
-            steps.append(Step(Action.SET_ENV, {"name": "NO_PROXY", "value": ctx.host or "<host>",
-                                               "scope": "service"},
-                              platform="shell", reason="no-proxy", alternative=True, phase="env"))
+            steps.append(
+                Step(
+                    Action.SET_ENV,
+                    {"name": "NO_PROXY", "value": ctx.host or "<host>", "scope": "service"},
+                    platform="shell",
+                    reason="no-proxy",
+                    alternative=True,
+                    phase="env",
+                )
+            )
         if ca.sha256 is None:
             notes.append(Note("ca-needed", {"name": ca.name}))
-        elif not ctx.image and client in C.SYSTEM_CLIENTS | {"requests", "node", "java", "docker",
-                                                              "containerd", "crio", "podman"}:
+        elif not ctx.image and client in C.SYSTEM_CLIENTS | {
+            "requests",
+            "node",
+            "java",
+            "docker",
+            "containerd",
+            "crio",
+            "podman",
+        }:
             steps.append(_verify_step(ca, ctx, client))
     elif code in STORE_CAUSES:
         s, n, plan_ca = _store_cause(code, client, ctx, params, ca, fingerprints)
@@ -208,8 +234,12 @@ def _plan_one(
         platform = "server"
         if code == Code.SELF_SIGNED_LEAF:
             alt, _ = C.install_for_client(client, ca, ctx, system_store=system_store)
-            steps += [replace(x, alternative=True) for x in alt if x.action != Action.RUN
-                      or x.params.get("purpose") != Purpose.INSTALL_PACKAGE.value]
+            steps += [
+                replace(x, alternative=True)
+                for x in alt
+                if x.action != Action.RUN
+                or x.params.get("purpose") != Purpose.INSTALL_PACKAGE.value
+            ]
     elif code in NETWORK:
         s, n = S.network_steps(code, ctx, params)
         steps += s
@@ -256,7 +286,9 @@ def _store_cause(
         variables = params.get("variables")
         names = [str(v) for v in variables] if isinstance(variables, list) else []
         if not names:
-            names = [v for v in ("SSL_CERT_FILE", "SSL_CERT_DIR") if ctx.env.get(v)] or ["SSL_CERT_FILE"]
+            names = [v for v in ("SSL_CERT_FILE", "SSL_CERT_DIR") if ctx.env.get(v)] or [
+                "SSL_CERT_FILE"
+            ]
         src = params.get("default_source")
         s, n = C.env_steps(client, ctx, names, default_source=str(src) if src else None)
         return s, n, None
@@ -271,18 +303,34 @@ def _store_cause(
         return s, n, None
     if code == Code.TRUSTED_BLOCK_IGNORED:
         path = str(params.get("path") or ca.file)
-        step = Step(Action.RUN, {"argv": ["openssl", "x509", "-in", path, "-out", f"{ca.slug}.pem"],
-                                 "purpose": Purpose.BUILD.value},
-                    platform="shell", reason="trusted-to-plain", phase="build")
+        step = Step(
+            Action.RUN,
+            {
+                "argv": ["openssl", "x509", "-in", path, "-out", f"{ca.slug}.pem"],
+                "purpose": Purpose.BUILD.value,
+            },
+            platform="shell",
+            reason="trusted-to-plain",
+            phase="build",
+        )
         s, n = C.install_for_client(client, replace(ca, file=f"{ca.slug}.pem"), ctx)
         return [step, *s], n, None
     if code == Code.UNREADABLE_FILE:
         path = str(params.get("path") or "")
-        return [Step(Action.RUN, {"argv": ["chmod", "a+r", path], "purpose": Purpose.CHECK.value,
-                                  "path": path},
-                     needs_root=True, platform="linux", reason="make-readable", phase="check")], [
-            Note("unreadable", {"path": path, "reason": params.get("reason")})
-        ], None
+        return (
+            [
+                Step(
+                    Action.RUN,
+                    {"argv": ["chmod", "a+r", path], "purpose": Purpose.CHECK.value, "path": path},
+                    needs_root=True,
+                    platform="linux",
+                    reason="make-readable",
+                    phase="check",
+                )
+            ],
+            [Note("unreadable", {"path": path, "reason": params.get("reason")})],
+            None,
+        )
     # store-limit
     return [], [Note("store-limit", dict(params))], None
 
@@ -295,11 +343,16 @@ def _verify_step(ca: CaRef, ctx: FixContext, client: str) -> Step:
         argv += ["--pid", str(ctx.pid)]
     if ctx.registry and client in C.REGISTRY_CLIENTS:
         argv += ["--registry", ctx.registry]
-    return Step(Action.RUN, {"argv": argv, "purpose": Purpose.VERIFY.value}, platform="linux",
-                reason="verify-stores", phase="verify")
+    return Step(
+        Action.RUN,
+        {"argv": argv, "purpose": Purpose.VERIFY.value},
+        platform="linux",
+        reason="verify-stores",
+        phase="verify",
+    )
 
 
-# -- stores and a CA (fix --ca) ---------------------------------------------------------------------
+# -- stores and a CA (fix --ca) --------------------------------------------------------------------
 
 
 def _finding(store: ClientStore, code: Code) -> Finding | None:
@@ -335,7 +388,9 @@ def plan_for_store(
     reason = check.reason if check else "not-present"
     if check is not None and check.trusted:
         plan = plan_for(Code.OK, ctx, client=client, params={"client": client})
-        plan = replace(plan, notes=(Note("already-trusted", {"client": client, "source": check.source}),))
+        plan = replace(
+            plan, notes=(Note("already-trusted", {"client": client, "source": check.source}),)
+        )
         if restart is not None:
             plan = merge_plans([plan, plan_for(restart, ctx, client=client)])
             plan = replace(plan, cause=Code.RESTART_REQUIRED, side=Side.CLIENT)
@@ -348,19 +403,34 @@ def plan_for_store(
         plan = plan_for(Code.STALE_BUNDLE, ctx, client=client, params=params)
     elif reason == Code.ANCHOR_FILE_IGNORED.value and check is not None:
         params = {"path": check.source, "reason": check.detail, "client": client}
-        plan = plan_for(Code.ANCHOR_FILE_IGNORED, ctx, client=client, params=params,
-                        fingerprints=[caref.sha256] if caref.sha256 else [])
+        plan = plan_for(
+            Code.ANCHOR_FILE_IGNORED,
+            ctx,
+            client=client,
+            params=params,
+            fingerprints=[caref.sha256] if caref.sha256 else [],
+        )
     elif reason == Code.ENV_OVERRIDE.value:
         f = _finding(store, Code.ENV_OVERRIDE)
-        params = {"variables": list(f.params.get("variables") or []) if f else [],  # type: ignore[call-overload]
-                  "default_source": check.source if check else None}
+        params = {
+            "variables": list(f.params.get("variables") or []) if f else [],  # type: ignore[call-overload]
+            "default_source": check.source if check else None,
+        }
         plan = plan_for(Code.ENV_OVERRIDE, ctx, client=client, params=params)
     elif reason == Code.DAEMON_STORE.value:
-        f = next((x for x in store.findings if x.code == Code.DAEMON_STORE and x.severity.value == "error"),
-                 None)
+        f = next(
+            (
+                x
+                for x in store.findings
+                if x.code == Code.DAEMON_STORE and x.severity.value == "error"
+            ),
+            None,
+        )
         plan = plan_for(f or Code.DAEMON_STORE, ctx, client=client, ca=caref)
     else:
-        plan = plan_for(Code.UNTRUSTED_ROOT, ctx, client=client, ca=caref, system_store=store.system_store)
+        plan = plan_for(
+            Code.UNTRUSTED_ROOT, ctx, client=client, ca=caref, system_store=store.system_store
+        )
     if restart is not None and plan.cause != Code.RESTART_REQUIRED:
         plan = merge_plans([plan, plan_for(restart, ctx, client=client)])
     return replace(plan, ca=caref)
@@ -374,19 +444,26 @@ def plan_for_stores(
     ca_file: str | None = None,
     extra_clients: Sequence[str] = (),
 ) -> Plan:
-    """One plan making every client of ``stores`` (and ``extra_clients``, e.g. kubernetes) trust ``ca``."""
+    """One plan making every client of ``stores`` (and ``extra_clients``) trust ``ca``."""
     ctx = ctx or FixContext()
     plans = [plan_for_store(s, ca, ctx, ca_file=ca_file) for s in stores]
     caref = ca if isinstance(ca, CaRef) else CaRef.from_cert(ca, ca_file)
     for c in extra_clients:
         plans.append(plan_for(Code.UNTRUSTED_ROOT, ctx, client=c, ca=caref))
     if not plans:
-        return Plan(Code.OK, Side.NONE, notes=(Note("no-clients", {}),), root=ctx.root, ca=caref, context=ctx)
+        return Plan(
+            Code.OK,
+            Side.NONE,
+            notes=(Note("no-clients", {}),),
+            root=ctx.root,
+            ca=caref,
+            context=ctx,
+        )
     merged = merge_plans(plans)
     return replace(merged, ca=caref)
 
 
-# -- a diagnosis (for diagnose / chain) ---------------------------------------------------------------
+# -- a diagnosis (for diagnose / chain) ------------------------------------------------------------
 
 
 def _top_cert(diag: Diagnosis, v: ClientVerdict) -> CertInfo | None:
@@ -412,17 +489,26 @@ def plan_for_diagnosis(
     """
     base = ctx or context_for(distro)
     if ctx is not None and distro is not None and ctx.family == "unknown":
-        base = replace(ctx, family=context_for(distro).family, distro_label=context_for(distro).distro_label)
+        base = replace(
+            ctx, family=context_for(distro).family, distro_label=context_for(distro).distro_label
+        )
     if diag.host and base.host is None:
         base = replace(base, host=diag.host)
     if base.now is None:
         base = replace(base, now=diag.at)
     refusing = [v for v in diag.clients if not v.trusted]
     if not refusing:
-        return Plan(Code.OK, Side.NONE, notes=(Note("nothing-ok", {}),), clients=tuple(v.client for v in diag.clients),
-                    platform=_platform(base), root=base.root, context=base)
+        return Plan(
+            Code.OK,
+            Side.NONE,
+            notes=(Note("nothing-ok", {}),),
+            clients=tuple(v.client for v in diag.clients),
+            platform=_platform(base),
+            root=base.root,
+            context=base,
+        )
     plans: list[Plan] = []
-    seen_server: set[Code] = set()
+    seen_server: dict[Code, int] = {}
     for v in refusing:
         primary = v.findings[0] if v.findings else None
         params: dict[str, object] = dict(primary.params) if primary else {}
@@ -432,13 +518,19 @@ def plan_for_diagnosis(
         side = CODE_SIDE.get(code, v.side)
         if side in (Side.SERVER, Side.NETWORK) and code not in CLIENT_INSTALL:
             if code in seen_server:
+                i = seen_server[code]
+                plans[i] = replace(plans[i], clients=(*plans[i].clients, v.client))
                 continue
-            seen_server.add(code)
+            seen_server[code] = len(plans)
             plans.append(plan_for(code, base, client=v.client, params=params, diag=diag))
             continue
         top = _top_cert(diag, v)
         ca: CaRef | None = None
-        if top is not None and top.self_issued and code in (Code.UNTRUSTED_ROOT, Code.SELF_SIGNED_LEAF):
+        if (
+            top is not None
+            and top.self_issued
+            and code in (Code.UNTRUSTED_ROOT, Code.SELF_SIGNED_LEAF)
+        ):
             ca = CaRef.from_cert(top)
         client = v.client
         store = (stores or {}).get(client)
@@ -446,11 +538,22 @@ def plan_for_diagnosis(
             plans.append(plan_for_store(store, ca, base))
             continue
         if store is not None and code in CLIENT_INSTALL:
-            plans.append(plan_for(code, base, client=client, params=params, ca=ca,
-                                  system_store=store.system_store))
+            plans.append(
+                plan_for(
+                    code, base, client=client, params=params, ca=ca, system_store=store.system_store
+                )
+            )
             continue
-        plans.append(plan_for(code, base, client=_fix_client(client), params=params, ca=ca,
-                              fingerprints=primary.certs if primary else ()))
+        plans.append(
+            plan_for(
+                code,
+                base,
+                client=_fix_client(client),
+                params=params,
+                ca=ca,
+                fingerprints=primary.certs if primary else (),
+            )
+        )
     merged = merge_plans(plans)
     return merged
 
@@ -527,4 +630,4 @@ def _combine_verify(steps: list[Step]) -> list[Step]:
     first = checks[0]
     merged = replace(first, params={**dict(first.params), "argv": argv})
     out = [s for s in steps if s.reason != "verify-stores"]
-    return out + [merged]
+    return [*out, merged]

@@ -43,10 +43,19 @@ def _host_of(ctx: FixContext, params: Mapping[str, object]) -> str:
 def serve_order(diag: Diagnosis | None, params: Mapping[str, object]) -> list[dict[str, object]]:
     """The certificates a server must present, leaf first, intermediates next, no root."""
     if diag is None:
-        out: list[dict[str, object]] = [{"role": "leaf", "subject": None, "sha256": None, "file": "leaf.pem"}]
+        out: list[dict[str, object]] = [
+            {"role": "leaf", "subject": None, "sha256": None, "file": "leaf.pem"}
+        ]
         if params.get("issuer"):
-            out.append({"role": "intermediate", "subject": params.get("issuer"), "sha256": None,
-                        "file": "intermediate.pem", "missing": True})
+            out.append(
+                {
+                    "role": "intermediate",
+                    "subject": params.get("issuer"),
+                    "sha256": None,
+                    "file": "intermediate.pem",
+                    "missing": True,
+                }
+            )
         return out
     # Prefer a path that reached an anchor (it has every intermediate), else the longest.
     best = None
@@ -63,26 +72,48 @@ def serve_order(diag: Diagnosis | None, params: Mapping[str, object]) -> list[di
             break
         cert = diag.certificates.get(link.sha256) if link.sha256 else None
         if link.role == "leaf":
-            out.append({"role": "leaf", "subject": cert.subject if cert else diag.leaf.subject,
-                        "sha256": link.sha256 or diag.leaf.sha256, "file": "leaf.pem"})
+            out.append(
+                {
+                    "role": "leaf",
+                    "subject": cert.subject if cert else diag.leaf.subject,
+                    "sha256": link.sha256 or diag.leaf.sha256,
+                    "file": "leaf.pem",
+                }
+            )
         elif link.role == "missing":
             aia = list(cert.aia_ca_issuers) if cert else []
-            out.append({"role": "intermediate", "subject": params.get("issuer"), "sha256": None,
-                        "file": "intermediate.pem", "missing": True, "aia": aia or params.get("aia") or []})
+            out.append(
+                {
+                    "role": "intermediate",
+                    "subject": params.get("issuer"),
+                    "sha256": None,
+                    "file": "intermediate.pem",
+                    "missing": True,
+                    "aia": aia or params.get("aia") or [],
+                }
+            )
         else:
             if cert is not None and cert.self_issued:
                 break  # a root: never served
             n_inter += 1
-            out.append({"role": "intermediate", "subject": cert.subject if cert else None,
-                        "sha256": link.sha256, "origin": link.origin,
-                        "file": "intermediate.pem" if n_inter == 1 else f"intermediate{n_inter}.pem"})
+            out.append(
+                {
+                    "role": "intermediate",
+                    "subject": cert.subject if cert else None,
+                    "sha256": link.sha256,
+                    "origin": link.origin,
+                    "file": "intermediate.pem" if n_inter == 1 else f"intermediate{n_inter}.pem",
+                }
+            )
     if not out:
-        out.append({"role": "leaf", "subject": diag.leaf.subject, "sha256": diag.leaf.sha256, "file": "leaf.pem"})
-    if diag.clients and any(link.role == "missing" for v in diag.clients for link in v.path) and not any(
-        e.get("missing") for e in out
-    ) and params.get("issuer") and len(out) == 1:
-        out.append({"role": "intermediate", "subject": params.get("issuer"), "sha256": None,
-                    "file": "intermediate.pem", "missing": True, "aia": params.get("aia") or []})
+        out.append(
+            {
+                "role": "leaf",
+                "subject": diag.leaf.subject,
+                "sha256": diag.leaf.sha256,
+                "file": "leaf.pem",
+            }
+        )
     return out
 
 
@@ -100,20 +131,39 @@ def chain_steps(
             url = aia[0] if isinstance(aia, list) and aia else None
             if url:
                 steps.append(
-                    Step(Action.RUN,
-                         {"argv": ["sh", "-c", f"curl -fsS {shlex.quote(str(url))} -o intermediate.der && "
-                                   "openssl x509 -inform DER -in intermediate.der -out intermediate.pem"],
-                          "purpose": Purpose.BUILD.value, "url": url},
-                         platform="server", reason="fetch-intermediate-aia", phase="build")
+                    Step(
+                        Action.RUN,
+                        {
+                            "argv": [
+                                "sh",
+                                "-c",
+                                f"curl -fsS {shlex.quote(str(url))} -o intermediate.der && "
+                                "openssl x509 -inform DER -in intermediate.der "
+                                "-out intermediate.pem",
+                            ],
+                            "purpose": Purpose.BUILD.value,
+                            "url": url,
+                        },
+                        platform="server",
+                        reason="fetch-intermediate-aia",
+                        phase="build",
+                    )
                 )
             else:
                 notes.append(Note("get-intermediate", {"issuer": entry.get("subject")}))
     files = [str(e["file"]) for e in order]
     steps.append(
-        Step(Action.RUN,
-             {"argv": ["sh", "-c", f"cat {' '.join(files)} > fullchain.pem"], "purpose": Purpose.BUILD.value,
-              "order": order},
-             platform="server", reason="build-fullchain", phase="build")
+        Step(
+            Action.RUN,
+            {
+                "argv": ["sh", "-c", f"cat {' '.join(files)} > fullchain.pem"],
+                "purpose": Purpose.BUILD.value,
+                "order": order,
+            },
+            platform="server",
+            reason="build-fullchain",
+            phase="build",
+        )
     )
     steps += server_config_steps(ctx, host)
     steps += verify_server_steps(ctx, host, expected=len(order))
@@ -132,15 +182,32 @@ def server_config_steps(ctx: FixContext, host: str) -> Steps:
     out: Steps = []
     for name in names:
         sw = SERVERS[name]
-        values = {"fullchain": f"{base}/fullchain.pem", "key": f"{base}/privkey.pem",
-                  "pem": f"{base}/{host}.pem", "host": host}
+        values = {
+            "fullchain": f"{base}/fullchain.pem",
+            "key": f"{base}/privkey.pem",
+            "pem": f"{base}/{host}.pem",
+            "host": host,
+        }
         lines = [line.format(**values) for line in sw.lines]
-        params: dict[str, object] = {"software": name, "lines": lines, "reload": list(sw.reload),
-                                     "file_kind": sw.file_kind, "dir": base}
+        params: dict[str, object] = {
+            "software": name,
+            "lines": lines,
+            "reload": list(sw.reload),
+            "file_kind": sw.file_kind,
+            "dir": base,
+        }
         if sw.file_kind == "combined":
             params["build"] = f"cat fullchain.pem privkey.pem > {values['pem']}"
-        out.append(Step(Action.SERVER_CONFIG, params, needs_root=True, platform=name,
-                        reason=f"server-{name}", phase="server"))
+        out.append(
+            Step(
+                Action.SERVER_CONFIG,
+                params,
+                needs_root=True,
+                platform=name,
+                reason=f"server-{name}",
+                phase="server",
+            )
+        )
     return out
 
 
@@ -149,15 +216,29 @@ def verify_server_steps(ctx: FixContext, host: str, *, expected: int | None = No
     port = "443"
     if ":" in target.rsplit("]", 1)[-1] and not target.startswith(("http://", "https://")):
         port = target.rsplit(":", 1)[1]
-    check = (f"openssl s_client -connect {host}:{port} -servername {host} -showcerts </dev/null 2>/dev/null "
-             "| grep -c 'BEGIN CERTIFICATE'")
+    check = (
+        f"openssl s_client -connect {host}:{port} -servername {host} -showcerts "
+        "</dev/null 2>/dev/null "
+        "| grep -c 'BEGIN CERTIFICATE'"
+    )
     params: dict[str, object] = {"argv": ["sh", "-c", check], "purpose": Purpose.VERIFY.value}
     if expected is not None:
         params["expected"] = expected
     return [
-        Step(Action.RUN, params, platform="server", reason="verify-served-count", phase="verify"),
-        Step(Action.RUN, {"argv": ["trustdoctor", "diagnose", target], "purpose": Purpose.VERIFY.value},
-             platform="server", reason="verify-diagnose", phase="verify"),
+        Step(
+            Action.RUN,
+            params,
+            platform="server",
+            reason="verify-served-count" if expected is not None else "verify-served",
+            phase="verify",
+        ),
+        Step(
+            Action.RUN,
+            {"argv": ["trustdoctor", "diagnose", target], "purpose": Purpose.VERIFY.value},
+            platform="server",
+            reason="verify-diagnose",
+            phase="verify",
+        ),
     ]
 
 
@@ -213,7 +294,11 @@ def _names(cert: CertInfo | None, host: str | None, code: Code) -> list[str]:
     if cert is not None:
         names += [f"DNS:{n}" for n in cert.dns_names]
         names += [f"IP:{n}" for n in cert.ip_addresses]
-        if not names and cert.common_name and code in (Code.HOSTNAME_MISMATCH, Code.LEGACY_COMMON_NAME):
+        if (
+            not names
+            and cert.common_name
+            and code in (Code.HOSTNAME_MISMATCH, Code.LEGACY_COMMON_NAME)
+        ):
             names.append(f"DNS:{cert.common_name}")
     if host and host != "<host>":
         try:
@@ -254,15 +339,29 @@ def reissue_steps(
         "not_before": cert.not_before.isoformat() if cert else params.get("not_before"),
         "not_after": cert.not_after.isoformat() if cert else params.get("not_after"),
         "new_not_before": now.replace(microsecond=0).isoformat(),
-        "new_not_after_max": (now + dt.timedelta(days=PUBLIC_MAX_DAYS)).replace(microsecond=0).isoformat(),
+        "new_not_after_max": (now + dt.timedelta(days=PUBLIC_MAX_DAYS))
+        .replace(microsecond=0)
+        .isoformat(),
         "key": f"{cert.key_type} {cert.key_bits}" if cert else None,
         "signature": cert.signature_algorithm if cert else None,
         "issuer": cert.issuer if cert else params.get("issuer"),
     }
     extensions = _extensions(code, params, names, is_leaf, cert)
     facts["extensions"] = extensions
-    for k in ("reason", "which", "rule", "detail", "oids", "name", "constraint", "hash", "bits", "minimum",
-              "algorithm", "path_length"):
+    for k in (
+        "reason",
+        "which",
+        "rule",
+        "detail",
+        "oids",
+        "name",
+        "constraint",
+        "hash",
+        "bits",
+        "minimum",
+        "algorithm",
+        "path_length",
+    ):
         if params.get(k) is not None:
             facts[k] = params[k]
     steps: Steps = [
@@ -270,12 +369,27 @@ def reissue_steps(
     ]
     notes: Notes = []
     if code == Code.NOT_YET_VALID:
-        steps.insert(0, Step(Action.RUN, {"argv": ["sh", "-c", "date -u; timedatectl status 2>/dev/null | "
-                                                   "grep -i synchronized"], "purpose": Purpose.CHECK.value},
-                             platform="linux", reason="check-clock", phase="check"))
+        steps.insert(
+            0,
+            Step(
+                Action.RUN,
+                {
+                    "argv": [
+                        "sh",
+                        "-c",
+                        "date -u; timedatectl status 2>/dev/null | grep -i synchronized",
+                    ],
+                    "purpose": Purpose.CHECK.value,
+                },
+                platform="linux",
+                reason="check-clock",
+                phase="check",
+            ),
+        )
     if is_leaf:
         steps += server_config_steps(ctx, host or "<host>")
-        steps += verify_server_steps(ctx, host or "<host>")
+        expected = len(serve_order(diag, params)) if diag is not None else None
+        steps += verify_server_steps(ctx, host or "<host>", expected=expected)
         notes.append(Note("public-ca-validity", {"days": PUBLIC_MAX_DAYS}))
     else:
         notes.append(Note("ca-reissue", {"subject": facts["subject"]}))
@@ -289,10 +403,16 @@ def reissue_steps(
 
 
 def _extensions(
-    code: Code, params: Mapping[str, object], names: Sequence[str], is_leaf: bool, cert: CertInfo | None
+    code: Code,
+    params: Mapping[str, object],
+    names: Sequence[str],
+    is_leaf: bool,
+    cert: CertInfo | None,
 ) -> list[str]:
     if is_leaf:
-        ku = "critical,digitalSignature" + (",keyEncipherment" if cert and cert.key_type == "RSA" else "")
+        ku = "critical,digitalSignature" + (
+            ",keyEncipherment" if cert and cert.key_type == "RSA" else ""
+        )
         ext = [
             "basicConstraints=critical,CA:FALSE",
             f"keyUsage={ku}",
@@ -308,14 +428,18 @@ def _extensions(
         below = params.get("intermediates")
         if isinstance(below, int):
             bc += f",pathlen:{below}"
-    ext = [bc, "keyUsage=critical,keyCertSign,cRLSign", "subjectKeyIdentifier=hash",
-           "authorityKeyIdentifier=keyid"]
+    ext = [
+        bc,
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "subjectKeyIdentifier=hash",
+        "authorityKeyIdentifier=keyid",
+    ]
     if code == Code.WRONG_USAGE:
         ext.append("extendedKeyUsage=serverAuth,clientAuth")
     return ext
 
 
-# -- network ----------------------------------------------------------------------------------------
+# -- network ---------------------------------------------------------------------------------------
 
 
 def network_steps(code: Code, ctx: FixContext, params: Mapping[str, object]) -> tuple[Steps, Notes]:
@@ -326,18 +450,33 @@ def network_steps(code: Code, ctx: FixContext, params: Mapping[str, object]) -> 
     if code in (Code.UNREACHABLE, Code.TIMEOUT):
         checks = [
             (f"getent ahosts {q}", "check-dns"),
-            (f"timeout 5 sh -c 'cat < /dev/null > /dev/tcp/{host}/{port}' && echo open", "check-port"),
+            (
+                f"timeout 5 sh -c 'cat < /dev/null > /dev/tcp/{host}/{port}' && echo open",
+                "check-port",
+            ),
             ("env | grep -i _proxy", "check-proxy-env"),
         ]
     elif code in (Code.NOT_TLS, Code.STARTTLS_REFUSED):
         checks = [
-            (f"openssl s_client -connect {host}:{port} -servername {host} </dev/null", "check-tls-port"),
-            (f"openssl s_client -connect {host}:{port} -starttls smtp </dev/null", "check-starttls"),
+            (
+                f"openssl s_client -connect {host}:{port} -servername {host} </dev/null",
+                "check-tls-port",
+            ),
+            (
+                f"openssl s_client -connect {host}:{port} -starttls smtp </dev/null",
+                "check-starttls",
+            ),
         ]
     elif code == Code.HANDSHAKE_FAILED:
         checks = [
-            (f"openssl s_client -connect {host}:{port} -servername {host} -tls1_2 </dev/null", "check-tls12"),
-            (f"openssl s_client -connect {host}:{port} -servername {host} -tls1_3 </dev/null", "check-tls13"),
+            (
+                f"openssl s_client -connect {host}:{port} -servername {host} -tls1_2 </dev/null",
+                "check-tls12",
+            ),
+            (
+                f"openssl s_client -connect {host}:{port} -servername {host} -tls1_3 </dev/null",
+                "check-tls13",
+            ),
         ]
     elif code == Code.PROXY_FAILED:
         checks = [
@@ -345,8 +484,13 @@ def network_steps(code: Code, ctx: FixContext, params: Mapping[str, object]) -> 
             (f"curl -v -o /dev/null https://{host}:{port}/", "check-proxy-curl"),
         ]
     steps = [
-        Step(Action.RUN, {"argv": ["sh", "-c", cmd], "purpose": Purpose.CHECK.value}, platform="shell",
-             reason=reason, phase="check")
+        Step(
+            Action.RUN,
+            {"argv": ["sh", "-c", cmd], "purpose": Purpose.CHECK.value},
+            platform="shell",
+            reason=reason,
+            phase="check",
+        )
         for cmd, reason in checks
     ]
     return steps, [Note(f"network-{code.value}", {"host": host})]

@@ -112,10 +112,16 @@ SYSTEM_INSTALL: Mapping[str, SystemInstall] = {
     ),
     # TS §4.6: nothing at all; Go says "certificate signed by unknown authority".
     "scratch": SystemInstall(
-        family="scratch", anchor_dir=None, bundle="/etc/ssl/certs/ca-certificates.crt", note="bundle-scratch"
+        family="scratch",
+        anchor_dir=None,
+        bundle="/etc/ssl/certs/ca-certificates.crt",
+        note="bundle-scratch",
     ),
     "busybox": SystemInstall(
-        family="busybox", anchor_dir=None, bundle="/etc/ssl/certs/ca-certificates.crt", note="bundle-scratch"
+        family="busybox",
+        anchor_dir=None,
+        bundle="/etc/ssl/certs/ca-certificates.crt",
+        note="bundle-scratch",
     ),
     # Unrecognised: Go reads every file in /etc/ssl/certs (TS §1.2); OpenSSL
     # needs the <hash>.0 link `openssl rehash` makes (TS §2.1).

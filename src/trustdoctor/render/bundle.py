@@ -35,8 +35,8 @@ REASON_TEXT: Mapping[str, str] = {
     "root-included": "the root {root!q} is appended (--include-root)",
     "root-not-self-signed": "--include-root: the chain ends at {top!q}, which is not a self-signed root; nothing appended",
     "roots-differ": "the clients reach it through different anchors: {roots}",
-    "no-path": "{client}: no chain reaches its anchors — {cause} (missing {issuer!q})",
-    "refused": "{client} refuses the best chain found — {cause} ({subject!q})",
+    "no-path": "{clients}: no chain reaches their anchors — {cause} (missing {issuer!q})",
+    "refused": "{clients}: refuse the best chain found — {cause} ({subject!q})",
 }
 
 
@@ -156,6 +156,9 @@ def render_bundle(
 def _diff(doc: Doc, plan: BundlePlan) -> None:
     diff = plan.diff
     doc.line(Span("Compared with what the server presents today", d.HEAD))
+    if not plan.ok and diff.unchanged:
+        doc.line("  (no working chain to compare with)")
+        return
     if diff.unchanged:
         doc.line("  = unchanged: the server already presents exactly this chain")
         return

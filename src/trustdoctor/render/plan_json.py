@@ -42,8 +42,10 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "ca": plan.ca.to_dict() if plan.ca else None,
         "empty": plan.empty,
         "steps": [step_to_dict(plan, s) for s in plan.steps],
-        "notes": [{"code": n.code, "params": dict(n.params), "text": note_text(n.code, n.params)}
-                  for n in plan.notes],
+        "notes": [
+            {"code": n.code, "params": dict(n.params), "text": note_text(n.code, n.params)}
+            for n in plan.notes
+        ],
     }
 
 

@@ -176,16 +176,15 @@ def render_stores(r: StoresReport) -> Doc:
         for s in r.stores:
             _client(doc, s)
         return doc
-    by_client = {s.client: s for s in r.stores}
     for checks in r.checks:
         if not checks:
             continue
         first = checks[0]
         doc.line(Span(f"CA {first.name}", HEAD), Span(f"  sha256 {first.fingerprint}", DIM))
         for c in checks:
-            _check_line(doc, c, by_client.get(c.client))
+            _check_line(doc, c)
         doc.blank()
-    refusing = sorted({c.client for checks in r.checks for c in checks if not c.trusted})
+    refusing = list(dict.fromkeys(c.client for checks in r.checks for c in checks if not c.trusted))
     if refusing:
         doc.line(Span("not trusted by: ", BAD), ", ".join(refusing))
     else:
@@ -193,15 +192,14 @@ def render_stores(r: StoresReport) -> Doc:
     return doc
 
 
-def _check_line(doc: Doc, c: CaCheck, store: ClientStore | None) -> None:
+def _check_line(doc: Doc, c: CaCheck) -> None:
     mark = Span("✓", OK) if c.trusted else Span("✗", BAD)
     where = f"  {c.source}" if c.source else ""
     doc.line(
         "  ", mark, f" {c.client:<11}", Span(f"{c.reason:<20}", OK if c.trusted else BAD), where
     )
     if c.detail:
-        doc.line(Span(f"      {c.detail}", DIM))
+        prefix = "run: " if c.reason == "stale-bundle" else ""
+        doc.line(Span(f"      {prefix}{c.detail}", DIM))
     if not c.trusted and c.reason == "not-present" and c.client in ADD_CA:
         doc.line(Span(f"      to add it: {ADD_CA[c.client]}", DIM))
-    if not c.trusted and c.reason == "stale-bundle" and store is not None and store.refresh_command:
-        doc.line(Span(f"      run: {store.refresh_command}", DIM))

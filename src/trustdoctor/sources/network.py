@@ -35,7 +35,6 @@ from ..model.cert import Provenance, from_certificate
 from ..model.diagnosis import PresentedCert
 from .proxy import open_tunnel, select_proxy
 from .target import Target, format_hostport, is_ip_literal, parse_hostport
-from .tlsrecord import extract_certificates, sniff
 from .wire import Wire
 
 if TYPE_CHECKING:
@@ -241,7 +240,7 @@ def _getaddrinfo(
     if is_ip_literal(host):
         try:
             return socket.getaddrinfo(
-                host, port, family, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST
+                host.encode("ascii"), port, family, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST
             )
         except socket.gaierror as exc:
             raise ConnectError(
@@ -256,7 +255,7 @@ def _getaddrinfo(
 
     def run() -> None:
         try:
-            box["infos"] = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+            box["infos"] = socket.getaddrinfo(_host_bytes(host), port, family, socket.SOCK_STREAM)
         except socket.gaierror as exc:
             box["error"] = exc
         except (UnicodeError, OSError) as exc:  # pragma: no cover - odd names
@@ -279,6 +278,13 @@ def _getaddrinfo(
     if not infos:  # pragma: no cover - getaddrinfo raises instead
         raise ConnectError(f"DNS lookup failed: no address for {what}{host!r}", "unreachable")
     return infos
+
+
+def _host_bytes(host: str) -> bytes | str:
+    """Targets are already A-labels (sources/target.py): pass them as bytes so
+    ``getaddrinfo`` does not load the ``idna`` codec (~3 ms of start-up) for
+    ASCII it would leave unchanged; anything else keeps the stdlib's path."""
+    return host.encode("ascii") if host.isascii() else host
 
 
 def _connect_any(
@@ -477,7 +483,9 @@ def _handshake(
                     f"{wire.peer}: closed the connection without answering the TLS ClientHello",
                     "handshake-failed",
                 ) from None
-            if len(rx) < 5:
+            if len(rx) < 5 and not _looks_like_tls(bytes(rx + data)):
+                from .tlsrecord import sniff
+
                 s = sniff(bytes(rx + data)[:512])
                 if not s.tls:
                     raise ConnectError(
@@ -569,6 +577,13 @@ def _handshake(
     )
 
 
+def _looks_like_tls(first: bytes) -> bool:
+    """The cheap common case of :func:`.tlsrecord.sniff`: a handshake (22) or
+    alert (21) record of version 3.x.  Anything else goes to ``sniff`` (whose
+    module is imported only then) to be named."""
+    return bool(first) and first[0] in (21, 22) and (len(first) < 2 or first[1] == 3)
+
+
 def _safe(fn: Any) -> Any:
     try:
         return fn()
@@ -614,6 +629,8 @@ def _parse_ders(
 
 def _read_raw_chain(wire: Wire, rx: bytearray, state: _State) -> list[bytes]:
     """Keep reading until the Certificate message is complete, then parse it ourselves."""
+    from .tlsrecord import extract_certificates
+
     last_try = 0
     while True:
         # Re-parsing is O(size): try when the data grew by half, or when the
