@@ -271,14 +271,16 @@ def test_plan_is_deterministic_and_bounded():
     root = pki.make_cert("Root")
     ca = pki.make_cert("Issuing CA", issuer=root)
     copies = [
-        pki.make_cert("Issuing CA", key=ca.key, issuer=root, not_after=NOW + 400 * DAY)
-        for _ in range(40)
+        pki.make_cert("Issuing CA", key=ca.key, issuer=root, not_after=NOW + (400 + i) * DAY)
+        for i in range(40)
     ]
     leaf = pki.make_cert(H, issuer=ca, ca=False, dns=[H])
     a = _plan([leaf], [root], supplied=copies)
     b = _plan([leaf], [root], supplied=list(reversed(copies)))
     assert a.ok and [c.cert.sha256 for c in a.chain] == [c.cert.sha256 for c in b.chain]
     assert a.considered <= 32
+    # The cap (32 candidates judged) keeps the winner: the longest-lived copy.
+    assert a.chain[1].cert.sha256 == info(copies[-1]).sha256
 
 
 def test_every_reason_has_english():

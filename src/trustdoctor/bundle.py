@@ -234,12 +234,20 @@ def plan_bundle(
             if path.anchored:
                 inter = path.certs[1:-1]
                 options.setdefault(tuple(c.sha256 for c in inter), inter)
-    # Cheap pre-order so the cap keeps the likely winners.
+    today = {c.sha256 for c, o, _ in sources.values() if o == PRESENTED}
+    # Pre-order on the cheap parts of the final key (everything but the
+    # per-client judgement), so the cap keeps the likely winners.
     pre = sorted(
         options.values(),
-        key=lambda t: (sum(not c.valid_at(at) for c in t), len(t), [c.sha256 for c in t]),
+        key=lambda t: (
+            sum(not c.valid_at(at) for c in t),
+            len(t),
+            sum(_weakness(c) for c in t),
+            -min((c.not_after.timestamp() for c in t), default=float("inf")),
+            sum(c.sha256 not in today for c in t),
+            [c.sha256 for c in t],
+        ),
     )[:MAX_OPTIONS]
-    today = {c.sha256 for c, o, _ in sources.values() if o == PRESENTED}
     judged = [_judge(inter, leaf, clients, pols, at, today) for inter in pre]
     judged.sort(key=lambda o: o.key)
     n = len(clients)

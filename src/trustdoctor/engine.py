@@ -184,8 +184,3 @@ def _disagreement(verdicts: Sequence[ClientVerdict]) -> list[Finding]:
             },
         )
     ]
-
-
-def with_cause(v: ClientVerdict, code: Code, side: Side, extra: Finding) -> ClientVerdict:
-    """Replace a verdict's primary cause, keeping the old one as a finding."""
-    return replace(v, cause=code, side=side, findings=(extra, *v.findings))

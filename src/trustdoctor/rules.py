@@ -445,8 +445,7 @@ def evaluate(
     scored: list[tuple[tuple[int, int, int], Path, list[Problem]]] = []
     for path in search.paths:
         probs = check_path(path, policy, at)
-        errors = [p for p in probs]
-        scored.append(((0 if path.anchored else 1, len(errors), len(path.certs)), path, probs))
+        scored.append(((0 if path.anchored else 1, len(probs), len(path.certs)), path, probs))
     scored.sort(key=lambda t: t[0])
     _, best, probs = scored[0]
     if name_problem is not None:
@@ -698,13 +697,6 @@ def overall(verdicts: Sequence[ClientVerdict]) -> tuple[bool, Code, Side, Confid
         return True, Code.OK, Side.NONE, Confidence.HIGH
     v = refusing[0]
     return False, v.cause, v.side, v.confidence
-
-
-def first_anchor_pool(evals: Sequence[Evaluation]) -> set[str]:
-    used: set[str] = set()
-    for e in evals:
-        used.update(c.sha256 for c in e.path.certs)
-    return used
 
 
 __all__ = [

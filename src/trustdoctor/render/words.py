@@ -3,7 +3,9 @@ finding codes become sentences; params fill the templates."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import string
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..model.findings import Code
 
@@ -92,38 +94,28 @@ NEXT: Mapping[str, str] = {
 }
 
 
-class _Params(dict[str, object]):
-    def __missing__(self, key: str) -> str:
-        return "?"
+class _Formatter(string.Formatter):
+    """``{x}`` fills a parameter, ``{x!q}`` quotes it (a DN shown by its CN);
+    lists are joined; a missing parameter shows as ``?``."""
+
+    def get_value(self, key: int | str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+        value = kwargs.get(str(key), "?")
+        if isinstance(value, list | tuple):
+            return ", ".join(str(x) for x in value) or "none"
+        return value
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        if conversion == "q":
+            return f"'{_short(value)}'"
+        return super().convert_field(value, conversion)
+
+
+_FORMATTER = _Formatter()
 
 
 def fmt(template: str, params: Mapping[str, object]) -> str:
-    """Fill ``template``; ``{x!q}`` quotes x; lists are joined; missing → ``?``."""
-    values = _Params()
-    for k, v in params.items():
-        if isinstance(v, list | tuple):
-            values[k] = ", ".join(str(x) for x in v) or "none"
-        else:
-            values[k] = v
-    out = template
-    for k in list(values) + [p.split("!")[0] for p in _fields(template)]:
-        v = values[k]
-        out = out.replace("{" + k + "!q}", f"'{_short(v)}'").replace("{" + k + "}", str(v))
-    return out
-
-
-def _fields(template: str) -> list[str]:
-    parts: list[str] = []
-    i = 0
-    while True:
-        a = template.find("{", i)
-        if a < 0:
-            return parts
-        b = template.find("}", a)
-        if b < 0:
-            return parts
-        parts.append(template[a + 1 : b])
-        i = b + 1
+    """Fill ``template`` with ``params`` (see :class:`_Formatter`)."""
+    return _FORMATTER.vformat(template, (), dict(params))
 
 
 def _short(value: object) -> str:
