@@ -150,7 +150,14 @@ def test_connect_proxy_flag_and_environment(
             capsys, monkeypatch, f"https://{PUBLIC}/", "--client", "go", "--trust", public_root,
             "--at", AT, env={"HTTPS_PROXY": purl},
         )
-    assert proxy.requests == [f"CONNECT {PUBLIC}:443 HTTP/1.1"] * 2
+        # --env describes the client's environment: its proxy is used too.
+        via_env_flag = dh.diagnose(
+            capsys, monkeypatch, f"https://{PUBLIC}/", "--client", "go", "--trust", public_root,
+            "--at", AT, "--env", f"https_proxy={purl}", "--format", "json",
+        )
+    assert proxy.requests == [f"CONNECT {PUBLIC}:443 HTTP/1.1"] * 3
+    assert via_env_flag.rc == 0 and via_env_flag.doc is not None
+    assert via_env_flag.doc["addresses"][0]["proxy"] == purl
     assert flag.rc == 0 and flag.doc is not None
     assert flag.doc["addresses"][0]["proxy"] == purl
     assert flag.doc["target"]["address"] == f"127.0.0.1:{proxy.port}"

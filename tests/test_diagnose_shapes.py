@@ -324,7 +324,7 @@ def _debian_root(tmp: Path, *roots: pki.Issued) -> str:
     return str(tmp)
 
 
-@pytest.mark.parametrize("client", ["go", "openssl", "curl"])
+@pytest.mark.parametrize("client", ["go", "openssl", "curl", "kubelet"])
 def test_temporary_root_layout(capsys, monkeypatch, files, h, tmp_path, client) -> None:
     other = pki.make_cert("Unrelated Public Root", **dh.VALID)
     without = _debian_root(tmp_path / "without", other)
@@ -367,6 +367,18 @@ def test_trusted_certificate_block_is_ignored_by_go(
     assert verdicts == {"go": (False, "untrusted-root"), "openssl": (True, "ok")}
     ignored = [f for f in r.doc["findings"] if f["code"] == "trusted-block-ignored"]
     assert len(ignored) == 1 and ignored[0]["params"]["client"] == "go"
+
+
+def test_schema_is_valid_and_documents_the_diagnose_keys() -> None:
+    import jsonschema
+
+    jsonschema.Draft202012Validator.check_schema(dh.SCHEMA)
+    for key in ("target", "tls", "addresses", "error"):
+        assert key in dh.SCHEMA["properties"]
+    # A diagnose document without its target is not valid; an error document
+    # without an error is not either.
+    bad = {"schema_version": 1, "kind": "diagnose", "verdict": {}, "target": {}}
+    assert list(dh.VALIDATOR.iter_errors(bad))
 
 
 # -- usage errors: exit 2, one line, nothing contacted ------------------------------------

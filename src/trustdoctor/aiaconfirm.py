@@ -297,6 +297,7 @@ def _failure_findings(completion: AiaCompletion) -> list[Finding]:
     if not completion.attempts:
         return []
     url, reason, detail = rejected[0] if rejected else (completion.attempts[0].url, "", "")
+    url = _safe_url(url)
     return [
         Finding(
             Code.AIA_FETCH_FAILED,
@@ -307,11 +308,18 @@ def _failure_findings(completion: AiaCompletion) -> list[Finding]:
                 "reason": reason or completion.stopped,
                 "detail": detail or completion.detail,
                 "stopped": completion.stopped,
-                "urls": [a.url for a in completion.attempts],
+                "urls": [_safe_url(a.url) for a in completion.attempts],
                 "reasons": sorted({r for _, r, _ in rejected}),
             },
         )
     ]
+
+
+def _safe_url(url: str) -> str:
+    """A URL from a certificate, fit for a terminal: escaped unless printable ASCII
+    (a failed URL may hold anything a CA, or an attacker, wrote), and truncated."""
+    text = url if len(url) <= 200 else url[:197] + "..."
+    return text if text.isascii() and text.isprintable() else ascii(text)
 
 
 def _assemble(

@@ -121,9 +121,7 @@ JAVA_PKIX_BUILD = (
     "PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: "
     "unable to find valid certification path to requested target"
 )
-JAVA_VALIDITY = (
-    "PKIX path validation failed: java.security.cert.CertPathValidatorException: validity check failed"
-)
+JAVA_VALIDITY = "PKIX path validation failed: java.security.cert.CertPathValidatorException: validity check failed"
 
 
 def client_error(

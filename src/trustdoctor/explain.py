@@ -336,8 +336,13 @@ def _match_flat(flat: str, rec: Record) -> ExplainMatch | None:
     wanted_host = _valid_host(wanted) if wanted else None
     if host is None and wanted_host is not None:
         host = wanted_host
-    elif (host is not None and wanted_host is not None and wanted_host != host
-          and _is_ip(host) and not _is_ip(wanted_host)):
+    elif (
+        host is not None
+        and wanted_host is not None
+        and wanted_host != host
+        and _is_ip(host)
+        and not _is_ip(wanted_host)
+    ):
         servername = wanted_host
 
     nxt = next_step(host, port, servername, client, causes, error_class)

@@ -199,10 +199,14 @@ def _servers(values: list[str]) -> tuple[str, ...]:
 
 def _diagnose(
     args: argparse.Namespace, ctx: StoreContext, stores: dict[str, ClientStore]
-) -> tuple[object, str]:
-    """Judge ``--for``: a chain file, or a live endpoint (one handshake)."""
+) -> tuple[object, str, object]:
+    """Judge ``--for``: a chain file, or a live endpoint (one handshake).
+
+    Returns (diagnosis or ``None``, the host name, the connection error when
+    nothing could be judged).
+    """
     from .. import api
-    from ..sources.files import Loaded, load_paths
+    from ..sources.files import load_paths
     from .views import views_for
 
     clients = list(stores) or ["go"]
@@ -210,23 +214,31 @@ def _diagnose(
     target = str(args.target)
     if os.path.exists(target):
         inputs = load_paths([target])
-        host = None
-    else:
-        from ..sources.network import fetch_chain
-        from ..sources.target import parse_target
+        diag = api.diagnose_chain(
+            inputs, clients=clients, client_anchors=views.anchors, refiners=views.refiners
+        )
+        return diag, target, None
+    from ..api_endpoint import fetch_all, judge_fetch
+    from ..sources.target import parse_target
 
-        t = parse_target(target)
-        res = fetch_chain(t, timeout=args.timeout, env=ctx.env if ctx.fs.is_host else None)
-        inputs = [Loaded(res.chain, res.notes)]
-        host = t.servername
-    diag = api.diagnose_chain(
-        inputs,
-        host=host,
-        clients=clients,
-        client_anchors=views.anchors,
-        refiners=views.refiners,
+    t = parse_target(target)
+    results = fetch_all(
+        t,
+        timeout=args.timeout,
+        proxy=None,
+        env=ctx.env if ctx.fs.is_host else None,
+        all_addresses=False,
     )
-    return diag, host or target
+    outcome = judge_fetch(
+        t,
+        results,
+        clients=[(c, views.anchors[c]) for c in clients if c in views.anchors],
+        refiners=views.refiners,
+        reference=api.LazyReference(),
+        mozilla=api.mozilla_reference,
+        at=api.now(),
+    )
+    return outcome.diagnosis, t.servername or t.host, outcome.error
 
 
 # -- run -------------------------------------------------------------------------------------------
@@ -276,9 +288,13 @@ def run(args: argparse.Namespace) -> int:
         )
         diag = None
         if args.target:
-            diag, host = _diagnose(args, ctx, by_client)
+            diag, host, error = _diagnose(args, ctx, by_client)
             fctx = replace(fctx, host=host, target=str(args.target))
-            plan = _plan_for_target(diag, by_client, ctx, fctx, ca_cert, args, pseudo)
+            if diag is None:
+                code = getattr(error, "code", "unreachable")
+                plan = plan_for(code, fctx, params={"host": host, "error": str(error)})
+            else:
+                plan = _plan_for_target(diag, by_client, ctx, fctx, ca_cert, args, pseudo)
         elif args.cause:
             ca_ref = CaRef.from_cert(ca_cert, args.ca) if ca_cert is not None else None
             names = list(by_client) + list(pseudo) if (args.client or pseudo) else None

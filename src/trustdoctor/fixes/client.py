@@ -253,7 +253,7 @@ def restart_steps(client: str, ctx: FixContext, *, when: str | None = None) -> S
         return [
             Step(
                 Action.RESTART_SERVICE,
-                {"pid": ctx.pid, "process": ctx.process or f"PID {ctx.pid}"},
+                {"pid": ctx.pid, "process": ctx.process or "the process"},
                 needs_root=True,
                 platform="linux",
                 reason="restart-process",
@@ -987,7 +987,8 @@ def env_steps(
         notes.append(Note("env-origin-unknown", {"variables": list(variables)}))
     if default_source:
         notes.append(Note("env-default-has-root", {"source": default_source}))
-    if client in CACHING_CLIENTS or ctx.pid is not None:
+    restarted = any(s.action == Action.RESTART_SERVICE for s in steps)
+    if (client in CACHING_CLIENTS or ctx.pid is not None) and not restarted:
         steps += restart_steps(client, ctx)
     return steps, notes
 

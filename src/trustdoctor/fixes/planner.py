@@ -42,6 +42,7 @@ SERVE_CHAIN: frozenset[Code] = frozenset(
         Code.DUPLICATE_CERTIFICATE,
         Code.BAD_SIGNATURE,
         Code.EXPIRED_CROSS_SIGN,
+        Code.DIFFERENT_CHAINS,
     }
 )
 REISSUE: frozenset[Code] = frozenset(
@@ -89,7 +90,13 @@ STORE_CAUSES: frozenset[Code] = frozenset(
     }
 )
 NOTE_ONLY: frozenset[Code] = frozenset(
-    {Code.OK, Code.CLIENT_CERT_REQUESTED, Code.CLIENT_DISAGREEMENT, Code.OVERRIDE_HARMLESS}
+    {
+        Code.OK,
+        Code.CLIENT_CERT_REQUESTED,
+        Code.CLIENT_DISAGREEMENT,
+        Code.OVERRIDE_HARMLESS,
+        Code.AIA_FETCH_FAILED,
+    }
 )
 
 
@@ -247,6 +254,12 @@ def _plan_one(
         platform = "network"
     else:  # pragma: no cover - guarded by the coverage test
         notes.append(Note("no-plan", {"cause": code.value}))
+    if ctx.image:
+        steps = _image_steps(steps)
+    unique: dict[str, Step] = {}
+    for st in steps:
+        unique.setdefault(st.key(), st)
+    steps = list(unique.values())
     return Plan(
         cause=code,
         side=side,
@@ -631,3 +644,49 @@ def _combine_verify(steps: list[Step]) -> list[Step]:
     merged = replace(first, params={**dict(first.params), "argv": argv})
     out = [s for s in steps if s.reason != "verify-stores"]
     return [*out, merged]
+
+
+def _image_steps(steps: list[Step]) -> list[Step]:
+    """An image is changed by its Dockerfile: host file steps become Dockerfile lines.
+
+    ``COPY <<EOF`` (a Dockerfile here-document) needs BuildKit (Docker ≥ 23's
+    default builder); restarts and verification of a running host are dropped.
+    """
+    out: list[Step] = []
+    for s in steps:
+        host = s.is_host or s.platform == "linux"
+        if not host:
+            out.append(s)
+            continue
+        p = s.params
+        lines: list[str] = []
+        if s.action == Action.COPY_ANCHOR and "src" in p:
+            lines = [f"COPY {p['src']} {p['dest']}"]
+        elif s.action == Action.COPY_ANCHOR and "from" in p:
+            lines = [f"RUN openssl x509 -in {p['from']} -out {p['dest']}"]
+        elif s.action == Action.WRITE_FILE and p.get("content") == "text":
+            text = str(p.get("text") or "").rstrip("\n")
+            lines = [f"COPY <<EOF {p['path']}", *text.split("\n"), "EOF"]
+        elif s.action == Action.WRITE_FILE:
+            lines = [
+                f"COPY {p.get('src') or 'ROOT.pem'} /tmp/trustdoctor-ca.pem",
+                f"RUN cat /tmp/trustdoctor-ca.pem >> {p['path']} && rm /tmp/trustdoctor-ca.pem",
+            ]
+        elif s.action == Action.EDIT_CONFIG:
+            setting = f'  {p["key"]} = "{p["value"]}"'
+            lines = [f"RUN printf '\\n[{p['table']}]\\n{setting}\\n' >> {p['path']}"]
+        elif s.action == Action.RUN and p.get("purpose") in ("refresh", "install-package"):
+            argv = p.get("argv")
+            lines = [f"RUN {' '.join(str(a) for a in argv)}"] if isinstance(argv, list) else []
+        if lines:
+            out.append(
+                Step(
+                    Action.DOCKERFILE_LINE,
+                    {"lines": lines, "base": s.platform, "from_step": s.reason},
+                    platform="dockerfile",
+                    reason=s.reason,
+                    alternative=s.alternative,
+                    phase=s.phase,
+                )
+            )
+    return out

@@ -43,19 +43,22 @@ def _host_of(ctx: FixContext, params: Mapping[str, object]) -> str:
 def serve_order(diag: Diagnosis | None, params: Mapping[str, object]) -> list[dict[str, object]]:
     """The certificates a server must present, leaf first, intermediates next, no root."""
     if diag is None:
+        # Without the chain: the generic order, naming what the finding knows.
         out: list[dict[str, object]] = [
-            {"role": "leaf", "subject": None, "sha256": None, "file": "leaf.pem"}
+            {
+                "role": "leaf",
+                "subject": params.get("top") if params.get("issuer") else None,
+                "sha256": None,
+                "file": "leaf.pem",
+            },
+            {
+                "role": "intermediate",
+                "subject": params.get("issuer"),
+                "sha256": None,
+                "file": "intermediate.pem",
+                "missing": bool(params.get("aia") or params.get("issuer")) and "top" in params,
+            },
         ]
-        if params.get("issuer"):
-            out.append(
-                {
-                    "role": "intermediate",
-                    "subject": params.get("issuer"),
-                    "sha256": None,
-                    "file": "intermediate.pem",
-                    "missing": True,
-                }
-            )
         return out
     # Prefer a path that reached an anchor (it has every intermediate), else the longest.
     best = None
@@ -171,6 +174,8 @@ def chain_steps(
         notes.append(Note("root-not-needed", {}))
     if code == Code.BAD_SIGNATURE:
         notes.append(Note("bad-signature-serve", {"issuer": params.get("issuer")}))
+    if code == Code.DIFFERENT_CHAINS:
+        notes.append(Note("different-chains", {"verdicts": params.get("verdicts") or []}))
     if code in (Code.EXTRA_CERTIFICATE, Code.DUPLICATE_CERTIFICATE):
         notes.append(Note("drop-extra", {"subject": params.get("subject")}))
     return steps, notes
@@ -321,17 +326,18 @@ def reissue_steps(
     host = str(params.get("host") or ctx.host or (diag.host if diag else None) or "") or None
     now = ctx.now or (diag.at if diag else None) or dt.datetime.now(dt.UTC)
     profile = list(PROFILE.get(code, ("renew",)))
+    signer: object = None
     if code == Code.NOT_A_CA:
         # The certificate at `depth` signed another one but is no CA: the one
         # *below* it must be issued again, from a real CA.
+        signer = params.get("subject")
         depth = max(depth - 1, 0)
-        if diag is not None and depth == 0:
-            cert = diag.leaf
+        cert = diag.leaf if diag is not None and depth == 0 else None
     is_leaf = depth == 0
     names = _names(cert if is_leaf else None, host if is_leaf else None, code) if is_leaf else []
     facts: dict[str, object] = {
         "cause": code.value,
-        "subject": (cert.subject if cert else params.get("subject")),
+        "subject": (cert.subject if cert else (None if signer else params.get("subject"))),
         "depth": depth,
         "role": "leaf" if is_leaf else "ca",
         "names": names,
@@ -344,7 +350,7 @@ def reissue_steps(
         .isoformat(),
         "key": f"{cert.key_type} {cert.key_bits}" if cert else None,
         "signature": cert.signature_algorithm if cert else None,
-        "issuer": cert.issuer if cert else params.get("issuer"),
+        "issuer": cert.issuer if cert else (signer or params.get("issuer")),
     }
     extensions = _extensions(code, params, names, is_leaf, cert)
     facts["extensions"] = extensions

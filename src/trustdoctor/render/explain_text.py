@@ -17,7 +17,7 @@ from .doc import BAD, BOLD, DIM, HEAD, WARN, Doc, Span
 CLASS_TITLE: Mapping[str, str] = {
     "unknown-issuer": "the client found no trusted issuer for the server's chain",
     "first-cert-unverifiable": "the client could not find the issuer of the server's own "
-        "certificate",
+    "certificate",
     "self-signed-leaf": "the server presented a self-signed certificate the client does not trust",
     "self-signed-in-chain": "the chain ends in a self-signed root the client does not trust",
     "issuer-not-anchor": "the chain reached a certificate in the store that is not a root",
@@ -34,7 +34,7 @@ CLASS_TITLE: Mapping[str, str] = {
     "wrong-usage": "a certificate is not allowed for TLS server authentication",
     "path-too-long": "the chain is longer than a CA allows",
     "unhandled-critical-extension": "a certificate carries a critical extension the client does "
-        "not know",
+    "not know",
     "strict-profile": "a certificate breaks a strict X.509 rule this client enforces",
     "issuer-name-mismatch": "an issuer name does not match its issuer's subject byte for byte",
     "roots-unavailable": "the client could not load any trust anchors",
@@ -52,43 +52,43 @@ CLASS_TITLE: Mapping[str, str] = {
 # One line on why a message points at a cause.
 REASON: Mapping[str, str] = {
     "private-root-not-in-store": "the chain ends at a private root this client's store does not "
-        "hold",
+    "hold",
     "server-omits-intermediate": "the server sends only its leaf; clients that do not fetch "
-        "intermediates "
+    "intermediates "
     "(Go, curl, Python, Java by default) cannot reach the root",
     "self-signed-server-cert": "the server's certificate is self-signed and not trusted as such",
     "empty-store-same-text": "an image with no CA bundle at all produces this very message",
     "bundle-not-rebuilt": "the root was added to an anchor directory but the bundle was not "
-        "regenerated",
+    "regenerated",
     "env-points-elsewhere": "SSL_CERT_FILE / SSL_CERT_DIR (or the client's own variable) points "
-        "at another bundle",
+    "at another bundle",
     "inspecting-proxy": "a TLS-inspecting proxy re-signs traffic with its own root",
     "cert-expired": "a certificate of the chain is past its notAfter{not_after_note}",
     "cert-not-yet-valid": "a certificate of the chain is before its notBefore{not_before_note}",
     "client-clock-behind": "the client's clock is behind (a freshly issued certificate looks "
-        "future-dated)",
+    "future-dated)",
     "expired-cross-sign-sent": "the server sends an old cross-signed intermediate that has expired",
     "store-lacks-new-root": "the client's store predates the root the chain now ends at",
     "name-not-in-san": "the certificate's subjectAltName does not list {wanted}",
     "default-cert-without-sni": "the server returned its default certificate (wrong SNI or "
-        "virtual host)",
+    "virtual host)",
     "proxy-cert-for-other-name": "a proxy answered with a certificate for another name",
     "ip-not-in-san": "the client connected by IP address and the certificate has no "
     "matching IP SAN",
     "cert-has-no-names": "the certificate has no subjectAltName at all",
     "go-ignores-cn": "Go (>= 1.15) ignores the Common Name; the name must be in a subjectAltName",
     "issuer-not-a-ca": "{authority_or_issuer} is not a CA (CA:FALSE, no basicConstraints, or no "
-        "keyCertSign)",
+    "keyCertSign)",
     "wrong-cert-installed-as-ca": "the certificate installed as the CA named "
-        "{authority_or_issuer} is not the "
+    "{authority_or_issuer} is not the "
     "CA itself (often the server's leaf was installed)",
     "v1-intermediate": "a version 1 certificate without basicConstraints acts as an intermediate",
     "ca-regenerated-same-name": "the client trusts a CA named {authority_or_issuer} whose key "
-        "differs from "
+    "differs from "
     "the one that signed the chain (a CA regenerated under the same name)",
     "client-has-old-ca": "the client holds an old copy of a re-keyed CA",
     "server-sends-old-intermediate": "the server sends an intermediate from before the CA was "
-        "re-keyed",
+    "re-keyed",
     "weak-signature-hash": "the chain is signed with SHA-1 or MD5, which this client refuses",
     "unsupported-key": "the chain uses a key or signature algorithm this client does not implement",
     "key-too-small": "a key in the chain is below the client's minimum size",
@@ -100,14 +100,14 @@ REASON: Mapping[str, str] = {
     "too-many-candidates": "too many candidate issuers (a huge bundle or a crafted chain)",
     "server-sends-extra-certs": "the server sends many unrelated certificates",
     "unknown-critical-extension": "a certificate marks an extension critical that the client does "
-        "not implement",
+    "not implement",
     "strict-x509-rules": "the CA lacks a field strict verifiers require (critical "
-        "basicConstraints, AKI, "
+    "basicConstraints, AKI, "
     "SKI, key usage) — Python 3.13 and webpki enforce this",
     "v1-cert-rejected": "a version 1 certificate is in the chain; webpki refuses them",
     "bad-der": "a certificate is not valid DER",
     "issuer-name-encoding-differs": "the child's issuer name and the parent's subject are encoded "
-        "differently",
+    "differently",
     "server-sends-wrong-issuer": "the server sends an intermediate that is not the leaf's issuer",
     "bundle-unreadable": "a CA bundle exists but could not be read{path_note}",
     "ssl-cert-file-not-a-file": "SSL_CERT_FILE names a directory or an unreadable file",
@@ -119,33 +119,33 @@ REASON: Mapping[str, str] = {
     "ca-file-empty-or-missing": "the client's CA file or directory is empty or missing",
     "gnutls-cafile-none": "'CAfile: none': this git/libcurl build found no CA bundle at all",
     "store-holds-intermediate-only": "the store holds the intermediate but not its root, and "
-        "OpenSSL "
+    "OpenSSL "
     "needs a self-signed anchor",
     "server-sends-private-root": "the server sends its private root, which the client does not "
-        "trust",
+    "trust",
     "trust-the-self-signed-cert": "trusting this exact certificate on the client would also work",
     "leaf-only-chain": "the server sent only its leaf and the leaf's issuer is not in the store",
     "leaf-issued-by-unknown-root": "the leaf is issued directly by a root the client lacks",
     "issuer-of-leaf-missing": "the missing issuer is the leaf's own (depth 0): an intermediate is "
-        "absent",
+    "absent",
     "issuer-of-intermediate-missing": "the missing issuer is above depth {depth}: the root is not "
-        "trusted",
+    "trusted",
     "trust-settings-reject": "the trust settings of the store do not allow this root for TLS "
-        "servers",
+    "servers",
     "explicitly-distrusted": "the root is explicitly distrusted in the store",
     "java-no-aia-by-default": "Java does not fetch missing intermediates unless "
     "com.sun.security.enableAIAcaIssuers=true",
     "java-truststore-empty": "the JVM's truststore holds no trusted certificates",
     "java-truststore-missing": "javax.net.ssl.trustStore names a file that is missing (no "
-        "fallback to cacerts)",
+    "fallback to cacerts)",
     "java-truststore-property": "-Djavax.net.ssl.trustStore points the JVM at another truststore",
     "jdk-own-cacerts": "a tarball JDK (Temurin, /opt/java) uses its own cacerts, not the OS store",
     "truststore-password-wrong": "the truststore password is wrong or the file is not a keystore",
     "webpki-roots-compiled-in": "the program uses the webpki-roots list compiled into it; the OS "
-        "store "
+    "store "
     "is ignored",
     "dotnet-partial-chain": ".NET on Linux could not build the chain (an intermediate or the root "
-        "is missing)",
+    "is missing)",
     "ca-cert-served-as-leaf": "the server presents a CA certificate as its own",
     "peer-lacks-our-root": "the peer does not trust the root of this side's certificate",
     "we-omit-intermediate": "this side does not send its intermediate",
@@ -159,52 +159,52 @@ REASON: Mapping[str, str] = {
     "server-closed": "the server closed the connection during the handshake",
     "connection-reset": "the connection was reset",
     "registry-certs-d": "the daemon reads per-registry CAs from certs.d / hosts.toml, which may "
-        "miss "
+    "miss "
     "this registry",
     "containers-certs-d": "CRI-O/podman read per-registry CAs from the first certs.d directory "
-        "that exists",
+    "that exists",
     "go-caches-pool": "the daemon is a Go process that loaded the system roots at start-up; a "
-        "restart "
+    "restart "
     "is needed after update-ca-certificates",
     "certifi-lacks-private-ca": "requests/pip use certifi's Mozilla bundle, which never holds a "
-        "private CA",
+    "private CA",
 }
 
 QUESTION: Mapping[str, str] = {
     "server-sends-intermediate": "Does the server send its intermediate? (the next command counts "
-        "what it presents)",
+    "what it presents)",
     "root-in-client-store": "Is the issuing root in this client's trust store?",
     "which-store-client-reads": "Which bundle does this client actually read (its own, the OS "
-        "one, an override)?",
+    "one, an override)?",
     "image-has-ca-bundle": "Does the image or host running the client have a CA bundle at all?",
     "env-overrides-set": "Are SSL_CERT_FILE, SSL_CERT_DIR, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE or "
     "NODE_EXTRA_CA_CERTS set for this process?",
     "proxy-in-path": "Is a TLS-inspecting proxy in the path (is the issuer your proxy's CA)?",
     "same-name-different-key": "Was the CA regenerated under the same name (compare key "
-        "identifiers)?",
+    "identifiers)?",
     "issuer-is-ca": "Does the named issuer have basicConstraints CA:TRUE and keyCertSign?",
     "client-clock-right": "Is the client's clock right?",
     "which-cert-expired": "Which certificate expired: the leaf, an intermediate, or a cross-sign?",
     "san-covers-name": "Which names does the certificate list, and which name did the client use?",
     "sni-sent": "Does the client send the right SNI (servers return a default certificate "
-        "otherwise)?",
+    "otherwise)?",
     "bundle-readable": "Can the process read its CA bundle (permissions, SSL_CERT_FILE naming a "
-        "directory)?",
+    "directory)?",
     "daemon-restarted": "Was the daemon restarted after the system trust store changed?",
     "registry-certs-d": "Is there a /etc/docker/certs.d/<host[:port]>/ or "
-        "/etc/containerd/certs.d/<host>/ "
+    "/etc/containerd/certs.d/<host>/ "
     "entry for this registry?",
     "every-node": "Does every node that may pull this image trust the registry's CA?",
     "chain-signature-hash": "Which certificate of the chain is signed with SHA-1 or MD5?",
     "chain-key-sizes": "Which certificate has the small key?",
     "get-verify-code": "Which verify code is it? (the next command, or curl -v / openssl "
-        "s_client, shows it)",
+    "s_client, shows it)",
     "python-313-strict": "Is this Python 3.13+ (strict X.509 flags), and does the private CA have "
     "critical basicConstraints, AKI and SKI?",
     "java-truststore": "Which truststore does the JVM use (javax.net.ssl.trustStore, jssecacerts, "
     "the JDK's own cacerts)?",
     "node-extra-ca": "Is NODE_EXTRA_CA_CERTS set when the process starts (Node ignores the OS "
-        "store "
+    "store "
     "by default)?",
     "git-ca-config": "What do http.sslCAInfo / GIT_SSL_CAINFO point at?",
     "certifi-bundle": "Does the process use certifi's bundle, or a distro-patched one?",
@@ -212,7 +212,7 @@ QUESTION: Mapping[str, str] = {
     "server's CA?",
     "port-speaks-tls": "Does this port speak TLS at all (or plain HTTP, or STARTTLS)?",
     "client-cert-required": "Does the server require a client certificate, and which CA must "
-        "issue it?",
+    "issue it?",
     "which-peer-rejects": "Which peer sent the alert, and which store does it use?",
     "webpki-roots": "Is the program built with webpki-roots (compiled-in list) or native roots?",
     "name-constraints": "Which CA carries name constraints, and do they cover this name?",

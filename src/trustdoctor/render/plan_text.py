@@ -132,9 +132,10 @@ def step_commands(plan: Plan, step: Step) -> list[str]:
                     if fp
                     else ("  (missing: obtain it)" if e.get("missing") else "")
                 )
-                listing.append(
-                    f"#   {i}. {e.get('file')}: {e.get('role')} {e.get('subject') or '?'}{tag}"
+                what = e.get("subject") or (
+                    "(your server certificate)" if e.get("role") == "leaf" else "(its issuing CA)"
                 )
+                listing.append(f"#   {i}. {e.get('file')}: {e.get('role')} {what}{tag}")
             return [*listing, line]
         tool = p.get("when_missing")
         if tool:
@@ -211,7 +212,8 @@ def _unset_lines(plan: Plan, step: Step) -> list[str]:
             out.append(f"# set in {where} (unit {unit}): the drop-in below removes it")
         elif kind in ("dockerfile", "image"):
             out.append(
-                f"# set in {where or 'the image configuration'}: see the Dockerfile line below"
+                f"# set in {where if o.get('path') else 'the image configuration'}: "
+                "see the Dockerfile line below"
             )
         elif kind == "process":
             out.append(f"# set in the environment of {o.get('path') or 'the process'}")
@@ -227,13 +229,15 @@ def _unset_lines(plan: Plan, step: Step) -> list[str]:
 
 def _reissue_lines(step: Step) -> list[str]:
     p = step.params
-    out = [f"#   certificate: {p.get('subject')} ({p.get('role')}, depth {p.get('depth')})"]
+    subject = p.get("subject") or "the certificate it signed"
+    out = [f"#   certificate: {subject} ({p.get('role')}, depth {p.get('depth')})"]
     if p.get("issuer"):
         out.append(f"#   issued by:   {p.get('issuer')}")
     names = p.get("names") or []
     if names:
         out.append(f"#   names:       {', '.join(str(n) for n in names)}")  # type: ignore[attr-defined]
-    out.append(f"#   now valid:   {p.get('not_before')} → {p.get('not_after')}")
+    if p.get("not_before") or p.get("not_after"):
+        out.append(f"#   now valid:   {p.get('not_before') or '?'} → {p.get('not_after') or '?'}")
     out.append(
         f"#   new:         from {p.get('new_not_before')}, "
         f"at most until {p.get('new_not_after_max')} "
@@ -244,7 +248,8 @@ def _reissue_lines(step: Step) -> list[str]:
     exts = [str(x) for x in p.get("extensions") or []]  # type: ignore[attr-defined]
     for e in exts:
         out.append(f"#   set:         {e}")
-    cn = _cn(str(p.get("subject") or ""))
+    dns = [str(n)[4:] for n in names if str(n).startswith("DNS:")]  # type: ignore[attr-defined]
+    cn = _cn(str(p.get("subject") or "")) if p.get("subject") else (dns[0] if dns else "NAME")
     is_leaf = p.get("role") == "leaf"
     stem = "server" if is_leaf else "ca"
     days = 365 if is_leaf else 1825

@@ -601,7 +601,10 @@ def records_from_text(
 
 
 def records_from_stream(
-    stream: SupportsRead, stats: LogStats | None = None, *, prefilter: bool = True,
+    stream: SupportsRead,
+    stats: LogStats | None = None,
+    *,
+    prefilter: bool = True,
     chunk_size: int = CHUNK,
 ) -> Iterator[Record]:
     """Records of a binary stream (a file, stdin), read in bounded memory."""

@@ -650,7 +650,7 @@ def _openssl_entries() -> list[ErrorEntry]:
                 causes=c.causes,
                 questions=c.questions,
                 source="Node err.code = OpenSSL macro without X509_V_ERR_ (nodejs/node "
-                       "src/crypto, ref §3.3); "
+                "src/crypto, ref §3.3); "
                 "captured node v20.20.2",
                 examples=(f"code: '{c.macro}'",),
                 narrows=c.narrows,
@@ -909,7 +909,7 @@ _GO: tuple[ErrorEntry, ...] = (
         _GO_CAPTURED,
         (
             'Get "https://localhost:44505/": x509: certificate is valid for other.example.com, '
-            'not localhost',
+            "not localhost",
         ),
         priority=85,
     ),
