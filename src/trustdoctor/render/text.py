@@ -7,7 +7,7 @@ from ..model.diagnosis import ClientVerdict, Diagnosis
 from ..model.findings import Code, Severity
 from . import doc as d
 from .doc import Doc, Span
-from .words import CONFIDENCE_NOTE, NEXT, SETTLE, fetched_lines, finding_text, fmt, headline
+from .words import CONFIDENCE_NOTE, NEXT, SETTLE, fetched_lines, finding_text, fmt, headline, safe
 
 
 def _date(c: CertInfo) -> str:
@@ -96,13 +96,11 @@ def _chain(doc: Doc, diag: Diagnosis) -> None:
         if c.sha256 in shown:
             tag = " (duplicate)"
         shown.add(c.sha256)
-        doc.line(f"  {i}  {role:<7}", Span(c.subject, d.BOLD), Span(f"  ← {c.issuer}", d.DIM))
         doc.line(
-            Span(
-                f"             sha256 {c.short_fp}  {_date(c)}  from {p.provenance.label()}{tag}",
-                d.DIM,
-            )
+            f"  {i}  {role:<7}", Span(safe(c.subject), d.BOLD), Span(f"  ← {safe(c.issuer)}", d.DIM)
         )
+        where = safe(p.provenance.label())
+        doc.line(Span(f"             sha256 {c.short_fp}  {_date(c)}  from {where}{tag}", d.DIM))
     for link in best.path if best else ():
         if link.role == "missing":
             issuer = next(
@@ -117,7 +115,7 @@ def _chain(doc: Doc, diag: Diagnosis) -> None:
                 "  ?  ",
                 Span("missing", d.BAD),
                 "  ",
-                Span(str(issuer or "issuer"), d.BOLD),
+                Span(safe(issuer or "issuer"), d.BOLD),
                 Span("  — not presented, not in this client's store", d.DIM),
             )
         elif link.sha256 not in presented_fps and link.sha256 in diag.certificates:
@@ -129,7 +127,7 @@ def _chain(doc: Doc, diag: Diagnosis) -> None:
             role = "inter" if link.role == "intermediate" else link.role
             doc.line(
                 f"  +  {role:<7}",
-                Span(c.subject, d.BOLD),
+                Span(safe(c.subject), d.BOLD),
                 Span(f"  ({link.origin}: {where})", d.DIM),
             )
 
@@ -144,7 +142,7 @@ def _clients(doc: Doc, clients: tuple[ClientVerdict, ...]) -> None:
         if c.trusted and c.anchor_source:
             extra = f"anchor from {c.anchor_source}"
         elif c.client_error:
-            extra = c.client_error
+            extra = safe(c.client_error)
         count = f" [{c.anchor_count} anchors]" if c.anchor_count is not None else ""
         doc.line(
             f"  {c.client:<{width}}  ",

@@ -101,8 +101,8 @@ class _Formatter(string.Formatter):
     def get_value(self, key: int | str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
         value = kwargs.get(str(key), "?")
         if isinstance(value, list | tuple):
-            return ", ".join(str(x) for x in value) or "none"
-        return value
+            return ", ".join(safe(x) for x in value) or "none"
+        return safe(value) if isinstance(value, str) else value
 
     def convert_field(self, value: Any, conversion: str | None) -> Any:
         if conversion == "q":
@@ -111,6 +111,15 @@ class _Formatter(string.Formatter):
 
 
 _FORMATTER = _Formatter()
+
+
+def safe(value: object) -> str:
+    """Text from certificates, servers and files, with control characters
+    escaped: a hostile AIA URL or subject must not drive the terminal."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 def fmt(template: str, params: Mapping[str, object]) -> str:
