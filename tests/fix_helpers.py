@@ -144,6 +144,8 @@ def make_root(tmp: Path, family: str, *, bundle: bytes | None = None, tool: bool
         _w(root, "/etc/os-release", os_release("debian", "Distroless"))
         (root / "var/lib/dpkg/status.d").mkdir(parents=True)
         _w(root, BUNDLES["distroless"], content)
+        # distroless/base carries Debian's libssl: OPENSSLDIR /usr/lib/ssl
+        _link(root, "/usr/lib/ssl/cert.pem", "/etc/ssl/certs/ca-certificates.crt")
     elif family == "scratch":
         (root / "app").mkdir()
     else:  # pragma: no cover
@@ -232,6 +234,7 @@ mkdir -p "$R/usr" "$R/.anchors" "$R/tmp" "$R/etc/ca-certificates/update.d"
 mount --bind /usr "$R/usr"
 mount -o remount,bind,ro "$R/usr"
 mount --bind "$R/.anchors" "$R/usr/local/share/ca-certificates"
+mkdir -p "$R/dev" && touch "$R/dev/null" && mount --bind /dev/null "$R/dev/null"
 for l in bin sbin lib lib64; do [ -e "$R/$l" ] || [ -L "$R/$l" ] || ln -s "usr/$l" "$R/$l"; done
 "$@"
 """

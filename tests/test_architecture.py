@@ -42,6 +42,7 @@ import pytest
 import trustdoctor
 
 PKG = Path(trustdoctor.__file__).resolve().parent
+PKG_MODEL = "trustdoctor.model"
 STDLIB = frozenset(sys.stdlib_module_names)
 
 # Pure by rule (docs/architecture.md), whether or not their docstring says so.
@@ -83,8 +84,10 @@ FORBIDDEN_STDLIB = frozenset(
         "signal", "sys", "time", "logging", "tarfile", "zipfile", "sqlite3", "webbrowser",
     }
 )  # fmt: skip
-# Third-party modules a pure module may not import (cryptography is the model's).
-FORBIDDEN_THIRD_PARTY = frozenset({"OpenSSL", "rich", "certifi"})
+# The only third-party modules a pure module may import: cryptography (the
+# model's parser) and idna (sources/target.py's UTS #46 mapping, optional).
+# pyOpenSSL, rich and certifi are edges.
+PURE_THIRD_PARTY = frozenset({"cryptography", "idna"})
 
 # Builtins that print, read or leave.
 FORBIDDEN_BUILTINS = frozenset({"open", "print", "input", "exit", "quit", "breakpoint"})
@@ -138,6 +141,9 @@ EXCEPTIONS: dict[tuple[str, str, str], str] = {
     ("pure-call", "trustdoctor.stores.model", "now()"):
         "StoreContext.now defaults to the clock; a StoreContext is only built at the "
         "edge (stores.inspect.build_context), which passes the time (reported)",
+    ("pure-call", "trustdoctor.fixes.server", "now()"):
+        "reissue_steps falls back to the clock when neither FixContext.now nor a "
+        "diagnosis gives the time (reported; the caller should always pass it)",
     ("render", "trustdoctor.render.stores_text", "trustdoctor.stores.model"):
         "stores/model.py is the stores' record module (SourceStatus is used at run "
         "time); it is pure and checked as pure here",
@@ -274,48 +280,42 @@ def violations() -> list[tuple[str, str, str, str]]:
     found: list[tuple[str, str, str, str]] = []
     pure = pure_modules()
     for name, mod in MODULES.items():
+
+        def add(rule: str, what: str, line: int, msg: str, mod: Module = mod) -> None:
+            found.append((rule, mod.name, what, f"{_rel(mod, line)}: {msg}"))
+
         imps = [i for i in imports_of(mod) if i.target and i.target != "__future__"]
         runtime = [i for i in imps if i.kind != "typing"]
         if _under(name, "trustdoctor.model"):
             for i in runtime:
-                ok = (
-                    _top(i.target) in STDLIB
-                    or _top(i.target) == "cryptography"
-                    or _under(i.target, "trustdoctor.model")
-                )
-                if not ok:
-                    found.append(("model", name, i.target,
-                                  f"{_rel(mod, i.line)}: model imports {i.target}"))  # fmt: skip
+                top = _top(i.target)
+                if not (top in STDLIB or top == "cryptography" or _under(i.target, PKG_MODEL)):
+                    add("model", i.target, i.line, f"model imports {i.target}")
         if name in pure:
             for i in runtime:
                 top = _top(i.target)
-                if top in FORBIDDEN_STDLIB or top in FORBIDDEN_THIRD_PARTY:
-                    found.append(("pure-import", name, i.target,
-                                  f"{_rel(mod, i.line)}: pure module imports {i.target}"))  # fmt: skip
+                third_party = top not in STDLIB and top != "trustdoctor"
+                if top in FORBIDDEN_STDLIB or (third_party and top not in PURE_THIRD_PARTY):
+                    add("pure-import", i.target, i.line, f"pure module imports {i.target}")
                 elif top == "trustdoctor" and i.target not in pure and i.target != "trustdoctor":
-                    found.append(("pure-import", name, i.target,
-                                  f"{_rel(mod, i.line)}: pure module imports the impure "
-                                  f"{i.target} ({i.kind})"))  # fmt: skip
+                    msg = f"pure module imports the impure {i.target} ({i.kind})"
+                    add("pure-import", i.target, i.line, msg)
             for line, what in io_uses(mod.tree):
-                found.append(("pure-call", name, what,
-                              f"{_rel(mod, line)}: pure module uses {what}"))  # fmt: skip
+                add("pure-call", what, line, f"pure module uses {what}")
         if _under(name, "trustdoctor.render"):
             for i in runtime:
                 if _under(i.target, RENDER_FORBIDDEN):
-                    found.append(("render", name, i.target,
-                                  f"{_rel(mod, i.line)}: renderer imports {i.target} "
-                                  f"at run time ({i.kind})"))  # fmt: skip
+                    msg = f"renderer imports {i.target} at run time ({i.kind})"
+                    add("render", i.target, i.line, msg)
         if not _under(name, "trustdoctor.cli"):
             for i in imps:  # TYPE_CHECKING imports of cli count too
                 if _under(i.target, "trustdoctor.cli"):
-                    found.append(("cli", name, i.target,
-                                  f"{_rel(mod, i.line)}: imports {i.target} ({i.kind})"))  # fmt: skip
+                    add("cli", i.target, i.line, f"imports {i.target} ({i.kind})")
         if _under(name, LOWER):
             for i in runtime:
                 if _under(i.target, UPPER):
-                    found.append(("upward", name, i.target,
-                                  f"{_rel(mod, i.line)}: imports the upper layer "
-                                  f"{i.target} ({i.kind})"))  # fmt: skip
+                    msg = f"imports the upper layer {i.target} ({i.kind})"
+                    add("upward", i.target, i.line, msg)
     return found
 
 

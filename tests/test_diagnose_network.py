@@ -95,15 +95,21 @@ def test_starttls_url_schemes(capsys, monkeypatch, files, h, root_pem, proto) ->
 
 @pytest.mark.parametrize("proto", sorted(netlab.STARTTLS_SERVERS))
 def test_starttls_default_ports_in_the_target(capsys, monkeypatch, proto) -> None:
-    # Nothing listens on 127.0.0.2's ports here: the JSON still names the
-    # scheme's default port and the dialogue, and the failure is a result.
+    # The scheme's default port is the target's; the connection is sent to a
+    # closed loopback port (--connect-to), so no local service can answer.
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    closed = s.getsockname()[1]
+    s.close()
     r = dh.diagnose(
-        capsys, monkeypatch, f"{proto}://127.0.0.2", "--timeout", "2", "--format", "json",
+        capsys, monkeypatch, f"{proto}://mail.diag.test", "--connect-to", f"127.0.0.1:{closed}",
+        "--timeout", "2", "--format", "json",
     )
     assert r.rc == 3 and r.doc is not None
     assert r.doc["target"]["port"] == DEFAULT_PORTS[proto]
     assert r.doc["target"]["starttls"] == proto
-    assert r.doc["error"]["code"] in ("unreachable", "timeout")
+    assert r.doc["target"]["connect"] == f"127.0.0.1:{closed}"
+    assert r.doc["error"]["code"] == "unreachable"
 
 
 @pytest.mark.parametrize("proto", ["smtp", "imap", "ldap"])

@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .engine import Refiner, judge
 from .errors import InputError, UsageError
@@ -22,6 +23,11 @@ from .model.diagnosis import Diagnosis, PresentedCert
 from .model.findings import Code, Finding, Severity, Side
 from .policies import CLIENT_POLICY, POLICIES
 from .sources.files import Loaded, load_bytes, load_paths, read_source
+
+if TYPE_CHECKING:
+    from .api_endpoint import EndpointDiagnosis
+    from .model.explain import ExplainResult
+    from .stores.model import ClientStore
 
 DEFAULT_CHAIN_CLIENTS = ("go", "openssl", "webpki")
 MAX_TRUST_DIR_FILES = 5000
@@ -225,8 +231,90 @@ __all__ = [
     "DEFAULT_CHAIN_CLIENTS",
     "PresentedCert",
     "Provenance",
+    "diagnose",
     "diagnose_chain",
+    "explain",
+    "inspect_stores",
     "load_trust_paths",
     "mozilla_reference",
     "parse_time",
 ]
+
+
+# -- the other front-end functions -----------------------------------------------------------
+
+
+def diagnose(
+    target: str,
+    *,
+    clients: Sequence[str] | None = None,
+    root: str = "/",
+    env: Mapping[str, str] | None = None,
+    registry: str | None = None,
+    servername: str | None = None,
+    connect_to: str | None = None,
+    starttls: str | None = None,
+    trust: Sequence[str] = (),
+    timeout: float = 10.0,
+    proxy: str | None = None,
+    all_addresses: bool = False,
+    at: dt.datetime | None = None,
+) -> EndpointDiagnosis:
+    """Connect to ``target`` and judge what it presents for each client.
+
+    The library form of ``trustdoctor diagnose``: clients default to those
+    found under ``root``; ``trust`` replaces the clients' stores.
+    """
+    from .api_endpoint import fetch_all, judge_fetch
+    from .cli.views import views_for
+    from .sources.target import parse_target
+    from .stores import build_context, clients_present
+
+    t = parse_target(target, starttls=starttls, servername=servername, connect_to=connect_to)
+    when = at or now()
+    with build_context(root=root, env=env, registry=registry, now=when) as ctx:
+        names = check_clients(clients) if clients else list(clients_present(ctx))
+        refiners: Mapping[str, Refiner] | None
+        if trust:
+            anchors = load_trust_paths(trust)
+            pairs = [(c, anchors_for_client(c, anchors, ", ".join(trust))[0]) for c in names]
+            refiners = None
+        else:
+            views = views_for(ctx, names)
+            pairs = [(c, views.anchors[c]) for c in names if c in views.anchors]
+            refiners = views.refiners
+        net_env = dict(os.environ) if ctx.fs.is_host else dict(ctx.env)
+        results = fetch_all(
+            t, timeout=timeout, proxy=proxy, env=net_env, all_addresses=all_addresses
+        )
+        return judge_fetch(
+            t,
+            results,
+            clients=pairs,
+            refiners=refiners,
+            reference=LazyReference(),
+            mozilla=mozilla_reference(),
+            at=when,
+        )
+
+
+def inspect_stores(
+    clients: Sequence[str] | None = None,
+    *,
+    root: str = "/",
+    env: Mapping[str, str] | None = None,
+    registry: str | None = None,
+) -> tuple[ClientStore, ...]:
+    """What each client trusts under ``root`` (the library form of ``trustdoctor stores``)."""
+    from .stores import build_context
+    from .stores import inspect_stores as _inspect
+
+    with build_context(root=root, env=env, registry=registry) as ctx:
+        return _inspect(ctx, clients)
+
+
+def explain(text: str | Sequence[str]) -> ExplainResult:
+    """Recognise TLS error messages in ``text`` (the library form of ``trustdoctor explain``)."""
+    from .explain import explain as _explain
+
+    return _explain(text)

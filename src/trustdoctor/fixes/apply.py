@@ -645,7 +645,8 @@ class Applier:
         header = re.compile(
             r"^\s*\[\s*"
             + r"\s*\.\s*".join(
-                (re.escape(f'"{k}"') + "|" + re.escape(k)) if "." in k else re.escape(k)
+                # a key with a dot must be quoted; a plain one may be either
+                re.escape(f'"{k}"') if "." in k else f'(?:"{re.escape(k)}"|{re.escape(k)})'
                 for k in keys
             )
             + r"\s*\]\s*(#.*)?$",
