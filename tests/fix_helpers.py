@@ -116,6 +116,9 @@ def make_root(tmp: Path, family: str, *, bundle: bytes | None = None, tool: bool
         _w(root, "/bin/sh", "", 0o755)
         _w(root, BUNDLES["debian"], content)
         (root / ANCHOR_DIRS["debian"].lstrip("/")).mkdir(parents=True)
+        # as Debian 12's openssl package on this machine: OPENSSLDIR=/usr/lib/ssl
+        _link(root, "/usr/lib/ssl/certs", "/etc/ssl/certs")
+        _link(root, "/usr/lib/ssl/cert.pem", "/etc/ssl/certs/ca-certificates.crt")
     elif family == "alpine":
         _w(root, "/etc/os-release", os_release("alpine", "Alpine Linux v3.20"))
         _w(root, "/lib/apk/db/installed", "")

@@ -360,13 +360,19 @@ def test_trusted_certificate_block_is_ignored_by_go(
     with dh.serve_chain(files, [h.leaf, h.intermediate]) as srv:
         r = dh.diagnose(
             capsys, monkeypatch, f"127.0.0.1:{srv.port}", "--servername", HOST,
-            "--client", "go", "--client", "openssl", "--trust", str(trusted), "--format", "json",
+            "--client", "go", "--client", "openssl", "--client", "docker", "--trust", str(trusted),
+            "--format", "json",
         )
     assert r.rc == 1 and r.doc is not None
     verdicts = {c["client"]: (c["trusted"], c["cause"]) for c in r.doc["clients"]}
-    assert verdicts == {"go": (False, "untrusted-root"), "openssl": (True, "ok")}
+    assert verdicts == {
+        "go": (False, "untrusted-root"),
+        "openssl": (True, "ok"),
+        "docker": (False, "untrusted-root"),
+    }
+    # One warning naming every Go-based client that drops the block.
     ignored = [f for f in r.doc["findings"] if f["code"] == "trusted-block-ignored"]
-    assert len(ignored) == 1 and ignored[0]["params"]["client"] == "go"
+    assert len(ignored) == 1 and ignored[0]["params"]["client"] == "go, docker"
 
 
 def test_schema_is_valid_and_documents_the_diagnose_keys() -> None:

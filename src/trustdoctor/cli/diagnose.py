@@ -147,20 +147,23 @@ def _proxy_env(args: argparse.Namespace, ctx: StoreContext | None) -> dict[str, 
 def _pairs_from_trust(
     clients: Sequence[str], anchors: Sequence[Anchor], source: str
 ) -> tuple[list[tuple[str, AnchorSet]], list[Finding]]:
+    from dataclasses import replace
+
     from .. import api
 
     pairs: list[tuple[str, AnchorSet]] = []
-    findings: list[Finding] = []
-    seen: set[tuple[str, tuple[str, ...]]] = set()
+    merged: dict[tuple[str, tuple[str, ...]], tuple[Finding, list[str]]] = {}
     for c in clients:
         aset, found = api.anchors_for_client(c, anchors, source)
         pairs.append((c, aset))
         for f in found:
-            # One warning per distinct set of dropped anchors, not one per Go client.
-            key = (f.code.value, f.certs)
-            if key not in seen:
-                seen.add(key)
-                findings.append(f)
+            # One warning per distinct set of dropped anchors, naming every
+            # client that drops them (go, docker, containerd... alike).
+            _, names = merged.setdefault((f.code.value, f.certs), (f, []))
+            names.append(c)
+    findings = [
+        replace(f, params={**f.params, "client": ", ".join(names)}) for f, names in merged.values()
+    ]
     return pairs, findings
 
 
@@ -221,6 +224,10 @@ def run(args: argparse.Namespace) -> int:
                 refiners = {
                     c: views.refiners[model[c]] for c in clients if model[c] in views.refiners
                 }
+            if not pairs:  # pragma: no cover - every policy client maps to a model
+                from ..errors import UsageError
+
+                raise UsageError(f"no trust-store model for {', '.join(clients)}; use --trust")
             outcome = judge_fetch(
                 target,
                 results,

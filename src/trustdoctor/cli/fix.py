@@ -264,12 +264,23 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--yes only makes sense with --apply")
     clients, pseudo = _split_clients(args.client)
     servers = _servers(args.server)
+    if args.dockerfile:
+        # fixes.discover skips an unreadable Dockerfile silently; say so here (exit 2).
+        from ..fixes.discover import MAX_FILE
+        from ..sources.files import read_source
+
+        read_source(args.dockerfile, max_bytes=MAX_FILE)
     ca_cert = None
     if args.ca:
         ca_cert, warnings = load_ca(args.ca, force=args.force)
         for w in warnings:
             print(f"trustdoctor: warning: {w}", file=sys.stderr)
     env_given = env_from_args(args) is not None
+    if args.apply and not args.image and not args.pid:
+        from ..fixes.apply import sweep_stale
+
+        for gone in sweep_stale(args.root or "/"):
+            print(f"trustdoctor: removed {gone} (left by an interrupted run)", file=sys.stderr)
     with open_trust_context(args) as ctx:
         if args.apply and ctx.label.startswith("--image"):
             raise UsageError(
@@ -308,9 +319,11 @@ def run(args: argparse.Namespace) -> int:
     _output(args, plan, report)
     if report is not None:
         return 0 if report.fixed else 1
-    if plan.cause == Code.OK and plan.empty:
-        return 0
-    return 1 if not plan.empty or plan.cause != Code.OK else 0
+    from ..fixes.planner import NOTE_ONLY
+
+    # 0: nothing to do (trusted already, or a finding that needs no change);
+    # 1: a plan to carry out, or a problem only a person can solve.
+    return 0 if plan.empty and plan.cause in NOTE_ONLY else 1
 
 
 def _plan_for_target(
@@ -365,18 +378,23 @@ def _confirm(plan: Plan, args: argparse.Namespace) -> None:
         if isinstance(argv, list) and s.params.get("purpose") == "refresh":
             lines.append(f"  run   {' '.join(str(a) for a in argv)}")
     try:
-        tty = open("/dev/tty", "r+", encoding="utf-8")  # noqa: SIM115 - closed below
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:
         raise UsageError(
             "--apply asks for confirmation on a terminal and none is available: "
             "check the fingerprint and run again with --yes"
         ) from None
     try:
-        tty.write("\n".join(lines) + "\nProceed? [y/N] ")
-        tty.flush()
-        answer = tty.readline().strip().lower()
+        os.write(fd, ("\n".join(lines) + "\nProceed? [y/N] ").encode())
+        raw = b""
+        while not raw.endswith(b"\n") and len(raw) < 64:
+            chunk = os.read(fd, 1)
+            if not chunk:
+                break
+            raw += chunk
+        answer = raw.decode("utf-8", "replace").strip().lower()
     finally:
-        tty.close()
+        os.close(fd)
     if answer not in ("y", "yes"):
         raise UsageError("not confirmed: nothing was changed")
 

@@ -856,6 +856,63 @@ class Applier:
         )
 
 
+# Directories whose every file some client reads (Go reads all of /etc/ssl/certs,
+# p11-kit every anchor file): a temporary file a killed run left there would be
+# read as part of the store, so --apply removes them before looking.
+SWEEP_DIRS: tuple[str, ...] = (
+    "/etc/ssl/certs",
+    "/etc/pki/tls/certs",
+    "/etc/containerd",
+)
+SWEEP_PARENTS: tuple[str, ...] = (
+    "/etc/docker/certs.d",
+    "/etc/containerd/certs.d",
+    "/etc/containers/certs.d",
+)
+
+
+def sweep_stale(root: str | Path) -> list[str]:
+    """Remove temporary files of killed ``fix --apply`` runs from the store directories."""
+    from .tables import SYSTEM_INSTALL
+
+    sr = SafeRoot(root)
+    dirs = set(SWEEP_DIRS)
+    for f in SYSTEM_INSTALL.values():
+        if f.anchor_dir:
+            dirs.add(f.anchor_dir)
+        if f.bundle:
+            dirs.add(f.bundle.rsplit("/", 1)[0])
+    for parent in SWEEP_PARENTS:
+        try:
+            host = sr.host(parent)
+            dirs.update(f"{parent}/{n}" for n in os.listdir(host) if (host / n).is_dir())
+        except (OSError, UnsafePathError):
+            continue
+    removed: list[str] = []
+    pat = re.compile(r"^\.(.+)" + re.escape(TMP_MARK) + r"(\d+)$")
+    for d in sorted(dirs):
+        try:
+            host = sr.host(d)
+            names = os.listdir(host)
+        except (OSError, UnsafePathError):
+            continue
+        for n in names:
+            m = pat.match(n)
+            if not m:
+                continue
+            try:
+                os.kill(int(m.group(2)), 0)
+                continue  # a live run owns it
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+            with contextlib.suppress(OSError):
+                os.unlink(host / n)
+                removed.append(f"{d}/{n}")
+    return removed
+
+
 def default_runner(argv: Sequence[str], root: str) -> subprocess.CompletedProcess[str]:
     """Run a refresh tool on ``/``, or inside another root with ``chroot``."""
     env = {"PATH": TOOL_PATH, "LANG": "C", "LC_ALL": "C"}

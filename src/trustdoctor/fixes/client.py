@@ -470,8 +470,11 @@ def java_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
     store_type = (info.store_type or "").lower() or None
     if info.password_free:
         rule, storepass = "pkcs12-passwordless", JAVA_DEFAULT_PASSWORD
+    elif store_type in ("jks", "jceks") and info.password is None:
+        # discover.java_info tried the known password and it was refused
+        rule, storepass = "unknown-password", "<store password>"
     elif store_type in ("jks", "jceks"):
-        rule, storepass = "jks", info.password or JAVA_DEFAULT_PASSWORD
+        rule, storepass = "jks", info.password
     elif store_type == "pkcs12":
         rule, storepass = "pkcs12-password", info.password or "<store password>"
     elif info.version is not None and info.version >= JAVA_PASSWORDLESS_FROM:
@@ -843,7 +846,7 @@ def ignored_file_steps(
     reason = str(params.get("reason") or "")
     f = family_facts(ctx)
     d, _, name = path.rpartition("/")
-    stem = name.rsplit(".", 1)[0] if "." in name else name
+    stem = (name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name).lstrip(".") or "anchor"
     steps: Steps = []
     if "certs.d" in d or client in ("docker", "crio", "podman", "containerd"):
         dests = (

@@ -414,7 +414,11 @@ def plan_for_store(
         f = _finding(store, Code.STALE_BUNDLE)
         params = dict(f.params) if f else {}
         plan = plan_for(Code.STALE_BUNDLE, ctx, client=client, params=params)
-    elif reason == Code.ANCHOR_FILE_IGNORED.value and check is not None:
+    elif (
+        reason == Code.ANCHOR_FILE_IGNORED.value
+        and check is not None
+        and not _our_temp_file(check.source)
+    ):
         params = {"path": check.source, "reason": check.detail, "client": client}
         plan = plan_for(
             Code.ANCHOR_FILE_IGNORED,
@@ -447,6 +451,13 @@ def plan_for_store(
     if restart is not None and plan.cause != Code.RESTART_REQUIRED:
         plan = merge_plans([plan, plan_for(restart, ctx, client=client)])
     return replace(plan, ca=caref)
+
+
+def _our_temp_file(path: str | None) -> bool:
+    """A temporary file a killed ``fix --apply`` left (the next write removes it)."""
+    import re
+
+    return bool(path) and re.search(r"/\.[^/]*\.trustdoctor-tmp-\d+(:\d+)?$", str(path)) is not None
 
 
 def plan_for_stores(

@@ -177,6 +177,7 @@ NOTES: Mapping[str, str] = {
     "java-password-jks": "JKS keystore (JDK ≤ 17 cacerts): keytool needs its password, 'changeit' unless it was changed",
     "java-password-default-cacerts": "a JDK's own cacerts: JKS with password 'changeit' up to JDK 17, password-less PKCS#12 (any -storepass) from JDK 18: -storepass changeit works for both",
     "java-password-pkcs12-passwordless": "password-less PKCS#12 (JDK ≥ 18 cacerts): keytool accepts any -storepass and the store stays password-less",
+    "java-password-unknown-password": "{keystore} does not open with 'changeit': use its real password (keytool asks for it without -storepass)",
     "java-password-pkcs12-password": "PKCS#12 keystore with a MAC: keytool needs its real password",
     "java-password-property-password": "the keystore comes from -Djavax.net.ssl.trustStore: use the password given in -Djavax.net.ssl.trustStorePassword",
     "java-tarball-jdk": "{home} is a tarball JDK: it ignores the OS store, so its own cacerts is changed",

@@ -92,9 +92,9 @@ def read_source(path: str, *, stdin: object = None, max_bytes: int = MAX_INPUT_B
         except OSError as exc:
             raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
     if len(data) > max_bytes:
-        raise InputError(
-            f"{name}: larger than {max_bytes // (1024 * 1024)} MiB; not a certificate input"
-        )
+        mib, kib = max_bytes // (1024 * 1024), max_bytes // 1024
+        limit = f"{mib} MiB" if mib else f"{kib} KiB"  # not "0 MiB" for small limits
+        raise InputError(f"{name}: larger than {limit}; not a certificate input")
     return data
 
 
