@@ -130,9 +130,17 @@ def make_root(tmp: Path, family: str, *, bundle: bytes | None = None, tool: bool
         _w(root, "/bin/sh", "", 0o755)
         (root / ANCHOR_DIRS["rhel"].lstrip("/")).mkdir(parents=True)
         _w(root, BUNDLES["rhel"], content)
-        _link(root, "/etc/pki/tls/certs/ca-bundle.crt", "../../ca-trust/extracted/pem/tls-ca-bundle.pem")
+        _link(
+            root,
+            "/etc/pki/tls/certs/ca-bundle.crt",
+            "../../ca-trust/extracted/pem/tls-ca-bundle.pem",
+        )
     elif family == "suse":
-        _w(root, "/etc/os-release", os_release("opensuse-leap", "openSUSE Leap 15.6", "suse opensuse"))
+        _w(
+            root,
+            "/etc/os-release",
+            os_release("opensuse-leap", "openSUSE Leap 15.6", "suse opensuse"),
+        )
         _w(root, "/bin/sh", "", 0o755)
         (root / ANCHOR_DIRS["suse"].lstrip("/")).mkdir(parents=True)
         _w(root, BUNDLES["suse"], content)
@@ -142,7 +150,11 @@ def make_root(tmp: Path, family: str, *, bundle: bytes | None = None, tool: bool
         _w(root, "/bin/sh", "", 0o755)
         (root / ANCHOR_DIRS["arch"].lstrip("/")).mkdir(parents=True)
         _w(root, BUNDLES["arch"], content)
-        _link(root, "/etc/ssl/certs/ca-certificates.crt", "../../ca-certificates/extracted/tls-ca-bundle.pem")
+        _link(
+            root,
+            "/etc/ssl/certs/ca-certificates.crt",
+            "../../ca-certificates/extracted/tls-ca-bundle.pem",
+        )
     elif family == "distroless":
         _w(root, "/etc/os-release", os_release("debian", "Distroless"))
         (root / "var/lib/dpkg/status.d").mkdir(parents=True)
@@ -215,15 +227,23 @@ def run_cli(args: Sequence[str]) -> Run:
     return Run(code, out.getvalue(), err.getvalue())
 
 
-def run_sub(args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 120,
-            **kw: object) -> subprocess.CompletedProcess[str]:
+def run_sub(
+    args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 120, **kw: object
+) -> subprocess.CompletedProcess[str]:
     """``python -m trustdoctor ARGS`` in a child process."""
     e = dict(os.environ)
     e["PYTHONPATH"] = str(SRC) + os.pathsep + e.get("PYTHONPATH", "")
     e["NO_COLOR"] = "1"
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "trustdoctor", *args], capture_output=True, text=True,
-                          env=e, timeout=timeout, check=False, **kw)  # type: ignore[call-overload]
+    return subprocess.run(
+        [sys.executable, "-m", "trustdoctor", *args],
+        capture_output=True,
+        text=True,
+        env=e,
+        timeout=timeout,
+        check=False,
+        **kw,
+    )  # type: ignore[call-overload]
 
 
 # A private mount namespace that makes ROOT a chroot where Debian's real
@@ -254,15 +274,22 @@ def ns_debian_root(tmp: Path) -> Path:
     return root
 
 
-def run_in_ns(root: Path, argv: Sequence[str], *, env: dict[str, str] | None = None,
-              timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def run_in_ns(
+    root: Path, argv: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     assert UNSHARE is not None
     e = dict(os.environ)
     e["PYTHONPATH"] = str(SRC) + os.pathsep + e.get("PYTHONPATH", "")
     e["NO_COLOR"] = "1"
     e.update(env or {})
-    return subprocess.run([UNSHARE, "-m", "sh", "-c", NS_ROOT_SCRIPT, "ns", str(root), *argv],
-                          capture_output=True, text=True, env=e, timeout=timeout, check=False)
+    return subprocess.run(
+        [UNSHARE, "-m", "sh", "-c", NS_ROOT_SCRIPT, "ns", str(root), *argv],
+        capture_output=True,
+        text=True,
+        env=e,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def host_store_digest() -> tuple[str, tuple[str, ...]]:

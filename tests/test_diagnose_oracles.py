@@ -229,10 +229,8 @@ def test_curl_verdict_matches_curl(capsys, monkeypatch, files, tmp_path, shape) 
         assert m_mine.group(1) == m_real.group(1), (shape, real, mine)
     else:
         # Host name failures are curl's own check (lib/vtls/openssl.c), not an
-        # OpenSSL verify text.  The installed curl 7.88 says "target host name";
-        # trustdoctor's table says "target hostname" (reported to the lead as a
-        # mismatch with 7.88; whether newer curl spells it so is unverified).
-        assert mine == real.replace("target host name", "target hostname"), (shape, real, mine)
+        # OpenSSL verify text; trustdoctor reproduces the installed curl's.
+        assert mine == real, (shape, real, mine)
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))

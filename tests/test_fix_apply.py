@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from fix_helpers import (
     ANCHOR_DIRS,
     BUNDLES,
@@ -31,7 +32,6 @@ from fix_helpers import (
     simulate_refresh,
     tree,
 )
-
 from trustdoctor.fixes.apply import fingerprints
 from trustdoctor.testing import pki
 
@@ -45,7 +45,20 @@ def _host_untouched() -> object:
 
 
 def _apply(root: Path, ca: Path, *extra: str) -> tuple[int, dict[str, object], str]:
-    r = run_cli(["fix", "--ca", str(ca), "--root", str(root), "--apply", "--yes", "--format", "json", *extra])
+    r = run_cli(
+        [
+            "fix",
+            "--ca",
+            str(ca),
+            "--root",
+            str(root),
+            "--apply",
+            "--yes",
+            "--format",
+            "json",
+            *extra,
+        ]
+    )
     assert r.out, r.err
     return r.code, json.loads(r.out), r.err
 
@@ -61,7 +74,7 @@ def _statuses(doc: dict[str, object]) -> list[str]:
 
 @pytest.mark.parametrize("family", ["debian", "rhel", "alpine", "suse", "arch"])
 def test_family_layout_then_rebuild(tmp_path: Path, family: str) -> None:
-    """The anchor file lands where the family's tool reads it; after the rebuild every model trusts it."""
+    """The anchor lands where the family's tool reads it; after the rebuild the models trust it."""
     ca = make_ca(tmp_path)
     root = make_root(tmp_path, family)
     assert check(root, ca.info, ["go"])["go"].reason == "not-present"
@@ -147,27 +160,45 @@ def test_existing_anchor_with_same_name_is_never_overwritten(tmp_path: Path) -> 
     root = make_root(tmp_path, "debian")
     taken = root / "usr/local/share/ca-certificates/example-internal-root-ca.crt"
     taken.write_bytes(other.pem)
-    code, doc, _ = _apply(root, ca.path, "--client", "go")
+    _apply(root, ca.path, "--client", "go")
     assert taken.read_bytes() == other.pem  # the other anchor is untouched
-    written = root / f"usr/local/share/ca-certificates/example-internal-root-ca-{ca.info.sha256[:12]}.crt"
+    written = (
+        root / f"usr/local/share/ca-certificates/example-internal-root-ca-{ca.info.sha256[:12]}.crt"
+    )
     assert fingerprints(written.read_bytes()) == [ca.info.sha256]
 
 
-# -- the real update-ca-certificates, in a private mount namespace ---------------------------------------
+# -- the real update-ca-certificates, in a private mount namespace ---------------------------------
 
 
-needs_ns = pytest.mark.skipif(not (can_unshare() and UPDATE_CA.exists()),
-                              reason="needs root, unshare -m and Debian's update-ca-certificates")
+needs_ns = pytest.mark.skipif(
+    not (can_unshare() and UPDATE_CA.exists()),
+    reason="needs root, unshare -m and Debian's update-ca-certificates",
+)
 
 
 @needs_ns
 @pytest.mark.slow
 def test_debian_real_tool_in_chroot(tmp_path: Path) -> None:
-    """update-ca-certificates runs through chroot in the root; go and openssl (hash link) trust the CA."""
+    """update-ca-certificates runs via chroot; go and openssl (hash link) then trust the CA."""
     ca = make_ca(tmp_path)
     root = ns_debian_root(tmp_path)
-    args = ["python3", "-m", "trustdoctor", "fix", "--ca", str(ca.path), "--root", str(root),
-            "--client", "go,openssl", "--apply", "--yes", "--format", "json"]
+    args = [
+        "python3",
+        "-m",
+        "trustdoctor",
+        "fix",
+        "--ca",
+        str(ca.path),
+        "--root",
+        str(root),
+        "--client",
+        "go,openssl",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]
     r = run_in_ns(root, args)
     assert r.returncode == 0, r.stderr + r.stdout
     doc = json.loads(r.stdout)
@@ -192,13 +223,27 @@ def test_debian_real_tool_in_chroot(tmp_path: Path) -> None:
 @needs_ns
 @pytest.mark.slow
 def test_stale_bundle_rebuilt_by_real_tool(tmp_path: Path) -> None:
-    """The seed guide's cause 5: the file is there, the rebuild was skipped; --cause stale-bundle runs it."""
+    """Seed guide cause 5: the file is there, the rebuild was skipped: --cause stale-bundle."""
     ca = make_ca(tmp_path)
     root = ns_debian_root(tmp_path)
     (root / ".anchors").mkdir()
     (root / ".anchors/internal-root.crt").write_bytes(ca.pem)
-    args = ["python3", "-m", "trustdoctor", "fix", "--cause", "stale-bundle", "--root", str(root),
-            "--client", "go", "--apply", "--yes", "--format", "json"]
+    args = [
+        "python3",
+        "-m",
+        "trustdoctor",
+        "fix",
+        "--cause",
+        "stale-bundle",
+        "--root",
+        str(root),
+        "--client",
+        "go",
+        "--apply",
+        "--yes",
+        "--format",
+        "json",
+    ]
     r = run_in_ns(root, args)
     assert r.returncode == 0, r.stderr + r.stdout
     doc = json.loads(r.stdout)
@@ -206,7 +251,7 @@ def test_stale_bundle_rebuilt_by_real_tool(tmp_path: Path) -> None:
     assert ca.info.sha256 in fingerprints((root / "etc/ssl/certs/ca-certificates.crt").read_bytes())
 
 
-# -- container engines -----------------------------------------------------------------------------------
+# -- container engines -----------------------------------------------------------------------------
 
 
 def _engine_root(tmp_path: Path, binary: str) -> Path:
@@ -273,12 +318,17 @@ def test_containerd_existing_registry_table(tmp_path: Path) -> None:
     root = _engine_root(tmp_path, "/usr/bin/containerd")
     cfg = root / "etc/containerd/config.toml"
     cfg.parent.mkdir(parents=True)
-    cfg.write_text('version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n# empty\n[metrics]\n'
-                   'address = "127.0.0.1:1338"\n')
+    cfg.write_text(
+        'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n# empty\n[metrics]\n'
+        'address = "127.0.0.1:1338"\n'
+    )
     code, _, err = _apply(root, ca.path, "--client", "containerd", "--registry", REG)
     assert code == 0, err
     parsed = tomllib.loads(cfg.read_text())
-    assert parsed["plugins"]["io.containerd.grpc.v1.cri"]["registry"]["config_path"] == "/etc/containerd/certs.d"
+    assert (
+        parsed["plugins"]["io.containerd.grpc.v1.cri"]["registry"]["config_path"]
+        == "/etc/containerd/certs.d"
+    )
     assert parsed["metrics"]["address"] == "127.0.0.1:1338"
 
 
@@ -287,8 +337,10 @@ def test_containerd_legacy_is_left_to_the_user(tmp_path: Path) -> None:
     root = _engine_root(tmp_path, "/usr/bin/containerd")
     cfg = root / "etc/containerd/config.toml"
     cfg.parent.mkdir(parents=True)
-    legacy = ('version = 2\n[plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]\n'
-              'endpoint = ["https://mirror.example"]\n')
+    legacy = (
+        'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]\n'
+        'endpoint = ["https://mirror.example"]\n'
+    )
     cfg.write_text(legacy)
     code, doc, _ = _apply(root, ca.path, "--client", "containerd", "--registry", REG)
     assert code == 1
@@ -308,11 +360,15 @@ def test_hosts_toml_of_someone_else_is_not_replaced(tmp_path: Path) -> None:
     assert code == 1 and "manual" in _statuses(doc)
 
 
-@pytest.mark.parametrize("client,binary", [("crio", "/usr/bin/crio"), ("podman", "/usr/bin/podman")])
+@pytest.mark.parametrize(
+    "client,binary", [("crio", "/usr/bin/crio"), ("podman", "/usr/bin/podman")]
+)
 def test_containers_certs_d(tmp_path: Path, client: str, binary: str) -> None:
     ca = make_ca(tmp_path)
     root = _engine_root(tmp_path, binary)
-    code, _, err = _apply(root, ca.path, "--client", client, "--registry", REG, "--env", "HOME=/root")
+    code, _, err = _apply(
+        root, ca.path, "--client", client, "--registry", REG, "--env", "HOME=/root"
+    )
     assert code == 0, err
     assert (root / f"etc/containers/certs.d/{REG}/ca.crt").exists()
     assert check(root, ca.info, [client], registry=REG, env={"HOME": "/root"})[client].trusted
@@ -332,10 +388,12 @@ def test_docker_misnamed_dir_copied_not_moved(tmp_path: Path) -> None:
     assert check(root, ca.info, ["docker"], registry="reg.example")["docker"].trusted
 
 
-# -- Java ----------------------------------------------------------------------------------------------
+# -- Java ------------------------------------------------------------------------------------------
 
 
-def _jdk_root(tmp_path: Path, version: str, *, pkcs12: bool, password: str = "changeit") -> tuple[Path, Path]:
+def _jdk_root(
+    tmp_path: Path, version: str, *, pkcs12: bool, password: str = "changeit"
+) -> tuple[Path, Path]:
     import subprocess
 
     root = make_root(tmp_path, "debian")
@@ -346,10 +404,25 @@ def _jdk_root(tmp_path: Path, version: str, *, pkcs12: bool, password: str = "ch
     pub = tmp_path / "pub.pem"
     pub.write_bytes(pki.make_cert("Public Java Root").pem)
     ks = sec / "cacerts"
-    argv = [str(KEYTOOL), "-importcert", "-noprompt", "-trustcacerts", "-alias", "pub", "-file", str(pub),
-            "-keystore", str(ks), "-storepass", password]
+    argv = [
+        str(KEYTOOL),
+        "-importcert",
+        "-noprompt",
+        "-trustcacerts",
+        "-alias",
+        "pub",
+        "-file",
+        str(pub),
+        "-keystore",
+        str(ks),
+        "-storepass",
+        password,
+    ]
     if pkcs12:
-        argv[1:1] = ["-J-Dkeystore.pkcs12.certProtectionAlgorithm=NONE", "-J-Dkeystore.pkcs12.macAlgorithm=NONE"]
+        argv[1:1] = [
+            "-J-Dkeystore.pkcs12.certProtectionAlgorithm=NONE",
+            "-J-Dkeystore.pkcs12.macAlgorithm=NONE",
+        ]
         argv += ["-storetype", "PKCS12"]
     else:
         argv += ["-storetype", "JKS"]
@@ -369,7 +442,7 @@ def test_java_keystore_import(tmp_path: Path, version: str, pkcs12: bool) -> Non
     root, ks = _jdk_root(tmp_path, version, pkcs12=pkcs12)
     original = ks.read_bytes()
     assert not check(root, ca.info, ["java"])["java"].trusted
-    code, doc, err = _apply(root, ca.path, "--client", "java")
+    code, _doc, err = _apply(root, ca.path, "--client", "java")
     assert code == 0, err
     assert check(root, ca.info, ["java"])["java"].trusted
     assert (ks.parent / "cacerts.trustdoctor-bak").read_bytes() == original
@@ -397,7 +470,7 @@ def test_java_unknown_password_is_left_to_the_user(tmp_path: Path) -> None:
     assert "manual" in _statuses(doc)
 
 
-# -- other causes ----------------------------------------------------------------------------------------
+# -- other causes ----------------------------------------------------------------------------------
 
 
 def test_anchor_with_wrong_suffix_gets_a_proper_copy(tmp_path: Path) -> None:
@@ -436,7 +509,9 @@ def test_env_override_systemd_dropin(tmp_path: Path) -> None:
     legacy.write_bytes(pki.make_cert("Legacy Root").pem)
     unit = root / "etc/systemd/system/myapp.service"
     unit.parent.mkdir(parents=True)
-    unit.write_text("[Service]\nEnvironment=SSL_CERT_FILE=/opt/legacy/ca.pem\nExecStart=/usr/bin/myapp\n")
+    unit.write_text(
+        "[Service]\nEnvironment=SSL_CERT_FILE=/opt/legacy/ca.pem\nExecStart=/usr/bin/myapp\n"
+    )
     env = ["--env", "SSL_CERT_FILE=/opt/legacy/ca.pem"]
     res = check(root, ca.info, ["python"], env={"SSL_CERT_FILE": "/opt/legacy/ca.pem"})
     assert res["python"].reason == "env-override"
@@ -454,12 +529,16 @@ def test_env_override_systemd_dropin(tmp_path: Path) -> None:
 def test_text_report_before_after(tmp_path: Path) -> None:
     ca = make_ca(tmp_path)
     root = make_root(tmp_path, "distroless")
-    r = run_cli(["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go", "--apply", "--yes"])
+    r = run_cli(
+        ["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go", "--apply", "--yes"]
+    )
     assert r.code == 0, r.err
     assert "before: not-present" in r.out and "after: trusted" in r.out
     assert "the cause is gone" in r.out
     assert "ca-certificates.crt.trustdoctor-bak" in r.out
-    r2 = run_cli(["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go", "--apply", "--yes"])
+    r2 = run_cli(
+        ["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go", "--apply", "--yes"]
+    )
     assert "nothing changed" in r2.out and r2.code == 0
 
 
@@ -467,8 +546,19 @@ def test_plan_only_changes_nothing(tmp_path: Path) -> None:
     ca = make_ca(tmp_path)
     root = make_root(tmp_path, "debian")
     before = tree(root)
-    r = run_cli(["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go,java,docker",
-                 "--registry", REG])
+    r = run_cli(
+        [
+            "fix",
+            "--ca",
+            str(ca.path),
+            "--root",
+            str(root),
+            "--client",
+            "go,java,docker",
+            "--registry",
+            REG,
+        ]
+    )
     assert r.code == 1
     assert tree(root) == before
     assert f"install -m 0644 -D {ca.path} {root}/usr/local/share/ca-certificates/" in r.out

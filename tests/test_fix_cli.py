@@ -1,4 +1,4 @@
-"""``trustdoctor fix --for``: diagnose first (a chain file or a live loopback server), then plan and apply."""
+"""``trustdoctor fix --for``: diagnose first (a chain file or a loopback server), plan, apply."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import json
 import socket
 from pathlib import Path
 
-import netlab
 import pytest
-from fix_helpers import check, guarded_host, make_root, run_cli
 
+import netlab
+from fix_helpers import check, guarded_host, make_root, run_cli
 from trustdoctor.model.findings import Code
 from trustdoctor.testing import pki
 
@@ -21,8 +21,7 @@ def _host_untouched() -> object:
 
 
 def _loopback_pki() -> pki.Hierarchy:
-    return pki.hierarchy("localhost", ips=("127.0.0.1",), dns=("localhost",),
-                         not_before=None)
+    return pki.hierarchy("localhost", ips=("127.0.0.1",), dns=("localhost",), not_before=None)
 
 
 def test_for_chain_file_missing_intermediate(tmp_path: Path) -> None:
@@ -30,7 +29,9 @@ def test_for_chain_file_missing_intermediate(tmp_path: Path) -> None:
     leaf = tmp_path / "leaf.pem"
     leaf.write_bytes(h.leaf.pem)
     root = make_root(tmp_path, "debian", bundle=h.root.pem)
-    r = run_cli(["fix", "--for", str(leaf), "--root", str(root), "--client", "go", "--server", "nginx"])
+    r = run_cli(
+        ["fix", "--for", str(leaf), "--root", str(root), "--client", "go", "--server", "nginx"]
+    )
     assert r.code == 1, r.err
     assert "missing-intermediate (server side)" in r.out
     assert "cat leaf.pem intermediate.pem > fullchain.pem" in r.out
@@ -56,20 +57,40 @@ def test_for_live_server_then_apply_then_trusted(tmp_path: Path) -> None:
         with netlab.serving(netlab.tls_handler(ctx)) as srv:
             target = f"127.0.0.1:{srv.port}"
             root = make_root(tmp_path, "distroless")
-            r = run_cli(["fix", "--for", target, "--root", str(root), "--client", "go", "--format", "json"])
+            r = run_cli(
+                ["fix", "--for", target, "--root", str(root), "--client", "go", "--format", "json"]
+            )
             assert r.code == 1, r.err
             doc = json.loads(r.out)
             assert doc["kind"] == "fix" and doc["plan"]["side"] == "client"
-            assert doc["plan"]["cause"] in (Code.UNTRUSTED_ROOT.value, Code.MISSING_INTERMEDIATE.value)
+            assert doc["plan"]["cause"] in (
+                Code.UNTRUSTED_ROOT.value,
+                Code.MISSING_INTERMEDIATE.value,
+            )
             ca = tmp_path / "root.pem"
             ca.write_bytes(h.root.pem)
             # a CA that does not issue this chain is refused
             other = tmp_path / "other.pem"
             other.write_bytes(pki.make_cert("Unrelated Root").pem)
-            bad = run_cli(["fix", "--for", target, "--ca", str(other), "--root", str(root), "--client", "go"])
+            bad = run_cli(
+                ["fix", "--for", target, "--ca", str(other), "--root", str(root), "--client", "go"]
+            )
             assert bad.code == 2 and "does not issue" in bad.err
-            r = run_cli(["fix", "--for", target, "--ca", str(ca), "--root", str(root), "--client", "go",
-                         "--apply", "--yes"])
+            r = run_cli(
+                [
+                    "fix",
+                    "--for",
+                    target,
+                    "--ca",
+                    str(ca),
+                    "--root",
+                    str(root),
+                    "--client",
+                    "go",
+                    "--apply",
+                    "--yes",
+                ]
+            )
             assert r.code == 0, r.err + r.out
             from trustdoctor.model.cert import from_certificate
 
@@ -87,7 +108,19 @@ def test_for_unreachable_gives_network_checks(tmp_path: Path) -> None:
     port = s.getsockname()[1]
     s.close()  # nothing listens there now
     root = make_root(tmp_path, "debian")
-    r = run_cli(["fix", "--for", f"127.0.0.1:{port}", "--root", str(root), "--client", "go", "--timeout", "3"])
+    r = run_cli(
+        [
+            "fix",
+            "--for",
+            f"127.0.0.1:{port}",
+            "--root",
+            str(root),
+            "--client",
+            "go",
+            "--timeout",
+            "3",
+        ]
+    )
     assert r.code == 1, r.err
     assert "(network side)" in r.out or "(server side)" in r.out
     assert "is the port open from here?" in r.out
@@ -95,14 +128,24 @@ def test_for_unreachable_gives_network_checks(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("code", [c.value for c in Code])
 def test_cause_json_document(code: str, tmp_path: Path) -> None:
-    r = run_cli(["fix", "--cause", code, "--root", str(tmp_path), "--client", "go", "--format", "json"])
+    r = run_cli(
+        ["fix", "--cause", code, "--root", str(tmp_path), "--client", "go", "--format", "json"]
+    )
     assert r.code in (0, 1), r.err
     doc = json.loads(r.out)
     assert doc["schema_version"] == 1 and doc["kind"] == "fix"
     plan = doc["plan"]
     assert plan["cause"] == code
     for s in plan["steps"]:
-        assert set(s) >= {"action", "params", "needs_root", "changes", "platform", "why", "commands"}
+        assert set(s) >= {
+            "action",
+            "params",
+            "needs_root",
+            "changes",
+            "platform",
+            "why",
+            "commands",
+        }
         assert all(isinstance(c, str) for c in s["commands"])
     from trustdoctor.fixes.planner import NOTE_ONLY
 
@@ -113,7 +156,18 @@ def test_cause_json_document(code: str, tmp_path: Path) -> None:
 def test_kubernetes_pseudo_client(tmp_path: Path) -> None:
     ca = tmp_path / "root.pem"
     ca.write_bytes(pki.make_cert("K8s Registry Root").pem)
-    r = run_cli(["fix", "--ca", str(ca), "--client", "kubernetes", "--registry", "reg.example:5000",
-                 "--root", str(tmp_path)])
+    r = run_cli(
+        [
+            "fix",
+            "--ca",
+            str(ca),
+            "--client",
+            "kubernetes",
+            "--registry",
+            "reg.example:5000",
+            "--root",
+            str(tmp_path),
+        ]
+    )
     assert r.code == 1
     assert "kind: DaemonSet" in r.out and "/etc/containerd/certs.d" in r.out

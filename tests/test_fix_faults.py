@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from fix_helpers import (
     BUNDLES,
     SRC,
@@ -29,7 +30,6 @@ from fix_helpers import (
     run_sub,
     tree,
 )
-
 from trustdoctor.fixes.apply import PAUSE_ENV, fingerprints
 from trustdoctor.testing import pki
 
@@ -50,11 +50,11 @@ def _one_line(err: str) -> str:
     return lines[0]
 
 
-# -- interrupted write ---------------------------------------------------------------------------------
+# -- interrupted write -----------------------------------------------------------------------------
 
 
 def test_killed_between_write_and_rename(tmp_path: Path) -> None:
-    """SIGKILL after the temporary file is complete, before the rename: the bundle is the old one."""
+    """SIGKILL once the temporary file is complete, before the rename: the bundle is the old one."""
     ca = make_ca(tmp_path)
     root = make_root(tmp_path, "distroless")
     bundle = root / BUNDLES["distroless"].lstrip("/")
@@ -62,9 +62,23 @@ def test_killed_between_write_and_rename(tmp_path: Path) -> None:
     marker = tmp_path / "paused"
     env = dict(os.environ, PYTHONPATH=str(SRC), NO_COLOR="1", **{PAUSE_ENV: str(marker)})
     proc = subprocess.Popen(
-        [sys.executable, "-m", "trustdoctor", "fix", "--ca", str(ca.path), "--root", str(root),
-         "--client", "go", "--apply", "--yes"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "trustdoctor",
+            "fix",
+            "--ca",
+            str(ca.path),
+            "--root",
+            str(root),
+            "--client",
+            "go",
+            "--apply",
+            "--yes",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while not marker.exists():
@@ -83,7 +97,9 @@ def test_killed_between_write_and_rename(tmp_path: Path) -> None:
     tmp_data = (bundle.parent / leftovers[0]).read_bytes()
     assert tmp_data.startswith(original) and fingerprints(tmp_data)[-1] == ca.info.sha256
     # A new run cleans up after the dead one and completes.
-    r = run_cli(["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go", "--apply", "--yes"])
+    r = run_cli(
+        ["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go", "--apply", "--yes"]
+    )
     assert r.code == 0, r.err
     assert not [p for p in bundle.parent.iterdir() if ".trustdoctor-tmp-" in p.name]
     assert fingerprints(bundle.read_bytes())[-1] == ca.info.sha256
@@ -97,9 +113,23 @@ def test_killed_while_installing_an_anchor(tmp_path: Path) -> None:
     marker = tmp_path / "paused"
     env = dict(os.environ, PYTHONPATH=str(SRC), NO_COLOR="1", **{PAUSE_ENV: str(marker)})
     proc = subprocess.Popen(
-        [sys.executable, "-m", "trustdoctor", "fix", "--ca", str(ca.path), "--root", str(root),
-         "--client", "go", "--apply", "--yes"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "trustdoctor",
+            "fix",
+            "--ca",
+            str(ca.path),
+            "--root",
+            str(root),
+            "--client",
+            "go",
+            "--apply",
+            "--yes",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while not marker.exists():
@@ -112,12 +142,14 @@ def test_killed_while_installing_an_anchor(tmp_path: Path) -> None:
     names = [p.name for p in adir.iterdir()]
     assert "example-internal-root-ca.crt" not in names
     assert all(not n.endswith(".crt") for n in names)  # update-ca-certificates takes only *.crt
-    r = run_cli(["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go", "--apply", "--yes"])
+    r = run_cli(
+        ["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go", "--apply", "--yes"]
+    )
     assert sorted(p.name for p in adir.iterdir()) == ["example-internal-root-ca.crt"]
     assert r.code == 1  # the rebuild is left to the user here (no tool in this root)
 
 
-# -- read-only root, full disk ---------------------------------------------------------------------------------
+# -- read-only root, full disk ---------------------------------------------------------------------
 
 
 @needs_ns
@@ -125,11 +157,20 @@ def test_read_only_root(tmp_path: Path) -> None:
     ca = make_ca(tmp_path)
     root = make_root(tmp_path, "distroless")
     before = tree(root)
-    script = (f'mount --bind "{root}" "{root}" && mount -o remount,bind,ro "{root}" && '
-              f'exec "{sys.executable}" -m trustdoctor fix --ca "{ca.path}" --root "{root}" --client go --apply --yes')
+    script = (
+        f'mount --bind "{root}" "{root}" && mount -o remount,bind,ro "{root}" && '
+        f'exec "{sys.executable}" -m trustdoctor fix --ca "{ca.path}" --root "{root}" '
+        "--client go --apply --yes"
+    )
     env = dict(os.environ, PYTHONPATH=str(SRC), NO_COLOR="1")
-    r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env,
-                       timeout=120, check=False)
+    r = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert r.returncode == 3, r.stderr
     line = _one_line(r.stderr)
     assert "read-only file system" in line and "nothing was changed" in line
@@ -138,7 +179,7 @@ def test_read_only_root(tmp_path: Path) -> None:
 
 @needs_ns
 def test_full_disk(tmp_path: Path) -> None:
-    """A 64 KiB tmpfs holding a 40 KiB bundle: the new bundle cannot be written; the old one survives."""
+    """A 64 KiB tmpfs holding a 40 KiB bundle: no room for the new bundle; the old one survives."""
     ca = make_ca(tmp_path)
     big = b"".join(pki.make_cert(f"Filler Root {i}").pem for i in range(60))
     assert 30_000 < len(big) < 60_000
@@ -163,8 +204,14 @@ json.dump({{"rc": int(sys.argv[1]), "files": sorted(os.listdir(d)),
 PY
 """
     env = dict(os.environ, PYTHONPATH=str(SRC), NO_COLOR="1")
-    r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env,
-                       timeout=120, check=False)
+    r = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert r.returncode == 0, r.stderr
     res = json.loads(out.read_text())
     import hashlib
@@ -176,7 +223,7 @@ PY
     assert "no space left on device" in line
 
 
-# -- symlinks, privileges ----------------------------------------------------------------------------------------
+# -- symlinks, privileges --------------------------------------------------------------------------
 
 
 def test_symlinked_directory_outside_root(tmp_path: Path) -> None:
@@ -189,8 +236,21 @@ def test_symlinked_directory_outside_root(tmp_path: Path) -> None:
     (root / "usr/bin").mkdir(parents=True, exist_ok=True)
     (root / "usr/bin/dockerd").write_bytes(b"")
     before = tree(root)
-    r = run_cli(["fix", "--ca", str(ca.path), "--root", str(root), "--client", "docker",
-                 "--registry", "reg.example:5000", "--apply", "--yes"])
+    r = run_cli(
+        [
+            "fix",
+            "--ca",
+            str(ca.path),
+            "--root",
+            str(root),
+            "--client",
+            "docker",
+            "--registry",
+            "reg.example:5000",
+            "--apply",
+            "--yes",
+        ]
+    )
     assert r.code == 2
     line = _one_line(r.err)
     assert "leads outside the root" in line and "reg.example:5000" in line
@@ -206,7 +266,9 @@ def test_symlinked_target_file_outside_root(tmp_path: Path) -> None:
     bundle = root / BUNDLES["distroless"].lstrip("/")
     bundle.unlink()
     bundle.symlink_to(victim)
-    r = run_cli(["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go", "--apply", "--yes"])
+    r = run_cli(
+        ["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go", "--apply", "--yes"]
+    )
     assert r.code == 2
     assert "leads outside the root" in _one_line(r.err)
     assert victim.read_bytes() == b"precious\n"
@@ -214,14 +276,16 @@ def test_symlinked_target_file_outside_root(tmp_path: Path) -> None:
 
 
 def test_symlink_inside_root_is_followed(tmp_path: Path) -> None:
-    """Alpine's /etc/ssl/cert.pem style: a link inside the root is written through, the link kept."""
+    """Alpine's /etc/ssl/cert.pem style: a link inside the root is written through and kept."""
     ca = make_ca(tmp_path)
     root = make_root(tmp_path, "distroless")
     bundle = root / BUNDLES["distroless"].lstrip("/")
     real = root / "etc/ssl/certs/real-bundle.pem"
     bundle.rename(real)
     bundle.symlink_to("real-bundle.pem")
-    r = run_cli(["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go", "--apply", "--yes"])
+    r = run_cli(
+        ["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go", "--apply", "--yes"]
+    )
     assert r.code == 0, r.err
     assert bundle.is_symlink() and os.readlink(bundle) == "real-bundle.pem"
     assert ca.info.sha256 in fingerprints(real.read_bytes())
@@ -260,8 +324,19 @@ def test_needs_privileges(tmp_path: Path) -> None:
             sys.stderr = os.fdopen(w_fd, "w", buffering=1)
             with open(os.devnull, "w") as null:
                 sys.stdout = null
-                rc = main(["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go", "--apply",
-                           "--yes"])
+                rc = main(
+                    [
+                        "fix",
+                        "--ca",
+                        str(ca.path),
+                        "--root",
+                        str(root),
+                        "--client",
+                        "go",
+                        "--apply",
+                        "--yes",
+                    ]
+                )
         except BaseException:
             rc = 99
         sys.stderr.flush()
@@ -276,15 +351,18 @@ def test_needs_privileges(tmp_path: Path) -> None:
     assert tree(root) == before
 
 
-# -- confirmation -------------------------------------------------------------------------------------------
+# -- confirmation ----------------------------------------------------------------------------------
 
 
 def test_no_terminal_and_no_yes_refuses(tmp_path: Path) -> None:
     ca = make_ca(tmp_path)
     root = make_root(tmp_path, "distroless")
     before = tree(root)
-    r = run_sub(["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go", "--apply"],
-                stdin=subprocess.DEVNULL, start_new_session=True)
+    r = run_sub(
+        ["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go", "--apply"],
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     assert r.returncode == 2
     assert "--yes" in _one_line(r.stderr)
     assert tree(root) == before
@@ -319,7 +397,9 @@ def _pty_run(args: list[str], answer: bytes) -> tuple[int, str]:
 def test_terminal_confirmation_yes(tmp_path: Path) -> None:
     ca = make_ca(tmp_path)
     root = make_root(tmp_path, "distroless")
-    code, out = _pty_run(["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go", "--apply"], b"y\n")
+    code, out = _pty_run(
+        ["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go", "--apply"], b"y\n"
+    )
     assert code == 0, out
     assert f"sha256 {ca.info.sha256[:2].upper()}:" in out  # the fingerprint is shown before asking
     assert check(root, ca.info, ["go"])["go"].trusted
@@ -329,13 +409,15 @@ def test_terminal_confirmation_no(tmp_path: Path) -> None:
     ca = make_ca(tmp_path)
     root = make_root(tmp_path, "distroless")
     before = tree(root)
-    code, out = _pty_run(["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go", "--apply"], b"n\n")
+    code, out = _pty_run(
+        ["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go", "--apply"], b"n\n"
+    )
     assert code == 2, out
     assert "not confirmed" in out
     assert tree(root) == before
 
 
-# -- refusals and bad input ------------------------------------------------------------------------------------
+# -- refusals and bad input ------------------------------------------------------------------------
 
 
 def test_refuses_a_leaf_unless_forced(tmp_path: Path) -> None:
@@ -344,16 +426,33 @@ def test_refuses_a_leaf_unless_forced(tmp_path: Path) -> None:
     leaf.write_bytes(h.leaf.pem)
     root = make_root(tmp_path, "distroless")
     before = tree(root)
-    r = run_cli(["fix", "--ca", str(leaf), "--root", str(root), "--client", "go", "--apply", "--yes"])
+    r = run_cli(
+        ["fix", "--ca", str(leaf), "--root", str(root), "--client", "go", "--apply", "--yes"]
+    )
     assert r.code == 2 and "leaf certificate" in _one_line(r.err) and "--force" in r.err
     assert tree(root) == before
-    r = run_cli(["fix", "--ca", str(leaf), "--root", str(root), "--client", "go", "--apply", "--yes", "--force"])
+    r = run_cli(
+        [
+            "fix",
+            "--ca",
+            str(leaf),
+            "--root",
+            str(root),
+            "--client",
+            "go",
+            "--apply",
+            "--yes",
+            "--force",
+        ]
+    )
     assert r.code == 0, r.err
     assert "warning" in r.err
 
 
 def test_refuses_an_expired_root_even_forced(tmp_path: Path) -> None:
-    old = pki.make_cert("Old Root", not_before=pki.NOW.replace(year=2010), not_after=pki.NOW.replace(year=2020))
+    old = pki.make_cert(
+        "Old Root", not_before=pki.NOW.replace(year=2010), not_after=pki.NOW.replace(year=2020)
+    )
     p = tmp_path / "old.pem"
     p.write_bytes(old.pem)
     for extra in ([], ["--force"]):
@@ -408,7 +507,19 @@ def test_garbage_and_multi_cert_ca(tmp_path: Path) -> None:
 
 def test_apply_needs_the_ca_itself(tmp_path: Path) -> None:
     root = make_root(tmp_path, "debian")
-    r = run_cli(["fix", "--cause", "untrusted-root", "--root", str(root), "--client", "go", "--apply", "--yes"])
+    r = run_cli(
+        [
+            "fix",
+            "--cause",
+            "untrusted-root",
+            "--root",
+            str(root),
+            "--client",
+            "go",
+            "--apply",
+            "--yes",
+        ]
+    )
     assert r.code == 2 and "--ca" in _one_line(r.err)
 
 
@@ -416,8 +527,10 @@ def test_apply_refuses_an_image(tmp_path: Path) -> None:
     from image_builders import docker_save, layer
 
     ca = make_ca(tmp_path)
-    img = docker_save(tmp_path / "img.tar", [layer([("file", "etc/os-release", "ID=alpine\n"),
-                                                   ("file", "lib/apk/db/installed", "")])])
+    img = docker_save(
+        tmp_path / "img.tar",
+        [layer([("file", "etc/os-release", "ID=alpine\n"), ("file", "lib/apk/db/installed", "")])],
+    )
     r = run_cli(["fix", "--ca", str(ca.path), "--image", str(img), "--apply", "--yes"])
     assert r.code == 2 and "image" in _one_line(r.err)
     r = run_cli(["fix", "--ca", str(ca.path), "--image", str(img), "--client", "go"])

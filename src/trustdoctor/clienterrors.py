@@ -138,7 +138,9 @@ def client_error(
         num, msg = 21, "unable to verify the first certificate"
     if client == "curl":
         if num in (62, 64):
-            return f"curl: (60) SSL: no alternative certificate subject name matches target hostname '{host}'"
+            # curl 7.88 (Debian 12, Ubuntu 22.04/24.04) says "host name";
+            # curl ≥ 8.x changed the text to "hostname" (truststores.md §2.5).
+            return f"curl: (60) SSL: no alternative certificate subject name matches target host name '{host}'"
         return f"curl: (60) SSL certificate problem: {msg}"
     if client in ("python", "requests"):
         if num == 62:
@@ -148,11 +150,14 @@ def client_error(
         return f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {msg}"
     if client == "node":
         if num in (62, 64):
-            names = ", ".join(f"DNS:{n}" for n in path.certs[0].dns_names) if path.certs else ""
-            return (
-                "ERR_TLS_CERT_ALTNAME_INVALID: Hostname/IP does not match certificate's altnames: "
-                f"Host: {host}. is not in the cert's altnames: {names}"
-            )
+            leaf = path.certs[0] if path.certs else None
+            prefix = "ERR_TLS_CERT_ALTNAME_INVALID: Hostname/IP does not match certificate's altnames: "
+            if num == 64:
+                # Node 20, seen: "IP: 127.0.0.1 is not in the cert's list: ".
+                ips = ", ".join(leaf.ip_addresses) if leaf else ""
+                return f"{prefix}IP: {host} is not in the cert's list: {ips}"
+            names = ", ".join(f"DNS:{n}" for n in leaf.dns_names) if leaf else ""
+            return f"{prefix}Host: {host}. is not in the cert's altnames: {names}"
         return f"{NODE_CODES.get(num, str(num))}: {msg}"
     if client == "java":
         if num in (9, 10):

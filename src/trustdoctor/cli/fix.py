@@ -251,7 +251,6 @@ def run(args: argparse.Namespace) -> int:
     from ..fixes.discover import fix_context
     from ..fixes.model import CaRef
     from ..fixes.planner import plan_for, plan_for_stores
-    from ..model.findings import Code
     from ..stores.inspect import inspect_stores
     from .trustopts import env_from_args, open_trust_context
 

@@ -24,6 +24,11 @@ class ClientViews:
     context: StoreContext
 
 
+# Clients that read another client's store: the kubelet pulls nothing itself
+# but every Go tool on a node (kubectl, helm) uses Go's system roots.
+STORE_OF = {"kubelet": "go"}
+
+
 def _refiner(store: ClientStore) -> Refiner:
     from ..stores import refine_verdict
 
@@ -83,8 +88,10 @@ def views_for(ctx: StoreContext, clients: Sequence[str]) -> ClientViews:
     """Anchors and refiners for ``clients`` in the trust context ``ctx``."""
     from ..stores import KNOWN_CLIENTS, inspect_stores
 
-    modelled = [c for c in clients if c in KNOWN_CLIENTS]
-    stores = {s.client: s for s in inspect_stores(ctx, modelled)} if modelled else {}
+    wanted = {c: STORE_OF.get(c, c) for c in clients}
+    modelled = sorted({m for m in wanted.values() if m in KNOWN_CLIENTS})
+    by_model = {s.client: s for s in inspect_stores(ctx, modelled)} if modelled else {}
+    stores = {c: by_model[m] for c, m in wanted.items() if m in by_model}
     anchors: dict[str, AnchorSet] = {c: s.anchors for c, s in stores.items()}
     if "webpki" in clients:
         from ..api import mozilla_reference

@@ -474,7 +474,7 @@ def java_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
         # discover.java_info tried the known password and it was refused
         rule, storepass = "unknown-password", "<store password>"
     elif store_type in ("jks", "jceks"):
-        rule, storepass = "jks", info.password
+        rule, storepass = "jks", info.password or JAVA_DEFAULT_PASSWORD
     elif store_type == "pkcs12":
         rule, storepass = "pkcs12-password", info.password or "<store password>"
     elif info.version is not None and info.version >= JAVA_PASSWORDLESS_FROM:

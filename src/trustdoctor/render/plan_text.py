@@ -397,3 +397,15 @@ def render_apply(report: ApplyReport) -> Doc:
     else:
         doc.line(Span("✗ not fixed yet: see the remaining steps above", d.BAD))
     return doc
+
+
+def next_step(plan: Plan) -> str:
+    """One line for a diagnosis' ``Next:``: the first step's why and its first command."""
+    step = next((s for s in plan.steps if not s.alternative), None)
+    if step is None:
+        if plan.notes:
+            return note_text(plan.notes[0].code, plan.notes[0].params)
+        return "nothing to do"
+    cmds = [c for c in step_commands(plan, step) if not c.startswith("#")]
+    more = " (trustdoctor fix shows every step)" if len(plan.steps) > 1 else ""
+    return why(step) + (f": {cmds[0]}" if cmds else "") + more

@@ -41,6 +41,8 @@ HEADLINE: Mapping[str, str] = {
     Code.NOT_TLS: "the port does not speak TLS",
     Code.HANDSHAKE_FAILED: "the TLS handshake failed",
     Code.TIMEOUT: "timed out",
+    Code.STARTTLS_REFUSED: "the server did not switch to TLS (STARTTLS refused)",
+    Code.PROXY_FAILED: "the HTTP proxy refused or broke the tunnel",
 }
 
 FINDING: Mapping[str, str] = {
@@ -54,6 +56,7 @@ FINDING: Mapping[str, str] = {
     Code.TRUSTED_BLOCK_IGNORED: "{count} TRUSTED CERTIFICATE block(s) were ignored by {client} (Go reads only CERTIFICATE blocks)",
     Code.CLIENT_DISAGREEMENT: "clients disagree: trusting {trusting}; refusing {refusing}",
     Code.CLIENT_CERT_REQUESTED: "the server asks for a client certificate",
+    Code.DIFFERENT_CHAINS: "the addresses of this name serve different chains: {chains}",
     Code.EXPIRED_CROSS_SIGN: "expired cross-sign {subject!q} (issued by {issuer!q}, expired {not_after}) — stop sending it; the same CA key is also certified by {alternative_issuer!q}",
     Code.AIA_FETCH_FAILED: "could not fetch the missing issuer from {url} ({reason}: {detail})",
 }
