@@ -171,3 +171,89 @@ def test_kubernetes_pseudo_client(tmp_path: Path) -> None:
     )
     assert r.code == 1
     assert "kind: DaemonSet" in r.out and "/etc/containerd/certs.d" in r.out
+
+
+def test_dockerfile_env_origin_is_named(tmp_path: Path) -> None:
+    from trustdoctor.model.cert import from_certificate
+
+    ca = pki.make_cert("Env Root")
+    root = make_root(tmp_path, "debian", bundle=pki.make_cert("Pub").pem + ca.pem)
+    (root / "opt/legacy").mkdir(parents=True)
+    (root / "opt/legacy/ca.pem").write_bytes(pki.make_cert("Legacy").pem)
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        'FROM debian:12\nENV LANG=C.UTF-8 SSL_CERT_FILE=/opt/legacy/ca.pem\nCMD ["app"]\n'
+    )
+    capath = tmp_path / "ca.pem"
+    capath.write_bytes(ca.pem)
+    env = {"SSL_CERT_FILE": "/opt/legacy/ca.pem"}
+    assert (
+        check(root, from_certificate(ca.cert), ["python"], env=env)["python"].reason
+        == "env-override"
+    )
+    r = run_cli(
+        [
+            "fix",
+            "--ca",
+            str(capath),
+            "--root",
+            str(root),
+            "--client",
+            "python",
+            "--env",
+            "SSL_CERT_FILE=/opt/legacy/ca.pem",
+            "--dockerfile",
+            str(dockerfile),
+        ]
+    )
+    assert r.code == 1, r.err
+    assert f"set in {dockerfile}:2" in r.out
+    assert "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt" in r.out
+
+
+def test_pid_environment_origin(tmp_path: Path) -> None:
+    """--pid: the variable is found in the process environment (read-only on this host)."""
+    import subprocess
+    import sys
+
+    from trustdoctor.fixes.apply import certs_der, pem_of
+
+    mozilla = sorted(Path("/usr/share/ca-certificates/mozilla").glob("*.crt"))
+    if not mozilla or not Path("/etc/ssl/certs/ca-certificates.crt").exists():
+        pytest.skip("no Debian CA store on this host")
+    first = pem_of(certs_der(mozilla[0].read_bytes())[0])
+    capath = tmp_path / "public.pem"
+    capath.write_bytes(first)
+    empty = tmp_path / "empty.pem"
+    empty.write_bytes(pki.make_cert("Nothing Useful").pem)
+    (tmp_path / "emptydir").mkdir()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "SSL_CERT_FILE": str(empty),
+        "SSL_CERT_DIR": str(tmp_path / "emptydir"),
+    }
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], env=env)
+    try:
+        r = run_cli(
+            [
+                "fix",
+                "--ca",
+                str(capath),
+                "--pid",
+                str(proc.pid),
+                "--client",
+                "python",
+                "--format",
+                "json",
+            ]
+        )
+    finally:
+        proc.kill()
+        proc.wait()
+    assert r.code == 1, r.err
+    doc = json.loads(r.out)
+    assert doc["plan"]["cause"] == "env-override"
+    unsets = [s for s in doc["plan"]["steps"] if s["action"] == "unset-env"]
+    assert {s["params"]["name"] for s in unsets} == {"SSL_CERT_FILE", "SSL_CERT_DIR"}
+    origin = unsets[0]["params"]["origins"][0]
+    assert origin["kind"] == "process" and origin["path"] == f"/proc/{proc.pid}/environ"

@@ -398,7 +398,10 @@ def _read_small(path: str, what: str) -> bytes:
     try:
         if p.is_dir():
             raise InputError(f"{what} {path}: is a directory")
-        with p.open("rb") as fh:
+        # O_NONBLOCK: a FIFO nobody writes to must not hang the open (reads see EOF).
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+        os.set_blocking(fd, True)
+        with open(fd, "rb") as fh:
             data = fh.read(MAX_KEY_BYTES + 1)
     except FileNotFoundError:
         raise InputError(f"{what} {path}: no such file") from None

@@ -594,7 +594,7 @@ def load_private_keys(data: bytes, name: str, *, password: bytes | None = None) 
     except TypeError:
         # cryptography: "Password was not given but private key is encrypted"
         # (or a password given for a key that is not encrypted).
-        if password is None:
+        if not password:  # None, or b"" from an empty password file
             raise InputError(
                 f"{name}: the private key is encrypted; give its password with --key-password-file"
             ) from None

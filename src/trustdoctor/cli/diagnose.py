@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import math
 import os
 import socket
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..api_endpoint import EndpointDiagnosis
     from ..model.anchors import Anchor, AnchorSet
     from ..model.findings import Finding
     from ..stores.model import StoreContext
@@ -124,6 +127,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from .trustopts import add_trust_context_arguments
 
     add_trust_context_arguments(p)
+    from .aiaopts import add_aia_arguments
+
+    add_aia_arguments(p, default_fetch=False)
 
 
 def _other_context(args: argparse.Namespace) -> bool:
@@ -167,10 +173,25 @@ def _pairs_from_trust(
     return pairs, findings
 
 
+def _serve_side(outcome: EndpointDiagnosis, pairs: list[tuple[str, AnchorSet]],
+                at: dt.datetime) -> EndpointDiagnosis:
+    """Add the serve-side findings the engine does not make (expired cross-signs)."""
+    from ..servechecks import serve_findings
+
+    diag = outcome.diagnosis
+    if diag is None:
+        return outcome
+    found = serve_findings(list(diag.presented), at=at, anchors=[a for _, a in pairs], leaf_index=0)
+    if not found:
+        return outcome
+    return replace(outcome, diagnosis=replace(diag, findings=(*diag.findings, *found)))
+
+
 def run(args: argparse.Namespace) -> int:
     from .. import api
     from ..api_endpoint import fetch_all, judge_fetch
     from ..sources.target import parse_target
+    from .aiaopts import aia_options_from_args
     from .trustopts import open_trust_context
 
     target = parse_target(
@@ -238,6 +259,20 @@ def run(args: argparse.Namespace) -> int:
                 at=at,
                 extra_findings=extra,
             )
+            outcome = _serve_side(outcome, pairs, at)
+            aia = aia_options_from_args(args, default_fetch=False)
+            if aia is not None and outcome.diagnosis is not None:
+                from ..api_aia import confirm_with_aia
+
+                confirmed = confirm_with_aia(
+                    outcome.diagnosis,
+                    pairs,
+                    options=aia,
+                    reference=api.LazyReference(),
+                    refiners=refiners,
+                    explicit_anchors=anchors is not None,
+                )
+                outcome = replace(outcome, diagnosis=confirmed.diagnosis)
     if args.format == "json":
         from ..render.endpoint import endpoint_to_dict
         from ..render.json import dumps

@@ -88,6 +88,12 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+def _printable(text: str) -> str:
+    # A file name may hold ESC sequences (or undecodable bytes): escaped, never
+    # sent raw to the terminal.
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if any("\x00" in a for a in args_list):
@@ -110,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(module.run(args))
     except TrustDoctorError as exc:
-        print(f"trustdoctor: {exc.message}", file=sys.stderr)
+        print(f"trustdoctor: {_printable(exc.message)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("trustdoctor: interrupted", file=sys.stderr)
