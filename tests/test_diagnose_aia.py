@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from aia_helpers import AiaServer, der, static
-
 from trustdoctor.cli.main import main
 from trustdoctor.lab import tls_server
 from trustdoctor.testing.pki import make_cert
