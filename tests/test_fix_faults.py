@@ -299,6 +299,15 @@ def test_needs_privileges(tmp_path: Path) -> None:
     # pytest's tmp_path lives under a 0700 directory: use one "nobody" can traverse.
     tmp_path = Path(tempfile.mkdtemp(prefix="td-priv-"))
     tmp_path.chmod(0o755)
+    try:
+        _needs_privileges(tmp_path)
+    finally:
+        import shutil
+
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def _needs_privileges(tmp_path: Path) -> None:
     ca = make_ca(tmp_path)
     root = make_root(tmp_path, "debian")
     for p in [root, *root.rglob("*")]:

@@ -33,6 +33,7 @@ class PemBlock:
 def iter_pem_blocks(text: bytes) -> Iterator[PemBlock]:
     """Yield every PEM block in ``text`` in order."""
     pos = 0
+    line, counted = 1, 0  # the line number at offset `counted`: counted on, not from 0
     while True:
         m = _BEGIN.search(text, pos)
         if m is None:
@@ -40,7 +41,8 @@ def iter_pem_blocks(text: bytes) -> Iterator[PemBlock]:
         label = m.group(1).decode("ascii")
         end_marker = _END_TMPL % m.group(1)
         end = text.find(end_marker, m.end())
-        line = text.count(b"\n", 0, m.start()) + 1
+        line += text.count(b"\n", counted, m.start())
+        counted = m.start()
         if end < 0:
             yield PemBlock(label, b"", line, False, True)
             return
