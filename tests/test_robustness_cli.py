@@ -670,6 +670,125 @@ def test_non_utf8_name_of_a_certificate_prints(
 
 # -- an unreadable file, as a user who cannot read it -------------------------------
 
+UNREADABLE_CASES = [
+    ["chain", "{unreadable}", "--trust", "{root}"],
+    ["chain", "{leaf}", "--trust", "{unreadable}"],
+    ["stores", "--root", "{emptyroot}", "--ca", "{unreadable}"],
+    ["explain", "--file", "{unreadable}"],
+    ["stores", "--image", "{unreadable}"],
+    ["fix", "--root", "{emptyroot}", "--ca", "{unreadable}"],
+    ["bundle", "{unreadable}", "--trust", "{root}", "--no-fetch"],
+    ["chain", "{leaf}", "--env-file", "{unreadable}"],
+    ["chain", "{leaf}", "--trust", "{locked}"],
+    ["stores", "--root", "{locked}/root"],
+    ["bundle", "{full}", "--trust", "{root}", "--no-fetch", "--cache", "{locked}/cache"],
+    ["chain", "{leaf}", "--password-file", "{unreadable}"],
+]
+UNPRIVILEGED = 65534  # nobody
+
+
+@pytest.fixture
+def unreadable(bad: Inputs) -> Iterator[dict[str, str]]:
+    """Paths for the unreadable-file cases, in a directory nobody can traverse.
+
+    pytest's own temporary directories sit below a 0700 directory, so the
+    files the unprivileged user must read are copied to a fresh 0755 one.
+    """
+    import tempfile
+
+    d = Path(tempfile.mkdtemp(prefix="trustdoctor-unreadable-"))
+    try:
+        d.chmod(0o755)
+        paths = dict(bad.paths)
+        for name in ("leaf", "root", "full"):
+            shutil.copy(bad.paths[name], d / f"{name}.pem")
+            paths[name] = str(d / f"{name}.pem")
+        (d / "emptyroot").mkdir()
+        paths["emptyroot"] = str(d / "emptyroot")
+        shutil.copy(bad.paths["full"], d / "readable.pem")
+        paths["readable"] = str(d / "readable.pem")
+        target = d / "unreadable.pem"
+        shutil.copy(bad.paths["full"], target)
+        target.chmod(0)
+        paths["unreadable"] = str(target)
+        locked = d / "locked"  # a directory nobody may list or enter
+        locked.mkdir()
+        (locked / "root").mkdir()
+        shutil.copy(bad.paths["root"], locked / "root.pem")
+        locked.chmod(0)
+        paths["locked"] = str(locked)
+        (d / "cache").mkdir(mode=0o777)
+        paths["cache"] = str(d / "cache")
+        yield paths
+    finally:
+        (d / "locked").chmod(0o700)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _check_unreadable(rc: int, err: str) -> None:
+    assert rc == 2, err
+    assert err.count("\n") == 1 and err.startswith("trustdoctor: ") and "Traceback" not in err
+    assert "permission denied" in err.lower(), err
+
+
+def _run_dropped(argv: list[str]) -> tuple[int, str]:
+    """``main(argv)`` in a forked child running as nobody; (exit code, stderr).
+
+    The child inherits the modules already imported, so it does not need to
+    read the interpreter's own files (which nobody may not be able to read).
+    """
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 99
+        try:
+            os.close(r)
+            os.dup2(w, 2)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+            os.setgroups([])
+            os.setresgid(UNPRIVILEGED, UNPRIVILEGED, UNPRIVILEGED)
+            os.setresuid(UNPRIVILEGED, UNPRIVILEGED, UNPRIVILEGED)
+            sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+            sys.stderr = open(2, "w", closefd=False, errors="backslashreplace")  # noqa: SIM115
+            code = main(argv)
+            sys.stderr.flush()
+        except BaseException as exc:  # report anything, never return into pytest
+            os.write(2, f"Traceback (child): {exc!r}\n".encode())
+        finally:
+            os._exit(code)
+    os.close(w)
+    chunks = []
+    with alarm(30):
+        while chunk := os.read(r, 65536):
+            chunks.append(chunk)
+        _, status = os.waitpid(pid, 0)
+    os.close(r)
+    return os.waitstatus_to_exitcode(status), b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("argv", UNREADABLE_CASES, ids=lambda a: "-".join(a[:3]).replace("{", ""))
+def test_unreadable_file_in_process(
+    argv: list[str],
+    unreadable: dict[str, str],
+    quiet_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if not _available(argv[0]):
+        pytest.skip(f"no `{argv[0]}` command in this tree")
+    paths = unreadable
+    monkeypatch.setenv("XDG_CACHE_HOME", paths["cache"])
+    if os.geteuid() != 0:
+        rc = main([a.format(**paths) for a in argv])
+        _check_unreadable(rc, capsys.readouterr().err)
+        return
+    # Root reads anything: warm the lazy imports up on a readable copy, then
+    # drop to nobody in a child for the real run.
+    main([a.format(**{**paths, "unreadable": paths["readable"]}) for a in argv])
+    capsys.readouterr()
+    rc, err = _run_dropped([a.format(**paths) for a in argv])
+    _check_unreadable(rc, err)
+
 
 def _as_nobody() -> list[str] | None:
     """A command prefix running as an unprivileged user, or None."""
@@ -677,7 +796,7 @@ def _as_nobody() -> list[str] | None:
         return []
     setpriv = shutil.which("setpriv")
     if setpriv:
-        return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+        return [setpriv, f"--reuid={UNPRIVILEGED}", f"--regid={UNPRIVILEGED}", "--clear-groups"]
     runuser = shutil.which("runuser")
     if runuser:
         return [runuser, "-u", "nobody", "--"]
@@ -685,51 +804,51 @@ def _as_nobody() -> list[str] | None:
 
 
 @pytest.mark.parametrize(
-    "argv",
-    [
-        ["chain", "{unreadable}"],
-        ["stores", "--root", "{emptyroot}", "--ca", "{unreadable}"],
-        ["explain", "--file", "{unreadable}"],
-        ["stores", "--image", "{unreadable}"],
-        ["fix", "--root", "{emptyroot}", "--ca", "{unreadable}"],
-        ["bundle", "{unreadable}", "--no-fetch"],
-    ],
-    ids=lambda a: "-".join(x.strip("{}-") for x in a[:3]),
+    "argv", UNREADABLE_CASES[:4], ids=lambda a: "-".join(a[:3]).replace("{", "")
 )
-def test_unreadable_file(argv: list[str], bad: Inputs, tmp_path: Path) -> None:
+def test_unreadable_file_subprocess(argv: list[str], unreadable: dict[str, str]) -> None:
     if not _available(argv[0]):
         pytest.skip(f"no `{argv[0]}` command in this tree")
     prefix = _as_nobody()
     if prefix is None:
-        pytest.skip("running as root without setpriv/runuser: cannot make a file unreadable")
-    tmp_path.chmod(0o755)
-    target = tmp_path / "unreadable.pem"
-    target.write_bytes(Path(bad.paths["full"]).read_bytes())
-    target.chmod(0)
-    paths = {**bad.paths, "unreadable": str(target)}
+        pytest.skip("running as root without setpriv/runuser: cannot drop privileges")
+    paths = unreadable
     env = {k: v for k, v in os.environ.items() if not k.upper().endswith("_PROXY")}
-    env.update(NO_COLOR="1", PYTHONPATH=SRC, XDG_CACHE_HOME=str(tmp_path))
+    env.update(NO_COLOR="1", PYTHONPATH=SRC, XDG_CACHE_HOME=paths["cache"])
+    # The unprivileged user must be able to run trustdoctor at all, with this
+    # interpreter's dependencies (a root-only virtualenv or home directory
+    # makes it fall back to other, possibly older, packages).
     probe = subprocess.run(
-        [*prefix, sys.executable, "-c", "import trustdoctor.cli.main"],
+        [
+            *prefix,
+            sys.executable,
+            "-m",
+            "trustdoctor",
+            "chain",
+            paths["readable"],
+            "--trust",
+            paths["root"],
+        ],
         capture_output=True,
         env=env,
-        timeout=30,
+        timeout=60,
         cwd="/",
+        stdin=subprocess.DEVNULL,
     )
     if probe.returncode != 0:
-        pytest.skip(f"the unprivileged user cannot run this interpreter: {probe.stderr[-200:]!r}")
+        pytest.skip(
+            "the unprivileged user cannot run trustdoctor with this interpreter's packages "
+            f"(covered in-process instead): {probe.stderr.decode(errors='replace')[-160:]!r}"
+        )
     proc = subprocess.run(
         [*prefix, sys.executable, "-m", "trustdoctor", *(a.format(**paths) for a in argv)],
         capture_output=True,
         env=env,
-        timeout=30,
+        timeout=60,
         stdin=subprocess.DEVNULL,
         cwd="/",
     )
-    err = proc.stderr.decode("utf-8", "backslashreplace")
-    assert proc.returncode == 2, err
-    assert err.count("\n") == 1 and err.startswith("trustdoctor: ") and "Traceback" not in err
-    assert "permission denied" in err.lower() or "cannot read" in err.lower(), err
+    _check_unreadable(proc.returncode, proc.stderr.decode("utf-8", "backslashreplace"))
 
 
 # -- properties: arbitrary bytes in, a result or our own error out -------------------------
@@ -935,7 +1054,9 @@ def test_parse_target_gives_a_target_or_a_usage_error(
 @PROPERTY
 @given(
     data=st.one_of(st.binary(max_size=2048), mutated("keystores")),
-    password=st.one_of(st.none(), st.just(b"changeit"), st.binary(max_size=8)),
+    password=st.one_of(
+        st.none(), st.sampled_from([b"changeit", b"", b"pw"]), st.binary(max_size=8)
+    ),
 )
 def test_read_keystore_gives_entries_or_an_input_error(data: bytes, password: bytes | None) -> None:
     start = time.monotonic()
@@ -948,5 +1069,8 @@ def test_read_keystore_gives_entries_or_an_input_error(data: bytes, password: by
 
 def test_the_keystore_seeds_are_real_keystores() -> None:
     # Otherwise the property above would only ever test the "not a keystore" branch.
-    for seed in SEEDS["keystores"][:3]:
-        assert len(read_keystore(seed, b"changeit", source="seed")) == 3
+    jks, jceks, p12, p12_pw = SEEDS["keystores"]
+    assert len(read_keystore(jks, b"changeit", source="seed")) == 3  # the digest is right
+    assert len(read_keystore(jceks, b"changeit", source="seed")) == 3
+    assert len(read_keystore(p12, b"", source="seed")) == 3
+    assert len(read_keystore(p12_pw, b"pw", source="seed")) == 2

@@ -65,9 +65,13 @@ def load_trust_paths(paths: Sequence[str], *, password: bytes | None = None) -> 
     anchors: list[Anchor] = []
     for p in paths:
         path = Path(p)
-        if path.is_dir():
-            files = sorted(f for f in path.iterdir() if f.is_file())[:MAX_TRUST_DIR_FILES]
-            for f in files:
+        try:  # EACCES on the directory or a parent raises here, not a one-line error
+            is_dir = path.is_dir()
+            files = sorted(f for f in path.iterdir() if f.is_file()) if is_dir else []
+        except OSError as exc:
+            raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
+        if is_dir:
+            for f in files[:MAX_TRUST_DIR_FILES]:
                 try:
                     loaded = load_bytes(read_source(str(f)), str(f), password=password)
                 except InputError:

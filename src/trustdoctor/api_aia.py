@@ -78,7 +78,11 @@ def aia_options(
     cache_dir: Path | None
     if cache is not None:
         cache_dir = Path(cache)
-        if cache_dir.exists() and not cache_dir.is_dir():
+        try:
+            not_dir = cache_dir.exists() and not cache_dir.is_dir()
+        except OSError as exc:  # EACCES on a parent: exists() raises it
+            raise UsageError(f"--cache {cache}: cannot access ({exc.strerror})") from None
+        if not_dir:
             raise UsageError(f"--cache {cache}: not a directory")
     else:
         cache_dir = default_cache_dir(environ) if use_default_cache else None

@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     clients = args.client or list(api.DEFAULT_CHAIN_CLIENTS)
     host = args.host
     from .aiaopts import chain_diagnoser
+    from .views import client_views, plan_for
 
     diagnose_chain = chain_diagnoser(args)  # api.diagnose_chain, + AIA with --fetch/--cache
     if args.trust:
@@ -96,9 +97,8 @@ def run(args: argparse.Namespace) -> int:
             clients=clients,
             password=password,
         )
+        plan = plan_for(diag, None)
     else:
-        from .views import client_views
-
         with client_views(args, clients) as views:
             diag = diagnose_chain(
                 inputs,
@@ -109,16 +109,22 @@ def run(args: argparse.Namespace) -> int:
                 client_anchors=views.anchors,
                 refiners=views.refiners,
             )
+            plan = plan_for(diag, views)
     for item in inputs:
         for note in item.notes:
             print(f"trustdoctor: note: {note}", file=sys.stderr)
     if args.format == "json":
         from ..render.json import diagnosis_to_dict, dumps
 
-        sys.stdout.write(dumps(diagnosis_to_dict(diag, kind="chain")))
+        extra = None
+        if plan is not None:
+            from ..render.plan_json import plan_to_dict
+
+            extra = {"plan": plan_to_dict(plan)}
+        sys.stdout.write(dumps(diagnosis_to_dict(diag, kind="chain", extra=extra)))
     else:
         from ..render.text import render_diagnosis
         from .output import emit
 
-        emit(render_diagnosis(diag))
+        emit(render_diagnosis(diag, plan=plan))
     return 0 if diag.verdict.trusted else 1

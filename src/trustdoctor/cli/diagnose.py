@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..api_endpoint import EndpointDiagnosis
+    from ..fixes.model import Plan
     from ..model.anchors import Anchor, AnchorSet
     from ..model.findings import Finding
-    from ..stores.model import StoreContext
+    from ..stores.model import ClientStore, StoreContext
 
 DESCRIPTION = """Connect to TARGET, capture exactly what the server presents (one handshake,
 verification off), and judge it for every client found on this host (or in
@@ -173,8 +174,9 @@ def _pairs_from_trust(
     return pairs, findings
 
 
-def _serve_side(outcome: EndpointDiagnosis, pairs: list[tuple[str, AnchorSet]],
-                at: dt.datetime) -> EndpointDiagnosis:
+def _serve_side(
+    outcome: EndpointDiagnosis, pairs: list[tuple[str, AnchorSet]], at: dt.datetime
+) -> EndpointDiagnosis:
     """Add the serve-side findings the engine does not make (expired cross-signs)."""
     from ..servechecks import serve_findings
 
@@ -209,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
     # and skipping it keeps the common scripted call fast.
     need_ctx = anchors is None or not requested or _other_context(args) or bool(args.registry)
     opened = open_trust_context(args) if need_ctx else contextlib.nullcontext(None)
+    plan: Plan | None = None
     with opened as ctx:
         results = fetch_all(
             target,
@@ -232,6 +235,8 @@ def run(args: argparse.Namespace) -> int:
                 clients = list(clients_present(ctx))
             extra: list[Finding] = []
             pairs: list[tuple[str, AnchorSet]]
+            stores: dict[str, ClientStore] | None = None
+            distro = None
             if anchors is not None:
                 pairs, extra = _pairs_from_trust(clients, anchors, ", ".join(args.trust))
                 refiners = None
@@ -245,6 +250,8 @@ def run(args: argparse.Namespace) -> int:
                 refiners = {
                     c: views.refiners[model[c]] for c in clients if model[c] in views.refiners
                 }
+                stores = {c: views.stores[model[c]] for c in clients if model[c] in views.stores}
+                distro = views.context.distro
             if not pairs:  # pragma: no cover - every policy client maps to a model
                 from ..errors import UsageError
 
@@ -273,16 +280,20 @@ def run(args: argparse.Namespace) -> int:
                     explicit_anchors=anchors is not None,
                 )
                 outcome = replace(outcome, diagnosis=confirmed.diagnosis)
+            if outcome.diagnosis is not None and not outcome.diagnosis.verdict.trusted:
+                from ..fixes import plan_for_diagnosis
+
+                plan = plan_for_diagnosis(outcome.diagnosis, stores, distro)
     if args.format == "json":
         from ..render.endpoint import endpoint_to_dict
         from ..render.json import dumps
 
-        sys.stdout.write(dumps(endpoint_to_dict(outcome)))
+        sys.stdout.write(dumps(endpoint_to_dict(outcome, plan=plan)))
     else:
         from ..render.endpoint import render_endpoint
         from .output import emit
 
-        emit(render_endpoint(outcome))
+        emit(render_endpoint(outcome, plan=plan))
     if outcome.diagnosis is None:
         return 3
     return 0 if outcome.diagnosis.verdict.trusted else 1

@@ -7,13 +7,17 @@ import argparse
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from ..engine import Refiner
 from ..model.anchors import AnchorSet
 from ..model.cert import CertInfo
-from ..model.diagnosis import ClientVerdict
+from ..model.diagnosis import ClientVerdict, Diagnosis
 from ..model.findings import Code, Confidence, Finding, Severity, Side
 from ..stores.model import ClientStore, StoreContext
+
+if TYPE_CHECKING:
+    from ..fixes.model import Plan
 
 
 @dataclass(frozen=True)
@@ -110,3 +114,19 @@ def client_views(args: argparse.Namespace, clients: Sequence[str]) -> Iterator[C
 
     with open_trust_context(args) as ctx:
         yield views_for(ctx, clients)
+
+
+def plan_for(diag: Diagnosis, views: ClientViews | None) -> Plan | None:
+    """The fix plan for a diagnosis that some client refuses (None when trusted).
+
+    With client views the plan uses their stores and distribution; with
+    ``--trust`` anchors no store was consulted, so the plan names no
+    distribution (``trustdoctor fix --for`` plans for a host).
+    """
+    if diag.verdict.trusted:
+        return None
+    from ..fixes import plan_for_diagnosis
+
+    if views is not None:
+        return plan_for_diagnosis(diag, views.stores, views.context.distro)
+    return plan_for_diagnosis(diag, None, None)

@@ -20,8 +20,11 @@ from .json import SCHEMA_VERSION, diagnosis_to_dict
 from .text import render_diagnosis
 from .words import fmt
 
-if TYPE_CHECKING:  # types only: renderers import nothing above the model at run time
+if TYPE_CHECKING:
     from ..api_endpoint import AddressResult, EndpointDiagnosis
+    from ..fixes.model import (
+        Plan,  # types only: renderers import nothing above the model at run time
+    )
     from ..model.diagnosis import Diagnosis
     from ..model.findings import Finding
     from ..sources.network import FetchResult
@@ -139,13 +142,13 @@ def _connection(doc: Doc, e: EndpointDiagnosis, diag: Diagnosis) -> None:
             doc.line(Span(f"      evidence: {ev}", d.DIM))
 
 
-def render_endpoint(e: EndpointDiagnosis) -> Doc:
+def render_endpoint(e: EndpointDiagnosis, *, plan: Plan | None = None) -> Doc:
     """Verdict first, then the connection, then the chain, clients and next step."""
     if e.diagnosis is None:
         return _error_line(e)
     diag = e.diagnosis
     shown = replace(diag, findings=tuple(f for f in diag.findings if f.code not in _OWN))
-    inner = render_diagnosis(shown, target=e.target.display)
+    inner = render_diagnosis(shown, target=e.target.display, plan=plan)
     lines = inner.lines
     # The verdict block: its first line and the dim lines right under it.
     head = 1
@@ -186,7 +189,7 @@ def _address_item(r: AddressResult, judged: Mapping[str, Diagnosis]) -> dict[str
     return item
 
 
-def endpoint_to_dict(e: EndpointDiagnosis) -> dict[str, Any]:
+def endpoint_to_dict(e: EndpointDiagnosis, *, plan: Plan | None = None) -> dict[str, Any]:
     """The JSON document of ``diagnose`` (schema: data/diagnosis.schema.json)."""
     t = e.target
     judged_fetch = next(
@@ -236,6 +239,9 @@ def endpoint_to_dict(e: EndpointDiagnosis) -> dict[str, Any]:
             "addresses": addresses,
             "error": {"code": code, "side": side.value, "message": message},
         }
-    return diagnosis_to_dict(
-        e.diagnosis, kind="diagnose", extra={"target": target, "tls": tls, "addresses": addresses}
-    )
+    extra: dict[str, Any] = {"target": target, "tls": tls, "addresses": addresses}
+    if plan is not None:
+        from .plan_json import plan_to_dict
+
+        extra["plan"] = plan_to_dict(plan)
+    return diagnosis_to_dict(e.diagnosis, kind="diagnose", extra=extra)

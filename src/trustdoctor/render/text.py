@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..model.cert import CertInfo
 from ..model.diagnosis import ClientVerdict, Diagnosis
 from ..model.findings import Code, Severity
@@ -9,12 +11,19 @@ from . import doc as d
 from .doc import Doc, Span
 from .words import CONFIDENCE_NOTE, NEXT, SETTLE, fetched_lines, finding_text, fmt, headline, safe
 
+if TYPE_CHECKING:
+    from ..fixes.model import Plan
+
 
 def _date(c: CertInfo) -> str:
     return f"{c.not_before:%Y-%m-%d} → {c.not_after:%Y-%m-%d}"
 
 
-def render_diagnosis(diag: Diagnosis, *, target: str | None = None) -> Doc:
+def render_diagnosis(
+    diag: Diagnosis, *, target: str | None = None, plan: Plan | None = None
+) -> Doc:
+    """The diagnosis for people; with ``plan``, its first step as "Next" and
+    the whole plan as a "Fix" section."""
     doc = Doc()
     v = diag.verdict
     refusing = [c for c in diag.clients if not c.trusted]
@@ -61,7 +70,16 @@ def render_diagnosis(diag: Diagnosis, *, target: str | None = None) -> Doc:
                 finding_text(f.code.value, f.params),
             )
     doc.blank()
-    if refusing:
+    if refusing and plan is not None and plan.steps:
+        from .plan_text import next_step, render_plan
+
+        doc.line(Span("Next: ", d.BOLD), next_step(plan))
+        doc.blank()
+        hint = "  (trustdoctor fix prints this plan; --apply carries out the file steps)"
+        doc.line(Span("Fix", d.HEAD), Span(hint, d.DIM))
+        for line in render_plan(plan).lines:
+            doc.lines.append([Span("  "), *line] if line else [])
+    elif refusing:
         first = refusing[0]
         params = dict(first.findings[0].params) if first.findings else {}
         doc.line(

@@ -311,6 +311,11 @@ def _pkcs12(
 ) -> bool:
     from cryptography.hazmat.primitives.serialization import pkcs12
 
+    if password is not None and b"\x00" in password:
+        # cryptography panics (a BaseException) on a NUL in the password.
+        if _looks_like_pkcs12(data):
+            raise InputError(f"{name}: the PKCS#12 password contains a NUL byte; none can")
+        return False
     tries = [password] if password is not None else [None, b""]
     last: Exception | None = None
     for pw in tries:

@@ -258,7 +258,11 @@ def build_context(
         return
     path = Path(root)
     if not is_default_root:
-        if not path.exists():
+        try:
+            exists = path.exists()
+        except OSError as exc:  # EACCES on a parent directory: exists() raises it
+            raise InputError(f"--root {root}: cannot access ({exc.strerror})") from None
+        if not exists:
             raise InputError(f"--root {root}: no such directory")
         if not path.is_dir():
             raise InputError(f"--root {root}: not a directory")

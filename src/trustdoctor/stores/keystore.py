@@ -585,9 +585,17 @@ class _WrongPassword(Exception):
     pass
 
 
+def _no_nul(password: bytes, source: str) -> None:
+    # cryptography panics (PanicException, a BaseException) on a NUL in the
+    # password; OpenSSL's C-string passwords cannot hold one anyway.
+    if b"\x00" in password:
+        raise InputError(f"{source}: the PKCS#12 password contains a NUL byte; none can")
+
+
 def _check_mac(data: bytes, password: bytes, source: str) -> None:
     from cryptography.hazmat.primitives.serialization import pkcs12
 
+    _no_nul(password, source)
     try:
         pkcs12.load_pkcs12(data, password)
     except (ValueError, TypeError):
@@ -805,6 +813,7 @@ def _pkcs12_fallback(data: bytes, password: bytes, source: str, why: str) -> Key
     """OpenSSL decodes; attributes are unknown, so assume keytool-made trust entries."""
     from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 
+    _no_nul(password, source)
     try:
         p12 = pkcs12.load_pkcs12(data, password)
     except (ValueError, TypeError):
