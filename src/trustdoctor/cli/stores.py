@@ -125,15 +125,41 @@ def run(args: argparse.Namespace) -> int:
             registry=ctx.registry,
             checks=tuple(checks),
         )
+        plan = None
+        missing = (
+            [s for s, c in zip(stores, checks[0], strict=True) if not c.trusted] if cas else []
+        )
+        if missing:
+            # The fix for a --ca check: make every client that lacks the root trust it.
+            from ..fixes import plan_for_stores
+            from ..fixes.discover import fix_context
+
+            plan = plan_for_stores(missing, cas[0], fix_context(ctx, stores), ca_file=args.ca)
     if args.format == "json":
         from ..render.stores_json import dumps, stores_to_dict
 
-        sys.stdout.write(dumps(stores_to_dict(report, anchors=args.anchors)))
+        data = stores_to_dict(report, anchors=args.anchors)
+        if plan is not None:
+            from ..render.plan_json import plan_to_dict
+
+            data["plan"] = plan_to_dict(plan)
+        sys.stdout.write(dumps(data))
     else:
         from ..render.stores_text import render_stores
         from .output import emit
 
         emit(render_stores(report))
+        if plan is not None:
+            from ..render.doc import DIM, HEAD, Doc, Span
+            from ..render.plan_text import render_plan
+
+            doc = Doc()
+            doc.blank()
+            hint = "  (trustdoctor fix --ca FILE prints it; --apply carries out the file steps)"
+            doc.line(Span("Fix", HEAD), Span(hint, DIM))
+            for line in render_plan(plan).lines:
+                doc.lines.append([Span("  "), *line] if line else [])
+            emit(doc)
     if checks:
         return 0 if all(c.trusted for group in checks for c in group) else 1
     return 0
