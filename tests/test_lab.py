@@ -81,3 +81,14 @@ def test_lab_cleans_up_even_on_ctrl_c():
     assert proc.returncode == 130, err
     assert b"Traceback" not in err
     assert _lab_dirs() <= before
+
+
+def test_lab_certificates_follow_the_clock():
+    import datetime as dt
+
+    from trustdoctor.lab import scenario
+
+    later = dt.datetime(2031, 3, 1, tzinfo=dt.UTC)
+    for name in ("healthy", "expired"):
+        res = run_scenario(scenario(name), now=later)
+        assert res.ok, (name, res.found)

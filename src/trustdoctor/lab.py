@@ -19,8 +19,9 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from .testing.pki import DAY, Issued, hierarchy, make_cert
+from .testing.pki import DAY, Hierarchy, Issued, make_cert
 
 HOST = "registry.internal.example.com"
 AIA_URL = "http://pki.internal.example.com/issuing-ca.crt"
@@ -61,8 +62,17 @@ class PKI:
     now: dt.datetime
 
     def __post_init__(self) -> None:
-        self.h = hierarchy(HOST, aia_ca_issuers=[AIA_URL])
-        self.public = [make_cert(f"Lab Public Root CA {i}") for i in (1, 2)]
+        root = self.cert("Example Internal Root CA")
+        inter = self.cert("Example Internal Issuing CA", issuer=root)
+        leaf = self.cert(HOST, issuer=inter, ca=False, dns=[HOST], aia_ca_issuers=[AIA_URL])
+        self.h = Hierarchy(root, inter, leaf)
+        self.public = [self.cert(f"Lab Public Root CA {i}") for i in (1, 2)]
+
+    def cert(self, subject: str, **kw: Any) -> Issued:
+        """A certificate valid around the lab's ``now`` (the run's real time)."""
+        kw.setdefault("not_before", self.now - 30 * DAY)
+        kw.setdefault("not_after", self.now + 365 * DAY)
+        return make_cert(subject, **kw)
 
     def bundle(self, *, with_private: bool) -> bytes:
         roots = [*self.public, *([self.h.root] if with_private else [])]
@@ -174,7 +184,7 @@ def _restart_required(pki: PKI) -> Setup:
 
 
 def _expired(pki: PKI) -> Setup:
-    leaf = make_cert(
+    leaf = pki.cert(
         HOST,
         issuer=pki.h.intermediate,
         ca=False,
@@ -195,13 +205,13 @@ def _wrong_host(pki: PKI) -> Setup:
 
 
 def _self_signed(pki: PKI) -> Setup:
-    leaf = make_cert(HOST, ca=False, dns=[HOST])
+    leaf = pki.cert(HOST, ca=False, dns=[HOST])
     return Setup([leaf], leaf, _debian(pki, with_private=True))
 
 
 def _not_a_ca(pki: PKI) -> Setup:
-    nonca = make_cert("Example Internal Issuing CA", issuer=pki.h.root, ca=False)
-    leaf = make_cert(HOST, issuer=nonca, ca=False, dns=[HOST])
+    nonca = pki.cert("Example Internal Issuing CA", issuer=pki.h.root, ca=False)
+    leaf = pki.cert(HOST, issuer=nonca, ca=False, dns=[HOST])
     return Setup([leaf, nonca], leaf, _debian(pki, with_private=True))
 
 

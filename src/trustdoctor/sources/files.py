@@ -181,8 +181,14 @@ def load_bytes(data: bytes, name: str, *, password: bytes | None = None) -> Load
         _from_binary(data, name, password, certs, notes)
     if len(certs) > MAX_CERTS:
         raise InputError(f"{name}: more than {MAX_CERTS} certificates; refusing to load")
-    out = tuple(PresentedCert(from_certificate(c, trusted_block=tb), prov) for c, prov, tb in certs)
-    return Loaded(out, tuple(notes))
+    out: list[PresentedCert] = []
+    for c, prov, tb in certs:
+        try:
+            out.append(PresentedCert(from_certificate(c, trusted_block=tb), prov))
+        except ValueError as exc:  # names are parsed lazily: a bad UTF8String fails here
+            where = f" at line {prov.line}" if prov.line else ""
+            raise InputError(f"{name}: the certificate{where} cannot be parsed ({exc})") from None
+    return Loaded(tuple(out), tuple(notes))
 
 
 def _from_pem(

@@ -547,13 +547,19 @@ def _handshake(
         notes.append(f"the server sent {count} certificates; only the first {MAX_CHAIN} are kept")
         certs = certs[:MAX_CHAIN]
     source = f"tls://{target.hostport}"
-    chain = tuple(
-        PresentedCert(
-            cert=from_certificate(c),
-            provenance=Provenance(source=source, index=i, detail="presented"),
+    presented: list[PresentedCert] = []
+    for i, c in certs:
+        try:
+            info = from_certificate(c)
+        except ValueError as exc:  # names are parsed lazily: a bad UTF8String fails here
+            notes.append(f"certificate #{i + 1} could not be parsed ({exc}); skipped")
+            continue
+        presented.append(
+            PresentedCert(
+                cert=info, provenance=Provenance(source=source, index=i, detail="presented")
+            )
         )
-        for i, c in certs
-    )
+    chain = tuple(presented)
     if not chain:
         raise ConnectError(
             f"{wire.peer}: the server presented no certificate"
