@@ -29,19 +29,16 @@ import argparse
 import json
 import os
 import shutil
-import socket
-import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import venv
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import summary
+from common import serve_hierarchy, summary
 
 from trustdoctor.testing.pki import DAY, Hierarchy, make_cert
 
@@ -61,34 +58,6 @@ def bench_pki() -> Hierarchy:
     inter = make_cert("Bench Issuing CA", issuer=root, **valid)
     leaf = make_cert(NAME, issuer=inter, ca=False, dns=(NAME,), ips=("127.0.0.1",), **valid)
     return Hierarchy(root, inter, leaf)
-
-
-def serve(ctx: ssl.SSLContext) -> tuple[socket.socket, int]:
-    """A threaded loopback TLS server; returns the listening socket and port."""
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(128)
-
-    def one(conn: socket.socket) -> None:
-        conn.settimeout(10)
-        try:
-            with ctx.wrap_socket(conn, server_side=True) as tls:
-                tls.recv(1)
-        except (OSError, ssl.SSLError):
-            pass
-        finally:
-            conn.close()
-
-    def loop() -> None:
-        while True:
-            try:
-                conn, _ = ls.accept()
-            except OSError:
-                return
-            threading.Thread(target=one, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=loop, daemon=True).start()
-    return ls, ls.getsockname()[1]
 
 
 def interleaved(
@@ -156,15 +125,8 @@ def main() -> int:
 
     h = bench_pki()
     tmp = Path(tempfile.mkdtemp(prefix="td-bench-diagnose-"))
-    (tmp / "chain.pem").write_bytes(h.leaf.pem + h.intermediate.pem)
-    (tmp / "key.pem").write_bytes(h.leaf.key_pem)
+    ls, port = serve_hierarchy(h, tmp, a.tls)
     root = tmp / "root.pem"
-    root.write_bytes(h.root.pem)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(str(tmp / "chain.pem"), str(tmp / "key.pem"))
-    version = ssl.TLSVersion.TLSv1_3 if a.tls == "1.3" else ssl.TLSVersion.TLSv1_2
-    ctx.minimum_version = ctx.maximum_version = version
-    ls, port = serve(ctx)
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env["NO_COLOR"] = "1"
     td = [

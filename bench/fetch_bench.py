@@ -22,52 +22,21 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import socket
-import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import summary, time_command
+from common import serve_hierarchy, summary, time_command
 
 from trustdoctor.sources.network import fetch_chain
 from trustdoctor.sources.target import parse_target
 from trustdoctor.testing.pki import hierarchy
 
 NAME = "bench.test"
-
-
-def serve(ctx: ssl.SSLContext) -> tuple[socket.socket, int]:
-    """A threaded loopback TLS server; returns the listening socket and port."""
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(128)
-
-    def one(conn: socket.socket) -> None:
-        conn.settimeout(10)
-        try:
-            with ctx.wrap_socket(conn, server_side=True) as tls:
-                tls.recv(1)
-        except (OSError, ssl.SSLError):
-            pass
-        finally:
-            conn.close()
-
-    def loop() -> None:
-        while True:
-            try:
-                conn, _ = ls.accept()
-            except OSError:
-                return
-            threading.Thread(target=one, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=loop, daemon=True).start()
-    return ls, ls.getsockname()[1]
 
 
 def main() -> int:
@@ -80,14 +49,7 @@ def main() -> int:
     h = hierarchy(NAME)
     with tempfile.TemporaryDirectory(prefix="td-bench-") as d:
         dd = Path(d)
-        (dd / "chain.pem").write_bytes(h.leaf.pem + h.intermediate.pem)
-        (dd / "key.pem").write_bytes(h.leaf.key_pem)
-        (dd / "root.pem").write_bytes(h.root.pem)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(str(dd / "chain.pem"), str(dd / "key.pem"))
-        v = ssl.TLSVersion.TLSv1_3 if args.tls == "1.3" else ssl.TLSVersion.TLSv1_2
-        ctx.minimum_version = ctx.maximum_version = v
-        ls, port = serve(ctx)
+        ls, port = serve_hierarchy(h, dd, args.tls)
         target = f"127.0.0.1:{port}"
 
         cold_code = (

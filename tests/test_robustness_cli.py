@@ -112,6 +112,61 @@ def _key_files(d: Path, h: pki.Hierarchy) -> tuple[dict[str, str], list[str]]:
     return paths, secrets
 
 
+def _pem(der: bytes) -> bytes:
+    return (
+        b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(der) + b"-----END CERTIFICATE-----\n"
+    )
+
+
+def _bad_certificates(h: pki.Hierarchy) -> dict[str, bytes]:
+    """Certificates cryptography loads, or half-loads, and then refuses."""
+    from cryptography.hazmat.primitives.serialization import pkcs7
+
+    # X.509 version 10: load_der_x509_certificate raises InvalidVersion (no ValueError).
+    v10 = bytearray(h.root.der)
+    at = v10.find(bytes.fromhex("a003020102"))
+    v10[at + 4] = 0x0A
+    # An invalid UTF8String in the subject: loads, and fails when the name is read.
+    cn = h.leaf.cert.subject.rfc4514_string().split("=", 1)[1].encode()
+    bad_utf8 = h.leaf.der.replace(cn, cn[:3] + b"\xff" + cn[4:], 1)
+    # PKCS#7 that is not signedData: UnsupportedAlgorithm (no ValueError).
+    p7 = pkcs7.serialize_certificates([h.leaf.cert], ser.Encoding.DER)
+    signed, data = bytes.fromhex("2a864886f70d010702"), bytes.fromhex("2a864886f70d010701")
+    return {
+        "cert_v10.pem": _pem(bytes(v10)),
+        "cert_badname.pem": _pem(bad_utf8) + h.intermediate.pem,
+        "cert_badname.der": bad_utf8,
+        "p7_notsigned.p7b": p7.replace(signed, data, 1),
+        # 16 MiB of certificates: more than MAX_CERTS, refused in linear time.
+        "many_certs.pem": h.leaf.pem * (16 * 1024 * 1024 // len(h.leaf.pem)),
+    }
+
+
+def _hostile_root(root: Path, h: pki.Hierarchy, outside: Path) -> Path:
+    """A filesystem root whose trust files are traps: broken certificates in the
+    bundle, a FIFO, a symlink loop, links out of the root, an unreadable-to-all
+    huge file.  Reading it must finish, stay inside and report, not crash."""
+    bad = _bad_certificates(h)
+    certs = root / "etc/ssl/certs"
+    certs.mkdir(parents=True)
+    (certs / "ca-certificates.crt").write_bytes(
+        bad["cert_v10.pem"] + bad["cert_badname.pem"] + h.root.pem
+    )
+    (certs / "bad.pem").write_bytes(bad["cert_badname.pem"])
+    os.mkfifo(root / "etc/ssl/cert.pem")
+    os.symlink("loop2", certs / "loop1")
+    os.symlink("loop1", certs / "loop2")
+    os.symlink("/etc/shadow", certs / "host-shadow.pem")
+    os.symlink("../../../../../../../../" + str(outside).lstrip("/"), certs / "up.pem")
+    pki_dir = root / "etc/pki/tls/certs"
+    pki_dir.mkdir(parents=True)
+    os.symlink("/etc/ssl/certs/ca-certificates.crt", pki_dir / "ca-bundle.crt")
+    java = root / "etc/ssl/certs/java"
+    java.mkdir()
+    (java / "cacerts").write_bytes(os.urandom(4096))
+    return root
+
+
 def _images(d: Path) -> dict[str, str]:
     out: dict[str, str] = {}
     ca = pki.hierarchy().root.pem
@@ -181,6 +236,10 @@ def bad(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
     paths["outdir"] = str(d / "out")
     (d / "emptyroot").mkdir()
     paths["emptyroot"] = str(d / "emptyroot")
+    for name, data in _bad_certificates(h).items():
+        (d / name).write_bytes(data)
+        paths[name.replace(".", "_")] = str(d / name)
+    paths["hostileroot"] = str(_hostile_root(d / "hostileroot", h, d))
     keys, secrets = _key_files(d, h)
     paths.update(keys)
     paths.update(_images(d))
@@ -215,7 +274,21 @@ KEYS = (
     "key_ssh",
     "key_nonutf8",
 )
-NOT_CERTS = ("missing", "dir", "devnull", "fifo", "random", "garbage", "loop", "dangling")
+NOT_CERTS = (
+    "missing",
+    "dir",
+    "devnull",
+    "fifo",
+    "random",
+    "garbage",
+    "loop",
+    "dangling",
+    "cert_v10_pem",
+    "cert_badname_pem",
+    "cert_badname_der",
+    "p7_notsigned_p7b",
+    "many_certs_pem",
+)
 IMAGES = (
     "garbage",
     "dir",
@@ -259,7 +332,15 @@ CASES: list[Case] = [
     ),
     *(
         _c(f"chain-trust-{n}", "chain", "{leaf}", "--trust", f"{{{n}}}")
-        for n in ("missing", "random", "fifo", "loop", "devnull")
+        for n in (
+            "missing",
+            "random",
+            "fifo",
+            "loop",
+            "devnull",
+            "cert_v10_pem",
+            "cert_badname_der",
+        )
     ),
     _c("chain-root-file", "chain", "{leaf}", "--root", "{leaf}"),
     _c("chain-root-missing", "chain", "{leaf}", "--root", "{missing}"),
@@ -322,6 +403,28 @@ CASES: list[Case] = [
         for n in (*NOT_CERTS, *KEYS)
     ),
     _c("stores-fingerprint", "stores", "--fingerprint", "zz"),
+    _c("stores-hostile-root", "stores", "--root", "{hostileroot}", codes=(0,)),
+    _c(
+        "stores-hostile-root-json",
+        "stores",
+        "--root",
+        "{hostileroot}",
+        "--format",
+        "json",
+        "--anchors",
+        codes=(0,),
+    ),
+    _c(
+        "stores-hostile-root-ca",
+        "stores",
+        "--root",
+        "{hostileroot}",
+        "--ca",
+        "{root}",
+        codes=(0, 1),
+    ),
+    _c("chain-hostile-root", "chain", "{full}", "--root", "{hostileroot}", codes=(0, 1)),
+    _c("fix-hostile-root", "fix", "--root", "{hostileroot}", "--ca", "{root}", codes=(0, 1)),
     _c("stores-ca-and-fingerprint", "stores", "--ca", "{root}", "--fingerprint", "00" * 32),
     # explain: unrecognisable input is "nothing recognised" (exit 1), not an error
     _c("explain-unknown-flag", "explain", "--bogus"),

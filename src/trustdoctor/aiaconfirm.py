@@ -33,14 +33,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from .engine import Refiner, judge
+from .engine import Refiner, disagreement, judge, overall_verdict
 from .model.anchors import AnchorSet
 from .model.cert import CertInfo, Provenance
-from .model.diagnosis import ClientVerdict, Diagnosis, PresentedCert, Verdict
+from .model.diagnosis import ClientVerdict, Diagnosis, PresentedCert
 from .model.findings import CODE_SIDE, Code, Confidence, Finding, Severity, Side
 from .pathbuild import FETCHED
 from .policies import Policy
-from .rules import SETTLE_FETCH_AIA, overall
+from .rules import SETTLE_FETCH_AIA
 from .servechecks import expired_cross_signs
 
 if TYPE_CHECKING:  # types only: this module stays pure and never fetches
@@ -337,12 +337,7 @@ def _assemble(
         and not (used is not None and f.code == Code.EXTRA_CERTIFICATE and f.certs[0] in used)
     ]
     findings += extra
-    findings += _disagreement(verdicts)
-    trusted, cause, side, conf = overall(verdicts)
-    refusing = [v for v in verdicts if not v.trusted]
-    params: dict[str, object] = {}
-    if refusing and refusing[0].findings:
-        params = dict(refusing[0].findings[0].params)
+    findings += disagreement(verdicts)
     certificates = dict(before.certificates)
     for fp, c in after.certificates.items():
         certificates.setdefault(fp, c)
@@ -354,37 +349,11 @@ def _assemble(
         supplied=after.supplied,
         clients=tuple(verdicts),
         findings=tuple(findings),
-        verdict=Verdict(
-            trusted=trusted,
-            cause=cause,
-            side=side,
-            confidence=conf,
-            clients_trusting=tuple(v.client for v in verdicts if v.trusted),
-            clients_refusing=tuple(v.client for v in refusing),
-            params=params,
-        ),
+        # Recomputed for the rewritten verdicts, as judge() computes them.
+        verdict=overall_verdict(verdicts),
         certificates=certificates,
         anchor_provenance=provenance,
     )
-
-
-def _disagreement(verdicts: Sequence[ClientVerdict]) -> list[Finding]:
-    # Same finding as engine._disagreement, recomputed for the rewritten verdicts.
-    causes = {v.client: v.cause.value for v in verdicts}
-    if len(set(causes.values())) <= 1:
-        return []
-    return [
-        Finding(
-            Code.CLIENT_DISAGREEMENT,
-            Severity.INFO,
-            Side.NONE,
-            {
-                "trusting": [v.client for v in verdicts if v.trusted],
-                "refusing": [v.client for v in verdicts if not v.trusted],
-                "causes": [f"{k}={c}" for k, c in causes.items()],
-            },
-        )
-    ]
 
 
 __all__ = [

@@ -398,21 +398,9 @@ def read_key_file(path: str, *, password_file: str | None = None) -> PrivateKeys
 
 
 def _read_small(path: str, what: str) -> bytes:
-    p = Path(path)
-    try:
-        if p.is_dir():
-            raise InputError(f"{what} {path}: is a directory")
-        # O_NONBLOCK: a FIFO nobody writes to must not hang the open (reads see EOF).
-        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
-        os.set_blocking(fd, True)
-        with open(fd, "rb") as fh:
-            data = fh.read(MAX_KEY_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError(f"{what} {path}: no such file") from None
-    except PermissionError:
-        raise InputError(f"{what} {path}: permission denied") from None
-    except OSError as exc:
-        raise InputError(f"{what} {path}: cannot read ({exc.strerror or 'I/O error'})") from None
+    from .sources.files import read_file
+
+    data = read_file(path, MAX_KEY_BYTES, name=f"{what} {path}", dir_msg="is a directory")
     if len(data) > MAX_KEY_BYTES:
         raise InputError(f"{what} {path}: larger than 1 MiB; not a key file")
     return data

@@ -125,8 +125,7 @@ def judge(
             ),
         )
     findings.extend(extra_findings)
-    findings.extend(_disagreement(verdicts))
-    trusted, cause, side, conf = overall(verdicts)
+    findings.extend(disagreement(verdicts))
     certificates: dict[str, CertInfo] = {}
     provenance: dict[str, Provenance] = {}
     for p in [*presented, *supplied, *fetched]:
@@ -137,15 +136,6 @@ def judge(
             a = anchors.find(c.sha256)
             if a is not None:
                 provenance.setdefault(c.sha256, a.provenance)
-    verdict = Verdict(
-        trusted=trusted,
-        cause=cause,
-        side=side,
-        confidence=conf,
-        clients_trusting=tuple(v.client for v in verdicts if v.trusted),
-        clients_refusing=tuple(v.client for v in verdicts if not v.trusted),
-        params=_verdict_params(verdicts),
-    )
     return Diagnosis(
         leaf=leaf,
         presented=tuple(presented),
@@ -154,21 +144,32 @@ def judge(
         at=at,
         clients=tuple(verdicts),
         findings=tuple(findings),
-        verdict=verdict,
+        verdict=overall_verdict(verdicts),
         certificates=certificates,
         anchor_provenance=provenance,
     )
 
 
-def _verdict_params(verdicts: Sequence[ClientVerdict]) -> dict[str, object]:
+def overall_verdict(verdicts: Sequence[ClientVerdict]) -> Verdict:
+    """The diagnosis-level verdict of the per-client ones (``params``: the first refusal's)."""
+    trusted, cause, side, conf = overall(verdicts)
     refusing = [v for v in verdicts if not v.trusted]
-    if not refusing:
-        return {}
-    f = refusing[0].findings[0] if refusing[0].findings else None
-    return dict(f.params) if f is not None else {}
+    params: dict[str, object] = {}
+    if refusing and refusing[0].findings:
+        params = dict(refusing[0].findings[0].params)
+    return Verdict(
+        trusted=trusted,
+        cause=cause,
+        side=side,
+        confidence=conf,
+        clients_trusting=tuple(v.client for v in verdicts if v.trusted),
+        clients_refusing=tuple(v.client for v in refusing),
+        params=params,
+    )
 
 
-def _disagreement(verdicts: Sequence[ClientVerdict]) -> list[Finding]:
+def disagreement(verdicts: Sequence[ClientVerdict]) -> list[Finding]:
+    """``client-disagreement`` when the clients' causes differ (none when they agree)."""
     causes = {v.client: v.cause.value for v in verdicts}
     if len(set(causes.values())) <= 1:
         return []

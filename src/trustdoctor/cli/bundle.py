@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -31,20 +30,6 @@ with --out), 1 none could be built or --key does not match (nothing written),
 2 usage or input error (bad key file, --out a directory...), 3 the target could
 not be reached or the file could not be written
 """
-
-MAX_TIMEOUT = 86400.0
-
-
-def _timeout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
-        raise argparse.ArgumentTypeError(
-            f"must be between 0 and {MAX_TIMEOUT:g} seconds, not {text!r}"
-        )
-    return value
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -81,17 +66,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--key", metavar="KEY.pem", help="check this private key matches the leaf")
     p.add_argument("--key-password-file", metavar="FILE", help="password of an encrypted --key")
     p.add_argument("--servername", metavar="NAME", help="SNI to send (TARGET only)")
-    p.add_argument(
-        "--timeout",
-        type=_timeout,
-        default=10.0,
-        metavar="SECONDS",
-        help="handshake budget for TARGET (default 10)",
-    )
-    p.add_argument(
-        "--proxy",
-        metavar="URL",
-        help="HTTP CONNECT proxy for TARGET; '' for none (default: HTTPS_PROXY unless NO_PROXY)",
+    from .netopts import add_network_arguments
+
+    add_network_arguments(
+        p,
+        timeout_help="handshake budget for TARGET (default 10)",
+        proxy_help="HTTP CONNECT proxy for TARGET; '' for none "
+        "(default: HTTPS_PROXY unless NO_PROXY)",
     )
     p.add_argument("--at", metavar="ISO-8601", help="judge at this time instead of now")
     p.add_argument(

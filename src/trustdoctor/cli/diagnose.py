@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import math
 import os
 import socket
 import sys
@@ -41,25 +40,10 @@ exit codes: 0 every selected client trusts the chain, 1 at least one refuses
 timeout, not TLS, handshake failed, STARTTLS refused, proxy failed)
 """
 
-# Longest --timeout accepted; sources/network.py enforces the same bound.
-MAX_TIMEOUT = 86400.0
-
 # Clients that have a policy but no trust-store model of their own: the store
 # model that describes where they read their roots.  kubelet is a Go program
 # using crypto/x509's system pool (root_linux.go), like the go model.
 STORE_MODEL: Mapping[str, str] = {"kubelet": "go"}
-
-
-def _timeout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
-        raise argparse.ArgumentTypeError(
-            f"must be between 0 and {MAX_TIMEOUT:g} seconds, not {text!r}"
-        )
-    return value
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -94,17 +78,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     family.add_argument(
         "-6", dest="family", action="store_const", const=socket.AF_INET6, help="IPv6 only"
     )
-    p.add_argument(
-        "--timeout",
-        type=_timeout,
-        default=10.0,
-        metavar="SECONDS",
-        help="overall budget per address: DNS, connect, proxy, STARTTLS, handshake (default 10)",
-    )
-    p.add_argument(
-        "--proxy",
-        metavar="URL",
-        help="HTTP CONNECT proxy http://[user:pass@]host:port; '' for none "
+    from .netopts import add_network_arguments
+
+    add_network_arguments(
+        p,
+        timeout_help="overall budget per address: DNS, connect, proxy, STARTTLS, handshake "
+        "(default 10)",
+        proxy_help="HTTP CONNECT proxy http://[user:pass@]host:port; '' for none "
         "(default: HTTPS_PROXY/https_proxy unless NO_PROXY matches)",
     )
     p.add_argument(

@@ -53,61 +53,51 @@ def _p(params: Mapping[str, object], key: str, default: str = "") -> str:
     return str(v)
 
 
+def _opt(params: Mapping[str, object], key: str, template: str) -> str:
+    """``template`` with ``params[key]`` in it when that is set and not empty, else ``""``."""
+    return template.format(_p(params, key)) if params.get(key) else ""
+
+
 def describe_finding(f: Finding) -> str:
     """One sentence for a store finding (English lives here, codes in the model)."""
     p = f.params
     code = f.code.value
     if code == "no-trust-store":
-        s = f"no trust anchors at all: {_p(p, 'reason')}"
-        if p.get("install"):
-            s += f" — install a CA bundle: {_p(p, 'install')}"
-        return s
+        return f"no trust anchors at all: {_p(p, 'reason')}" + _opt(
+            p, "install", " — install a CA bundle: {}"
+        )
     if code == "stale-bundle":
-        s = (
+        return (
             f"{_p(p, 'count')} certificate(s) waiting in {_p(p, 'files')} "
             "are not in the store this client reads"
+            + _opt(p, "reason", " ({})")
+            + _opt(p, "refresh", " — run: {}")
         )
-        if p.get("reason"):
-            s += f" ({_p(p, 'reason')})"
-        if p.get("refresh"):
-            s += f" — run: {_p(p, 'refresh')}"
-        return s
     if code == "anchor-file-ignored":
         names = _p(p, "names")
         return (
             f"{_p(p, 'path')}{' (' + names + ')' if names else ''} is never used: {_p(p, 'reason')}"
         )
     if code == "env-override":
-        s = (
+        return (
             f"{_p(p, 'variables')} hide(s) {_p(p, 'hidden')} root(s) the default store has"
-            f" ({_p(p, 'hidden_private')} private)"
+            f" ({_p(p, 'hidden_private')} private)" + _opt(p, "examples", ", e.g. {}")
         )
-        if p.get("examples"):
-            s += f", e.g. {_p(p, 'examples')}"
-        return s
     if code == "override-harmless":
         return f"{_p(p, 'variables')} set, but harmless: {_p(p, 'reason')}"
     if code == "empty-bundle":
         return f"{_p(p, 'path')} holds no usable certificate ({_p(p, 'reason')}); {_p(p, 'effect')}"
     if code == "unreadable-file":
-        s = f"{_p(p, 'path')}: {_p(p, 'reason')}"
-        if p.get("effect"):
-            s += f" — {_p(p, 'effect')}"
-        return s
+        return f"{_p(p, 'path')}: {_p(p, 'reason')}" + _opt(p, "effect", " — {}")
     if code == "daemon-store":
-        s = f"{_p(p, 'path')}: {_p(p, 'reason')}"
-        if p.get("fix"):
-            s += f" — {_p(p, 'fix')}"
-        return s
+        return f"{_p(p, 'path')}: {_p(p, 'reason')}" + _opt(p, "fix", " — {}")
     if code == "restart-required":
-        s = (
+        return (
             f"{_p(p, 'count')} store file(s) changed at {_p(p, 'changed')}, "
             f"after {_p(p, 'process')} "
             f"started ({_p(p, 'started')}): it still uses the old roots"
+            + _opt(p, "service", " — run: systemctl restart {}")
         )
-        if p.get("service"):
-            s += f" — run: systemctl restart {_p(p, 'service')}"
-        return s
     if code == "partial-trust":
         return (
             f"{_p(p, 'root')} ({_p(p, 'source')}) is trusted by {_p(p, 'trusted_by')} "

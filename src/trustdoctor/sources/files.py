@@ -74,28 +74,39 @@ def read_source(path: str, *, stdin: object = None, max_bytes: int = MAX_INPUT_B
             data = str(data).encode()
         name = "stdin"
     else:
-        p = Path(path)
         name = path
-        try:
-            if p.is_dir():
-                raise InputError(f"{name}: is a directory, not a certificate file")
-            # O_NONBLOCK so that opening a FIFO nobody writes to cannot hang
-            # (reads then see EOF); blocking again for the read itself.
-            fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
-            os.set_blocking(fd, True)
-            with open(fd, "rb") as fh:
-                data = fh.read(max_bytes + 1)
-        except FileNotFoundError:
-            raise InputError(f"{name}: no such file") from None
-        except PermissionError:
-            raise InputError(f"{name}: permission denied") from None
-        except OSError as exc:
-            raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+        data = read_file(
+            path, max_bytes, name=name, dir_msg="is a directory, not a certificate file"
+        )
     if len(data) > max_bytes:
         mib, kib = max_bytes // (1024 * 1024), max_bytes // 1024
         limit = f"{mib} MiB" if mib else f"{kib} KiB"  # not "0 MiB" for small limits
         raise InputError(f"{name}: larger than {limit}; not a certificate input")
     return data
+
+
+def read_file(path: str, max_bytes: int, *, name: str, dir_msg: str) -> bytes:
+    """At most ``max_bytes + 1`` bytes of the file ``path`` (I/O edge; the caller checks the size).
+
+    Every failure is a one-line :class:`InputError` starting with ``name``
+    (``dir_msg`` for a directory).
+    """
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise InputError(f"{name}: {dir_msg}")
+        # O_NONBLOCK so that opening a FIFO nobody writes to cannot hang
+        # (reads then see EOF); blocking again for the read itself.
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+        os.set_blocking(fd, True)
+        with open(fd, "rb") as fh:
+            return fh.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{name}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
 
 
 def _der_length(data: bytes) -> int | None:
@@ -124,18 +135,19 @@ def _parse_der_cert(der: bytes) -> x509.Certificate | None:
             warnings.simplefilter("ignore")
             # TRUSTED CERTIFICATE = certificate DER followed by OpenSSL trust data.
             return x509.load_der_x509_certificate(der[:length])
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError
         return None
 
 
 def _pkcs7(data: bytes, pem: bool) -> list[x509.Certificate] | None:
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.serialization import pkcs7
 
     try:
         if pem:
             return list(pkcs7.load_pem_pkcs7_certificates(data))
         return list(pkcs7.load_der_pkcs7_certificates(data))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnsupportedAlgorithm):  # the last: not signedData
         return None
 
 

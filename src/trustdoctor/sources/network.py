@@ -628,7 +628,7 @@ def _parse_ders(
     for i, der in enumerate(ders[: MAX_CHAIN + 1]):
         try:
             out.append((i, x509.load_der_x509_certificate(der)))
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
             notes.append(f"certificate #{i + 1} could not be parsed ({exc}); skipped")
     return out, len(ders)
 

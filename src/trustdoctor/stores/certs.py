@@ -31,7 +31,7 @@ def parse_der(der: bytes, *, trusted_block: bool = False) -> CertInfo | None:
             warnings.simplefilter("ignore")
             try:
                 info = from_certificate(x509.load_der_x509_certificate(der))
-            except (ValueError, TypeError):  # a parse failure: "not a certificate" to a client
+            except (ValueError, TypeError, x509.InvalidVersion):  # not a certificate
                 info = None
         if len(_PARSED) < _MAX_MEMO:
             _PARSED[der] = info

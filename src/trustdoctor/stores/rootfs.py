@@ -179,37 +179,30 @@ class RootFS:
     def lstat(self, path: str) -> os.stat_result:
         return os.lstat(self.host_path(path, follow_final=False))
 
-    def exists(self, path: str) -> bool:
+    def _mode(self, path: str, *, follow: bool = True) -> int | None:
+        """``st_mode`` of ``path`` (``lstat`` unless ``follow``), ``None`` when it cannot be had."""
         try:
-            self.stat(path)
+            return (self.stat(path) if follow else self.lstat(path)).st_mode
         except (OSError, ValueError):
-            return False
-        return True
+            return None
+
+    def exists(self, path: str) -> bool:
+        return self._mode(path) is not None
 
     def lexists(self, path: str) -> bool:
-        try:
-            self.lstat(path)
-        except (OSError, ValueError):
-            return False
-        return True
+        return self._mode(path, follow=False) is not None
 
     def is_file(self, path: str) -> bool:
-        try:
-            return stat.S_ISREG(self.stat(path).st_mode)
-        except (OSError, ValueError):
-            return False
+        mode = self._mode(path)
+        return mode is not None and stat.S_ISREG(mode)
 
     def is_dir(self, path: str) -> bool:
-        try:
-            return stat.S_ISDIR(self.stat(path).st_mode)
-        except (OSError, ValueError):
-            return False
+        mode = self._mode(path)
+        return mode is not None and stat.S_ISDIR(mode)
 
     def is_link(self, path: str) -> bool:
-        try:
-            return stat.S_ISLNK(self.lstat(path).st_mode)
-        except (OSError, ValueError):
-            return False
+        mode = self._mode(path, follow=False)
+        return mode is not None and stat.S_ISLNK(mode)
 
     def readlink(self, path: str) -> str:
         """The raw target of the symlink ``path`` (its parents resolved in the root)."""
