@@ -16,17 +16,13 @@ import contextlib
 import datetime as dt
 import os
 import shutil
-import socket
-import ssl
 import subprocess
 import tempfile
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-
+from trustdoctor import lab
 from trustdoctor.stores import build_context, inspect_stores
 from trustdoctor.stores.model import ClientStore
 from trustdoctor.stores.subject_hash import subject_hash
@@ -489,50 +485,16 @@ def go_probe() -> GoProbe | None:
 # -- a loopback TLS server -------------------------------------------------------------
 
 
+# curl and node send a request and wait for an answer.
+HTTP_OK = b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+
+
 @contextlib.contextmanager
 def tls_server(chain: Sequence[pki.Issued], key: pki.Issued) -> Iterator[tuple[str, int]]:
-    """Serve ``chain`` (leaf first) on 127.0.0.1 until the block ends."""
+    """Serve ``chain`` (leaf first) on 127.0.0.1 until the block ends, answering HTTP."""
     tmp = Path(tempfile.mkdtemp(prefix="td-srv-"))
-    (tmp / "chain.pem").write_bytes(b"".join(c.pem for c in chain))
-    (tmp / "key.pem").write_bytes(
-        key.key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(tmp / "chain.pem", tmp / "key.pem")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    sock.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except (TimeoutError, OSError):
-                continue
-            try:
-                conn.settimeout(5)
-                with ctx.wrap_socket(conn, server_side=True) as tls, contextlib.suppress(OSError):
-                    tls.recv(65536)  # the request (curl and node send one)
-                    tls.sendall(
-                        b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
-                    )
-                    tls.unwrap()
-            except (ssl.SSLError, OSError):
-                conn.close()
-
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
     try:
-        yield "127.0.0.1", sock.getsockname()[1]
+        with lab.tls_server(chain, key, tmp, reply=HTTP_OK) as port:
+            yield "127.0.0.1", port
     finally:
-        stop.set()
-        t.join(2)
-        sock.close()
         shutil.rmtree(tmp, ignore_errors=True)

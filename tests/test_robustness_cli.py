@@ -240,6 +240,16 @@ def bad(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
         (d / name).write_bytes(data)
         paths[name.replace(".", "_")] = str(d / name)
     paths["hostileroot"] = str(_hostile_root(d / "hostileroot", h, d))
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    put(
+        "protected.p12",
+        pkcs12.serialize_key_and_certificates(
+            b"x", h.leaf.key, h.leaf.cert, [h.intermediate.cert], ser.BestAvailableEncryption(b"pw")
+        ),
+    )
+    put("nulpassword.txt", b"p\x00w")  # cryptography panics on a NUL in a PKCS#12 password
+    put("empty.txt", b"")
     keys, secrets = _key_files(d, h)
     paths.update(keys)
     paths.update(_images(d))
@@ -361,6 +371,9 @@ CASES: list[Case] = [
     _c("chain-format-unknown", "chain", "{leaf}", "--format", "xml"),
     _c("chain-password-file-missing", "chain", "{leaf}", "--password-file", "{missing}"),
     _c("chain-password-file-dir", "chain", "{leaf}", "--password-file", "{dir}"),
+    _c("chain-p12-nul-password", "chain", "{protected}", "--password-file", "{nulpassword}"),
+    _c("chain-p12-no-password", "chain", "{protected}", "--trust", "{root}"),
+    _c("chain-p12-wrong-password", "chain", "{protected}", "--password", "nope"),
     _c("chain-password-both", "chain", "{leaf}", "--password", "x", "--password-file", "{leaf}"),
     # diagnose: every one of these must fail before any connection
     _c("diagnose-no-target", "diagnose"),

@@ -16,7 +16,7 @@ import os
 import ssl
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -318,8 +318,14 @@ def scenario(name: str) -> Scenario:
 
 
 @contextlib.contextmanager
-def tls_server(served: list[Issued], key: Issued, workdir: Path) -> Iterator[int]:
-    """A loopback TLS server presenting ``served``; yields its port, always stopped."""
+def tls_server(
+    served: Sequence[Issued], key: Issued, workdir: Path, *, reply: bytes | None = None
+) -> Iterator[int]:
+    """A loopback TLS server presenting ``served``; yields its port, always stopped.
+
+    After the handshake it reads one byte; with ``reply``, it reads the request
+    instead and answers ``reply`` (an HTTP response: curl and Node wait for one).
+    """
     import socket
 
     pem = workdir / "server.pem"
@@ -328,8 +334,9 @@ def tls_server(served: list[Issued], key: Issued, workdir: Path) -> Iterator[int
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(str(pem))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
+    sock.listen(16)
     sock.settimeout(0.2)
     stop = threading.Event()
 
@@ -342,7 +349,12 @@ def tls_server(served: list[Issued], key: Issued, workdir: Path) -> Iterator[int
             conn.settimeout(5)
             try:
                 with ctx.wrap_socket(conn, server_side=True) as tls, contextlib.suppress(OSError):
-                    tls.recv(1)
+                    if reply is None:
+                        tls.recv(1)
+                    else:
+                        tls.recv(65536)
+                        tls.sendall(reply)
+                        tls.unwrap()
             except (OSError, ssl.SSLError):
                 pass
             finally:

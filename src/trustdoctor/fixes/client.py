@@ -106,6 +106,16 @@ def _run(
     )
 
 
+def _dockerfile(lines: list[str], ctx: FixContext, reason: str) -> Step:
+    """Dockerfile lines for an image of ``ctx.family``."""
+    return Step(
+        Action.DOCKERFILE_LINE,
+        {"lines": lines, "base": ctx.family},
+        platform="dockerfile",
+        reason=reason,
+    )
+
+
 # -- the system store, per family ----------------------------------------------------------
 
 
@@ -213,33 +223,42 @@ def dockerfile_install(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
     fam = ctx.family
     if fam in ("distroless", "scratch", "busybox"):
         deb = SYSTEM_INSTALL["debian"]
-        lines += [
-            f"FROM {BUILD_STAGE_IMAGE} AS trustdoctor-ca",
-            "RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates "
-            "&& rm -rf /var/lib/apt/lists/*",
-            f"COPY {ca.file} {deb.anchor_dir}/{ca.slug}{deb.suffix}",
-            "RUN update-ca-certificates",
-            "# ... then in the final stage (your FROM line):",
-            f"COPY --from=trustdoctor-ca {deb.bundle} {f.bundle}",
-        ]
+        lines += _build_stage(
+            f, f"COPY {ca.file} {deb.anchor_dir}/{ca.slug}{deb.suffix}", _run_line(deb.refresh)
+        )
         notes.append(Note("dockerfile-multistage", {"family": fam}))
     elif f.anchor_dir is not None and f.refresh is not None:
         if f.install_tool is not None and ctx.tool_installed is not True:
-            install = shlex.join(f.install_tool)
-            if fam == "debian":
-                install = "apt-get update && " + install + " && rm -rf /var/lib/apt/lists/*"
-            lines.append(f"RUN {install}")
+            lines.append(_install_line(f))
         lines.append(f"COPY {ca.file} {f.anchor_dir}/{ca.slug}{f.suffix}")
-        lines.append(f"RUN {shlex.join(f.refresh)}")
-    steps = [
-        Step(
-            Action.DOCKERFILE_LINE,
-            {"lines": lines, "base": fam},
-            platform="dockerfile",
-            reason=f"dockerfile-{fam}" if fam in SYSTEM_INSTALL else "dockerfile-unknown",
-        )
+        lines.append(_run_line(f.refresh))
+    reason = f"dockerfile-{fam}" if fam in SYSTEM_INSTALL else "dockerfile-unknown"
+    return [_dockerfile(lines, ctx, reason)], notes
+
+
+def _run_line(argv: Sequence[str] | None) -> str:
+    return f"RUN {shlex.join(argv or ())}"
+
+
+def _install_line(f: SystemInstall) -> str:
+    """``RUN`` the tool's install (Debian: between ``apt-get update`` and the list cleanup)."""
+    install = shlex.join(f.install_tool or ())
+    if f.family == "debian":
+        install = "apt-get update && " + install + " && rm -rf /var/lib/apt/lists/*"
+    return f"RUN {install}"
+
+
+def _build_stage(f: SystemInstall, *steps: str) -> list[str]:
+    """A Debian build stage that makes the bundle (running ``steps`` in it), then the
+    line that copies it into the final image of family ``f``, which has no tool."""
+    deb = SYSTEM_INSTALL["debian"]
+    return [
+        f"FROM {BUILD_STAGE_IMAGE} AS trustdoctor-ca",
+        _install_line(deb),
+        *steps,
+        "# ... then in the final stage (your FROM line):",
+        f"COPY --from=trustdoctor-ca {deb.bundle} {f.bundle}",
     ]
-    return steps, notes
 
 
 # -- per client -----------------------------------------------------------------------------
@@ -384,33 +403,40 @@ def containerd_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
         steps += restart_steps("containerd", ctx, when="config-changed")
         notes.append(Note("containerd-legacy", {"config": info.config}))
     elif effective is None:
-        config = info.config if info else "/etc/containerd/config.toml"
-        version = (info.version if info else None) or _containerd_default_version(info)
-        table = CONTAINERD_REGISTRY_TABLE.get(version, CONTAINERD_REGISTRY_TABLE[2])
-        steps.append(
-            Step(
-                Action.EDIT_CONFIG,
-                {
-                    "path": config,
-                    "format": "toml",
-                    "table": table,
-                    "key": "config_path",
-                    "value": CONTAINERD_CERTS_D,
-                    "version": version,
-                },
-                needs_root=True,
-                changes=(config,),
-                platform="linux",
-                reason="containerd-config-path",
-                phase="config",
-            )
-        )
-        steps += restart_steps("containerd", ctx, when="config-changed")
-        notes.append(Note("containerd-config-path", {"config": config, "table": table}))
+        s, n = _config_path_steps(info, ctx)
+        steps += s
+        notes += n
     notes.append(Note("containerd-no-restart", {"dir": host_dir}))
     if ctx.registry is None:
         notes.append(Note("registry-needed", {"client": "containerd"}))
     return steps, notes
+
+
+def _config_path_steps(info: ContainerdInfo | None, ctx: FixContext) -> tuple[Steps, Notes]:
+    """Set containerd's ``config_path`` to certs.d (in the table of its config version)."""
+    config = info.config if info else "/etc/containerd/config.toml"
+    version = (info.version if info else None) or _containerd_default_version(info)
+    table = CONTAINERD_REGISTRY_TABLE.get(version, CONTAINERD_REGISTRY_TABLE[2])
+    steps = [
+        Step(
+            Action.EDIT_CONFIG,
+            {
+                "path": config,
+                "format": "toml",
+                "table": table,
+                "key": "config_path",
+                "value": CONTAINERD_CERTS_D,
+                "version": version,
+            },
+            needs_root=True,
+            changes=(config,),
+            platform="linux",
+            reason="containerd-config-path",
+            phase="config",
+        )
+    ]
+    steps += restart_steps("containerd", ctx, when="config-changed")
+    return steps, [Note("containerd-config-path", {"config": config, "table": table})]
 
 
 def _containerd_default_version(info: ContainerdInfo | None) -> int:
@@ -552,14 +578,7 @@ def _java_dockerfile(ca: CaRef, ctx: FixContext, keystore: str, storepass: str) 
             f"RUN keytool -importcert -noprompt -trustcacerts -alias {ca.slug} -file {tmp} "
             f"-keystore {keystore} -storepass {storepass} && rm {tmp}",
         ]
-    return [
-        Step(
-            Action.DOCKERFILE_LINE,
-            {"lines": lines, "base": ctx.family},
-            platform="dockerfile",
-            reason="dockerfile-java",
-        )
-    ]
+    return [_dockerfile(lines, ctx, "dockerfile-java")]
 
 
 def node_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
@@ -819,14 +838,7 @@ def stale_steps(client: str, ctx: FixContext, params: Mapping[str, object]) -> t
     if ctx.image:
         f = family_facts(ctx)
         lines = [f"RUN {shlex.join(f.refresh)}"] if f.refresh else []
-        return [
-            Step(
-                Action.DOCKERFILE_LINE,
-                {"lines": lines, "base": ctx.family},
-                platform="dockerfile",
-                reason="dockerfile-refresh",
-            )
-        ], notes
+        return [_dockerfile(lines, ctx, "dockerfile-refresh")], notes
     steps = install_tool_steps(ctx) + refresh_steps(ctx)
     if not steps:
         notes.append(Note("no-refresh-tool", {"family": ctx.family}))
@@ -1099,26 +1111,12 @@ def no_store_steps(client: str, ctx: FixContext, ca: CaRef | None) -> tuple[Step
         if ca is not None:
             return dockerfile_install(ca, ctx)
         if f.anchor_dir is None:
-            deb = SYSTEM_INSTALL["debian"]
-            lines = [
-                f"FROM {BUILD_STAGE_IMAGE} AS trustdoctor-ca",
-                "RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates "
-                "&& rm -rf /var/lib/apt/lists/*",
-                "# ... then in the final stage (your FROM line):",
-                f"COPY --from=trustdoctor-ca {deb.bundle} {f.bundle}",
-            ]
+            lines = _build_stage(f)
         elif f.install_tool is not None:
             lines = [f"RUN {shlex.join(f.install_tool)}"]
         else:
             lines = []
-        return [
-            Step(
-                Action.DOCKERFILE_LINE,
-                {"lines": lines, "base": ctx.family},
-                platform="dockerfile",
-                reason="dockerfile-bundle",
-            )
-        ], notes
+        return [_dockerfile(lines, ctx, "dockerfile-bundle")], notes
     if f.anchor_dir is None:
         # distroless/scratch/busybox root: write a bundle (Mozilla's roots from
         # certifi, plus the CA when given).
@@ -1183,14 +1181,7 @@ def outdated_steps(client: str, ctx: FixContext) -> tuple[Steps, Notes]:
         return [], [Note("java-update-jdk", {"home": ctx.java.home if ctx.java else None})]
     if ctx.image:
         lines = [f"RUN {shlex.join(f.upgrade)}"] if f.upgrade else []
-        return [
-            Step(
-                Action.DOCKERFILE_LINE,
-                {"lines": lines, "base": ctx.family},
-                platform="dockerfile",
-                reason="dockerfile-upgrade",
-            )
-        ], [Note("rebuild-base", {})]
+        return [_dockerfile(lines, ctx, "dockerfile-upgrade")], [Note("rebuild-base", {})]
     steps: Steps = []
     notes: Notes = []
     if f.upgrade:
@@ -1246,30 +1237,8 @@ def daemon_store_steps(
         notes.append(Note("keep-original", {"path": path}))
         return steps, notes
     if "config_path" in reason and client == "containerd":
-        info = ctx.containerd
-        config = info.config if info else "/etc/containerd/config.toml"
-        version = (info.version if info else None) or _containerd_default_version(info)
-        table = CONTAINERD_REGISTRY_TABLE.get(version, CONTAINERD_REGISTRY_TABLE[2])
-        steps.append(
-            Step(
-                Action.EDIT_CONFIG,
-                {
-                    "path": config,
-                    "format": "toml",
-                    "table": table,
-                    "key": "config_path",
-                    "value": CONTAINERD_CERTS_D,
-                    "version": version,
-                },
-                needs_root=True,
-                changes=(config,),
-                platform="linux",
-                reason="containerd-config-path",
-                phase="config",
-            )
-        )
-        steps += restart_steps("containerd", ctx, when="config-changed")
-        return steps, [Note("containerd-config-path", {"config": config, "table": table})]
+        s, n = _config_path_steps(ctx.containerd, ctx)
+        return steps + s, n
     if "shadows" in reason:
         return [], [Note("containerd-default-shadows", {"path": path, "reason": reason})]
     if ("unable to read CA" in reason or "unable to load CA" in reason) and ca is not None:

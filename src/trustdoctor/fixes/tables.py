@@ -1,14 +1,19 @@
 """Platform facts for the fix planners: paths, commands, packages (data only).
 
-Each table cites where its facts come from; ../shared/reference/truststores.md
-is abbreviated ``TS``.  Nothing here is decided per machine: the planners pick
-rows with the :class:`~trustdoctor.fixes.model.FixContext` found at the I/O edge.
+The distribution families' store facts (anchor directories, rebuild commands,
+bundles) are :data:`trustdoctor.stores.families.FAMILIES`; the rows here add
+what only a fix needs.  Each table cites where its facts come from;
+../shared/reference/truststores.md is abbreviated ``TS``.  Nothing here is
+decided per machine: the planners pick rows with the
+:class:`~trustdoctor.fixes.model.FixContext` found at the I/O edge.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from ..stores.families import FAMILIES
 
 
 @dataclass(frozen=True)
@@ -39,67 +44,65 @@ class SystemInstall:
     note: str = ""
 
 
+def _from_family(
+    family: str, *, install_tool: tuple[str, ...], upgrade: tuple[str, ...], note: str
+) -> SystemInstall:
+    """A family's row: anchor directory, rebuild command, tool and bundle are the
+    store model's facts (:data:`~trustdoctor.stores.families.FAMILIES`), stated once."""
+    f = FAMILIES[family]
+    return SystemInstall(
+        family=family,
+        anchor_dir=f.anchor_dirs[0].path,  # the tool's first (highest-priority) directory
+        refresh=tuple(f.refresh.split()) if f.refresh else None,
+        tool=f.update_tool,
+        install_tool=install_tool,
+        bundle=f.bundle,
+        upgrade=upgrade,
+        note=note,
+    )
+
+
 SYSTEM_INSTALL: Mapping[str, SystemInstall] = {
     # TS §4.1: `find -L /usr/local/share/ca-certificates -type f -name '*.crt'`
     # (.crt mandatory, PEM, one certificate per file for the hash links),
     # then the bundle and `openssl rehash`; the seed guide's Step 4.
-    "debian": SystemInstall(
-        family="debian",
-        anchor_dir="/usr/local/share/ca-certificates",
-        refresh=("update-ca-certificates",),
-        tool="/usr/sbin/update-ca-certificates",
+    "debian": _from_family(
+        "debian",
         install_tool=("apt-get", "install", "-y", "--no-install-recommends", "ca-certificates"),
-        bundle="/etc/ssl/certs/ca-certificates.crt",
         upgrade=("apt-get", "install", "-y", "--only-upgrade", "ca-certificates"),
         note="anchor-debian",
     ),
     # TS §4.2: p11-kit, anchors PEM or DER, any name; `update-ca-trust extract`
     # writes /etc/pki/ca-trust/extracted/ (the seed guide's Step 4).
-    "rhel": SystemInstall(
-        family="rhel",
-        anchor_dir="/etc/pki/ca-trust/source/anchors",
-        refresh=("update-ca-trust", "extract"),
-        tool="/usr/bin/update-ca-trust",
+    "rhel": _from_family(
+        "rhel",
         install_tool=("dnf", "install", "-y", "ca-certificates"),
-        bundle="/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
         upgrade=("dnf", "upgrade", "-y", "ca-certificates"),
         note="anchor-rhel",
     ),
     # TS §4.3: the base image has ca-certificates-bundle only (no tool);
     # `apk add ca-certificates` brings update-ca-certificates, which reads every
     # non-dot entry of /usr/local/share/ca-certificates (not recursive).
-    "alpine": SystemInstall(
-        family="alpine",
-        anchor_dir="/usr/local/share/ca-certificates",
-        refresh=("update-ca-certificates",),
-        tool="/usr/sbin/update-ca-certificates",
+    "alpine": _from_family(
+        "alpine",
         install_tool=("apk", "add", "--no-cache", "ca-certificates"),
-        bundle="/etc/ssl/certs/ca-certificates.crt",
         upgrade=("apk", "upgrade", "--no-cache", "ca-certificates", "ca-certificates-bundle"),
         note="anchor-alpine",
     ),
     # TS §4.4: /etc/pki/trust/anchors (admin), p11-kit based update-ca-certificates;
     # /etc/ca-certificates.conf is not used.
-    "suse": SystemInstall(
-        family="suse",
-        anchor_dir="/etc/pki/trust/anchors",
-        refresh=("update-ca-certificates",),
-        tool="/usr/sbin/update-ca-certificates",
+    "suse": _from_family(
+        "suse",
         install_tool=("zypper", "--non-interactive", "install", "ca-certificates"),
-        bundle="/var/lib/ca-certificates/ca-bundle.pem",
         upgrade=("zypper", "--non-interactive", "update", "ca-certificates"),
         note="anchor-suse",
     ),
     # TS §4.5: p11-kit; `trust anchor --store` writes into
     # /etc/ca-certificates/trust-source/ and re-extracts; a file in
     # trust-source/anchors/ + `update-ca-trust` is the same result.
-    "arch": SystemInstall(
-        family="arch",
-        anchor_dir="/etc/ca-certificates/trust-source/anchors",
-        refresh=("update-ca-trust",),
-        tool="/usr/bin/update-ca-trust",
+    "arch": _from_family(
+        "arch",
         install_tool=("pacman", "-S", "--noconfirm", "ca-certificates"),
-        bundle="/etc/ca-certificates/extracted/tls-ca-bundle.pem",
         upgrade=("pacman", "-Syu", "--noconfirm", "ca-certificates"),
         note="anchor-arch",
     ),
@@ -107,20 +110,21 @@ SYSTEM_INSTALL: Mapping[str, SystemInstall] = {
     "distroless": SystemInstall(
         family="distroless",
         anchor_dir=None,
-        bundle="/etc/ssl/certs/ca-certificates.crt",
+        bundle=FAMILIES["distroless"].bundle,
         note="bundle-distroless",
     ),
     # TS §4.6: nothing at all; Go says "certificate signed by unknown authority".
+    # The bundle is written where Debian (and distroless) keep it.
     "scratch": SystemInstall(
         family="scratch",
         anchor_dir=None,
-        bundle="/etc/ssl/certs/ca-certificates.crt",
+        bundle=FAMILIES["debian"].bundle,
         note="bundle-scratch",
     ),
     "busybox": SystemInstall(
         family="busybox",
         anchor_dir=None,
-        bundle="/etc/ssl/certs/ca-certificates.crt",
+        bundle=FAMILIES["debian"].bundle,
         note="bundle-scratch",
     ),
     # Unrecognised: Go reads every file in /etc/ssl/certs (TS §1.2); OpenSSL

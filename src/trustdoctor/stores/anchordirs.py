@@ -24,7 +24,7 @@ from ..model.anchors import Anchor, AnchorSet
 from ..model.cert import Provenance
 from . import pemfile
 from .certs import parse_der
-from .distro import AnchorDir
+from .families import AnchorDir
 from .model import StoreContext
 
 MAX_FILES = 2000  # anchor files looked at per root
