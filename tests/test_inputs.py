@@ -254,3 +254,24 @@ def test_cli_subprocess_private_key_exit_2(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1
     assert "private key" in proc.stderr and "BEGIN" not in proc.stderr + proc.stdout
+
+
+def test_trust_with_a_store_context_is_a_usage_error(tmp_path, capsys):
+    (tmp_path / "x.pem").write_bytes(H.leaf.pem)
+    rc = main(
+        [
+            "chain",
+            str(tmp_path / "x.pem"),
+            "--trust",
+            str(tmp_path / "x.pem"),
+            "--root",
+            str(tmp_path),
+        ]
+    )
+    assert rc == 2
+    assert "--trust replaces the clients' stores" in capsys.readouterr().err
+
+
+def test_explain_refuses_a_device(capsys):
+    assert main(["explain", "--file", "/dev/zero"]) == 2
+    assert "is a device" in capsys.readouterr().err

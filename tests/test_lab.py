@@ -92,3 +92,21 @@ def test_lab_certificates_follow_the_clock():
     for name in ("healthy", "expired"):
         res = run_scenario(scenario(name), now=later)
         assert res.ok, (name, res.found)
+
+
+def test_lab_cleans_up_on_sigterm():
+    before = _lab_dirs()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trustdoctor", "lab"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    proc.stdout.readline()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert b"Traceback" not in err
+    assert _lab_dirs() <= before

@@ -77,6 +77,24 @@ def run(args: argparse.Namespace) -> int:
 
     if args.files.count("-") > 1:
         raise UsageError("stdin (-) can be given only once")
+    if args.trust:
+        given = [
+            o
+            for o, v in (
+                ("--root", args.root),
+                ("--image", args.image),
+                ("--pid", args.pid),
+                ("--env", args.env),
+                ("--env-file", args.env_file),
+                ("--registry", args.registry),
+            )
+            if v
+        ]
+        if given:
+            raise UsageError(
+                f"--trust replaces the clients' stores, so {', '.join(given)} would be ignored; "
+                "drop one or the other"
+            )
     password = _password(args)
     inputs = load_paths(args.files, password=password)
     inter = load_paths(args.intermediates, password=password) if args.intermediates else []

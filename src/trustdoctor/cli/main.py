@@ -94,6 +94,13 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM (systemd, `timeout`, CI) ends the command like Ctrl-C does, so
+    # every ``finally`` runs: temporary roots, image extractions and lab
+    # servers are removed (exit 143 = 128 + SIGTERM).
+    raise SystemExit(143)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if any("\x00" in a for a in args_list):
@@ -126,4 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     sys.exit(main())

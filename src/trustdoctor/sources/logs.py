@@ -140,6 +140,10 @@ def open_log(path: str) -> BinaryIO:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     if stat.S_ISDIR(st.st_mode):
         raise InputError(f"{path}: is a directory, not a log file")
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        # /dev/zero or /dev/urandom would stream forever; a log is a file, a
+        # FIFO or stdin.
+        raise InputError(f"{path}: is a device, not a log file")
     try:
         # O_NONBLOCK: opening a FIFO nobody writes to must not hang (reads then
         # see EOF); the reads themselves block as usual.
