@@ -130,6 +130,14 @@ class LogStats:
 # -- the I/O edge ------------------------------------------------------------------
 
 
+def _is_devnull(st: os.stat_result) -> bool:
+    try:
+        null = os.stat(os.devnull)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino, st.st_rdev) == (null.st_dev, null.st_ino, null.st_rdev)
+
+
 def open_log(path: str) -> BinaryIO:
     """Open a log file for streaming; a one-line :class:`InputError` if impossible."""
     try:
@@ -140,9 +148,9 @@ def open_log(path: str) -> BinaryIO:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     if stat.S_ISDIR(st.st_mode):
         raise InputError(f"{path}: is a directory, not a log file")
-    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+    if (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)) and not _is_devnull(st):
         # /dev/zero or /dev/urandom would stream forever; a log is a file, a
-        # FIFO or stdin.
+        # FIFO, stdin — or /dev/null, which is simply empty.
         raise InputError(f"{path}: is a device, not a log file")
     try:
         # O_NONBLOCK: opening a FIFO nobody writes to must not hang (reads then
