@@ -199,6 +199,33 @@ def diagnose_chain(
         at: evaluation time (default: now).
         clients: the client models to evaluate, in priority order.
     """
+    return diagnose_chain_and_anchors(
+        inputs,
+        trust=trust,
+        intermediates=intermediates,
+        host=host,
+        at=at,
+        clients=clients,
+        client_anchors=client_anchors,
+        refiners=refiners,
+        password=password,
+    )[0]
+
+
+def diagnose_chain_and_anchors(
+    inputs: Sequence[Loaded],
+    *,
+    trust: Sequence[str] = (),
+    intermediates: Sequence[Loaded] = (),
+    host: str | None = None,
+    at: dt.datetime | None = None,
+    clients: Sequence[str] = DEFAULT_CHAIN_CLIENTS,
+    client_anchors: Mapping[str, AnchorSet] | None = None,
+    refiners: Mapping[str, Refiner] | None = None,
+    password: bytes | None = None,
+) -> tuple[Diagnosis, list[tuple[str, AnchorSet]]]:
+    """:func:`diagnose_chain`, and the ``(client, anchors)`` pairs it judged with
+    (for a second judgement, e.g. AIA confirmation, without reading the stores again)."""
     clients = check_clients(clients)
     presented = [pc for item in inputs for pc in item.certs]
     if not presented:
@@ -218,7 +245,7 @@ def diagnose_chain(
                 pairs.append((c, client_anchors[c]))
             else:
                 pairs.append((c, _system_anchor_set(c)))
-    return judge(
+    diag = judge(
         presented,
         clients=pairs,
         at=at or now(),
@@ -229,6 +256,7 @@ def diagnose_chain(
         extra_findings=extra,
         explicit_anchors=bool(trust),
     )
+    return diag, pairs
 
 
 __all__ = [

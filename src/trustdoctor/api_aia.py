@@ -50,10 +50,6 @@ if TYPE_CHECKING:
 # Clients a bundle must satisfy by default (the host's own clients are added
 # when its stores are read, see bundle_clients).
 DEFAULT_BUNDLE_CLIENTS = ("go", "openssl", "webpki")
-# Clients with a policy but no store model of their own: the model describing
-# where they read their roots (kubelet is a Go program using the system pool,
-# as in cli/diagnose.py).
-STORE_MODEL: Mapping[str, str] = {"kubelet": "go"}
 MAX_KEY_BYTES = 1024 * 1024
 
 
@@ -208,10 +204,10 @@ def diagnose_chain_with_aia(
     """:func:`trustdoctor.api.diagnose_chain`, then AIA confirmation (``chain --fetch``).
 
     Same arguments as ``diagnose_chain`` plus ``aia``.  The chain is judged
-    by ``diagnose_chain`` itself; only when a client's verdict is a missing
-    issuer are the anchors assembled again (the same way) for the re-judgement.
+    by ``diagnose_chain`` itself; when a client's verdict is a missing issuer,
+    the re-judgement uses the same anchors (read once).
     """
-    before = api.diagnose_chain(
+    before, pairs = api.diagnose_chain_and_anchors(
         inputs,
         trust=trust,
         intermediates=intermediates,
@@ -224,12 +220,6 @@ def diagnose_chain_with_aia(
     )
     if not needs_aia(before):
         return before
-    pairs = _chain_pairs(
-        [v.client for v in before.clients],
-        trust=trust,
-        client_anchors=client_anchors,
-        password=password,
-    )
     return confirm_with_aia(
         before,
         pairs,
@@ -238,26 +228,6 @@ def diagnose_chain_with_aia(
         refiners=refiners,
         explicit_anchors=bool(trust),
     ).diagnosis
-
-
-def _chain_pairs(
-    clients: Sequence[str],
-    *,
-    trust: Sequence[str],
-    client_anchors: Mapping[str, AnchorSet] | None,
-    password: bytes | None,
-) -> list[tuple[str, AnchorSet]]:
-    # Mirrors api.diagnose_chain's choice of anchors.
-    if trust:
-        anchors = api.load_trust_paths(trust, password=password)
-        return [(c, api.anchors_for_client(c, anchors, ", ".join(trust))[0]) for c in clients]
-    out = []
-    for c in clients:
-        if client_anchors and c in client_anchors:
-            out.append((c, client_anchors[c]))
-        else:
-            out.append((c, api._system_anchor_set(c)))
-    return out
 
 
 # -- bundle: inputs -----------------------------------------------------------------------
@@ -362,7 +332,7 @@ def bundle_clients(
             pairs.append((c, aset))
             notes += f
         return pairs, notes
-    from .stores import build_context, clients_present, inspect_stores
+    from .stores import STORE_MODEL, build_context, clients_present, inspect_stores
 
     with build_context(root="/", env=dict(os.environ), now=api.now()) as ctx:
         if not names:

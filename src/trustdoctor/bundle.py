@@ -43,6 +43,7 @@ from .model.findings import Code
 from .pathbuild import FETCHED, PRESENTED, SUPPLIED, Candidate, build_paths
 from .policies import Policy, policy_for
 from .rules import Evaluation, evaluate
+from .sources.pem import PRIVATE_KEY_LABELS
 
 # Stable reason codes (JSON ``reasons[].code``); add, never rename.
 REASONS: Mapping[str, str] = {
@@ -260,22 +261,8 @@ def plan_bundle(
     else:
         best = None
         # No path reaches any anchor of any client: say why, per client.
-        results = tuple(
-            _result(
-                evaluate(
-                    name,
-                    leaf,
-                    pool,
-                    anchors,
-                    pols[name],
-                    at=at,
-                    host=None,
-                    presented=[leaf, *(c for c, _, _ in sources.values())],
-                    reference={},
-                )
-            )
-            for name, anchors in clients
-        )
+        known = [leaf, *(c for c, _, _ in sources.values())]
+        results = tuple(_result(e) for e in _evaluate(leaf, pool, known, clients, pols, at))
         ok = False
     inter = best.inter if best is not None else ()
 
@@ -363,6 +350,31 @@ def _no_anchor(r: ClientResult) -> bool:
     )
 
 
+def _evaluate(
+    leaf: CertInfo,
+    pool: Sequence[Candidate],
+    presented: Sequence[CertInfo],
+    clients: Sequence[tuple[str, AnchorSet]],
+    pols: Mapping[str, Policy],
+    at: dt.datetime,
+) -> tuple[Evaluation, ...]:
+    """Every client's evaluation of ``leaf`` built from ``pool`` (no host name checked)."""
+    return tuple(
+        evaluate(
+            name,
+            leaf,
+            pool,
+            anchors,
+            pols[name],
+            at=at,
+            host=None,
+            presented=list(presented),
+            reference={},
+        )
+        for name, anchors in clients
+    )
+
+
 def _judge(
     inter: tuple[CertInfo, ...],
     leaf: CertInfo,
@@ -372,20 +384,7 @@ def _judge(
     today: set[str],
 ) -> _Option:
     pool = [Candidate(c, PRESENTED) for c in inter]
-    evals = tuple(
-        evaluate(
-            name,
-            leaf,
-            pool,
-            anchors,
-            pols[name],
-            at=at,
-            host=None,
-            presented=[leaf, *inter],
-            reference={},
-        )
-        for name, anchors in clients
-    )
+    evals = _evaluate(leaf, pool, [leaf, *inter], clients, pols, at)
     trusted = sum(e.verdict.trusted for e in evals)
     # Anchors actually used count for strength too (a path to an RSA-1024 root is weaker).
     tops = {e.path.top.sha256: e.path.top for e in evals if e.verdict.trusted}
@@ -548,16 +547,6 @@ class PrivateKeys:
 
 
 _PEM_ANY = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,40})-----.{0,200000}?-----END \1-----", re.S)
-_KEY_LABELS = frozenset(
-    {
-        "PRIVATE KEY",
-        "RSA PRIVATE KEY",
-        "EC PRIVATE KEY",
-        "DSA PRIVATE KEY",
-        "ENCRYPTED PRIVATE KEY",
-        "OPENSSH PRIVATE KEY",
-    }
-)
 
 
 def load_private_keys(data: bytes, name: str, *, password: bytes | None = None) -> PrivateKeys:
@@ -576,7 +565,7 @@ def load_private_keys(data: bytes, name: str, *, password: bytes | None = None) 
     from cryptography.hazmat.primitives import serialization
 
     keys: list[object] = []
-    blocks = [m for m in _PEM_ANY.finditer(data) if m.group(1).decode() in _KEY_LABELS]
+    blocks = [m for m in _PEM_ANY.finditer(data) if m.group(1).decode() in PRIVATE_KEY_LABELS]
     try:
         if blocks:
             for m in blocks:

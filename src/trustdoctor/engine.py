@@ -15,7 +15,7 @@ from .model.anchors import AnchorSet
 from .model.cert import CertInfo, Provenance
 from .model.diagnosis import ClientVerdict, Diagnosis, PresentedCert, Verdict
 from .model.findings import Code, Finding, Severity, Side
-from .pathbuild import PRESENTED, SUPPLIED, Candidate
+from .pathbuild import FETCHED, PRESENTED, SUPPLIED, Candidate
 from .policies import Policy, policy_for
 from .rules import Evaluation, chain_findings, evaluate, overall
 
@@ -80,7 +80,7 @@ def judge(
     leaf = presented[li].cert
     pool = [Candidate(p.cert, PRESENTED) for i, p in enumerate(presented) if i != li]
     pool += [Candidate(p.cert, SUPPLIED) for p in supplied]
-    pool += [Candidate(p.cert, "fetched") for p in fetched]
+    pool += [Candidate(p.cert, FETCHED) for p in fetched]
     ref: Mapping[str, AnchorSet] = reference or {}
     evals: list[Evaluation] = []
     verdicts: list[ClientVerdict] = []

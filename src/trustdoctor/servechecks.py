@@ -32,11 +32,7 @@ from .model.anchors import AnchorSet
 from .model.cert import CertInfo
 from .model.diagnosis import PresentedCert
 from .model.findings import Code, Finding, Severity, Side
-
-# Origins of the certificates examined (the words used by pathbuild).
-PRESENTED = "presented"
-SUPPLIED = "supplied"
-FETCHED = "fetched"
+from .pathbuild import FETCHED, PRESENTED
 
 
 def expired_cross_signs(

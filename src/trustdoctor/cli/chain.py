@@ -53,10 +53,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from .aiaopts import add_aia_arguments
 
     add_aia_arguments(p, default_fetch=False)
-    try:
-        from .trustopts import add_trust_context_arguments
-    except ImportError:  # pragma: no cover - during bootstrap only
-        return
+    from .trustopts import add_trust_context_arguments
+
     add_trust_context_arguments(p)
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 import os
 import socket
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -39,11 +39,6 @@ exit codes: 0 every selected client trusts the chain, 1 at least one refuses
 (diagnosed), 2 usage or input error, 3 nothing could be judged (DNS, refused,
 timeout, not TLS, handshake failed, STARTTLS refused, proxy failed)
 """
-
-# Clients that have a policy but no trust-store model of their own: the store
-# model that describes where they read their roots.  kubelet is a Go program
-# using crypto/x509's system pool (root_linux.go), like the go model.
-STORE_MODEL: Mapping[str, str] = {"kubelet": "go"}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -221,6 +216,7 @@ def run(args: argparse.Namespace) -> int:
                 pairs, extra = _pairs_from_trust(clients, anchors, ", ".join(args.trust))
                 refiners = None
             else:
+                from ..stores import STORE_MODEL
                 from .views import views_for
 
                 assert ctx is not None

@@ -31,7 +31,3 @@ def emit(doc: Doc, stream: TextIO | None = None) -> None:
         for span in line:
             text.append(span.text, style=span.style or "")
         console.print(text)
-
-
-def emit_text(text: str, stream: TextIO | None = None) -> None:
-    (stream or sys.stdout).write(text)

@@ -69,6 +69,29 @@ def system_bundle(ctx: FixContext) -> str:
     return family_facts(ctx).bundle or "/etc/ssl/certs/ca-certificates.crt"
 
 
+def _copy_ca(
+    ca: CaRef,
+    dest: str,
+    *,
+    reason: str,
+    platform: str = "linux",
+    registry: str | None = None,
+    needs_root: bool = True,
+) -> Step:
+    """Copy the CA file to ``dest`` (PEM; ``registry``: the per-registry directory's)."""
+    params: dict[str, object] = {"src": ca.file, "dest": dest, "format": "pem", "sha256": ca.sha256}
+    if registry is not None:
+        params["registry"] = registry
+    return Step(
+        Action.COPY_ANCHOR,
+        params,
+        needs_root=needs_root,
+        changes=(dest,),
+        platform=platform,
+        reason=reason,
+    )
+
+
 def _run(
     argv: Sequence[str],
     purpose: Purpose,
@@ -189,16 +212,7 @@ def system_install(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
         return steps, notes
     dest = f"{f.anchor_dir}/{ca.slug}{f.suffix}"
     steps += install_tool_steps(ctx)
-    steps.append(
-        Step(
-            Action.COPY_ANCHOR,
-            {"src": ca.file, "dest": dest, "format": "pem", "sha256": ca.sha256},
-            needs_root=True,
-            changes=(dest,),
-            platform=ctx.family,
-            reason=f.note,
-        )
-    )
+    steps.append(_copy_ca(ca, dest, reason=f.note, platform=ctx.family))
     steps += refresh_steps(ctx)
     if ctx.family == "arch":
         steps.append(
@@ -270,14 +284,7 @@ def restart_steps(client: str, ctx: FixContext, *, when: str | None = None) -> S
         return []
     if ctx.pid is not None:
         return [
-            Step(
-                Action.RESTART_SERVICE,
-                {"pid": ctx.pid, "process": ctx.process or "the process"},
-                needs_root=True,
-                platform="linux",
-                reason="restart-process",
-                phase="restart",
-            )
+            _restart({"pid": ctx.pid, "process": ctx.process or "the process"}, "restart-process")
         ]
     svc = SERVICES.get(client)
     if svc is None:
@@ -285,16 +292,18 @@ def restart_steps(client: str, ctx: FixContext, *, when: str | None = None) -> S
     params: dict[str, object] = {"service": svc}
     if when:
         params["when"] = when
-    return [
-        Step(
-            Action.RESTART_SERVICE,
-            params,
-            needs_root=True,
-            platform="linux",
-            reason=f"restart-{client}",
-            phase="restart",
-        )
-    ]
+    return [_restart(params, f"restart-{client}")]
+
+
+def _restart(params: dict[str, object], reason: str, *, needs_root: bool = True) -> Step:
+    return Step(
+        Action.RESTART_SERVICE,
+        params,
+        needs_root=needs_root,
+        platform="linux",
+        reason=reason,
+        phase="restart",
+    )
 
 
 def _registry_dir(ctx: FixContext) -> str:
@@ -310,17 +319,10 @@ def docker_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
         notes.append(Note("registry-needed", {"client": "docker"}))
     elif reg.endswith(":443"):
         notes.append(Note("docker-port-443", {"registry": reg, "host": reg[: -len(":443")]}))
-    steps: Steps = [
-        Step(
-            Action.COPY_ANCHOR,
-            {"src": ca.file, "dest": dest, "format": "pem", "sha256": ca.sha256, "registry": reg},
-            needs_root=not ctx.docker_certs_root.startswith(("/home/", "/root/")),
-            changes=(dest,),
-            platform="linux",
-            reason="docker-certsd",
-        )
-    ]
-    return steps, notes
+    rootless = ctx.docker_certs_root.startswith(("/home/", "/root/"))
+    return [
+        _copy_ca(ca, dest, reason="docker-certsd", registry=reg, needs_root=not rootless)
+    ], notes
 
 
 def hosts_toml(registry: str, ca_name: str, ca: CaRef) -> str:
@@ -347,22 +349,7 @@ def containerd_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
     root_dir = (effective.split(":")[0] if effective else None) or CONTAINERD_CERTS_D
     host_dir = f"{root_dir}/{reg}"
     ca_name = f"{ca.slug}.crt"
-    steps.append(
-        Step(
-            Action.COPY_ANCHOR,
-            {
-                "src": ca.file,
-                "dest": f"{host_dir}/{ca_name}",
-                "format": "pem",
-                "sha256": ca.sha256,
-                "registry": reg,
-            },
-            needs_root=True,
-            changes=(f"{host_dir}/{ca_name}",),
-            platform="linux",
-            reason="containerd-ca",
-        )
-    )
+    steps.append(_copy_ca(ca, f"{host_dir}/{ca_name}", reason="containerd-ca", registry=reg))
     steps.append(
         Step(
             Action.WRITE_FILE,
@@ -453,15 +440,9 @@ def containers_steps(client: str, ca: CaRef, ctx: FixContext) -> tuple[Steps, No
     notes: Notes = [Note("containers-first-dir", {"dir": d, "client": client})]
     if ctx.registry is None:
         notes.append(Note("registry-needed", {"client": client}))
+    rootless = d.startswith(("/home/", "/root/"))
     return [
-        Step(
-            Action.COPY_ANCHOR,
-            {"src": ca.file, "dest": dest, "format": "pem", "sha256": ca.sha256, "registry": reg},
-            needs_root=not d.startswith(("/home/", "/root/")),
-            changes=(dest,),
-            platform="linux",
-            reason="containers-certsd",
-        )
+        _copy_ca(ca, dest, reason="containers-certsd", registry=reg, needs_root=not rootless)
     ], notes
 
 
@@ -590,16 +571,7 @@ def node_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
     existing = ctx.env.get("NODE_EXTRA_CA_CERTS")
     if existing and existing != path:
         # One file only: add the CA to the file already named, keep the others.
-        steps.append(
-            Step(
-                Action.WRITE_FILE,
-                {"path": existing, "content": "append-ca", "sha256": ca.sha256, "src": ca.file},
-                needs_root=True,
-                changes=(existing,),
-                platform="linux",
-                reason="node-extra-append",
-            )
-        )
+        steps.append(_append_ca(existing, ca, "node-extra-append"))
         return steps + restart_steps("node", ctx), [*notes, Note("node-restart", {})]
     steps.append(_set_env("NODE_EXTRA_CA_CERTS", path, ctx, reason="node-extra-ca"))
     steps.append(
@@ -618,6 +590,18 @@ def node_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
     return steps, notes
 
 
+def _append_ca(path: str, ca: CaRef, reason: str) -> Step:
+    """Add ``ca`` to the PEM file ``path``, which a variable names (one file only)."""
+    return Step(
+        Action.WRITE_FILE,
+        {"path": path, "content": "append-ca", "sha256": ca.sha256, "src": ca.file},
+        needs_root=True,
+        changes=(path,),
+        platform="linux",
+        reason=reason,
+    )
+
+
 def requests_steps(ca: CaRef, ctx: FixContext, *, distro_certifi: bool) -> tuple[Steps, Notes]:
     """requests reads certifi (or REQUESTS_CA_BUNDLE), not the OS store (TS §3.2).
 
@@ -628,16 +612,7 @@ def requests_steps(ca: CaRef, ctx: FixContext, *, distro_certifi: bool) -> tuple
     bundle = system_bundle(ctx)
     if override is not None and ctx.env[override] != bundle:
         path = ctx.env[override]
-        steps.append(
-            Step(
-                Action.WRITE_FILE,
-                {"path": path, "content": "append-ca", "sha256": ca.sha256, "src": ca.file},
-                needs_root=True,
-                changes=(path,),
-                platform="linux",
-                reason="requests-append",
-            )
-        )
+        steps.append(_append_ca(path, ca, "requests-append"))
         steps.append(_set_env(override, bundle, ctx, reason="requests-bundle", alternative=True))
         return steps, notes
     if distro_certifi:
@@ -768,10 +743,10 @@ def _bootstrap(ca: CaRef, reg: str, ca_name: str, toml: str, host_dir: str) -> s
         f"CA={shlex.quote(ca.file)}\n"
         f"if [ -d {deb.anchor_dir} ]; then\n"
         f'  install -m 0644 "$CA" {deb.anchor_dir}/{ca.slug}{deb.suffix}\n'
-        "  update-ca-certificates\n"
+        f"  {shlex.join(deb.refresh or ())}\n"
         f"elif [ -d {rhel.anchor_dir} ]; then\n"
         f'  install -m 0644 "$CA" {rhel.anchor_dir}/{ca.slug}{rhel.suffix}\n'
-        "  update-ca-trust extract\n"
+        f"  {shlex.join(rhel.refresh or ())}\n"
         "fi\n"
         f"install -d '{host_dir}'\n"
         f"install -m 0644 \"$CA\" '{host_dir}/{ca_name}'\n"
@@ -967,16 +942,7 @@ def env_steps(
                         reason="systemd-daemon-reload",
                     )
                 )
-                steps.append(
-                    Step(
-                        Action.RESTART_SERVICE,
-                        {"service": o.unit.removesuffix(".service")},
-                        needs_root=True,
-                        platform="linux",
-                        reason="restart-unit",
-                        phase="restart",
-                    )
-                )
+                steps.append(_restart({"service": o.unit.removesuffix(".service")}, "restart-unit"))
             elif o.kind in ("dockerfile", "image") and replacement:
                 line = f"ENV {var}={replacement}"
                 steps.append(
@@ -1034,30 +1000,13 @@ def restart_required_steps(
 ) -> tuple[Steps, Notes]:
     svc = params.get("service")
     if ctx.pid is None and isinstance(svc, str) and svc:
-        steps = [
-            Step(
-                Action.RESTART_SERVICE,
-                {"service": svc},
-                needs_root=True,
-                platform="linux",
-                reason=f"restart-{client}" if client in SERVICES else "restart-unit",
-                phase="restart",
-            )
-        ]
+        reason = f"restart-{client}" if client in SERVICES else "restart-unit"
+        steps = [_restart({"service": svc}, reason)]
     else:
         steps = restart_steps(client, ctx)
         if not steps:
             proc = str(params.get("process") or client)
-            steps = [
-                Step(
-                    Action.RESTART_SERVICE,
-                    {"process": proc},
-                    needs_root=False,
-                    platform="linux",
-                    reason="restart-process",
-                    phase="restart",
-                )
-            ]
+            steps = [_restart({"process": proc}, "restart-process", needs_root=False)]
     notes = []
     if params.get("started") and params.get("changed"):
         notes.append(
@@ -1219,21 +1168,8 @@ def daemon_store_steps(
             )
         )
         if ca is not None:
-            steps.append(
-                Step(
-                    Action.COPY_ANCHOR,
-                    {
-                        "src": ca.file,
-                        "dest": f"{expected}/ca.crt",
-                        "format": "pem",
-                        "sha256": ca.sha256,
-                    },
-                    needs_root=True,
-                    changes=(f"{expected}/ca.crt",),
-                    platform="linux",
-                    reason="docker-certsd" if client == "docker" else "containers-certsd",
-                )
-            )
+            copy_reason = "docker-certsd" if client == "docker" else "containers-certsd"
+            steps.append(_copy_ca(ca, f"{expected}/ca.crt", reason=copy_reason))
         notes.append(Note("keep-original", {"path": path}))
         return steps, notes
     if "config_path" in reason and client == "containerd":
@@ -1242,16 +1178,7 @@ def daemon_store_steps(
     if "shadows" in reason:
         return [], [Note("containerd-default-shadows", {"path": path, "reason": reason})]
     if ("unable to read CA" in reason or "unable to load CA" in reason) and ca is not None:
-        steps.append(
-            Step(
-                Action.COPY_ANCHOR,
-                {"src": ca.file, "dest": path, "format": "pem", "sha256": ca.sha256},
-                needs_root=True,
-                changes=(path,),
-                platform="linux",
-                reason="containerd-ca",
-            )
-        )
+        steps.append(_copy_ca(ca, path, reason="containerd-ca"))
         return steps, notes
     if "missing key" in reason or "missing client certificate" in reason:
         return [], [Note("certsd-client-pair", {"path": path, "reason": reason})]

@@ -31,8 +31,6 @@ Notes = list[Note]
 # Longest validity a publicly trusted TLS certificate may have
 # (CA/Browser Forum Baseline Requirements §6.3.2: 398 days).
 PUBLIC_MAX_DAYS = 398
-# The example validity for a private CA's server certificate.
-PRIVATE_DAYS = 365
 
 
 def _host_of(ctx: FixContext, params: Mapping[str, object]) -> str:

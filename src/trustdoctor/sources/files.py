@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from ..errors import InputError, PrivateKeyInput
 from ..model.cert import CertInfo, Provenance, from_certificate
 from ..model.diagnosis import PresentedCert
-from .pem import iter_pem_blocks
+from .pem import PRIVATE_KEY_LABELS, iter_pem_blocks
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -35,14 +35,6 @@ MAX_CERTS = 5000
 
 CERT_LABELS = {"CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"}
 PKCS7_LABELS = {"PKCS7", "PKCS #7 SIGNED DATA", "CMS"}
-KEY_LABELS = {
-    "PRIVATE KEY",
-    "RSA PRIVATE KEY",
-    "EC PRIVATE KEY",
-    "DSA PRIVATE KEY",
-    "ENCRYPTED PRIVATE KEY",
-    "OPENSSH PRIVATE KEY",
-}
 OTHER_LABELS = {
     "CERTIFICATE REQUEST": "a certificate signing request (CSR)",
     "NEW CERTIFICATE REQUEST": "a certificate signing request (CSR)",
@@ -234,7 +226,7 @@ def _from_pem(
                 raise InputError(f"{name}: corrupt PKCS#7 block at line {block.line}")
             for c in found:
                 certs.append((c, Provenance(name, len(certs), block.line, "pkcs7"), False))
-        elif block.label in KEY_LABELS or block.label.endswith("PRIVATE KEY"):
+        elif block.label in PRIVATE_KEY_LABELS or block.label.endswith("PRIVATE KEY"):
             notes.append(f"skipped a private key at line {block.line} (not shown)")
         elif block.label in OTHER_LABELS:
             notes.append(f"skipped {OTHER_LABELS[block.label]} at line {block.line}")

@@ -66,15 +66,6 @@ _ANSI_RE = re.compile(
 _CTRL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-@dataclass(frozen=True, slots=True)
-class PhysicalLine:
-    """One line (or one window of an overlong line) as bytes, without its newline."""
-
-    number: int
-    data: bytes
-    partial: bool = False
-
-
 @dataclass
 class Block:
     """Consecutive physical lines read together.

@@ -20,6 +20,18 @@ from dataclasses import dataclass
 _BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 #]{1,40})-----")
 _END_TMPL = b"-----END %s-----"
 
+# Labels of private-key blocks: never shown, never parsed as certificates.
+PRIVATE_KEY_LABELS = frozenset(
+    {
+        "PRIVATE KEY",
+        "RSA PRIVATE KEY",
+        "EC PRIVATE KEY",
+        "DSA PRIVATE KEY",
+        "ENCRYPTED PRIVATE KEY",
+        "OPENSSH PRIVATE KEY",
+    }
+)
+
 
 @dataclass(frozen=True)
 class PemBlock:

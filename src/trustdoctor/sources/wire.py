@@ -81,17 +81,7 @@ class Wire:
             data = bytes(self.buffer[:size])
             del self.buffer[:size]
             return data
-        self._arm(during)
-        try:
-            data = self.sock.recv(size)
-        except TimeoutError:
-            raise self._timeout(during) from None
-        except OSError as exc:
-            raise ConnectError(
-                f"{self.peer}: connection {_oserror_text(exc)} {during}", fail_code
-            ) from None
-        self.received += len(data)
-        return data
+        return self._recv_raw(during=during, fail_code=fail_code, size=size)
 
     def readable_now(self) -> bool:
         """True if bytes are buffered or the socket has more right now (no waiting)."""
@@ -134,10 +124,11 @@ class Wire:
         del self.buffer[:n]
         return out
 
-    def _recv_raw(self, *, during: str, fail_code: str) -> bytes:
+    def _recv_raw(self, *, during: str, fail_code: str, size: int = 65536) -> bytes:
+        """Whatever arrives next on the socket (``b""`` on a clean close), counted."""
         self._arm(during)
         try:
-            data = self.sock.recv(65536)
+            data = self.sock.recv(size)
         except TimeoutError:
             raise self._timeout(during) from None
         except OSError as exc:

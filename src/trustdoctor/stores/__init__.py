@@ -13,13 +13,20 @@ See docs/stores.md for every model and finding.
 
 from __future__ import annotations
 
-from .inspect import KNOWN_CLIENTS, build_context, clients_present, inspect_stores
+from .inspect import (
+    KNOWN_CLIENTS,
+    STORE_MODEL,
+    build_context,
+    clients_present,
+    inspect_stores,
+)
 from .model import ClientStore, SourceStatus, StoreContext, StoreSource
 from .refine import CaCheck, check_ca, refine_verdict
 from .rootfs import RootFS
 
 __all__ = [
     "KNOWN_CLIENTS",
+    "STORE_MODEL",
     "CaCheck",
     "ClientStore",
     "RootFS",

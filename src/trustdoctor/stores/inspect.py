@@ -42,6 +42,10 @@ KNOWN_CLIENTS: tuple[str, ...] = (
     "crio",
     "podman",
 )
+# Clients that have a policy but no trust-store model of their own: the store
+# model that describes where they read their roots.  kubelet is a Go program
+# using crypto/x509's system pool (root_linux.go), like the go model.
+STORE_MODEL: Mapping[str, str] = {"kubelet": "go"}
 
 
 def _models() -> dict[str, Callable[[StoreContext], ClientStore]]:

@@ -37,16 +37,6 @@ _WS = re.compile(rb"[ \t\r\n]")
 _B64 = re.compile(rb"^[A-Za-z0-9+/]*={0,2}$")
 
 CERT_LABELS = ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE")
-# Blocks PEM_X509_INFO_read_bio understands besides certificates; anything
-# else is skipped after its base64 was decoded.
-_KEY_LABELS = (
-    "PRIVATE KEY",
-    "RSA PRIVATE KEY",
-    "EC PRIVATE KEY",
-    "DSA PRIVATE KEY",
-    "ENCRYPTED PRIVATE KEY",
-    "X509 CRL",
-)
 
 
 @dataclass(frozen=True)
@@ -169,6 +159,23 @@ def go_certs(data: bytes) -> list[CertBlock]:
     ]
 
 
+def _openssl_block(b: Block, index: int, labels: tuple[str, ...]) -> CertBlock | str | None:
+    """One block as OpenSSL's PEM reader takes it: a certificate, the error that
+    stops the reading, or ``None`` (another label, skipped)."""
+    if not b.complete:
+        return f"PEM block at line {b.line} has no END line"
+    if b.der is None:
+        return f"PEM block at line {b.line} has invalid base64"
+    if b.label not in labels:
+        return None
+    if b.headers:
+        return f"certificate at line {b.line} has PEM headers"
+    der = der_element(b.der) if b.label == "TRUSTED CERTIFICATE" else b.der
+    if not der:
+        return f"certificate at line {b.line} is not DER"
+    return CertBlock(der, b.line, index, b.label)
+
+
 def openssl_cafile(data: bytes) -> tuple[list[CertBlock], str | None]:
     """OpenSSL CAfile semantics: every certificate, or nothing and the reason.
 
@@ -176,20 +183,13 @@ def openssl_cafile(data: bytes) -> tuple[list[CertBlock], str | None]:
     parse also voids the file): this returns the candidates and a reason only
     for the structural failures it can see.
     """
-    blocks = scan(data)
     certs: list[CertBlock] = []
-    for i, b in enumerate(blocks):
-        if not b.complete:
-            return [], f"PEM block at line {b.line} has no END line"
-        if b.der is None:
-            return [], f"PEM block at line {b.line} has invalid base64"
-        if b.label in CERT_LABELS:
-            if b.headers:
-                return [], f"certificate at line {b.line} has PEM headers"
-            der = der_element(b.der) if b.label == "TRUSTED CERTIFICATE" else b.der
-            if not der:
-                return [], f"certificate at line {b.line} is not DER"
-            certs.append(CertBlock(der, b.line, i, b.label))
+    for i, b in enumerate(scan(data)):
+        got = _openssl_block(b, i, CERT_LABELS)
+        if isinstance(got, str):
+            return [], got
+        if got is not None:
+            certs.append(got)
     if not certs:
         return [], "no certificate found"
     return certs, None
@@ -204,18 +204,11 @@ def openssl_sequential(data: bytes, *, trusted: bool = True) -> tuple[list[CertB
     labels = CERT_LABELS if trusted else CERT_LABELS[:2]
     certs: list[CertBlock] = []
     for i, b in enumerate(scan(data)):
-        if not b.complete:
-            return certs, f"PEM block at line {b.line} has no END line"
-        if b.der is None:
-            return certs, f"PEM block at line {b.line} has invalid base64"
-        if b.label not in labels:
-            continue
-        if b.headers:
-            return certs, f"certificate at line {b.line} has PEM headers"
-        der = der_element(b.der) if b.label == "TRUSTED CERTIFICATE" else b.der
-        if not der:
-            return certs, f"certificate at line {b.line} is not DER"
-        certs.append(CertBlock(der, b.line, i, b.label))
+        got = _openssl_block(b, i, labels)
+        if isinstance(got, str):
+            return certs, got
+        if got is not None:
+            certs.append(got)
     if not certs:
         return certs, "no certificate found"
     return certs, None
@@ -224,7 +217,3 @@ def openssl_sequential(data: bytes, *, trusted: bool = True) -> tuple[list[CertB
 def truncated(data: bytes) -> bool:
     """More PEM blocks than :data:`MAX_BLOCKS`: the rest of the file was not looked at."""
     return len(scan(data)) >= MAX_BLOCKS
-
-
-def count_cert_blocks(data: bytes) -> int:
-    return sum(1 for b in scan(data) if b.label in CERT_LABELS)

@@ -71,6 +71,20 @@ def _split_registry(registry: str) -> tuple[str, str | None]:
     return registry, None
 
 
+def _add_pem(b: Builder, data: bytes, path: str, label: str, detail: str) -> int:
+    """Go's ``AppendCertsFromPEM`` of one CA file: its anchors added, the file listed."""
+    anchors, _ = anchors_from_blocks(pemfile.go_certs(data), path, label)
+    b.anchors.extend(anchors)
+    status = SourceStatus.USED if anchors else SourceStatus.EMPTY
+    b.source(path, "file", status, len(anchors), detail)
+    return len(anchors)
+
+
+def _dir_source(b: Builder, d: str, n: int, detail: str) -> None:
+    """List the per-registry directory ``d`` that gave ``n`` anchors."""
+    b.source(d, "certs.d", SourceStatus.USED if n else SourceStatus.EMPTY, n, detail)
+
+
 def read_certs_dir(
     ctx: StoreContext,
     b: Builder,
@@ -88,6 +102,10 @@ def read_certs_dir(
         return 0
     names = {e.name for e in entries}
     count = 0
+
+    def flag(code: Code, severity: Severity, path: str, reason: str) -> None:
+        b.add(finding(code, severity, client=client, path=path, reason=reason))
+
     for e in entries:
         full = f"{d}/{e.name}"
         if e.name.endswith(".crt"):
@@ -95,75 +113,48 @@ def read_certs_dir(
                 data = ctx.fs.read_bytes(full)
             except OSError as exc:
                 b.source(full, "file", SourceStatus.UNREADABLE, None, describe_oserror(exc))
-                b.add(
-                    finding(
-                        Code.DAEMON_STORE,
-                        Severity.ERROR,
-                        client=client,
-                        path=full,
-                        reason=f"cannot read CA file: {describe_oserror(exc)}",
-                    )
+                flag(
+                    Code.DAEMON_STORE,
+                    Severity.ERROR,
+                    full,
+                    f"cannot read CA file: {describe_oserror(exc)}",
                 )
                 continue
-            anchors, _ = anchors_from_blocks(
-                pemfile.go_certs(data), full, f"{client} per-registry CA"
-            )
-            b.anchors.extend(anchors)
-            count += len(anchors)
-            b.source(
+            n = _add_pem(
+                b,
+                data,
                 full,
-                "file",
-                SourceStatus.USED if anchors else SourceStatus.EMPTY,
-                len(anchors),
+                f"{client} per-registry CA",
                 "per-registry CA (*.crt), added to the system roots",
             )
-            if not anchors:
-                b.add(
-                    finding(
-                        Code.ANCHOR_FILE_IGNORED,
-                        Severity.WARNING,
-                        client=client,
-                        path=full,
-                        reason="no PEM CERTIFICATE block (DER or TRUSTED CERTIFICATE are ignored)",
-                    )
+            count += n
+            if not n:
+                flag(
+                    Code.ANCHOR_FILE_IGNORED,
+                    Severity.WARNING,
+                    full,
+                    "no PEM CERTIFICATE block (DER or TRUSTED CERTIFICATE are ignored)",
                 )
         elif e.name.endswith(".cert"):
             key = e.name[:-5] + ".key"
             if key not in names and missing_key_msg:
-                b.add(
-                    finding(
-                        Code.DAEMON_STORE,
-                        Severity.ERROR,
-                        client=client,
-                        path=full,
-                        reason=missing_key_msg.format(key=key, cert=e.name),
-                    )
-                )
+                reason = missing_key_msg.format(key=key, cert=e.name)
+                flag(Code.DAEMON_STORE, Severity.ERROR, full, reason)
             else:
                 b.source(full, "file", SourceStatus.IGNORED, None, "client certificate (not a CA)")
         elif e.name.endswith(".key"):
             cert = e.name[:-4] + ".cert"
             if cert not in names and missing_cert_msg:
-                b.add(
-                    finding(
-                        Code.DAEMON_STORE,
-                        Severity.ERROR,
-                        client=client,
-                        path=full,
-                        reason=missing_cert_msg.format(key=e.name, cert=cert),
-                    )
-                )
+                reason = missing_cert_msg.format(key=e.name, cert=cert)
+                flag(Code.DAEMON_STORE, Severity.ERROR, full, reason)
         elif not e.is_dir and e.name != "hosts.toml":
             b.source(full, "file", SourceStatus.IGNORED, None, "not *.crt: not read as a CA")
             if e.name.endswith((".pem", ".cer", ".ca", ".der")):
-                b.add(
-                    finding(
-                        Code.ANCHOR_FILE_IGNORED,
-                        Severity.WARNING,
-                        client=client,
-                        path=full,
-                        reason="only *.crt files in a certs.d directory are CA certificates",
-                    )
+                flag(
+                    Code.ANCHOR_FILE_IGNORED,
+                    Severity.WARNING,
+                    full,
+                    "only *.crt files in a certs.d directory are CA certificates",
                 )
     return count
 
@@ -289,12 +280,8 @@ def docker_model(ctx: StoreContext) -> ClientStore:
                 "CA certificates must use the extension .crt",
                 missing_cert_msg="missing client certificate {cert} for key {key}",
             )
-            b.source(
-                f"{root}/{reg}",
-                "certs.d",
-                SourceStatus.USED if n else SourceStatus.EMPTY,
-                n,
-                f"per-registry directory for {reg} (re-read on every pull)",
+            _dir_source(
+                b, f"{root}/{reg}", n, f"per-registry directory for {reg} (re-read on every pull)"
             )
         else:
             b.source(
@@ -555,19 +542,15 @@ def _read_hosts_toml(ctx: StoreContext, b: Builder, d: str, registry: str) -> in
                     f"ca for mirror {url}, not {registry} itself",
                 )
                 continue
-            anchors, _ = anchors_from_blocks(
-                pemfile.go_certs(data), full, f"hosts.toml ca for {url}"
-            )
-            b.anchors.extend(anchors)
-            count += len(anchors)
-            b.source(
+            n = _add_pem(
+                b,
+                data,
                 full,
-                "file",
-                SourceStatus.USED if anchors else SourceStatus.EMPTY,
-                len(anchors),
+                f"hosts.toml ca for {url}",
                 f"hosts.toml ca for {url}, added to the system roots",
             )
-            if not anchors:
+            count += n
+            if not n:
                 b.add(
                     finding(
                         Code.DAEMON_STORE,
@@ -752,13 +735,7 @@ def containerd_model(ctx: StoreContext) -> ClientStore:
                 n = read_certs_dir(
                     ctx, b, chosen, client="containerd", missing_key_msg=None, missing_cert_msg=None
                 )
-            b.source(
-                chosen,
-                "certs.d",
-                SourceStatus.USED if n else SourceStatus.EMPTY,
-                n,
-                f"host directory for {reg} (re-read on every pull)",
-            )
+            _dir_source(b, chosen, n, f"host directory for {reg} (re-read on every pull)")
     return b.build()
 
 
@@ -809,12 +786,8 @@ def containers_model(ctx: StoreContext, client: str) -> ClientStore:
                     "certificates should use the extension .crt",
                     missing_cert_msg="missing client certificate {cert} for key {key}",
                 )
-                b.source(
-                    d,
-                    "certs.d",
-                    SourceStatus.USED if n else SourceStatus.EMPTY,
-                    n,
-                    f"first existing per-registry directory ({why}); read per operation",
+                _dir_source(
+                    b, d, n, f"first existing per-registry directory ({why}); read per operation"
                 )
             elif ctx.fs.is_dir(d):
                 b.source(

@@ -25,13 +25,19 @@ bundle silently but remembers any other error).  Limits raise
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import os
 import stat
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import mmap
 
 # Linux follows at most 40 symlinks in one path lookup (include/linux/namei.h).
 MAX_SYMLINKS = 40
@@ -292,26 +298,21 @@ class RootFS:
 
         Used to read compiled-in defaults out of libcrypto/libcurl.  Raises ``OSError``.
         """
-        import mmap
-
-        host = self.host_path(path)
-        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(host, flags)
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
-                return set()
-            if st.st_size > max_size:
-                raise LimitExceeded(path, f"{st.st_size} bytes, over the {max_size}-byte limit")
-            with mmap.mmap(fd, 0, prot=mmap.PROT_READ) as mm:
-                return {n for n in needles if mm.find(n) >= 0}
-        finally:
-            os.close(fd)
+        with self._mapped(path, max_size) as mm:
+            return {n for n in needles if mm.find(n) >= 0} if mm is not None else set()
 
     def search_regex(self, path: str, pattern: bytes, max_size: int = 256 << 20) -> bytes | None:
         """First match (group 1) of ``pattern`` in a binary file, via mmap.  Raises ``OSError``."""
-        import mmap
         import re
+
+        with self._mapped(path, max_size) as mm:
+            m = re.search(pattern, mm) if mm is not None else None
+            return bytes(m.group(1)) if m else None
+
+    @contextlib.contextmanager
+    def _mapped(self, path: str, max_size: int) -> Iterator[mmap.mmap | None]:
+        """``path`` mapped read-only; ``None`` for an empty or not regular file."""
+        import mmap
 
         host = self.host_path(path)
         flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
@@ -319,12 +320,12 @@ class RootFS:
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
-                return None
+                yield None
+                return
             if st.st_size > max_size:
                 raise LimitExceeded(path, f"{st.st_size} bytes, over the {max_size}-byte limit")
             with mmap.mmap(fd, 0, prot=mmap.PROT_READ) as mm:
-                m = re.search(pattern, mm)
-                return bytes(m.group(1)) if m else None
+                yield mm
         finally:
             os.close(fd)
 
