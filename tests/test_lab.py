@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -59,28 +58,32 @@ def test_unknown_scenario_exit_2(capsys):
     assert "unknown lab scenario" in err and len(err.strip().splitlines()) == 1
 
 
-def _lab_dirs() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("trustdoctor-lab-*")}
-
-
-def test_lab_cleans_up_even_on_ctrl_c():
-    before = _lab_dirs()
+def _interrupted_lab(tmp_path: Path, sig: int) -> tuple[int, bytes, list[Path]]:
+    """Run ``trustdoctor lab`` with a private TMPDIR, signal it mid-run, and
+    return its exit code, stderr and whatever it left in that TMPDIR."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
     proc = subprocess.Popen(
         [sys.executable, "-m", "trustdoctor", "lab"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env={**os.environ, "NO_COLOR": "1"},
+        env={**os.environ, "NO_COLOR": "1", "TMPDIR": str(tmp)},
     )
-    # Wait until the first rows are out, then interrupt mid-run.
     assert proc.stdout is not None
+    # Wait until the first rows are out, then interrupt mid-run.
     proc.stdout.readline()
     proc.stdout.readline()
     time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
+    return proc.returncode, err, sorted(tmp.iterdir())
+
+
+def test_lab_cleans_up_even_on_ctrl_c(tmp_path):
+    rc, err, left = _interrupted_lab(tmp_path, signal.SIGINT)
+    assert rc == 130, err
     assert b"Traceback" not in err
-    assert _lab_dirs() <= before
+    assert left == []
 
 
 def test_lab_certificates_follow_the_clock():
@@ -94,19 +97,8 @@ def test_lab_certificates_follow_the_clock():
         assert res.ok, (name, res.found)
 
 
-def test_lab_cleans_up_on_sigterm():
-    before = _lab_dirs()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "trustdoctor", "lab"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-    assert proc.stdout is not None
-    proc.stdout.readline()
-    proc.stdout.readline()
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 143, err
+def test_lab_cleans_up_on_sigterm(tmp_path):
+    rc, err, left = _interrupted_lab(tmp_path, signal.SIGTERM)
+    assert rc == 143, err
     assert b"Traceback" not in err
-    assert _lab_dirs() <= before
+    assert left == []

@@ -76,3 +76,14 @@ def test_stores_ca_check_prints_the_plan_for_the_clients_that_lack_it(
     (root / "etc/ssl/certs/ca-certificates.crt").write_bytes(public.pem + ca.pem)
     assert main([*argv, "--format", "json"]) == 0
     assert "plan" not in json.loads(capsys.readouterr().out)
+
+
+def test_no_trust_store_in_a_debian_image_refreshes_the_package_lists():
+    from trustdoctor.fixes import plan_for
+    from trustdoctor.fixes.model import FixContext
+    from trustdoctor.render.plan_text import render_plan
+
+    plan = plan_for("no-trust-store", FixContext(family="debian", image=True), client="go")
+    text = render_plan(plan).plain()
+    # Slim images ship without package lists: an install without update fails.
+    assert "apt-get update && apt-get install" in text, text

@@ -1062,7 +1062,8 @@ def no_store_steps(client: str, ctx: FixContext, ca: CaRef | None) -> tuple[Step
         if f.anchor_dir is None:
             lines = _build_stage(f)
         elif f.install_tool is not None:
-            lines = [f"RUN {shlex.join(f.install_tool)}"]
+            # Slim images ship no package lists: the same line as dockerfile_install.
+            lines = [_install_line(f)]
         else:
             lines = []
         return [_dockerfile(lines, ctx, "dockerfile-bundle")], notes
