@@ -132,13 +132,6 @@ LOWER = ("trustdoctor.model", "trustdoctor.render", "trustdoctor.sources",
 EXCEPTIONS: dict[tuple[str, str, str], str] = {
     ("cli", "trustdoctor.__main__", "trustdoctor.cli.main"):
         "`python -m trustdoctor` is the command line",
-    ("cli", "trustdoctor.api", "trustdoctor.cli.views"):
-        "api.diagnose() builds the per-client anchor views with cli.views.views_for; "
-        "the API must not depend on the CLI: views_for/ClientViews belong in the API "
-        "layer (reported)",
-    ("cli", "trustdoctor.lab", "trustdoctor.cli.views"):
-        "the lab runs the same per-client composition as `diagnose` (views_for); "
-        "views_for belongs in the API layer (reported)",
     ("pure-import", "trustdoctor.explain", "trustdoctor.sources.logs"):
         "explain uses the log record splitter (iter_records, split_windows); "
         "sources/logs.py also holds open_log, the I/O edge, which explain never calls",

@@ -298,7 +298,7 @@ def diagnose(
     found under ``root``; ``trust`` replaces the clients' stores.
     """
     from .api_endpoint import fetch_all, judge_fetch
-    from .cli.views import views_for
+    from .clientviews import views_for
     from .sources.target import parse_target
     from .stores import build_context, clients_present
 

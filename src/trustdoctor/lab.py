@@ -394,7 +394,7 @@ def run_scenario(s: Scenario, *, now: dt.datetime | None = None) -> LabResult:
     """Build, serve, diagnose, clean up."""
     from . import api
     from .api_endpoint import fetch_all, judge_fetch
-    from .cli.views import views_for
+    from .clientviews import views_for
     from .sources.target import parse_target
     from .stores import build_context
 
