@@ -36,7 +36,6 @@ EXPIRING_SOON_DAYS = 30
 SETTLE_FETCH_AIA = "fetch-aia"
 SETTLE_SUPPLY_ROOT = "supply-root"
 SETTLE_ASK_SERVER = "ask-server-for-chain"
-SETTLE_CHECK_OTHER_CLIENTS = "compare-clients"
 
 NO_ANCHOR = "no-anchor"  # placeholder problem code until classify_missing names it
 

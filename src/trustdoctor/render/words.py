@@ -71,7 +71,6 @@ SETTLE: Mapping[str, str] = {
     "fetch-aia": "fetch the issuer from the AIA URL ({aia}) — run again with --fetch, or use trustdoctor bundle",
     "supply-root": "supply the root you expect with --trust ROOT.pem and run again",
     "ask-server-for-chain": "ask the server operator which chain the server is configured with",
-    "compare-clients": "compare with another client's store",
 }
 
 CONFIDENCE_NOTE: Mapping[str, str] = {
