@@ -63,9 +63,8 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="trustdoctor",
         description="Diagnose TLS trust failures: server or client, which client, why, the fix.",
-        epilog="commands:\n"
-        + "\n".join(f"  {n:<10} {s}" for n, (_, s) in cmds.items())
-        + "\n\nexit codes: 0 trusted/ok, 1 not trusted (diagnosed), 2 usage or input error, "
+        epilog="start with: trustdoctor lab   (offline demo of every failure shape)\n\n"
+        "exit codes: 0 trusted/ok, 1 not trusted (diagnosed), 2 usage or input error, "
         "3 could not complete",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
