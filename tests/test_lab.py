@@ -41,6 +41,8 @@ def test_lab_single_scenario_text_and_json(capsys, monkeypatch):
     assert main(["lab", "stale-bundle-debian"]) == 0
     out = capsys.readouterr().out
     assert "stale-bundle" in out and "NOT TRUSTED (client side)" in out
+    # The full view carries the fix plan: the refresh command for the distro.
+    assert "\nFix  " in out and "update-ca-certificates" in out.split("\nFix  ")[1]
     assert main(["lab", "missing-intermediate", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["lab"] == {
@@ -50,6 +52,7 @@ def test_lab_single_scenario_text_and_json(capsys, monkeypatch):
         "ok": True,
     }
     assert data["verdict"]["side"] == "server"
+    assert data["plan"]["cause"] == "missing-intermediate"
 
 
 def test_unknown_scenario_exit_2(capsys):

@@ -388,13 +388,14 @@ class LabResult:
     ok: bool
     outcome: object  # EndpointDiagnosis
     detail: str | None = None
+    plan: object | None = None  # the fix plan for the diagnosis (fixes.model.Plan)
 
 
 def run_scenario(s: Scenario, *, now: dt.datetime | None = None) -> LabResult:
     """Build, serve, diagnose, clean up."""
     from . import api
     from .api_endpoint import fetch_all, judge_fetch
-    from .clientviews import views_for
+    from .clientviews import plan_for, views_for
     from .sources.target import parse_target
     from .stores import build_context
 
@@ -431,8 +432,11 @@ def run_scenario(s: Scenario, *, now: dt.datetime | None = None) -> LabResult:
                 mozilla=None,
                 at=when,
             )
+            # The plan is made while the scenario's root still exists: it reads
+            # the stores' files (env origins, certs.d names...).
+            plan = plan_for(outcome.diagnosis, views) if outcome.diagnosis is not None else None
     if outcome.diagnosis is None:
         found = outcome.error.code if outcome.error else "error"
         return LabResult(s, found, False, outcome, outcome.error.message if outcome.error else None)
     found = outcome.diagnosis.verdict.cause.value
-    return LabResult(s, found, found == s.expected, outcome)
+    return LabResult(s, found, found == s.expected, outcome, plan=plan)

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "json":
             from ..render.json import dumps
 
-            data = endpoint_to_dict(res.outcome)  # type: ignore[arg-type]
+            data = endpoint_to_dict(res.outcome, plan=res.plan)  # type: ignore[arg-type]
             data["lab"] = {
                 "scenario": s.name,
                 "expected": s.expected,
@@ -57,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
                 Span(f"  (client {s.client}; expected {s.expected})", DIM),
             )
             doc.blank()
-            doc.lines.extend(render_endpoint(res.outcome).lines)  # type: ignore[arg-type]
+            doc.lines.extend(
+                render_endpoint(res.outcome, plan=res.plan).lines  # type: ignore[arg-type]
+            )
             emit(doc)
         return 0 if res.ok else 1
     results = []
