@@ -519,6 +519,10 @@ def _target(host: str, port: int | None) -> str:
     return h if port is None else f"{h}:{port}"
 
 
+# Clients whose trust depends on the registry named in an image reference.
+REGISTRY_CLIENTS = frozenset({"docker", "containerd", "crio", "podman"})
+
+
 def next_step(
     host: str | None,
     port: int | None,
@@ -532,6 +536,10 @@ def next_step(
         argv = ["trustdoctor", "diagnose", _target(host, port)]
         if servername:
             argv += ["--servername", servername]
+        if client in REGISTRY_CLIENTS:
+            # The daemons' per-registry stores (certs.d, hosts.toml) are looked
+            # up by the image reference's host[:port]: no port for 443.
+            argv += ["--registry", host if port in (None, 443) else _target(host, port)]
         return NextStep((*argv, "--client", client))
     top = causes[0].code if causes else None
     side = CODE_SIDE.get(top) if top is not None else None
