@@ -207,6 +207,9 @@ def test_intercepting_proxy_named_product(capsys, monkeypatch, files, public_roo
     assert j.doc["clients"][0]["alternatives"] == ["untrusted-root"]
     assert t.first_line.startswith("✗ NOT TRUSTED (network side): the connection is intercepted")
     assert "! intercepted" in t.out and "evidence:" in t.out and "mitmproxy" in t.out
+    # The evidence codes are said in words (render/words.py INTERCEPTION_EVIDENCE).
+    assert "evidence: the connection went through an HTTP proxy" in t.out
+    assert "a marker of mitmproxy" in t.out and "product-marker" not in t.out
     # With the inspection CA installed the client trusts it: exit 0, still said.
     assert ok.rc == 0 and ok.doc is not None
     assert "intercepted" in [f["code"] for f in ok.doc["findings"]]
@@ -225,7 +228,7 @@ def test_intercepting_proxy_unnamed_ca(capsys, monkeypatch, files, public_root) 
     assert (j.doc["verdict"]["cause"], j.doc["verdict"]["side"]) == ("intercepted", "network")
     params = j.doc["clients"][0]["findings"][0]["params"]
     assert params["product"] is None and params["proxy"] is True
-    assert any("Mozilla reference roots" in e for e in params["evidence"])
+    assert any(e["code"] == "not-a-reference-root" for e in params["evidence"])
 
 
 def test_no_proxy_no_interception_for_private_root(capsys, monkeypatch, files, h, root_pem) -> None:

@@ -164,7 +164,7 @@ PARAMS: dict[Code, dict[str, object]] = {
         "top": "CN=registry.internal.example.com",
         "candidates": ["CN=Example Internal Issuing CA"],
     },
-    Code.NO_TRUST_STORE: {"client": "go", "reason": "no CA certificate found"},
+    Code.NO_TRUST_STORE: {"client": "go", "reason": "no-anchors"},
     Code.STALE_BUNDLE: {
         "client": "go",
         "count": 1,
@@ -187,8 +187,9 @@ PARAMS: dict[Code, dict[str, object]] = {
     Code.DAEMON_STORE: {
         "client": "docker",
         "path": "/etc/docker/certs.d/registry.internal.example.com:443",
-        "reason": "'registry.internal.example.com:443' matches only image references that "
-        "spell ':443'",
+        "reason": "port-443-in-name",
+        "dir": "registry.internal.example.com:443",
+        "host": "registry.internal.example.com",
         "expected": "/etc/docker/certs.d/registry.internal.example.com",
     },
     Code.OUTDATED_STORE: {"issuer": "CN=ISRG Root X2"},
@@ -226,16 +227,24 @@ PARAMS: dict[Code, dict[str, object]] = {
     Code.ANCHOR_FILE_IGNORED: {
         "client": "go",
         "path": "/usr/local/share/ca-certificates/internal-root.pem",
-        "reason": "name does not end in .crt: update-ca-certificates ignores it",
+        "reason": "wrong-suffix",
+        "suffix": ".crt",
+        "tool": "update-ca-certificates",
     },
     Code.TRUSTED_BLOCK_IGNORED: {"client": "go", "count": 1, "path": "corp-root.pem"},
     Code.UNREADABLE_FILE: {
         "client": "go",
         "path": "/etc/ssl/certs/ca-certificates.crt",
-        "reason": "permission denied",
+        "reason": "os-error",
+        "error": "permission denied",
     },
     Code.EMPTY_BUNDLE: {"client": "go"},
-    Code.STORE_LIMIT: {"client": "go", "path": "/etc/ssl/certs", "reason": "too many entries"},
+    Code.STORE_LIMIT: {
+        "client": "go",
+        "path": "/etc/ssl/certs",
+        "reason": "too-many-entries",
+        "entries": 10000,
+    },
     Code.PARTIAL_TRUST: {"client": "java", "root": "Example Internal Root CA"},
     Code.CLIENT_DISAGREEMENT: {"trusting": ["go"], "refusing": ["openssl"]},
     Code.CLIENT_CERT_REQUESTED: {},
@@ -873,8 +882,10 @@ def golden_cases() -> dict[str, Plan]:
         client="containerd",
         params={
             "path": f"/etc/containerd/certs.d/{REG}",
-            "reason": "config_path is unset in "
-            "/etc/containerd/config.toml: containerd 1.7.2 never reads it",
+            "reason": "config-path-unset",
+            "config": "/etc/containerd/config.toml",
+            "version": "1.7.2",
+            "section": 'plugins."io.containerd.cri.v1.images".registry',
         },
     )
     cases["daemon-store-containerd-shadows"] = plan_for(
@@ -883,8 +894,8 @@ def golden_cases() -> dict[str, Plan]:
         client="containerd",
         params={
             "path": "/etc/containerd/certs.d/_default",
-            "reason": "/etc/containerd/certs.d/_default shadows /etc/docker/certs.d/reg: "
-            "the first root with any match wins",
+            "reason": "default-shadows",
+            "shadowed": "/etc/docker/certs.d/reg",
         },
     )
     cases["daemon-store-client-pair"] = plan_for(
@@ -893,7 +904,10 @@ def golden_cases() -> dict[str, Plan]:
         client="docker",
         params={
             "path": f"/etc/docker/certs.d/{REG}/client.cert",
-            "reason": "missing key client.key for client certificate client.cert. "
+            "reason": "client-cert-without-key",
+            "key": "client.key",
+            "cert": "client.cert",
+            "client_error": "missing key client.key for client certificate client.cert. "
             "CA certificates must use the extension .crt",
         },
     )
@@ -910,7 +924,7 @@ def golden_cases() -> dict[str, Plan]:
         client="go",
         params={
             "path": "/usr/local/share/ca-certificates/corp.crt",
-            "reason": "DER content: the update tool copies it but no client can parse it",
+            "reason": "der-content",
         },
         fingerprints=[CA.sha256 or ""],
     )
@@ -920,7 +934,7 @@ def golden_cases() -> dict[str, Plan]:
         client="openssl",
         params={
             "path": "/usr/local/share/ca-certificates/corp-chain.crt",
-            "reason": "several certificates in one file: it gets no <hash>.0 link",
+            "reason": "multi-cert-no-hash-link",
         },
         fingerprints=["aa" * 32, "bb" * 32],
     )
@@ -930,7 +944,7 @@ def golden_cases() -> dict[str, Plan]:
         client="docker",
         params={
             "path": f"/etc/docker/certs.d/{REG}/ca.pem",
-            "reason": "only *.crt files in a certs.d directory are CA certificates",
+            "reason": "not-crt-suffix",
         },
         fingerprints=[CA.sha256 or ""],
     )

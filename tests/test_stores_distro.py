@@ -54,7 +54,9 @@ def test_disk_wins_over_os_release(tmp_path: Path) -> None:
     r.os_release(ID="ubuntu", ID_LIKE="debian", PRETTY_NAME="Ubuntu 24.04 LTS")
     d = detect_distro(RootFS(r.path))
     assert d.family == "rhel"
-    assert any("os-release says 'ubuntu'" in e for e in d.evidence)
+    assert {"code": "os-release-disagrees", "id": "ubuntu", "disk_family": "rhel"} in [
+        e.to_dict() for e in d.evidence
+    ]
 
 
 def test_os_release_fallback_and_id_like(tmp_path: Path) -> None:

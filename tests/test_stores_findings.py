@@ -105,8 +105,8 @@ def test_anchor_file_ignored_debian(tmp_path: Path) -> None:
         for f in s.findings
         if f.code.value == "anchor-file-ignored"
     }
-    assert "name does not end in .crt" in str(ignored["/usr/local/share/ca-certificates/corp.pem"])
-    assert "DER" in str(ignored["/usr/local/share/ca-certificates/der.crt"])
+    assert ignored["/usr/local/share/ca-certificates/corp.pem"] == "wrong-suffix"
+    assert ignored["/usr/local/share/ca-certificates/der.crt"] == "der-content"
     assert [a.cert.display_name for a in s.pending] == ["Finding Test Root B"]
     assert {a.cert.display_name for a in s.ignored} == {
         "Finding Test Root C",
@@ -120,7 +120,9 @@ def test_anchor_file_ignored_alpine_subdirectory(tmp_path: Path) -> None:
     r.file("/usr/local/share/ca-certificates/sub/corp.crt", C.pem)  # Alpine: not recursive
     r.file("/usr/local/share/ca-certificates/corp2", D.pem)  # Alpine: .crt optional
     s = stores(r, ["go"])["go"]
-    assert "not read recursively" in str(find(s, "anchor-file-ignored").params["reason"])  # type: ignore[attr-defined]
+    f = find(s, "anchor-file-ignored")
+    assert f.params["reason"] == "in-subdirectory"  # type: ignore[attr-defined]
+    assert f.params["dir"] == "/usr/local/share/ca-certificates"  # type: ignore[attr-defined]
     assert [a.cert.display_name for a in s.pending] == ["Finding Test Root D"]
 
 
@@ -176,12 +178,13 @@ def test_empty_bundle_and_unreadable_files(tmp_path: Path) -> None:
     r.link("/etc/pki/tls/certs/ca-bundle.crt", "loop")
     r.link("/etc/pki/tls/certs/loop", "ca-bundle.crt")
     s = stores(r, ["go"])["go"]
-    assert find(s, "empty-bundle").params["reason"] == "no PEM block"  # type: ignore[attr-defined]
+    assert find(s, "empty-bundle").params["reason"] == "no-pem-block"  # type: ignore[attr-defined]
     r2 = Root(tmp_path / "loop")
     r2.link("/etc/ssl/certs/ca-certificates.crt", "ca-certificates.crt")
     s2 = stores(r2, ["go"])["go"]
     f = find(s2, "unreadable-file")
-    assert f.params["reason"] == "too many levels of symbolic links"  # type: ignore[attr-defined]
+    assert f.params["reason"] == "os-error"  # type: ignore[attr-defined]
+    assert f.params["error"] == "too many levels of symbolic links"  # type: ignore[attr-defined]
     assert s2.load_error is not None and "too many levels of symbolic links" in s2.load_error
 
 

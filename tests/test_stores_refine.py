@@ -58,7 +58,8 @@ def test_anchor_file_ignored(tmp_path: Path) -> None:
     s = stores(r, ["go"])["go"]
     v = refine_verdict(verdict(), info(INTER), s)
     assert v.cause == Code.ANCHOR_FILE_IGNORED
-    assert "does not end in .crt" in str(v.findings[0].params["reason"])
+    assert v.findings[0].params["reason"] == "wrong-suffix"
+    assert v.findings[0].params["suffix"] == ".crt"
 
 
 def test_env_override(tmp_path: Path) -> None:

@@ -20,9 +20,10 @@ def _root(tmp_path: Path) -> Root:
     return r
 
 
-def _daemon_errors(s: object) -> list[str]:
+def _daemon_errors(s: object) -> list[dict[str, object]]:
+    """The params of the error-severity daemon-store findings (reason code + values)."""
     return [
-        str(f.params.get("reason"))
+        dict(f.params)
         for f in s.findings  # type: ignore[attr-defined]
         if f.code.value == "daemon-store" and f.severity.value == "error"
     ]
@@ -49,10 +50,13 @@ def test_docker_port_443_directory_cannot_match(tmp_path: Path) -> None:
     s = stores(r, ["docker"], registry=REG)["docker"]
     assert not has(s, B)
     errors = _daemon_errors(s)
-    assert errors and f"{REG}:443 cannot match" in errors[0]
+    assert errors and errors[0]["reason"] == "name-cannot-match"
+    assert errors[0]["misses"] == [f"{REG}:443"]
+    assert errors[0]["expected"] == f"/etc/docker/certs.d/{REG}"
     warn = next(
         f for f in s.findings if f.code.value == "daemon-store" and f.severity.value == "warning"
     )
+    assert warn.params["reason"] == "port-443-in-name"
     assert warn.params["expected"] == f"/etc/docker/certs.d/{REG}"
     # With the port spelled in the reference, it is the right directory.
     assert has(stores(r, ["docker"], registry=f"{REG}:443")["docker"], B)
@@ -65,11 +69,15 @@ def test_docker_client_pairs_and_wrong_extensions(tmp_path: Path) -> None:
     r.file(f"{d}/client.cert", C.pem)  # no client.key
     s = stores(r, ["docker"], registry=f"{REG}:5000")["docker"]
     assert not has(s, B)
-    assert any(
-        "missing key client.key for client certificate client.cert" in e for e in _daemon_errors(s)
+    pair = next(e for e in _daemon_errors(s) if e["reason"] == "client-cert-without-key")
+    assert (pair["key"], pair["cert"]) == ("client.key", "client.cert")
+    # dockerd's own message, quoted (moby registry.go ReadCertsDirectory).
+    assert str(pair["client_error"]).startswith(
+        "missing key client.key for client certificate client.cert"
     )
     ign = next(f for f in s.findings if f.code.value == "anchor-file-ignored")
     assert ign.params["path"] == f"{d}/ca.pem"
+    assert ign.params["reason"] == "not-crt-suffix"
 
 
 def test_docker_rootless_directory(tmp_path: Path) -> None:
@@ -119,9 +127,10 @@ def test_containerd_wrong_version_section(tmp_path: Path) -> None:
         "/etc/containerd/config.toml", V2.replace("version = 2", "version = 3").format(path="/x")
     )
     s = stores(r, ["containerd"], registry=REG)["containerd"]
-    assert any(
-        "ignored by a version 3 configuration" in str(f.params.get("reason")) for f in s.findings
-    )
+    f = next(f for f in s.findings if f.params.get("reason") == "registry-settings-ignored")
+    assert f.params["version"] == "3"
+    assert f.params["section"] == "plugins.io.containerd.grpc.v1.cri.registry"
+    assert f.params["expected_section"] == "plugins.io.containerd.cri.v1.images.registry"
 
 
 def test_containerd_lookup_order_and_default_shadowing(tmp_path: Path) -> None:
@@ -141,7 +150,9 @@ def test_containerd_lookup_order_and_default_shadowing(tmp_path: Path) -> None:
     r2.file(f"/etc/docker/certs.d/{REG}/ca.crt", B.pem)
     s2 = stores(r2, ["containerd"], registry=REG)["containerd"]
     assert not has(s2, B)
-    assert any("shadows" in e for e in _daemon_errors(s2))
+    shadow = next(e for e in _daemon_errors(s2) if e["reason"] == "default-shadows")
+    assert shadow["path"] == "/etc/containerd/certs.d/_default"
+    assert shadow["shadowed"] == f"/etc/docker/certs.d/{REG}"
 
 
 def test_containerd_missing_ca_file(tmp_path: Path) -> None:
@@ -149,7 +160,9 @@ def test_containerd_missing_ca_file(tmp_path: Path) -> None:
     r.file("/etc/containerd/config.toml", V3.format(path="/etc/containerd/certs.d"))
     r.file(f"/etc/containerd/certs.d/{REG}/hosts.toml", 'ca = "missing.pem"\n')
     s = stores(r, ["containerd"], registry=REG)["containerd"]
-    assert any('unable to read CA cert "/etc/containerd/certs.d/' in e for e in _daemon_errors(s))
+    missing = next(e for e in _daemon_errors(s) if e["reason"] == "hosts-ca-unreadable")
+    assert missing["path"] == f"/etc/containerd/certs.d/{REG}/missing.pem"
+    assert missing["error"] == "no such file or directory"
 
 
 def test_containerd_config_path_unset(tmp_path: Path) -> None:
@@ -159,7 +172,7 @@ def test_containerd_config_path_unset(tmp_path: Path) -> None:
     s = stores(r, ["containerd"], registry=REG)["containerd"]
     assert not has(s, B)
     caveat = next(f for f in s.findings if f.code.value == "daemon-store")
-    assert "version could not be determined" in str(caveat.params["reason"])
+    assert caveat.params["reason"] == "config-path-unset-version-unknown"
     assert caveat.severity.value == "warning"
     # The package database says 1.7: certs.d is ignored for sure (an error).
     r.file(
@@ -167,7 +180,9 @@ def test_containerd_config_path_unset(tmp_path: Path) -> None:
         "Package: containerd.io\nStatus: install ok installed\nVersion: 1.7.24-1\n\n",
     )
     s2 = stores(r, ["containerd"], registry=REG)["containerd"]
-    assert not has(s2, B) and any("never reads" in e for e in _daemon_errors(s2))
+    unset = next(e for e in _daemon_errors(s2) if e["reason"] == "config-path-unset")
+    assert not has(s2, B) and unset["version"] == "1.7.24"
+    assert unset["path"] == f"/etc/containerd/certs.d/{REG}"
     # 2.2 defaults config_path to /etc/containerd/certs.d:/etc/docker/certs.d.
     r.file(
         "/var/lib/dpkg/status",
@@ -182,7 +197,9 @@ def test_containerd_invalid_toml(tmp_path: Path) -> None:
     r.file("/etc/containerd/config.toml", "version = [\n")
     s = stores(r, ["containerd"], registry=REG)["containerd"]
     bad = next(f for f in s.findings if f.code.value == "unreadable-file")
-    assert "invalid TOML" in str(bad.params["reason"])
+    assert bad.params["reason"] == "invalid-toml"
+    assert bad.params["effect"] == "containerd-refuses-start"
+    assert bad.params["error"]  # tomllib's message
 
 
 # -- CRI-O / Podman --------------------------------------------------------------------------------

@@ -407,7 +407,10 @@ def detect_interception(
 
     Returns:
         ``Finding(INTERCEPTED, WARNING, NETWORK, params={product, issuer,
-        evidence, confidence, proxy})`` or ``None``.  The severity is WARNING
+        evidence, confidence, proxy})`` or ``None``; ``evidence`` is a list of
+        ``{"code": ..., values}`` (codes: ``product-marker``,
+        ``not-a-reference-root``, ``impostor-name``, ``via-proxy``,
+        ``not-tied-to-name``; docs/diagnose-targets.md).  The severity is WARNING
         because clients that trust the inspection CA work; a diagnosis in
         which a client refuses the chain should make it the primary cause.
     """
@@ -421,21 +424,19 @@ def detect_interception(
         # products always sign with a CA.
         return None
     ca_name = top.subject if (top.self_issued and top is not leaf) else top.issuer
-    evidence: list[str] = []
+    # Evidence items are codes with their values; the words are in
+    # render/words.py INTERCEPTION_EVIDENCE.
+    evidence: list[dict[str, object]] = []
     if reference_roots is not None:
         public = _publicly_anchored(path, reference_roots)
         if public is not None:
             return None
         evidence.append(
-            f"the chain ends at '{ca_name}', which is not among the "
-            f"{len(reference_roots)} Mozilla reference roots"
+            {"code": "not-a-reference-root", "ca": ca_name, "reference_count": len(reference_roots)}
         )
         impostor = [a for a in reference_roots.by_subject(top.issuer_der)]
         if impostor:
-            evidence.append(
-                f"its issuer name matches Mozilla root '{impostor[0].cert.display_name}' "
-                "but the signature does not verify with that root's key"
-            )
+            evidence.append({"code": "impostor-name", "root": impostor[0].cert.display_name})
 
     ca_names = [leaf.issuer] + [n for c in path[1:] for n in (c.subject, c.issuer)]
     ca_names = list(dict.fromkeys(ca_names))
@@ -458,12 +459,18 @@ def detect_interception(
     if hit is not None:
         product, matched_name, matched_attr = hit
         evidence.insert(
-            0, f"the CA name '{matched_name}' has {matched_attr}, a marker of {product.name}"
+            0,
+            {
+                "code": "product-marker",
+                "name": matched_name,
+                "attribute": matched_attr,
+                "product": product.name,
+            },
         )
     if proxy_in_use:
-        evidence.append("the connection went through an HTTP proxy")
+        evidence.append({"code": "via-proxy"})
     if servername is not None:
-        evidence.append(f"nothing in the CA's name or constraints ties it to {servername}")
+        evidence.append({"code": "not-tied-to-name", "servername": servername})
     confidence = "high" if hit is not None and reference_roots is not None else "medium"
     return Finding(
         code=Code.INTERCEPTED,

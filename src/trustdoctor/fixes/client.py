@@ -875,15 +875,17 @@ def ignored_file_steps(
     return steps, [Note("keep-original", {"path": path})]
 
 
+# anchor-file-ignored reason code → how a good copy is made (else "rename").
+CONVERSIONS: dict[str, str] = {
+    "der-content": "der-to-pem",
+    "no-pem-certificate": "der-to-pem",  # a certs.d *.crt holding DER (or TRUSTED CERTIFICATE)
+    "multi-cert-no-hash-link": "split",
+    "in-subdirectory": "move-up",
+}
+
+
 def _conversion(reason: str) -> str:
-    r = reason.lower()
-    if "der" in r:
-        return "der-to-pem"
-    if "several" in r or "one file" in r:
-        return "split"
-    if "subdirectory" in r:
-        return "move-up"
-    return "rename"
+    return CONVERSIONS.get(reason, "rename")
 
 
 def env_steps(
@@ -1173,16 +1175,20 @@ def daemon_store_steps(
             steps.append(_copy_ca(ca, f"{expected}/ca.crt", reason=copy_reason))
         notes.append(Note("keep-original", {"path": path}))
         return steps, notes
-    if "config_path" in reason and client == "containerd":
+    # The notes carry the finding's params: their words come from its reason code.
+    facts = {k: v for k, v in params.items() if v is not None}
+    if reason in ("config-path-unset", "config-path-unset-version-unknown") and (
+        client == "containerd"
+    ):
         s, n = _config_path_steps(ctx.containerd, ctx)
         return steps + s, n
-    if "shadows" in reason:
-        return [], [Note("containerd-default-shadows", {"path": path, "reason": reason})]
-    if ("unable to read CA" in reason or "unable to load CA" in reason) and ca is not None:
+    if reason == "default-shadows":
+        return [], [Note("containerd-default-shadows", facts)]
+    if reason in ("hosts-ca-unreadable", "hosts-ca-no-pem") and ca is not None:
         steps.append(_copy_ca(ca, path, reason="containerd-ca"))
         return steps, notes
-    if "missing key" in reason or "missing client certificate" in reason:
-        return [], [Note("certsd-client-pair", {"path": path, "reason": reason})]
+    if reason in ("client-cert-without-key", "key-without-client-cert"):
+        return [], [Note("certsd-client-pair", facts)]
     if ca is not None:
         return install_for_client(client, ca, ctx)
-    return [], [Note("daemon-store-manual", {"path": path, "reason": reason})]
+    return [], [Note("daemon-store-manual", facts)]

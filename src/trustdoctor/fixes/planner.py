@@ -341,7 +341,7 @@ def _store_cause(
                     phase="check",
                 )
             ],
-            [Note("unreadable", {"path": path, "reason": params.get("reason")})],
+            [Note("unreadable", {k: v for k, v in params.items() if v is not None})],
             None,
         )
     # store-limit

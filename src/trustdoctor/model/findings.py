@@ -128,7 +128,9 @@ CODE_SIDE: Mapping[Code, Side] = {
     Code.PROXY_FAILED: Side.NETWORK,
 }
 
-# Parameter values are JSON-able: str, int, bool, None, or lists of those.
+# Parameter values are JSON-able: str, int, bool, None, or lists of those (or of
+# flat {"code": ..., values} objects).  They are data: stable codes and values,
+# never English sentences (render/words.py holds the words).
 Params = Mapping[str, object]
 
 

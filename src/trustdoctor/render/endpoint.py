@@ -18,7 +18,7 @@ from . import doc as d
 from .doc import Doc, Span
 from .json import SCHEMA_VERSION, diagnosis_to_dict
 from .text import render_diagnosis
-from .words import fmt
+from .words import fmt, interception_evidence
 
 if TYPE_CHECKING:
     from ..api_endpoint import AddressResult, EndpointDiagnosis
@@ -138,8 +138,9 @@ def _connection(doc: Doc, e: EndpointDiagnosis, diag: Diagnosis) -> None:
             fmt(": the chain was issued by {issuer!q}", icpt.params),
             f" ({product})" if product else "",
         )
-        for ev in _strs(icpt.params.get("evidence")):
-            doc.line(Span(f"      evidence: {ev}", d.DIM))
+        evidence = icpt.params.get("evidence")
+        for ev in evidence if isinstance(evidence, list | tuple) else ():
+            doc.line(Span(f"      evidence: {interception_evidence(ev)}", d.DIM))
 
 
 def render_endpoint(e: EndpointDiagnosis, *, plan: Plan | None = None) -> Doc:

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from . import doc as d
 from .doc import Doc, Span
-from .plan_words import NOTES, REISSUE_WHY, WHY
-from .words import fmt
+from .plan_words import NOTE_FINDING, NOTES, REISSUE_WHY, WHY
+from .words import explained, fmt
 
 if TYPE_CHECKING:
     from ..fixes.model import ApplyReport, Plan, Step
@@ -290,7 +290,8 @@ def why(step: Step) -> str:
 
 
 def note_text(code: str, params: Mapping[str, object]) -> str:
-    return fmt(NOTES.get(code, code), params)
+    finding = NOTE_FINDING.get(code)
+    return fmt(NOTES.get(code, code), explained(finding, params) if finding else params)
 
 
 def _header(doc: Doc, plan: Plan) -> None:

@@ -146,6 +146,15 @@ REISSUE_WHY: Mapping[str, str] = {
     "intermediate-expires-first": "serve (or obtain) the renewed intermediate before {not_after}",
 }
 
+# Notes that carry a store finding's params: their {reason} is that finding's
+# reason code, said with words.REASONS.
+NOTE_FINDING: Mapping[str, str] = {
+    "containerd-default-shadows": "daemon-store",
+    "certsd-client-pair": "daemon-store",
+    "daemon-store-manual": "daemon-store",
+    "unreadable": "unreadable-file",
+}
+
 NOTES: Mapping[str, str] = {
     "already-trusted": "{client} already trusts this CA ({source}): nothing to change",
     "nothing-ok": "nothing to do: every client trusts the chain",

@@ -8,6 +8,7 @@ from ..model.findings import Finding, Severity
 from ..stores.model import ClientStore, SourceStatus, StoreSource, StoresReport
 from ..stores.refine import CaCheck
 from .doc import BAD, BOLD, DIM, HEAD, OK, WARN, Doc, Span
+from .words import distro_evidence, explained, reason_text
 
 _STATUS_STYLE = {
     SourceStatus.USED: OK,
@@ -59,9 +60,12 @@ def _opt(params: Mapping[str, object], key: str, template: str) -> str:
 
 
 def describe_finding(f: Finding) -> str:
-    """One sentence for a store finding (English lives here, codes in the model)."""
-    p = f.params
+    """One sentence for a store finding (English lives here, codes in the model).
+
+    ``reason``/``effect`` codes become their sentences (:func:`words.explained`).
+    """
     code = f.code.value
+    p = explained(code, f.params)
     if code == "no-trust-store":
         return f"no trust anchors at all: {_p(p, 'reason')}" + _opt(
             p, "install", " — install a CA bundle: {}"
@@ -135,7 +139,8 @@ def _findings(doc: Doc, findings: tuple[Finding, ...]) -> None:
 def _header(doc: Doc, r: StoresReport) -> None:
     doc.line(Span(f"Trust stores in {r.root}", HEAD), f" — {r.distro.label}")
     if r.distro.evidence:
-        doc.line(Span(f"  detected from: {'; '.join(r.distro.evidence[:3])}", DIM))
+        shown = "; ".join(distro_evidence(e.to_dict()) for e in r.distro.evidence[:3])
+        doc.line(Span(f"  detected from: {shown}", DIM))
     env = ", ".join(r.env_keys) if r.env_keys else "no trust-related variables"
     doc.line(Span(f"  environment ({r.env_origin}): {env}", DIM))
     if r.registry:
@@ -188,8 +193,9 @@ def _check_line(doc: Doc, c: CaCheck) -> None:
     doc.line(
         "  ", mark, f" {c.client:<11}", Span(f"{c.reason:<20}", OK if c.trusted else BAD), where
     )
-    if c.detail:
+    detail = (reason_text(c.reason, c.params) if c.params else None) or c.detail
+    if detail:
         prefix = "run: " if c.reason == "stale-bundle" else ""
-        doc.line(Span(f"      {prefix}{c.detail}", DIM))
+        doc.line(Span(f"      {prefix}{detail}", DIM))
     if not c.trusted and c.reason == "not-present" and c.client in ADD_CA:
         doc.line(Span(f"      to add it: {ADD_CA[c.client]}", DIM))

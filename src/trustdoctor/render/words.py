@@ -96,20 +96,185 @@ NEXT: Mapping[str, str] = {
 }
 
 
+# -- store findings: reason / effect / fix codes -> sentences ------------------------
+#
+# Store findings carry stable codes in their params (``reason``: why;
+# ``effect``: what the client then does; some ``reason``s imply a ``fix``)
+# plus the values the sentence needs (docs/stores.md lists them per code).
+# One table, keyed by finding code then reason code, so the stores view, the
+# diagnosis text and the fix notes say the same thing.  A tuple holds
+# alternatives: the first whose placeholders are all set is used.
+Template = str | tuple[str, ...]
+
+REASONS: Mapping[str, Mapping[str, Template]] = {
+    # trustdoctor's own safety limits (stores/rootfs.py); {error}: the OS's text
+    "store-limit": {
+        "file-too-large": (
+            "too large ({size} bytes, over the {limit}-byte limit)",
+            "too large (over the {limit}-byte limit)",
+        ),
+        "too-many-entries": "more than {entries} entries: only the first were read",
+        "os-error": "{error}",
+        "too-many-pem-blocks": "more than {limit} PEM blocks: the rest of the file was not read",
+    },
+    # {error}: the OS's (or the keystore/TOML parser's) own text
+    "unreadable-file": {
+        "os-error": "{error}",
+        "missing-file": "no such file",
+        "keystore-rejected": "{error}",
+        "invalid-toml": "invalid TOML: {error}",
+        # OpenSSL's PEM reader stopping at a block (stores/pemfile.py)
+        "pem-no-end": "PEM block at line {line} has no END line",
+        "pem-invalid-base64": "PEM block at line {line} has invalid base64",
+        "pem-headers": "certificate at line {line} has PEM headers",
+        "not-der": "certificate at line {line} is not DER",
+        "does-not-parse": "certificate at line {line} does not parse",
+        "no-certificate": "no certificate found",
+    },
+    # why Go's first readable bundle gave nothing
+    "empty-bundle": {
+        "empty-file": "the file is empty",
+        "der-not-pem": "DER, not PEM: Go reads only PEM",
+        "no-pem-block": "no PEM block",
+        "only-trusted-certificate": "only BEGIN TRUSTED CERTIFICATE blocks, which Go ignores",
+        "pem-headers": "CERTIFICATE blocks with PEM headers, which Go ignores",
+        "no-parsable-certificate": "no parsable CERTIFICATE block",
+    },
+    # why the update tool (or a certs.d reader) never takes the file
+    "anchor-file-ignored": {
+        "der-content": "DER content: the update tool copies it but no client can parse it",
+        "in-subdirectory": "in a subdirectory: {dir} is not read recursively",
+        "wrong-suffix": (
+            "name does not end in {suffix}: {tool} ignores it",
+            "name does not end in {suffix}: the update tool ignores it",
+        ),
+        "hidden-file": "hidden file: the update tool skips it",
+        "multi-cert-no-hash-link": "several certificates in one file: it gets no <hash>.0 link, so clients that only use the hash directory never see it",
+        "no-pem-certificate": "no PEM CERTIFICATE block (DER or TRUSTED CERTIFICATE are ignored)",
+        "not-crt-suffix": "only *.crt files in a certs.d directory are CA certificates",
+    },
+    "stale-bundle": {
+        "not-in-bundle": "not in {bundle}",
+        "bundle-missing": "{bundle} does not exist",
+        "no-hash-link": "certificate files without a <hash>.0 link: invisible to OpenSSL's CApath lookup",
+    },
+    "override-harmless": {
+        "nothing-hidden": "every root of the default store is still trusted with the override",
+        "go-cert-dir-still-read": "SSL_CERT_FILE replaces only Go's list of bundle files: every file in {dirs:and} is still read because SSL_CERT_DIR is not set",
+        "temurin-entrypoint": "the Temurin entrypoint imports /certificates/*.crt and the OS store into cacerts when the container starts; this view is the store before that",
+    },
+    # {load_error}: the client's own error text
+    "no-trust-store": {
+        "load-error": "{load_error}",
+        "no-anchors": "no CA certificate found in any source this client reads",
+    },
+    # per-registry stores of dockerd, containerd, CRI-O, Podman
+    "daemon-store": {
+        "ca-file-unreadable": "cannot read CA file: {error}",
+        # {client_error}: the daemon's exact message (moby, containers/image)
+        "client-cert-without-key": "{client_error}",
+        "key-without-client-cert": "{client_error}",
+        "port-443-in-name": "'{dir}' matches only image references that spell ':443'; references to {host} without a port use {expected}",
+        "containerd-style-name": "containerd-style name (host_port_): dockerd's certs.d uses host:port",
+        "name-cannot-match": "dockerd looks for {expected} exactly; {misses} cannot match",
+        "name-must-match": "the directory name must match the image reference's host[:port] exactly ({registry}); {found} cannot match",
+        "skip-verify": "skip_verify = true for {url}: certificates are not verified at all",
+        # containerd's own messages (core/remotes/docker/config/hosts.go)
+        "hosts-ca-unreadable": 'unable to read CA cert "{path}": {error}',
+        "hosts-ca-no-pem": 'unable to load CA cert "{path}": no PEM certificate',
+        "legacy-ca-file-unreadable": "ca_file: {error}",
+        "registry-settings-ignored": "registry settings under {section} are ignored by a version {version} configuration (expected {expected_section})",
+        "config-path-unset-version-unknown": "registry config_path is unset: containerd ≥ 2.2 then reads {default_config_path}, older versions ignore certs.d; the version could not be determined from the files, so certs.d is assumed ignored",
+        "config-path-unset": "config_path is unset in {config}: containerd {version} never reads {path}",
+        "default-shadows": "{path} shadows {shadowed}: the first root with any match wins",
+    },
+}
+
+# What a reason implies to do, for the few store findings that say it.
+FIXES: Mapping[str, Mapping[str, str]] = {
+    "daemon-store": {
+        "config-path-unset": 'set config_path = "/etc/containerd/certs.d" under [{section}]',
+    },
+}
+
+# ``effect`` codes: what the client does with the file (any finding code).
+EFFECTS: Mapping[str, str] = {
+    "go-tries-next-file": "skipped; Go tries the next certificate file",
+    "go-stops-at-first-file": "Go stops at the first readable certificate file: the files after it are never read",
+    "openssl-no-cafile": "no CAfile is loaded",
+    "openssl-drops-file": "OpenSSL drops the whole file when one PEM block is broken",
+    "java-truststore-missing": "javax.net.ssl.trustStore points to a missing file: the JVM trusts nothing",
+    "java-no-trust-manager": "the JVM cannot initialise its trust manager",
+    "java-keystore-unloadable": "the JVM cannot load its truststore: every TLS connection fails",
+    "node-ignores-extra": "Node prints a warning and ignores $NODE_EXTRA_CA_CERTS",
+    "node-keeps-partial": "Node warns 'Ignoring extra certs from `{extra_ca_certs}`' and keeps only the {kept} certificate(s) read before the error",
+    "containerd-refuses-start": "containerd refuses to start with this file",
+}
+
+# ``intercepted``'s ``evidence``: a list of {"code": ..., values}.
+INTERCEPTION_EVIDENCE: Mapping[str, str] = {
+    "product-marker": "the CA name '{name}' has {attribute}, a marker of {product}",
+    "not-a-reference-root": "the chain ends at '{ca}', which is not among the {reference_count} Mozilla reference roots",
+    "impostor-name": "its issuer name matches Mozilla root '{root}' but the signature does not verify with that root's key",
+    "via-proxy": "the connection went through an HTTP proxy",
+    "not-tied-to-name": "nothing in the CA's name or constraints ties it to {servername}",
+}
+
+# ``stores``' distro detection: ``distro.evidence`` items {"code": ..., values}.
+DISTRO_EVIDENCE: Mapping[str, str] = {
+    "disk": "{marker} ({path})",
+    "pretty-name": "os-release PRETTY_NAME={pretty_name!r}",
+    "os-release-disagrees": "os-release says {id!r}, disk says {disk_family}",
+    "os-release-only": "os-release ID={id!r} (no disk evidence)",
+    "busybox": "/bin/busybox and no package database",
+    "nothing": "no os-release, no shell, no package database",
+}
+# The disk markers of stores/distro.py DISK_EVIDENCE.
+DISK_MARKERS: Mapping[str, str] = {
+    "p11-kit-source": "p11-kit ca-trust tree",
+    "p11-kit-extracted": "p11-kit ca-trust output",
+    "suse-anchors": "SUSE anchors directory",
+    "suse-bundle": "SUSE compiled bundle",
+    "arch-trust-source": "Arch trust-source tree",
+    "arch-extracted": "Arch extracted tree",
+    "apk-database": "apk database",
+    "apk-config": "apk configuration",
+    "distroless-dpkg": "distroless per-package dpkg status",
+    "dpkg-database": "dpkg database",
+    "debian-ca-tree": "Debian ca-certificates tree",
+}
+
+
 class _Formatter(string.Formatter):
     """``{x}`` fills a parameter, ``{x!q}`` quotes it (a DN shown by its CN);
-    lists are joined; a missing parameter shows as ``?``."""
+    lists are joined with commas (``{x:and}``: "a, b and c"); a missing
+    parameter shows as ``?``."""
 
     def get_value(self, key: int | str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
         value = kwargs.get(str(key), "?")
         if isinstance(value, list | tuple):
-            return ", ".join(safe(x) for x in value) or "none"
+            return [safe(x) for x in value]
         return safe(value) if isinstance(value, str) else value
 
     def convert_field(self, value: Any, conversion: str | None) -> Any:
+        if isinstance(value, list) and conversion is not None:
+            value = _join(value, "")
         if conversion == "q":
             return f"'{_short(value)}'"
         return super().convert_field(value, conversion)
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        if isinstance(value, list):
+            return _join(value, format_spec)
+        return super().format_field(value, format_spec)
+
+
+def _join(items: list[str], spec: str) -> str:
+    if not items:
+        return "none"
+    if spec == "and" and len(items) > 1:
+        return ", ".join(items[:-1]) + " and " + items[-1]
+    return ", ".join(items)
 
 
 _FORMATTER = _Formatter()
@@ -139,12 +304,12 @@ def _short(value: object) -> str:
 
 
 def headline(code: str, params: Mapping[str, object]) -> str:
-    return fmt(HEADLINE.get(code, code), params)
+    return fmt(HEADLINE.get(code, code), explained(code, params))
 
 
 def finding_text(code: str, params: Mapping[str, object]) -> str:
     template = FINDING.get(code) or HEADLINE.get(code) or code
-    return fmt(template, params)
+    return fmt(template, explained(code, params))
 
 
 def fetched_lines(params: Mapping[str, object]) -> list[str]:
@@ -168,3 +333,63 @@ def fetched_lines(params: Mapping[str, object]) -> list[str]:
             )
         )
     return out
+
+
+def _fields(template: str) -> list[str]:
+    return [name for _, name, _, _ in _FORMATTER.parse(template) if name]
+
+
+def pick(template: Template, params: Mapping[str, object]) -> str:
+    """The template itself, or of alternatives the first whose placeholders are all set."""
+    if isinstance(template, str):
+        return template
+    for t in template:
+        if all(params.get(f) is not None for f in _fields(t)):
+            return t
+    return template[-1]
+
+
+def reason_text(code: str, params: Mapping[str, object]) -> str | None:
+    """The sentence for a store finding's ``reason`` code, or ``None`` when it has none."""
+    reason = params.get("reason")
+    if not isinstance(reason, str):
+        return None
+    template = REASONS.get(str(code), {}).get(reason)
+    return None if template is None else fmt(pick(template, params), params)
+
+
+def explained(code: str, params: Mapping[str, object]) -> dict[str, object]:
+    """``params`` with their ``reason``/``effect`` codes replaced by sentences (and the
+    ``fix`` a reason implies added), ready for a template that says ``{reason}``."""
+    out = dict(params)
+    why = reason_text(code, params)
+    if why is not None:
+        out["reason"] = why
+        fix = FIXES.get(str(code), {}).get(str(params.get("reason")))
+        if fix is not None and "fix" not in params:
+            out["fix"] = fmt(fix, params)
+    effect = params.get("effect")
+    if isinstance(effect, str) and effect in EFFECTS:
+        out["effect"] = fmt(EFFECTS[effect], params)
+    return out
+
+
+def _item_text(table: Mapping[str, str], item: object) -> str:
+    if isinstance(item, Mapping):
+        code = str(item.get("code"))
+        template = table.get(code)
+        return fmt(template, item) if template is not None else safe(code)
+    return safe(item)
+
+
+def interception_evidence(item: object) -> str:
+    """One ``intercepted`` evidence item ({"code": ..., values}) as a sentence."""
+    return _item_text(INTERCEPTION_EVIDENCE, item)
+
+
+def distro_evidence(item: object) -> str:
+    """One distro-detection evidence item ({"code": ..., values}) as words."""
+    if isinstance(item, Mapping) and item.get("code") == "disk":
+        marker = str(item.get("marker"))
+        return fmt(DISTRO_EVIDENCE["disk"], {**item, "marker": DISK_MARKERS.get(marker, marker)})
+    return _item_text(DISTRO_EVIDENCE, item)

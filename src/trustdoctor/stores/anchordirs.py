@@ -48,7 +48,9 @@ class AnchorFile:
         path: the file inside the root.
         anchors: the certificates it holds (PEM or DER), with provenance.
         accepted: the update tool will include it.
-        reason: why it is not accepted (``accepted=False``), or ``None``.
+        reason: why it is not accepted (``accepted=False``): an
+            ``anchor-file-ignored`` reason code (``der-content``,
+            ``in-subdirectory``, ``wrong-suffix``, ``hidden-file``), or ``None``.
         multi: it holds more than one certificate.
         in_bundle: fingerprints already in the compiled bundle.
     """
@@ -59,6 +61,7 @@ class AnchorFile:
     reason: str | None
     multi: bool
     in_bundle: frozenset[str]
+    values: tuple[tuple[str, str], ...] = ()  # what the reason's words need (dir, suffix, tool)
 
 
 @dataclass(frozen=True)
@@ -85,12 +88,8 @@ def _certs_in(data: bytes, path: str, der_ok: bool) -> tuple[list[Anchor], str |
         info = parse_der(data)
         if info is not None:
             anchor = Anchor(info, Provenance(path, 0, None, "anchor directory (DER)"))
-            return (
-                [anchor],
-                None
-                if der_ok
-                else "DER content: the update tool copies it but no client can parse it",
-            )
+            # The update tool copies it, but no client can parse it.
+            return [anchor], None if der_ok else "der-content"
     return [], None
 
 
@@ -178,9 +177,10 @@ def scan(ctx: StoreContext) -> AnchorScan:
                                 full,
                                 tuple(anchors),
                                 False,
-                                f"in a subdirectory: {ad.path} is not read recursively",
+                                "in-subdirectory",  # ad.path is not read recursively
                                 len(anchors) > 1,
                                 frozenset(),
+                                (("dir", ad.path),),
                             )
                         )
                 continue
@@ -192,13 +192,19 @@ def scan(ctx: StoreContext) -> AnchorScan:
             if not anchors:
                 continue
             reason: str | None = der_reason
+            values: tuple[tuple[str, str], ...] = ()
             if reason is None and ad.suffix and not name.endswith(ad.suffix):
-                reason = f"name does not end in {ad.suffix}: {facts.refresh} ignores it"
+                reason = "wrong-suffix"  # the update tool ignores it
+                values = (("suffix", ad.suffix),)
+                if facts.refresh:
+                    values += (("tool", facts.refresh),)
             if reason is None and name.startswith("."):
-                reason = "hidden file: the update tool skips it"
+                reason = "hidden-file"  # the update tool skips it
             fps = frozenset(a.cert.sha256 for a in anchors if a.cert.sha256 in bundle_fps)
             files.append(
-                AnchorFile(path, tuple(anchors), reason is None, reason, len(anchors) > 1, fps)
+                AnchorFile(
+                    path, tuple(anchors), reason is None, reason, len(anchors) > 1, fps, values
+                )
             )
     result = AnchorScan(tuple(files), facts.bundle, bundle_exists, tool, refresh, truncated)
     ctx.fs.memo["anchor_scan"] = result
@@ -213,6 +219,9 @@ def classify(
     ``default`` is what the client would hold without its environment
     overrides: a certificate there is missing because of the override
     (``env-override``), not because the store is stale.
+
+    An ignored anchor's provenance ``detail`` is its ``anchor-file-ignored``
+    reason code (``multi-cert-no-hash-link`` for the multi-certificate case).
     """
     pending: list[Anchor] = []
     ignored: list[Anchor] = []
@@ -232,12 +241,13 @@ def classify(
                 ignored.append(
                     Anchor(
                         a.cert,
+                        # Several certificates in one file get no <hash>.0
+                        # link: clients using only the hash directory miss it.
                         Provenance(
                             f.path,
                             a.provenance.index,
                             a.provenance.line,
-                            "several certificates in one file: it gets no <hash>.0 link, "
-                            "so clients that only use the hash directory never see it",
+                            "multi-cert-no-hash-link",
                         ),
                     )
                 )

@@ -17,7 +17,12 @@ def finding(
     certs: Iterable[str] = (),
     **params: str | int | bool | list[str] | None,
 ) -> Finding:
-    """A store finding; the side comes from :data:`CODE_SIDE` (client by default)."""
+    """A store finding; the side comes from :data:`CODE_SIDE` (client by default).
+
+    Params are data: ``reason``/``effect`` are stable codes (their words are in
+    render/words.py), the rest are the values those words need (paths, counts,
+    the OS's or the client's own error text in ``error``/``client_error``).
+    """
     return Finding(
         code=code,
         severity=severity,
@@ -42,12 +47,23 @@ def oserror_status(exc: OSError) -> SourceStatus:
 
 
 def limit_finding(client: str, path: str, exc: OSError) -> Finding:
-    return finding(
+    if isinstance(exc, LimitExceeded):
+        return finding(
+            Code.STORE_LIMIT,
+            Severity.WARNING,
+            client=client,
+            path=path,
+            reason="file-too-large",
+            size=exc.size,
+            limit=exc.limit,
+        )
+    return finding(  # not raised today: every limit is a LimitExceeded
         Code.STORE_LIMIT,
         Severity.WARNING,
         client=client,
         path=path,
-        reason=describe_oserror(exc),
+        reason="os-error",
+        error=describe_oserror(exc),
     )
 
 
@@ -59,13 +75,27 @@ def block_limit_finding(client: str, path: str) -> Finding:
         Severity.WARNING,
         client=client,
         path=path,
-        reason=f"more than {MAX_BLOCKS} PEM blocks: the rest of the file was not read",
+        reason="too-many-pem-blocks",
+        limit=MAX_BLOCKS,
+    )
+
+
+def entries_limit_finding(client: str, path: str, entries: int) -> Finding:
+    """A directory cut at ``entries`` names (RootFS.listdir ``truncated``)."""
+    return finding(
+        Code.STORE_LIMIT,
+        Severity.WARNING,
+        client=client,
+        path=path,
+        reason="too-many-entries",
+        entries=entries,
     )
 
 
 def unreadable_finding(
     client: str, path: str, exc: OSError, *, effect: str | None = None
 ) -> Finding:
+    """``unreadable-file`` for an OS error (``effect``: an effect code of render/words.py)."""
     if isinstance(exc, LimitExceeded):
         return limit_finding(client, path, exc)
     return finding(
@@ -73,7 +103,8 @@ def unreadable_finding(
         Severity.WARNING,
         client=client,
         path=path,
-        reason=describe_oserror(exc),
+        reason="os-error",
+        error=describe_oserror(exc),
         effect=effect,
     )
 

@@ -49,24 +49,41 @@ OS_IDS: dict[str, str] = {
     "manjaro": "arch",
 }
 
-# Disk evidence, strongest first: (path that exists, family, what it shows).
+# Disk evidence, strongest first: (path that exists, family, marker code).
+# The marker's words are render/words.py DISK_MARKERS.
 DISK_EVIDENCE: tuple[tuple[str, str, str], ...] = (
     # (update-ca-trust itself is no evidence: Arch ships one too.)
-    ("/etc/pki/ca-trust/source", "rhel", "p11-kit ca-trust tree"),
-    ("/etc/pki/ca-trust/extracted", "rhel", "p11-kit ca-trust output"),
-    ("/etc/pki/trust/anchors", "suse", "SUSE anchors directory"),
-    ("/var/lib/ca-certificates/ca-bundle.pem", "suse", "SUSE compiled bundle"),
-    ("/etc/ca-certificates/trust-source", "arch", "Arch trust-source tree"),
-    ("/etc/ca-certificates/extracted", "arch", "Arch extracted tree"),
-    ("/lib/apk/db/installed", "alpine", "apk database"),
-    ("/etc/apk", "alpine", "apk configuration"),
-    ("/var/lib/dpkg/status.d", "distroless", "distroless per-package dpkg status"),
-    ("/var/lib/dpkg/status", "debian", "dpkg database"),
-    ("/usr/share/ca-certificates/mozilla", "debian", "Debian ca-certificates tree"),
+    ("/etc/pki/ca-trust/source", "rhel", "p11-kit-source"),
+    ("/etc/pki/ca-trust/extracted", "rhel", "p11-kit-extracted"),
+    ("/etc/pki/trust/anchors", "suse", "suse-anchors"),
+    ("/var/lib/ca-certificates/ca-bundle.pem", "suse", "suse-bundle"),
+    ("/etc/ca-certificates/trust-source", "arch", "arch-trust-source"),
+    ("/etc/ca-certificates/extracted", "arch", "arch-extracted"),
+    ("/lib/apk/db/installed", "alpine", "apk-database"),
+    ("/etc/apk", "alpine", "apk-config"),
+    ("/var/lib/dpkg/status.d", "distroless", "distroless-dpkg"),
+    ("/var/lib/dpkg/status", "debian", "dpkg-database"),
+    ("/usr/share/ca-certificates/mozilla", "debian", "debian-ca-tree"),
 )
 
 # Where a shell would be: its absence marks distroless/scratch.
 SHELLS = ("/bin/sh", "/usr/bin/sh", "/bin/bash", "/bin/ash")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One fact that decided the family: a stable code and its values (as text).
+
+    Codes: ``disk`` (``marker``, ``path``), ``pretty-name`` (``pretty_name``),
+    ``os-release-disagrees`` (``id``, ``disk_family``), ``os-release-only``
+    (``id``), ``busybox``, ``nothing``; words in render/words.py.
+    """
+
+    code: str
+    values: tuple[tuple[str, str | None], ...] = ()
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"code": self.code, **dict(self.values)}
 
 
 @dataclass(frozen=True)
@@ -77,7 +94,7 @@ class Distro:
         family: the key of :data:`FAMILIES` chosen.
         id / version_id / pretty_name / id_like: from os-release, if any.
         os_release: the os-release file read (``None``: none found).
-        evidence: the disk facts that decided, in words.
+        evidence: the facts that decided (:class:`Evidence`).
         facts: the :class:`FamilyFacts` of ``family``.
     """
 
@@ -87,7 +104,7 @@ class Distro:
     pretty_name: str | None = None
     id_like: tuple[str, ...] = ()
     os_release: str | None = None
-    evidence: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
     facts: FamilyFacts = field(default_factory=lambda: FAMILIES["unknown"])
 
     @property
@@ -102,7 +119,7 @@ class Distro:
             "version_id": self.version_id,
             "pretty_name": self.pretty_name,
             "os_release": self.os_release,
-            "evidence": list(self.evidence),
+            "evidence": [e.to_dict() for e in self.evidence],
         }
 
 
@@ -145,11 +162,11 @@ def detect_distro(fs: RootFS) -> Distro:
     pretty = info.get("PRETTY_NAME") or None
     os_family = family_of_ids([os_id or "", *id_like])
 
-    evidence: list[str] = []
+    evidence: list[Evidence] = []
     disk_family: str | None = None
     for path, fam, what in DISK_EVIDENCE:
         if fs.lexists(path):
-            evidence.append(f"{what} ({path})")
+            evidence.append(Evidence("disk", (("marker", what), ("path", path))))
             disk_family = disk_family or fam
     has_shell = any(fs.lexists(s) for s in SHELLS)
     busybox = fs.lexists("/bin/busybox")
@@ -157,7 +174,7 @@ def detect_distro(fs: RootFS) -> Distro:
     family: str
     if pretty and pretty.lower().startswith("distroless"):
         family = "distroless"
-        evidence.insert(0, f"os-release PRETTY_NAME={pretty!r}")
+        evidence.insert(0, Evidence("pretty-name", (("pretty_name", pretty),)))
     elif disk_family == "distroless" and not has_shell:
         family = "distroless"
     elif disk_family == "distroless":
@@ -165,16 +182,18 @@ def detect_distro(fs: RootFS) -> Distro:
     elif disk_family is not None:
         family = disk_family
         if os_family and os_family != disk_family:
-            evidence.append(f"os-release says {os_id!r}, disk says {disk_family}")
+            evidence.append(
+                Evidence("os-release-disagrees", (("id", os_id), ("disk_family", disk_family)))
+            )
     elif os_family is not None:
         family = os_family
-        evidence.append(f"os-release ID={os_id!r} (no disk evidence)")
+        evidence.append(Evidence("os-release-only", (("id", os_id),)))
     elif busybox:
         family = "busybox"
-        evidence.append("/bin/busybox and no package database")
+        evidence.append(Evidence("busybox"))
     elif os_release is None and not has_shell:
         family = "scratch"
-        evidence.append("no os-release, no shell, no package database")
+        evidence.append(Evidence("nothing"))
     else:
         family = "unknown"
     return Distro(

@@ -33,6 +33,7 @@ from . import pemfile
 from .base import (
     Builder,
     block_limit_finding,
+    entries_limit_finding,
     env_value,
     finding,
     limit_finding,
@@ -119,11 +120,7 @@ def load_system_roots(
             b.source(path, "file", status, None, detail)
             if status != SourceStatus.MISSING:
                 first_err = first_err or _go_error_text(f, exc)
-                b.add(
-                    unreadable_finding(
-                        client, path, exc, effect="skipped; Go tries the next certificate file"
-                    )
-                )
+                b.add(unreadable_finding(client, path, exc, effect="go-tries-next-file"))
             continue
         winner = path
         b.files_read.append(path)
@@ -136,7 +133,7 @@ def load_system_roots(
             b.source(path, "file", SourceStatus.USED, len(anchors), note or file_detail)
         else:
             why = _why_empty(data)
-            b.source(path, "file", SourceStatus.EMPTY, 0, why)
+            b.source(path, "file", SourceStatus.EMPTY, 0, EMPTY_DETAIL[why])
             b.add(
                 finding(
                     Code.EMPTY_BUNDLE,
@@ -144,8 +141,7 @@ def load_system_roots(
                     client=client,
                     path=path,
                     reason=why,
-                    effect="Go stops at the first readable certificate file: "
-                    "the files after it are never read",
+                    effect="go-stops-at-first-file",
                 )
             )
 
@@ -171,15 +167,7 @@ def load_system_roots(
                 first_err = first_err or f"open {d}: {describe_oserror(exc)}"
             continue
         if listing.truncated:
-            b.add(
-                finding(
-                    Code.STORE_LIMIT,
-                    Severity.WARNING,
-                    client=client,
-                    path=path,
-                    reason=f"more than {len(listing.entries)} entries: only the first were read",
-                )
-            )
+            b.add(entries_limit_finding(client, path, len(listing.entries)))
         count = 0
         for entry in listing.entries:
             name = entry.name
@@ -217,20 +205,33 @@ def load_system_roots(
     return b
 
 
+# Source-detail words of each ``empty-bundle`` reason (the same as
+# render/words.py REASONS, which tests/test_params_are_data.py checks).
+EMPTY_DETAIL: dict[str, str] = {
+    "empty-file": "the file is empty",
+    "der-not-pem": "DER, not PEM: Go reads only PEM",
+    "no-pem-block": "no PEM block",
+    "only-trusted-certificate": "only BEGIN TRUSTED CERTIFICATE blocks, which Go ignores",
+    "pem-headers": "CERTIFICATE blocks with PEM headers, which Go ignores",
+    "no-parsable-certificate": "no parsable CERTIFICATE block",
+}
+
+
 def _why_empty(data: bytes) -> str:
+    """The ``empty-bundle`` reason code for a file Go read but took nothing from."""
     if not data.strip():
-        return "the file is empty"
+        return "empty-file"
     blocks = pemfile.scan(data)
     if not blocks:
         if pemfile.looks_like_der_cert(data):
-            return "DER, not PEM: Go reads only PEM"
-        return "no PEM block"
+            return "der-not-pem"
+        return "no-pem-block"
     labels = {b.label for b in blocks}
     if "TRUSTED CERTIFICATE" in labels and "CERTIFICATE" not in labels:
-        return "only BEGIN TRUSTED CERTIFICATE blocks, which Go ignores"
+        return "only-trusted-certificate"
     if any(b.headers for b in blocks):
-        return "CERTIFICATE blocks with PEM headers, which Go ignores"
-    return "no parsable CERTIFICATE block"
+        return "pem-headers"
+    return "no-parsable-certificate"
 
 
 def model(ctx: StoreContext) -> ClientStore:
@@ -240,15 +241,13 @@ def model(ctx: StoreContext) -> ClientStore:
     b = load_system_roots(ctx)
     b.refresh_command = ctx.distro.facts.refresh
     active = [v for v in GO_ENV_VARS if env_value(ctx.env, v)]
-    harmless = None
+    harmless: dict[str, str | list[str]] | None = None
     if active == [CERT_FILE_ENV]:
-        harmless = (
-            "SSL_CERT_FILE replaces only Go's list of bundle files: every file in "
-            + " and ".join(CERT_DIRECTORIES)
-            + " is still read because SSL_CERT_DIR is not set"
-        )
+        # SSL_CERT_FILE replaces only the list of bundle files: the
+        # directories are still read.
+        harmless = {"reason": "go-cert-dir-still-read", "dirs": list(CERT_DIRECTORIES)}
     return compare_default(
-        ctx, b, lambda env: load_system_roots(ctx, env=env), active, harmless_reason=harmless
+        ctx, b, lambda env: load_system_roots(ctx, env=env), active, harmless=harmless
     )
 
 

@@ -405,11 +405,7 @@ def _post(ctx: StoreContext, s: ClientStore) -> ClientStore:
                     names=[a.cert.display_name for a in p[:5]],
                     refresh=refresh,
                     bundle=scan.bundle,
-                    reason=(
-                        f"not in {scan.bundle}"
-                        if scan.bundle_exists
-                        else f"{scan.bundle} does not exist"
-                    )
+                    reason=("not-in-bundle" if scan.bundle_exists else "bundle-missing")
                     if scan.bundle
                     else None,
                 )
@@ -418,6 +414,7 @@ def _post(ctx: StoreContext, s: ClientStore) -> ClientStore:
         by_file: dict[str, list[Anchor]] = {}
         for a in ig:
             by_file.setdefault(a.provenance.source, []).append(a)
+        values = {f.path: dict(f.values) for f in scan.files}
         for path, anchors in by_file.items():
             findings.append(
                 finding(
@@ -428,6 +425,7 @@ def _post(ctx: StoreContext, s: ClientStore) -> ClientStore:
                     path=path,
                     reason=anchors[0].provenance.detail,
                     names=[a.cert.display_name for a in anchors[:5]],
+                    **values.get(path, {}),
                 )
             )
         ignored += ig
@@ -442,7 +440,9 @@ def _post(ctx: StoreContext, s: ClientStore) -> ClientStore:
                 Code.NO_TRUST_STORE,
                 Severity.ERROR,
                 client=s.client,
-                reason=s.load_error or "no CA certificate found in any source this client reads",
+                # The client's own error when it has one, quoted as load_error.
+                reason="load-error" if s.load_error else "no-anchors",
+                load_error=s.load_error,
                 install=hint,
                 distro=ctx.distro.family,
             ),

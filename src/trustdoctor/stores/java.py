@@ -188,9 +188,8 @@ def model(ctx: StoreContext) -> ClientStore:
                         Severity.ERROR,
                         client="java",
                         path=store,
-                        reason="no such file",
-                        effect="javax.net.ssl.trustStore points to a missing file: "
-                        "the JVM trusts nothing",
+                        reason="missing-file",
+                        effect="java-truststore-missing",
                     )
                 )
                 store = None
@@ -231,9 +230,7 @@ def model(ctx: StoreContext) -> ClientStore:
                 Severity.INFO,
                 client="java",
                 variables=["USE_SYSTEM_CA_CERTS"],
-                reason="the Temurin entrypoint imports /certificates/*.crt and the OS store "
-                "into cacerts "
-                "when the container starts; this view is the store before that",
+                reason="temurin-entrypoint",
             )
         )
     return replace(b.build(), system_store=system)
@@ -259,11 +256,7 @@ def _read_store(
         data = ctx.fs.read_bytes(store)
     except OSError as exc:
         b.source(store, "keystore", SourceStatus.UNREADABLE, None, describe_oserror(exc))
-        b.add(
-            unreadable_finding(
-                "java", store, exc, effect="the JVM cannot initialise its trust manager"
-            )
-        )
+        b.add(unreadable_finding("java", store, exc, effect="java-no-trust-manager"))
         b.load_error = f"java.security.KeyStoreException: {store}: {describe_oserror(exc)}"
         return system
     b.files_read.append(store)
@@ -279,8 +272,9 @@ def _read_store(
                 Severity.ERROR,
                 client="java",
                 path=store,
-                reason=exc.message,
-                effect="the JVM cannot load its truststore: every TLS connection fails",
+                reason="keystore-rejected",
+                error=exc.message,  # the keystore parser's message
+                effect="java-keystore-unloadable",
             )
         )
         b.load_error = f"java.io.IOException: {exc.message}"

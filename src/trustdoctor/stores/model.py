@@ -125,7 +125,8 @@ class ClientStore:
         refresh_command: the command that rebuilds the store this client reads.
         ignored: certificates in anchor source directories the update tool
             will never pick up (wrong suffix, DER, several per file for a
-            CApath reader), with the reason in ``provenance.detail``.
+            CApath reader), with the ``anchor-file-ignored`` reason code in
+            ``provenance.detail``.
         load_error: the error the client itself reports while loading its
             store, when loading fails outright (Go's SystemRootsError, curl's
             exit 77, requests' "invalid path").

@@ -162,11 +162,7 @@ def _extra(ctx: StoreContext, b: Builder) -> None:
             None,
             f"${EXTRA_ENV}: {describe_oserror(exc)}",
         )
-        b.add(
-            unreadable_finding(
-                "node", path, exc, effect=f"Node prints a warning and ignores ${EXTRA_ENV}"
-            )
-        )
+        b.add(unreadable_finding("node", path, exc, effect="node-ignores-extra"))
         return
     b.files_read.append(path)
     blocks, why = pemfile.openssl_sequential(data, trusted=False)
@@ -174,18 +170,21 @@ def _extra(ctx: StoreContext, b: Builder) -> None:
     b.anchors.extend(anchors)
     status = SourceStatus.USED if anchors else SourceStatus.EMPTY
     b.source(path, "file", status, len(anchors), f"${EXTRA_ENV} (read once, at start-up)")
-    if (why and why != "no certificate found") or bad or not anchors:
+    if (why and why != pemfile.NO_CERTIFICATE) or bad or not anchors:
+        if why is None and bad:
+            why = pemfile.Problem("does-not-parse", bad[0].line)
+        why = why or pemfile.NO_CERTIFICATE
         b.add(
             finding(
                 Code.UNREADABLE_FILE,
                 Severity.WARNING,
                 client="node",
                 path=path,
-                reason=why or "no certificate found",
-                effect=(
-                    f"Node warns 'Ignoring extra certs from `{value}`' and keeps only the "
-                    f"{len(anchors)} certificate(s) read before the error"
-                ),
+                reason=why.code,
+                line=why.line,
+                effect="node-keeps-partial",
+                extra_ca_certs=value,  # the variable's value, as Node's warning quotes it
+                kept=len(anchors),
             )
         )
 

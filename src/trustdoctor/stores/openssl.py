@@ -33,6 +33,7 @@ from . import pemfile
 from .base import (
     Builder,
     block_limit_finding,
+    entries_limit_finding,
     finding,
     limit_finding,
     oserror_status,
@@ -122,7 +123,11 @@ def present(ctx: StoreContext) -> bool:
 
 
 def _load_cafile(ctx: StoreContext, b: Builder, path: str, detail: str) -> str | None:
-    """Load a CAfile like ``X509_load_cert_crl_file``; return why nothing loaded, or ``None``."""
+    """Load a CAfile like ``X509_load_cert_crl_file``; return why nothing loaded, or ``None``.
+
+    The returned words feed a client's ``load_error`` (its own message
+    quoting the failure); the findings carry codes.
+    """
     fs = ctx.fs
     try:
         data = fs.read_bytes(path)
@@ -138,7 +143,7 @@ def _load_cafile(ctx: StoreContext, b: Builder, path: str, detail: str) -> str |
         if isinstance(exc, LimitExceeded):
             b.add(limit_finding(b.client, path, exc))
         elif status != SourceStatus.MISSING:
-            b.add(unreadable_finding(b.client, path, exc, effect="no CAfile is loaded"))
+            b.add(unreadable_finding(b.client, path, exc, effect="openssl-no-cafile"))
         return describe_oserror(exc)
     b.files_read.append(path)
     if pemfile.truncated(data):
@@ -146,10 +151,14 @@ def _load_cafile(ctx: StoreContext, b: Builder, path: str, detail: str) -> str |
     blocks, why = pemfile.openssl_cafile(data)
     anchors, bad = anchors_from_blocks(blocks, path, detail)
     if bad and why is None:
-        why = f"certificate at line {bad[0].line} does not parse"
-    if why is not None and why != "no certificate found":
+        why = pemfile.Problem("does-not-parse", bad[0].line)
+    if why is not None and why != pemfile.NO_CERTIFICATE:
         b.source(
-            path, "file", SourceStatus.REJECTED, 0, f"OpenSSL loads nothing from this file: {why}"
+            path,
+            "file",
+            SourceStatus.REJECTED,
+            0,
+            f"OpenSSL loads nothing from this file: {why.detail}",
         )
         b.add(
             finding(
@@ -157,14 +166,16 @@ def _load_cafile(ctx: StoreContext, b: Builder, path: str, detail: str) -> str |
                 Severity.WARNING,
                 client=b.client,
                 path=path,
-                reason=why,
-                effect="OpenSSL drops the whole file when one PEM block is broken",
+                reason=why.code,
+                line=why.line,
+                effect="openssl-drops-file",
             )
         )
-        return why
+        return why.detail
     if not anchors:
-        b.source(path, "file", SourceStatus.EMPTY, 0, f"{detail}; {why or 'no certificate'}")
-        return why or "no certificate found"
+        empty = why.detail if why else "no certificate"
+        b.source(path, "file", SourceStatus.EMPTY, 0, f"{detail}; {empty}")
+        return pemfile.NO_CERTIFICATE.detail
     b.anchors.extend(anchors)
     b.source(path, "file", SourceStatus.USED, len(anchors), detail)
     return None
@@ -189,15 +200,7 @@ def _load_capath(
         )
         return
     if listing.truncated:
-        b.add(
-            finding(
-                Code.STORE_LIMIT,
-                Severity.WARNING,
-                client=b.client,
-                path=d,
-                reason=f"more than {len(listing.entries)} entries: only the first were read",
-            )
-        )
+        b.add(entries_limit_finding(b.client, d, len(listing.entries)))
     names = {e.name for e in listing.entries}
     hashes: dict[str, int] = {}
     for n in names:
@@ -330,8 +333,7 @@ def _finish_common(
                 count=len(pending),
                 files=[a.provenance.source for a in pending[:10]],
                 refresh=refresh,
-                reason="certificate files without a <hash>.0 link: "
-                "invisible to OpenSSL's CApath lookup",
+                reason="no-hash-link",
             )
         )
         b.refresh_command = refresh

@@ -18,13 +18,15 @@ def compare_default(
     rerun: Callable[[Mapping[str, str]], Builder],
     active_vars: Sequence[str],
     *,
-    harmless_reason: str | None = None,
+    harmless: Mapping[str, str | list[str]] | None = None,
     **extra: object,
 ) -> ClientStore:
     """Freeze ``b``; when ``active_vars`` are set, also model the store without them.
 
     Adds ``env-override`` when the default store has anchors the overridden
-    one lacks (naming private ones first), else ``override-harmless``.
+    one lacks (naming private ones first), else ``override-harmless`` with
+    the ``harmless`` params (a ``reason`` code and its values; default
+    ``reason="nothing-hidden"``).
     """
     if not active_vars:
         return b.build(**extra)
@@ -55,9 +57,8 @@ def compare_default(
                 Severity.INFO,
                 client=b.client,
                 variables=list(active_vars),
-                reason=harmless_reason
-                or "every root of the default store is still trusted with the override",
                 default_count=len(default),
+                **(harmless or {"reason": "nothing-hidden"}),
             )
         )
     return b.build(default_anchors=default, **extra)

@@ -159,24 +159,56 @@ def go_certs(data: bytes) -> list[CertBlock]:
     ]
 
 
-def _openssl_block(b: Block, index: int, labels: tuple[str, ...]) -> CertBlock | str | None:
-    """One block as OpenSSL's PEM reader takes it: a certificate, the error that
+@dataclass(frozen=True)
+class Problem:
+    """Why OpenSSL's PEM reader stops: a stable code and the line of the block.
+
+    Codes: ``pem-no-end``, ``pem-invalid-base64``, ``pem-headers``, ``not-der``,
+    ``does-not-parse`` (a certificate that does not parse, found by the
+    caller), ``no-certificate``.  Findings carry them as ``reason``/``line``
+    (their words: render/words.py REASONS under ``unreadable-file``).
+    """
+
+    code: str
+    line: int | None = None
+
+    @property
+    def detail(self) -> str:
+        """The words for a source's ``detail`` (free text, like every source detail)."""
+        return PROBLEM_DETAIL[self.code].format(line=self.line)
+
+
+# Source-detail words of each problem (the same as render/words.py REASONS,
+# which tests/test_params_are_data.py checks).
+PROBLEM_DETAIL: dict[str, str] = {
+    "pem-no-end": "PEM block at line {line} has no END line",
+    "pem-invalid-base64": "PEM block at line {line} has invalid base64",
+    "pem-headers": "certificate at line {line} has PEM headers",
+    "not-der": "certificate at line {line} is not DER",
+    "does-not-parse": "certificate at line {line} does not parse",
+    "no-certificate": "no certificate found",
+}
+NO_CERTIFICATE = Problem("no-certificate")
+
+
+def _openssl_block(b: Block, index: int, labels: tuple[str, ...]) -> CertBlock | Problem | None:
+    """One block as OpenSSL's PEM reader takes it: a certificate, the problem that
     stops the reading, or ``None`` (another label, skipped)."""
     if not b.complete:
-        return f"PEM block at line {b.line} has no END line"
+        return Problem("pem-no-end", b.line)
     if b.der is None:
-        return f"PEM block at line {b.line} has invalid base64"
+        return Problem("pem-invalid-base64", b.line)
     if b.label not in labels:
         return None
     if b.headers:
-        return f"certificate at line {b.line} has PEM headers"
+        return Problem("pem-headers", b.line)
     der = der_element(b.der) if b.label == "TRUSTED CERTIFICATE" else b.der
     if not der:
-        return f"certificate at line {b.line} is not DER"
+        return Problem("not-der", b.line)
     return CertBlock(der, b.line, index, b.label)
 
 
-def openssl_cafile(data: bytes) -> tuple[list[CertBlock], str | None]:
+def openssl_cafile(data: bytes) -> tuple[list[CertBlock], Problem | None]:
     """OpenSSL CAfile semantics: every certificate, or nothing and the reason.
 
     Certificate DER validity is checked by the caller (a block that does not
@@ -186,16 +218,18 @@ def openssl_cafile(data: bytes) -> tuple[list[CertBlock], str | None]:
     certs: list[CertBlock] = []
     for i, b in enumerate(scan(data)):
         got = _openssl_block(b, i, CERT_LABELS)
-        if isinstance(got, str):
+        if isinstance(got, Problem):
             return [], got
         if got is not None:
             certs.append(got)
     if not certs:
-        return [], "no certificate found"
+        return [], NO_CERTIFICATE
     return certs, None
 
 
-def openssl_sequential(data: bytes, *, trusted: bool = True) -> tuple[list[CertBlock], str | None]:
+def openssl_sequential(
+    data: bytes, *, trusted: bool = True
+) -> tuple[list[CertBlock], Problem | None]:
     """OpenSSL ``PEM_read_bio_X509[_AUX]`` loop: certificates until the first error.
 
     ``trusted=False`` is ``PEM_read_bio_X509`` (Node's extra CA file): only
@@ -205,12 +239,12 @@ def openssl_sequential(data: bytes, *, trusted: bool = True) -> tuple[list[CertB
     certs: list[CertBlock] = []
     for i, b in enumerate(scan(data)):
         got = _openssl_block(b, i, labels)
-        if isinstance(got, str):
+        if isinstance(got, Problem):
             return certs, got
         if got is not None:
             certs.append(got)
     if not certs:
-        return certs, "no certificate found"
+        return certs, NO_CERTIFICATE
     return certs, None
 
 

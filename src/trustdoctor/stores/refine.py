@@ -18,7 +18,8 @@ client lacks the anchor*, and the most specific reason wins:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from ..model.anchors import Anchor
 from ..model.cert import CertInfo, verify_signature
@@ -61,6 +62,12 @@ def _daemon_store_error(store: ClientStore) -> Finding | None:
     )
 
 
+def _file_finding(store: ClientStore, code: Code, path: str) -> Mapping[str, object]:
+    """The params of ``store``'s ``code`` finding about ``path`` (its reason's values)."""
+    f = next((f for f in store.findings if f.code == code and f.params.get("path") == path), None)
+    return f.params if f is not None else {}
+
+
 def explain_missing(top: CertInfo, store: ClientStore) -> tuple[Code, Finding] | None:
     """The most specific store reason why ``store`` lacks the anchor for ``top``."""
     client = store.client
@@ -70,7 +77,9 @@ def explain_missing(top: CertInfo, store: ClientStore) -> tuple[Code, Finding] |
             Code.NO_TRUST_STORE,
             Severity.ERROR,
             Side.CLIENT,
-            {"client": client, "reason": store.load_error or "no CA certificate found"},
+            {"client": client, "reason": "load-error", "load_error": store.load_error}
+            if store.load_error
+            else {"client": client, "reason": "no-anchors"},
         )
     hit = _match(store.pending, top)
     if hit is not None:
@@ -93,6 +102,7 @@ def explain_missing(top: CertInfo, store: ClientStore) -> tuple[Code, Finding] |
             Severity.ERROR,
             Side.CLIENT,
             {
+                **_file_finding(store, Code.ANCHOR_FILE_IGNORED, hit.provenance.source),
                 "client": client,
                 "path": hit.provenance.source,
                 "root": hit.cert.display_name,
@@ -164,7 +174,10 @@ class CaCheck:
             ``stale-bundle``, ``anchor-file-ignored``, ``env-override``,
             ``daemon-store``, ``not-present``.
         source: where the anchor was read (trusted), or where the CA sits unused.
-        detail: one more fact (the refresh command, the variable...).
+        detail: one more fact (the refresh command, the variable...); for
+            ``anchor-file-ignored`` and ``daemon-store`` the finding's reason code.
+        params: for ``anchor-file-ignored`` and ``daemon-store``, the store
+            finding's params (the reason code and the values its words need).
     """
 
     client: str
@@ -174,6 +187,7 @@ class CaCheck:
     reason: str
     source: str | None = None
     detail: str | None = None
+    params: Mapping[str, object] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -184,6 +198,7 @@ class CaCheck:
             "reason": self.reason,
             "source": self.source,
             "detail": self.detail,
+            "params": dict(self.params),
         }
 
 
@@ -254,9 +269,23 @@ def check_ca(
     ):
         hit = next((a for a in pool if a.cert.sha256 == fp), None)
         if hit is not None:
-            detail = store.refresh_command if code == Code.STALE_BUNDLE else hit.provenance.detail
+            if code == Code.STALE_BUNDLE:
+                detail, params = store.refresh_command, {}
+            else:
+                detail = hit.provenance.detail
+                params = {
+                    **_file_finding(store, code, hit.provenance.source),
+                    "reason": hit.provenance.detail,
+                }
             return CaCheck(
-                client, fp, hit.cert.display_name, False, code.value, hit.provenance.source, detail
+                client,
+                fp,
+                hit.cert.display_name,
+                False,
+                code.value,
+                hit.provenance.source,
+                detail,
+                params,
             )
     if store.default_anchors is not None:
         hit = store.default_anchors.find(fp)
@@ -283,5 +312,6 @@ def check_ca(
             Code.DAEMON_STORE.value,
             str(ds.params.get("path") or ""),
             str(ds.params.get("reason") or ""),
+            ds.params,
         )
     return CaCheck(client, fp, name, False, "not-present", None, None)

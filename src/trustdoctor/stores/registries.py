@@ -94,7 +94,11 @@ def read_certs_dir(
     missing_key_msg: str | None,
     missing_cert_msg: str | None,
 ) -> int:
-    """Read a Docker-layout per-registry directory: ``*.crt`` CAs, ``.cert``/``.key`` pairs."""
+    """Read a Docker-layout per-registry directory: ``*.crt`` CAs, ``.cert``/``.key`` pairs.
+
+    ``missing_key_msg``/``missing_cert_msg`` are the daemon's own error
+    messages (formats with ``{key}``/``{cert}``), quoted as ``client_error``.
+    """
     try:
         entries = ctx.fs.listdir(d, limit=1000).entries
     except OSError as exc:
@@ -103,8 +107,8 @@ def read_certs_dir(
     names = {e.name for e in entries}
     count = 0
 
-    def flag(code: Code, severity: Severity, path: str, reason: str) -> None:
-        b.add(finding(code, severity, client=client, path=path, reason=reason))
+    def flag(code: Code, severity: Severity, path: str, reason: str, **values: str) -> None:
+        b.add(finding(code, severity, client=client, path=path, reason=reason, **values))
 
     for e in entries:
         full = f"{d}/{e.name}"
@@ -117,7 +121,8 @@ def read_certs_dir(
                     Code.DAEMON_STORE,
                     Severity.ERROR,
                     full,
-                    f"cannot read CA file: {describe_oserror(exc)}",
+                    "ca-file-unreadable",
+                    error=describe_oserror(exc),
                 )
                 continue
             n = _add_pem(
@@ -129,33 +134,37 @@ def read_certs_dir(
             )
             count += n
             if not n:
-                flag(
-                    Code.ANCHOR_FILE_IGNORED,
-                    Severity.WARNING,
-                    full,
-                    "no PEM CERTIFICATE block (DER or TRUSTED CERTIFICATE are ignored)",
-                )
+                flag(Code.ANCHOR_FILE_IGNORED, Severity.WARNING, full, "no-pem-certificate")
         elif e.name.endswith(".cert"):
             key = e.name[:-5] + ".key"
             if key not in names and missing_key_msg:
-                reason = missing_key_msg.format(key=key, cert=e.name)
-                flag(Code.DAEMON_STORE, Severity.ERROR, full, reason)
+                flag(
+                    Code.DAEMON_STORE,
+                    Severity.ERROR,
+                    full,
+                    "client-cert-without-key",
+                    key=key,
+                    cert=e.name,
+                    client_error=missing_key_msg.format(key=key, cert=e.name),
+                )
             else:
                 b.source(full, "file", SourceStatus.IGNORED, None, "client certificate (not a CA)")
         elif e.name.endswith(".key"):
             cert = e.name[:-4] + ".cert"
             if cert not in names and missing_cert_msg:
-                reason = missing_cert_msg.format(key=e.name, cert=cert)
-                flag(Code.DAEMON_STORE, Severity.ERROR, full, reason)
+                flag(
+                    Code.DAEMON_STORE,
+                    Severity.ERROR,
+                    full,
+                    "key-without-client-cert",
+                    key=e.name,
+                    cert=cert,
+                    client_error=missing_cert_msg.format(key=e.name, cert=cert),
+                )
         elif not e.is_dir and e.name != "hosts.toml":
             b.source(full, "file", SourceStatus.IGNORED, None, "not *.crt: not read as a CA")
             if e.name.endswith((".pem", ".cer", ".ca", ".der")):
-                flag(
-                    Code.ANCHOR_FILE_IGNORED,
-                    Severity.WARNING,
-                    full,
-                    "only *.crt files in a certs.d directory are CA certificates",
-                )
+                flag(Code.ANCHOR_FILE_IGNORED, Severity.WARNING, full, "not-crt-suffix")
     return count
 
 
@@ -252,8 +261,9 @@ def docker_model(ctx: StoreContext) -> ClientStore:
                     Severity.WARNING,
                     client="docker",
                     path=f"{root}/{d}",
-                    reason=f"'{d}' matches only image references that spell ':443'; references "
-                    f"to {host} without a port use {root}/{host}",
+                    reason="port-443-in-name",
+                    dir=d,
+                    host=host,
                     expected=f"{root}/{host}",
                 )
             )
@@ -264,7 +274,7 @@ def docker_model(ctx: StoreContext) -> ClientStore:
                     Severity.WARNING,
                     client="docker",
                     path=f"{root}/{d}",
-                    reason="containerd-style name (host_port_): dockerd's certs.d uses host:port",
+                    reason="containerd-style-name",
                     expected=f"{root}/{':'.join(d.rstrip('_').rsplit('_', 1))}",
                 )
             )
@@ -299,8 +309,8 @@ def docker_model(ctx: StoreContext) -> ClientStore:
                         Severity.ERROR,
                         client="docker",
                         path=f"{root}/{misses[0]}",
-                        reason=f"dockerd looks for {root}/{reg} exactly; "
-                        f"{', '.join(misses)} cannot match",
+                        reason="name-cannot-match",
+                        misses=misses,
                         expected=f"{root}/{reg}",
                         registry=reg,
                     )
@@ -393,7 +403,8 @@ def _load_toml(ctx: StoreContext, b: Builder, path: str) -> dict[str, Any] | Non
                     Severity.WARNING,
                     client=b.client,
                     path=path,
-                    reason=describe_oserror(exc),
+                    reason="os-error",
+                    error=describe_oserror(exc),
                 )
             )
         return None
@@ -406,8 +417,9 @@ def _load_toml(ctx: StoreContext, b: Builder, path: str) -> dict[str, Any] | Non
                 Severity.ERROR,
                 client=b.client,
                 path=path,
-                reason=f"invalid TOML: {exc}",
-                effect="containerd refuses to start with this file",
+                reason="invalid-toml",
+                error=str(exc),  # tomllib's message
+                effect="containerd-refuses-start",
             )
         )
         return None
@@ -497,7 +509,8 @@ def _read_hosts_toml(ctx: StoreContext, b: Builder, d: str, registry: str) -> in
                     Severity.INFO,
                     client="containerd",
                     path=path,
-                    reason=f"skip_verify = true for {url}: certificates are not verified at all",
+                    reason="skip-verify",
+                    url=url,
                 )
             )
         ca = sec.get("ca")
@@ -528,7 +541,8 @@ def _read_hosts_toml(ctx: StoreContext, b: Builder, d: str, registry: str) -> in
                         Severity.ERROR,
                         client="containerd",
                         path=full,
-                        reason=f'unable to read CA cert "{full}": {describe_oserror(exc)}',
+                        reason="hosts-ca-unreadable",
+                        error=describe_oserror(exc),
                         registry=registry,
                     )
                 )
@@ -557,7 +571,7 @@ def _read_hosts_toml(ctx: StoreContext, b: Builder, d: str, registry: str) -> in
                         Severity.ERROR,
                         client="containerd",
                         path=full,
-                        reason=f'unable to load CA cert "{full}": no PEM certificate',
+                        reason="hosts-ca-no-pem",
                     )
                 )
     return count
@@ -585,8 +599,10 @@ def containerd_model(ctx: StoreContext) -> ClientStore:
                 Severity.WARNING,
                 client="containerd",
                 path=cfg_path,
-                reason=f"registry settings under {'.'.join(other_keys[0])} are ignored by a "
-                f"version {version} configuration (expected {'.'.join(keys)})",
+                reason="registry-settings-ignored",
+                section=".".join(other_keys[0]),
+                version=str(version),
+                expected_section=".".join(keys),
             )
         )
     config_path = reg_cfg.get("config_path") if isinstance(reg_cfg, Mapping) else None
@@ -623,7 +639,8 @@ def containerd_model(ctx: StoreContext) -> ClientStore:
                         Severity.ERROR,
                         client="containerd",
                         path=ca,
-                        reason=f"ca_file: {describe_oserror(exc)}",
+                        reason="legacy-ca-file-unreadable",
+                        error=describe_oserror(exc),
                         registry=reg,
                     )
                 )
@@ -655,10 +672,8 @@ def containerd_model(ctx: StoreContext) -> ClientStore:
                     Severity.WARNING if existing else Severity.INFO,
                     client="containerd",
                     path=cfg_path,
-                    reason="registry config_path is unset: containerd ≥ 2.2 then reads "
-                    f"{CONTAINERD_DEFAULT_CONFIG_PATH}, older versions ignore certs.d; "
-                    "the version could not be determined from the files, so certs.d is "
-                    "assumed ignored",
+                    reason="config-path-unset-version-unknown",
+                    default_config_path=CONTAINERD_DEFAULT_CONFIG_PATH,
                     dirs=existing or None,
                 )
             )
@@ -677,9 +692,10 @@ def containerd_model(ctx: StoreContext) -> ClientStore:
                         Severity.ERROR,
                         client="containerd",
                         path=existing[0],
-                        reason=f"config_path is unset in {cfg_path}: containerd "
-                        f"{'.'.join(map(str, ver))} never reads {existing[0]}",
-                        fix=f'set config_path = "/etc/containerd/certs.d" under [{".".join(keys)}]',
+                        reason="config-path-unset",
+                        config=cfg_path,
+                        version=".".join(map(str, ver)),
+                        section=".".join(keys),
                     )
                 )
     for r in roots:
@@ -725,8 +741,8 @@ def containerd_model(ctx: StoreContext) -> ClientStore:
                             Severity.ERROR,
                             client="containerd",
                             path=chosen,
-                            reason=f"{chosen} shadows {later[0]}: "
-                            "the first root with any match wins",
+                            reason="default-shadows",
+                            shadowed=later[0],
                             registry=reg,
                         )
                     )
@@ -808,8 +824,8 @@ def containers_model(ctx: StoreContext, client: str) -> ClientStore:
                         Severity.ERROR,
                         client=client,
                         path=misses[0],
-                        reason=f"the directory name must match the image reference's host[:port] "
-                        f"exactly ({reg}); {misses[0].rsplit('/', 1)[1]} cannot match",
+                        reason="name-must-match",
+                        found=misses[0].rsplit("/", 1)[1],
                         expected=f"/etc/containers/certs.d/{reg}",
                         registry=reg,
                     )

@@ -54,9 +54,11 @@ _CACHE_BYTES = 96 * 1024 * 1024
 class LimitExceeded(OSError):
     """A file or directory exceeds trustdoctor's safety limits."""
 
-    def __init__(self, path: str, what: str) -> None:
+    def __init__(self, path: str, what: str, *, limit: int, size: int | None = None) -> None:
         super().__init__(errno.EFBIG, what, path)
         self.what = what
+        self.limit = limit  # the limit in bytes
+        self.size = size  # the file's size, when known before reading
 
 
 @dataclass(frozen=True)
@@ -269,7 +271,12 @@ class RootFS:
             if not stat.S_ISREG(st.st_mode):
                 raise OSError(errno.EINVAL, "Not a regular file", path)
             if st.st_size > max_size:
-                raise LimitExceeded(path, f"{st.st_size} bytes, over the {max_size}-byte limit")
+                raise LimitExceeded(
+                    path,
+                    f"{st.st_size} bytes, over the {max_size}-byte limit",
+                    limit=max_size,
+                    size=st.st_size,
+                )
             chunks: list[bytes] = []
             total = 0
             while True:
@@ -279,7 +286,7 @@ class RootFS:
                 chunks.append(chunk)
                 total += len(chunk)
                 if total > max_size:
-                    raise LimitExceeded(path, f"over the {max_size}-byte limit")
+                    raise LimitExceeded(path, f"over the {max_size}-byte limit", limit=max_size)
         finally:
             os.close(fd)
         data = b"".join(chunks)
@@ -323,7 +330,12 @@ class RootFS:
                 yield None
                 return
             if st.st_size > max_size:
-                raise LimitExceeded(path, f"{st.st_size} bytes, over the {max_size}-byte limit")
+                raise LimitExceeded(
+                    path,
+                    f"{st.st_size} bytes, over the {max_size}-byte limit",
+                    limit=max_size,
+                    size=st.st_size,
+                )
             with mmap.mmap(fd, 0, prot=mmap.PROT_READ) as mm:
                 yield mm
         finally:
