@@ -105,3 +105,11 @@ def test_lab_cleans_up_on_sigterm(tmp_path):
     assert rc == 143, err
     assert b"Traceback" not in err
     assert left == []
+
+
+def test_lab_table_as_json(capsys):
+    assert main(["lab", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["kind"] == "lab" and data["wrong"] == 0
+    assert [r["scenario"] for r in data["scenarios"]] == [s.name for s in SCENARIOS]
+    assert all(r["found"] == r["expected"] for r in data["scenarios"])

@@ -62,6 +62,32 @@ def run(args: argparse.Namespace) -> int:
             )
             emit(doc)
         return 0 if res.ok else 1
+    if args.format == "json":
+        import json
+
+        rows = []
+        for s in SCENARIOS:
+            res = run_scenario(s)
+            rows.append(
+                {
+                    "scenario": s.name,
+                    "client": s.client,
+                    "summary": s.summary,
+                    "expected": s.expected,
+                    "found": res.found,
+                    "ok": res.ok,
+                }
+            )
+        wrong = sum(1 for r in rows if not r["ok"])
+        doc_json = {
+            "schema_version": 1,
+            "kind": "lab",
+            "scenarios": rows,
+            "right": len(rows) - wrong,
+            "wrong": wrong,
+        }
+        sys.stdout.write(json.dumps(doc_json, indent=2) + "\n")
+        return 1 if wrong else 0
     results = []
     doc = Doc()
     doc.line(Span(f"{'scenario':<24} {'client':<11} {'expected':<22} {'found':<22}", BOLD))
@@ -80,8 +106,6 @@ def run(args: argparse.Namespace) -> int:
         )
         emit(row)
         sys.stdout.flush()
-    if args.format == "json":
-        pass
     summary = Doc()
     summary.blank()
     n = len(results)
