@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,29 +54,14 @@ def _one_line(err: str) -> str:
 # -- interrupted write -----------------------------------------------------------------------------
 
 
-def test_killed_between_write_and_rename(tmp_path: Path) -> None:
-    """SIGKILL once the temporary file is complete, before the rename: the bundle is the old one."""
-    ca = make_ca(tmp_path)
-    root = make_root(tmp_path, "distroless")
-    bundle = root / BUNDLES["distroless"].lstrip("/")
-    original = bundle.read_bytes()
+def _kill_paused_fix(tmp_path: Path, ca: Any, root: Path) -> int:
+    """Run ``fix --apply`` in a child that pauses between write and rename,
+    SIGKILL it there, and return its pid."""
     marker = tmp_path / "paused"
     env = dict(os.environ, PYTHONPATH=str(SRC), NO_COLOR="1", **{PAUSE_ENV: str(marker)})
+    argv = ["fix", "--ca", str(ca.path), "--root", str(root), "--client", "go", "--apply", "--yes"]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "trustdoctor",
-            "fix",
-            "--ca",
-            str(ca.path),
-            "--root",
-            str(root),
-            "--client",
-            "go",
-            "--apply",
-            "--yes",
-        ],
+        [sys.executable, "-m", "trustdoctor", *argv],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -89,6 +75,16 @@ def test_killed_between_write_and_rename(tmp_path: Path) -> None:
     os.kill(pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
+    return pid
+
+
+def test_killed_between_write_and_rename(tmp_path: Path) -> None:
+    """SIGKILL once the temporary file is complete, before the rename: the bundle is the old one."""
+    ca = make_ca(tmp_path)
+    root = make_root(tmp_path, "distroless")
+    bundle = root / BUNDLES["distroless"].lstrip("/")
+    original = bundle.read_bytes()
+    pid = _kill_paused_fix(tmp_path, ca, root)
     # The store is exactly the old one; the only trace is our complete temporary file.
     assert bundle.read_bytes() == original
     leftovers = [p.name for p in bundle.parent.iterdir() if ".trustdoctor-tmp-" in p.name]
@@ -110,34 +106,7 @@ def test_killed_while_installing_an_anchor(tmp_path: Path) -> None:
     """A new anchor file is either absent or complete; the temp name is not one the tool reads."""
     ca = make_ca(tmp_path)
     root = make_root(tmp_path, "debian")
-    marker = tmp_path / "paused"
-    env = dict(os.environ, PYTHONPATH=str(SRC), NO_COLOR="1", **{PAUSE_ENV: str(marker)})
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "trustdoctor",
-            "fix",
-            "--ca",
-            str(ca.path),
-            "--root",
-            str(root),
-            "--client",
-            "go",
-            "--apply",
-            "--yes",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while not marker.exists():
-        assert proc.poll() is None
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    os.kill(int(marker.read_text()), signal.SIGKILL)
-    proc.wait(timeout=30)
+    _kill_paused_fix(tmp_path, ca, root)
     adir = root / "usr/local/share/ca-certificates"
     names = [p.name for p in adir.iterdir()]
     assert "example-internal-root-ca.crt" not in names
