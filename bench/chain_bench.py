@@ -16,9 +16,9 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import summary, time_command  # noqa: E402
+from common import summary, time_command
 
-from trustdoctor.testing.pki import hierarchy  # noqa: E402
+from trustdoctor.lab.pki import hierarchy
 
 
 def main() -> int:

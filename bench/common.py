@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from trustdoctor.testing.pki import Hierarchy
+    from trustdoctor.lab.pki import Hierarchy
 
 
 def time_command(argv: Sequence[str], runs: int = 15, warmup: int = 2, **kw: object) -> list[float]:

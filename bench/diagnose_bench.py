@@ -40,7 +40,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from common import serve_hierarchy, summary
 
-from trustdoctor.testing.pki import DAY, Hierarchy, make_cert
+from trustdoctor.lab.pki import DAY, Hierarchy, make_cert
 
 NAME = "bench.test"
 TARGET_MS = 200.0

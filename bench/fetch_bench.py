@@ -32,9 +32,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from common import serve_hierarchy, summary, time_command
 
+from trustdoctor.lab.pki import hierarchy
 from trustdoctor.sources.network import fetch_chain
 from trustdoctor.sources.target import parse_target
-from trustdoctor.testing.pki import hierarchy
 
 NAME = "bench.test"
 

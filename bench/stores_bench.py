@@ -49,7 +49,7 @@ def main() -> int:
     base = [py, "-m", "trustdoctor", "stores", "--format", "json"]
     tmp = Path(tempfile.mkdtemp(prefix="td-stores-bench-"))
     ca = tmp / "ca.pem"
-    from trustdoctor.testing import pki
+    from trustdoctor.lab import pki
 
     ca.write_bytes(pki.make_cert("Bench Root").pem)
     env = dict(os.environ)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from trustdoctor.testing import pki
+from trustdoctor.lab import pki
 
 
 @pytest.fixture(scope="session")

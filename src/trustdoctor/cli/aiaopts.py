@@ -46,7 +46,7 @@ def add_aia_arguments(p: argparse.ArgumentParser, *, default_fetch: bool) -> Non
 
 def aia_options_from_args(args: argparse.Namespace, *, default_fetch: bool) -> AiaOptions | None:
     """The AIA options, or ``None`` when AIA is not in play at all."""
-    from ..api_aia import aia_options
+    from ..api.aia import aia_options
 
     fetch = bool(getattr(args, "aia_fetch", default_fetch))
     cache = getattr(args, "aia_cache", None)
@@ -62,6 +62,6 @@ def chain_diagnoser(args: argparse.Namespace) -> Callable[..., Any]:
     options = aia_options_from_args(args, default_fetch=False)
     if options is None:
         return api.diagnose_chain
-    from ..api_aia import diagnose_chain_with_aia
+    from ..api.aia import diagnose_chain_with_aia
 
     return partial(diagnose_chain_with_aia, aia=options)

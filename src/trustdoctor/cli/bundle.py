@@ -87,7 +87,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import api, api_aia
+    from .. import api
+    from ..api import aia as api_aia
     from .aiaopts import aia_options_from_args
 
     # Everything the user can get wrong fails here, before any network work.

@@ -13,11 +13,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..api_endpoint import EndpointDiagnosis
+    from ..api.endpoint import EndpointDiagnosis
     from ..fixes.model import Plan
     from ..model.anchors import Anchor, AnchorSet
     from ..model.findings import Finding
-    from ..stores.model import ClientStore, StoreContext
+    from ..model.stores import ClientStore, StoreContext
 
 DESCRIPTION = """Connect to TARGET, capture exactly what the server presents (one handshake,
 verification off), and judge it for every client found on this host (or in
@@ -153,7 +153,7 @@ def _serve_side(
     outcome: EndpointDiagnosis, pairs: list[tuple[str, AnchorSet]], at: dt.datetime
 ) -> EndpointDiagnosis:
     """Add the serve-side findings the engine does not make (expired cross-signs)."""
-    from ..servechecks import serve_findings
+    from ..engine.servechecks import serve_findings
 
     diag = outcome.diagnosis
     if diag is None:
@@ -166,7 +166,7 @@ def _serve_side(
 
 def run(args: argparse.Namespace) -> int:
     from .. import api
-    from ..api_endpoint import fetch_all, judge_fetch
+    from ..api.endpoint import fetch_all, judge_fetch
     from ..sources.target import parse_target
     from .aiaopts import aia_options_from_args
     from .trustopts import open_trust_context
@@ -245,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
             outcome = _serve_side(outcome, pairs, at)
             aia = aia_options_from_args(args, default_fetch=False)
             if aia is not None and outcome.diagnosis is not None:
-                from ..api_aia import confirm_with_aia
+                from ..api.aia import confirm_with_aia
 
                 confirmed = confirm_with_aia(
                     outcome.diagnosis,

@@ -70,8 +70,9 @@ class _Prefixed:
 
 def _result(args: argparse.Namespace) -> ExplainResult:
     from ..errors import UsageError
-    from ..explain import explain, explain_records
-    from ..sources.logs import LogStats, open_log, records_from_stream
+    from ..explain.match import explain, explain_records
+    from ..explain.records import LogStats, records_from_stream
+    from ..sources.files import open_log
 
     message = [m for m in args.message if m != "-"]
     want_stdin = "-" in args.message

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..fixes.model import ApplyReport, FixContext, Plan
     from ..model.cert import CertInfo
-    from ..stores.model import ClientStore, StoreContext
+    from ..model.stores import ClientStore, StoreContext
 
 DESCRIPTION = """Show the fix for a TLS trust problem, and with --apply carry it out.
 
@@ -107,8 +107,8 @@ def load_ca(path: str, *, force: bool, now: object = None) -> tuple[CertInfo, li
     import datetime as dt
 
     from ..errors import InputError, PrivateKeyInput
+    from ..model.pem import iter_pem_blocks
     from ..sources.files import load_bytes, read_source
-    from ..sources.pem import iter_pem_blocks
 
     data = read_source(path)
     for b in iter_pem_blocks(data):
@@ -218,7 +218,7 @@ def _diagnose(
             inputs, clients=clients, client_anchors=views.anchors, refiners=views.refiners
         )
         return diag, target, None
-    from ..api_endpoint import fetch_all, judge_fetch
+    from ..api.endpoint import fetch_all, judge_fetch
     from ..sources.target import parse_target
 
     t = parse_target(target)
@@ -248,9 +248,9 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from ..errors import UsageError
-    from ..fixes.discover import fix_context
     from ..fixes.model import CaRef
     from ..fixes.planner import plan_for, plan_for_stores
+    from ..stores.fixfacts import fix_context
     from ..stores.inspect import inspect_stores
     from .trustopts import env_from_args, open_trust_context
 
@@ -265,8 +265,8 @@ def run(args: argparse.Namespace) -> int:
     servers = _servers(args.server)
     if args.dockerfile:
         # fixes.discover skips an unreadable Dockerfile silently; say so here (exit 2).
-        from ..fixes.discover import MAX_FILE
         from ..sources.files import read_source
+        from ..stores.fixfacts import MAX_FILE
 
         read_source(args.dockerfile, max_bytes=MAX_FILE)
     ca_cert = None
@@ -276,7 +276,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"trustdoctor: warning: {w}", file=sys.stderr)
     env_given = env_from_args(args) is not None
     if args.apply and not args.image and not args.pid:
-        from ..fixes.apply import sweep_stale
+        from ..stores.apply import sweep_stale
 
         for gone in sweep_stale(args.root or "/"):
             print(f"trustdoctor: removed {gone} (left by an interrupted run)", file=sys.stderr)
@@ -334,10 +334,10 @@ def _plan_for_target(
     args: argparse.Namespace,
     pseudo: tuple[str, ...],
 ) -> Plan:
+    from ..engine.refine import issues
     from ..errors import InputError
     from ..fixes.planner import CLIENT_INSTALL, STORE_CAUSES, plan_for_diagnosis, plan_for_stores
     from ..model.diagnosis import Diagnosis
-    from ..stores.refine import issues
 
     assert isinstance(diag, Diagnosis)
     refusing = [v for v in diag.clients if not v.trusted]
@@ -421,12 +421,12 @@ def _apply(
 ) -> ApplyReport:
     from dataclasses import replace
 
+    from ..engine.refine import check_ca
     from ..errors import UsageError
-    from ..fixes.apply import apply_plan
     from ..fixes.model import Action, ApplyReport
     from ..model.findings import Code
+    from ..stores.apply import apply_plan
     from ..stores.inspect import inspect_stores
-    from ..stores.refine import check_ca
     from .trustopts import open_trust_context
 
     if _needs_ca(plan) and (ca_cert is None or plan.ca is None or plan.ca.sha256 != ca_cert.sha256):

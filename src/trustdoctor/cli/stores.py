@@ -77,11 +77,11 @@ def _clients(values: list[str]) -> tuple[str, ...] | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..engine.refine import CaCheck, check_ca, normalize_fingerprint
     from ..errors import InputError, UsageError
     from ..model.cert import CertInfo
+    from ..model.stores import StoresReport
     from ..stores.inspect import inspect_stores
-    from ..stores.model import StoresReport
-    from ..stores.refine import CaCheck, check_ca, normalize_fingerprint
     from .trustopts import env_from_args, open_trust_context
 
     clients = _clients(args.client)
@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         if missing:
             # The fix for a --ca check: make every client that lacks the root trust it.
             from ..fixes import plan_for_stores
-            from ..fixes.discover import fix_context
+            from ..stores.fixfacts import fix_context
 
             plan = plan_for_stores(missing, cas[0], fix_context(ctx, stores), ca_file=args.ca)
     if args.format == "json":

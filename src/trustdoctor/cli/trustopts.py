@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from ..errors import InputError, UsageError
 
 if TYPE_CHECKING:
-    from ..stores.model import StoreContext
+    from ..model.stores import StoreContext
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_ENV_FILE = 1024 * 1024

@@ -1,5 +1,5 @@
 """The CLI side of the client views: open the trust context the options
-describe and model the clients in it (see :mod:`trustdoctor.clientviews`)."""
+describe and model the clients in it (see :mod:`trustdoctor.api.views`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 import contextlib
 from collections.abc import Iterator, Sequence
 
-from ..clientviews import ClientViews, plan_for, views_for
+from ..api.views import ClientViews, plan_for, views_for
 
 __all__ = ["ClientViews", "client_views", "plan_for", "views_for"]
 

@@ -58,7 +58,7 @@ def _skip_reason(case: Mapping[str, Any]) -> str | None:
 
 
 def run_case(case: Mapping[str, Any]) -> CaseResult:
-    from ..engine import judge
+    from ..engine.judge import judge
     from ..model.anchors import Anchor, make_anchor_set
     from ..model.cert import Provenance
     from ..sources.files import load_bytes
@@ -90,7 +90,7 @@ def run_case(case: Mapping[str, Any]) -> CaseResult:
     )
     from dataclasses import replace
 
-    from ..policies import POLICIES
+    from ..engine.policies import POLICIES
 
     overrides = {}
     if case.get("max_chain_depth") is not None:

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 from ..model.findings import Code, Side
 
 if TYPE_CHECKING:
+    from ..engine.refine import CaCheck
     from ..model.cert import CertInfo
-    from ..stores.refine import CaCheck
 
 
 class Action(StrEnum):

@@ -25,8 +25,8 @@ from .model import PHASES, Action, CaRef, FixContext, Note, Plan, Purpose, Step
 if TYPE_CHECKING:
     from ..model.cert import CertInfo
     from ..model.diagnosis import ClientVerdict, Diagnosis
+    from ..model.stores import ClientStore
     from ..stores.distro import Distro
-    from ..stores.model import ClientStore
 
 # Causes and what kind of plan answers them.  Every Code appears exactly once
 # (tests/test_fix_plans.py checks it).
@@ -384,7 +384,7 @@ def plan_for_store(
     Already trusted → an empty ``ok`` plan (plus a restart when the store
     changed under a running process).
     """
-    from ..stores.refine import check_ca
+    from ..engine.refine import check_ca
 
     ctx = ctx or FixContext()
     caref = ca if isinstance(ca, CaRef) else CaRef.from_cert(ca, ca_file)

@@ -322,7 +322,7 @@ def reissue_steps(
     assert isinstance(depth, int)
     cert = _cert_at(diag, params)
     host = str(params.get("host") or ctx.host or (diag.host if diag else None) or "") or None
-    now = ctx.now or (diag.at if diag else None) or dt.datetime.now(dt.UTC)
+    now = ctx.now or (diag.at if diag else None)
     profile = list(PROFILE.get(code, ("renew",)))
     signer: object = None
     if code == Code.NOT_A_CA:
@@ -342,10 +342,13 @@ def reissue_steps(
         "profile": profile,
         "not_before": cert.not_before.isoformat() if cert else params.get("not_before"),
         "not_after": cert.not_after.isoformat() if cert else params.get("not_after"),
-        "new_not_before": now.replace(microsecond=0).isoformat(),
+        # Without a time (a bare `fix --cause`), the dates are left to the CA.
+        "new_not_before": now.replace(microsecond=0).isoformat() if now else None,
         "new_not_after_max": (now + dt.timedelta(days=PUBLIC_MAX_DAYS))
         .replace(microsecond=0)
-        .isoformat(),
+        .isoformat()
+        if now
+        else None,
         "key": f"{cert.key_type} {cert.key_bits}" if cert else None,
         "signature": cert.signature_algorithm if cert else None,
         "issuer": cert.issuer if cert else (signer or params.get("issuer")),

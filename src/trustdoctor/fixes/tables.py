@@ -1,7 +1,7 @@
 """Platform facts for the fix planners: paths, commands, packages (data only).
 
 The distribution families' store facts (anchor directories, rebuild commands,
-bundles) are :data:`trustdoctor.stores.families.FAMILIES`; the rows here add
+bundles) are :data:`trustdoctor.model.families.FAMILIES`; the rows here add
 what only a fix needs.  Each table cites where its facts come from;
 ../shared/reference/truststores.md is abbreviated ``TS``.  Nothing here is
 decided per machine: the planners pick rows with the
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..stores.families import FAMILIES
+from ..model.families import FAMILIES
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def _from_family(
     family: str, *, install_tool: tuple[str, ...], upgrade: tuple[str, ...], note: str
 ) -> SystemInstall:
     """A family's row: anchor directory, rebuild command, tool and bundle are the
-    store model's facts (:data:`~trustdoctor.stores.families.FAMILIES`), stated once."""
+    store model's facts (:data:`~trustdoctor.model.families.FAMILIES`), stated once."""
     f = FAMILIES[family]
     return SystemInstall(
         family=family,

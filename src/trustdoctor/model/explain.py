@@ -1,6 +1,6 @@
 """What ``trustdoctor explain`` found in a message or a log, as data.
 
-Pure records: the matcher (:mod:`trustdoctor.explain`) builds them, the
+Pure records: the matcher (:mod:`trustdoctor.explain.match`) builds them, the
 renderers (``render/explain_text.py``, ``render/explain_json.py``) word them.
 Reasons and questions are stable codes; English lives in the renderer.
 """

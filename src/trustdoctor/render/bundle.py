@@ -1,7 +1,7 @@
 # ruff: noqa: E501  (English templates read best on one line, as in words.py)
 """Text and JSON views of a bundle (``trustdoctor bundle``), pure.
 
-The reason codes are :data:`trustdoctor.bundle.REASONS`; their English lives
+The reason codes are :data:`trustdoctor.engine.bundle.REASONS`; their English lives
 here (:data:`REASON_TEXT`), filled from each reason's params.
 """
 
@@ -17,8 +17,8 @@ from .json import SCHEMA_VERSION, cert_to_dict
 from .words import _short, finding_text, fmt, headline
 
 if TYPE_CHECKING:
-    from ..api_aia import BundleResult
-    from ..bundle import BundlePlan, ChainCert, PrivateKeys
+    from ..api.aia import BundleResult
+    from ..engine.bundle import BundlePlan, ChainCert, PrivateKeys
     from ..model.cert import CertInfo
 
 REASON_TEXT: Mapping[str, str] = {

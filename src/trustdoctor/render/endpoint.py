@@ -21,10 +21,8 @@ from .text import render_diagnosis
 from .words import fmt, interception_evidence
 
 if TYPE_CHECKING:
-    from ..api_endpoint import AddressResult, EndpointDiagnosis
-    from ..fixes.model import (
-        Plan,  # types only: renderers import nothing above the model at run time
-    )
+    from ..api.endpoint import AddressResult, EndpointDiagnosis
+    from ..fixes.model import Plan
     from ..model.diagnosis import Diagnosis
     from ..model.findings import Finding
     from ..sources.network import FetchResult

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from ..model.anchors import Anchor
-from ..stores.model import ClientStore, StoresReport
+from ..model.stores import ClientStore, StoresReport
 
 SCHEMA_VERSION = 1
 

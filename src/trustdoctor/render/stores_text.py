@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..engine.refine import CaCheck
 from ..model.findings import Finding, Severity
-from ..stores.model import ClientStore, SourceStatus, StoreSource, StoresReport
-from ..stores.refine import CaCheck
+from ..model.stores import ClientStore, SourceStatus, StoreSource, StoresReport
 from .doc import BAD, BOLD, DIM, HEAD, OK, WARN, Doc, Span
 from .words import distro_evidence, explained, reason_text
 

@@ -600,7 +600,7 @@ def parse_certificates(body: bytes) -> tuple[tuple[CertInfo, ...], tuple[Rejecti
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import pkcs7
 
-    from .pem import iter_pem_blocks, looks_like_pem
+    from ..model.pem import iter_pem_blocks, looks_like_pem
 
     found: list[x509.Certificate] = []
     problems: list[Rejection] = []

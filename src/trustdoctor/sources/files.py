@@ -15,17 +15,18 @@ import base64
 import binascii
 import os
 import re
+import stat
 import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import InputError, PrivateKeyInput
 from ..model.cert import CertInfo, Provenance, from_certificate
 from ..model.diagnosis import PresentedCert
-from .pem import PRIVATE_KEY_LABELS, iter_pem_blocks
+from ..model.pem import PRIVATE_KEY_LABELS, iter_pem_blocks
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -381,3 +382,38 @@ def load_paths(
 
 def certs_of(loaded: Sequence[Loaded]) -> list[CertInfo]:
     return [pc.cert for item in loaded for pc in item.certs]
+
+
+# -- logs (for explain) -------------------------------------------------------------
+
+
+def _is_devnull(st: os.stat_result) -> bool:
+    try:
+        null = os.stat(os.devnull)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino, st.st_rdev) == (null.st_dev, null.st_ino, null.st_rdev)
+
+
+def open_log(path: str) -> BinaryIO:
+    """Open a log file for streaming; a one-line :class:`InputError` if impossible."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{path}: is a directory, not a log file")
+    if (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)) and not _is_devnull(st):
+        # /dev/zero or /dev/urandom would stream forever; a log is a file, a
+        # FIFO, stdin — or /dev/null, which is simply empty.
+        raise InputError(f"{path}: is a device, not a log file")
+    try:
+        # O_NONBLOCK: opening a FIFO nobody writes to must not hang (reads then
+        # see EOF); the reads themselves block as usual.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        os.set_blocking(fd, True)
+        return open(fd, "rb")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None

@@ -13,15 +13,9 @@ See docs/stores.md for every model and finding.
 
 from __future__ import annotations
 
-from .inspect import (
-    KNOWN_CLIENTS,
-    STORE_MODEL,
-    build_context,
-    clients_present,
-    inspect_stores,
-)
-from .model import ClientStore, SourceStatus, StoreContext, StoreSource
-from .refine import CaCheck, check_ca, refine_verdict
+from ..engine.refine import CaCheck, check_ca, refine_verdict
+from ..model.stores import ClientStore, SourceStatus, StoreContext, StoreSource
+from .inspect import KNOWN_CLIENTS, STORE_MODEL, build_context, clients_present, inspect_stores
 from .rootfs import RootFS
 
 __all__ = [

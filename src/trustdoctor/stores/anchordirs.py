@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 from ..model.anchors import Anchor, AnchorSet
 from ..model.cert import Provenance
+from ..model.families import AnchorDir
+from ..model.stores import StoreContext
 from . import pemfile
 from .certs import parse_der
-from .families import AnchorDir
-from .model import StoreContext
 
 MAX_FILES = 2000  # anchor files looked at per root
 MAX_DEPTH = 8

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from ..model.anchors import Anchor, AnchorSet, make_anchor_set
 from ..model.findings import CODE_SIDE, Code, Finding, Severity, Side
-from .model import ClientStore, SourceStatus, StoreSource
+from ..model.stores import ClientStore, SourceStatus, StoreSource
 from .rootfs import LimitExceeded, describe_oserror
 
 

@@ -30,8 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..model.anchors import Anchor
+from ..model.stores import ClientStore, SourceStatus, StoreContext
 from .base import Builder, env_value
-from .model import ClientStore, SourceStatus, StoreContext
 from .openssl import _finish_common, _load_cafile, _load_capath, find_libs
 
 CA_BUNDLE_ENV = "CURL_CA_BUNDLE"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .families import FAMILIES, FamilyFacts
+from ..model.families import FAMILIES, FamilyFacts
 
 if TYPE_CHECKING:
     from .rootfs import RootFS

@@ -29,6 +29,7 @@ import errno
 from collections.abc import Mapping
 
 from ..model.findings import Code, Severity
+from ..model.stores import ClientStore, SourceStatus, StoreContext
 from . import pemfile
 from .base import (
     Builder,
@@ -41,7 +42,6 @@ from .base import (
     unreadable_finding,
 )
 from .certs import anchors_from_blocks
-from .model import ClientStore, SourceStatus, StoreContext
 from .rootfs import LimitExceeded, describe_oserror
 
 # golang/go src/crypto/x509/root_linux.go: "Possible certificate files; stop after finding one."

@@ -22,10 +22,10 @@ from pathlib import Path
 from ..errors import InputError, TrustDoctorError, UsageError
 from ..model.anchors import Anchor
 from ..model.findings import Code, Finding, Severity
+from ..model.stores import ClientStore, SourceStatus, StoreContext
 from . import anchordirs
 from .base import finding
 from .distro import detect_distro
-from .model import ClientStore, SourceStatus, StoreContext
 from .reference import is_public
 from .rootfs import RootFS
 

@@ -32,9 +32,9 @@ from ..errors import InputError
 from ..model.anchors import Anchor
 from ..model.cert import Provenance
 from ..model.findings import Code, Severity
+from ..model.stores import ClientStore, SourceStatus, StoreContext
 from .base import Builder, finding, unreadable_finding
 from .certs import parse_der
-from .model import ClientStore, SourceStatus, StoreContext
 from .rootfs import describe_oserror, parent
 
 # Directories JDKs are installed under (distro packages, Temurin/official images, Oracle RPMs).

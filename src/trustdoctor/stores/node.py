@@ -27,10 +27,10 @@ from __future__ import annotations
 import shlex
 
 from ..model.findings import Code, Severity
+from ..model.stores import ClientStore, SourceStatus, StoreContext, StoreSource
 from . import pemfile
 from .base import Builder, finding, merge_into, unreadable_finding
 from .certs import anchors_from_blocks
-from .model import ClientStore, SourceStatus, StoreContext, StoreSource
 from .openssl import openssl_info, openssl_store
 from .reference import certifi_reference
 from .rootfs import describe_oserror

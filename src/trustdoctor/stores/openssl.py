@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from ..model.anchors import Anchor
 from ..model.cert import Provenance
 from ..model.findings import Code, Severity
+from ..model.stores import ClientStore, SourceStatus, StoreContext
 from . import pemfile
 from .base import (
     Builder,
@@ -40,7 +41,6 @@ from .base import (
     unreadable_finding,
 )
 from .certs import anchors_from_blocks, parse_der
-from .model import ClientStore, SourceStatus, StoreContext
 from .rootfs import LimitExceeded, describe_oserror, parent
 from .subject_hash import subject_hash
 

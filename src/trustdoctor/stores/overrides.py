@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from ..model.findings import Code, Severity
+from ..model.stores import ClientStore, StoreContext
 from .base import Builder, finding
-from .model import ClientStore, StoreContext
 from .reference import is_public
 
 MAX_NAMED = 5

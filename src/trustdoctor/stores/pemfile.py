@@ -1,6 +1,6 @@
 """How each client reads a PEM file: the same bytes, four different answers.
 
-The tolerant scanner in :mod:`trustdoctor.sources.pem` is right for pasted
+The tolerant scanner in :mod:`trustdoctor.model.pem` is right for pasted
 text; a trust-store file must be read the way the *client* reads it:
 
 * Go ``AppendCertsFromPEM`` (crypto/x509/cert_pool.go, encoding/pem/pem.go):

@@ -23,8 +23,8 @@ import re
 from collections.abc import Mapping
 
 from ..model.anchors import Anchor
+from ..model.stores import ClientStore, SourceStatus, StoreContext
 from .base import Builder, env_value
-from .model import ClientStore, SourceStatus, StoreContext
 from .openssl import _finish_common, _load_cafile, _load_capath, python_version
 from .pysite import find_package
 

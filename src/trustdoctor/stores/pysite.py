@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from .model import StoreContext
+from ..model.stores import StoreContext
 from .rootfs import parent
 
 _PY = re.compile(r"^python3\.(\d+)$")

@@ -36,11 +36,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..model.findings import Code, Severity
+from ..model.stores import ClientStore, SourceStatus, StoreContext
 from . import pemfile
 from .base import Builder, finding, merge_into
 from .certs import anchors_from_blocks
 from .go import load_system_roots
-from .model import ClientStore, SourceStatus, StoreContext
 from .rootfs import describe_oserror
 
 DOCKER_CERTS_D = "/etc/docker/certs.d"  # moby registry.CertsDir() (rootful)

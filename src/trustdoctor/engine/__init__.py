@@ -1,0 +1,2 @@
+"""The pure verification engine: path building, each client's checks and texts, and the
+serve-side, interception and AIA-confirmation judgements.  Nothing here does I/O."""

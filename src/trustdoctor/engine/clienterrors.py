@@ -1,0 +1,283 @@
+"""The error text each modelled verifier prints for a cause (pure data + format).
+
+These are the strings users paste into search engines; showing the exact one
+lets a reader match the diagnosis to their log.  Sources:
+- Go: crypto/x509 verify.go / x509.go error strings (truststores.md §1.6).
+- OpenSSL: verify codes and X509_verify_cert_error_string texts of OpenSSL 3.0
+  (crypto/x509/x509_txt.c; numbers from include/openssl/x509_vfy.h, e.g.
+  X509_V_ERR_INVALID_CA = 79), as printed by curl, Python and Node.
+- webpki: cryptography's ``VerificationError`` texts (pylibs.md §1.2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from ..model.findings import Code, Finding
+from .pathbuild import Path
+
+# OpenSSL: cause -> (verify code, text).  Variants chosen from the params below.
+OPENSSL_CODES: Mapping[str, tuple[int, str]] = {
+    "issuer-missing": (20, "unable to get local issuer certificate"),
+    "anchor-not-root": (2, "unable to get issuer certificate"),
+    "self-signed-leaf": (18, "self-signed certificate"),
+    "self-signed-in-chain": (19, "self-signed certificate in certificate chain"),
+    Code.NOT_A_CA: (79, "invalid CA certificate"),
+    Code.PATH_TOO_LONG: (25, "path length constraint exceeded"),
+    Code.WRONG_USAGE: (26, "unsuitable certificate purpose"),
+    Code.UNHANDLED_CRITICAL_EXTENSION: (34, "unhandled critical extension"),
+    "nc-permitted": (47, "permitted subtree violation"),
+    "nc-excluded": (48, "excluded subtree violation"),
+    "ee-key": (66, "EE certificate key too weak"),
+    "ca-key": (67, "CA certificate key too weak"),
+    Code.INSECURE_ALGORITHM: (68, "CA signature digest algorithm too weak"),
+    Code.BAD_SIGNATURE: (7, "certificate signature failure"),
+    Code.EXPIRED: (10, "certificate has expired"),
+    Code.NOT_YET_VALID: (9, "certificate is not yet valid"),
+    "hostname": (62, "hostname mismatch"),
+    "ip": (64, "IP address mismatch"),
+}
+
+GO_UNKNOWN_AUTHORITY = "x509: certificate signed by unknown authority"
+GO_HINT = ' (possibly because of "{hint}" while trying to verify candidate authority certificate "{name}")'
+GO_TEXTS: Mapping[str, str] = {
+    "parent-cannot-sign": "x509: invalid signature: parent certificate cannot sign this kind of certificate",
+    "v1-intermediate": "x509: certificate is not authorized to sign other certificates",
+    Code.EXPIRED: "x509: certificate has expired or is not yet valid: current time {at} is after {limit}",
+    Code.NOT_YET_VALID: "x509: certificate has expired or is not yet valid: current time {at} is before {limit}",
+    Code.PATH_TOO_LONG: "x509: too many intermediates for path length constraint",
+    Code.WRONG_USAGE: "x509: certificate specifies an incompatible key usage",
+    Code.UNHANDLED_CRITICAL_EXTENSION: "x509: unhandled critical extension",
+    "nc-excluded": 'x509: a root or intermediate certificate is not authorized to sign for this name: {kind} name "{name}" is excluded by constraint "{constraint}"',
+    "nc-permitted": 'x509: a root or intermediate certificate is not authorized to sign for this name: {kind} name "{name}" is not permitted by any constraint',
+    "sha1": "x509: cannot verify signature: insecure algorithm {algo}",
+    "md5": "x509: cannot verify signature: insecure algorithm {algo}",
+    "bad-sig-rsa": "crypto/rsa: verification error",
+    "bad-sig-ec": "x509: ECDSA verification failure",
+    "host-no-match": "x509: certificate is valid for {names}, not {host}",
+    "host-legacy-cn": "x509: certificate relies on legacy Common Name field, use SANs instead",
+    "host-no-names": "x509: certificate is not valid for any names, but wanted to match {host}",
+    "host-ip": "x509: cannot validate certificate for {host} because it doesn't contain any IP SANs",
+    "host-ip-list": "x509: certificate is valid for {names}, not {host}",
+}
+
+WEBPKI_TEXTS: Mapping[str, str] = {
+    "no-anchor": "validation failed: candidates exhausted: all candidates exhausted with no interior errors",
+    Code.EXPIRED: "validation failed: cert is not valid at validation time",
+    Code.NOT_YET_VALID: "validation failed: cert is not valid at validation time",
+    Code.HOSTNAME_MISMATCH: "validation failed: leaf certificate has no matching subjectAltName",
+    "no-san": "validation failed: missing required extension: leaf server certificate has no subjectAltName",
+    Code.NOT_A_CA: "validation failed: candidates exhausted: basicConstraints.cA must be asserted in a CA certificate",
+    "no-key-cert-sign": "validation failed: candidates exhausted: keyUsage.keyCertSign must be asserted in a CA certificate",
+    Code.WRONG_USAGE: "validation failed: required EKU not found",
+    Code.PATH_TOO_LONG: "validation failed: candidates exhausted: path length constraint violated",
+    Code.BAD_SIGNATURE: "validation failed: candidates exhausted: signature does not match",
+    Code.WEAK_KEY: "validation failed: candidates exhausted: RSA key is too weak",
+    Code.UNHANDLED_CRITICAL_EXTENSION: "validation failed: certificate contains unaccounted-for critical extensions",
+    Code.NAME_CONSTRAINTS: "validation failed: candidates exhausted: excluded name constraint matched SAN",
+}
+
+
+def _rfc3339(value: object) -> str:
+    """Go prints times as RFC 3339 (``time.RFC3339``)."""
+    when = value
+    if isinstance(value, str):
+        try:
+            when = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(when, dt.datetime):
+        return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
+
+
+def _go_algo(hash_name: str, path: Path, depth: int) -> str:
+    cert = path.certs[depth] if depth < len(path.certs) else None
+    # Go's SignatureAlgorithm.String(): "SHA1-RSA", "MD5-RSA", "ECDSA-SHA1".
+    if cert is not None and "ecdsa" in cert.signature_algorithm.lower():
+        return f"ECDSA-{hash_name.upper()}"
+    return f"{hash_name.upper()}-RSA"
+
+
+# OpenSSL verify code -> the macro Node.js reports as ``err.code``
+# (X509_V_ERR_ prefix dropped; node src/crypto CASE_X509_ERR list).
+NODE_CODES: Mapping[int, str] = {
+    2: "UNABLE_TO_GET_ISSUER_CERT",
+    7: "CERT_SIGNATURE_FAILURE",
+    9: "CERT_NOT_YET_VALID",
+    10: "CERT_HAS_EXPIRED",
+    18: "DEPTH_ZERO_SELF_SIGNED_CERT",
+    19: "SELF_SIGNED_CERT_IN_CHAIN",
+    20: "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+    21: "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    25: "PATH_LENGTH_EXCEEDED",
+    26: "INVALID_PURPOSE",
+    79: "INVALID_CA",
+}
+
+# Java (JSSE/PKIX) texts, truststores.md §3.4.
+JAVA_PKIX_BUILD = (
+    "PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: "
+    "unable to find valid certification path to requested target"
+)
+JAVA_VALIDITY = "PKIX path validation failed: java.security.cert.CertPathValidatorException: validity check failed"
+
+
+def client_error(
+    policy: str, f: Finding, path: Path, host: str | None, client: str | None = None
+) -> str:
+    """The message ``client`` (verifying with ``policy``) prints for finding ``f``."""
+    text = _policy_error("openssl" if policy == "java" else policy, f, path, host)
+    if client is None or not text.startswith("verify error:num="):
+        return text
+    num_s, _, msg = text.removeprefix("verify error:num=").partition(":")
+    num = int(num_s)
+    if num == 20 and len(path.certs) == 1 and client == "node":
+        # Node continues after 20 and ends on 21 for a lone leaf (§2.3).
+        num, msg = 21, "unable to verify the first certificate"
+    if client == "curl":
+        if num in (62, 64):
+            # curl 7.88 (Debian 12, Ubuntu 22.04/24.04) says "host name";
+            # curl ≥ 8.x changed the text to "hostname" (truststores.md §2.5).
+            return f"curl: (60) SSL: no alternative certificate subject name matches target host name '{host}'"
+        return f"curl: (60) SSL certificate problem: {msg}"
+    if client in ("python", "requests"):
+        if num == 62:
+            msg = f"Hostname mismatch, certificate is not valid for '{host}'."
+        elif num == 64:
+            msg = f"IP address mismatch, certificate is not valid for '{host}'."
+        return f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {msg}"
+    if client == "node":
+        if num in (62, 64):
+            leaf = path.certs[0] if path.certs else None
+            prefix = "ERR_TLS_CERT_ALTNAME_INVALID: Hostname/IP does not match certificate's altnames: "
+            if num == 64:
+                # Node 20, seen: "IP: 127.0.0.1 is not in the cert's list: ".
+                ips = ", ".join(leaf.ip_addresses) if leaf else ""
+                return f"{prefix}IP: {host} is not in the cert's list: {ips}"
+            names = ", ".join(f"DNS:{n}" for n in leaf.dns_names) if leaf else ""
+            return f"{prefix}Host: {host}. is not in the cert's altnames: {names}"
+        return f"{NODE_CODES.get(num, str(num))}: {msg}"
+    if client == "java":
+        if num in (9, 10):
+            return JAVA_VALIDITY
+        if num in (62, 64):
+            return f"No subject alternative DNS name matching {host} found."
+        if num in (2, 18, 19, 20, 21):
+            return JAVA_PKIX_BUILD
+    return text
+
+
+def _policy_error(policy: str, f: Finding, path: Path, host: str | None) -> str:
+    p = f.params
+    if policy == "go":
+        return _go(f, path, host)
+    if policy == "openssl":
+        key: str = f.code
+        if f.code in (
+            Code.MISSING_INTERMEDIATE,
+            Code.UNTRUSTED_ROOT,
+            Code.OUTDATED_STORE,
+            Code.SELF_SIGNED_LEAF,
+        ):
+            if f.code == Code.SELF_SIGNED_LEAF:
+                key = "self-signed-leaf"
+            elif p.get("anchor_not_self_signed"):
+                key = "anchor-not-root"
+            elif path.end == "self-signed":
+                key = "self-signed-in-chain"
+            else:
+                key = "issuer-missing"
+        elif f.code == Code.NAME_CONSTRAINTS:
+            key = "nc-excluded" if p.get("kind") == "excluded" else "nc-permitted"
+        elif f.code == Code.WEAK_KEY:
+            key = "ee-key" if p.get("depth") == 0 else "ca-key"
+        elif f.code == Code.HOSTNAME_MISMATCH:
+            key = "ip" if p.get("reason") == "ip-not-in-san" else "hostname"
+        elif f.code == Code.BAD_SIGNATURE and path.rejected:
+            # OpenSSL's check_issued() skips a candidate whose SKI differs from
+            # the child's AKI, so the issuer is simply "not found" (20).
+            aki = path.top.aki
+            if aki is not None and all(r.cert.ski not in (None, aki) for r in path.rejected):
+                key = "issuer-missing"
+        num, text = OPENSSL_CODES.get(key, (0, str(f.code)))
+        return f"verify error:num={num}:{text}"
+    key = f.code
+    if f.code in (
+        Code.MISSING_INTERMEDIATE,
+        Code.UNTRUSTED_ROOT,
+        Code.OUTDATED_STORE,
+        Code.SELF_SIGNED_LEAF,
+    ):
+        key = "no-anchor"
+    elif f.code == Code.HOSTNAME_MISMATCH and p.get("reason") == "no-san":
+        key = "no-san"
+    elif f.code == Code.NOT_A_CA and p.get("reason") == "no-key-cert-sign":
+        key = "no-key-cert-sign"
+    return WEBPKI_TEXTS.get(key, f"validation failed: {f.code}")
+
+
+def _go(f: Finding, path: Path, host: str | None) -> str:
+    p = f.params
+    raw_depth = p.get("depth", 0)
+    depth = raw_depth if isinstance(raw_depth, int) else 0
+    hint_name = path.certs[depth].display_name if depth < len(path.certs) else ""
+    if f.code in (
+        Code.MISSING_INTERMEDIATE,
+        Code.UNTRUSTED_ROOT,
+        Code.OUTDATED_STORE,
+        Code.SELF_SIGNED_LEAF,
+    ):
+        if path.rejected:
+            r = path.rejected[0]
+            hint = GO_TEXTS["bad-sig-ec"] if r.cert.key_type == "EC" else GO_TEXTS["bad-sig-rsa"]
+            return GO_UNKNOWN_AUTHORITY + GO_HINT.format(hint=hint, name=r.cert.display_name)
+        return GO_UNKNOWN_AUTHORITY
+    if f.code == Code.BAD_SIGNATURE:
+        if path.rejected:
+            bad = path.rejected[0]
+            hint = GO_TEXTS["bad-sig-ec"] if bad.cert.key_type == "EC" else GO_TEXTS["bad-sig-rsa"]
+            return GO_UNKNOWN_AUTHORITY + GO_HINT.format(hint=hint, name=bad.cert.display_name)
+        return GO_UNKNOWN_AUTHORITY
+    if f.code == Code.NOT_A_CA:
+        if p.get("reason") == "v1-certificate":
+            return GO_TEXTS["v1-intermediate"]
+        return GO_UNKNOWN_AUTHORITY + GO_HINT.format(
+            hint=GO_TEXTS["parent-cannot-sign"], name=hint_name
+        )
+    if f.code == Code.INSECURE_ALGORITHM:
+        h = str(p.get("hash", "sha1"))
+        # The hint names the certificate whose signature failed: the child's
+        # issuer is the candidate, so name the issuer (depth+1) when present.
+        cand = path.certs[depth + 1].display_name if depth + 1 < len(path.certs) else hint_name
+        hint = GO_TEXTS["sha1"].format(algo=_go_algo(h, path, depth))
+        return GO_UNKNOWN_AUTHORITY + GO_HINT.format(hint=hint, name=cand)
+    if f.code in (Code.EXPIRED, Code.NOT_YET_VALID):
+        limit = p.get("not_after") if f.code == Code.EXPIRED else p.get("not_before")
+        return GO_TEXTS[f.code].format(at=_rfc3339(p.get("at")), limit=_rfc3339(limit))
+    if f.code == Code.NAME_CONSTRAINTS:
+        name = str(p.get("name", ""))
+        kind = "IP address" if ":" in name or name.replace(".", "").isdigit() else "DNS"
+        key = "nc-excluded" if p.get("kind") == "excluded" else "nc-permitted"
+        return GO_TEXTS[key].format(kind=kind, name=name, constraint=p.get("constraint", ""))
+    if f.code == Code.HOSTNAME_MISMATCH:
+        raw = p.get("names")
+        names = [str(n) for n in raw] if isinstance(raw, list) else []
+        reason = p.get("reason")
+        h = host or str(p.get("host", ""))
+        if reason == "legacy-cn":
+            return GO_TEXTS["host-legacy-cn"]
+        if reason == "ip-not-in-san":
+            ips = [n for n in names if ":" in n or n.replace(".", "").isdigit()]
+            if not ips:
+                return GO_TEXTS["host-ip"].format(host=h)
+            return GO_TEXTS["host-ip-list"].format(names=", ".join(ips), host=h)
+        if not names:
+            return GO_TEXTS["host-no-names"].format(host=h)
+        return GO_TEXTS["host-no-match"].format(names=", ".join(names), host=h)
+    if f.code in GO_TEXTS:
+        return GO_TEXTS[f.code]
+    if f.code == Code.WEAK_KEY:
+        return GO_UNKNOWN_AUTHORITY
+    return GO_UNKNOWN_AUTHORITY

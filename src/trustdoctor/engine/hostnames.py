@@ -1,0 +1,74 @@
+"""Peer-name matching as the modelled clients do it (pure).
+
+Go (crypto/x509 ``VerifyHostname``) matches SAN dNSName/iPAddress only since
+1.15 and ignores the CN; OpenSSL's ``X509_check_host`` falls back to the
+subject CN when the certificate has no dNSName SAN (curl, Python and Node use
+it; CPython sets X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS).  All of them accept a
+wildcard only as the whole left-most label, matching exactly one label.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from ..model.cert import CertInfo
+
+
+def _norm(name: str) -> str:
+    return name.rstrip(".").lower()
+
+
+def dns_match(pattern: str, host: str) -> bool:
+    p, h = _norm(pattern), _norm(host)
+    if not p or not h:
+        return False
+    if p.startswith("*."):
+        suffix = p[1:]
+        if "*" in suffix or "." not in h:
+            return False
+        first, _, rest = h.partition(".")
+        return bool(first) and "." + rest == suffix and suffix.count(".") >= 2
+    if "*" in p:
+        return False
+    return p == h
+
+
+def is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class NameCheck:
+    ok: bool
+    reason: str  # match, no-match, no-san, legacy-cn, ip-not-in-san, cn-fallback
+    names: tuple[str, ...]  # what the certificate is valid for
+
+
+def check_name(leaf: CertInfo, host: str, *, cn_fallback: bool, require_san: bool) -> NameCheck:
+    """Decide whether ``leaf`` is valid for ``host``."""
+    names = leaf.dns_names + leaf.ip_addresses
+    if is_ip(host):
+        ip = ipaddress.ip_address(host.strip("[]"))
+        for cand in leaf.ip_addresses:
+            try:
+                if ipaddress.ip_address(cand) == ip:
+                    return NameCheck(True, "match", names)
+            except ValueError:
+                continue
+        return NameCheck(False, "ip-not-in-san", names)
+    if any(dns_match(p, host) for p in leaf.dns_names):
+        return NameCheck(True, "match", names)
+    if not leaf.has_san or not leaf.dns_names:
+        cn = leaf.common_name
+        if cn and dns_match(cn, host):
+            if cn_fallback and not require_san:
+                return NameCheck(True, "cn-fallback", (cn,))
+            return NameCheck(False, "legacy-cn" if not require_san else "no-san", (cn,))
+        if not leaf.has_san:
+            return NameCheck(False, "no-san", (cn,) if cn else ())
+    return NameCheck(False, "no-match", names)

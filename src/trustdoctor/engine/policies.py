@@ -1,0 +1,202 @@
+"""Client verification policies as data.
+
+Clients disagree on what they check and in which order they report it; the
+engine evaluates a chain under a named :class:`Policy`.  Every field cites the
+client code it mirrors.  Sources: /work/shared/reference/truststores.md §1.5
+(Go ``crypto/x509`` verify.go), §2.3 (OpenSSL ``x509_vfy.c`` build_chain /
+verify_chain), pylibs.md §1 (cryptography's webpki verifier).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..errors import UsageError
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What one family of clients checks.
+
+    Attributes:
+        name: ``go``, ``openssl`` or ``webpki``.
+        partial_chain: any trusted certificate may end a path.  Go
+            (cert_pool: every cert in Roots is an anchor) and cryptography do
+            this; OpenSSL without X509_V_FLAG_PARTIAL_CHAIN needs a
+            self-signed anchor (else error 2).
+        cn_fallback: the subject CN is matched when the leaf has no DNS SAN
+            (OpenSSL X509_check_host; Go ≥1.15 ignores the CN).
+        require_san: a leaf without subjectAltName is rejected outright (webpki).
+        stages: the order in which the client reports problems; the first
+            stage holding a problem names the primary cause.
+        reject_sha1: SHA-1 signatures (on anything but a self-signed anchor)
+            are refused (Go ≥1.18; OpenSSL 3 at security level ≥1; webpki).
+        min_rsa_bits: smallest RSA modulus accepted on any certificate.
+        leaf_key_usage: the leaf keyUsage, when present, must allow TLS
+            server keys (OpenSSL ssl_server purpose; webpki).  Go ignores it.
+        ca_eku: CA certificates carrying an EKU must allow serverAuth (Go
+            checkChainForKeyUsage; OpenSSL xku_reject on every cert).
+        any_eku_ok: anyExtendedKeyUsage satisfies serverAuth (Go yes; OpenSSL's
+            xku_reject does not count it).
+        v1_intermediates: v1/v2 certificates may act as intermediates
+            (Go: NotAuthorizedToSign; OpenSSL: only self-signed v1 are CAs).
+        v1_anchors: a v1 self-signed certificate may be a trust anchor.
+        max_intermediates: longest chain (None: unbounded; webpki 8; OpenSSL 100).
+        require_leaf_aki: the leaf must carry an AKI (webpki profile).
+        strict_profile: also cross-check with cryptography's RFC 5280/CABF
+            verifier and apply the profile rules it leaves out (webpki only).
+        stop_at_self_signed: a self-signed untrusted certificate ends the
+            search (OpenSSL build_chain); Go and cryptography look for a
+            parent of any certificate.
+        loop_by_name_and_key: a candidate with the subject and key of a
+            certificate already on the path is a loop (Go ``alreadyInChain``:
+            subject, public key and SANs); others compare whole certificates.
+    """
+
+    name: str
+    partial_chain: bool
+    cn_fallback: bool
+    require_san: bool
+    stages: tuple[str, ...]
+    reject_sha1: bool
+    min_rsa_bits: int
+    leaf_key_usage: bool
+    ca_eku: bool
+    any_eku_ok: bool
+    v1_intermediates: bool
+    v1_anchors: bool
+    max_intermediates: int | None
+    require_leaf_aki: bool
+    strict_profile: bool
+    stop_at_self_signed: bool = False
+    loop_by_name_and_key: bool = False
+
+
+# Stage names used in ``Policy.stages``; rules.py maps each problem to one.
+LEAF_TIME = "leaf-time"  # validity period / critical extensions of the leaf
+HOSTNAME = "hostname"
+CHAIN = "chain"  # finding an issuer path to an anchor, and candidates' validity
+EXTENSIONS = "extensions"  # CA flags, path length, purpose (OpenSSL check_chain_extensions)
+LEVEL = "level"  # key sizes and digest strength (OpenSSL check_auth_level)
+SIGNATURES = "signatures"  # signatures and validity (OpenSSL internal_verify)
+NAMES = "names"  # name constraints
+USAGE = "usage"  # EKU after the chain is built (Go checkChainForKeyUsage)
+
+POLICIES: Mapping[str, Policy] = {
+    # Go crypto/x509 Verify: leaf isValid → VerifyHostname → buildChains
+    # (candidates' isValid errors win over UnknownAuthority) → EKU filtering.
+    "go": Policy(
+        name="go",
+        partial_chain=True,
+        cn_fallback=False,
+        require_san=False,
+        stages=(LEAF_TIME, HOSTNAME, CHAIN, NAMES, EXTENSIONS, LEVEL, SIGNATURES, USAGE),
+        reject_sha1=True,
+        min_rsa_bits=1024,  # crypto/rsa refuses <1024-bit keys since Go 1.24
+        leaf_key_usage=False,
+        ca_eku=True,
+        any_eku_ok=True,
+        v1_intermediates=False,
+        v1_anchors=True,
+        max_intermediates=None,
+        require_leaf_aki=False,
+        strict_profile=False,
+        loop_by_name_and_key=True,
+    ),
+    # OpenSSL 3 verify_chain: build_chain → check_extensions → check_auth_level
+    # → check_id (host) → internal_verify (signatures, times) → name constraints.
+    # Security level 2 is Debian's and RHEL's default (openssl.cnf), hence 2048.
+    "openssl": Policy(
+        name="openssl",
+        partial_chain=False,
+        cn_fallback=True,
+        require_san=False,
+        stages=(CHAIN, EXTENSIONS, LEVEL, HOSTNAME, SIGNATURES, LEAF_TIME, NAMES, USAGE),
+        reject_sha1=True,
+        min_rsa_bits=2048,
+        leaf_key_usage=True,
+        ca_eku=True,
+        any_eku_ok=False,
+        v1_intermediates=False,
+        v1_anchors=True,
+        max_intermediates=100,
+        require_leaf_aki=False,
+        strict_profile=False,
+        stop_at_self_signed=True,
+    ),
+    # RFC 5280 + CA/Browser Forum, as cryptography's PolicyBuilder applies them.
+    "webpki": Policy(
+        name="webpki",
+        partial_chain=True,
+        cn_fallback=False,
+        require_san=True,
+        stages=(LEAF_TIME, HOSTNAME, USAGE, CHAIN, EXTENSIONS, LEVEL, SIGNATURES, NAMES),
+        reject_sha1=True,
+        min_rsa_bits=2048,
+        leaf_key_usage=True,
+        ca_eku=True,
+        any_eku_ok=False,
+        v1_intermediates=False,
+        v1_anchors=False,
+        max_intermediates=8,
+        require_leaf_aki=True,
+        strict_profile=True,
+    ),
+}
+
+# Java's PKIX (sun.security.provider.certpath) as used by JSSE: reports the
+# path-building failure first like OpenSSL, but any trusted certificate is a
+# TrustAnchor (no self-signed root needed), jdk.certpath.disabledAlgorithms
+# (java.security) refuses RSA < 1024 and MD2/MD5, and SHA-1 only for chains
+# ending at a JDK-bundled root ("SHA1 jdkCA & usage TLSServer") — a private
+# CA signing with SHA-1 still works.  HTTPS host checks fall back to the CN
+# when there is no DNS SAN (RFC 2818, sun.security.util.HostnameChecker).
+POLICIES = {
+    **POLICIES,
+    "java": Policy(
+        name="java",
+        partial_chain=True,
+        cn_fallback=True,
+        require_san=False,
+        stages=(CHAIN, EXTENSIONS, LEVEL, SIGNATURES, LEAF_TIME, NAMES, USAGE, HOSTNAME),
+        reject_sha1=False,
+        min_rsa_bits=1024,
+        leaf_key_usage=True,
+        ca_eku=True,
+        any_eku_ok=True,
+        v1_intermediates=False,
+        v1_anchors=True,
+        max_intermediates=None,
+        require_leaf_aki=False,
+        strict_profile=False,
+    ),
+}
+
+# Which verifier each modelled client uses.  Docker, containerd, CRI-O,
+# kubelet and every Go tool use crypto/x509; curl, Python, requests, Node and
+# git-with-OpenSSL use OpenSSL's verifier.  Java has its own PKIX policy above.
+CLIENT_POLICY: Mapping[str, str] = {
+    "go": "go",
+    "docker": "go",
+    "containerd": "go",
+    "crio": "go",
+    "podman": "go",
+    "kubelet": "go",
+    "openssl": "openssl",
+    "curl": "openssl",
+    "python": "openssl",
+    "requests": "openssl",
+    "node": "openssl",
+    "java": "java",
+    "webpki": "webpki",
+}
+
+
+def policy_for(client: str) -> Policy:
+    """The policy a client verifies with; ``UsageError`` for an unknown client."""
+    try:
+        return POLICIES[CLIENT_POLICY[client]]
+    except KeyError:
+        known = ", ".join(sorted(CLIENT_POLICY))
+        raise UsageError(f"unknown client {client!r} (known: {known})") from None

@@ -1,0 +1,710 @@
+"""The diagnosis rules (pure): from candidate paths to a verdict per client.
+
+For every path the path builder found, :func:`check_path` lists the
+problems a client would see (validity, CA flag, keyCertSign, path length,
+name constraints, EKU, critical extensions, weak algorithms and keys).  The
+best path is the one that reaches an anchor with the fewest problems; its
+first problem *in the client's reporting order* (``Policy.stages``) is the
+primary cause, so the cause matches the error the real client prints.
+
+When no path reaches an anchor, :func:`classify_missing` answers the central
+question of the seed guide — did the server omit an intermediate, or does the
+client lack a root? — from the evidence, with a confidence and the checks that
+would settle it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ..model.anchors import AnchorSet
+from ..model.cert import ANY_EKU, SERVER_AUTH, CertInfo, ip_in_cidr
+from ..model.diagnosis import ClientVerdict, PathLink, PresentedCert
+from ..model.findings import CODE_SIDE, Code, Confidence, Finding, Severity, Side
+from . import policies as P
+from .clienterrors import client_error
+from .hostnames import check_name, dns_match
+from .pathbuild import ANCHOR, Candidate, Path, PathSearch, build_paths
+from .policies import Policy
+
+EXPIRING_SOON_DAYS = 30
+
+# Stable codes of the checks that would settle an uncertain diagnosis; the
+# renderers word them, the fix planners turn them into commands.
+SETTLE_FETCH_AIA = "fetch-aia"
+SETTLE_SUPPLY_ROOT = "supply-root"
+SETTLE_ASK_SERVER = "ask-server-for-chain"
+
+NO_ANCHOR = "no-anchor"  # placeholder problem code until classify_missing names it
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One failed check on one certificate of a path."""
+
+    code: str  # a Code value, or NO_ANCHOR
+    stage: str
+    depth: int
+    cert: CertInfo
+    params: Mapping[str, object] = field(default_factory=dict)
+
+
+# -- per-path checks --------------------------------------------------------------
+
+
+def _stage(policy: Policy, code: str, depth: int) -> str:
+    """Where a problem sits in the client's reporting order."""
+    go = policy.name == "go"
+    # Java's PKIX reports in OpenSSL's order: building first, then checks.
+    openssl = policy.name in ("openssl", "java")
+    if code in (Code.EXPIRED, Code.NOT_YET_VALID):
+        if openssl:
+            return P.SIGNATURES
+        return P.LEAF_TIME if depth == 0 else P.CHAIN
+    if code == Code.UNHANDLED_CRITICAL_EXTENSION:
+        if openssl:
+            return P.EXTENSIONS
+        return P.LEAF_TIME if depth == 0 else P.CHAIN
+    if code in (Code.NOT_A_CA, Code.PATH_TOO_LONG):
+        return P.CHAIN if not openssl else P.EXTENSIONS
+    if code == Code.NAME_CONSTRAINTS:
+        return P.CHAIN if go else P.NAMES
+    if code == Code.WRONG_USAGE:
+        return P.EXTENSIONS if openssl else P.USAGE
+    if code in (Code.INSECURE_ALGORITHM, Code.WEAK_KEY):
+        return P.LEVEL if openssl else P.CHAIN
+    if code == Code.BAD_SIGNATURE:
+        return P.SIGNATURES if openssl else P.CHAIN
+    if code == Code.STRICT_PROFILE:
+        return P.LEAF_TIME if depth == 0 else P.CHAIN
+    return P.CHAIN
+
+
+def _nc_violation(ca: CertInfo, subject: CertInfo) -> dict[str, object] | None:
+    nc = ca.name_constraints
+    if nc is None:
+        return None
+
+    def dns_in(name: str, base: str) -> bool:
+        n, b = name.rstrip(".").lower(), base.rstrip(".").lower()
+        if b.startswith("."):
+            return n.endswith(b)
+        return n == b or n.endswith("." + b)
+
+    def email_in(addr: str, base: str) -> bool:
+        if "@" in base:
+            return addr.lower() == base.lower()
+        host = addr.rpartition("@")[2].lower()
+        return dns_in(host, base) if base.startswith(".") else host == base.lower()
+
+    for name in subject.dns_names:
+        probe = name[2:] if name.startswith("*.") else name
+        for ex in nc.excluded_dns:
+            if dns_in(probe, ex) or (name.startswith("*.") and dns_in(ex, probe)):
+                return {"name": name, "constraint": ex, "kind": "excluded"}
+        if nc.permitted_dns and not any(dns_in(probe, p) for p in nc.permitted_dns):
+            return {"name": name, "constraint": ",".join(nc.permitted_dns), "kind": "not-permitted"}
+    for ip in subject.ip_addresses:
+        for ex in nc.excluded_ip:
+            if ip_in_cidr(ip, ex):
+                return {"name": ip, "constraint": ex, "kind": "excluded"}
+        if nc.permitted_ip and not any(ip_in_cidr(ip, p) for p in nc.permitted_ip):
+            return {"name": ip, "constraint": ",".join(nc.permitted_ip), "kind": "not-permitted"}
+    for mail in subject.emails:
+        for ex in nc.excluded_email:
+            if email_in(mail, ex):
+                return {"name": mail, "constraint": ex, "kind": "excluded"}
+        if nc.permitted_email and not any(email_in(mail, p) for p in nc.permitted_email):
+            return {
+                "name": mail,
+                "constraint": ",".join(nc.permitted_email),
+                "kind": "not-permitted",
+            }
+    return None
+
+
+def _eku_ok(eku: frozenset[str] | None, policy: Policy) -> bool:
+    if eku is None:
+        return True
+    return SERVER_AUTH in eku or (policy.any_eku_ok and ANY_EKU in eku)
+
+
+def check_path(path: Path, policy: Policy, at: dt.datetime) -> list[Problem]:
+    """Every problem a client applying ``policy`` would find on ``path``."""
+    out: list[Problem] = []
+    certs = path.certs
+    n = len(certs)
+    # Certificate times have one-second precision; so do the clients' checks.
+    at = at.replace(microsecond=0)
+
+    def add(code: Code, depth: int, **params: object) -> None:
+        out.append(Problem(code, _stage(policy, code, depth), depth, certs[depth], params))
+
+    for i, c in enumerate(certs):
+        is_top_anchor = path.anchored and i == n - 1
+        # Validity period.
+        if at > c.not_after:
+            add(Code.EXPIRED, i, not_after=c.not_after.isoformat(), at=at.isoformat())
+        elif at < c.not_before:
+            add(Code.NOT_YET_VALID, i, not_before=c.not_before.isoformat(), at=at.isoformat())
+        if c.unhandled_critical:
+            add(Code.UNHANDLED_CRITICAL_EXTENSION, i, oids=list(c.unhandled_critical))
+        # Weak keys: every certificate, anchors included (OpenSSL check_key_level).
+        if c.key_type == "RSA" and c.key_bits < policy.min_rsa_bits:
+            add(Code.WEAK_KEY, i, key_type="RSA", bits=c.key_bits, minimum=policy.min_rsa_bits)
+        elif c.key_type == "RSA" and policy.strict_profile and c.key_bits % 8:
+            # CA/B Forum BR 6.1.5: the modulus size in bits is divisible by 8.
+            add(
+                Code.WEAK_KEY,
+                i,
+                key_type="RSA",
+                bits=c.key_bits,
+                minimum=policy.min_rsa_bits,
+                rule="modulus-not-multiple-of-8",
+            )
+        elif c.key_type == "DSA" and policy.name in ("go", "webpki"):
+            add(Code.INSECURE_ALGORITHM, i, algorithm="DSA")
+        elif (
+            policy.name == "webpki"
+            and c.key_type == "EC"
+            and c.key_curve not in ("secp256r1", "secp384r1", "secp521r1")
+        ):
+            add(Code.WEAK_KEY, i, key_type="EC", curve=c.key_curve or "unknown")
+        # Signature digest: never checked on a self-signed top (all clients).
+        if not (i == n - 1 and c.self_issued):
+            h = (c.signature_hash or "").lower()
+            if h in ("md5", "md2", "md4") or (h == "sha1" and policy.reject_sha1):
+                add(Code.INSECURE_ALGORITHM, i, algorithm=c.signature_algorithm, hash=h)
+        if i == 0:
+            if not _eku_ok(c.eku, policy):
+                add(Code.WRONG_USAGE, 0, which="leaf-eku", eku=sorted(c.eku or ()))
+            if (
+                policy.leaf_key_usage
+                and c.key_usage is not None
+                and not c.key_usage & {"digital_signature", "key_encipherment", "key_agreement"}
+                and not is_top_anchor
+            ):
+                add(Code.WRONG_USAGE, 0, which="leaf-key-usage", key_usage=sorted(c.key_usage))
+            if policy.strict_profile and not is_top_anchor:
+                _leaf_profile(c, add)
+            continue
+        # c issued certs[i-1]: may it?
+        if c.version == 1:
+            if not (is_top_anchor and policy.v1_anchors) and not policy.v1_intermediates:
+                add(Code.NOT_A_CA, i, reason="v1-certificate")
+        elif c.is_ca is None:
+            add(Code.NOT_A_CA, i, reason="no-basic-constraints")
+        elif not c.is_ca:
+            add(Code.NOT_A_CA, i, reason="ca-false")
+        elif not c.can_sign_certs:
+            add(Code.NOT_A_CA, i, reason="no-key-cert-sign")
+        if c.path_length is not None:
+            below = sum(1 for x in certs[1:i] if not x.self_issued)
+            if below > c.path_length:
+                add(Code.PATH_TOO_LONG, i, path_length=c.path_length, intermediates=below)
+        if policy.strict_profile:
+            if c.ski is None:
+                add(Code.STRICT_PROFILE, i, rule="missing-ski")
+            if is_top_anchor:
+                # A trust anchor needs no AKI (it is trusted as given), but a
+                # self-signed root that carries one must point at itself.
+                if (
+                    c.self_issued
+                    and c.aki is not None
+                    and (c.aki_has_issuer or (c.ski is not None and c.aki != c.ski))
+                ):
+                    add(Code.STRICT_PROFILE, i, rule="root-aki")
+            elif c.aki is None:
+                add(Code.STRICT_PROFILE, i, rule="missing-aki")
+        if policy.ca_eku and not _eku_ok(c.eku, policy):
+            add(Code.WRONG_USAGE, i, which="ca-eku", eku=sorted(c.eku or ()))
+        for j in range(i):
+            if j > 0 and certs[j].self_issued:
+                continue
+            v = _nc_violation(c, certs[j])
+            if v is not None:
+                add(Code.NAME_CONSTRAINTS, i, subject_depth=j, **v)
+                break
+    if policy.max_intermediates is not None and path.anchored:
+        # Self-issued intermediates do not count (RFC 5280 §6.1, and
+        # x509-limbo pathlen::max-chain-depth-1-self-issued).
+        inter = sum(1 for x in certs[1:-1] if not x.self_issued)
+        if inter > policy.max_intermediates:
+            add(
+                Code.PATH_TOO_LONG,
+                n - 1,
+                max_intermediates=policy.max_intermediates,
+                intermediates=inter,
+            )
+    if not path.anchored:
+        out.append(Problem(NO_ANCHOR, P.CHAIN, n - 1, certs[-1], {"end": path.end}))
+    return out
+
+
+def _leaf_profile(c: CertInfo, add: Callable[..., None]) -> None:
+    """CA/B Forum and RFC 5280 rules for the end entity (webpki only)."""
+    if c.aki is None:
+        add(Code.STRICT_PROFILE, 0, rule="missing-aki")
+    bad = [d for d in c.dns_names if "_" in d]
+    if bad:
+        # RFC 5280 §4.2.1.6 preferred name syntax: no underscores in dNSName.
+        add(Code.STRICT_PROFILE, 0, rule="invalid-dns-name", names=bad)
+    cn = c.common_name
+    if cn is not None and c.has_san:
+        # CA/B Forum BR 7.1.4.3: the CN, when present, repeats a SAN value
+        # byte for byte (IPs in canonical text form).  Compared only against
+        # SANs of the same kind (an IP-looking CN against IP SANs), and a
+        # wildcard SAN "*.X" is taken to cover a CN "X" (x509-limbo's
+        # webpki::san::leftmost-wildcard-san accepts that).
+        same_kind = c.ip_addresses if _ip_like(cn) else c.dns_names
+        covered = cn in same_kind or any(d == "*." + cn for d in c.dns_names)
+        hostlike = "." in cn or ":" in cn or _ip_like(cn)
+        if same_kind and hostlike and not covered:
+            add(Code.STRICT_PROFILE, 0, rule="cn-not-in-san", common_name=cn)
+
+
+def _ip_like(text: str) -> bool:
+    t = text.lower()
+    return ":" in t or t.startswith("0x") or all(part.isdigit() for part in t.split(".") if part)
+
+
+def _rank(policy: Policy, problems: Sequence[Problem]) -> list[Problem]:
+    stages = {s: k for k, s in enumerate(policy.stages)}
+
+    def key(p: Problem) -> tuple[int, int, int]:
+        # Go: a candidate's own invalidity (expired intermediate...) is returned
+        # instead of UnknownAuthority, so NO_ANCHOR sorts last in its stage.
+        last = 1 if p.code == NO_ANCHOR else 0
+        depth = -p.depth if policy.name in ("openssl", "java") else p.depth
+        return (stages.get(p.stage, len(stages)), last, depth)
+
+    return sorted(problems, key=key)
+
+
+# -- the missing-issuer question ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MissingCause:
+    code: Code
+    confidence: Confidence
+    alternatives: tuple[Code, ...]
+    settle: tuple[str, ...]
+    params: Mapping[str, object]
+
+
+def _known_roots(issuer_der: bytes, aki: bytes | None, sets: Mapping[str, AnchorSet]) -> list[str]:
+    found = []
+    for name, s in sets.items():
+        for a in s.by_subject(issuer_der):
+            if aki is None or a.cert.ski is None or a.cert.ski == aki:
+                found.append(name)
+                break
+    return found
+
+
+def classify_missing(
+    path: Path,
+    presented: Sequence[CertInfo],
+    anchors: AnchorSet,
+    policy: Policy,
+    *,
+    reference: Mapping[str, AnchorSet],
+) -> MissingCause:
+    """Name the cause of a path that does not reach an anchor.
+
+    ``reference`` maps names (``mozilla``, other clients' stores) to anchor
+    sets that are *not* this client's: finding the missing issuer there proves
+    it is a root this client lacks.
+    """
+    top = path.top
+    issuer_text = top.issuer
+    base: dict[str, object] = {"issuer": issuer_text, "top": top.subject}
+    if path.end == "self-signed":
+        known = [n for n, s in reference.items() if s.contains(top)]
+        base.update(root=top.subject, known_in=known)
+        if len(path.certs) == 1:
+            return MissingCause(
+                Code.SELF_SIGNED_LEAF, Confidence.HIGH, (Code.UNTRUSTED_ROOT,), (), base
+            )
+        if "mozilla" in known:
+            return MissingCause(
+                Code.OUTDATED_STORE, Confidence.HIGH, (Code.UNTRUSTED_ROOT,), (), base
+            )
+        return MissingCause(Code.UNTRUSTED_ROOT, Confidence.HIGH, (), (), base)
+    if path.end == "rejected-issuer":
+        from_anchor = [r for r in path.rejected if r.origin == ANCHOR]
+        base.update(
+            candidates=[r.cert.subject for r in path.rejected],
+            reasons=sorted({r.reason for r in path.rejected}),
+        )
+        if from_anchor:
+            # The client trusts a CA with this name but another key: the CA was
+            # re-keyed (or a different CA reuses the name).
+            base["same_name_different_key"] = True
+            return MissingCause(
+                Code.UNTRUSTED_ROOT,
+                Confidence.MEDIUM,
+                (Code.BAD_SIGNATURE,),
+                (SETTLE_SUPPLY_ROOT,),
+                base,
+            )
+        return MissingCause(Code.BAD_SIGNATURE, Confidence.HIGH, (), (), base)
+    if path.end in ("too-long", "budget"):
+        base["end"] = path.end
+        return MissingCause(Code.PATH_TOO_LONG, Confidence.LOW, (Code.UNTRUSTED_ROOT,), (), base)
+    # end == missing-issuer
+    if anchors.contains(top) and not policy.partial_chain:
+        # OpenSSL error 2: the store holds an intermediate but not its root.
+        base["anchor_not_self_signed"] = True
+        return MissingCause(Code.UNTRUSTED_ROOT, Confidence.HIGH, (), (SETTLE_SUPPLY_ROOT,), base)
+    known = _known_roots(top.issuer_der, top.aki, reference)
+    base["known_in"] = known
+    aia = bool(top.aia_ca_issuers)
+    base["aia"] = list(top.aia_ca_issuers)
+    if known:
+        code = Code.OUTDATED_STORE if "mozilla" in known else Code.UNTRUSTED_ROOT
+        return MissingCause(code, Confidence.HIGH, (), (), base)
+    presented_fps = {c.sha256 for c in presented}
+    is_leaf = len(path.certs) == 1
+    if is_leaf:
+        # Only the leaf reached us, or nothing presented issues it.  Public
+        # CAs never issue leaves from a root (CA/B Forum BR §6.1.7), so an
+        # issuer that is no known root is almost surely an intermediate the
+        # server should send; a private CA may sign leaves from its root, so
+        # without AIA we stay cautious.
+        base["presented_count"] = len(presented_fps)
+        conf = Confidence.MEDIUM if aia else Confidence.LOW
+        settle = ((SETTLE_FETCH_AIA,) if aia else ()) + (SETTLE_SUPPLY_ROOT, SETTLE_ASK_SERVER)
+        return MissingCause(Code.MISSING_INTERMEDIATE, conf, (Code.UNTRUSTED_ROOT,), settle, base)
+    # The server sent intermediates; the top one's issuer is absent.  Most
+    # often that issuer is the (private) root the client lacks; a second
+    # missing intermediate is the alternative (its AIA would tell).
+    settle = (SETTLE_SUPPLY_ROOT,) + ((SETTLE_FETCH_AIA,) if aia else ())
+    conf = Confidence.MEDIUM
+    return MissingCause(Code.UNTRUSTED_ROOT, conf, (Code.MISSING_INTERMEDIATE,), settle, base)
+
+
+# -- per-client evaluation --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A client's verdict plus the path it is based on (for the store refiners)."""
+
+    verdict: ClientVerdict
+    path: Path
+    problems: tuple[Problem, ...]
+
+
+def _problem_finding(
+    p: Problem, side: Side | None = None, severity: Severity = Severity.ERROR
+) -> Finding:
+    code = Code(p.code)
+    params: dict[str, object] = {"depth": p.depth, "subject": p.cert.subject}
+    params.update(p.params)
+    return Finding(
+        code,
+        severity,
+        side or CODE_SIDE.get(code, Side.SERVER),
+        params,
+        (p.cert.sha256,),
+    )
+
+
+def evaluate(
+    client: str,
+    leaf: CertInfo,
+    pool: Sequence[Candidate],
+    anchors: AnchorSet,
+    policy: Policy,
+    *,
+    at: dt.datetime,
+    host: str | None,
+    presented: Sequence[CertInfo],
+    reference: Mapping[str, AnchorSet],
+) -> Evaluation:
+    """Decide what ``client`` (verifying with ``policy``) makes of the chain."""
+    valid = [c.cert.sha256 for c in pool if c.cert.valid_at(at)]
+    valid += [a.cert.sha256 for a in anchors.anchors if a.cert.valid_at(at)]
+    search: PathSearch = build_paths(leaf, pool, anchors, policy, valid_fps=valid)
+    name_problem: Problem | None = None
+    if host:
+        nc = check_name(leaf, host, cn_fallback=policy.cn_fallback, require_san=policy.require_san)
+        if not nc.ok:
+            name_problem = Problem(
+                Code.HOSTNAME_MISMATCH,
+                P.HOSTNAME,
+                0,
+                leaf,
+                {"host": host, "reason": nc.reason, "names": list(nc.names)},
+            )
+    scored: list[tuple[tuple[int, int, int], Path, list[Problem]]] = []
+    for path in search.paths:
+        probs = check_path(path, policy, at)
+        scored.append(((0 if path.anchored else 1, len(probs), len(path.certs)), path, probs))
+    scored.sort(key=lambda t: t[0])
+    _, best, probs = scored[0]
+    if name_problem is not None:
+        probs = [*probs, name_problem]
+    if policy.strict_profile and not [p for p in probs if p.code != Code.HOSTNAME_MISMATCH]:
+        probs = [*probs, *_strict_problems(leaf, pool, anchors, host, at, policy)]
+    ranked = _rank(policy, probs)
+    path_links = tuple(
+        PathLink(
+            c.sha256,
+            "leaf"
+            if i == 0
+            else ("anchor" if best.anchored and i == len(best.certs) - 1 else "intermediate"),
+            o,
+        )
+        for i, (c, o) in enumerate(zip(best.certs, best.origins, strict=True))
+    )
+    anchor_source = None
+    if best.anchored:
+        a = anchors.find(best.top.sha256)
+        anchor_source = a.provenance.label() if a else None
+    if not ranked:
+        v = ClientVerdict(
+            client=client,
+            trusted=True,
+            cause=Code.OK,
+            side=Side.NONE,
+            path=path_links,
+            anchor_source=anchor_source,
+            anchor_count=len(anchors),
+        )
+        return Evaluation(v, best, ())
+    findings: list[Finding] = []
+    primary = ranked[0]
+    confidence = Confidence.HIGH
+    alternatives: tuple[Code, ...] = ()
+    settle: tuple[str, ...] = ()
+    cause: Code
+    for p in ranked:
+        if p.code == NO_ANCHOR:
+            m = classify_missing(best, presented, anchors, policy, reference=reference)
+            f = Finding(
+                m.code,
+                Severity.ERROR,
+                CODE_SIDE.get(m.code, Side.CLIENT),
+                dict(m.params),
+                (p.cert.sha256,),
+            )
+            if p is primary:
+                confidence, alternatives, settle = m.confidence, m.alternatives, m.settle
+            findings.append(f)
+        else:
+            findings.append(_problem_finding(p))
+    cause = findings[0].code
+    missing_link: tuple[PathLink, ...] = ()
+    if not best.anchored and best.end == "missing-issuer":
+        missing_link = (PathLink("", "missing", "absent"),)
+    v = ClientVerdict(
+        client=client,
+        trusted=False,
+        cause=cause,
+        side=findings[0].side,
+        confidence=confidence,
+        findings=tuple(findings),
+        path=path_links + missing_link,
+        client_error=client_error(policy.name, findings[0], best, host, client),
+        alternatives=alternatives,
+        settle=settle,
+        anchor_source=anchor_source,
+        anchor_count=len(anchors),
+    )
+    return Evaluation(v, best, tuple(ranked))
+
+
+_SELF_CHECKED = frozenset(
+    {
+        Code.HOSTNAME_MISMATCH,
+        Code.BAD_SIGNATURE,
+        Code.UNTRUSTED_ROOT,
+        Code.EXPIRED,
+        Code.NOT_YET_VALID,
+        Code.PATH_TOO_LONG,
+    }
+)
+
+
+def _strict_problems(
+    leaf: CertInfo,
+    pool: Sequence[Candidate],
+    anchors: AnchorSet,
+    host: str | None,
+    at: dt.datetime,
+    policy: Policy,
+) -> list[Problem]:
+    """Profile violations only cryptography's strict verifier sees."""
+    from .strict import map_message, webpki_verify
+
+    msg = webpki_verify(
+        leaf,
+        [c.cert for c in pool],
+        [a.cert for a in anchors.anchors],
+        host=host,
+        at=at,
+        max_chain_depth=policy.max_intermediates,
+    )
+    if msg is None or msg.startswith("unsupported"):
+        return []
+    code, rule = map_message(msg)
+    if code in _SELF_CHECKED:
+        # Our own path analysis decides these, and it explores every path;
+        # cryptography reports only its last candidate's error (pylibs.md
+        # §1.4), so a clean path of ours outranks its word here.
+        return []
+    detail = msg.removeprefix("validation failed: ")
+    return [Problem(code, P.LEAF_TIME, 0, leaf, {"rule": rule, "detail": detail[:300]})]
+
+
+# -- chain-level (client independent) findings ------------------------------------------
+
+
+def chain_findings(
+    presented: Sequence[PresentedCert],
+    used: set[str],
+    anchors_any: Sequence[AnchorSet],
+    at: dt.datetime,
+    host: str | None,
+) -> list[Finding]:
+    """Order, root sent, extra and duplicate certificates, expiring soon."""
+    out: list[Finding] = []
+    certs = [p.cert for p in presented]
+    if not certs:
+        return out
+    seen: dict[str, int] = {}
+    for i, c in enumerate(certs):
+        if c.sha256 in seen:
+            out.append(
+                Finding(
+                    Code.DUPLICATE_CERTIFICATE,
+                    Severity.INFO,
+                    Side.SERVER,
+                    {"position": i + 1, "first_position": seen[c.sha256] + 1, "subject": c.subject},
+                    (c.sha256,),
+                )
+            )
+        else:
+            seen[c.sha256] = i
+    unique = [certs[i] for i in sorted(seen.values())]
+    # Order: each certificate should be followed by its issuer.
+    chain_order = [unique[0]]
+    remaining = unique[1:]
+    while remaining:
+        top = chain_order[-1]
+        nxt = next(
+            (c for c in remaining if c.subject_der == top.issuer_der and not top.self_issued), None
+        )
+        if nxt is None:
+            break
+        chain_order.append(nxt)
+        remaining.remove(nxt)
+    if [c.sha256 for c in chain_order] != [c.sha256 for c in unique[: len(chain_order)]]:
+        out.append(
+            Finding(
+                Code.WRONG_ORDER,
+                Severity.WARNING,
+                Side.SERVER,
+                {
+                    "presented": [c.subject for c in unique],
+                    "expected": [c.subject for c in chain_order],
+                },
+                tuple(c.sha256 for c in chain_order),
+            )
+        )
+    for c in unique[1:]:
+        if c.self_issued and c.self_signed:
+            trusted_somewhere = any(s.contains(c) for s in anchors_any)
+            out.append(
+                Finding(
+                    Code.ROOT_SENT,
+                    Severity.INFO,
+                    Side.SERVER,
+                    {"subject": c.subject, "trusted": trusted_somewhere},
+                    (c.sha256,),
+                )
+            )
+    for c in unique[1:]:
+        if c.sha256 not in used and not (c.self_issued and c.sha256 in used):
+            out.append(
+                Finding(
+                    Code.EXTRA_CERTIFICATE,
+                    Severity.WARNING,
+                    Side.SERVER,
+                    {"subject": c.subject, "issuer": c.issuer},
+                    (c.sha256,),
+                )
+            )
+    leaf = certs[0]
+    for c in chain_order:
+        left = c.not_after - at
+        if dt.timedelta(0) <= left <= dt.timedelta(days=EXPIRING_SOON_DAYS):
+            out.append(
+                Finding(
+                    Code.EXPIRING_SOON,
+                    Severity.WARNING,
+                    Side.SERVER,
+                    {"subject": c.subject, "not_after": c.not_after.isoformat(), "days": left.days},
+                    (c.sha256,),
+                )
+            )
+        if (
+            c is not leaf
+            and not c.self_issued
+            and c.not_after < leaf.not_after
+            and c.not_after >= at
+        ):
+            out.append(
+                Finding(
+                    Code.INTERMEDIATE_EXPIRES_FIRST,
+                    Severity.INFO,
+                    Side.SERVER,
+                    {
+                        "subject": c.subject,
+                        "not_after": c.not_after.isoformat(),
+                        "leaf_not_after": leaf.not_after.isoformat(),
+                    },
+                    (c.sha256,),
+                )
+            )
+    if host and not leaf.dns_names and leaf.common_name and dns_match(leaf.common_name, host):
+        out.append(
+            Finding(
+                Code.LEGACY_COMMON_NAME,
+                Severity.WARNING,
+                Side.SERVER,
+                {"common_name": leaf.common_name},
+                (leaf.sha256,),
+            )
+        )
+    return out
+
+
+def overall(verdicts: Sequence[ClientVerdict]) -> tuple[bool, Code, Side, Confidence]:
+    """The overall verdict: trusted only when every client trusts.
+
+    The cause shown is the first refusing client's; clients are given in
+    priority order by the caller.
+    """
+    refusing = [v for v in verdicts if not v.trusted]
+    if not refusing:
+        return True, Code.OK, Side.NONE, Confidence.HIGH
+    v = refusing[0]
+    return False, v.cause, v.side, v.confidence
+
+
+__all__ = [
+    "Evaluation",
+    "MissingCause",
+    "Problem",
+    "chain_findings",
+    "check_path",
+    "classify_missing",
+    "evaluate",
+    "overall",
+]

@@ -1,0 +1,1 @@
+"""From TLS error messages to causes: the message catalogue and the matcher (pure)."""

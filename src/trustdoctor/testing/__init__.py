@@ -1,1 +1,0 @@
-"""Helpers shared by the tests and the built-in lab (throwaway PKIs)."""

@@ -1,0 +1,189 @@
+"""Start-up stays fast: heavy modules are imported only by the commands that need them.
+
+Each check runs a fresh interpreter with ``-X importtime`` and parses the
+module names from its stderr.  The interpreter runs with ``-S`` and an
+explicit ``PYTHONPATH`` (the package's source and the site-packages
+directories): ``.pth`` files of the environment (a sandbox's certifi hook, an
+editable install's finder) would otherwise import modules before trustdoctor
+runs and blur what trustdoctor itself imports.  One check runs the installed
+``trustdoctor`` script as-is and subtracts what a bare interpreter imports.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import site
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+import trustdoctor
+from trustdoctor.lab import pki
+
+SRC = str(Path(trustdoctor.__file__).resolve().parent.parent)
+HEAVY = ("OpenSSL", "rich", "certifi", "cryptography.x509.verification", "asyncio")
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    paths = [SRC, *site.getsitepackages()]
+    user = site.getusersitepackages()
+    if isinstance(user, str):
+        paths.append(user)
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env["NO_COLOR"] = "1"
+    env.pop("FORCE_COLOR", None)
+    env.update(extra)
+    return env
+
+
+def parse_importtime(stderr: str) -> set[str]:
+    """Module names from ``-X importtime`` lines (``import time: self | cum | name``)."""
+    names = set()
+    for line in stderr.splitlines():
+        if not line.startswith("import time:"):
+            continue
+        parts = line.split("|")
+        if len(parts) == 3 and parts[2].strip() != "imported package":
+            names.add(parts[2].strip())
+    return names
+
+
+# Runs the code given, then writes sys.modules to a file at exit.  -X importtime
+# alone misses modules loaded through importlib.import_module (its timing lives
+# in the C import path; cli/main.py loads commands that way), so both are used.
+_WRAPPER = """
+import atexit, sys
+def _dump(out=sys.argv[1]):
+    with open(out, "w") as fh:
+        fh.write("\\n".join(sorted(sys.modules)))
+atexit.register(_dump)
+code = sys.argv[2]
+sys.argv = sys.argv[3:]
+exec(compile(code, "<check>", "exec"), {"__name__": "__main__"})
+"""
+_RUN_CLI = "import runpy; runpy.run_module('trustdoctor', run_name='__main__', alter_sys=True)"
+
+
+def imported(
+    code: str, argv: Sequence[str] = (), *, cwd: Path
+) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+    """Modules imported by ``code`` run with ``argv`` in a fresh interpreter."""
+    dump = cwd / "modules.txt"
+    proc = subprocess.run(
+        [sys.executable, "-S", "-X", "importtime", "-c", _WRAPPER, str(dump), code,
+         "trustdoctor", *argv],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )  # fmt: skip
+    mods = parse_importtime(proc.stderr)
+    assert mods, "no -X importtime output: the check would be vacuous"
+    if dump.exists():
+        mods |= set(dump.read_text().split())
+    return mods, proc
+
+
+def heavy(mods: set[str], forbidden: tuple[str, ...] = HEAVY) -> list[str]:
+    return sorted(m for m in mods if any(m == f or m.startswith(f + ".") for f in forbidden))
+
+
+def test_parser_reads_importtime_lines() -> None:
+    text = (
+        "import time: self [us] | cumulative | imported package\n"
+        "import time:       114 |      14720 |     certifi.core\n"
+        "import time:       404 |      15124 |   certifi\n"
+        "trustdoctor: something else\n"
+    )
+    assert parse_importtime(text) == {"certifi.core", "certifi"}
+
+
+def test_the_check_is_not_vacuous(tmp_path: Path) -> None:
+    # The same measurement sees a heavy module when one is imported.
+    mods, proc = imported("import trustdoctor.cli.main, rich.console", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert "trustdoctor.cli.main" in mods
+    assert "rich" in heavy(mods) and "rich.console" in heavy(mods)
+    # A module loaded by importlib.import_module (as cli/main.py loads commands)
+    # is seen too.
+    mods, proc = imported("import importlib; importlib.import_module('asyncio')", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert "asyncio" in heavy(mods)
+
+
+def test_importing_the_cli_is_light(tmp_path: Path) -> None:
+    mods, proc = imported("import trustdoctor.cli.main", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert "trustdoctor.cli.main" in mods
+    assert heavy(mods) == []
+    # Not even the model's cryptography: the dispatcher knows only the command table.
+    assert "cryptography" not in mods
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], []])
+def test_help_is_light(argv: list[str], tmp_path: Path) -> None:
+    mods, proc = imported(_RUN_CLI, argv, cwd=tmp_path)
+    assert proc.returncode in (0, 2), proc.stderr[-500:]
+    assert "trustdoctor.cli.main" in mods
+    assert heavy(mods) == []
+
+
+def test_chain_json_imports_no_rich_or_openssl(tmp_path: Path) -> None:
+    h = pki.hierarchy()
+    (tmp_path / "chain.pem").write_bytes(h.leaf.pem + h.intermediate.pem)
+    (tmp_path / "root.pem").write_bytes(h.root.pem)
+    args = ["chain", "chain.pem", "--trust", "root.pem", "--at", "2026-06-01T00:00:00Z",
+            "--format", "json"]  # fmt: skip
+    mods, proc = imported(_RUN_CLI, args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-800:]
+    assert '"schema_version"' in proc.stdout or proc.stdout.lstrip().startswith("{")
+    assert "trustdoctor.cli.chain" in mods  # the command really ran
+    assert heavy(mods, ("rich", "OpenSSL", "asyncio")) == []
+    # The text view on a non-terminal (NO_COLOR) does not need rich either.
+    mods, proc = imported(_RUN_CLI, args[:-2], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-800:]
+    assert heavy(mods, ("rich", "OpenSSL", "asyncio")) == []
+
+
+def test_installed_script_help_is_light() -> None:
+    script = shutil.which("trustdoctor")
+    if script is None:
+        pytest.skip("no trustdoctor script on PATH (package not installed)")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPROFILEIMPORTTIME"}
+    env["NO_COLOR"] = "1"
+    base = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "pass"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    run = subprocess.run(
+        [script, "--help"],
+        capture_output=True, text=True, env={**env, "PYTHONPROFILEIMPORTTIME": "1"}, timeout=60,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-500:]
+    mods = parse_importtime(run.stderr)
+    assert "trustdoctor.cli.main" in mods
+    # Whatever the interpreter imports before any code runs (site hooks) is not ours.
+    assert heavy(mods - parse_importtime(base.stderr)) == []
+
+
+@pytest.mark.parametrize(
+    "command", ["chain", "diagnose", "stores", "explain", "lab", "fix", "bundle"]
+)
+def test_command_help_is_light(command: str, tmp_path: Path) -> None:
+    from trustdoctor.cli.main import COMMANDS
+
+    module = COMMANDS[command][0] if command in COMMANDS else None
+    if module is None or importlib.util.find_spec(module) is None:
+        pytest.skip(f"no `{command}` command in this tree")
+    mods, proc = imported(_RUN_CLI, [command, "--help"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert module in mods
+    assert heavy(mods, ("rich", "OpenSSL", "asyncio", "certifi")) == []
