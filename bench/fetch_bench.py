@@ -34,7 +34,7 @@ from common import serve_hierarchy, summary, time_command
 
 from trustdoctor.lab.pki import hierarchy
 from trustdoctor.sources.network import fetch_chain
-from trustdoctor.sources.target import parse_target
+from trustdoctor.model.target import parse_target
 
 NAME = "bench.test"
 
@@ -53,7 +53,7 @@ def main() -> int:
         target = f"127.0.0.1:{port}"
 
         cold_code = (
-            "from trustdoctor.sources.target import parse_target;"
+            "from trustdoctor.model.target import parse_target;"
             "from trustdoctor.sources.network import fetch_chain;"
             f"r = fetch_chain(parse_target({target!r}, servername={NAME!r}), timeout=10);"
             "assert len(r.chain) == 2"

@@ -21,8 +21,8 @@ import pytest
 from helpers.aia import AiaServer
 from helpers.bundle import HOST, info, site_pki, tls_site
 from trustdoctor.cli.main import main
+from trustdoctor.model.target import parse_target
 from trustdoctor.sources.network import fetch_chain
-from trustdoctor.sources.target import parse_target
 
 GO_DIAL = r"""
 package main

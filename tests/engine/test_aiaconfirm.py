@@ -123,7 +123,9 @@ def test_fetched_root_the_client_lacks_is_untrusted_root_high(issuer):
     text = render_diagnosis(diag).plain()
     assert "the chain ends at the root 'Bundle Test Root' (fetched from" in text
     assert "the server should also send 'Bundle Issuing CA'" in text
-    assert "(client side)" in text
+    # The intermediate had to be fetched too: both sides must act, server first.
+    assert "(server and client side)" in text
+    assert diag.verdict.sides == (Side.SERVER, Side.CLIENT)
 
 
 def test_second_missing_intermediate_turns_untrusted_root_into_missing_intermediate(issuer):

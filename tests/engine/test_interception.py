@@ -9,13 +9,13 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from trustdoctor.engine import interception
 from trustdoctor.engine.interception import (
     INSPECTION_PRODUCTS,
     detect_interception,
     match_product,
     parse_name,
 )
-from trustdoctor.engine import interception
 from trustdoctor.lab import pki
 from trustdoctor.model.anchors import Anchor, AnchorSet, make_anchor_set
 from trustdoctor.model.cert import CertInfo, Provenance, from_certificate

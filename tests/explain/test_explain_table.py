@@ -18,8 +18,8 @@ import time
 
 import pytest
 
-from trustdoctor.explain import records as logs
 from trustdoctor.explain import catalogue as M
+from trustdoctor.explain import records as logs
 from trustdoctor.explain.match import explain
 from trustdoctor.model.findings import Code
 from trustdoctor.render import explain_text as words

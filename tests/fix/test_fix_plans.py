@@ -549,7 +549,7 @@ def test_plan_for_diagnosis_missing_intermediate(tmp_path: Path) -> None:
         trust=[str(tmp_path / "root.pem")],
         host="registry.internal.example.com",
         at=pki.NOW,
-    )
+    ).diagnosis
     plan = plan_for_diagnosis(diag, None, "debian")
     assert plan.cause == Code.MISSING_INTERMEDIATE and plan.side.value == "server"
     assert set(plan.clients) == {"go", "openssl", "webpki"}
@@ -565,23 +565,20 @@ def test_plan_for_diagnosis_untrusted_root_uses_the_store(tmp_path: Path) -> Non
     from helpers.fix import make_root
     from trustdoctor import api
     from trustdoctor.sources.files import load_bytes
-    from trustdoctor.stores import build_context, inspect_stores
 
     h = pki.hierarchy()
     root = make_root(tmp_path, "rhel")
-    with build_context(root=str(root), env={}) as ctx:
-        stores = {s.client: s for s in inspect_stores(ctx, ["go"])}
-        distro = ctx.distro
     # The server sends its root: the plan installs exactly that certificate.
-    diag = api.diagnose_chain(
+    report = api.diagnose_chain(
         [load_bytes(h.fullchain_pem + h.root.pem, "chain.pem")],
-        client_anchors={"go": stores["go"].anchors},
+        options=api.TrustOptions(root=str(root), env={}),
         clients=["go"],
         host="registry.internal.example.com",
         at=pki.NOW,
     )
-    assert diag.verdict.cause == Code.UNTRUSTED_ROOT
-    plan = plan_for_diagnosis(diag, stores, distro)
+    assert report.diagnosis.verdict.cause == Code.UNTRUSTED_ROOT
+    plan = report.plan
+    assert plan is not None
     assert (
         plan.ca is not None
         and plan.ca.sha256
@@ -607,7 +604,7 @@ def test_plan_for_diagnosis_trusted_is_empty(tmp_path: Path) -> None:
         trust=[str(tmp_path / "root.pem")],
         host="registry.internal.example.com",
         at=pki.NOW,
-    )
+    ).diagnosis
     plan = plan_for_diagnosis(diag, None, None)
     assert plan.cause == Code.OK and plan.empty
     assert "nothing to change" in render_plan(plan).plain()

@@ -29,7 +29,7 @@ def test_chain_json_and_text_carry_the_plan(tmp_path, capsys, monkeypatch):
     assert data["plan"]["side"] == "server"
     assert main(argv) == 1
     out = capsys.readouterr().out
-    assert "\nFix  (trustdoctor fix prints this plan" in out
+    assert "\nFix  (the plan trustdoctor fix prints" in out
     assert "ssl_certificate" in out  # the nginx line of the server plan
 
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trustdoctor.cli.main import main
-from trustdoctor.engine.refine import CaCheck
+from trustdoctor.engine.refine import CaCheck, check_ca
 from trustdoctor.lab import pki
 from trustdoctor.model.cert import CertInfo, from_certificate
-from trustdoctor.stores import build_context, check_ca, inspect_stores
+from trustdoctor.stores import build_context, inspect_stores
 
 from . import SRC
 

@@ -17,13 +17,14 @@ import pytest
 
 import helpers.diagnose as dh
 import helpers.netlab as netlab
+from trustdoctor.api.context import Clients
 from trustdoctor.api.endpoint import AddressResult, fetch_all, judge_fetch
 from trustdoctor.lab import pki
 from trustdoctor.model.anchors import Anchor, make_anchor_set
 from trustdoctor.model.cert import Provenance, from_certificate
+from trustdoctor.model.target import parse_target
 from trustdoctor.render.endpoint import endpoint_to_dict, render_endpoint
 from trustdoctor.sources.network import fetch_chain
-from trustdoctor.sources.target import parse_target
 
 HOST = "svc.diag.test"
 # A name that looks public: the proxy resolves it (routes), we never do.
@@ -433,8 +434,8 @@ def test_different_chains_between_two_addresses(files, h) -> None:
         "go", [Anchor(from_certificate(h.root.cert), Provenance("root.pem"))]
     )
     results = [AddressResult(ra.address, ra, None), AddressResult(rb.address, rb, None)]
-    e = judge_fetch(target, results, clients=[("go", anchors)], refiners=None, reference={},
-                    mozilla=None, at=dh.NOW)
+    e = judge_fetch(target, results, Clients(("go",), (("go", anchors),)), mozilla=None,
+                    at=dh.NOW)
     assert e.diagnosis is not None and e.address == rb.address
     assert e.diagnosis.verdict.cause.value == "missing-intermediate"
     diff = [f for f in e.diagnosis.findings if f.code.value == "different-chains"]
@@ -466,8 +467,8 @@ def test_same_chain_everywhere_is_not_a_finding(files, h) -> None:
                       for p in (a.port, b.port))
         ]
     anchors = make_anchor_set("go", [Anchor(from_certificate(h.root.cert), Provenance("r"))])
-    e = judge_fetch(target, results, clients=[("go", anchors)], refiners=None, reference={},
-                    mozilla=None, at=dh.NOW)
+    e = judge_fetch(target, results, Clients(("go",), (("go", anchors),)), mozilla=None,
+                    at=dh.NOW)
     assert e.diagnosis is not None and e.diagnosis.verdict.trusted
     assert "different-chains" not in [f.code.value for f in e.diagnosis.findings]
     assert len(e.judged) == 2 and e.judged[0][1] is e.judged[1][1]

@@ -14,8 +14,8 @@ import helpers.netlab as netlab
 from trustdoctor.errors import ConnectError, UsageError
 from trustdoctor.lab import pki
 from trustdoctor.model.pem import iter_pem_blocks
+from trustdoctor.model.target import parse_target
 from trustdoctor.sources.network import FetchResult, fetch_chain, resolve_addresses
-from trustdoctor.sources.target import parse_target
 
 V12 = ssl.TLSVersion.TLSv1_2
 V13 = ssl.TLSVersion.TLSv1_3

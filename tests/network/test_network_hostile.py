@@ -12,8 +12,8 @@ import pytest
 import helpers.netlab as netlab
 from trustdoctor.errors import ConnectError
 from trustdoctor.lab import pki
+from trustdoctor.model.target import parse_target
 from trustdoctor.sources.network import MAX_CHAIN, FetchResult, fetch_chain
-from trustdoctor.sources.target import parse_target
 
 TIMEOUT = 1.0
 # Budget for "ends within ~timeout": the timeout plus scheduling slack on a

@@ -14,9 +14,9 @@ from trustdoctor.errors import ConnectError, UsageError
 from trustdoctor.lab import pki
 from trustdoctor.model.anchors import Anchor, make_anchor_set
 from trustdoctor.model.cert import Provenance, from_certificate
+from trustdoctor.model.target import parse_target
 from trustdoctor.sources.network import fetch_chain
 from trustdoctor.sources.proxy import no_proxy_matches, parse_proxy_url, select_proxy
-from trustdoctor.sources.target import parse_target
 
 # -- selection (pure) ------------------------------------------------------------
 

@@ -12,9 +12,9 @@ import pytest
 import helpers.netlab as netlab
 from trustdoctor.errors import ConnectError
 from trustdoctor.lab import pki
+from trustdoctor.model.target import parse_target
 from trustdoctor.sources.network import fetch_chain
 from trustdoctor.sources.starttls import LDAP_STARTTLS_REQUEST, PG_SSL_REQUEST
-from trustdoctor.sources.target import parse_target
 
 PROTOCOLS = ["smtp", "imap", "pop3", "ftp", "postgres", "ldap"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from trustdoctor.errors import UsageError
-from trustdoctor.sources.target import parse_hostport, parse_target
+from trustdoctor.model.target import parse_hostport, parse_target
 
 
 @pytest.mark.parametrize(

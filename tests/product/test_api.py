@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from trustdoctor import api
 from trustdoctor.lab import HOST, tls_server
 from trustdoctor.lab.pki import hierarchy
@@ -11,12 +13,20 @@ from trustdoctor.model.findings import Code
 from trustdoctor.sources.files import load_bytes
 
 
-def test_diagnose_against_loopback(tmp_path):
+def test_all_is_sorted_complete_and_importable() -> None:
+    assert api.__all__ == sorted(api.__all__)
+    for name in api.__all__:
+        assert getattr(api, name) is not None
+    with pytest.raises(AttributeError):
+        api.nothing_here  # noqa: B018
+
+
+def test_diagnose_endpoint_against_loopback(tmp_path):
     h = hierarchy(HOST)
     root = tmp_path / "root.pem"
     root.write_bytes(h.root.pem)
     with tls_server([h.leaf], h.leaf, tmp_path) as port:
-        out = api.diagnose(
+        out = api.diagnose_endpoint(
             f"{HOST}:{port}",
             connect_to=f"127.0.0.1:{port}",
             trust=[str(root)],
@@ -26,36 +36,42 @@ def test_diagnose_against_loopback(tmp_path):
     assert out.diagnosis.verdict.cause == Code.MISSING_INTERMEDIATE
     assert [v.client for v in out.diagnosis.clients] == ["go", "curl"]
     assert out.results[0].fetch is not None and out.results[0].fetch.tls_version
+    # The result carries its plan, and its JSON document is what the CLI prints.
+    assert out.plan is not None and out.plan.cause == Code.MISSING_INTERMEDIATE
+    assert out.to_dict()["plan"]["cause"] == "missing-intermediate"
 
 
-def test_diagnose_unreachable_is_a_result():
-    out = api.diagnose("127.0.0.1:1", trust=[], clients=["go"], root="/", timeout=2)
+def test_diagnose_endpoint_unreachable_is_a_result():
+    out = api.diagnose_endpoint("127.0.0.1:1", clients=["go"], timeout=2)
     assert out.diagnosis is None
     assert out.error is not None and out.error.code == "unreachable"
+    # ... with the checks that narrow it down, on the port asked (not 443).
+    assert out.plan is not None
+    argvs = [" ".join(map(str, s.params.get("argv", []))) for s in out.plan.steps]
+    assert any("/dev/tcp/127.0.0.1/1" in a for a in argvs), argvs
 
 
 def test_inspect_stores_on_a_temporary_root(tmp_path):
     h = hierarchy()
     (tmp_path / "etc/ssl/certs").mkdir(parents=True)
     (tmp_path / "etc/ssl/certs/ca-certificates.crt").write_bytes(h.root.pem)
-    (go,) = api.inspect_stores(["go"], root=str(tmp_path))
+    answer = api.inspect_stores(["go"], options=api.TrustOptions(root=str(tmp_path)))
+    (go,) = answer.report.stores
     assert [a.cert.subject for a in go.anchors.anchors] == ["CN=Example Internal Root CA"]
+    assert answer.plan is None and answer.compliant
 
 
-def test_diagnose_chain_and_explain():
+def test_diagnose_chain_and_explain(tmp_path):
     h = hierarchy()
+    (tmp_path / "root.pem").write_bytes(h.root.pem)
     leaf = load_bytes(h.fullchain_pem, "chain.pem")
-    anchors = load_bytes(h.root.pem, "root.pem")
-    from trustdoctor.model.anchors import Anchor, make_anchor_set
-
-    aset = make_anchor_set("go", [Anchor(c.cert, c.provenance) for c in anchors.certs])
-    d = api.diagnose_chain(
+    report = api.diagnose_chain(
         [leaf],
-        client_anchors={"go": aset},
+        trust=[str(tmp_path / "root.pem")],
         clients=["go"],
         host="registry.internal.example.com",
         at=dt.datetime(2026, 6, 1, tzinfo=dt.UTC),
     )
-    assert d.verdict.trusted
+    assert report.trusted and report.plan is None
     r = api.explain("curl: (60) SSL certificate problem: unable to get local issuer certificate")
     assert r.matches and r.matches[0].client == "curl"

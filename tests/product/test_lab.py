@@ -20,10 +20,10 @@ from trustdoctor.lab import SCENARIOS, run_scenario
 def test_scenario_diagnosis_is_right(s):
     res = run_scenario(s)
     assert res.ok, (s.name, s.expected, res.found, res.detail)
-    diag = res.outcome.diagnosis
+    diag = res.report.diagnosis
     assert diag is not None
     # The served chain was really fetched over TLS from loopback.
-    assert res.outcome.results[0].address.startswith("127.0.0.1:")
+    assert res.report.results[0].address.startswith("127.0.0.1:")
 
 
 def test_lab_table_and_exit_code(capsys, monkeypatch):

@@ -30,6 +30,9 @@ CASES = {
 def _run(capsys, monkeypatch, files, trust, host, *extra):
     monkeypatch.chdir(DATA)
     monkeypatch.setenv("NO_COLOR", "1")
+    # The goldens show the plan as an unprivileged user sees it (with sudo),
+    # whoever runs the tests.
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     argv = [
         "chain",
         *files,

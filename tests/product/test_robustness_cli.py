@@ -975,8 +975,8 @@ from hypothesis import strategies as st  # noqa: E402
 
 from trustdoctor.errors import InputError, UsageError  # noqa: E402
 from trustdoctor.model.pem import iter_pem_blocks  # noqa: E402
+from trustdoctor.model.target import parse_target  # noqa: E402
 from trustdoctor.sources.files import load_bytes  # noqa: E402
-from trustdoctor.sources.target import parse_target  # noqa: E402
 from trustdoctor.stores.keystore import read_keystore  # noqa: E402
 
 PROPERTY = settings(

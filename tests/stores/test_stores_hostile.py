@@ -188,7 +188,8 @@ def test_image_inventory_uses_the_image_env(
     assert code == 0
     assert data["root"] == f"--image {img}"
     assert data["environment"] == {
-        "origin": "the image config's",
+        "origin": "image",
+        "given": False,
         "trust_variables": ["SSL_CERT_FILE"],
     }
     go = data["clients"][0]

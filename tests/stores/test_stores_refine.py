@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from helpers.stores import Root, ca, debian, fp, stores
-from trustdoctor.engine.refine import normalize_fingerprint
+from trustdoctor.engine.refine import check_ca, normalize_fingerprint, refine_verdict
 from trustdoctor.lab import pki
 from trustdoctor.model.cert import CertInfo, from_certificate
 from trustdoctor.model.diagnosis import ClientVerdict
 from trustdoctor.model.findings import Code, Side
-from trustdoctor.stores import check_ca, refine_verdict
 
 A = ca("Refine Public-ish Root")
 C = ca("Refine Corp Root")

@@ -16,7 +16,6 @@ Typical use from a front end that already judged a chain::
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import stat
 from collections.abc import Mapping, Sequence
@@ -24,16 +23,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import api
-from ..engine.aiaconfirm import candidates, confirm_missing, fetched_presented, needs_aia
-from ..engine.judge import Refiner, judge, pick_leaf
+from ..engine.aiaconfirm import candidates, confirm_missing, needs_aia
+from ..engine.judge import Refiner
 from ..engine.policies import Policy
-from ..engine.servechecks import serve_findings
 from ..errors import InputError, TrustDoctorError, UnsafePathError, UsageError
-from ..model.anchors import AnchorSet, make_anchor_set
+from ..model.anchors import AnchorSet
 from ..model.cert import CertInfo
 from ..model.diagnosis import Diagnosis, PresentedCert
-from ..model.findings import Finding
 from ..sources.aia import (
     AiaCompletion,
     AiaOptions,
@@ -44,12 +40,8 @@ from ..sources.aia import (
 )
 
 if TYPE_CHECKING:
-    from ..engine.bundle import BundlePlan, PrivateKeys
-    from ..sources.files import Loaded
+    from ..engine.bundle import PrivateKeys
 
-# Clients a bundle must satisfy by default (the host's own clients are added
-# when its stores are read, see bundle_clients).
-DEFAULT_BUNDLE_CLIENTS = ("go", "openssl", "webpki")
 MAX_KEY_BYTES = 1024 * 1024
 
 
@@ -188,48 +180,6 @@ def confirm_with_aia(
     return AiaConfirmation(diag, completion)
 
 
-def diagnose_chain_with_aia(
-    inputs: Sequence[Loaded],
-    *,
-    aia: AiaOptions,
-    trust: Sequence[str] = (),
-    intermediates: Sequence[Loaded] = (),
-    host: str | None = None,
-    at: dt.datetime | None = None,
-    clients: Sequence[str] = api.DEFAULT_CHAIN_CLIENTS,
-    client_anchors: Mapping[str, AnchorSet] | None = None,
-    refiners: Mapping[str, Refiner] | None = None,
-    password: bytes | None = None,
-) -> Diagnosis:
-    """:func:`trustdoctor.api.diagnose_chain`, then AIA confirmation (``chain --fetch``).
-
-    Same arguments as ``diagnose_chain`` plus ``aia``.  The chain is judged
-    by ``diagnose_chain`` itself; when a client's verdict is a missing issuer,
-    the re-judgement uses the same anchors (read once).
-    """
-    before, pairs = api.diagnose_chain_and_anchors(
-        inputs,
-        trust=trust,
-        intermediates=intermediates,
-        host=host,
-        at=at,
-        clients=clients,
-        client_anchors=client_anchors,
-        refiners=refiners,
-        password=password,
-    )
-    if not needs_aia(before):
-        return before
-    return confirm_with_aia(
-        before,
-        pairs,
-        options=aia,
-        reference=api.LazyReference(),
-        refiners=refiners,
-        explicit_anchors=bool(trust),
-    ).diagnosis
-
-
 # -- bundle: inputs -----------------------------------------------------------------------
 
 
@@ -274,6 +224,8 @@ def load_served_chain(
     proxy: str | None = None,
     environ: Mapping[str, str] | None = None,
     servername: str | None = None,
+    connect_to: str | None = None,
+    starttls: str | None = None,
 ) -> ServedChain:
     """Load ``TARGET|FILE``: a file (or ``-``) is read; anything else is connected to.
 
@@ -296,10 +248,10 @@ def load_served_chain(
             raise InputError(f"{spec}: no certificate found")
         notes = tuple(n for item in loaded for n in item.notes)
         return ServedChain(presented, "file", "stdin" if spec == "-" else spec, notes=notes)
+    from ..model.target import parse_target
     from ..sources.network import fetch_chain
-    from ..sources.target import parse_target
 
-    target = parse_target(spec, servername=servername)
+    target = parse_target(spec, servername=servername, connect_to=connect_to, starttls=starttls)
     result = fetch_chain(target, timeout=timeout, proxy=proxy, env=environ)
     if not result.chain:
         from ..errors import SourceError
@@ -308,46 +260,6 @@ def load_served_chain(
     return ServedChain(
         tuple(result.chain), "target", target.display, result.address, tuple(result.notes)
     )
-
-
-def bundle_clients(
-    clients: Sequence[str],
-    *,
-    trust: Sequence[str],
-    password: bytes | None = None,
-) -> tuple[list[tuple[str, AnchorSet]], list[Finding]]:
-    """The ``(client, anchors)`` pairs a bundle must satisfy.
-
-    With ``--trust``: every client takes those anchors (default clients: go,
-    openssl, webpki).  Without: each client's store on this host (read
-    through the trust-store models), ``webpki`` with Mozilla's roots; the
-    default is go, openssl, webpki plus every client the host has.
-    """
-    names = api.check_clients(clients) if clients else []
-    if trust:
-        anchors = api.load_trust_paths(trust, password=password)
-        pairs, notes = [], []
-        for c in names or list(DEFAULT_BUNDLE_CLIENTS):
-            aset, f = api.anchors_for_client(c, anchors, ", ".join(trust))
-            pairs.append((c, aset))
-            notes += f
-        return pairs, notes
-    from ..stores import STORE_MODEL, build_context, clients_present, inspect_stores
-
-    with build_context(root="/", env=dict(os.environ), now=api.now()) as ctx:
-        if not names:
-            names = list(DEFAULT_BUNDLE_CLIENTS)
-            names += [c for c in clients_present(ctx) if c not in names]
-        store_names = list(dict.fromkeys(STORE_MODEL.get(c, c) for c in names if c != "webpki"))
-        stores = {s.client: s for s in inspect_stores(ctx, store_names)} if store_names else {}
-    pairs = []
-    for c in names:
-        if c == "webpki":
-            ref = api.mozilla_reference()
-            pairs.append((c, make_anchor_set("webpki", list(ref.anchors), sources=ref.sources)))
-        else:
-            pairs.append((c, stores[STORE_MODEL.get(c, c)].anchors))
-    return pairs, []
 
 
 def read_key_file(path: str, *, password_file: str | None = None) -> PrivateKeys:
@@ -377,107 +289,6 @@ def _read_small(path: str, what: str) -> bytes:
 
 
 # -- bundle: building -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BundleResult:
-    """Everything ``trustdoctor bundle`` reports.
-
-    Attributes:
-        plan: the chain to serve and why (:class:`trustdoctor.engine.bundle.BundlePlan`).
-        today: the presented chain judged as it is, with the serve-side
-            checks, confirmed through AIA when issuers were fetched.
-        completion: the AIA search, or ``None`` when none was needed/allowed.
-        served: where the presented chain came from.
-    """
-
-    plan: BundlePlan
-    today: Diagnosis
-    completion: AiaCompletion | None
-    served: ServedChain
-
-
-def make_bundle(
-    served: ServedChain,
-    clients: Sequence[tuple[str, AnchorSet]],
-    *,
-    at: dt.datetime | None = None,
-    supplied: Sequence[PresentedCert] = (),
-    include_root: bool = False,
-    aia: AiaOptions | None = None,
-    policies: Mapping[str, Policy] | None = None,
-    extra_findings: Sequence[Finding] = (),
-    explicit_anchors: bool = False,
-) -> BundleResult:
-    """Plan the chain to serve for ``served``; fetch missing issuers when needed.
-
-    AIA is consulted only when the presented and supplied certificates do not
-    already give a chain every client trusts (and ``aia`` is given).
-    """
-    from ..engine.bundle import plan_bundle
-
-    when = at or api.now()
-    presented = served.presented
-    li = pick_leaf(presented)
-    leaf = presented[li].cert
-    plan = plan_bundle(
-        leaf,
-        presented=presented,
-        supplied=supplied,
-        clients=clients,
-        at=when,
-        include_root=include_root,
-        policies=policies,
-    )
-    completion: AiaCompletion | None = None
-    fetched: list[PresentedCert] = []
-    if not plan.ok and aia is not None:
-        refusing = {r.client for r in plan.clients if not r.trusted}
-        pool = [p.cert for i, p in enumerate(presented) if i != li]
-        pool += [p.cert for p in supplied]
-        completion = complete_issuers(
-            leaf, pool, [a for n, a in clients if n in refusing], options=aia
-        )
-        fetched = fetched_presented(completion)
-        if fetched:
-            plan = plan_bundle(
-                leaf,
-                presented=presented,
-                supplied=supplied,
-                fetched=fetched,
-                clients=clients,
-                at=when,
-                include_root=include_root,
-                policies=policies,
-            )
-    anchors = [a for _, a in clients]
-    reference = api.LazyReference()
-    # "Today" is what the server sends, alone: supplied certificates are
-    # context for the serve checks, not something clients receive.
-    today = judge(
-        presented,
-        clients=clients,
-        at=when,
-        host=None,
-        reference=reference,
-        leaf_index=li,
-        policies=policies,
-        explicit_anchors=explicit_anchors,
-        extra_findings=[
-            *extra_findings,
-            *serve_findings(presented, at=when, anchors=anchors, supplied=supplied, leaf_index=li),
-        ],
-    )
-    if completion is not None and needs_aia(today):
-        today = confirm_missing(
-            today,
-            completion,
-            clients=clients,
-            reference=reference,
-            policies=policies,
-            explicit_anchors=explicit_anchors,
-        )
-    return BundleResult(plan=plan, today=today, completion=completion, served=served)
 
 
 # -- bundle: writing --------------------------------------------------------------------
@@ -560,19 +371,14 @@ def write_bundle(path: str, pem: str, *, protect: Sequence[str] = ()) -> Path:
 
 
 __all__ = [
-    "DEFAULT_BUNDLE_CLIENTS",
     "AiaConfirmation",
-    "BundleResult",
     "ServedChain",
     "aia_options",
-    "bundle_clients",
     "check_out_path",
     "complete_issuers",
     "confirm_with_aia",
-    "diagnose_chain_with_aia",
     "is_file_spec",
     "load_served_chain",
-    "make_bundle",
     "read_key_file",
     "write_bundle",
 ]

@@ -1,13 +1,12 @@
-"""``diagnose``: fetch what an endpoint presents and judge it for every client.
+"""The endpoint question (``trustdoctor diagnose``): what a server presents, judged
+for every client.
 
-The I/O edge for live endpoints: DNS, the handshake (sources/network.py), the
-trust-store models (stores/), then the pure engine.
-
-Two steps, so a caller can skip the expensive second one when the first
-failed: :func:`fetch_all` (the network: one handshake per address, every
+Two steps, so the expensive second one runs only when the first delivered a
+chain: :func:`fetch_all` (the network: one handshake per address, every
 problem a :class:`~trustdoctor.errors.ConnectError` result) and
-:func:`judge_fetch` (pure given its inputs: each distinct presented chain
-through the engine, interception, differing chains).
+:func:`judge_fetch` (each distinct presented chain through the judging
+pipeline of :mod:`.chain`, interception, differing chains, then AIA and the
+plan for the chain shown).  :func:`diagnose_endpoint` runs both.
 """
 
 from __future__ import annotations
@@ -15,22 +14,36 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ..engine.judge import Refiner, judge
 from ..errors import ConnectError
 from ..model.anchors import AnchorSet
-from ..model.diagnosis import ClientVerdict, Diagnosis
-from ..model.findings import CODE_SIDE, Code, Confidence, Finding, Severity, Side
-from ..sources.target import Target
+from ..model.causes import CODE_SIDE, NO_PATH
+from ..model.diagnosis import ClientVerdict, Diagnosis, PresentedCert
+from ..model.findings import Code, Confidence, Finding, Severity, Side
+from ..model.target import Target, parse_target
+from .chain import finish, judge_presented, load_inputs
+from .context import (
+    Clients,
+    TrustOptions,
+    client_set,
+    default_registry,
+    fix_context,
+    load_trust_paths,
+    network_env,
+    now,
+    open_context,
+    select_clients,
+)
+from .reference import mozilla_reference
 
 if TYPE_CHECKING:
+    from ..fixes.model import FixContext, Plan
+    from ..render.doc import Doc
+    from ..sources.aia import AiaCompletion, AiaOptions
+    from ..sources.files import Loaded
     from ..sources.network import FetchResult
 
-# Causes that mean "no path to an anchor": an interception CA explains them.
-NO_PATH = frozenset(
-    {Code.UNTRUSTED_ROOT, Code.MISSING_INTERMEDIATE, Code.SELF_SIGNED_LEAF, Code.OUTDATED_STORE}
-)
 
 # ``--all-addresses``: handshakes run in parallel, at most this many at once
 # (each is one socket and one thread; a name with hundreds of records must not
@@ -53,8 +66,8 @@ class AddressResult:
 
 
 @dataclass(frozen=True)
-class EndpointDiagnosis:
-    """The outcome of ``diagnose``.
+class EndpointReport:
+    """The answer to ``trustdoctor diagnose``.
 
     Attributes:
         target: what was asked for.
@@ -66,6 +79,8 @@ class EndpointDiagnosis:
         judged: ``(address, diagnosis)`` for every address that delivered a
             chain (addresses serving the same chain share one diagnosis).
         address: the address whose chain ``diagnosis`` judges.
+        plan: the fix plan for ``diagnosis`` (or for the connection error).
+        completion: the AIA search, when ``--fetch``/``--cache`` looked issuers up.
     """
 
     target: Target
@@ -74,6 +89,24 @@ class EndpointDiagnosis:
     error: ConnectError | None
     judged: tuple[tuple[str, Diagnosis], ...] = ()
     address: str | None = None
+    plan: Plan | None = None
+    completion: AiaCompletion | None = None
+
+    @property
+    def trusted(self) -> bool:
+        return self.diagnosis is not None and self.diagnosis.verdict.trusted
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document ``diagnose --format json`` prints (docs/json-schema.md)."""
+        from ..render.endpoint import endpoint_to_dict
+
+        return endpoint_to_dict(self)
+
+    def to_text(self) -> Doc:
+        """The report ``diagnose`` prints for people."""
+        from ..render.endpoint import render_endpoint
+
+        return render_endpoint(self)
 
 
 def fetch_all(
@@ -140,7 +173,7 @@ def _fetch_one(
     proxy: str | None,
     env: Mapping[str, str] | None,
 ) -> AddressResult:
-    from ..sources.target import format_hostport
+    from ..model.target import format_hostport
 
     where = format_hostport(ip, target.connect_port)
     try:
@@ -153,27 +186,26 @@ def _fetch_one(
 def judge_fetch(
     target: Target,
     results: Sequence[AddressResult],
+    clients: Clients,
     *,
-    clients: Sequence[tuple[str, AnchorSet]],
-    refiners: Mapping[str, Refiner] | None,
-    reference: Mapping[str, AnchorSet],
-    mozilla: MozillaRef,
     at: dt.datetime,
-    extra_findings: Sequence[Finding] = (),
-) -> EndpointDiagnosis:
+    aia: AiaOptions | None = None,
+    fix: Callable[[], FixContext] | None = None,
+    mozilla: MozillaRef = mozilla_reference,
+    supplied: Sequence[PresentedCert] = (),
+) -> EndpointReport:
     """Judge every distinct chain the addresses presented.
 
     The diagnosis shown is the first chain some client refuses (a node that
     omits the intermediate breaks clients whichever node is healthy), else the
     first chain.  Addresses serving different chains add a
-    ``different-chains`` finding naming each address and its verdict.
+    ``different-chains`` finding naming each address and its verdict.  AIA
+    confirmation and the plan are made for the chain shown.
 
     Args:
         mozilla: the Mozilla reference roots for interception detection, or a
             function loading them (called only when a client refuses the
             chain or a proxy was used), or ``None``.
-        extra_findings: chain-level findings from the caller (e.g. anchors Go
-            ignores in a ``--trust`` file).
     """
     ok = [r for r in results if r.fetch is not None and r.fetch.chain]
     if not ok:
@@ -182,7 +214,7 @@ def judge_fetch(
             err = ConnectError(
                 f"{target.display}: the server presented no certificate", "handshake-failed"
             )
-        return EndpointDiagnosis(target, tuple(results), None, err)
+        return EndpointReport(target, tuple(results), None, err)
 
     groups: dict[tuple[str, ...], list[AddressResult]] = {}
     for r in ok:
@@ -192,41 +224,39 @@ def judge_fetch(
     for members in groups.values():
         fetched = members[0].fetch
         assert fetched is not None
-        diag = _judge_one(
-            target,
-            fetched,
-            clients=clients,
-            refiners=refiners,
-            reference=reference,
-            mozilla=mozilla,
-            at=at,
-            extra_findings=extra_findings,
-        )
-        diags.append((members, diag))
+        one = _judge_one(target, fetched, clients, at=at, mozilla=mozilla, supplied=supplied)
+        diags.append((members, one))
     members, primary = next(((m, d) for m, d in diags if not d.verdict.trusted), diags[0])
     if len(diags) > 1:
         primary = replace(primary, findings=(*primary.findings, _different_chains(diags)))
-        diags = [(m, primary if m is members else d) for m, d in diags]
+    done = finish(primary, clients, aia=aia, fix=fix)
+    primary = done.diagnosis
+    diags = [(m, primary if m is members else d) for m, d in diags]
     judged = tuple((r.address, d) for m, d in diags for r in m)
-    return EndpointDiagnosis(
-        target, tuple(results), primary, None, judged=judged, address=members[0].address
+    return EndpointReport(
+        target,
+        tuple(results),
+        primary,
+        None,
+        judged=judged,
+        address=members[0].address,
+        plan=done.plan,
+        completion=done.completion,
     )
 
 
 def _judge_one(
     target: Target,
     fetched: FetchResult,
+    clients: Clients,
     *,
-    clients: Sequence[tuple[str, AnchorSet]],
-    refiners: Mapping[str, Refiner] | None,
-    reference: Mapping[str, AnchorSet],
-    mozilla: MozillaRef,
     at: dt.datetime,
-    extra_findings: Sequence[Finding],
+    mozilla: MozillaRef,
+    supplied: Sequence[PresentedCert] = (),
 ) -> Diagnosis:
     from ..engine.interception import detect_interception
 
-    extra = list(extra_findings)
+    extra: list[Finding] = []
     if fetched.client_cert_requested:
         extra.append(
             Finding(
@@ -236,33 +266,34 @@ def _judge_one(
                 {"handshake_error": fetched.handshake_error},
             )
         )
-    diag = judge(
+    proxied = fetched.proxy_used is not None
+
+    def intercepted(diag: Diagnosis) -> Diagnosis:
+        roots: AnchorSet | None
+        if callable(mozilla):
+            # Without a proxy and with every client trusting, only a product
+            # marker in the CA name is worth reporting: skip loading the reference.
+            roots = mozilla() if (proxied or not diag.verdict.trusted) else None
+        else:
+            roots = mozilla
+        f = detect_interception(
+            [p.cert for p in fetched.chain],
+            reference_roots=roots,
+            proxy_in_use=proxied,
+            servername=target.servername,
+        )
+        return _with_interception(diag, f) if f is not None else diag
+
+    return judge_presented(
         list(fetched.chain),
-        clients=clients,
+        clients,
         at=at,
         host=target.servername or target.host,
-        reference=reference,
-        refiners=refiners,
+        supplied=supplied,
         leaf_index=0,
-        extra_findings=extra,
+        extra=extra,
+        adjust=intercepted,
     )
-    proxied = fetched.proxy_used is not None
-    roots: AnchorSet | None
-    if callable(mozilla):
-        # Without a proxy and with every client trusting, only a product
-        # marker in the CA name is worth reporting: skip loading the reference.
-        roots = mozilla() if (proxied or not diag.verdict.trusted) else None
-    else:
-        roots = mozilla
-    intercept = detect_interception(
-        [p.cert for p in fetched.chain],
-        reference_roots=roots,
-        proxy_in_use=proxied,
-        servername=target.servername,
-    )
-    if intercept is not None:
-        diag = _with_interception(diag, intercept)
-    return diag
 
 
 def _different_chains(diags: Sequence[tuple[list[AddressResult], Diagnosis]]) -> Finding:
@@ -326,9 +357,90 @@ def _with_interception(diag: Diagnosis, f: Finding) -> Diagnosis:
     )
 
 
+def diagnose_endpoint(
+    target: str | Target,
+    *,
+    clients: Sequence[str] | str | None = None,
+    options: TrustOptions | None = None,
+    trust: Sequence[str] = (),
+    servername: str | None = None,
+    connect_to: str | None = None,
+    starttls: str | None = None,
+    timeout: float = 10.0,
+    proxy: str | None = None,
+    all_addresses: bool = False,
+    family: int = 0,
+    at: dt.datetime | None = None,
+    aia: AiaOptions | None = None,
+    intermediates: Sequence[Loaded | str] = (),
+) -> EndpointReport:
+    """Connect to ``target`` and judge what it presents for each client.
+
+    The library form of ``trustdoctor diagnose``: clients default to those
+    found where ``options`` says they are (this host by default); ``trust``
+    replaces their stores.  For docker, containerd and CRI-O the registry is
+    the target (``host`` on 443, ``host:port`` otherwise) unless
+    ``options.registry`` says otherwise.  Connection problems are a result
+    (``diagnosis`` ``None``, ``error`` set), not an exception.
+
+    Raises:
+        UsageError, InputError: bad options or unreadable ``--trust`` files
+            (before any connection is made).
+    """
+    opts = options or TrustOptions()
+    if trust:
+        opts = replace(opts, trust=tuple(trust))
+    opts.check()
+    t = (
+        target
+        if isinstance(target, Target)
+        else parse_target(target, starttls=starttls, servername=servername, connect_to=connect_to)
+    )
+    when = at or now()
+    requested = select_clients(clients, None, default=())
+    # Input errors (exit 2) before any connection is made.
+    anchors = load_trust_paths(opts.trust, password=opts.password) if opts.trust else None
+    supplied = [pc for item in load_inputs(intermediates, opts.password) for pc in item.certs]
+    if opts.registry is None and not opts.trust:
+        opts = replace(opts, registry=default_registry(t, requested or ("docker",)))
+    host = t.servername or t.host
+
+    def fixes(cs: Clients | None) -> Callable[[], FixContext]:
+        return lambda: fix_context(
+            cs, opts, at=when, host=host, endpoint=t, proxy=proxy, plan_clients=requested
+        )
+
+    with open_context(opts, when) as ctx:
+        results = fetch_all(
+            t,
+            timeout=timeout,
+            proxy=proxy,
+            env=network_env(opts, ctx),
+            all_addresses=all_addresses,
+            family=family,
+        )
+        if not any(r.fetch is not None and r.fetch.chain for r in results):
+            # Nothing to judge: do not pay for reading every trust store.
+            report = judge_fetch(t, results, Clients((), ()), at=when)
+            return replace(report, plan=_error_plan(report, fixes(None)()))
+        names = requested or select_clients(None, ctx)
+        cs = client_set(names, ctx=ctx, trust=anchors, trust_source=", ".join(opts.trust))
+        return judge_fetch(t, results, cs, at=when, aia=aia, fix=fixes(cs), supplied=supplied)
+
+
+def _error_plan(report: EndpointReport, fix: FixContext) -> Plan:
+    """The checks that narrow a connection problem down (``fix --for`` shows the same)."""
+    from ..fixes import plan_for
+
+    err = report.error
+    code = err.code if err is not None else "handshake-failed"
+    return plan_for(code, fix, params={"host": fix.host, "error": err.message if err else None})
+
+
 __all__ = [
     "AddressResult",
-    "EndpointDiagnosis",
+    "EndpointReport",
+    "diagnose_endpoint",
     "fetch_all",
     "judge_fetch",
 ]

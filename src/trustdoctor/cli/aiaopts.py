@@ -9,9 +9,7 @@ with ``--cache DIR`` (still without ``--fetch``) it uses only that cache.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..sources.aia import AiaOptions
@@ -53,15 +51,3 @@ def aia_options_from_args(args: argparse.Namespace, *, default_fetch: bool) -> A
     if not default_fetch and not fetch and cache is None:
         return None  # ``chain`` without --fetch/--cache: fully offline and deterministic
     return aia_options(fetch=fetch, cache=cache)
-
-
-def chain_diagnoser(args: argparse.Namespace) -> Callable[..., Any]:
-    """``api.diagnose_chain``, or its AIA-confirming twin when ``--fetch``/``--cache`` is given."""
-    from .. import api
-
-    options = aia_options_from_args(args, default_fetch=False)
-    if options is None:
-        return api.diagnose_chain
-    from ..api.aia import diagnose_chain_with_aia
-
-    return partial(diagnose_chain_with_aia, aia=options)

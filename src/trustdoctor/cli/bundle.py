@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ..model.diagnosis import PresentedCert
 
 DESCRIPTION = """Build the chain a server should present: leaf first, then each intermediate
 in order, no root (unless --include-root), nothing unrelated, nothing twice;
@@ -46,8 +41,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME",
         help="client(s) the chain must satisfy: go, openssl, webpki, curl, python, requests, "
-        "node, java, docker, containerd, crio (default: go, openssl, webpki, plus the "
-        "clients found on this host when no --trust is given)",
+        "httpx, node, java, docker, containerd, crio, podman, kubelet (default: go, openssl, "
+        "webpki, plus the clients found on this host, or in --root/--image/--pid, when no "
+        "--trust is given)",
     )
     p.add_argument(
         "--trust",
@@ -65,8 +61,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--key", metavar="KEY.pem", help="check this private key matches the leaf")
     p.add_argument("--key-password-file", metavar="FILE", help="password of an encrypted --key")
-    p.add_argument("--servername", metavar="NAME", help="SNI to send (TARGET only)")
-    from .netopts import add_network_arguments
+    from .netopts import add_network_arguments, add_target_arguments
+    from .trustopts import add_trust_context_arguments
+
+    add_target_arguments(p)
 
     add_network_arguments(
         p,
@@ -84,75 +82,46 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from .aiaopts import add_aia_arguments
 
     add_aia_arguments(p, default_fetch=True)
+    add_trust_context_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import api
-    from ..api import aia as api_aia
+    from ..api.bundle import make_bundle
+    from ..api.context import parse_time
     from .aiaopts import aia_options_from_args
+    from .output import emit_report
+    from .trustopts import options_from_args
 
-    # Everything the user can get wrong fails here, before any network work.
-    protect = [*(x for x in (args.key, args.key_password_file) if x), *args.trust]
-    if args.out is not None:
-        api_aia.check_out_path(args.out, protect=protect)
-    if args.key_password_file and not args.key:
-        from ..errors import UsageError
-
-        raise UsageError("--key-password-file needs --key")
-    keys = (
-        api_aia.read_key_file(args.key, password_file=args.key_password_file) if args.key else None
-    )
-    at = api.parse_time(args.at) if args.at else None
-    aia = aia_options_from_args(args, default_fetch=True)
-    pairs, notes = api_aia.bundle_clients(args.client, trust=args.trust)
-    supplied: list[PresentedCert] = []
-    if args.intermediates:
-        from ..sources.files import load_paths
-
-        supplied = [pc for item in load_paths(args.intermediates) for pc in item.certs]
-
-    served = api_aia.load_served_chain(
+    result = make_bundle(
         args.source,
+        clients=args.client,
+        options=options_from_args(args),
+        intermediates=args.intermediates,
+        include_root=args.include_root,
+        aia=aia_options_from_args(args, default_fetch=True),
+        at=parse_time(args.at) if args.at else None,
+        servername=args.servername,
+        connect_to=args.connect_to,
+        starttls=args.starttls,
         timeout=args.timeout,
         proxy=args.proxy,
-        environ=dict(os.environ),
-        servername=args.servername,
+        key=args.key,
+        key_password_file=args.key_password_file,
+        out=args.out,
     )
-    for note in served.notes:
+    for note in result.served.notes:
         print(f"trustdoctor: note: {note}", file=sys.stderr)
-    result = api_aia.make_bundle(
-        served,
-        pairs,
-        at=at,
-        supplied=supplied,
-        include_root=args.include_root,
-        aia=aia,
-        extra_findings=notes,
-        explicit_anchors=bool(args.trust),
-    )
     plan = result.plan
-    leaf = plan.chain[0].cert
-    key_ok = keys is None or keys.matches(leaf)
-    written = None
-    if plan.ok and key_ok and args.out is not None:
-        written = str(api_aia.write_bundle(args.out, plan.pem, protect=protect))
-
     if args.format == "pem":
-        if plan.ok:
+        if result.ok:
             sys.stdout.write(plan.pem)
-    elif args.format == "json":
-        from ..render.bundle import bundle_to_dict
-        from ..render.json import dumps
-
-        sys.stdout.write(dumps(bundle_to_dict(result, keys=keys, written=written)))
     else:
-        from ..render.bundle import render_bundle
-        from .output import emit
-
-        emit(render_bundle(result, keys=keys, written=written))
-    if keys is not None and not key_ok:
+        emit_report(result, args.format)
+    if not result.key_ok:
+        assert result.keys is not None
+        leaf = plan.chain[0].cert
         print(
-            f"trustdoctor: --key {keys.name}: the private key does not match the leaf "
+            f"trustdoctor: --key {result.keys.name}: the private key does not match the leaf "
             f"'{leaf.display_name}' (sha256 {leaf.sha256[:16]}); nothing written",
             file=sys.stderr,
         )

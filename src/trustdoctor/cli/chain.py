@@ -20,6 +20,9 @@ examples:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from .aiaopts import add_aia_arguments
+    from .trustopts import add_server_argument, add_trust_context_arguments
+
     p.add_argument("files", nargs="+", metavar="FILE", help="certificate files; - for stdin")
     p.add_argument(
         "--trust",
@@ -42,105 +45,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME",
-        help="client model(s): go, openssl, webpki, curl, python, requests, node, java, "
-        "docker, containerd, crio (default: go, openssl, webpki)",
+        help="client model(s), repeatable or comma-separated: go, openssl, webpki, curl, "
+        "python, requests, httpx, node, java, docker, containerd, crio, podman, kubelet "
+        "(default: go, openssl, webpki)",
     )
     pw = p.add_mutually_exclusive_group()
     pw.add_argument("--password", help="PKCS#12 password")
     pw.add_argument("--password-file", metavar="FILE", help="read the PKCS#12 password from FILE")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    add_server_argument(p)
     # AIA fetching (issue 7): --fetch / --no-fetch (default) / --cache DIR; cli/aiaopts.py.
-    from .aiaopts import add_aia_arguments
-
     add_aia_arguments(p, default_fetch=False)
-    from .trustopts import add_trust_context_arguments
-
     add_trust_context_arguments(p)
 
 
-def _password(args: argparse.Namespace) -> bytes | None:
-    if args.password is not None:
-        return str(args.password).encode()
-    if args.password_file:
-        from ..sources.files import read_source
-
-        return read_source(args.password_file, max_bytes=4096).rstrip(b"\r\n")
-    return None
-
-
 def run(args: argparse.Namespace) -> int:
-    from .. import api
-    from ..errors import UsageError
-    from ..sources.files import load_paths
+    from ..api.chain import diagnose_chain
+    from ..api.context import parse_time
+    from .aiaopts import aia_options_from_args
+    from .output import emit_report
+    from .trustopts import options_from_args
 
-    if args.files.count("-") > 1:
-        raise UsageError("stdin (-) can be given only once")
-    if args.trust:
-        given = [
-            o
-            for o, v in (
-                ("--root", args.root),
-                ("--image", args.image),
-                ("--pid", args.pid),
-                ("--env", args.env),
-                ("--env-file", args.env_file),
-                ("--registry", args.registry),
-            )
-            if v
-        ]
-        if given:
-            raise UsageError(
-                f"--trust replaces the clients' stores, so {', '.join(given)} would be ignored; "
-                "drop one or the other"
-            )
-    password = _password(args)
-    inputs = load_paths(args.files, password=password)
-    inter = load_paths(args.intermediates, password=password) if args.intermediates else []
-    at = api.parse_time(args.at) if args.at else None
-    clients = args.client or list(api.DEFAULT_CHAIN_CLIENTS)
-    host = args.host
-    from .aiaopts import chain_diagnoser
-    from .views import client_views, plan_for
-
-    diagnose_chain = chain_diagnoser(args)  # api.diagnose_chain, + AIA with --fetch/--cache
-    if args.trust:
-        diag = diagnose_chain(
-            inputs,
-            trust=args.trust,
-            intermediates=inter,
-            host=host,
-            at=at,
-            clients=clients,
-            password=password,
-        )
-        plan = plan_for(diag, None)
-    else:
-        with client_views(args, clients) as views:
-            diag = diagnose_chain(
-                inputs,
-                intermediates=inter,
-                host=host,
-                at=at,
-                clients=clients,
-                client_anchors=views.anchors,
-                refiners=views.refiners,
-            )
-            plan = plan_for(diag, views)
-    for item in inputs:
-        for note in item.notes:
-            print(f"trustdoctor: note: {note}", file=sys.stderr)
-    if args.format == "json":
-        from ..render.json import diagnosis_to_dict, dumps
-
-        extra = None
-        if plan is not None:
-            from ..render.plan_json import plan_to_dict
-
-            extra = {"plan": plan_to_dict(plan)}
-        sys.stdout.write(dumps(diagnosis_to_dict(diag, kind="chain", extra=extra)))
-    else:
-        from ..render.text import render_diagnosis
-        from .output import emit
-
-        emit(render_diagnosis(diag, plan=plan))
-    return 0 if diag.verdict.trusted else 1
+    report = diagnose_chain(
+        args.files,
+        intermediates=args.intermediates,
+        host=args.host,
+        at=parse_time(args.at) if args.at else None,
+        clients=args.client,
+        options=options_from_args(args),
+        aia=aia_options_from_args(args, default_fetch=False),
+    )
+    for note in report.notes:
+        print(f"trustdoctor: note: {note}", file=sys.stderr)
+    emit_report(report, args.format)
+    return 0 if report.trusted else 1

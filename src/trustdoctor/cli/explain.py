@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..model.explain import ExplainResult
@@ -32,9 +32,6 @@ exit codes: 0 something recognised, 1 nothing recognised, 2 usage or input
 error; with --run, the exit code of the diagnosis (3 if it could not run).
 """
 
-# Inputs up to this size are matched line by line without the needle
-# prefilter: a pasted message ("hostname mismatch") must count even bare.
-SMALL_INPUT = 64 * 1024
 MAX_RUNS = 3
 
 
@@ -54,25 +51,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-class _Prefixed:
-    """A binary stream whose first bytes were already read."""
-
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
-        self.head = head
-        self.rest = rest
-
-    def read(self, n: int = -1) -> bytes:
-        if self.head:
-            out, self.head = self.head, b""
-            return out
-        return self.rest.read(n)
-
-
 def _result(args: argparse.Namespace) -> ExplainResult:
+    from ..api.logs import explain, explain_log, explain_stream
     from ..errors import UsageError
-    from ..explain.match import explain, explain_records
-    from ..explain.records import LogStats, records_from_stream
-    from ..sources.files import open_log
 
     message = [m for m in args.message if m != "-"]
     want_stdin = "-" in args.message
@@ -81,28 +62,12 @@ def _result(args: argparse.Namespace) -> ExplainResult:
             "give the message as arguments, '-' for stdin, or --file LOG — only one of them"
         )
     if message:
-        return explain(" ".join(message), prefilter=False)
+        return explain(" ".join(message))
     if args.file:
-        stream: BinaryIO = open_log(args.file)
-        name = args.file
-    else:
-        if not want_stdin and sys.stdin.isatty():
-            raise UsageError(
-                "no message: give it as arguments, pipe it on stdin, or use --file LOG"
-            )
-        stream = sys.stdin.buffer
-        name = "stdin"
-    with stream:
-        try:
-            head = stream.read(SMALL_INPUT + 1)
-            if len(head) <= SMALL_INPUT:
-                return explain(head, prefilter=False)
-            stats = LogStats()
-            return explain_records(records_from_stream(_Prefixed(head, stream), stats), stats)
-        except OSError as exc:
-            from ..errors import InputError
-
-            raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+        return explain_log(args.file)
+    if not want_stdin and sys.stdin.isatty():
+        raise UsageError("no message: give it as arguments, pipe it on stdin, or use --file LOG")
+    return explain_stream(sys.stdin.buffer, "stdin")
 
 
 def run(args: argparse.Namespace) -> int:

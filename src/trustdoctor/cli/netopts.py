@@ -1,4 +1,5 @@
-"""``--timeout`` / ``--proxy``: the network options shared by ``diagnose`` and ``bundle``."""
+"""The network options shared by ``diagnose``, ``fix --for`` and ``bundle``: how to reach
+the target (``--servername``, ``--connect-to``, ``--starttls``) and ``--timeout``/``--proxy``."""
 
 from __future__ import annotations
 
@@ -23,10 +24,27 @@ def parse_timeout(text: str) -> float:
 
 
 def add_network_arguments(
-    p: argparse.ArgumentParser, *, timeout_help: str, proxy_help: str
+    p: argparse._ActionsContainer, *, timeout_help: str, proxy_help: str
 ) -> None:
     """``--timeout SECONDS`` (default 10) and ``--proxy URL``, with each command's help."""
     p.add_argument(
         "--timeout", type=parse_timeout, default=10.0, metavar="SECONDS", help=timeout_help
     )
     p.add_argument("--proxy", metavar="URL", help=proxy_help)
+
+
+def add_target_arguments(p: argparse._ActionsContainer) -> None:
+    """``--servername``, ``--connect-to`` and ``--starttls``."""
+    p.add_argument(
+        "--servername", metavar="NAME", help="SNI and the name checked (default: the host)"
+    )
+    p.add_argument(
+        "--connect-to",
+        metavar="ADDRESS[:PORT]",
+        help="connect there but keep the name (like curl --resolve / --connect-to)",
+    )
+    p.add_argument(
+        "--starttls",
+        metavar="PROTO",
+        help="speak PROTO before TLS: smtp, imap, pop3, ftp, postgres, ldap",
+    )

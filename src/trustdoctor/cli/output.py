@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TextIO
+from typing import Any, Protocol, TextIO
 
 from ..render.doc import Doc
+
+
+class Report(Protocol):
+    """What every API result offers a front end: its JSON document and its text."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    def to_text(self) -> Doc: ...
 
 
 def use_color(stream: TextIO) -> bool:
@@ -31,3 +39,13 @@ def emit(doc: Doc, stream: TextIO | None = None) -> None:
         for span in line:
             text.append(span.text, style=span.style or "")
         console.print(text)
+
+
+def emit_report(report: Report, fmt: str) -> None:
+    """``--format json``: the result's own document; ``text``: its report for people."""
+    if fmt == "json":
+        from ..render.json import dumps
+
+        sys.stdout.write(dumps(report.to_dict()))
+    else:
+        emit(report.to_text())

@@ -11,15 +11,14 @@ registry (``host[:port]`` as in the image reference) for docker/containerd/crio.
 from __future__ import annotations
 
 import argparse
-import contextlib
+import datetime as dt
 import re
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..errors import InputError, UsageError
 
 if TYPE_CHECKING:
-    from ..model.stores import StoreContext
+    from ..api.context import TrustOptions
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_ENV_FILE = 1024 * 1024
@@ -64,10 +63,35 @@ def add_trust_context_arguments(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--env-file", metavar="FILE", help="KEY=VALUE lines (like docker --env-file)")
     g.add_argument(
+        "--started",
+        metavar="ISO-8601",
+        help="when the client process started (a daemon on --root: a store changed after it "
+        "needs a restart); --pid reads it from the process",
+    )
+    g.add_argument(
         "--registry",
         metavar="HOST[:PORT]",
-        help="registry of the image reference (docker, containerd, crio)",
+        help="registry of the image reference (docker, containerd, crio; default for "
+        "diagnose: the target)",
     )
+
+
+def add_server_argument(parser: argparse.ArgumentParser) -> None:
+    """``--server NAME`` (repeatable, comma-separated): narrow server-side plans."""
+    from ..fixes.tables import SERVER_ORDER
+
+    parser.add_argument(
+        "--server",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"server software for server-side fixes: {', '.join(SERVER_ORDER)} (default: all)",
+    )
+
+
+def servers_from_args(args: argparse.Namespace) -> tuple[str, ...]:
+    values = getattr(args, "server", None) or []
+    return tuple(n.strip().lower() for v in values for n in v.split(",") if n.strip())
 
 
 def parse_env_file(text: str, name: str) -> dict[str, str]:
@@ -108,17 +132,39 @@ def env_from_args(args: argparse.Namespace) -> dict[str, str] | None:
     return env
 
 
-@contextlib.contextmanager
-def open_trust_context(args: argparse.Namespace) -> Iterator[StoreContext]:
-    """Build the :class:`StoreContext` the options describe (the I/O edge of the CLI)."""
-    from ..stores.inspect import build_context
+def options_from_args(args: argparse.Namespace) -> TrustOptions:
+    """The :class:`~trustdoctor.api.context.TrustOptions` the command line describes."""
+    from ..api.context import TrustOptions
 
-    env = env_from_args(args)
-    with build_context(
+    return TrustOptions(
         root=getattr(args, "root", None) or "/",
-        env=env,
-        pid=getattr(args, "pid", None),
         image=getattr(args, "image", None),
+        pid=getattr(args, "pid", None),
+        env=env_from_args(args),
         registry=getattr(args, "registry", None),
-    ) as ctx:
-        yield ctx
+        trust=tuple(getattr(args, "trust", None) or ()),
+        started=_started(args),
+        password=password_from_args(args),
+        servers=servers_from_args(args),
+        dockerfile=getattr(args, "dockerfile", None),
+    )
+
+
+def _started(args: argparse.Namespace) -> dt.datetime | None:
+    text = getattr(args, "started", None)
+    if not text:
+        return None
+    from ..api.context import parse_time
+
+    return parse_time(text, "--started")
+
+
+def password_from_args(args: argparse.Namespace) -> bytes | None:
+    """``--password`` or ``--password-file`` (PKCS#12), when the command has them."""
+    if getattr(args, "password", None) is not None:
+        return str(args.password).encode()
+    if getattr(args, "password_file", None):
+        from ..sources.files import read_source
+
+        return read_source(args.password_file, max_bytes=4096).rstrip(b"\r\n")
+    return None

@@ -34,9 +34,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..model.anchors import AnchorSet
+from ..model.causes import AIA_CONFIRMABLE, CODE_SIDE
 from ..model.cert import CertInfo, Provenance
 from ..model.diagnosis import ClientVerdict, Diagnosis, PresentedCert
-from ..model.findings import CODE_SIDE, Code, Confidence, Finding, Severity, Side
+from ..model.findings import Code, Confidence, Finding, Severity, Side
 from .judge import Refiner, disagreement, judge, overall_verdict
 from .pathbuild import FETCHED
 from .policies import Policy
@@ -46,10 +47,10 @@ from .servechecks import expired_cross_signs
 if TYPE_CHECKING:  # types only: this module stays pure and never fetches
     from ..sources.aia import AiaCompletion, FetchedCert
 
-# Causes an AIA fetch can confirm or refine: the two answers to "who lacks
-# the missing issuer?".  A cause already refined from store evidence
-# (stale-bundle, env-override...) is left alone.
-CONFIRMABLE: frozenset[Code] = frozenset({Code.MISSING_INTERMEDIATE, Code.UNTRUSTED_ROOT})
+# Causes an AIA fetch can confirm or refine (model/causes.py): the two answers
+# to "who lacks the missing issuer?".  A cause already refined from store
+# evidence (stale-bundle, env-override...) is left alone.
+CONFIRMABLE = AIA_CONFIRMABLE
 
 # Provenance.detail of a certificate obtained through AIA (its source is the URL).
 AIA_DETAIL = "aia"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+from ..clients import CLIENTS
 from ..model.findings import Code, Finding
 from .pathbuild import Path
 
@@ -127,28 +128,34 @@ JAVA_VALIDITY = "PKIX path validation failed: java.security.cert.CertPathValidat
 def client_error(
     policy: str, f: Finding, path: Path, host: str | None, client: str | None = None
 ) -> str:
-    """The message ``client`` (verifying with ``policy``) prints for finding ``f``."""
+    """The message ``client`` (verifying with ``policy``) prints for finding ``f``.
+
+    The wording is the client's ``texts`` style in :mod:`trustdoctor.clients`
+    (curl, Python, Node and Java word OpenSSL's verify codes their own way).
+    """
     text = _policy_error("openssl" if policy == "java" else policy, f, path, host)
-    if client is None or not text.startswith("verify error:num="):
+    row = CLIENTS.get(client) if client is not None else None
+    style = row.texts if row is not None else client
+    if style is None or not text.startswith("verify error:num="):
         return text
     num_s, _, msg = text.removeprefix("verify error:num=").partition(":")
     num = int(num_s)
-    if num == 20 and len(path.certs) == 1 and client == "node":
+    if num == 20 and len(path.certs) == 1 and style == "node":
         # Node continues after 20 and ends on 21 for a lone leaf (§2.3).
         num, msg = 21, "unable to verify the first certificate"
-    if client == "curl":
+    if style == "curl":
         if num in (62, 64):
             # curl 7.88 (Debian 12, Ubuntu 22.04/24.04) says "host name";
             # curl ≥ 8.x changed the text to "hostname" (truststores.md §2.5).
             return f"curl: (60) SSL: no alternative certificate subject name matches target host name '{host}'"
         return f"curl: (60) SSL certificate problem: {msg}"
-    if client in ("python", "requests"):
+    if style == "python":
         if num == 62:
             msg = f"Hostname mismatch, certificate is not valid for '{host}'."
         elif num == 64:
             msg = f"IP address mismatch, certificate is not valid for '{host}'."
         return f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {msg}"
-    if client == "node":
+    if style == "node":
         if num in (62, 64):
             leaf = path.certs[0] if path.certs else None
             prefix = "ERR_TLS_CERT_ALTNAME_INVALID: Hostname/IP does not match certificate's altnames: "
@@ -159,7 +166,7 @@ def client_error(
             names = ", ".join(f"DNS:{n}" for n in leaf.dns_names) if leaf else ""
             return f"{prefix}Host: {host}. is not in the cert's altnames: {names}"
         return f"{NODE_CODES.get(num, str(num))}: {msg}"
-    if client == "java":
+    if style == "java":
         if num in (9, 10):
             return JAVA_VALIDITY
         if num in (62, 64):

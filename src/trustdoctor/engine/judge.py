@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from ..model.anchors import AnchorSet
+from ..model.causes import CODE_SIDE
 from ..model.cert import CertInfo, Provenance
 from ..model.diagnosis import ClientVerdict, Diagnosis, PresentedCert, Verdict
 from ..model.findings import Code, Finding, Severity, Side
@@ -114,13 +115,24 @@ def judge(
         ordered = [presented[li], *presented[:li], *presented[li + 1 :]]
     findings = chain_findings(ordered, used, [a for _, a in clients], at, host)
     if li != 0 and not any(f.code == Code.WRONG_ORDER for f in findings):
+        # The leaf is not first: the order to serve is the leaf, then the
+        # presented certificates along the best path, then the others.
+        presented_fps = {p.cert.sha256 for p in presented}
+        best = next((ev.path for ev in evals if ev.path.certs), None)
+        along = [c for c in (best.certs if best else ()) if c.sha256 in presented_fps]
+        rest = [p.cert for p in ordered if p.cert.sha256 not in {c.sha256 for c in along}]
+        expected = [leaf, *[c for c in along if c.sha256 != leaf.sha256], *rest]
         findings.insert(
             0,
             Finding(
                 Code.WRONG_ORDER,
                 Severity.WARNING,
                 Side.SERVER,
-                {"leaf_position": li + 1},
+                {
+                    "leaf_position": li + 1,
+                    "presented": [p.cert.subject for p in presented],
+                    "expected": list(dict.fromkeys(c.subject for c in expected)),
+                },
                 (leaf.sha256,),
             ),
         )
@@ -165,7 +177,21 @@ def overall_verdict(verdicts: Sequence[ClientVerdict]) -> Verdict:
         clients_trusting=tuple(v.client for v in verdicts if v.trusted),
         clients_refusing=tuple(v.client for v in refusing),
         params=params,
+        sides=acting_sides(refusing),
     )
+
+
+# Who acts first when several must: the server's chain, then the network, then
+# the clients (a client given the root still fails while the chain is broken).
+SIDE_ORDER: tuple[Side, ...] = (Side.SERVER, Side.NETWORK, Side.CLIENT)
+
+
+def acting_sides(refusing: Sequence[ClientVerdict]) -> tuple[Side, ...]:
+    """Every side an error of a refusing client belongs to, in :data:`SIDE_ORDER`."""
+    found = {v.side for v in refusing}
+    errors = (f for v in refusing for f in v.findings if f.severity == Severity.ERROR)
+    found |= {CODE_SIDE[f.code] for f in errors}
+    return tuple(s for s in SIDE_ORDER if s in found)
 
 
 def disagreement(verdicts: Sequence[ClientVerdict]) -> list[Finding]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .. import clients
 from ..errors import UsageError
 
 
@@ -173,30 +174,10 @@ POLICIES = {
     ),
 }
 
-# Which verifier each modelled client uses.  Docker, containerd, CRI-O,
-# kubelet and every Go tool use crypto/x509; curl, Python, requests, Node and
-# git-with-OpenSSL use OpenSSL's verifier.  Java has its own PKIX policy above.
-CLIENT_POLICY: Mapping[str, str] = {
-    "go": "go",
-    "docker": "go",
-    "containerd": "go",
-    "crio": "go",
-    "podman": "go",
-    "kubelet": "go",
-    "openssl": "openssl",
-    "curl": "openssl",
-    "python": "openssl",
-    "requests": "openssl",
-    "node": "openssl",
-    "java": "java",
-    "webpki": "webpki",
-}
-
-
 def policy_for(client: str) -> Policy:
-    """The policy a client verifies with; ``UsageError`` for an unknown client."""
-    try:
-        return POLICIES[CLIENT_POLICY[client]]
-    except KeyError:
-        known = ", ".join(sorted(CLIENT_POLICY))
-        raise UsageError(f"unknown client {client!r} (known: {known})") from None
+    """The policy a client verifies with (its row in :mod:`trustdoctor.clients`);
+    ``UsageError`` for an unknown client or one that verifies nothing."""
+    row = clients.client(client)
+    if row.policy is None:
+        raise UsageError(f"{client!r} is a fix target, not a verifier")
+    return POLICIES[row.policy]

@@ -18,19 +18,17 @@ client lacks the anchor*, and the most specific reason wins:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from ..model.anchors import Anchor
+from ..model.causes import CODE_SIDE, NO_PATH
 from ..model.cert import CertInfo, verify_signature
 from ..model.diagnosis import ClientVerdict
-from ..model.findings import CODE_SIDE, Code, Finding, Severity, Side
+from ..model.findings import Code, Confidence, Finding, Severity, Side
 from ..model.stores import ClientStore
-
-# Causes meaning "the path does not reach an anchor of this client".
-NO_PATH_CAUSES: frozenset[Code] = frozenset(
-    {Code.UNTRUSTED_ROOT, Code.MISSING_INTERMEDIATE, Code.SELF_SIGNED_LEAF}
-)
+from .clienterrors import GO_UNKNOWN_AUTHORITY
+from .policies import policy_for
 
 
 def issues(candidate: CertInfo, top: CertInfo) -> bool:
@@ -140,7 +138,7 @@ def refine_verdict(verdict: ClientVerdict, top: CertInfo, store: ClientStore) ->
     whose issuer is missing, or the untrusted self-signed root).  Verdicts
     that are trusted or fail for another reason come back unchanged.
     """
-    if verdict.trusted or verdict.cause not in NO_PATH_CAUSES:
+    if verdict.trusted or verdict.cause not in NO_PATH:
         return verdict
     found = explain_missing(top, store)
     if found is None:
@@ -315,3 +313,59 @@ def check_ca(
             ds.params,
         )
     return CaCheck(client, fp, name, False, "not-present", None, None)
+
+
+# -- the refiner hook the engine calls --------------------------------------------------
+
+
+def store_refiner(store: ClientStore) -> Callable[[ClientVerdict, CertInfo], ClientVerdict]:
+    """The engine's refiner hook for a client whose store is ``store``: store evidence
+    for a refused chain, ``restart-required`` for one the files trust."""
+
+    def refine(verdict: ClientVerdict, top: CertInfo) -> ClientVerdict:
+        if verdict.trusted:
+            return _restart_required(verdict, top, store)
+        out = refine_verdict(verdict, top, store)
+        if out.cause != verdict.cause:
+            # Store evidence (a file in an anchor directory, an override that
+            # hides a root, an empty store) settles the missing-issuer question.
+            out = replace(out, confidence=Confidence.HIGH, settle=())
+        return out
+
+    return refine
+
+
+def _restart_required(
+    verdict: ClientVerdict, anchor: CertInfo, store: ClientStore
+) -> ClientVerdict:
+    """The files trust the chain, but the running process loaded its pool before
+    the anchor's file changed (Go caches the system pool per process,
+    crypto/x509 root.go ``sync.Once``): it still refuses until restarted."""
+    f = next((x for x in store.findings if x.code == Code.RESTART_REQUIRED), None)
+    a = store.anchors.find(anchor.sha256)
+    if f is None or a is None:
+        return verdict
+    files = f.params.get("files")
+    if not isinstance(files, list) or a.provenance.source not in files:
+        return verdict
+    err = Finding(
+        Code.RESTART_REQUIRED,
+        Severity.ERROR,
+        Side.CLIENT,
+        {**f.params, "anchor_file": a.provenance.source},
+        (anchor.sha256,),
+    )
+    text = (
+        GO_UNKNOWN_AUTHORITY
+        if policy_for(store.client).name == "go"
+        else "verify error:num=20:unable to get local issuer certificate"
+    )
+    return replace(
+        verdict,
+        trusted=False,
+        cause=Code.RESTART_REQUIRED,
+        side=Side.CLIENT,
+        confidence=Confidence.MEDIUM,
+        findings=(err, *verdict.findings),
+        client_error=text,
+    )

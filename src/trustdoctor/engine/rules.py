@@ -20,9 +20,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..model.anchors import AnchorSet
+from ..model.causes import CODE_SIDE
 from ..model.cert import ANY_EKU, SERVER_AUTH, CertInfo, ip_in_cidr
 from ..model.diagnosis import ClientVerdict, PathLink, PresentedCert
-from ..model.findings import CODE_SIDE, Code, Confidence, Finding, Severity, Side
+from ..model.findings import Code, Confidence, Finding, Severity, Side
 from . import policies as P
 from .clienterrors import client_error
 from .hostnames import check_name, dns_match

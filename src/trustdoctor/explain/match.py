@@ -21,8 +21,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..clients import CLIENTS
+from ..model.causes import CODE_SIDE
 from ..model.explain import Cause, ExplainMatch, ExplainResult, NextStep, Unrecognised
-from ..model.findings import CODE_SIDE, Code, Side
+from ..model.findings import Code, Side
 from . import catalogue as M
 from .records import Block, LogStats, Record, iter_records, records_from_text
 
@@ -513,10 +515,6 @@ def _target(host: str, port: int | None) -> str:
     return h if port is None else f"{h}:{port}"
 
 
-# Clients whose trust depends on the registry named in an image reference.
-REGISTRY_CLIENTS = frozenset({"docker", "containerd", "crio", "podman"})
-
-
 def next_step(
     host: str | None,
     port: int | None,
@@ -530,7 +528,7 @@ def next_step(
         argv = ["trustdoctor", "diagnose", _target(host, port)]
         if servername:
             argv += ["--servername", servername]
-        if client in REGISTRY_CLIENTS:
+        if client in CLIENTS and CLIENTS[client].registry_store:
             # The daemons' per-registry stores (certs.d, hosts.toml) are looked
             # up by the image reference's host[:port]: no port for 443.
             argv += ["--registry", host if port in (None, 443) else _target(host, port)]

@@ -9,9 +9,10 @@ a :class:`~trustdoctor.fixes.model.Plan`.  Facts (paths, commands) come from
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
+from ..clients import CLIENTS, DIR_VARIABLES
 from .model import (
     Action,
     CaRef,
@@ -28,12 +29,10 @@ from .tables import (
     CONTAINERD_CERTS_D,
     CONTAINERD_REGISTRY_TABLE,
     CONTAINERS_CERTS_D,
-    DIR_VARIABLES,
     JAVA_DEFAULT_PASSWORD,
     JAVA_PASSWORDLESS_FROM,
     JAVA_SYSTEM_PACKAGE,
     NODE_SYSTEM_CA_FROM,
-    SERVICES,
     SYSTEM_INSTALL,
     SystemInstall,
 )
@@ -41,14 +40,6 @@ from .tables import (
 Steps = list[Step]
 Notes = list[Note]
 
-# Clients whose anchors are the distribution's store (Go's file list and
-# directories, OpenSSL's CAfile/CApath, curl's compiled-in bundle).
-SYSTEM_CLIENTS: frozenset[str] = frozenset({"go", "openssl", "curl", "python", "webpki"})
-# Clients that load their anchors once per process (TS §1.4, §3.3, §3.4).
-CACHING_CLIENTS: frozenset[str] = frozenset({"go", "java", "node", "docker", "containerd", "crio"})
-REGISTRY_CLIENTS: frozenset[str] = frozenset(
-    {"docker", "containerd", "crio", "podman", "kubernetes"}
-)
 PLACEHOLDER_REGISTRY = "<registry[:port]>"
 
 
@@ -67,6 +58,14 @@ def anchor_path(ca: CaRef, ctx: FixContext) -> str | None:
 def system_bundle(ctx: FixContext) -> str:
     """The PEM bundle of the family (what REQUESTS_CA_BUNDLE / SSL_CERT_FILE should name)."""
     return family_facts(ctx).bundle or "/etc/ssl/certs/ca-certificates.crt"
+
+
+def is_generated_bundle(path: str, ctx: FixContext) -> bool:
+    """``path`` is the family's bundle (or a name of it) that the refresh rebuilds."""
+    f = family_facts(ctx)
+    if f.anchor_dir is None or f.bundle is None:
+        return False  # no refresh: the bundle is written directly
+    return path in (f.bundle, *f.bundle_aliases)
 
 
 def _copy_ca(
@@ -286,7 +285,8 @@ def restart_steps(client: str, ctx: FixContext, *, when: str | None = None) -> S
         return [
             _restart({"pid": ctx.pid, "process": ctx.process or "the process"}, "restart-process")
         ]
-    svc = SERVICES.get(client)
+    row = CLIENTS.get(client)
+    svc = row.service if row is not None else None
     if svc is None:
         return []
     params: dict[str, object] = {"service": svc}
@@ -456,7 +456,7 @@ def java_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
         steps, n = system_install(ca, ctx)
         notes += n
         pkg = JAVA_SYSTEM_PACKAGE.get(ctx.family)
-        if pkg is not None and not ctx.image:
+        if pkg is not None and not ctx.image and info.hook_installed is not True:
             steps.insert(
                 0,
                 _run(
@@ -569,6 +569,12 @@ def node_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
     # the bundle itself, which now holds the CA.
     path = anchor_path(ca, ctx) or system_bundle(ctx)
     existing = ctx.env.get("NODE_EXTRA_CA_CERTS")
+    if existing and is_generated_bundle(existing, ctx):
+        # It names the bundle the refresh above rebuilds with the CA in it:
+        # appending now would be undone by that very refresh.
+        named = {"variable": "NODE_EXTRA_CA_CERTS", "path": existing}
+        note = Note("env-names-system-bundle", named)
+        return steps + restart_steps("node", ctx), [*notes, note, Note("node-restart", {})]
     if existing and existing != path:
         # One file only: add the CA to the file already named, keep the others.
         steps.append(_append_ca(existing, ca, "node-extra-append"))
@@ -603,23 +609,47 @@ def _append_ca(path: str, ca: CaRef, reason: str) -> Step:
 
 
 def requests_steps(ca: CaRef, ctx: FixContext, *, distro_certifi: bool) -> tuple[Steps, Notes]:
-    """requests reads certifi (or REQUESTS_CA_BUNDLE), not the OS store (TS §3.2).
+    """requests reads certifi (or REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE), not the OS store (TS §3.2)."""
+    return certifi_steps("requests", ca, ctx, distro_certifi=distro_certifi)
 
-    A distribution's certifi returns the system bundle (``distro_certifi``).
+
+def httpx_steps(ca: CaRef, ctx: FixContext, *, distro_certifi: bool) -> tuple[Steps, Notes]:
+    """httpx reads SSL_CERT_FILE, else SSL_CERT_DIR, else certifi (httpx _config.py)."""
+    return certifi_steps("httpx", ca, ctx, distro_certifi=distro_certifi)
+
+
+def certifi_steps(
+    client: str, ca: CaRef, ctx: FixContext, *, distro_certifi: bool
+) -> tuple[Steps, Notes]:
+    """A Python library that reads certifi unless one of its variables names a bundle.
+
+    The CA goes into the system store; then, when a variable of the client's
+    (its ``trust_env`` row, first one first) names another bundle, the CA is
+    added there (or the variable pointed at the system bundle); otherwise a
+    distribution's certifi already returns the system bundle (``distro_certifi``),
+    and a pip certifi is bypassed by pointing the first variable at it.
     """
     steps, notes = system_install(ca, ctx)
-    override = next((v for v in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE") if ctx.env.get(v)), None)
+    names = CLIENTS[client].trust_env
+    override = next((v for v in names if ctx.env.get(v)), None)
     bundle = system_bundle(ctx)
+    params = {"client": client, "bundle": bundle}
+    if override is not None and is_generated_bundle(ctx.env[override], ctx):
+        named = {"variable": override, "path": ctx.env[override]}
+        return steps, [*notes, Note("env-names-system-bundle", named)]
     if override is not None and ctx.env[override] != bundle:
         path = ctx.env[override]
-        steps.append(_append_ca(path, ca, "requests-append"))
-        steps.append(_set_env(override, bundle, ctx, reason="requests-bundle", alternative=True))
+        if override in DIR_VARIABLES:
+            steps.append(_set_env(override, bundle, ctx, reason="certifi-bundle"))
+            return steps, notes
+        steps.append(_append_ca(path, ca, "certifi-append"))
+        steps.append(_set_env(override, bundle, ctx, reason="certifi-bundle", alternative=True))
         return steps, notes
     if distro_certifi:
-        notes.append(Note("requests-distro-certifi", {"bundle": bundle}))
+        notes.append(Note("certifi-distro", params))
         return steps, notes
-    steps.append(_set_env("REQUESTS_CA_BUNDLE", bundle, ctx, reason="requests-bundle"))
-    notes.append(Note("requests-pip-certifi", {"bundle": bundle}))
+    steps.append(_set_env(names[0], bundle, ctx, reason="certifi-bundle"))
+    notes.append(Note("certifi-pip", params))
     return steps, notes
 
 
@@ -758,6 +788,17 @@ def _bootstrap(ca: CaRef, reg: str, ca_name: str, toml: str, host_dir: str) -> s
     )
 
 
+def caches_store(client: str) -> bool:
+    """Whether ``client`` loads its anchors once per process (its registry row)."""
+    row = CLIENTS.get(client)
+    return row is not None and row.caches_store
+
+
+def registry_store(client: str) -> bool:
+    """Whether ``client`` reads per-registry directories (certs.d, hosts.toml)."""
+    return client == "kubernetes" or (client in CLIENTS and CLIENTS[client].registry_store)
+
+
 def install_for_client(
     client: str,
     ca: CaRef,
@@ -765,32 +806,33 @@ def install_for_client(
     *,
     system_store: bool = True,
 ) -> tuple[Steps, Notes]:
-    """Make ``client`` trust ``ca``: the store it actually reads, plus a restart where it caches."""
-    if client in SYSTEM_CLIENTS:
+    """Make ``client`` trust ``ca``: the store it actually reads, plus a restart where it
+    caches.  The recipe is the client's ``fix`` in :mod:`trustdoctor.clients`."""
+    row = CLIENTS.get(client)
+    recipe = row.fix if row is not None else "system"
+    if recipe == "system" or recipe == "webpki":
         steps, notes = system_install(ca, ctx)
-        if client == "go" and not ctx.image:
-            steps += restart_steps("go", ctx)
+        if row is not None and row.caches_store and row.service is None and not ctx.image:
+            steps += restart_steps(client, ctx)
             notes.append(Note("go-restart", {}))
-        if client == "webpki":
+        elif row is not None and row.service is not None:
+            steps += restart_steps(client, ctx)
+        if recipe == "webpki":
             notes.append(Note("webpki-browsers", {}))
+        if row is None:
+            notes.append(Note("unknown-client", {"client": client}))
         return steps, notes
-    if client == "requests":
-        return requests_steps(ca, ctx, distro_certifi=system_store)
-    if client == "node":
-        return node_steps(ca, ctx)
-    if client == "java":
-        return java_steps(ca, ctx)
-    if client == "docker":
-        steps, notes = docker_steps(ca, ctx)
-        return steps, notes
-    if client == "containerd":
-        return containerd_steps(ca, ctx)
-    if client in ("crio", "podman"):
-        return containers_steps(client, ca, ctx)
-    if client == "kubernetes":
-        return kubernetes_steps(ca, ctx)
-    steps, notes = system_install(ca, ctx)
-    return steps, [*notes, Note("unknown-client", {"client": client})]
+    recipes: dict[str, Callable[[], tuple[Steps, Notes]]] = {
+        "requests": lambda: requests_steps(ca, ctx, distro_certifi=system_store),
+        "httpx": lambda: httpx_steps(ca, ctx, distro_certifi=system_store),
+        "node": lambda: node_steps(ca, ctx),
+        "java": lambda: java_steps(ca, ctx),
+        "docker": lambda: docker_steps(ca, ctx),
+        "containerd": lambda: containerd_steps(ca, ctx),
+        "containers": lambda: containers_steps(client, ca, ctx),
+        "kubernetes": lambda: kubernetes_steps(ca, ctx),
+    }
+    return recipes[recipe]()
 
 
 # -- the other client causes ------------------------------------------------------------------
@@ -817,7 +859,7 @@ def stale_steps(client: str, ctx: FixContext, params: Mapping[str, object]) -> t
     steps = install_tool_steps(ctx) + refresh_steps(ctx)
     if not steps:
         notes.append(Note("no-refresh-tool", {"family": ctx.family}))
-    if client in CACHING_CLIENTS:
+    if caches_store(client):
         steps += restart_steps(client, ctx)
     files = params.get("files") or params.get("path")
     if files:
@@ -971,7 +1013,7 @@ def env_steps(
     if default_source:
         notes.append(Note("env-default-has-root", {"source": default_source}))
     restarted = any(s.action == Action.RESTART_SERVICE for s in steps)
-    if (client in CACHING_CLIENTS or ctx.pid is not None) and not restarted:
+    if (caches_store(client) or ctx.pid is not None) and not restarted:
         steps += restart_steps(client, ctx)
     return steps, notes
 
@@ -1002,7 +1044,8 @@ def restart_required_steps(
 ) -> tuple[Steps, Notes]:
     svc = params.get("service")
     if ctx.pid is None and isinstance(svc, str) and svc:
-        reason = f"restart-{client}" if client in SERVICES else "restart-unit"
+        known = client in CLIENTS and CLIENTS[client].service
+        reason = f"restart-{client}" if known else "restart-unit"
         steps = [_restart({"service": svc}, reason)]
     else:
         steps = restart_steps(client, ctx)
@@ -1043,7 +1086,7 @@ def no_store_steps(client: str, ctx: FixContext, ca: CaRef | None) -> tuple[Step
             )
         )
         steps.append(
-            _set_env("REQUESTS_CA_BUNDLE", bundle, ctx, reason="requests-bundle", alternative=True)
+            _set_env("REQUESTS_CA_BUNDLE", bundle, ctx, reason="certifi-bundle", alternative=True)
         )
         return steps, notes
     if client == "java":
@@ -1109,7 +1152,7 @@ def no_store_steps(client: str, ctx: FixContext, ca: CaRef | None) -> tuple[Step
         notes += n
     else:
         steps += refresh_steps(ctx)
-        if client in CACHING_CLIENTS:
+        if caches_store(client):
             steps += restart_steps(client, ctx)
     return steps, notes
 
@@ -1143,7 +1186,7 @@ def outdated_steps(client: str, ctx: FixContext) -> tuple[Steps, Notes]:
         steps += refresh_steps(ctx)
     else:
         notes.append(Note("rebuild-base", {}))
-    if client in CACHING_CLIENTS:
+    if caches_store(client):
         steps += restart_steps(client, ctx)
     return steps, notes
 

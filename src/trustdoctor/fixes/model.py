@@ -28,6 +28,7 @@ from ..model.findings import Code, Side
 if TYPE_CHECKING:
     from ..engine.refine import CaCheck
     from ..model.cert import CertInfo
+    from ..model.target import Target
 
 
 class Action(StrEnum):
@@ -279,6 +280,8 @@ class JavaInfo:
             ca-certificates-java, RHEL's update-ca-trust): change the system
             store instead, keytool edits would be overwritten.
         property_store: the keystore comes from ``-Djavax.net.ssl.trustStore``.
+        hook_installed: the distro's package that rebuilds the keystore from
+            the system store is installed (``None``: unknown).
     """
 
     home: str | None = None
@@ -289,6 +292,7 @@ class JavaInfo:
     password_free: bool = False
     managed: bool = False
     property_store: bool = False
+    hook_installed: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -343,7 +347,9 @@ class FixContext:
             directory (``None``: none yet; ``/etc/containers/certs.d/<reg>``).
         servers: server software to show configuration for (default: all).
         host: the name clients connect to (reissue facts, verify commands).
-        target: the target as typed (``--for``), for verify commands.
+        endpoint: the endpoint diagnosed, as connected to (port, SNI,
+            ``--connect-to``, STARTTLS): check commands repeat all of it.
+        proxy: the ``--proxy`` of the diagnosis (``""``: none), repeated likewise.
         as_root: trustdoctor runs as root: no ``sudo`` in the commands shown.
         now: the time plans are made at (reissue dates).
         node_version: the Node.js major version, if known.
@@ -366,7 +372,8 @@ class FixContext:
     containers_dir: str | None = None
     servers: tuple[str, ...] = ()
     host: str | None = None
-    target: str | None = None
+    endpoint: Target | None = None
+    proxy: str | None = None
     as_root: bool = False
     now: dt.datetime | None = None
     node_version: int | None = None

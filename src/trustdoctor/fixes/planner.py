@@ -17,7 +17,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..model.findings import CODE_SIDE, Code, Finding, Side
+from ..clients import CLIENTS, modelled
+from ..model.causes import CODE_SIDE, Route, by_route
+from ..model.findings import Code, Finding, Severity, Side
 from . import client as C
 from . import server as S
 from .model import PHASES, Action, CaRef, FixContext, Note, Plan, Purpose, Step
@@ -28,76 +30,13 @@ if TYPE_CHECKING:
     from ..model.stores import ClientStore
     from ..stores.distro import Distro
 
-# Causes and what kind of plan answers them.  Every Code appears exactly once
-# (tests/test_fix_plans.py checks it).
-CLIENT_INSTALL: frozenset[Code] = frozenset(
-    {Code.UNTRUSTED_ROOT, Code.PARTIAL_TRUST, Code.INTERCEPTED}
-)
-SERVE_CHAIN: frozenset[Code] = frozenset(
-    {
-        Code.MISSING_INTERMEDIATE,
-        Code.WRONG_ORDER,
-        Code.ROOT_SENT,
-        Code.EXTRA_CERTIFICATE,
-        Code.DUPLICATE_CERTIFICATE,
-        Code.BAD_SIGNATURE,
-        Code.EXPIRED_CROSS_SIGN,
-        Code.DIFFERENT_CHAINS,
-    }
-)
-REISSUE: frozenset[Code] = frozenset(
-    {
-        Code.EXPIRED,
-        Code.NOT_YET_VALID,
-        Code.HOSTNAME_MISMATCH,
-        Code.NOT_A_CA,
-        Code.WRONG_USAGE,
-        Code.NAME_CONSTRAINTS,
-        Code.INSECURE_ALGORITHM,
-        Code.WEAK_KEY,
-        Code.PATH_TOO_LONG,
-        Code.UNHANDLED_CRITICAL_EXTENSION,
-        Code.STRICT_PROFILE,
-        Code.SELF_SIGNED_LEAF,
-        Code.EXPIRING_SOON,
-        Code.INTERMEDIATE_EXPIRES_FIRST,
-        Code.LEGACY_COMMON_NAME,
-    }
-)
-NETWORK: frozenset[Code] = frozenset(
-    {
-        Code.UNREACHABLE,
-        Code.TIMEOUT,
-        Code.NOT_TLS,
-        Code.HANDSHAKE_FAILED,
-        Code.STARTTLS_REFUSED,
-        Code.PROXY_FAILED,
-    }
-)
-STORE_CAUSES: frozenset[Code] = frozenset(
-    {
-        Code.NO_TRUST_STORE,
-        Code.STALE_BUNDLE,
-        Code.ENV_OVERRIDE,
-        Code.RESTART_REQUIRED,
-        Code.DAEMON_STORE,
-        Code.OUTDATED_STORE,
-        Code.ANCHOR_FILE_IGNORED,
-        Code.TRUSTED_BLOCK_IGNORED,
-        Code.UNREADABLE_FILE,
-        Code.EMPTY_BUNDLE,
-        Code.STORE_LIMIT,
-    }
-)
-NOTE_ONLY: frozenset[Code] = frozenset(
-    {
-        Code.OK,
-        Code.CLIENT_CERT_REQUESTED,
-        Code.CLIENT_DISAGREEMENT,
-        Code.OVERRIDE_HARMLESS,
-        Code.AIA_FETCH_FAILED,
-    }
-)
+# Causes by the kind of plan that answers them (the ``route`` of model/causes.py).
+CLIENT_INSTALL = by_route(Route.INSTALL)
+SERVE_CHAIN = by_route(Route.SERVE)
+REISSUE = by_route(Route.REISSUE)
+NETWORK = by_route(Route.NETWORK)
+STORE_CAUSES = by_route(Route.STORE)
+NOTE_ONLY = by_route(Route.NOTE)
 
 
 def context_for(distro: Distro | str | None = None, **kw: object) -> FixContext:
@@ -184,7 +123,7 @@ def _plan_one(
     *,
     system_store: bool = True,
 ) -> Plan:
-    side = CODE_SIDE.get(code, Side.CLIENT if code in STORE_CAUSES else Side.SERVER)
+    side = CODE_SIDE[code]
     steps: list[Step] = []
     notes: list[Note] = []
     platform = _platform(ctx)
@@ -212,15 +151,7 @@ def _plan_one(
             )
         if ca.sha256 is None:
             notes.append(Note("ca-needed", {"name": ca.name}))
-        elif not ctx.image and client in C.SYSTEM_CLIENTS | {
-            "requests",
-            "node",
-            "java",
-            "docker",
-            "containerd",
-            "crio",
-            "podman",
-        }:
+        elif not ctx.image and client in CLIENTS and CLIENTS[client].model in modelled():
             steps.append(_verify_step(ca, ctx, client))
     elif code in STORE_CAUSES:
         s, n, plan_ca = _store_cause(code, client, ctx, params, ca, fingerprints)
@@ -354,7 +285,7 @@ def _verify_step(ca: CaRef, ctx: FixContext, client: str) -> Step:
         argv += ["--root", ctx.root]
     if ctx.pid is not None:
         argv += ["--pid", str(ctx.pid)]
-    if ctx.registry and client in C.REGISTRY_CLIENTS:
+    if ctx.registry and C.registry_store(client):
         argv += ["--registry", ctx.registry]
     return Step(
         Action.RUN,
@@ -533,6 +464,15 @@ def plan_for_diagnosis(
         )
     plans: list[Plan] = []
     seen_server: dict[Code, int] = {}
+
+    def server_plan(code: Code, client: str, params: dict[str, object]) -> None:
+        if code in seen_server:
+            i = seen_server[code]
+            plans[i] = replace(plans[i], clients=(*plans[i].clients, client))
+            return
+        seen_server[code] = len(plans)
+        plans.append(plan_for(code, base, client=client, params=params, diag=diag))
+
     for v in refusing:
         primary = v.findings[0] if v.findings else None
         params: dict[str, object] = dict(primary.params) if primary else {}
@@ -540,13 +480,20 @@ def plan_for_diagnosis(
             params["host"] = diag.host
         code = v.cause
         side = CODE_SIDE.get(code, v.side)
+        # Both sides must act (the server omits an intermediate *and* the client
+        # lacks the root): the other side's errors get their own plans too.
+        for f in v.findings:
+            other = CODE_SIDE[f.code]
+            if (
+                f.severity == Severity.ERROR
+                and f.code != code
+                and other != side
+                and other in (Side.SERVER, Side.NETWORK)
+                and f.code not in CLIENT_INSTALL
+            ):
+                server_plan(f.code, v.client, {"host": diag.host, **dict(f.params)})
         if side in (Side.SERVER, Side.NETWORK) and code not in CLIENT_INSTALL:
-            if code in seen_server:
-                i = seen_server[code]
-                plans[i] = replace(plans[i], clients=(*plans[i].clients, v.client))
-                continue
-            seen_server[code] = len(plans)
-            plans.append(plan_for(code, base, client=v.client, params=params, diag=diag))
+            server_plan(code, v.client, params)
             continue
         top = _top_cert(diag, v)
         ca: CaRef | None = None
@@ -587,12 +534,19 @@ def _fix_client(client: str) -> str:
     return client
 
 
+# When several sides must act, the plan fixes the server first: a client
+# given the root still fails while the chain it receives is incomplete.
+_SIDE_RANK: Mapping[Side, int] = {Side.SERVER: 0, Side.NETWORK: 1, Side.CLIENT: 2, Side.NONE: 3}
+
+
 def merge_plans(plans: Sequence[Plan]) -> Plan:
-    """One plan from several: steps de-duplicated and ordered by phase, notes de-duplicated."""
+    """One plan from several: steps de-duplicated and ordered by side (server
+    first) then phase, notes de-duplicated."""
     if not plans:
         return Plan(Code.OK, Side.NONE)
     if len(plans) == 1:
         return plans[0]
+    plans = sorted(plans, key=lambda p: _SIDE_RANK.get(p.side, 3) if not p.empty else 4)
     first = next((p for p in plans if not p.empty), plans[0])
     seen: set[str] = set()
     steps: list[tuple[int, int, Step]] = []
@@ -602,7 +556,10 @@ def merge_plans(plans: Sequence[Plan]) -> Plan:
             if k in seen:
                 continue
             seen.add(k)
-            steps.append((PHASES.get(s.phase, 3), i * 1000 + j, s))
+            phase = PHASES.get(s.phase, 3)
+            # Checks and verification come last, whichever side they belong to.
+            rank = min(_SIDE_RANK.get(p.side, 3), 3) if phase < PHASES["check"] else 9
+            steps.append((rank * 100 + phase, i * 1000 + j, s))
     steps.sort(key=lambda t: (t[0], t[1]))
     ordered = _combine_verify([s for _, _, s in steps])
     notes: list[Note] = []

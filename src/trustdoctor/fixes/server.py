@@ -15,9 +15,11 @@ import datetime as dt
 import ipaddress
 import shlex
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..model.findings import Code
+from ..model.target import Target, format_hostport, is_ip_literal
 from .model import Action, FixContext, Note, Purpose, Step
 from .tables import SERVER_ORDER, SERVERS
 
@@ -36,6 +38,77 @@ PUBLIC_MAX_DAYS = 398
 def _host_of(ctx: FixContext, params: Mapping[str, object]) -> str:
     host = params.get("host") or ctx.host
     return str(host) if host else "<host>"
+
+
+# OpenSSL s_client -starttls names for our STARTTLS protocols (apps/s_client.c).
+_S_CLIENT_STARTTLS: Mapping[str, str] = {
+    "smtp": "smtp",
+    "imap": "imap",
+    "pop3": "pop3",
+    "ftp": "ftp",
+    "postgres": "postgres",
+    "ldap": "ldap",
+}
+
+
+def endpoint_of(ctx: FixContext, params: Mapping[str, object]) -> Target:
+    """The endpoint the check commands must reach: the one diagnosed, as connected to
+    (port, SNI, ``--connect-to``, STARTTLS), else the name the finding knows on 443."""
+    if ctx.endpoint is not None:
+        return ctx.endpoint
+    host = _host_of(ctx, params)
+    port_s = str(params.get("port") or "443")
+    port = int(port_s) if port_s.isdigit() else 443
+    ip = is_ip_literal(host)
+    return Target(
+        host=host,
+        port=port,
+        scheme="https",
+        servername=None if ip else host,
+        starttls=None,
+        connect_host=host,
+        connect_port=port,
+        display=f"https://{format_hostport(host, port)}",
+    )
+
+
+def diagnose_argv(ctx: FixContext, params: Mapping[str, object]) -> list[str]:
+    """``trustdoctor diagnose`` of the same endpoint, through the same proxy."""
+    t = endpoint_of(ctx, params)
+    # The shortest spelling that means the same: a bare host for https on 443.
+    where = t.host if t.port == 443 else format_hostport(t.host, t.port)
+    if t.scheme != "https":
+        where = f"{t.scheme}://{format_hostport(t.host, t.port)}"
+    argv = ["trustdoctor", "diagnose", where]
+    if t.servername != (None if is_ip_literal(t.host) else t.host):
+        argv += ["--servername", t.servername or t.host]
+    if (t.connect_host, t.connect_port) != (t.host, t.port):
+        argv += ["--connect-to", t.connect_hostport]
+    if ctx.proxy is not None:
+        argv += ["--proxy", ctx.proxy]
+    return argv
+
+
+def s_client(ctx: FixContext, params: Mapping[str, object], *extra: str) -> str:
+    """``openssl s_client`` to the same address, SNI, STARTTLS and proxy."""
+    t = endpoint_of(ctx, params)
+    parts = ["openssl", "s_client", "-connect", t.connect_hostport]
+    if t.sni:
+        parts += ["-servername", t.sni]
+    if t.starttls:
+        parts += ["-starttls", _S_CLIENT_STARTTLS.get(t.starttls, t.starttls)]
+    proxy = _proxy_hostport(ctx.proxy)
+    if proxy:
+        parts += ["-proxy", proxy]
+    return shlex.join([*parts, *extra]) + " </dev/null"
+
+
+def _proxy_hostport(proxy: str | None) -> str | None:
+    """``host:port`` of an ``http://[user:pass@]host:port`` proxy URL (s_client -proxy)."""
+    if not proxy:
+        return None
+    rest = proxy.split("://", 1)[-1].split("/", 1)[0]
+    return rest.rsplit("@", 1)[-1] or None
 
 
 def serve_order(diag: Diagnosis | None, params: Mapping[str, object]) -> list[dict[str, object]]:
@@ -190,6 +263,7 @@ def server_config_steps(ctx: FixContext, host: str) -> Steps:
             "key": f"{base}/privkey.pem",
             "pem": f"{base}/{host}.pem",
             "host": host,
+            "port": ctx.endpoint.port if ctx.endpoint is not None else 443,
         }
         lines = [line.format(**values) for line in sw.lines]
         params: dict[str, object] = {
@@ -215,15 +289,8 @@ def server_config_steps(ctx: FixContext, host: str) -> Steps:
 
 
 def verify_server_steps(ctx: FixContext, host: str, *, expected: int | None = None) -> Steps:
-    target = ctx.target or host
-    port = "443"
-    if ":" in target.rsplit("]", 1)[-1] and not target.startswith(("http://", "https://")):
-        port = target.rsplit(":", 1)[1]
-    check = (
-        f"openssl s_client -connect {host}:{port} -servername {host} -showcerts "
-        "</dev/null 2>/dev/null "
-        "| grep -c 'BEGIN CERTIFICATE'"
-    )
+    where = {"host": host}
+    check = s_client(ctx, where, "-showcerts") + " 2>/dev/null | grep -c 'BEGIN CERTIFICATE'"
     params: dict[str, object] = {"argv": ["sh", "-c", check], "purpose": Purpose.VERIFY.value}
     if expected is not None:
         params["expected"] = expected
@@ -237,7 +304,7 @@ def verify_server_steps(ctx: FixContext, host: str, *, expected: int | None = No
         ),
         Step(
             Action.RUN,
-            {"argv": ["trustdoctor", "diagnose", target], "purpose": Purpose.VERIFY.value},
+            {"argv": diagnose_argv(ctx, where), "purpose": Purpose.VERIFY.value},
             platform="server",
             reason="verify-diagnose",
             phase="verify",
@@ -450,45 +517,44 @@ def _extensions(
 
 
 def network_steps(code: Code, ctx: FixContext, params: Mapping[str, object]) -> tuple[Steps, Notes]:
-    host = _host_of(ctx, params)
-    port = str(params.get("port") or "443")
-    q = shlex.quote(host)
+    t = endpoint_of(ctx, params)
+    host = t.host
+    ch, cp = t.connect_host, t.connect_port
+    q = shlex.quote(ch)
     checks: list[tuple[str, str]] = []
     if code in (Code.UNREACHABLE, Code.TIMEOUT):
         checks = [
             (f"getent ahosts {q}", "check-dns"),
             (
-                f"timeout 5 sh -c 'cat < /dev/null > /dev/tcp/{host}/{port}' && echo open",
+                f"timeout 5 sh -c 'cat < /dev/null > /dev/tcp/{ch}/{cp}' && echo open",
                 "check-port",
             ),
             ("env | grep -i _proxy", "check-proxy-env"),
         ]
     elif code in (Code.NOT_TLS, Code.STARTTLS_REFUSED):
+        # The port without STARTTLS, then with the protocol the port speaks.
+        plain = replace(t, starttls=None)
+        tls = s_client(replace(ctx, endpoint=plain), params)
+        proto = t.starttls or "smtp"
         checks = [
-            (
-                f"openssl s_client -connect {host}:{port} -servername {host} </dev/null",
-                "check-tls-port",
-            ),
-            (
-                f"openssl s_client -connect {host}:{port} -starttls smtp </dev/null",
-                "check-starttls",
-            ),
+            (tls, "check-tls-port"),
+            (s_client(replace(ctx, endpoint=replace(t, starttls=proto)), params), "check-starttls"),
         ]
     elif code == Code.HANDSHAKE_FAILED:
         checks = [
-            (
-                f"openssl s_client -connect {host}:{port} -servername {host} -tls1_2 </dev/null",
-                "check-tls12",
-            ),
-            (
-                f"openssl s_client -connect {host}:{port} -servername {host} -tls1_3 </dev/null",
-                "check-tls13",
-            ),
+            (s_client(ctx, params, "-tls1_2"), "check-tls12"),
+            (s_client(ctx, params, "-tls1_3"), "check-tls13"),
         ]
     elif code == Code.PROXY_FAILED:
+        url = f"https://{format_hostport(host, t.port)}/"
+        curl = ["curl", "-v", "-o", "/dev/null"]
+        if ctx.proxy:
+            curl += ["--proxy", ctx.proxy]
+        if (ch, cp) != (host, t.port):
+            curl += ["--connect-to", f"{format_hostport(host, t.port)}:{format_hostport(ch, cp)}"]
         checks = [
             ("env | grep -i _proxy", "check-proxy-env"),
-            (f"curl -v -o /dev/null https://{host}:{port}/", "check-proxy-curl"),
+            (shlex.join([*curl, url]), "check-proxy-curl"),
         ]
     steps = [
         Step(

@@ -31,6 +31,8 @@ class SystemInstall:
         bundle: the compiled PEM bundle clients read.
         upgrade: the command that updates the packaged roots (``outdated-store``).
         note: the rule a user must know (reason code of the copy step).
+        bundle_aliases: other paths of the same generated bundle (distribution
+            symlinks), which the refresh rebuilds too.
     """
 
     family: str
@@ -42,6 +44,7 @@ class SystemInstall:
     bundle: str | None = None
     upgrade: tuple[str, ...] | None = None
     note: str = ""
+    bundle_aliases: tuple[str, ...] = ()
 
 
 def _from_family(
@@ -59,7 +62,22 @@ def _from_family(
         bundle=f.bundle,
         upgrade=upgrade,
         note=note,
+        bundle_aliases=BUNDLE_ALIASES.get(family, ()),
     )
+
+
+# Symlinks the distributions ship to their generated bundle (package file
+# lists: RHEL/Fedora ca-certificates, Alpine ca-certificates-bundle, SUSE
+# ca-certificates; Debian has none besides the bundle itself).
+BUNDLE_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "rhel": (
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/pki/tls/cert.pem",
+        "/etc/ssl/certs/ca-bundle.crt",
+    ),
+    "alpine": ("/etc/ssl/cert.pem",),
+    "suse": ("/etc/ssl/ca-bundle.pem",),
+}
 
 
 SYSTEM_INSTALL: Mapping[str, SystemInstall] = {
@@ -147,18 +165,15 @@ JAVA_SYSTEM_PACKAGE: Mapping[str, tuple[str, ...]] = {
     # Alpine: java-cacerts keeps /etc/ssl/certs/java/cacerts in sync.
     "alpine": ("apk", "add", "--no-cache", "java-cacerts"),
 }
+# The hook each of those packages installs: present means the package is installed
+# (Debian: ca-certificates-java's file list; Alpine: java-cacerts' [inferred]).
+JAVA_SYSTEM_HOOK: Mapping[str, str] = {
+    "debian": "/etc/ca-certificates/update.d/jks-keystore",
+    "alpine": "/etc/ca-certificates/update.d/java-cacerts",
+}
 
 # Base images that give a build stage the family's update tool (Dockerfile lines).
 BUILD_STAGE_IMAGE = "debian:bookworm-slim"
-
-# Long-running daemons and their systemd units (TS §1.4: Go loads the system
-# pool once per process; certs.d / hosts.toml are re-read per pull, TS §5).
-SERVICES: Mapping[str, str] = {
-    "docker": "docker",
-    "containerd": "containerd",
-    "crio": "crio",
-    "kubelet": "kubelet",
-}
 
 # containerd: the CRI registry table per configuration version (TS §5.2).
 CONTAINERD_REGISTRY_TABLE: Mapping[int, str] = {
@@ -187,7 +202,7 @@ class ServerSoftware:
     """How one server is told which certificates to present.
 
     ``lines`` are templates: ``{fullchain}``, ``{key}``, ``{pem}`` (leaf,
-    chain and key in one file), ``{host}``.
+    chain and key in one file), ``{host}``, ``{port}`` (the port clients use).
     """
 
     name: str
@@ -222,7 +237,7 @@ SERVERS: Mapping[str, ServerSoftware] = {
     ),
     "haproxy": ServerSoftware(
         "haproxy",
-        ("bind :443 ssl crt {pem}",),
+        ("bind :{port} ssl crt {pem}",),
         ("sh", "-c", "haproxy -c -f /etc/haproxy/haproxy.cfg && systemctl reload haproxy"),
         file_kind="combined",
     ),
@@ -269,19 +284,3 @@ FORBIDDEN: tuple[str, ...] = (
     "GIT_SSL_NO_VERIFY",
     "PYTHONHTTPSVERIFY=0",
 )
-
-# Environment variables that change which anchors a client loads, and the
-# value that restores the distribution's store (per family bundle).
-TRUST_VARIABLES: tuple[str, ...] = (
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "CURL_CA_BUNDLE",
-    "REQUESTS_CA_BUNDLE",
-    "NODE_EXTRA_CA_CERTS",
-    "NODE_OPTIONS",
-    "JAVA_TOOL_OPTIONS",
-    "JDK_JAVA_OPTIONS",
-    "_JAVA_OPTIONS",
-)
-# Variables that name a CA directory rather than a file.
-DIR_VARIABLES: frozenset[str] = frozenset({"SSL_CERT_DIR"})

@@ -2,10 +2,10 @@
 
 Each scenario builds a throwaway PKI, a throwaway filesystem root laid out
 like a real distribution (Debian, RHEL, a slim image, Docker and containerd
-stores...), starts a TLS server on loopback, and runs the same code path as
-``trustdoctor diagnose``: one handshake, the client trust models on that
-root, the engine.  The lab checks that the diagnosis names the expected
-cause — so it is both the demo and an end-to-end self-test.
+stores...), starts a TLS server on loopback, and asks
+:func:`trustdoctor.api.diagnose_endpoint` about it — the very call
+``trustdoctor diagnose`` makes.  The lab checks that the diagnosis names the
+expected cause — so it is both the demo and an end-to-end self-test.
 """
 
 from __future__ import annotations
@@ -17,11 +17,16 @@ import ssl
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .pki import DAY, Hierarchy, Issued, make_cert
+
+if TYPE_CHECKING:
+    from ..api.context import TrustOptions
+    from ..api.endpoint import EndpointReport
+    from ..render.doc import Doc
 
 HOST = "registry.internal.example.com"
 AIA_URL = "http://pki.internal.example.com/issuing-ca.crt"
@@ -382,22 +387,27 @@ def _write_root(root: Path, setup: Setup) -> None:
 
 
 @dataclass(frozen=True)
-class LabResult:
+class Prepared:
+    """A scenario set up and running: its TLS server and its client's root.
+
+    ``target``/``connect_to``/``servername`` reach the server; ``options``
+    are the clients' place (the scenario's root, environment, registry and,
+    for ``restart-required``, a process started before its store changed).
+    """
+
     scenario: Scenario
-    found: str
-    ok: bool
-    outcome: object  # EndpointDiagnosis
-    detail: str | None = None
-    plan: object | None = None  # the fix plan for the diagnosis (fixes.model.Plan)
+    target: str
+    connect_to: str
+    servername: str
+    options: TrustOptions
+    at: dt.datetime
+    pki: PKI
 
 
-def run_scenario(s: Scenario, *, now: dt.datetime | None = None) -> LabResult:
-    """Build, serve, diagnose, clean up."""
-    from .. import api
-    from ..api.endpoint import fetch_all, judge_fetch
-    from ..api.views import plan_for, views_for
-    from ..sources.target import parse_target
-    from ..stores import build_context
+@contextlib.contextmanager
+def prepared(s: Scenario, *, now: dt.datetime | None = None) -> Iterator[Prepared]:
+    """Build the scenario's PKI, root and server; remove everything afterwards."""
+    from ..api.context import TrustOptions
 
     when = now or dt.datetime.now(dt.UTC)
     pki = PKI(when)
@@ -407,36 +417,75 @@ def run_scenario(s: Scenario, *, now: dt.datetime | None = None) -> LabResult:
         root = work / "root"
         root.mkdir()
         _write_root(root, setup)
+        started = None
         if setup.process_started_before_store:
+            # The daemon started two hours ago; its store changed five minutes ago.
             started = when - dt.timedelta(hours=2)
             bundle = root / "etc/ssl/certs/ca-certificates.crt"
             t = (when - dt.timedelta(minutes=5)).timestamp()
             os.utime(bundle, (t, t))
-        with (
-            tls_server(setup.served, setup.key, work) as port,
-            build_context(root=root, env=setup.env, registry=setup.registry, now=when) as ctx,
-        ):
-            if setup.process_started_before_store:
-                ctx = replace(ctx, process_start=started, label=f"{s.client}d (lab)")
-            views = views_for(ctx, [s.client])
-            target = parse_target(
-                f"{HOST}:{port}", servername=setup.servername, connect_to=f"127.0.0.1:{port}"
+        with tls_server(setup.served, setup.key, work) as port:
+            yield Prepared(
+                s,
+                f"{HOST}:{port}",
+                f"127.0.0.1:{port}",
+                setup.servername,
+                TrustOptions(
+                    root=str(root), env=setup.env or None, registry=setup.registry, started=started
+                ),
+                when,
+                pki,
             )
-            results = fetch_all(target, timeout=5, proxy="", env={}, all_addresses=False)
-            outcome = judge_fetch(
-                target,
-                results,
-                clients=[(c, views.anchors[c]) for c in [s.client] if c in views.anchors],
-                refiners=views.refiners,
-                reference=api.LazyReference(),
-                mozilla=None,
-                at=when,
-            )
-            # The plan is made while the scenario's root still exists: it reads
-            # the stores' files (env origins, certs.d names...).
-            plan = plan_for(outcome.diagnosis, views) if outcome.diagnosis is not None else None
-    if outcome.diagnosis is None:
-        found = outcome.error.code if outcome.error else "error"
-        return LabResult(s, found, False, outcome, outcome.error.message if outcome.error else None)
-    found = outcome.diagnosis.verdict.cause.value
-    return LabResult(s, found, found == s.expected, outcome, plan=plan)
+
+
+@dataclass(frozen=True)
+class LabResult:
+    """One scenario diagnosed: the report ``diagnose`` would print, and the check."""
+
+    scenario: Scenario
+    found: str
+    ok: bool
+    report: EndpointReport
+
+    def to_dict(self) -> dict[str, Any]:
+        """``lab SCENARIO --format json``: the diagnose document plus the lab's check."""
+        data = self.report.to_dict()
+        data["lab"] = {
+            "scenario": self.scenario.name,
+            "expected": self.scenario.expected,
+            "found": self.found,
+            "ok": self.ok,
+        }
+        return data
+
+    def to_text(self) -> Doc:
+        from ..render.lab import render_scenario
+
+        return render_scenario(self)
+
+
+def diagnose_prepared(p: Prepared) -> EndpointReport:
+    """What ``trustdoctor diagnose`` answers for a prepared scenario (the same call)."""
+    from ..api.endpoint import diagnose_endpoint
+
+    return diagnose_endpoint(
+        p.target,
+        clients=[p.scenario.client],
+        options=p.options,
+        servername=p.servername,
+        connect_to=p.connect_to,
+        timeout=5,
+        proxy="",
+        at=p.at,
+    )
+
+
+def run_scenario(s: Scenario, *, now: dt.datetime | None = None) -> LabResult:
+    """Build, serve, diagnose with :func:`trustdoctor.api.diagnose_endpoint`, clean up."""
+    with prepared(s, now=now) as p:
+        report = diagnose_prepared(p)
+    if report.diagnosis is None:
+        found = report.error.code if report.error else "error"
+        return LabResult(s, found, False, report)
+    found = report.diagnosis.verdict.cause.value
+    return LabResult(s, found, found == s.expected, report)

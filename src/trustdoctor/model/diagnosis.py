@@ -70,6 +70,9 @@ class Verdict:
     clients_trusting: tuple[str, ...]
     clients_refusing: tuple[str, ...]
     params: dict[str, object] = field(default_factory=dict)
+    # Every side that must act, server first (``side`` is the primary cause's):
+    # a server omitting its intermediate *and* a client lacking the root is both.
+    sides: tuple[Side, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -92,42 +92,6 @@ class Confidence(StrEnum):
     LOW = "low"
 
 
-# Which side owns each cause when it is the primary one.  Kept as data so the
-# renderer, the JSON and the fix planner agree.
-CODE_SIDE: Mapping[Code, Side] = {
-    Code.OK: Side.NONE,
-    Code.MISSING_INTERMEDIATE: Side.SERVER,
-    Code.UNTRUSTED_ROOT: Side.CLIENT,
-    Code.SELF_SIGNED_LEAF: Side.SERVER,
-    Code.NOT_A_CA: Side.SERVER,
-    Code.EXPIRED: Side.SERVER,
-    Code.NOT_YET_VALID: Side.SERVER,
-    Code.HOSTNAME_MISMATCH: Side.SERVER,
-    Code.WRONG_USAGE: Side.SERVER,
-    Code.NAME_CONSTRAINTS: Side.SERVER,
-    Code.BAD_SIGNATURE: Side.SERVER,
-    Code.INSECURE_ALGORITHM: Side.SERVER,
-    Code.WEAK_KEY: Side.SERVER,
-    Code.PATH_TOO_LONG: Side.SERVER,
-    Code.UNHANDLED_CRITICAL_EXTENSION: Side.SERVER,
-    Code.STRICT_PROFILE: Side.SERVER,
-    Code.NO_TRUST_STORE: Side.CLIENT,
-    Code.STALE_BUNDLE: Side.CLIENT,
-    Code.ENV_OVERRIDE: Side.CLIENT,
-    Code.RESTART_REQUIRED: Side.CLIENT,
-    Code.DAEMON_STORE: Side.CLIENT,
-    Code.OUTDATED_STORE: Side.CLIENT,
-    Code.INTERCEPTED: Side.NETWORK,
-    Code.UNREACHABLE: Side.NETWORK,
-    Code.NOT_TLS: Side.SERVER,
-    Code.HANDSHAKE_FAILED: Side.SERVER,
-    Code.TIMEOUT: Side.NETWORK,
-    # A store finding that can be the primary cause (stores/refine.py).
-    Code.ANCHOR_FILE_IGNORED: Side.CLIENT,
-    Code.STARTTLS_REFUSED: Side.SERVER,
-    Code.PROXY_FAILED: Side.NETWORK,
-}
-
 # Parameter values are JSON-able: str, int, bool, None, or lists of those (or of
 # flat {"code": ..., values} objects).  They are data: stable codes and values,
 # never English sentences (render/words.py holds the words).

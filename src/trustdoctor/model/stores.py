@@ -157,7 +157,9 @@ class StoresReport:
         root: how the root was given (``/``, ``--root DIR``, ``--image F``, ``--pid N``).
         distro: the detected distribution.
         env_keys: names of the trust-related variables set in the client's environment.
-        env_origin: where the environment came from (``tool``, ``given``, ``process``...).
+        env_origin: where the environment came from: ``tool``, ``given``,
+            ``process``, ``image`` or ``empty`` (StoreContext.env_origin).
+        env_given: ``--env``/``--env-file`` values were applied on top.
         registry: the ``--registry`` value, if any.
         stores: one :class:`ClientStore` per client.
         checks: per CA asked about (``--ca``/``--fingerprint``), one check per client.
@@ -168,5 +170,6 @@ class StoresReport:
     stores: tuple[ClientStore, ...]
     env_keys: tuple[str, ...] = ()
     env_origin: str = ""
+    env_given: bool = False
     registry: str | None = None
     checks: tuple[tuple[CaCheck, ...], ...] = ()

@@ -17,8 +17,8 @@ from .json import SCHEMA_VERSION, cert_to_dict
 from .words import _short, finding_text, fmt, headline
 
 if TYPE_CHECKING:
-    from ..api.aia import BundleResult
-    from ..engine.bundle import BundlePlan, ChainCert, PrivateKeys
+    from ..api.bundle import BundleResult
+    from ..engine.bundle import BundlePlan, ChainCert
     from ..model.cert import CertInfo
 
 REASON_TEXT: Mapping[str, str] = {
@@ -68,21 +68,23 @@ def _where(c: ChainCert) -> str:
     return c.source or c.origin
 
 
-def render_bundle(
-    result: BundleResult,
-    *,
-    keys: PrivateKeys | None = None,
-    written: str | None = None,
-) -> Doc:
-    plan = result.plan
+def render_bundle(result: BundleResult) -> Doc:
+    plan, keys, written = result.plan, result.keys, result.written
     doc = Doc()
     src = result.served.source
     addr = result.served.address
     if addr and not src.endswith("://" + addr):
         src += f" ({addr})"
-    if plan.ok:
+    if result.ok:
         names = ", ".join(r.client for r in plan.clients)
         doc.line(Span("✓ BUNDLE", d.OK), f" trusted by {names} — {src}")
+    elif plan.ok and keys is not None:
+        doc.line(
+            Span("✗ NO BUNDLE", d.BAD),
+            ": ",
+            Span(f"the key {keys.name} does not match the leaf", d.BOLD),
+            f" — {src}",
+        )
     else:
         doc.line(
             Span("✗ NO BUNDLE", d.BAD),
@@ -142,11 +144,17 @@ def render_bundle(
     if written:
         n = len(plan.chain)
         doc.line(Span("Wrote ", d.BOLD), f"{written} ({n} certificate{'s' * (n != 1)}, mode 0644)")
-    elif plan.ok:
+    elif result.ok:
         doc.line(
             Span("Next: ", d.BOLD),
             "write it with --out fullchain.pem (or --format pem > fullchain.pem) and point the "
             "server at it (nginx ssl_certificate, Apache SSLCertificateFile, HAProxy crt)",
+        )
+    elif plan.ok:
+        doc.line(
+            Span("Next: ", d.BOLD),
+            "give the private key of this leaf with --key (the server's key must match its "
+            "certificate); nothing was written",
         )
     else:
         doc.line(Span("Next: ", d.BOLD), "see why above; nothing was written")
@@ -229,22 +237,18 @@ def _ref(c: CertInfo) -> dict[str, Any]:
     return {"sha256": c.sha256, "subject": c.subject}
 
 
-def bundle_to_dict(
-    result: BundleResult,
-    *,
-    keys: PrivateKeys | None = None,
-    written: str | None = None,
-) -> dict[str, Any]:
+def bundle_to_dict(result: BundleResult) -> dict[str, Any]:
     """The versioned JSON document of ``bundle`` (schema: data/bundle.schema.json)."""
     from .json import diagnosis_to_dict
 
-    plan = result.plan
+    plan, keys, written = result.plan, result.keys, result.written
     comp = result.completion
     leaf = plan.chain[0].cert
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "kind": "bundle",
-        "ok": plan.ok,
+        "ok": result.ok,
+        "chain_trusted": plan.ok,
         "source": {
             "kind": result.served.kind,
             "source": result.served.source,

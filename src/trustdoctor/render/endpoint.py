@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..model.findings import CODE_SIDE, Code, Side
+from ..model.causes import CODE_SIDE
+from ..model.findings import Code, Side
 from . import doc as d
 from .doc import Doc, Span
 from .json import SCHEMA_VERSION, diagnosis_to_dict
@@ -21,8 +22,7 @@ from .text import render_diagnosis
 from .words import fmt, interception_evidence
 
 if TYPE_CHECKING:
-    from ..api.endpoint import AddressResult, EndpointDiagnosis
-    from ..fixes.model import Plan
+    from ..api.endpoint import AddressResult, EndpointReport
     from ..model.diagnosis import Diagnosis
     from ..model.findings import Finding
     from ..sources.network import FetchResult
@@ -59,7 +59,7 @@ def _tls_text(f: FetchResult) -> str:
     return f"{f.address}{via}: {', '.join(bits) or 'TLS'}; {shown}"
 
 
-def _error_line(e: EndpointDiagnosis) -> Doc:
+def _error_line(e: EndpointReport) -> Doc:
     doc = Doc()
     err = e.error
     code = err.code if err is not None else "handshake-failed"
@@ -97,7 +97,7 @@ def _verdict_of(diag: Diagnosis) -> str:
     return f"not trusted: {v.cause.value}"
 
 
-def _connection(doc: Doc, e: EndpointDiagnosis, diag: Diagnosis) -> None:
+def _connection(doc: Doc, e: EndpointReport, diag: Diagnosis) -> None:
     doc.line(Span("Connection", d.HEAD), Span(f"  {e.target.display}", d.DIM))
     judged = dict(e.judged)
     several = len(e.results) > 1
@@ -141,13 +141,15 @@ def _connection(doc: Doc, e: EndpointDiagnosis, diag: Diagnosis) -> None:
             doc.line(Span(f"      evidence: {interception_evidence(ev)}", d.DIM))
 
 
-def render_endpoint(e: EndpointDiagnosis, *, plan: Plan | None = None) -> Doc:
+def render_endpoint(e: EndpointReport) -> Doc:
     """Verdict first, then the connection, then the chain, clients and next step."""
     if e.diagnosis is None:
+        # One line (docs/diagnose.md); the checks that narrow it down are in
+        # the JSON "plan" and in `trustdoctor fix --for`.
         return _error_line(e)
     diag = e.diagnosis
     shown = replace(diag, findings=tuple(f for f in diag.findings if f.code not in _OWN))
-    inner = render_diagnosis(shown, target=e.target.display, plan=plan)
+    inner = render_diagnosis(shown, target=e.target.display, plan=e.plan)
     lines = inner.lines
     # The verdict block: its first line and the dim lines right under it.
     head = 1
@@ -188,7 +190,7 @@ def _address_item(r: AddressResult, judged: Mapping[str, Diagnosis]) -> dict[str
     return item
 
 
-def endpoint_to_dict(e: EndpointDiagnosis, *, plan: Plan | None = None) -> dict[str, Any]:
+def endpoint_to_dict(e: EndpointReport) -> dict[str, Any]:
     """The JSON document of ``diagnose`` (schema: data/diagnosis.schema.json)."""
     t = e.target
     judged_fetch = next(
@@ -237,10 +239,15 @@ def endpoint_to_dict(e: EndpointDiagnosis, *, plan: Plan | None = None) -> dict[
             "tls": tls,
             "addresses": addresses,
             "error": {"code": code, "side": side.value, "message": message},
+            **_plan(e),
         }
-    extra: dict[str, Any] = {"target": target, "tls": tls, "addresses": addresses}
-    if plan is not None:
-        from .plan_json import plan_to_dict
-
-        extra["plan"] = plan_to_dict(plan)
+    extra: dict[str, Any] = {"target": target, "tls": tls, "addresses": addresses, **_plan(e)}
     return diagnosis_to_dict(e.diagnosis, kind="diagnose", extra=extra)
+
+
+def _plan(e: EndpointReport) -> dict[str, Any]:
+    if e.plan is None:
+        return {}
+    from .plan_json import plan_to_dict
+
+    return {"plan": plan_to_dict(e.plan)}

@@ -70,6 +70,7 @@ def diagnosis_to_dict(
             "confidence": v.confidence.value,
             "clients_trusting": list(v.clients_trusting),
             "clients_refusing": list(v.clients_refusing),
+            "sides": [s.value for s in v.sides],
             "params": v.params,
         },
         "host": diag.host,

@@ -297,9 +297,10 @@ def note_text(code: str, params: Mapping[str, object]) -> str:
 def _header(doc: Doc, plan: Plan) -> None:
     ctx = plan.context
     who = ", ".join(plan.clients) if plan.clients else "-"
+    side = f" ({plan.side.value} side)" if plan.side.value != "none" else ""
     doc.line(
         Span(
-            f"# trustdoctor fix: {plan.cause.value} ({plan.side.value} side) — clients: {who}",
+            f"# trustdoctor fix: {plan.cause.value}{side} — clients: {who}",
             d.BOLD,
         )
     )
@@ -319,6 +320,20 @@ def _header(doc: Doc, plan: Plan) -> None:
             doc.line(
                 Span(f"# CA: {ca.name} (not given: {ca.file} stands for its certificate)", d.WARN)
             )
+
+
+def render_fix_section(plan: Plan) -> Doc:
+    """The "Fix" section under a verdict or a ``--ca`` check: the whole plan, indented.
+
+    It is the plan ``trustdoctor fix`` prints for the same facts (``fix --for
+    TARGET`` for a diagnosis, ``fix --ca FILE`` for a check): one pipeline makes both.
+    """
+    doc = Doc()
+    hint = "  (the plan trustdoctor fix prints; fix --apply carries out the file steps)"
+    doc.line(Span("Fix", d.HEAD), Span(hint, d.DIM))
+    for line in render_plan(plan).lines:
+        doc.lines.append([Span("  "), *line] if line else [])
+    return doc
 
 
 def render_plan(plan: Plan) -> Doc:

@@ -61,7 +61,11 @@ def stores_to_dict(r: StoresReport, *, anchors: bool = False) -> dict[str, Any]:
         "kind": "stores",
         "root": r.root,
         "distro": r.distro.to_dict(),
-        "environment": {"origin": r.env_origin, "trust_variables": list(r.env_keys)},
+        "environment": {
+            "origin": r.env_origin,
+            "given": r.env_given,
+            "trust_variables": list(r.env_keys),
+        },
         "registry": r.registry,
         "clients": clients,
     }

@@ -142,7 +142,7 @@ def _header(doc: Doc, r: StoresReport) -> None:
         shown = "; ".join(distro_evidence(e.to_dict()) for e in r.distro.evidence[:3])
         doc.line(Span(f"  detected from: {shown}", DIM))
     env = ", ".join(r.env_keys) if r.env_keys else "no trust-related variables"
-    doc.line(Span(f"  environment ({r.env_origin}): {env}", DIM))
+    doc.line(Span(f"  environment ({env_origin_words(r)}): {env}", DIM))
     if r.registry:
         doc.line(Span(f"  registry: {r.registry}", DIM))
     doc.blank()
@@ -161,6 +161,23 @@ def _client(doc: Doc, s: ClientStore) -> None:
         doc.line(Span(f"    without the overrides: {len(s.default_anchors)} anchors", DIM))
     _findings(doc, s.findings)
     doc.blank()
+
+
+# Where the client's environment came from (StoreContext.env_origin codes).
+ENV_ORIGIN: dict[str, str] = {
+    "process": "the process's",
+    "image": "the image config's",
+    "tool": "the tool's own",
+    "empty": "empty",
+    "given": "given",
+}
+
+
+def env_origin_words(r: StoresReport) -> str:
+    words = ENV_ORIGIN.get(r.env_origin, r.env_origin)
+    if r.env_given and r.env_origin in ("process", "image"):
+        words += ", with --env values"
+    return words
 
 
 def render_stores(r: StoresReport) -> Doc:

@@ -34,8 +34,13 @@ def render_diagnosis(
         first = refusing[0]
         params = dict(first.findings[0].params) if first.findings else {}
         note = CONFIDENCE_NOTE.get(first.confidence.value, "")
-        lead = f"✗ NOT TRUSTED ({first.side.value} side{', ' + note if note else ''})"
+        sides = " and ".join(s.value for s in v.sides) if len(v.sides) > 1 else first.side.value
+        lead = f"✗ NOT TRUSTED ({sides} side{', ' + note if note else ''})"
         doc.line(Span(lead, d.BAD), ": ", Span(headline(first.cause.value, params), d.BOLD))
+        # Both sides must act: name what the other side must do too.
+        for f in first.findings[1:]:
+            if f.severity == Severity.ERROR and f.code != first.cause and f.side != first.side:
+                doc.line(Span("  and: ", d.BOLD), headline(f.code.value, f.params))
         if len({c.cause for c in refusing}) > 1 or v.clients_trusting:
             who = "; ".join(f"{c.client}: {c.cause.value}" for c in refusing)
             trust = f"; trusted by {', '.join(v.clients_trusting)}" if v.clients_trusting else ""
@@ -71,14 +76,11 @@ def render_diagnosis(
             )
     doc.blank()
     if refusing and plan is not None and plan.steps:
-        from .plan_text import next_step, render_plan
+        from .plan_text import next_step, render_fix_section
 
         doc.line(Span("Next: ", d.BOLD), next_step(plan))
         doc.blank()
-        hint = "  (trustdoctor fix prints this plan; --apply carries out the file steps)"
-        doc.line(Span("Fix", d.HEAD), Span(hint, d.DIM))
-        for line in render_plan(plan).lines:
-            doc.lines.append([Span("  "), *line] if line else [])
+        doc.lines.extend(render_fix_section(plan).lines)
     elif refusing:
         first = refusing[0]
         params = dict(first.findings[0].params) if first.findings else {}

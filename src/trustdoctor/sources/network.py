@@ -33,8 +33,8 @@ from .. import __version__
 from ..errors import ConnectError, UsageError
 from ..model.cert import Provenance, from_certificate
 from ..model.diagnosis import PresentedCert
+from ..model.target import Target, format_hostport, is_ip_literal, parse_hostport
 from .proxy import open_tunnel, select_proxy
-from .target import Target, format_hostport, is_ip_literal, parse_hostport
 from .wire import Wire
 
 if TYPE_CHECKING:
@@ -157,7 +157,7 @@ def fetch_chain(
     """Connect to ``target``, do one handshake, and return what the server presented.
 
     Args:
-        target: from :func:`~trustdoctor.sources.target.parse_target`.
+        target: from :func:`~trustdoctor.model.target.parse_target`.
         timeout: the overall budget in seconds (DNS, connect, proxy, STARTTLS,
             handshake together).
         proxy: ``--proxy URL`` (wins over ``env``; ``""`` forces direct).

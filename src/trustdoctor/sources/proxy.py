@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from ..errors import ConnectError, UsageError
-from .target import Target, format_hostport, is_ip_literal, parse_hostport
+from ..model.target import Target, format_hostport, is_ip_literal, parse_hostport
 from .wire import Wire
 
 # Proxy variables for an https:// target, in the order they are consulted.

@@ -6,7 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..model.anchors import Anchor, AnchorSet, make_anchor_set
-from ..model.findings import CODE_SIDE, Code, Finding, Severity, Side
+from ..model.causes import CODE_SIDE
+from ..model.findings import Code, Finding, Severity, Side
 from ..model.stores import ClientStore, SourceStatus, StoreSource
 from .rootfs import LimitExceeded, describe_oserror
 

@@ -21,8 +21,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..clients import trust_variables
 from ..fixes.model import ContainerdInfo, EnvOrigin, FixContext, JavaInfo
-from ..fixes.tables import CONTAINERD_REGISTRY_TABLE, SYSTEM_INSTALL, TRUST_VARIABLES
+from ..fixes.tables import CONTAINERD_REGISTRY_TABLE, JAVA_SYSTEM_HOOK, SYSTEM_INSTALL
 
 if TYPE_CHECKING:
     from ..model.stores import ClientStore, StoreContext
@@ -67,7 +68,6 @@ def fix_context(
     dockerfile: str | None = None,
     servers: Sequence[str] = (),
     host: str | None = None,
-    target: str | None = None,
     clients: Sequence[str] = (),
 ) -> FixContext:
     """Everything the planners need, read from the root of ``ctx``."""
@@ -77,7 +77,8 @@ def fix_context(
     tool_installed = ctx.fs.exists(facts.tool) if facts.tool else None
     pid = _pid_of(ctx)
     by_client = {s.client: s for s in stores}
-    env = {k: v for k, v in ctx.env.items() if k in TRUST_VARIABLES and v}
+    names = trust_variables()
+    env = {k: v for k, v in ctx.env.items() if k in names and v}
     return FixContext(
         family=ctx.distro.family,
         distro_label=ctx.distro.label,
@@ -95,7 +96,6 @@ def fix_context(
         containers_dir=_containers_dir(stores, ctx.registry),
         servers=tuple(servers),
         host=host,
-        target=target,
         as_root=os.geteuid() == 0,
         now=ctx.now,
         clients=tuple(clients),
@@ -338,7 +338,9 @@ def java_info(ctx: StoreContext, store: ClientStore) -> JavaInfo:
                 password_free = store_type == "pkcs12" and not ks.integrity_checked
             except InputError:
                 password = None  # a MAC/digest with another password
+    hook = JAVA_SYSTEM_HOOK.get(ctx.distro.family)
     return JavaInfo(
+        hook_installed=ctx.fs.exists(hook) if hook else None,
         home=home,
         version=version,
         keystore=keystore,

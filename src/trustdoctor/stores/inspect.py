@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from ..clients import CLIENTS, check_clients, modelled
 from ..errors import InputError, TrustDoctorError, UsageError
 from ..model.anchors import Anchor
 from ..model.findings import Code, Finding, Severity
@@ -29,104 +30,37 @@ from .distro import detect_distro
 from .reference import is_public
 from .rootfs import RootFS
 
-KNOWN_CLIENTS: tuple[str, ...] = (
-    "go",
-    "openssl",
-    "curl",
-    "python",
-    "requests",
-    "node",
-    "java",
-    "docker",
-    "containerd",
-    "crio",
-    "podman",
-)
-# Clients that have a policy but no trust-store model of their own: the store
-# model that describes where they read their roots.  kubelet is a Go program
-# using crypto/x509's system pool (root_linux.go), like the go model.
-STORE_MODEL: Mapping[str, str] = {"kubelet": "go"}
+
+def _resolve(ref: str) -> Callable[[StoreContext], object]:
+    """A ``"module:function"`` of the client registry, from ``trustdoctor.stores``."""
+    import importlib
+
+    module, _, func = ref.partition(":")
+    fn: Callable[[StoreContext], object] = getattr(
+        importlib.import_module(f"{__package__}.{module}"), func
+    )
+    return fn
 
 
-def _models() -> dict[str, Callable[[StoreContext], ClientStore]]:
-    from . import curl, go, java, node, openssl, pyrequests, registries
-
-    return {
-        "go": go.model,
-        "openssl": openssl.model,
-        "curl": curl.model,
-        "python": openssl.python_model,
-        "requests": pyrequests.model,
-        "node": node.model,
-        "java": java.model,
-        "docker": registries.docker_model,
-        "containerd": registries.containerd_model,
-        "crio": registries.crio_model,
-        "podman": registries.podman_model,
-    }
+def _model(name: str) -> Callable[[StoreContext], ClientStore]:
+    ref = CLIENTS[name].store
+    assert ref is not None, f"{name} has no store model"
+    return _resolve(ref)  # type: ignore[return-value]
 
 
-def _presence() -> dict[str, Callable[[StoreContext], bool]]:
-    from . import curl, java, node, openssl, pyrequests, registries
-
-    return {
-        # Any binary may be a Go program (static, no trace in a package
-        # database): Go is always a candidate client of a root.
-        "go": lambda ctx: True,
-        "openssl": openssl.present,
-        "curl": curl.present,
-        "python": openssl.python_present,
-        "requests": pyrequests.present,
-        "node": node.present,
-        "java": java.present,
-        "docker": registries.docker_present,
-        "containerd": registries.containerd_present,
-        "crio": registries.crio_present,
-        "podman": registries.podman_present,
-    }
+def _present(ctx: StoreContext, name: str) -> bool:
+    ref = CLIENTS[name].present
+    if ref is None:
+        return False
+    return ref == "always" or bool(_resolve(ref)(ctx))
 
 
-# Executable basename of a --pid process → the client model that describes it.
-PROCESS_CLIENTS: tuple[tuple[str, str], ...] = (
-    (r"^java$", "java"),
-    (r"^node(js)?$", "node"),
-    (r"^python3?(\.\d+)?$", "python"),
-    (r"^dockerd$", "docker"),
-    (r"^containerd$", "containerd"),
-    (r"^crio$", "crio"),
-    (r"^podman$", "podman"),
-    (r"^curl$", "curl"),
-    (r"^openssl$", "openssl"),
-)
-
-# Clients that load their anchors once per process (so a store change needs a
-# restart): Go's sync.Once (crypto/x509/root.go) for Go and the Go daemons;
-# the JVM's default SSLContext; Node's bundled/extra roots (read at start-up).
-CACHING_CLIENTS: frozenset[str] = frozenset({"go", "java", "node", "docker", "containerd", "crio"})
-# Long-running daemons found on the host, by the client they serve.
-DAEMONS: dict[str, str] = {"dockerd": "docker", "containerd": "containerd", "crio": "crio"}
 START_SLACK = dt.timedelta(seconds=2)
-SERVICES: dict[str, str] = {"docker": "docker", "containerd": "containerd", "crio": "crio"}
 
-# Files an image must carry for client detection (small markers only; the
-# trust files themselves are in sources.image.TRUST_PATHS).
-IMAGE_EXTRA_PATHS: tuple[str, ...] = (
-    "/usr/bin/curl",
-    "/usr/bin/openssl",
-    "/usr/lib/*/libcrypto.so*",
-    "/usr/lib/*/libcurl.so*",
-    "/usr/lib/libcrypto.so*",
-    "/usr/lib/libcurl.so*",
-    "/lib/libcrypto.so*",
-    "/usr/lib64/libcrypto.so*",
-    "/usr/lib64/libcurl.so*",
-    "/usr/lib/python3*/ssl.py",
-    "/usr/local/lib/python3*/ssl.py",
-    "**/site-packages/requests/__init__.py",
-    "**/dist-packages/requests/__init__.py",
-    "/usr/local/lib/node_modules/npm/package.json",
-    "/usr/lib/node_modules/npm/package.json",
-    "/usr/local/include/node/node_version.h",
+# Files an image must carry for distribution detection (the trust files
+# themselves are in sources.image.TRUST_PATHS, each client's markers in its
+# registry row).
+DISTRO_MARKERS: tuple[str, ...] = (
     "/var/lib/dpkg/status",
     "/var/lib/dpkg/status.d/*",
     "/lib/apk/db/installed",
@@ -134,6 +68,13 @@ IMAGE_EXTRA_PATHS: tuple[str, ...] = (
     "/bin/busybox",
     "/__cacert_entrypoint.sh",
 )
+
+
+def image_paths() -> list[str]:
+    """Every small file an image extraction keeps for client and distribution detection."""
+    paths = [p for c in CLIENTS.values() for p in c.image_paths]
+    return list(dict.fromkeys([*paths, *DISTRO_MARKERS]))
+
 
 _REGISTRY = re.compile(
     r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))(?::[0-9]{1,5})?$"
@@ -148,6 +89,10 @@ def validate_registry(registry: str) -> str:
             "(no scheme, no path)"
         )
     return registry
+
+
+# Long-running daemons found on the host (process name → client).
+DAEMONS: Mapping[str, str] = {c.daemon: n for n, c in CLIENTS.items() if c.daemon}
 
 
 def _find_daemons(proc: str = "/proc") -> tuple[dict[str, dt.datetime], dict[str, dict[str, str]]]:
@@ -245,7 +190,7 @@ def build_context(
     if image is not None:
         from ..sources.image import extract_image
 
-        extra = list(IMAGE_EXTRA_PATHS) + _env_paths(env or {})
+        extra = image_paths() + _env_paths(env or {})
         with extract_image(image, extra_paths=extra) as ex:
             fs = RootFS(ex.root)
             ienv = dict(ex.env)
@@ -293,35 +238,34 @@ def process_client(ctx: StoreContext) -> str | None:
     if not ctx.process_exe:
         return None
     base = ctx.process_exe.rsplit("/", 1)[-1].removesuffix(" (deleted)")
-    for pattern, client in PROCESS_CLIENTS:
-        if re.match(pattern, base):
-            return client
+    for name, row in CLIENTS.items():
+        if row.process and re.match(row.process, base):
+            return name
     return None
 
 
 def clients_present(ctx: StoreContext) -> tuple[str, ...]:
-    """The clients this root carries, in :data:`KNOWN_CLIENTS` order (always ``go``).
+    """The clients this root carries, in registry order (always ``go``).
 
     For ``--pid``, the client the process *is* when its executable says so
     (plus ``requests`` for a Python process that has it).
     """
-    presence = _presence()
     proc = process_client(ctx)
     if proc is not None:
-        out = [proc]
-        if proc == "python" and presence["requests"](ctx):
-            out.append("requests")
-        return tuple(out)
-    return tuple(c for c in KNOWN_CLIENTS if presence[c](ctx))
+        # A Python process also speaks through the libraries it has.
+        extra = [n for n in ("requests", "httpx") if proc == "python" and _present(ctx, n)]
+        return (proc, *extra)
+    return tuple(n for n in modelled() if _present(ctx, n))
 
 
 def _restart(ctx: StoreContext, s: ClientStore) -> Finding | None:
-    if s.client not in CACHING_CLIENTS:
+    row = CLIENTS[s.client]
+    if not row.caches_store:
         return None
     start = ctx.process_start
     who = ctx.label
     if start is None:
-        daemon = next((d for d, c in DAEMONS.items() if c == s.client), None)
+        daemon = row.daemon
         if daemon is None or daemon not in ctx.daemons:
             return None
         start, who = ctx.daemons[daemon], daemon
@@ -368,7 +312,7 @@ def _restart(ctx: StoreContext, s: ClientStore) -> Finding | None:
         changed=changed[0][0].isoformat(timespec="seconds"),
         files=[p for _, p in changed[:10]],
         count=len(changed),
-        service=SERVICES.get(s.client),
+        service=row.service,
     )
 
 
@@ -376,7 +320,7 @@ def _refresh_for(ctx: StoreContext, s: ClientStore, scan: anchordirs.AnchorScan)
     if s.client == "java" and s.refresh_command and "keytool" not in s.refresh_command:
         return s.refresh_command
     base = scan.refresh
-    svc = SERVICES.get(s.client)
+    svc = CLIENTS[s.client].service
     if svc:
         return f"{base} && systemctl restart {svc}" if base else f"systemctl restart {svc}"
     return base
@@ -506,24 +450,12 @@ def _partial_trust(ctx: StoreContext, stores: list[ClientStore]) -> list[ClientS
     ]
 
 
-def check_clients(clients: Iterable[str] | None) -> tuple[str, ...] | None:
-    if clients is None:
-        return None
-    out = []
-    for c in clients:
-        name = c.strip().lower()
-        if name not in KNOWN_CLIENTS:
-            raise UsageError(f"unknown client {c!r}; known: {', '.join(KNOWN_CLIENTS)}")
-        if name not in out:
-            out.append(name)
-    return tuple(out)
-
-
 def inspect_stores(
     ctx: StoreContext, clients: Iterable[str] | None = None
 ) -> tuple[ClientStore, ...]:
     """Model every selected client (default: :func:`clients_present`) in ``ctx``."""
-    names = check_clients(clients) or clients_present(ctx)
-    models = _models()
-    stores = [_post(ctx, models[n](ctx)) for n in names]
+    names = (check_clients(clients, allowed=modelled()) if clients is not None else ()) or (
+        clients_present(ctx)
+    )
+    stores = [_post(ctx, _model(n)(ctx)) for n in names]
     return tuple(_partial_trust(ctx, stores))

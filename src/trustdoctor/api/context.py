@@ -1,0 +1,365 @@
+"""Where the clients are and what they trust: the one place that builds them.
+
+Every question (a chain, an endpoint, a store inventory, a bundle, a fix)
+starts here: :class:`TrustOptions` says where the clients live (this host, a
+``--root``, an ``--image``, a ``--pid``, their environment, the registry) or
+which anchors replace their stores (``--trust``); :func:`open_context` opens
+that place (an image is extracted, a process read); :func:`client_set` gives
+the ``(client, anchors)`` pairs the engine judges with, the refiners that add
+store evidence, and the stores themselves; :func:`fix_context` the facts the
+fix planners need.  Nothing else in the package builds any of these.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..clients import CLIENTS, check_clients, verifiers
+from ..engine.judge import Refiner
+from ..engine.policies import policy_for
+from ..engine.refine import store_refiner
+from ..errors import InputError, UsageError
+from ..model.anchors import Anchor, AnchorSet, make_anchor_set
+from ..model.findings import Code, Finding, Severity, Side
+from ..model.stores import ClientStore, StoreContext
+
+if TYPE_CHECKING:
+    from ..fixes.model import FixContext
+    from ..model.target import Target
+    from ..stores.distro import Distro
+
+MAX_TRUST_DIR_FILES = 5000
+
+
+def now() -> dt.datetime:
+    """The clock, read once per question at this edge (the engine takes time as a parameter)."""
+    return dt.datetime.now(dt.UTC)
+
+
+def parse_time(text: str, what: str = "--at") -> dt.datetime:
+    """ISO-8601 time for ``--at`` (or ``what``); naive times are UTC."""
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{what}: not an ISO-8601 time: {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class TrustOptions:
+    """Where the clients are, or what replaces their stores.
+
+    Attributes:
+        root: a filesystem root (``/``: this host).
+        image: a ``docker save``/OCI archive whose root is the clients'.
+        pid: a running process whose root, environment and start time are the client's.
+        env: the client's environment (``None``: the context's own: ours
+            for ``/``, the process's, the image config's, empty for a root);
+            for ``--pid``/``--image`` these values apply on top.
+        registry: ``host[:port]`` of the image reference (docker, containerd,
+            crio); defaults to the endpoint diagnosed.
+        trust: anchor files/directories that replace every client's store.
+        password: the PKCS#12 password of ``trust`` files.
+        started: when the client process started, for a root that is not a
+            ``--pid`` (a process older than its store must restart).
+        servers: server software for server-side plans (``--server``).
+        dockerfile: a Dockerfile that may set trust variables (fix plans).
+    """
+
+    root: str = "/"
+    image: str | None = None
+    pid: int | None = None
+    env: Mapping[str, str] | None = None
+    registry: str | None = None
+    trust: tuple[str, ...] = ()
+    password: bytes | None = None
+    started: dt.datetime | None = None
+    servers: tuple[str, ...] = ()
+    dockerfile: str | None = None
+
+    @property
+    def elsewhere(self) -> bool:
+        """The clients are not on this host (``--root DIR``, ``--image``, ``--pid``)."""
+        return bool(self.pid or self.image or (self.root and self.root != "/"))
+
+    def check(self, *, network: bool = True) -> None:
+        """Contradictions are usage errors, found before any work.
+
+        With ``--trust`` no store is read, so ``--root/--image/--pid/--registry``
+        would be ignored; ``--env`` still gives the client's proxies when the
+        question makes a connection (``network``).
+        """
+        if self.trust:
+            given = [
+                o
+                for o, v in (
+                    ("--root", self.root not in ("", "/")),
+                    ("--image", self.image),
+                    ("--pid", self.pid),
+                    ("--env", self.env is not None and not network),
+                    ("--registry", self.registry),
+                    ("--started", self.started),
+                )
+                if v
+            ]
+            if given:
+                raise UsageError(
+                    f"--trust replaces the clients' stores, so {', '.join(given)} would be "
+                    "ignored; drop one or the other"
+                )
+        if self.servers:
+            from ..fixes.tables import SERVERS
+
+            for s in self.servers:
+                if s not in SERVERS:
+                    raise UsageError(f"--server {s!r}: known: {', '.join(SERVERS)}")
+
+
+@contextlib.contextmanager
+def open_context(opts: TrustOptions, at: dt.datetime) -> Iterator[StoreContext | None]:
+    """The clients' place (``None`` with ``--trust``: no store is read)."""
+    if opts.trust:
+        yield None
+        return
+    from ..stores import build_context
+
+    with build_context(
+        root=opts.root or "/",
+        env=opts.env,
+        pid=opts.pid,
+        image=opts.image,
+        registry=opts.registry,
+        now=at,
+    ) as ctx:
+        if opts.started is not None and ctx.process_start is None:
+            ctx = replace(ctx, process_start=opts.started)
+        yield ctx
+
+
+def network_env(opts: TrustOptions, ctx: StoreContext | None) -> dict[str, str]:
+    """Whose HTTPS_PROXY/NO_PROXY apply to a connection made for the clients: on
+    this host, ours (``--env`` on top); for ``--root/--image/--pid``, the
+    client's (a process's own proxy is the one its connections take)."""
+    if ctx is None:
+        return {**os.environ, **(opts.env or {})}
+    if opts.elsewhere:
+        return dict(ctx.env)
+    return {**os.environ, **ctx.env}
+
+
+# -- anchors -------------------------------------------------------------------------------
+
+
+def load_trust_paths(paths: Sequence[str], *, password: bytes | None = None) -> list[Anchor]:
+    """Anchors from ``--trust`` files or directories (every file in a directory)."""
+    from ..sources.files import load_bytes, load_paths, read_source
+
+    anchors: list[Anchor] = []
+    for p in paths:
+        path = Path(p)
+        try:  # EACCES on the directory or a parent raises here, not a one-line error
+            is_dir = path.is_dir()
+            files = sorted(f for f in path.iterdir() if f.is_file()) if is_dir else []
+        except OSError as exc:
+            raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
+        if is_dir:
+            found: list[Anchor] = []
+            for f in files[:MAX_TRUST_DIR_FILES]:
+                try:
+                    loaded = load_bytes(read_source(str(f)), str(f), password=password)
+                except InputError:
+                    continue  # a directory may hold keys, READMEs...; skip them
+                found += [Anchor(c.cert, c.provenance) for c in loaded.certs]
+            if not found:
+                raise InputError(f"{p}: no certificate found in this directory")
+            anchors += found
+            continue
+        for item in load_paths([p], password=password):
+            anchors += [Anchor(c.cert, c.provenance) for c in item.certs]
+    return anchors
+
+
+def _given_anchors(
+    client: str, anchors: Sequence[Anchor], source: str
+) -> tuple[AnchorSet, list[Anchor]]:
+    """The anchors a client takes from explicitly given files, and those it drops.
+
+    Go's ``AppendCertsFromPEM`` ignores ``TRUSTED CERTIFICATE`` blocks
+    (cert_pool.go), so Go clients lose them; OpenSSL keeps them.
+    """
+    policy = policy_for(client)
+    go = policy.name == "go"
+    dropped = [a for a in anchors if go and a.cert.trusted_block]
+    use = [a for a in anchors if not (go and a.cert.trusted_block)]
+    aset = make_anchor_set(client, use, sources=(source,), partial_chain=policy.partial_chain)
+    return aset, dropped
+
+
+def _reference_set(client: str) -> AnchorSet:
+    """``webpki`` models a strict verifier shipping Mozilla's roots (browsers,
+    cryptography with certifi): its store is the reference set."""
+    from .reference import mozilla_reference
+
+    ref = mozilla_reference()
+    return make_anchor_set(client, list(ref.anchors), sources=ref.sources)
+
+
+@dataclass(frozen=True)
+class Clients:
+    """The clients judged, and what each one trusts.
+
+    Attributes:
+        names: the clients, in the order asked (priority order for the verdict).
+        pairs: ``(client, anchors)`` for the engine.
+        refiners: per client, the hook adding its store's evidence.
+        stores: per client, the store it reads (the kubelet's is Go's).
+        findings: chain-level findings about the anchors themselves (blocks Go drops).
+        explicit: the anchors were given (``--trust``): no store was read.
+        context: the clients' place, when stores were read.
+    """
+
+    names: tuple[str, ...]
+    pairs: tuple[tuple[str, AnchorSet], ...]
+    refiners: Mapping[str, Refiner] = field(default_factory=dict)
+    stores: Mapping[str, ClientStore] = field(default_factory=dict)
+    findings: tuple[Finding, ...] = ()
+    explicit: bool = False
+    context: StoreContext | None = None
+
+    @property
+    def distro(self) -> Distro | None:
+        return self.context.distro if self.context is not None else None
+
+
+def select_clients(
+    requested: Sequence[str] | str | None,
+    ctx: StoreContext | None,
+    *,
+    default: Sequence[str] | None = None,
+) -> tuple[str, ...]:
+    """``--client`` values, else ``default``, else the clients found in ``ctx``."""
+    names = check_clients(requested, allowed=verifiers())
+    if names:
+        return names
+    if default is not None:
+        return tuple(default)
+    if ctx is None:
+        return ("go",)
+    from ..stores import clients_present
+
+    return tuple(clients_present(ctx))
+
+
+def client_set(
+    names: Sequence[str],
+    *,
+    ctx: StoreContext | None,
+    trust: Sequence[Anchor] | None = None,
+    trust_source: str = "",
+) -> Clients:
+    """The ``(client, anchors)`` pairs, refiners and stores for ``names``.
+
+    With ``trust`` (``--trust``), every client takes those anchors (Go clients
+    without ``TRUSTED CERTIFICATE`` blocks: one ``trusted-block-ignored``
+    finding per distinct set dropped, naming every client that drops it).
+    Otherwise each client's store model runs once in ``ctx`` (a client that
+    reads another's store shares its model), and ``webpki`` takes Mozilla's roots.
+    """
+    if trust is not None:
+        pairs: list[tuple[str, AnchorSet]] = []
+        merged: dict[tuple[str, ...], tuple[list[Anchor], list[str]]] = {}
+        for c in names:
+            aset, dropped = _given_anchors(c, trust, trust_source)
+            pairs.append((c, aset))
+            if dropped:
+                key = tuple(a.cert.sha256 for a in dropped)
+                merged.setdefault(key, (dropped, []))[1].append(c)
+        findings = tuple(
+            Finding(
+                Code.TRUSTED_BLOCK_IGNORED,
+                Severity.WARNING,
+                Side.CLIENT,
+                {
+                    "client": ", ".join(who),
+                    "count": len(dropped),
+                    "subjects": [a.cert.subject for a in dropped],
+                },
+                key,
+            )
+            for key, (dropped, who) in merged.items()
+        )
+        return Clients(tuple(names), tuple(pairs), findings=findings, explicit=True)
+    from ..stores import inspect_stores
+
+    model = {c: CLIENTS[c].model for c in names}
+    wanted = sorted({m for m in model.values() if CLIENTS[m].store is not None})
+    if wanted and ctx is None:
+        raise ValueError("client stores need a context")
+    by_model = {s.client: s for s in inspect_stores(ctx, wanted)} if wanted and ctx else {}
+    stores = {c: by_model[m] for c, m in model.items() if m in by_model}
+    pairs = []
+    for c in names:
+        if c in stores:
+            pairs.append((c, stores[c].anchors))
+        else:  # no store model of its own: a strict verifier with the reference roots
+            pairs.append((c, _reference_set(c)))
+    refiners = {c: store_refiner(s) for c, s in stores.items()}
+    return Clients(tuple(names), tuple(pairs), refiners, stores, context=ctx)
+
+
+def default_registry(target: Target, names: Sequence[str]) -> str | None:
+    """The registry a daemon client means when it connects to ``target``: the
+    image reference's ``host[:port]`` (no port for 443, docker's own rule)."""
+    if not any(CLIENTS[c].registry_store for c in names if c in CLIENTS):
+        return None
+    from ..model.target import format_hostport
+
+    return target.host if target.port == 443 else format_hostport(target.host, target.port)
+
+
+def fix_context(
+    clients: Clients | None,
+    opts: TrustOptions,
+    *,
+    at: dt.datetime,
+    host: str | None = None,
+    endpoint: Target | None = None,
+    proxy: str | None = None,
+    plan_clients: Sequence[str] = (),
+    ctx: StoreContext | None = None,
+) -> FixContext:
+    """The facts the fix planners need, read once, the same for every question."""
+    from ..fixes.model import FixContext
+
+    ctx = ctx or (clients.context if clients is not None else None)
+    as_root = os.geteuid() == 0
+    if ctx is None:
+        # --trust: no store was consulted, so the plan names no distribution.
+        return FixContext(
+            as_root=as_root,
+            servers=opts.servers,
+            host=host,
+            endpoint=endpoint,
+            proxy=proxy,
+            now=at,
+            clients=tuple(plan_clients),
+        )
+    from ..stores.fixfacts import fix_context as read_facts
+
+    stores = list({id(s): s for s in (clients.stores if clients else {}).values()}.values())
+    fctx = read_facts(
+        ctx,
+        stores,
+        env_given=opts.env is not None,
+        dockerfile=opts.dockerfile,
+        servers=opts.servers,
+        host=host,
+        clients=tuple(plan_clients),
+    )
+    return replace(fctx, endpoint=endpoint, proxy=proxy, as_root=as_root, now=at)

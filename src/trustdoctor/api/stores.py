@@ -1,0 +1,150 @@
+"""The store question (``trustdoctor stores``): what each client trusts, and
+whether it trusts a given CA (the compliance check), with the fix when not."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..clients import check_clients, env_variables, modelled
+from ..errors import InputError, UsageError
+from ..model.stores import ClientStore, StoresReport
+from .context import TrustOptions, fix_context, now, open_context
+
+if TYPE_CHECKING:
+    from ..fixes.model import FixContext, Plan
+    from ..model.cert import CertInfo
+    from ..model.stores import StoreContext
+    from ..render.doc import Doc
+
+
+@dataclass(frozen=True)
+class StoresAnswer:
+    """The answer to ``trustdoctor stores``.
+
+    Attributes:
+        report: the inventory and the CA checks.
+        plan: with ``--ca``, the plan making every selected client trust it
+            (``None`` when every client trusts it already, or without ``--ca``).
+    """
+
+    report: StoresReport
+    plan: Plan | None = None
+
+    @property
+    def compliant(self) -> bool:
+        """Every selected client trusts every CA asked about."""
+        return all(c.trusted for group in self.report.checks for c in group)
+
+    def to_dict(self, *, anchors: bool = False) -> dict[str, Any]:
+        """The JSON document ``stores --format json`` prints (``--anchors``: every anchor)."""
+        from ..render.plan_json import plan_to_dict
+        from ..render.stores_json import stores_to_dict
+
+        data = stores_to_dict(self.report, anchors=anchors)
+        if self.plan is not None:
+            data["plan"] = plan_to_dict(self.plan)
+        return data
+
+    def to_text(self) -> Doc:
+        """The inventory for people, and the Fix section for a ``--ca`` some client lacks."""
+        from ..render.stores_text import render_stores
+
+        doc = render_stores(self.report)
+        if self.plan is not None:
+            from ..render.plan_text import render_fix_section
+
+            doc.blank()
+            doc.lines.extend(render_fix_section(self.plan).lines)
+        return doc
+
+
+def load_cas(path: str) -> list[CertInfo]:
+    """The CA certificate(s) of ``--ca FILE`` (one-line errors, exit 2)."""
+    from ..sources.files import certs_of, load_paths
+
+    cas = certs_of(load_paths([path]))
+    if not cas:
+        raise InputError(f"{path}: no certificate found")
+    return cas
+
+
+def inspect_stores(
+    clients: Sequence[str] | str | None = None,
+    *,
+    options: TrustOptions | None = None,
+    ca: str | None = None,
+    fingerprint: str | None = None,
+    at: dt.datetime | None = None,
+) -> StoresAnswer:
+    """What each client trusts where ``options`` says the clients are (default:
+    this host); with ``ca`` (a file) or ``fingerprint``, whether each trusts it.
+
+    Raises:
+        UsageError, InputError: bad options or an unusable ``--ca`` (exit 2).
+    """
+    from ..engine.refine import CaCheck, check_ca, normalize_fingerprint
+
+    opts = options or TrustOptions()
+    if opts.trust:
+        raise UsageError("stores reads the clients' own stores: --trust does not apply")
+    names = check_clients(clients, allowed=modelled()) or None
+    cas = load_cas(ca) if ca else []
+    fp: str | None = None
+    if fingerprint is not None:
+        fp = normalize_fingerprint(fingerprint)
+        if fp is None:
+            raise UsageError(f"--fingerprint {fingerprint!r}: expected 64 hex digits (SHA-256)")
+    when = at or now()
+    from ..stores import inspect_stores as models
+
+    with open_context(opts, when) as ctx:
+        assert ctx is not None
+        stores = models(ctx, names)
+        checks: list[tuple[CaCheck, ...]] = [
+            tuple(check_ca(s, cert=c) for s in stores) for c in cas
+        ]
+        if fp is not None:
+            checks.append(tuple(check_ca(s, fingerprint=fp) for s in stores))
+        report = StoresReport(
+            root=ctx.label,
+            distro=ctx.distro,
+            stores=stores,
+            env_keys=tuple(k for k in env_variables() if ctx.env.get(k)),
+            env_origin=ctx.env_origin,
+            env_given=opts.env is not None,
+            registry=ctx.registry,
+            checks=tuple(checks),
+        )
+        plan = None
+        if cas and not all(c.trusted for c in checks[0]):
+            plan = ca_plan(stores, cas[0], _facts(ctx, stores, opts, when), ca_file=ca)
+    return StoresAnswer(report, plan)
+
+
+def _facts(
+    ctx: StoreContext, stores: Sequence[ClientStore], opts: TrustOptions, at: dt.datetime
+) -> FixContext:
+    from .context import Clients
+
+    cs = Clients(
+        tuple(s.client for s in stores), (), stores={s.client: s for s in stores}, context=ctx
+    )
+    return fix_context(cs, opts, at=at, plan_clients=cs.names)
+
+
+def ca_plan(
+    stores: Sequence[ClientStore],
+    ca: CertInfo,
+    fix: FixContext,
+    *,
+    ca_file: str | None,
+    extra_clients: Sequence[str] = (),
+) -> Plan:
+    """The plan making every client of ``stores`` trust ``ca``: each store's reason
+    for lacking it picks its part (``stores --ca`` and ``fix --ca`` show this plan)."""
+    from ..fixes import plan_for_stores
+
+    return plan_for_stores(stores, ca, fix, ca_file=ca_file, extra_clients=extra_clients)
