@@ -141,6 +141,13 @@ for _ in range(3):
     assert r.matches[0].pattern == "go.unknown-authority"
 assert catalogue.load.cache_info().misses == 1
 assert match._compiled.cache_info().misses == 1 and records._prefilter.cache_info().misses == 1
+# Each pattern is compiled on its first use: one message needs few of them.
+comp = match._compiled()
+lazies = [lz for _, g in comp.entries for _, lz, _ in (g._items or ())]
+lazies += [lz for _, lz in (*comp.wrappers, *comp.hosts)]
+used = [lz for lz in lazies if lz._rx is not None]
+cat = catalogue.load()
+assert 1 <= 3 * len(used) < len(cat.errors) + len(cat.wrappers) + len(cat.hosts), len(used)
 print("ok")
 """
 

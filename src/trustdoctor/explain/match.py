@@ -39,14 +39,44 @@ _S_CLIENT_CALLBACK = "openssl.num.s_client-callback"
 _ERRORISH = re.compile(r"(?i)error|fail|unable|invalid|refused|denied|exception|not trusted|reject")
 
 
+class _Lazy:
+    """A pattern compiled once, on its first use: one message needs a few of the
+    catalogue's ~215 patterns, and compiling them all costs ~50 ms of start-up."""
+
+    __slots__ = ("_rx", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._rx: re.Pattern[str] | None = None
+
+    def get(self) -> re.Pattern[str]:
+        if self._rx is None:
+            self._rx = re.compile(self.source)
+        return self._rx
+
+
+class _Group:
+    """The error entries of one priority, with their literals (:func:`_literals`)
+    worked out when a record first reaches this priority."""
+
+    __slots__ = ("_items", "entries")
+
+    def __init__(self, entries: list[M.ErrorEntry]) -> None:
+        self.entries = tuple(entries)
+        self._items: tuple[tuple[M.ErrorEntry, _Lazy, tuple[str, ...]], ...] | None = None
+
+    def items(self) -> tuple[tuple[M.ErrorEntry, _Lazy, tuple[str, ...]], ...]:
+        if self._items is None:
+            self._items = tuple((e, _Lazy(e.regex), _literals(e.regex)) for e in self.entries)
+        return self._items
+
+
 @dataclass(frozen=True)
 class _Compiled:
     cat: M.Catalogue
-    entries: tuple[
-        tuple[int, tuple[tuple[M.ErrorEntry, re.Pattern[str], tuple[str, ...]], ...]], ...
-    ]
-    wrappers: tuple[tuple[M.WrapperEntry, re.Pattern[str]], ...]
-    hosts: tuple[tuple[M.HostRule, re.Pattern[str]], ...]
+    entries: tuple[tuple[int, _Group], ...]  # highest priority first
+    wrappers: tuple[tuple[M.WrapperEntry, _Lazy], ...]
+    hosts: tuple[tuple[M.HostRule, _Lazy], ...]
 
 
 def _literals(regex: str) -> tuple[str, ...]:
@@ -92,18 +122,16 @@ def _literals(regex: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def _compiled() -> _Compiled:
-    """The catalogue with every pattern compiled, once, on first use."""
+    """The catalogue in matching order; each pattern is compiled on its first use."""
     cat = M.load()
-    by_prio: dict[int, list[tuple[M.ErrorEntry, re.Pattern[str], tuple[str, ...]]]] = {}
+    by_prio: dict[int, list[M.ErrorEntry]] = {}
     for e in cat.errors:
-        by_prio.setdefault(e.priority, []).append((e, re.compile(e.regex), _literals(e.regex)))
-    entries = tuple((p, tuple(by_prio[p])) for p in sorted(by_prio, reverse=True))
+        by_prio.setdefault(e.priority, []).append(e)
+    entries = tuple((p, _Group(by_prio[p])) for p in sorted(by_prio, reverse=True))
     wrappers = tuple(
-        sorted(((w, re.compile(w.regex)) for w in cat.wrappers), key=lambda t: -t[0].priority)
+        sorted(((w, _Lazy(w.regex)) for w in cat.wrappers), key=lambda t: -t[0].priority)
     )
-    hosts = tuple(
-        sorted(((h, re.compile(h.regex)) for h in cat.hosts), key=lambda t: -t[0].priority)
-    )
+    hosts = tuple(sorted(((h, _Lazy(h.regex)) for h in cat.hosts), key=lambda t: -t[0].priority))
     return _Compiled(cat, entries, wrappers, hosts)
 
 
@@ -237,14 +265,14 @@ def _best_entry(flat: str) -> tuple[M.ErrorEntry, re.Match[str], M.OpensslCode |
     comp = _compiled()
     for _prio, group in comp.entries:
         best: tuple[M.ErrorEntry, re.Match[str], M.OpensslCode | None] | None = None
-        for entry, rx, lits in group:
+        for entry, lazy, lits in group.items():
             if lits and not any(lit in flat for lit in lits):
                 continue
-            mt = rx.search(flat)
+            mt = lazy.get().search(flat)
             if mt is None:
                 continue
             code: M.OpensslCode | None = None
-            if "code" in rx.groupindex:
+            if "code" in mt.re.groupindex:
                 num = int(mt.group("code"))
                 if num == 0:
                     continue  # "Verify return code: 0 (ok)" is success
@@ -297,7 +325,9 @@ def _match_flat(flat: str, rec: Record) -> ExplainMatch | None:
         questions = list(unknown.questions)
 
     # The program around the message.
-    wrappers = [w for w, rx in comp.wrappers if entry.library in w.libraries and rx.search(flat)]
+    wrappers = [
+        w for w, rx in comp.wrappers if entry.library in w.libraries and rx.get().search(flat)
+    ]
     stack = wrappers[0].program if wrappers else entry.stack
     library = next((w.library for w in wrappers if w.library), entry.library)
     client = entry.client
@@ -499,7 +529,7 @@ def _from_image(ref: str) -> tuple[str | None, int | None]:
 
 def _endpoint(flat: str, comp: _Compiled) -> tuple[str | None, int | None]:
     for rule, rx in comp.hosts:
-        for mt in rx.finditer(flat):
+        for mt in rx.get().finditer(flat):
             if rule.kind == "url":
                 host, port = _from_url(mt.group("url").rstrip(".:"))
             elif rule.kind == "hostport":
