@@ -176,8 +176,9 @@ def test_missing_data_file_is_one_error() -> None:
         json.dumps({**DOC, "errors": [{"expand": "nothing"}]}).encode(),
         json.dumps({**DOC, "cause_sets": {}}).encode(),  # a set name that resolves to nothing
         json.dumps(DOC).replace('"untrusted-root"', '"no-such-code"').encode(),
+        json.dumps({**DOC, "cause_sets": []}).encode(),  # a list where an object belongs
     ],
-    ids=["truncated", "array", "unknown-table", "unknown-set", "unknown-code"],
+    ids=["truncated", "array", "unknown-table", "unknown-set", "unknown-code", "wrong-shape"],
 )
 def test_broken_data_file_is_one_error(text: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(data, "read", lambda name: text)

@@ -198,7 +198,7 @@ def load() -> Catalogue:
     """The catalogue, read from the package on first use (one ``json.loads``)."""
     try:
         return _build(json.loads(data.read(DATA_FILE)))
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise TrustDoctorError(
             f"packaged data file {DATA_FILE} is invalid ({type(exc).__name__}: {exc}): "
             "reinstall trustdoctor"
