@@ -4,7 +4,7 @@
 purity rule of tests/product/test_architecture.py: packaged, read-only data
 is part of the program, like its code).  It goes through the package's
 loader, so it works from a source tree, a wheel or a zip.  ``pkgutil`` rather
-than ``importlib.resources``: the same loader call, without the ~20 ms that
+than ``importlib.resources``: the same loader call, without the ~15 ms that
 importing ``importlib.resources`` (tempfile, zipfile...) adds to a cold start
 on Python 3.11 (docs/performance.md).
 """
