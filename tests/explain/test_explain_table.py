@@ -24,11 +24,13 @@ from trustdoctor.explain.match import explain
 from trustdoctor.model.findings import Code
 from trustdoctor.render import explain_text as words
 
+CAT = M.load()  # the catalogue (data/messages.json) as the matcher's records
+
 
 def _all_regexes() -> list[tuple[str, str]]:
-    out = [(e.id, e.regex) for e in M.ERRORS]
-    out += [(f"wrapper:{w.id}", w.regex) for w in M.WRAPPERS]
-    out += [(f"host:{h.id}", h.regex) for h in M.HOSTS]
+    out = [(e.id, e.regex) for e in CAT.errors]
+    out += [(f"wrapper:{w.id}", w.regex) for w in CAT.wrappers]
+    out += [(f"host:{h.id}", h.regex) for h in CAT.hosts]
     out += [("logs:ansi", logs._ANSI_RE.pattern), ("logs:ctrl", logs._CTRL_RE.pattern)]
     return out
 
@@ -36,7 +38,7 @@ def _all_regexes() -> list[tuple[str, str]]:
 # -- every entry ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("entry", M.ERRORS, ids=[e.id for e in M.ERRORS])
+@pytest.mark.parametrize("entry", CAT.errors, ids=[e.id for e in CAT.errors])
 def test_error_entry_examples(entry: M.ErrorEntry) -> None:
     assert (entry.source and entry.examples and entry.causes) or entry.id.startswith("openssl.num")
     for ex in entry.examples:
@@ -47,14 +49,14 @@ def test_error_entry_examples(entry: M.ErrorEntry) -> None:
 
 
 def test_ids_unique_and_sources_cited() -> None:
-    ids = [e.id for e in M.ERRORS]
+    ids = [e.id for e in CAT.errors]
     assert len(ids) == len(set(ids))
-    assert len({w.id for w in M.WRAPPERS}) == len(M.WRAPPERS)
-    for w in M.WRAPPERS:
+    assert len({w.id for w in CAT.wrappers}) == len(CAT.wrappers)
+    for w in CAT.wrappers:
         assert w.source and w.examples
         for ex in w.examples:
             assert re.search(w.regex, ex), (w.id, ex)
-    for h in M.HOSTS:
+    for h in CAT.hosts:
         assert h.source and h.examples
         for ex in h.examples:
             assert re.search(h.regex, ex), (h.id, ex)
@@ -64,22 +66,22 @@ def test_every_code_is_worded() -> None:
     reasons: set[str] = set()
     questions: set[str] = set()
     classes: set[str] = set()
-    for e in M.ERRORS:
+    for e in CAT.errors:
         reasons |= {r for _, r in e.causes}
         questions |= set(e.questions)
         classes.add(e.error_class)
-    for c in M.OPENSSL_CODES:
+    for c in CAT.openssl_codes:
         reasons |= {r for _, r in c.causes}
         questions |= set(c.questions)
         classes.add(c.error_class)
-    for w in M.WRAPPERS:
+    for w in CAT.wrappers:
         reasons |= {r for _, r in (*w.lead, *w.extra)}
         questions |= set(w.questions)
     reasons |= {"issuer-of-leaf-missing", "issuer-of-intermediate-missing"}  # explain.py re-ranking
     assert reasons - set(words.REASON) == set()
     assert questions - set(words.QUESTION) == set()
     assert classes - set(words.CLASS_TITLE) == set()
-    for e in M.ERRORS:
+    for e in CAT.errors:
         assert all(isinstance(c, Code) for c, _ in e.causes)
 
 

@@ -4,9 +4,10 @@ Built with ``pip wheel`` from a *copy* of the source tree (setuptools writes
 ``build/`` and ``*.egg-info`` next to the sources; the repository stays
 untouched), installed with ``pip install`` into a plain ``python -m venv``
 (no ``--system-site-packages``: the declared dependencies must be enough),
-then run: ``trustdoctor --version``, ``trustdoctor lab`` (must exit 0) and
-``python -m trustdoctor --help``.  The wheel must carry ``py.typed``, the JSON
-schemas of ``data/`` and every module of the source tree.
+then run: ``trustdoctor --version``, ``trustdoctor lab`` (must exit 0),
+``python -m trustdoctor --help`` and ``trustdoctor explain`` (which reads the
+message catalogue, package data).  The wheel must carry ``py.typed``, the JSON
+files of ``data/`` (schemas, the catalogue) and every module of the source tree.
 
 Slow (a build, an install that may download the dependencies): marked
 ``slow``.  Set ``TRUSTDOCTOR_SKIP_PACKAGING=1`` where the package index is not
@@ -140,6 +141,13 @@ def test_installed_package_runs(venv: Path, clean_env: dict[str, str], tmp_path:
     assert "chain" in out and "exit codes" in out
     out = _run([str(bin_ / "trustdoctor"), "lab"], timeout=300, cwd=tmp_path, env=clean_env)
     assert "diagnoses right" in out
+    # explain reads its message catalogue (data/messages.json) from the installed copy.
+    out = _run(
+        [str(bin_ / "trustdoctor"), "explain", "--format", "json",
+         "x509: certificate signed by unknown authority"],
+        timeout=60, cwd=tmp_path, env=clean_env,
+    )  # fmt: skip
+    assert '"pattern": "go.unknown-authority"' in out
     # The schemas are readable as package data from the installed copy.
     _run(
         [str(bin_ / "python"), "-c",

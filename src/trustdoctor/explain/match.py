@@ -1,7 +1,8 @@
 """``explain``: from a TLS error message (or a whole log) to the likely causes
 and the exact next command.  Pure: takes text, returns frozen records.
 
-The knowledge is data in :mod:`trustdoctor.explain.catalogue`; the line
+The knowledge is data (``data/messages.json``, loaded by
+:mod:`trustdoctor.explain.catalogue`); the line
 joining is :func:`trustdoctor.explain.records.iter_records`.  Here: pick the most
 specific message of each record, the program around it, the endpoint it
 names, rank the causes and build the ``trustdoctor diagnose`` line.
@@ -40,13 +41,44 @@ _S_CLIENT_CALLBACK = "openssl.num.s_client-callback"
 _ERRORISH = re.compile(r"(?i)error|fail|unable|invalid|refused|denied|exception|not trusted|reject")
 
 
+class _Lazy:
+    """A pattern compiled once, on its first use: one message needs a few of the
+    catalogue's ~215 patterns, and compiling them all costs ~50 ms of start-up."""
+
+    __slots__ = ("_rx", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._rx: re.Pattern[str] | None = None
+
+    def get(self) -> re.Pattern[str]:
+        if self._rx is None:
+            self._rx = re.compile(self.source)
+        return self._rx
+
+
+class _Group:
+    """The error entries of one priority, with their literals (:func:`_literals`)
+    worked out when a record first reaches this priority."""
+
+    __slots__ = ("_items", "entries")
+
+    def __init__(self, entries: list[M.ErrorEntry]) -> None:
+        self.entries = tuple(entries)
+        self._items: tuple[tuple[M.ErrorEntry, _Lazy, tuple[str, ...]], ...] | None = None
+
+    def items(self) -> tuple[tuple[M.ErrorEntry, _Lazy, tuple[str, ...]], ...]:
+        if self._items is None:
+            self._items = tuple((e, _Lazy(e.regex), _literals(e.regex)) for e in self.entries)
+        return self._items
+
+
 @dataclass(frozen=True)
 class _Compiled:
-    entries: tuple[
-        tuple[int, tuple[tuple[M.ErrorEntry, re.Pattern[str], tuple[str, ...]], ...]], ...
-    ]
-    wrappers: tuple[tuple[M.WrapperEntry, re.Pattern[str]], ...]
-    hosts: tuple[tuple[M.HostRule, re.Pattern[str]], ...]
+    cat: M.Catalogue
+    entries: tuple[tuple[int, _Group], ...]  # highest priority first
+    wrappers: tuple[tuple[M.WrapperEntry, _Lazy], ...]
+    hosts: tuple[tuple[M.HostRule, _Lazy], ...]
 
 
 def _literals(regex: str) -> tuple[str, ...]:
@@ -92,15 +124,17 @@ def _literals(regex: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def _compiled() -> _Compiled:
-    by_prio: dict[int, list[tuple[M.ErrorEntry, re.Pattern[str], tuple[str, ...]]]] = {}
-    for e in M.ERRORS:
-        by_prio.setdefault(e.priority, []).append((e, re.compile(e.regex), _literals(e.regex)))
-    entries = tuple((p, tuple(by_prio[p])) for p in sorted(by_prio, reverse=True))
+    """The catalogue in matching order; each pattern is compiled on its first use."""
+    cat = M.load()
+    by_prio: dict[int, list[M.ErrorEntry]] = {}
+    for e in cat.errors:
+        by_prio.setdefault(e.priority, []).append(e)
+    entries = tuple((p, _Group(by_prio[p])) for p in sorted(by_prio, reverse=True))
     wrappers = tuple(
-        sorted(((w, re.compile(w.regex)) for w in M.WRAPPERS), key=lambda t: -t[0].priority)
+        sorted(((w, _Lazy(w.regex)) for w in cat.wrappers), key=lambda t: -t[0].priority)
     )
-    hosts = tuple(sorted(((h, re.compile(h.regex)) for h in M.HOSTS), key=lambda t: -t[0].priority))
-    return _Compiled(entries, wrappers, hosts)
+    hosts = tuple(sorted(((h, _Lazy(h.regex)) for h in cat.hosts), key=lambda t: -t[0].priority))
+    return _Compiled(cat, entries, wrappers, hosts)
 
 
 # -- the public functions ------------------------------------------------------------
@@ -230,25 +264,27 @@ def _blocks(src: Iterable[str] | Iterable[bytes], stats: LogStats) -> Iterator[B
 
 def _best_entry(flat: str) -> tuple[M.ErrorEntry, re.Match[str], M.OpensslCode | None] | None:
     fallback: tuple[M.ErrorEntry, re.Match[str]] | None = None
-    for _prio, group in _compiled().entries:
+    comp = _compiled()
+    for _prio, group in comp.entries:
         best: tuple[M.ErrorEntry, re.Match[str], M.OpensslCode | None] | None = None
-        for entry, rx, lits in group:
+        for entry, lazy, lits in group.items():
             if lits and not any(lit in flat for lit in lits):
                 continue
-            mt = rx.search(flat)
+            mt = lazy.get().search(flat)
             if mt is None:
                 continue
             code: M.OpensslCode | None = None
-            if "code" in rx.groupindex:
+            if "code" in mt.re.groupindex:
                 num = int(mt.group("code"))
                 if num == 0:
                     continue  # "Verify return code: 0 (ok)" is success
-                found = M.OPENSSL_BY_CODE.get(num)
+                found = comp.cat.openssl_by_code.get(num)
                 if found is None:
                     fallback = fallback or (entry, mt)
                     continue
-                if num == 24 and "invalid CA certificate" in flat:
-                    found = M.OPENSSL_BY_CODE[79]  # OpenSSL 1.1.1 numbering
+                for old, text, means in comp.cat.openssl_renumbered:  # OpenSSL 1.1.1 numbering
+                    if num == old and text in flat:
+                        found = comp.cat.openssl_by_code[means]
                 code = found
             if best is None or mt.start() < best[1].start():
                 best = (entry, mt, code)
@@ -285,12 +321,15 @@ def _match_flat(flat: str, rec: Record) -> ExplainMatch | None:
             reason = "issuer-of-leaf-missing" if depth == "0" else "issuer-of-intermediate-missing"
             entry_causes = ((first, reason), *(c for c in entry_causes if c[0] != first))
     elif "code" in mt.re.groupindex:
-        error_class, entry_causes, narrows = "verify-failed", M.GENERIC_VERIFY, False
+        unknown = comp.cat.unknown_code
+        error_class, entry_causes, narrows = unknown.error_class, unknown.causes, unknown.narrows
         detail["verify_code"] = mt.group("code")
-        questions = [M.Q_CODE, M.Q_CHAIN, M.Q_ROOT]
+        questions = list(unknown.questions)
 
     # The program around the message.
-    wrappers = [w for w, rx in comp.wrappers if entry.library in w.libraries and rx.search(flat)]
+    wrappers = [
+        w for w, rx in comp.wrappers if entry.library in w.libraries and rx.get().search(flat)
+    ]
     stack = wrappers[0].program if wrappers else entry.stack
     library = next((w.library for w in wrappers if w.library), entry.library)
     client = entry.client
@@ -298,7 +337,7 @@ def _match_flat(flat: str, rec: Record) -> ExplainMatch | None:
     if ranked:
         client = ranked[0].client or client
     elif library != entry.library:
-        client = M.LIBRARY_CLIENT.get(library, client)
+        client = comp.cat.library_client.get(library, client)
     lead: list[tuple[Code, str]] = []
     extra: list[tuple[Code, str]] = []
     for w in wrappers:
@@ -464,7 +503,8 @@ def _port(text: str) -> int | None:
 
 
 def _from_url(url: str) -> tuple[str | None, int | None]:
-    if any(url.startswith(p) for p in M.URL_IGNORE):
+    cat = M.load()
+    if any(url.startswith(p) for p in cat.url_ignore):
         return None, None
     scheme, _, rest = url.partition("://")
     authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
@@ -472,7 +512,7 @@ def _from_url(url: str) -> tuple[str | None, int | None]:
     host, port = _split_hostport(authority)
     if host is None:
         return None, None
-    return host, port if port is not None else M.SCHEME_PORTS.get(scheme.lower())
+    return host, port if port is not None else cat.scheme_ports.get(scheme.lower())
 
 
 def _from_image(ref: str) -> tuple[str | None, int | None]:
@@ -491,7 +531,7 @@ def _from_image(ref: str) -> tuple[str | None, int | None]:
 
 def _endpoint(flat: str, comp: _Compiled) -> tuple[str | None, int | None]:
     for rule, rx in comp.hosts:
-        for mt in rx.finditer(flat):
+        for mt in rx.get().finditer(flat):
             if rule.kind == "url":
                 host, port = _from_url(mt.group("url").rstrip(".:"))
             elif rule.kind == "hostport":

@@ -34,15 +34,17 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Protocol
 
-from .catalogue import FAST_NEEDLES, MAX_RECORD_CHARS, SLOW_NEEDLES
+from . import catalogue
 
 CHUNK = 1 << 20  # bytes read at a time
 MAX_LINE = 16 * 1024  # bytes of a physical line looked at per window
 OVERLAP = 1024  # windows of an overlong line overlap by this much
 MAX_RECORD_LINES = 200  # a record (stack trace) is cut after this many lines
 MAX_RECORD_BYTES = 64 * 1024  # ... or this many bytes
+MAX_RECORD_CHARS = 64 * 1024  # the matcher never searches more of one record
 
 
 class SupportsRead(Protocol):
@@ -51,11 +53,19 @@ class SupportsRead(Protocol):
     def read(self, n: int = ..., /) -> bytes: ...
 
 
-# Needles whose first byte is rare in logs go into one alternation (the regex
-# engine skips positions whose byte cannot start a needle); needles starting
-# with a common lowercase letter are each found with bytes.find, which is
-# faster than letting them into the alternation.
-_FAST_RE = re.compile(b"|".join(re.escape(n) for n in FAST_NEEDLES))
+@cache
+def _prefilter() -> tuple[re.Pattern[bytes], tuple[bytes, ...]]:
+    """The catalogue's needles, compiled on first use.
+
+    Needles whose first byte is rare in logs go into one alternation (the regex
+    engine skips positions whose byte cannot start a needle); needles starting
+    with a common lowercase letter are each found with bytes.find, which is
+    faster than letting them into the alternation.
+    """
+    cat = catalogue.load()
+    return re.compile(b"|".join(re.escape(n) for n in cat.fast_needles)), cat.slow_needles
+
+
 # ANSI CSI (colours, cursor moves) and OSC (titles, hyperlinks) sequences, then
 # every other C0 control except tab and newline, and DEL.
 _ANSI_RE = re.compile(
@@ -302,8 +312,9 @@ def clean(data: bytes) -> str:
 
 def hit_positions(text: bytes) -> list[int]:
     """Offsets in ``text`` where a needle starts (unsorted)."""
-    pos = [m.start() for m in _FAST_RE.finditer(text)]
-    for needle in SLOW_NEEDLES:
+    fast, slow = _prefilter()
+    pos = [m.start() for m in fast.finditer(text)]
+    for needle in slow:
         i = text.find(needle)
         while i >= 0:
             pos.append(i)
@@ -312,7 +323,8 @@ def hit_positions(text: bytes) -> list[int]:
 
 
 def has_needle(line: bytes) -> bool:
-    return _FAST_RE.search(line) is not None or any(n in line for n in SLOW_NEEDLES)
+    fast, slow = _prefilter()
+    return fast.search(line) is not None or any(n in line for n in slow)
 
 
 def _hit_lines(text: bytes, base: int) -> list[int]:
