@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import helpers.netlab as netlab
 from helpers import DOCS
 from helpers.aia import (
     AiaServer,
@@ -450,25 +451,48 @@ def test_https_through_a_proxy_tunnel(tls_srv, pki_):
 
 
 def test_proxy_from_the_environment(srv, pki_, monkeypatch):
+    """The environment's proxy is chosen as for diagnose (sources.http.select_proxy)."""
     _, inter = pki_
     srv.routes["/env-proxy.cer"] = static(der(inter))
-    leaf = leaf_at(inter, srv.url("/env-proxy.cer"))
+    # A name that looks public: the proxy resolves it; directly, the lab resolver does.
+    url = f"http://aia.env.test:{srv.port}/env-proxy.cer"
+    leaf = leaf_at(inter, url)
+    netlab.loopback_names(monkeypatch, "env.test")
     for var in ("no_proxy", "NO_PROXY", "HTTP_PROXY", "HTTPS_PROXY", "https_proxy"):
         monkeypatch.delenv(var, raising=False)
-    with Proxy() as proxy:
+    with Proxy(names=["aia.env.test"]) as proxy:
         monkeypatch.setenv("http_proxy", proxy.url)
         assert fetch_issuer_candidates(leaf, options=AiaOptions(use_env_proxy=True)).ok
-        assert len(proxy.requests) == 1
+        assert proxy.requests == [f"GET {url}"]
         # not used unless asked for
         assert fetch_issuer_candidates(leaf, options=AiaOptions()).ok
         assert len(proxy.requests) == 1
-        monkeypatch.setenv("no_proxy", "127.0.0.1")
+        # the options may carry another environment (a diagnosed process's)
+        other = {"http_proxy": proxy.url, "no_proxy": "elsewhere.example"}
+        opts = AiaOptions(use_env_proxy=True, proxy_env=other)
+        monkeypatch.delenv("http_proxy")
+        assert fetch_issuer_candidates(leaf, options=opts).ok
+        assert len(proxy.requests) == 2
+        monkeypatch.setenv("http_proxy", proxy.url)
+        for no_proxy in ("env.test", ".env.test", "aia.env.test", f"aia.env.test:{srv.port}", "*"):
+            monkeypatch.setenv("no_proxy", no_proxy)
+            assert fetch_issuer_candidates(leaf, options=AiaOptions(use_env_proxy=True)).ok
+            assert len(proxy.requests) == 2, no_proxy
+        monkeypatch.setenv("no_proxy", "aia.env.test:1")  # another port: proxied
         assert fetch_issuer_candidates(leaf, options=AiaOptions(use_env_proxy=True)).ok
-        assert len(proxy.requests) == 1
+        assert len(proxy.requests) == 3
         monkeypatch.delenv("no_proxy")
-        monkeypatch.setenv("http_proxy", "socks5://127.0.0.1:1080")
+        # loopback never goes through an environment proxy (Go's rule, as diagnose)
+        loop = leaf_at(inter, srv.url("/env-proxy.cer"))
+        assert fetch_issuer_candidates(loop, options=AiaOptions(use_env_proxy=True)).ok
+        assert len(proxy.requests) == 3
+        # --proxy "" forces direct connections, whatever the environment says
+        direct = AiaOptions(use_env_proxy=True, proxy="")
+        assert fetch_issuer_candidates(leaf, options=direct).ok
+        assert len(proxy.requests) == 3
+        monkeypatch.setenv("http_proxy", "socks5://user:s3cret@127.0.0.1:1080")
         got = fetch_issuer_candidates(leaf, options=AiaOptions(use_env_proxy=True))
-        assert reasons(got) == ["proxy-error"]
+        assert reasons(got) == ["proxy-error"] and "s3cret" not in got.rejected[0][1]
 
 
 # -- options ---------------------------------------------------------------------------

@@ -63,13 +63,17 @@ def aia_options(
     use_default_cache: bool = True,
     use_env_proxy: bool = True,
     environ: Mapping[str, str] | None = None,
+    proxy: str | None = None,
+    proxy_env: Mapping[str, str] | None = None,
 ) -> AiaOptions:
     """The :class:`AiaOptions` of a command line.
 
     ``fetch=False`` consults the cache only.  ``cache`` is ``--cache DIR``;
-    without it the default cache (``$XDG_CACHE_HOME/trustdoctor/aia``) is used
-    when ``use_default_cache``.  A ``--cache`` that exists and is not a
-    directory is a usage error.
+    without it the default cache (``$XDG_CACHE_HOME/trustdoctor/aia``, from
+    ``environ``, default ``os.environ``) is used when ``use_default_cache``.  A
+    ``--cache`` that exists and is not a directory is a usage error.  ``proxy``
+    is ``--proxy`` and ``proxy_env`` the environment whose proxy variables
+    apply (default ``os.environ``): the same choice as for the handshake.
     """
     cache_dir: Path | None
     if cache is not None:
@@ -82,7 +86,13 @@ def aia_options(
             raise UsageError(f"--cache {cache}: not a directory")
     else:
         cache_dir = default_cache_dir(environ) if use_default_cache else None
-    return AiaOptions(cache_dir=cache_dir, allow_network=fetch, use_env_proxy=use_env_proxy)
+    return AiaOptions(
+        cache_dir=cache_dir,
+        allow_network=fetch,
+        proxy=proxy,
+        use_env_proxy=use_env_proxy,
+        proxy_env=proxy_env,
+    )
 
 
 # -- completion ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ with ``--cache DIR`` (still without ``--fetch``) it uses only that cache.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -44,15 +44,27 @@ def add_aia_arguments(p: argparse.ArgumentParser, *, default_fetch: bool) -> Non
     )
 
 
-def aia_options_from_args(args: argparse.Namespace, *, default_fetch: bool) -> AiaOptions | None:
-    """The AIA options, or ``None`` when AIA is not in play at all."""
+def aia_options_from_args(
+    args: argparse.Namespace,
+    *,
+    default_fetch: bool,
+    proxy_env: Mapping[str, str] | None = None,
+) -> AiaOptions | None:
+    """The AIA options, or ``None`` when AIA is not in play at all.
+
+    Fetches take the route the command's own connection takes: ``--proxy``
+    when the command has it, else the proxy variables of ``proxy_env``
+    (default: this process's environment).
+    """
     from ..api.aia import aia_options
 
     fetch = bool(getattr(args, "aia_fetch", default_fetch))
     cache = getattr(args, "aia_cache", None)
     if not default_fetch and not fetch and cache is None:
         return None  # ``chain`` without --fetch/--cache: fully offline and deterministic
-    return aia_options(fetch=fetch, cache=cache)
+    return aia_options(
+        fetch=fetch, cache=cache, proxy=getattr(args, "proxy", None), proxy_env=proxy_env
+    )
 
 
 def chain_diagnoser(args: argparse.Namespace) -> Callable[..., Any]:

@@ -79,8 +79,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         p,
         timeout_help="overall budget per address: DNS, connect, proxy, STARTTLS, handshake "
         "(default 10)",
-        proxy_help="HTTP CONNECT proxy http://[user:pass@]host:port; '' for none "
-        "(default: HTTPS_PROXY/https_proxy unless NO_PROXY matches)",
+        proxy_help="HTTP proxy http://[user:pass@]host:port for the connection and for "
+        "--fetch; '' for none (default: https_proxy/HTTPS_PROXY, http_proxy for http:// "
+        "AIA URLs, unless NO_PROXY matches)",
     )
     p.add_argument(
         "--client",
@@ -188,11 +189,12 @@ def run(args: argparse.Namespace) -> int:
     opened = open_trust_context(args) if need_ctx else contextlib.nullcontext(None)
     plan: Plan | None = None
     with opened as ctx:
+        proxy_env = _proxy_env(args, ctx)
         results = fetch_all(
             target,
             timeout=args.timeout,
             proxy=args.proxy,
-            env=_proxy_env(args, ctx),
+            env=proxy_env,
             all_addresses=args.all_addresses,
             family=args.family,
         )
@@ -243,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
                 extra_findings=extra,
             )
             outcome = _serve_side(outcome, pairs, at)
-            aia = aia_options_from_args(args, default_fetch=False)
+            aia = aia_options_from_args(args, default_fetch=False, proxy_env=proxy_env)
             if aia is not None and outcome.diagnosis is not None:
                 from ..api.aia import confirm_with_aia
 
