@@ -39,6 +39,7 @@ from pathlib import Path
 from ..errors import FixError, UnsafePathError
 from ..fixes.model import Action, Plan, Purpose, Step, StepOutcome
 from ..fixes.tables import FORBIDDEN
+from ..model.pem import pem_encode
 
 BACKUP_SUFFIX = ".trustdoctor-bak"
 TMP_MARK = ".trustdoctor-tmp-"
@@ -281,14 +282,6 @@ def make_dirs(sr: SafeRoot, path: str) -> list[str]:
 # -- certificates ----------------------------------------------------------------------------------
 
 
-def pem_of(der: bytes) -> bytes:
-    import base64
-
-    b64 = base64.encodebytes(der).replace(b"\n", b"")
-    lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
-    return b"-----BEGIN CERTIFICATE-----\n" + b"\n".join(lines) + b"\n-----END CERTIFICATE-----\n"
-
-
 def fingerprints(data: bytes) -> list[str]:
     """SHA-256 of every certificate in a PEM (or DER) file."""
     from . import pemfile
@@ -446,9 +439,8 @@ class Applier:
                     return "unchanged", cand, None
                 continue  # another anchor with this name: never overwritten
             make_dirs(self.sr, cand.rsplit("/", 1)[0] or "/")
-            atomic_write(
-                self.sr.host(cand), pem_of(der), mode=0o644, backup=False, label=cand, now=self.now
-            )
+            host, pem = self.sr.host(cand), pem_encode(der)
+            atomic_write(host, pem, mode=0o644, backup=False, label=cand, now=self.now)
             self.changed_files.append(cand)
             return "changed", cand, (None if cand == dest else f"{dest} holds another certificate")
         raise FixError(f"{dest}: the name and {candidates[1]} are taken by other certificates")
@@ -558,7 +550,7 @@ class Applier:
                     return StepOutcome(step, "unchanged", f"{path}: already holds the CA", (path,))
                 if new and not new.endswith(b"\n"):
                     new += b"\n"
-                new += pem_of(ca_der)
+                new += pem_encode(ca_der)
             elif exists and fingerprints(old):
                 return StepOutcome(
                     step, "unchanged", f"{path}: already holds certificates", (path,)
@@ -725,7 +717,7 @@ class Applier:
             alias = f"{alias}-{fp[:8]}"
         try:
             shutil.copyfile(host, tmp)
-            ca_tmp.write_bytes(pem_of(ca_der))
+            ca_tmp.write_bytes(pem_encode(ca_der))
             argv = [
                 keytool,
                 "-importcert",
