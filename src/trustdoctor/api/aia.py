@@ -530,42 +530,26 @@ def check_out_path(path: str, *, protect: Sequence[str] = ()) -> Path:
 
 
 def write_bundle(path: str, pem: str, *, protect: Sequence[str] = ()) -> Path:
-    """Write ``pem`` to ``path`` atomically (temporary file + rename), mode 0644.
+    """Write ``pem`` to ``path`` atomically (:mod:`trustdoctor.sources.atomic`), mode 0644.
 
     Nothing but a temporary file in the same directory and ``path`` itself is
     ever written; on any failure the temporary file is removed and ``path``
-    is left as it was.  Raises :class:`TrustDoctorError` (exit 3) when the
-    file cannot be written.
+    is left as it was.  ``path`` is checked again just before the rename.
+    Raises :class:`TrustDoctorError` (exit 3) when the file cannot be written.
     """
-    import tempfile
+    from ..sources.atomic import atomic_write
 
     p = check_out_path(path, protect=protect)
-    parent = p.parent if str(p.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
+        # A certificate chain is public: readable by the web server's user.
+        atomic_write(
+            p,
+            pem.encode("ascii"),
+            mode=0o644,
+            before_rename=lambda: check_out_path(path, protect=protect),  # nothing changed under us
+        )
     except OSError as exc:
         raise TrustDoctorError(f"--out {path}: cannot write ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="ascii", newline="\n") as fh:
-            # A certificate chain is public: readable by the web server's user.
-            os.fchmod(fh.fileno(), 0o644)
-            fh.write(pem)
-            fh.flush()
-            os.fsync(fh.fileno())
-        check_out_path(path, protect=protect)  # nothing changed under us
-        os.replace(tmp, p)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise TrustDoctorError(f"--out {path}: cannot write ({exc.strerror or exc})") from None
-        raise
-    with contextlib.suppress(OSError):
-        dfd = os.open(parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
     return p
 
 

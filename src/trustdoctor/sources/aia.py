@@ -672,7 +672,7 @@ class _Cache:
 
     Entry: ``trustdoctor-aia-cache 1 <length>\\n<url>\\n<body>``; the URL line
     guards against a foreign or colliding file, the length against a torn one.
-    Writes go to a temporary file renamed into place.  Every error is ignored:
+    Writes are atomic (:mod:`.atomic`), files 0600 in a 0700 directory.  Every error is ignored:
     a cache that cannot be read or written only costs a fetch.  Cached answers
     are re-checked like fresh ones (name and signature), so a tampered entry can
     at worst lose an issuer, never make anything trusted.
@@ -723,20 +723,13 @@ class _Cache:
         return body
 
     def put(self, url: str, body: bytes) -> None:
-        import tempfile
+        from .atomic import atomic_write
 
         try:
             if not self.root.is_dir():
                 self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=self.root)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    header = _CACHE_MAGIC + b" %d\n" % len(body) + url.encode("utf-8") + b"\n"
-                    f.write(header + body)
-                os.replace(tmp, self._path(url))
-            except BaseException:
-                self._unlink(Path(tmp))
-                raise
+            header = _CACHE_MAGIC + b" %d\n" % len(body) + url.encode("utf-8") + b"\n"
+            atomic_write(self._path(url), header + body, mode=0o600)
         except OSError:
             return
         self._prune()
@@ -746,6 +739,9 @@ class _Cache:
 
     def _prune(self) -> None:
         """Drop expired entries, leftovers of interrupted writes, the oldest beyond the cap."""
+        from .atomic import remove_stale
+
+        remove_stale(self.root)
         now = time.time()
         entries: list[tuple[float, Path]] = []
         try:
@@ -755,10 +751,6 @@ class _Cache:
         for e in listing:
             name = e.name
             try:
-                if name.startswith(".tmp-") and name.endswith(".part"):
-                    if now - e.stat(follow_symlinks=False).st_mtime > 3600:
-                        self._unlink(Path(e.path))
-                    continue
                 # Only our own names: never delete anything else in a user-given --cache DIR.
                 if not (len(name) == 68 and name.endswith(".aia") and _is_hex(name[:64])):
                     continue
