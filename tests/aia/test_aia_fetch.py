@@ -495,6 +495,27 @@ def test_proxy_from_the_environment(srv, pki_, monkeypatch):
         assert reasons(got) == ["proxy-error"] and "s3cret" not in got.rejected[0][1]
 
 
+def test_hostile_proxies_end_within_the_deadline(pki_):
+    """The CONNECT tunnel is the one of diagnose (sources.http.open_tunnel), bounded
+    by the AIA per-operation timeout and per-URL deadline."""
+    _, inter = pki_
+    leaf = leaf_at(inter, "https://aia.proxied.example/i.cer")
+    opts = {"timeout": 0.5, "deadline": 1.0}
+    with netlab.serving(netlab.silent()) as mute, timer() as t:
+        got = fetch_issuer_candidates(
+            leaf, options=AiaOptions(proxy=f"http://127.0.0.1:{mute.port}", **opts)
+        )
+    assert reasons(got) == ["timeout"] and t[0] < 1.5
+    early = netlab.sends(b"HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x03")
+    not_http = netlab.sends(b"\x05\x00")
+    for handler, needle in ((early, "before the TLS handshake"), (not_http, "SOCKS")):
+        with netlab.serving(handler) as bad:
+            got = fetch_issuer_candidates(
+                leaf, options=AiaOptions(proxy=f"http://127.0.0.1:{bad.port}", **opts)
+            )
+        assert reasons(got) == ["proxy-error"] and needle in got.rejected[0][1]
+
+
 # -- options ---------------------------------------------------------------------------
 
 
