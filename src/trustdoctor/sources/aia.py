@@ -524,7 +524,7 @@ def _retrieve(url: str, options: AiaOptions, cache: _Cache | None, total_deadlin
     try:
         parse_url(url)
     except HttpError as r:
-        return _Raw(url, (), ((r.reason, r.detail),), False, _ms(start))
+        return _Raw(url, (), ((r.reason, r.message),), False, _ms(start))
     if cache is not None:
         body = cache.get(url)
         if body is not None:
@@ -550,7 +550,7 @@ def _retrieve(url: str, options: AiaOptions, cache: _Cache | None, total_deadlin
             ca_file=options.https_ca_file,
         )
     except HttpError as r:
-        return _Raw(url, (), ((r.reason, r.detail),), False, _ms(start))
+        return _Raw(url, (), ((r.reason, r.message),), False, _ms(start))
     certs, problems = parse_certificates(body)
     if certs and cache is not None:
         cache.put(url, body)

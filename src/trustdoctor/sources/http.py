@@ -70,14 +70,6 @@ _SCHEMES = {"http": 80, "https": 443}
 MAX_URL = 2048  # longer AIA URLs are not seen in practice; refuse rather than send
 _READ_PIECE = 16384
 
-# The reasons an :class:`HttpError` carries (a subset of sources.aia.REASONS,
-# where each is described).
-HTTP_REASONS = (
-    "bad-url", "bad-scheme", "connect-failed", "proxy-error", "tls-error", "timeout",
-    "http-status", "bad-response", "too-large", "redirect-loop", "too-many-redirects",
-)  # fmt: skip
-
-
 # -- choosing a proxy -------------------------------------------------------------------
 
 
@@ -340,15 +332,12 @@ def open_tunnel(wire: Wire, spec: ProxySpec, host: str, port: int, *, user_agent
 
 
 class HttpError(SourceError):
-    """A URL that gave no body: ``reason`` is one of :data:`HTTP_REASONS`."""
+    """A URL that gave no body: ``reason`` is one of ``sources.aia.REASONS``
+    (``bad-url``, ``timeout``, ``proxy-error``...), ``message`` one line."""
 
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(" ".join(detail.split()))
         self.reason = reason
-
-    @property
-    def detail(self) -> str:
-        return self.message
 
 
 @dataclass(frozen=True)
@@ -427,7 +416,7 @@ def http_get(
             default store).
 
     Raises:
-        HttpError: every network or protocol failure (see :data:`HTTP_REASONS`).
+        HttpError: every network or protocol failure, with its reason.
         InputError: ``ca_file`` is unusable.
     """
     from urllib.parse import urldefrag, urljoin
