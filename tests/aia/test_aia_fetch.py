@@ -495,6 +495,21 @@ def test_proxy_from_the_environment(srv, pki_, monkeypatch):
         assert reasons(got) == ["proxy-error"] and "s3cret" not in got.rejected[0][1]
 
 
+def test_one_host_parser_for_urls_targets_and_proxies(srv, pki_, monkeypatch):
+    """An AIA URL's host is normalised as a target's (sources.target: lower case, no
+    trailing dot), directly and through a proxy; its user info is never sent."""
+    _, inter = pki_
+    srv.routes["/norm.cer"] = static(der(inter))
+    netlab.loopback_names(monkeypatch, "aia.norm.test")
+    leaf = leaf_at(inter, f"http://user:pw@AIA.Norm.Test.:{srv.port}/norm.cer#frag")
+    assert fetch_issuer_candidates(leaf, options=FAST).ok
+    with Proxy(names=["aia.norm.test"]) as proxy:
+        assert fetch_issuer_candidates(leaf, options=AiaOptions(proxy=proxy.url)).ok
+    assert proxy.requests == [f"GET http://aia.norm.test:{srv.port}/norm.cer"]
+    bad = leaf_at(inter, f"http://aia..norm.test:{srv.port}/x")
+    assert reasons(fetch_issuer_candidates(bad, options=FAST)) == ["bad-url"]
+
+
 def test_hostile_proxies_end_within_the_deadline(pki_):
     """The CONNECT tunnel is the one of diagnose (sources.http.open_tunnel), bounded
     by the AIA per-operation timeout and per-URL deadline."""

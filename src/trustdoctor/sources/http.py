@@ -348,7 +348,7 @@ class Url:
         scheme: ``http`` or ``https``.
         host: normalised (lower-case A-label or canonical IP literal).
         port: explicit, else the scheme's default.
-        hostport: the authority as written (no user info), for ``Host:``.
+        hostport: ``host[:port]`` (the port only when the URL gives one), for ``Host:``.
         target: ``path?query`` (``/`` when empty), for the request line.
     """
 
@@ -387,7 +387,9 @@ def parse_url(url: str) -> Url:
     except UsageError as exc:
         raise HttpError("bad-url", f"{show_url(url)}: {clean(exc.message)}") from None
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return Url(scheme, host, port if port is not None else _SCHEMES[scheme], hostport, target)
+    if port is None:
+        return Url(scheme, host, _SCHEMES[scheme], f"[{host}]" if ":" in host else host, target)
+    return Url(scheme, host, port, format_hostport(host, port), target)
 
 
 def http_get(
@@ -494,7 +496,7 @@ class _Get:
             }
             target = u.target
             if spec is not None and u.scheme == "http":
-                target = url.split("#", 1)[0]  # a forward proxy wants the absolute URI
+                target = f"{u.scheme}://{u.hostport}{u.target}"  # a forward proxy: absolute URI
                 if spec.authorization:
                     headers["Proxy-Authorization"] = spec.authorization
             conn.request("GET", target, headers=headers)
