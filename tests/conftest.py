@@ -1,11 +1,34 @@
 """Shared fixtures.  Tests never read the host's trust store: every test that
-needs anchors passes them explicitly (``--trust`` or a temporary root)."""
+needs anchors passes them explicitly (``--trust`` or a temporary root).  Tests
+never write outside temporary directories: the whole run has a private home."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
+from helpers import home as home_guard
 from trustdoctor.lab import pki
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """``HOME`` and ``XDG_*_HOME`` point into a temporary directory for the whole
+    run (subprocesses inherit them), so a default such as the AIA cache
+    (``~/.cache/trustdoctor/aia``) lands there; at the end, the run fails if
+    anything under the real home's watched directories was created or changed."""
+    real = home_guard.real_homes()
+    before = {h: home_guard.snapshot(h) for h in real}
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in home_guard.private_env(home).items():
+            mp.setenv(k, v)
+        yield home
+    found = [c for h in real for c in home_guard.changes(before[h], home_guard.snapshot(h))]
+    if found:
+        pytest.fail("the tests wrote into the real home directory: " + "; ".join(found[:20]))
 
 
 @pytest.fixture(scope="session")

@@ -251,3 +251,28 @@ def test_default_cache_dir():
     )
     assert default_cache_dir({"HOME": "/home/u"}) == Path("/home/u/.cache/trustdoctor/aia")
     assert default_cache_dir({}) is not None  # falls back to the password database
+
+
+def test_leftovers_of_killed_writers_are_swept(tmp_path, chain):
+    """A write killed before its rename leaves a hidden temporary file: the next
+    write sweeps it once its process is gone (sources/atomic.py), and never
+    takes it for an entry."""
+    import subprocess
+
+    from trustdoctor.sources.atomic import TMP_MARK
+
+    _, inter = chain
+    cache = tmp_path / "c"
+    cache.mkdir()
+    p = subprocess.Popen(["true"])
+    p.wait()
+    with AiaServer() as srv:
+        srv.routes["/i.cer"] = static(der(inter))
+        url = srv.url("/i.cer")
+        dead = cache / f".{entry(cache, url).name}{TMP_MARK}{p.pid}"
+        live = cache / f".{entry(cache, url).name}{TMP_MARK}{os.getppid()}"
+        for f in (dead, live):
+            f.write_bytes(b"trustdoctor-aia-cache 1 99\nhalf")
+        got = fetch_issuer_candidates(leaf_at(inter, url), options=AiaOptions(cache_dir=cache))
+    assert got.ok and not got.from_cache
+    assert sorted(p.name for p in cache.iterdir()) == sorted([entry(cache, url).name, live.name])

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import helpers.netlab as netlab
 from helpers import DOCS
 from helpers.aia import (
     AiaServer,
@@ -450,25 +451,84 @@ def test_https_through_a_proxy_tunnel(tls_srv, pki_):
 
 
 def test_proxy_from_the_environment(srv, pki_, monkeypatch):
+    """The environment's proxy is chosen as for diagnose (sources.http.select_proxy)."""
     _, inter = pki_
     srv.routes["/env-proxy.cer"] = static(der(inter))
-    leaf = leaf_at(inter, srv.url("/env-proxy.cer"))
+    # A name that looks public: the proxy resolves it; directly, the lab resolver does.
+    url = f"http://aia.env.test:{srv.port}/env-proxy.cer"
+    leaf = leaf_at(inter, url)
+    netlab.loopback_names(monkeypatch, "env.test")
     for var in ("no_proxy", "NO_PROXY", "HTTP_PROXY", "HTTPS_PROXY", "https_proxy"):
         monkeypatch.delenv(var, raising=False)
-    with Proxy() as proxy:
+    with Proxy(names=["aia.env.test"]) as proxy:
         monkeypatch.setenv("http_proxy", proxy.url)
         assert fetch_issuer_candidates(leaf, options=AiaOptions(use_env_proxy=True)).ok
-        assert len(proxy.requests) == 1
+        assert proxy.requests == [f"GET {url}"]
         # not used unless asked for
         assert fetch_issuer_candidates(leaf, options=AiaOptions()).ok
         assert len(proxy.requests) == 1
-        monkeypatch.setenv("no_proxy", "127.0.0.1")
+        # the options may carry another environment (a diagnosed process's)
+        other = {"http_proxy": proxy.url, "no_proxy": "elsewhere.example"}
+        opts = AiaOptions(use_env_proxy=True, proxy_env=other)
+        monkeypatch.delenv("http_proxy")
+        assert fetch_issuer_candidates(leaf, options=opts).ok
+        assert len(proxy.requests) == 2
+        monkeypatch.setenv("http_proxy", proxy.url)
+        for no_proxy in ("env.test", ".env.test", "aia.env.test", f"aia.env.test:{srv.port}", "*"):
+            monkeypatch.setenv("no_proxy", no_proxy)
+            assert fetch_issuer_candidates(leaf, options=AiaOptions(use_env_proxy=True)).ok
+            assert len(proxy.requests) == 2, no_proxy
+        monkeypatch.setenv("no_proxy", "aia.env.test:1")  # another port: proxied
         assert fetch_issuer_candidates(leaf, options=AiaOptions(use_env_proxy=True)).ok
-        assert len(proxy.requests) == 1
+        assert len(proxy.requests) == 3
         monkeypatch.delenv("no_proxy")
-        monkeypatch.setenv("http_proxy", "socks5://127.0.0.1:1080")
+        # loopback never goes through an environment proxy (Go's rule, as diagnose)
+        loop = leaf_at(inter, srv.url("/env-proxy.cer"))
+        assert fetch_issuer_candidates(loop, options=AiaOptions(use_env_proxy=True)).ok
+        assert len(proxy.requests) == 3
+        # --proxy "" forces direct connections, whatever the environment says
+        direct = AiaOptions(use_env_proxy=True, proxy="")
+        assert fetch_issuer_candidates(leaf, options=direct).ok
+        assert len(proxy.requests) == 3
+        monkeypatch.setenv("http_proxy", "socks5://user:s3cret@127.0.0.1:1080")
         got = fetch_issuer_candidates(leaf, options=AiaOptions(use_env_proxy=True))
-        assert reasons(got) == ["proxy-error"]
+        assert reasons(got) == ["proxy-error"] and "s3cret" not in got.rejected[0][1]
+
+
+def test_one_host_parser_for_urls_targets_and_proxies(srv, pki_, monkeypatch):
+    """An AIA URL's host is normalised as a target's (model.target: lower case, no
+    trailing dot), directly and through a proxy; its user info is never sent."""
+    _, inter = pki_
+    srv.routes["/norm.cer"] = static(der(inter))
+    netlab.loopback_names(monkeypatch, "aia.norm.test")
+    leaf = leaf_at(inter, f"http://user:pw@AIA.Norm.Test.:{srv.port}/norm.cer#frag")
+    assert fetch_issuer_candidates(leaf, options=FAST).ok
+    with Proxy(names=["aia.norm.test"]) as proxy:
+        assert fetch_issuer_candidates(leaf, options=AiaOptions(proxy=proxy.url)).ok
+    assert proxy.requests == [f"GET http://aia.norm.test:{srv.port}/norm.cer"]
+    bad = leaf_at(inter, f"http://aia..norm.test:{srv.port}/x")
+    assert reasons(fetch_issuer_candidates(bad, options=FAST)) == ["bad-url"]
+
+
+def test_hostile_proxies_end_within_the_deadline(pki_):
+    """The CONNECT tunnel is the one of diagnose (sources.http.open_tunnel), bounded
+    by the AIA per-operation timeout and per-URL deadline."""
+    _, inter = pki_
+    leaf = leaf_at(inter, "https://aia.proxied.example/i.cer")
+    opts = {"timeout": 0.5, "deadline": 1.0}
+    with netlab.serving(netlab.silent()) as mute, timer() as t:
+        got = fetch_issuer_candidates(
+            leaf, options=AiaOptions(proxy=f"http://127.0.0.1:{mute.port}", **opts)
+        )
+    assert reasons(got) == ["timeout"] and t[0] < 1.5
+    early = netlab.sends(b"HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x03")
+    not_http = netlab.sends(b"\x05\x00")
+    for handler, needle in ((early, "before the TLS handshake"), (not_http, "SOCKS")):
+        with netlab.serving(handler) as bad:
+            got = fetch_issuer_candidates(
+                leaf, options=AiaOptions(proxy=f"http://127.0.0.1:{bad.port}", **opts)
+            )
+        assert reasons(got) == ["proxy-error"] and needle in got.rejected[0][1]
 
 
 # -- options ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from helpers.bundle import anchors, info, pcs
-from trustdoctor.engine.bundle import REASONS, load_private_keys, plan_bundle, to_pem
+from trustdoctor.engine.bundle import REASONS, load_private_keys, plan_bundle
 from trustdoctor.engine.judge import pick_leaf
 from trustdoctor.engine.servechecks import expired_cross_signs, serve_findings
 from trustdoctor.errors import InputError
@@ -61,7 +61,8 @@ def test_complete_chain_is_unchanged(h):
     assert _codes(plan) == ["path-found", "only-path", "root-omitted"]
     assert plan.root is not None and plan.root.sha256 == info(h.root).sha256
     assert all(r.trusted and r.anchor is not None for r in plan.clients)
-    assert plan.pem == to_pem(info(h.leaf)) + to_pem(info(h.intermediate))
+    # the PEM OpenSSL (through cryptography) writes, byte for byte
+    assert plan.pem == (h.leaf.pem + h.intermediate.pem).decode()
     assert plan.pem.count("BEGIN CERTIFICATE") == 2 and plan.pem.endswith("-----\n")
 
 

@@ -275,3 +275,29 @@ def test_trust_with_a_store_context_is_a_usage_error(tmp_path, capsys):
 def test_explain_refuses_a_device(capsys):
     assert main(["explain", "--file", "/dev/zero"]) == 2
     assert "is a device" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("key_kind", ["ec", "rsa2048"])
+def test_the_one_pem_encoder_writes_what_openssl_writes(key_kind, tmp_path):
+    """model.pem.pem_encode is byte for byte OpenSSL's PEM (through cryptography and
+    the openssl command), for every DER length, and round-trips through the scanner."""
+    from trustdoctor.lab.pki import make_cert
+    from trustdoctor.model.pem import iter_pem_blocks, pem_encode, pem_text
+
+    cert = make_cert(f"PEM {key_kind}", key_kind=key_kind)
+    assert pem_encode(cert.der) == cert.pem
+    assert pem_text(cert.der) == cert.pem.decode()
+    for n in (0, 1, 47, 48, 49, 96, 1000):  # line boundaries: 48 bytes make 64 characters
+        der = bytes(range(256)) * 4
+        block = pem_encode(der[:n], "PKCS7")
+        assert all(len(line) <= 64 for line in block.splitlines())
+        (got,) = iter_pem_blocks(block)
+        assert (got.label, got.data) == ("PKCS7", der[:n]) or (n == 0 and got.broken)
+    openssl = __import__("shutil").which("openssl")
+    if openssl:
+        (tmp_path / "c.der").write_bytes(cert.der)
+        out = subprocess.run(
+            [openssl, "x509", "-inform", "DER", "-in", str(tmp_path / "c.der")],
+            capture_output=True, check=True,
+        ).stdout  # fmt: skip
+        assert pem_encode(cert.der) == out

@@ -216,12 +216,13 @@ def test_pid_environment_origin(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from trustdoctor.stores.apply import certs_der, pem_of
+    from trustdoctor.model.pem import pem_encode
+    from trustdoctor.stores.apply import certs_der
 
     mozilla = sorted(Path("/usr/share/ca-certificates/mozilla").glob("*.crt"))
     if not mozilla or not Path("/etc/ssl/certs/ca-certificates.crt").exists():
         pytest.skip("no Debian CA store on this host")
-    first = pem_of(certs_der(mozilla[0].read_bytes())[0])
+    first = pem_encode(certs_der(mozilla[0].read_bytes())[0])
     capath = tmp_path / "public.pem"
     capath.write_bytes(first)
     empty = tmp_path / "empty.pem"

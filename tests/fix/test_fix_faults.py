@@ -32,7 +32,8 @@ from helpers.fix import (
     tree,
 )
 from trustdoctor.lab import pki
-from trustdoctor.stores.apply import PAUSE_ENV, fingerprints
+from trustdoctor.sources.atomic import PAUSE_ENV
+from trustdoctor.stores.apply import fingerprints
 
 needs_ns = pytest.mark.skipif(not can_unshare(), reason="needs root and unshare -m")
 

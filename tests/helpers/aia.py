@@ -14,7 +14,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from cryptography import x509
@@ -246,11 +246,17 @@ def tls_server_context(
 
 
 class Proxy:
-    """GET http://... is forwarded; CONNECT host:port is tunnelled.  Loopback only."""
+    """GET http://... is forwarded; CONNECT host:port is tunnelled.  Loopback only:
+    127.0.0.1, and the ``names`` it resolves to 127.0.0.1 itself (names that do
+    not exist, so that only a request through the proxy can reach them)."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: Iterable[str] = ()) -> None:
         self.requests: list[str] = []
+        self.names = frozenset(names)
         proxy = self
+
+        def upstream(host: str) -> str | None:
+            return "127.0.0.1" if host == "127.0.0.1" or host in proxy.names else None
 
         class H(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -258,10 +264,16 @@ class Proxy:
             def do_GET(self) -> None:
                 proxy.requests.append(f"GET {self.path}")
                 self.close_connection = True
-                assert self.path.startswith("http://127.0.0.1:"), self.path
+                assert self.path.startswith("http://"), self.path
                 hostport = self.path.split("/")[2]
                 host, port = hostport.rsplit(":", 1)
-                conn = http.client.HTTPConnection(host, int(port), timeout=5)
+                dest = upstream(host)
+                if dest is None:
+                    self.send_response(403)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                conn = http.client.HTTPConnection(dest, int(port), timeout=5)
                 conn.request("GET", "/" + self.path.split("/", 3)[3])
                 resp = conn.getresponse()
                 body = resp.read()
@@ -278,18 +290,19 @@ class Proxy:
                 proxy.requests.append(f"CONNECT {self.path}")
                 self.close_connection = True
                 host, port = self.path.rsplit(":", 1)
-                if host != "127.0.0.1":
+                dest = upstream(host)
+                if dest is None:
                     self.send_response(403)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                upstream = socket.create_connection((host, int(port)), timeout=5)
+                up = socket.create_connection((dest, int(port)), timeout=5)
                 self.send_response(200, "Connection established")
                 self.end_headers()
                 self.wfile.flush()
                 client = self.connection
-                with contextlib.suppress(OSError), upstream:
-                    socks = [client, upstream]
+                with contextlib.suppress(OSError), up:
+                    socks = [client, up]
                     while True:
                         readable, _, _ = select.select(socks, [], [], 5)
                         if not readable:
@@ -298,7 +311,7 @@ class Proxy:
                             data = s.recv(65536)
                             if not data:
                                 return
-                            (upstream if s is client else client).sendall(data)
+                            (up if s is client else client).sendall(data)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

@@ -175,7 +175,8 @@ def simulate_refresh(root: Path, family: str) -> None:
     the anchor directory that the bundle lacks (docs/fix.md says which tools
     are only simulated).
     """
-    from trustdoctor.stores.apply import certs_der, fingerprints, pem_of
+    from trustdoctor.model.pem import pem_encode
+    from trustdoctor.stores.apply import certs_der, fingerprints
 
     bundle = root / BUNDLES[family].lstrip("/")
     data = bundle.read_bytes()
@@ -186,7 +187,7 @@ def simulate_refresh(root: Path, family: str) -> None:
             continue
         for der in certs_der(f.read_bytes()):
             if hashlib.sha256(der).hexdigest() not in have:
-                data += pem_of(der)
+                data += pem_encode(der)
     bundle.write_bytes(data)
 
 

@@ -532,6 +532,34 @@ def serving(handler: Handler, host: str = "127.0.0.1", port: int = 0) -> Iterato
         yield srv
 
 
+def loopback_names(monkeypatch: Any, *domains: str) -> None:
+    """Resolve ``domains`` and their sub-domains to 127.0.0.1 in this process, and
+    refuse every other name (no DNS query leaves the machine): a hosts file, or
+    curl's ``--resolve``, for names that must look public (a NO_PROXY decision
+    depends on the name).  IP literals and ``localhost`` resolve as usual."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is None or name == "localhost" or _is_ip(name):
+            return real(host, port, *args, **kwargs)
+        if any(name == d or name.endswith("." + d) for d in domains):
+            return real("127.0.0.1", port, *args, **kwargs)
+        raise socket.gaierror(socket.EAI_NONAME, f"{name}: not a loopback lab name")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def _is_ip(name: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def black_hole() -> Iterator[int]:
     """A loopback port whose SYNs are dropped: a listener with a full accept queue.

@@ -215,7 +215,7 @@ def test_one_black_holed_address_does_not_use_up_the_budget(
 ) -> None:
     import socket
 
-    from trustdoctor.sources import network
+    from trustdoctor.sources import wire
 
     ctx = netlab.server_context(files, [h.leaf, h.intermediate])
     with netlab.black_hole() as dead, netlab.serving(netlab.tls_handler(ctx)) as srv:
@@ -226,7 +226,9 @@ def test_one_black_holed_address_does_not_use_up_the_budget(
             (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", srv.port)),
         ]
         start = time.monotonic()
-        sock, addr = network._connect_any(infos, time.monotonic() + 2.5, 2.5, what="test")
+        sock, addr = wire.connect_any(
+            infos, deadline=time.monotonic() + 2.5, timeout=2.5, what="test"
+        )
         sock.close()
     assert addr == f"127.0.0.1:{srv.port}"
     # The dead address got half the budget (1.25 s), not all of it.

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -15,8 +17,8 @@ from trustdoctor.lab import pki
 from trustdoctor.model.anchors import Anchor, make_anchor_set
 from trustdoctor.model.cert import Provenance, from_certificate
 from trustdoctor.model.target import parse_target
+from trustdoctor.sources.http import no_proxy_matches, parse_proxy_url, select_proxy
 from trustdoctor.sources.network import fetch_chain
-from trustdoctor.sources.proxy import no_proxy_matches, parse_proxy_url, select_proxy
 
 # -- selection (pure) ------------------------------------------------------------
 
@@ -73,30 +75,106 @@ def test_parse_proxy_url() -> None:
         assert needle in err.value.message
 
 
-def test_select_proxy_precedence_and_scope() -> None:
-    t = parse_target("https://api.example.com")
-    env = {"HTTPS_PROXY": "http://upper:1", "https_proxy": "http://lower:2"}
-    spec = select_proxy(t, env=env)
-    assert spec is not None and spec.host == "lower" and spec.source == "https_proxy"
+ENV = {
+    "HTTPS_PROXY": "http://upper:1",
+    "https_proxy": "http://lower:2",
+    "http_proxy": "http://plain:3",
+    "HTTP_PROXY": "http://plainup:4",
+}
+
+
+# (scheme, host, port, environment, --proxy, connect host) -> the proxy chosen.
+# One function decides for the handshake of diagnose/bundle (scheme "https" or
+# a STARTTLS protocol) and for every AIA fetch (the URL's "http"/"https").
+@pytest.mark.parametrize(
+    ("scheme", "host", "port", "env", "flag", "connect", "chosen"),
+    [
+        # spellings: lower case first (curl, Python); Go's preference is noted
+        ("https", "api.example.com", 443, ENV, None, None, "http://lower:2"),
+        ("https", "api.example.com", 443, {"HTTPS_PROXY": "http://upper:1"}, None, None,
+         "http://upper:1"),
+        ("http", "pki.example.com", 80, ENV, None, None, "http://plain:3"),
+        ("http", "pki.example.com", 80, {"HTTP_PROXY": "http://plainup:4"}, None, None,
+         "http://plainup:4"),
+        # httpoxy: in a CGI program HTTP_PROXY may come from a request header
+        ("http", "pki.example.com", 80, {"HTTP_PROXY": "http://x:4", "REQUEST_METHOD": "GET"},
+         None, None, None),
+        # each scheme reads its own variables; others read none
+        ("https", "api.example.com", 443, {"http_proxy": "http://plain:3"}, None, None, None),
+        ("http", "pki.example.com", 80, {"https_proxy": "http://lower:2"}, None, None, None),
+        ("ldaps", "dc.example.com", 636, ENV, None, None, None),
+        ("smtp", "mail.example.com", 25, ENV, None, None, None),
+        ("https", "api.example.com", 443, {}, None, None, None),
+        ("https", "api.example.com", 443, None, None, None, None),
+        # --proxy wins for every scheme and destination; "" forces direct
+        ("smtp", "mail.example.com", 25, ENV, "http://flag:9", None, "http://flag:9"),
+        ("http", "127.0.0.1", 80, {}, "flag:9", None, "http://flag:9"),
+        ("https", "api.example.com", 443, ENV, "", None, None),
+        # NO_PROXY / no_proxy, the same for both schemes
+        ("https", "api.example.com", 443, {**ENV, "NO_PROXY": ".example.com"}, None, None, None),
+        ("http", "pki.example.com", 80, {**ENV, "NO_PROXY": ".example.com"}, None, None, None),
+        ("http", "pki.example.com", 80, {**ENV, "no_proxy": "*"}, None, None, None),
+        ("https", "api.example.com", 443, {**ENV, "no_proxy": "pki.example.com"}, None, None,
+         "http://lower:2"),
+        ("http", "pki.example.com", 80, {**ENV, "no_proxy": "pki.example.com"}, None, None, None),
+        ("https", "api.example.com", 443, {**ENV, "no_proxy": "api.example.com:8443"}, None,
+         None, "http://lower:2"),
+        ("https", "api.example.com", 8443, {**ENV, "no_proxy": "api.example.com:8443"}, None,
+         None, None),
+        ("http", "10.1.2.3", 80, {**ENV, "no_proxy": "10.0.0.0/8"}, None, None, None),
+        ("http", "ten.example", 80, {**ENV, "no_proxy": "10.0.0.0/8"}, None, None,
+         "http://plain:3"),
+        # the lower-case no_proxy is read first, as the proxy variables
+        ("https", "api.example.com", 443, {**ENV, "no_proxy": "x.org", "NO_PROXY": "*"}, None,
+         None, "http://lower:2"),
+        # loopback never takes an environment proxy (Go)
+        ("https", "127.0.0.1", 8443, ENV, None, None, None),
+        ("http", "localhost", 8080, ENV, None, None, None),
+        ("http", "::1", 8080, ENV, None, None, None),
+        ("https", "api.example.com", 443, ENV, None, "::1", None),
+    ],
+)  # fmt: skip
+def test_one_proxy_decision_for_every_connection(
+    scheme: str,
+    host: str,
+    port: int,
+    env: dict[str, str] | None,
+    flag: str | None,
+    connect: str | None,
+    chosen: str | None,
+) -> None:
+    spec = select_proxy(scheme, host, port, proxy=flag, env=env, connect_host=connect)
+    assert (spec.display if spec else None) == chosen
+
+
+def test_disagreeing_spellings_are_noted() -> None:
+    spec = select_proxy("https", "api.example.com", 443, env=ENV)
+    assert spec is not None and spec.source == "https_proxy"
     assert spec.note is not None and "Go uses HTTPS_PROXY" in spec.note
-    spec = select_proxy(t, env={"HTTPS_PROXY": "http://upper:1"})
-    assert spec is not None and spec.host == "upper" and spec.note is None
-    assert select_proxy(t, env={}) is None
-    assert select_proxy(t, env=None) is None
-    # --proxy wins; "" forces a direct connection.
-    assert select_proxy(t, proxy="http://flag:9", env=env).host == "flag"  # type: ignore[union-attr]
-    assert select_proxy(t, proxy="", env=env) is None
-    # NO_PROXY / no_proxy.
-    assert select_proxy(t, env={**env, "NO_PROXY": ".example.com"}) is None
-    assert select_proxy(t, env={**env, "no_proxy": "*"}) is None
-    # Only https:// targets read HTTPS_PROXY; --proxy applies to every scheme.
-    assert select_proxy(parse_target("ldaps://dc.example.com"), env=env) is None
-    assert select_proxy(parse_target("smtp://mail.example.com"), env=env) is None
-    assert select_proxy(parse_target("smtp://mail.example.com"), proxy="http://p:1") is not None
-    # Never for loopback destinations (Go's rule).
-    assert select_proxy(parse_target("127.0.0.1:8443"), env=env) is None
-    assert select_proxy(parse_target("localhost:8443"), env=env) is None
-    assert select_proxy(parse_target("api.example.com", connect_to="::1"), env=env) is None
+    spec = select_proxy("http", "pki.example.com", 80, env=ENV)
+    assert spec is not None and spec.note is not None and "Go uses HTTP_PROXY" in spec.note
+    spec = select_proxy("https", "api.example.com", 443, env={**ENV, "HTTPS_PROXY": "lower:2"})
+    assert spec is not None and spec.note is not None  # same proxy, spelled differently
+    assert select_proxy("https", "a.example", 443, env={"HTTPS_PROXY": "http://u:1"}).note is None  # type: ignore[union-attr]
+
+
+def test_bad_proxy_urls_never_show_credentials() -> None:
+    for bad in ("http://alice:s3cret @proxy:1", "socks5://alice:s3cret@proxy:1",
+                "http://alice:s3cret@proxy:99999"):  # fmt: skip
+        with pytest.raises(UsageError) as err:
+            select_proxy("https", "a.example", 443, env={"https_proxy": bad})
+        assert "s3cret" not in err.value.message and "https_proxy" in err.value.message
+
+
+def test_no_other_proxy_logic_in_the_product() -> None:
+    """Only sources/http.py reads proxy variables: one decision for every path."""
+    import trustdoctor
+
+    src = Path(trustdoctor.__file__).parent
+    reads = re.compile(r"""(getproxies|proxy_bypass|\.get\(\s*["'](?i:no|https?|all)_proxy)""")
+    for path in src.rglob("*.py"):
+        if path != src / "sources" / "http.py":
+            assert not reads.search(path.read_text()), path
 
 
 # -- tunnels on loopback -------------------------------------------------------------------

@@ -343,7 +343,7 @@ def test_the_walker_sees_the_tree() -> None:
     assert "trustdoctor.api" not in pure and "trustdoctor.sources.network" not in pure
     cert = {i.target for i in imports_of(MODULES["trustdoctor.model.cert"])}
     assert "cryptography" in cert
-    net = {i.target for i in imports_of(MODULES["trustdoctor.sources.network"])}
+    net = {i.target for i in imports_of(MODULES["trustdoctor.sources.wire"])}
     assert "socket" in net and "trustdoctor.errors" in net
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -205,7 +206,7 @@ def test_subprocess_entry_point(root: Root) -> None:
             "--format",
             "json",
         ],
-        env={"PYTHONPATH": str(SRC)},
+        env={"PYTHONPATH": str(SRC), "HOME": os.environ["HOME"]},  # the run's private home
         capture_output=True,
         text=True,
         timeout=60,

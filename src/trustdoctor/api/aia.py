@@ -55,13 +55,17 @@ def aia_options(
     use_default_cache: bool = True,
     use_env_proxy: bool = True,
     environ: Mapping[str, str] | None = None,
+    proxy: str | None = None,
+    proxy_env: Mapping[str, str] | None = None,
 ) -> AiaOptions:
     """The :class:`AiaOptions` of a command line.
 
     ``fetch=False`` consults the cache only.  ``cache`` is ``--cache DIR``;
-    without it the default cache (``$XDG_CACHE_HOME/trustdoctor/aia``) is used
-    when ``use_default_cache``.  A ``--cache`` that exists and is not a
-    directory is a usage error.
+    without it the default cache (``$XDG_CACHE_HOME/trustdoctor/aia``, from
+    ``environ``, default ``os.environ``) is used when ``use_default_cache``.  A
+    ``--cache`` that exists and is not a directory is a usage error.  ``proxy``
+    is ``--proxy`` and ``proxy_env`` the environment whose proxy variables
+    apply (default ``os.environ``): the same choice as for the handshake.
     """
     cache_dir: Path | None
     if cache is not None:
@@ -74,7 +78,13 @@ def aia_options(
             raise UsageError(f"--cache {cache}: not a directory")
     else:
         cache_dir = default_cache_dir(environ) if use_default_cache else None
-    return AiaOptions(cache_dir=cache_dir, allow_network=fetch, use_env_proxy=use_env_proxy)
+    return AiaOptions(
+        cache_dir=cache_dir,
+        allow_network=fetch,
+        proxy=proxy,
+        use_env_proxy=use_env_proxy,
+        proxy_env=proxy_env,
+    )
 
 
 # -- completion ---------------------------------------------------------------------------
@@ -331,42 +341,26 @@ def check_out_path(path: str, *, protect: Sequence[str] = ()) -> Path:
 
 
 def write_bundle(path: str, pem: str, *, protect: Sequence[str] = ()) -> Path:
-    """Write ``pem`` to ``path`` atomically (temporary file + rename), mode 0644.
+    """Write ``pem`` to ``path`` atomically (:mod:`trustdoctor.sources.atomic`), mode 0644.
 
     Nothing but a temporary file in the same directory and ``path`` itself is
     ever written; on any failure the temporary file is removed and ``path``
-    is left as it was.  Raises :class:`TrustDoctorError` (exit 3) when the
-    file cannot be written.
+    is left as it was.  ``path`` is checked again just before the rename.
+    Raises :class:`TrustDoctorError` (exit 3) when the file cannot be written.
     """
-    import tempfile
+    from ..sources.atomic import atomic_write
 
     p = check_out_path(path, protect=protect)
-    parent = p.parent if str(p.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
+        # A certificate chain is public: readable by the web server's user.
+        atomic_write(
+            p,
+            pem.encode("ascii"),
+            mode=0o644,
+            before_rename=lambda: check_out_path(path, protect=protect),  # nothing changed under us
+        )
     except OSError as exc:
         raise TrustDoctorError(f"--out {path}: cannot write ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="ascii", newline="\n") as fh:
-            # A certificate chain is public: readable by the web server's user.
-            os.fchmod(fh.fileno(), 0o644)
-            fh.write(pem)
-            fh.flush()
-            os.fsync(fh.fileno())
-        check_out_path(path, protect=protect)  # nothing changed under us
-        os.replace(tmp, p)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise TrustDoctorError(f"--out {path}: cannot write ({exc.strerror or exc})") from None
-        raise
-    with contextlib.suppress(OSError):
-        dfd = os.open(parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
     return p
 
 

@@ -113,6 +113,7 @@ def make_bundle(
 
     from .chain import load_inputs
     from .context import (
+        aia_route,
         client_set,
         load_trust_paths,
         network_env,
@@ -151,6 +152,7 @@ def make_bundle(
                 found = select_clients(None, ctx)
                 names = (*names, *(c for c in found if c not in names))
         cs = client_set(names, ctx=ctx, trust=anchors, trust_source=", ".join(opts.trust))
+        aia = aia_route(aia, opts, ctx, proxy)
     result = plan_served(
         served,
         cs,

@@ -23,6 +23,7 @@ from ..model.findings import Finding
 from .context import (
     Clients,
     TrustOptions,
+    aia_route,
     client_set,
     fix_context,
     load_trust_paths,
@@ -214,7 +215,7 @@ def diagnose_chain(
         judged = finish(
             diag,
             cs,
-            aia=aia,
+            aia=aia_route(aia, opts, ctx, None),
             fix=lambda: fix_context(cs, opts, at=when, host=host, plan_clients=names),
         )
     notes = tuple(n for item in loaded for n in item.notes)

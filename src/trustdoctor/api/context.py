@@ -32,6 +32,7 @@ from ..model.stores import ClientStore, StoreContext
 if TYPE_CHECKING:
     from ..fixes.model import FixContext
     from ..model.target import Target
+    from ..sources.aia import AiaOptions
     from ..stores.distro import Distro
 
 MAX_TRUST_DIR_FILES = 5000
@@ -151,6 +152,20 @@ def network_env(opts: TrustOptions, ctx: StoreContext | None) -> dict[str, str]:
     if opts.elsewhere:
         return dict(ctx.env)
     return {**os.environ, **ctx.env}
+
+
+def aia_route(
+    aia: AiaOptions | None, opts: TrustOptions, ctx: StoreContext | None, proxy: str | None
+) -> AiaOptions | None:
+    """AIA fetches take the route the question's own connection takes: its
+    ``--proxy``, else the proxy variables of the clients' environment."""
+    if aia is None:
+        return None
+    if aia.proxy is None and proxy is not None:
+        aia = replace(aia, proxy=proxy)
+    if aia.proxy_env is None:
+        aia = replace(aia, proxy_env=network_env(opts, ctx))
+    return aia
 
 
 # -- anchors -------------------------------------------------------------------------------

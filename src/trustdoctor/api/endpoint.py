@@ -26,6 +26,7 @@ from .chain import finish, judge_presented, load_inputs
 from .context import (
     Clients,
     TrustOptions,
+    aia_route,
     client_set,
     default_registry,
     fix_context,
@@ -425,7 +426,8 @@ def diagnose_endpoint(
             return replace(report, plan=_error_plan(report, fixes(None)()))
         names = requested or select_clients(None, ctx)
         cs = client_set(names, ctx=ctx, trust=anchors, trust_source=", ".join(opts.trust))
-        return judge_fetch(t, results, cs, at=when, aia=aia, fix=fixes(cs), supplied=supplied)
+        route = aia_route(aia, opts, ctx, proxy)
+        return judge_fetch(t, results, cs, at=when, aia=route, fix=fixes(cs), supplied=supplied)
 
 
 def _error_plan(report: EndpointReport, fix: FixContext) -> Plan:

@@ -43,11 +43,16 @@ def add_aia_arguments(p: argparse.ArgumentParser, *, default_fetch: bool) -> Non
 
 
 def aia_options_from_args(args: argparse.Namespace, *, default_fetch: bool) -> AiaOptions | None:
-    """The AIA options, or ``None`` when AIA is not in play at all."""
+    """The AIA options, or ``None`` when AIA is not in play at all.
+
+    Fetches take the route the command's own connection takes: ``--proxy``
+    when the command has it, else the proxy variables of the clients'
+    environment (the API fills it in, as for the handshake).
+    """
     from ..api.aia import aia_options
 
     fetch = bool(getattr(args, "aia_fetch", default_fetch))
     cache = getattr(args, "aia_cache", None)
     if not default_fetch and not fetch and cache is None:
         return None  # ``chain`` without --fetch/--cache: fully offline and deterministic
-    return aia_options(fetch=fetch, cache=cache)
+    return aia_options(fetch=fetch, cache=cache, proxy=getattr(args, "proxy", None))

@@ -69,8 +69,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_network_arguments(
         p,
         timeout_help="handshake budget for TARGET (default 10)",
-        proxy_help="HTTP CONNECT proxy for TARGET; '' for none "
-        "(default: HTTPS_PROXY unless NO_PROXY)",
+        proxy_help="HTTP proxy for TARGET and AIA fetches; '' for none "
+        "(default: https_proxy/HTTPS_PROXY, http_proxy for http:// AIA URLs, unless NO_PROXY)",
     )
     p.add_argument("--at", metavar="ISO-8601", help="judge at this time instead of now")
     p.add_argument(

@@ -28,7 +28,6 @@ the key can be checked against the leaf without ever being exposed.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import re
@@ -40,7 +39,7 @@ from ..model.anchors import AnchorSet
 from ..model.cert import CertInfo
 from ..model.diagnosis import PresentedCert
 from ..model.findings import Code
-from ..model.pem import PRIVATE_KEY_LABELS
+from ..model.pem import PRIVATE_KEY_LABELS, pem_text
 from .pathbuild import FETCHED, PRESENTED, SUPPLIED, Candidate, build_paths
 from .policies import Policy, policy_for
 from .rules import Evaluation, evaluate
@@ -168,13 +167,7 @@ class BundlePlan:
     @property
     def pem(self) -> str:
         """The chain as PEM, ready for nginx ``ssl_certificate`` and the like."""
-        return "".join(to_pem(c.cert) for c in self.chain)
-
-
-def to_pem(cert: CertInfo) -> str:
-    body = base64.b64encode(cert.der).decode("ascii")
-    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-    return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+        return "".join(pem_text(c.cert.der) for c in self.chain)
 
 
 # -- choosing ------------------------------------------------------------------------------
@@ -632,5 +625,4 @@ __all__ = [
     "diff_chains",
     "load_private_keys",
     "plan_bundle",
-    "to_pem",
 ]

@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from ..model.findings import Code, Side
+from ..model.pem import pem_encode
 
 if TYPE_CHECKING:
     from ..engine.refine import CaCheck
@@ -179,13 +180,6 @@ class CaRef:
 
     @classmethod
     def from_cert(cls, cert: CertInfo, file: str | None = None) -> CaRef:
-        import base64
-
-        b64 = base64.encodebytes(cert.der).replace(b"\n", b"")
-        lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
-        pem = (
-            b"-----BEGIN CERTIFICATE-----\n" + b"\n".join(lines) + b"\n-----END CERTIFICATE-----\n"
-        )
         return cls(
             name=cert.display_name,
             subject=cert.subject,
@@ -193,7 +187,7 @@ class CaRef:
             not_after=cert.not_after.isoformat(),
             file=file or "ROOT.pem",
             slug=slugify(cert.display_name),
-            pem=pem,
+            pem=pem_encode(cert.der),
             is_ca=cert.is_ca is True,
             self_signed=cert.self_issued and cert.self_signed,
         )

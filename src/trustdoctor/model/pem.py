@@ -1,11 +1,12 @@
-"""A tolerant PEM block scanner.
+"""PEM: a tolerant block scanner, and the one encoder.
 
 Finds ``-----BEGIN X-----`` / ``-----END X-----`` blocks anywhere in text (a
 pasted ``openssl s_client -showcerts`` transcript, a log, YAML), with the line
 each block starts on and whether it carries RFC 1421 headers.  Pure: bytes in,
 blocks out.  Go's ``AppendCertsFromPEM`` uses only ``CERTIFICATE`` blocks with
 no headers (crypto/x509/cert_pool.go); OpenSSL also takes ``TRUSTED
-CERTIFICATE``; each reader decides with these facts.
+CERTIFICATE``; each reader decides with these facts.  :func:`pem_encode`
+writes the strict form of RFC 7468 §2 that every reader accepts.
 """
 
 from __future__ import annotations
@@ -75,3 +76,17 @@ def iter_pem_blocks(text: bytes) -> Iterator[PemBlock]:
 
 def looks_like_pem(text: bytes) -> bool:
     return _BEGIN.search(text) is not None
+
+
+def pem_encode(der: bytes, label: str = "CERTIFICATE") -> bytes:
+    """``der`` as one PEM block: RFC 7468 §2 strict encoding (base64 in lines of
+    64 characters, LF line ends, a final newline), as OpenSSL writes it."""
+    b64 = base64.b64encode(der)
+    body = b"".join(b64[i : i + 64] + b"\n" for i in range(0, len(b64), 64))
+    tag = label.encode("ascii")
+    return b"-----BEGIN " + tag + b"-----\n" + body + b"-----END " + tag + b"-----\n"
+
+
+def pem_text(der: bytes, label: str = "CERTIFICATE") -> str:
+    """:func:`pem_encode` as text."""
+    return pem_encode(der, label).decode("ascii")

@@ -28,8 +28,8 @@ Safety rules (each is tested in tests/test_aia*.py):
 * nothing from a body is ever shown to the user except parsed certificate
   names; URLs are shown truncated and escaped.
 
-Stdlib only (``socket``, ``ssl``, ``http.client``); the network modules are
-imported inside the functions that need them.
+The transport is the one HTTP/proxy stack of :mod:`.http` (``http_get``):
+the same proxy decision, tunnel and deadlines as the handshake of ``diagnose``.
 """
 
 from __future__ import annotations
@@ -41,15 +41,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError, UsageError
+from ..errors import UsageError
 from ..model.cert import CertInfo, verify_signature
-
-if TYPE_CHECKING:
-    import io
-    import socket
-    import ssl
+from .http import HttpError, describe, http_get, parse_proxy_url, parse_url, show_url
 
 # -- stable vocabulary ---------------------------------------------------------
 
@@ -86,14 +81,13 @@ STOPS: Mapping[str, str] = {
     "offline": "an issuer is missing and only a network fetch could find it (allow_network=False)",
 }
 
-# RFC 9110 §15.4: the redirects a GET may follow.  300 and 305 are not followed.
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_SCHEMES = {"http": 80, "https": 443}
-_MAX_URL = 2048  # longer AIA URLs are not seen in practice; refuse rather than send
 _MAX_CERTS = 64  # certificates examined per answer (a bundle .p7c holds a handful)
 _MAX_PATH = 64  # certificates on one path, presented ones included
-_READ_PIECE = 16384
 _USER_AGENT = "trustdoctor-aia/1"
+_ACCEPT = (
+    "application/pkix-cert, application/pkcs7-mime, application/x-x509-ca-cert, "
+    "application/x-pem-file, */*;q=0.5"
+)
 _CACHE_MAGIC = b"trustdoctor-aia-cache 1"
 
 Rejection = tuple[str, str]  # (reason from REASONS, one-line detail)
@@ -124,10 +118,14 @@ class AiaOptions:
         allow_network: ``False`` consults only the cache and reports which
             fetch would have been needed (``offline``).
         proxy: ``http://[user:pass@]host:port`` used for every fetch (HTTPS
-            through ``CONNECT``); ``None`` connects directly unless
-            ``use_env_proxy``.
-        use_env_proxy: honour ``http_proxy``/``https_proxy``/``no_proxy`` from
-            the environment when ``proxy`` is ``None``.
+            through ``CONNECT``), as ``--proxy``; ``""`` forces direct
+            connections; ``None`` connects directly unless ``use_env_proxy``.
+        use_env_proxy: when ``proxy`` is ``None``, choose the proxy from
+            ``proxy_env`` exactly as ``diagnose`` does
+            (:func:`trustdoctor.sources.http.select_proxy`: ``https_proxy``,
+            ``http_proxy``, ``no_proxy``... and never for loopback).
+        proxy_env: the environment whose proxy variables apply (the client's,
+            for ``diagnose --pid``); ``None`` is this process's ``os.environ``.
         https_ca_file: PEM bundle used to verify HTTPS AIA endpoints; ``None``
             uses the default store of Python's ``ssl`` module.  Only for the
             transport: it has nothing to do with the trust being diagnosed.
@@ -147,6 +145,8 @@ class AiaOptions:
     proxy: str | None = None
     use_env_proxy: bool = False
     https_ca_file: Path | None = None
+    # may hold credentials: never in repr
+    proxy_env: Mapping[str, str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("timeout", "deadline", "total_deadline", "cache_max_age"):
@@ -157,8 +157,14 @@ class AiaOptions:
         for name in ("max_fetches", "max_depth", "max_redirects", "cache_max_entries"):
             if getattr(self, name) < 0:
                 raise UsageError(f"AIA option {name} must not be negative")
-        if self.proxy is not None:
-            _parse_proxy(self.proxy)  # raises UsageError
+        if self.proxy is not None and self.proxy.strip():
+            parse_proxy_url(self.proxy)  # raises UsageError
+
+    def proxy_environ(self) -> Mapping[str, str] | None:
+        """The environment :func:`~trustdoctor.sources.http.select_proxy` consults."""
+        if not self.use_env_proxy:
+            return None
+        return os.environ if self.proxy_env is None else self.proxy_env
 
 
 @dataclass(frozen=True)
@@ -317,7 +323,7 @@ def fetch_issuer_candidates(cert: CertInfo, *, options: AiaOptions) -> AiaFetch:
     if len(results) == 1:
         return results[0]
     rejected = tuple(
-        (reason, f"{_show(r.url)}: {detail}") for r in results for reason, detail in r.rejected
+        (reason, f"{show_url(r.url)}: {detail}") for r in results for reason, detail in r.rejected
     )
     return AiaFetch(
         url=results[-1].url,
@@ -464,7 +470,7 @@ class _Search:
             fetch = _select(top, raw)
             if not fetch.certificates:
                 self.dead = self.dead or (
-                    f"no issuer of '{top.display_name}' at {_show(url)}: "
+                    f"no issuer of '{top.display_name}' at {show_url(url)}: "
                     + "; ".join(f"{r}: {d}" for r, d in fetch.rejected[:3])
                 )
                 continue
@@ -472,7 +478,7 @@ class _Search:
                 if cand.sha256 in on_path:
                     # A points to B points to A: the branch ends here.
                     self.dead = self.dead or (
-                        f"AIA cycle: {_show(url)} leads back to '{cand.display_name}'"
+                        f"AIA cycle: {show_url(url)} leads back to '{cand.display_name}'"
                     )
                     continue
                 self.fetched.setdefault(cand.sha256, FetchedCert(cand, url, top.sha256))
@@ -494,7 +500,7 @@ class _Search:
         self.raw[url] = raw
         self.attempts.append(_select(child, raw))
         if raw.network_needed and self.offline is None:
-            self.offline = f"network fetching is off; {_show(url)} would be needed"
+            self.offline = f"network fetching is off; {show_url(url)} would be needed"
         return raw
 
 
@@ -513,19 +519,12 @@ class _Raw:
     network_needed: bool = False
 
 
-class _Reject(Exception):
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = " ".join(detail.split())
-
-
 def _retrieve(url: str, options: AiaOptions, cache: _Cache | None, total_deadline: float) -> _Raw:
     start = time.monotonic()
     try:
-        _check_url(url)
-    except _Reject as r:
-        return _Raw(url, (), ((r.reason, r.detail),), False, _ms(start))
+        parse_url(url)
+    except HttpError as r:
+        return _Raw(url, (), ((r.reason, r.message),), False, _ms(start))
     if cache is not None:
         body = cache.get(url)
         if body is not None:
@@ -534,13 +533,24 @@ def _retrieve(url: str, options: AiaOptions, cache: _Cache | None, total_deadlin
                 return _Raw(url, certs, problems, True, _ms(start))
             cache.drop(url)  # corrupt or foreign: fetch again
     if not options.allow_network:
-        detail = f"network fetching is off and {_show(url)} is not cached"
+        detail = f"network fetching is off and {show_url(url)} is not cached"
         return _Raw(url, (), (("offline", detail),), False, _ms(start), network_needed=True)
     deadline = min(start + options.deadline, total_deadline)
     try:
-        body = _http_get(url, options, deadline)
-    except _Reject as r:
-        return _Raw(url, (), ((r.reason, r.detail),), False, _ms(start))
+        body = http_get(
+            url,
+            timeout=options.timeout,
+            deadline=deadline,
+            max_bytes=options.max_bytes,
+            max_redirects=options.max_redirects,
+            user_agent=_USER_AGENT,
+            accept=_ACCEPT,
+            proxy=options.proxy,
+            env=options.proxy_environ(),
+            ca_file=options.https_ca_file,
+        )
+    except HttpError as r:
+        return _Raw(url, (), ((r.reason, r.message),), False, _ms(start))
     certs, problems = parse_certificates(body)
     if certs and cache is not None:
         cache.put(url, body)
@@ -619,7 +629,10 @@ def parse_certificates(body: bytes) -> tuple[tuple[CertInfo, ...], tuple[Rejecti
                 # other labels (keys, CRLs) are ignored: not issuer candidates
             except Exception as exc:  # hostile bytes: any parser failure is "unparsable"
                 problems.append(
-                    ("unparsable", f"PEM block '{block.label}' at line {block.line}: {_exc(exc)}")
+                    (
+                        "unparsable",
+                        f"PEM block '{block.label}' at line {block.line}: {describe(exc)}",
+                    )
                 )
         if not found and not problems:
             problems.append(("unparsable", "PEM answer without a CERTIFICATE or PKCS7 block"))
@@ -647,360 +660,8 @@ def parse_certificates(body: bytes) -> tuple[tuple[CertInfo, ...], tuple[Rejecti
         try:
             infos.append(from_certificate(c))
         except Exception as exc:  # a certificate cryptography loads but cannot describe
-            problems.append(("unparsable", f"certificate not understood: {_exc(exc)}"))
+            problems.append(("unparsable", f"certificate not understood: {describe(exc)}"))
     return tuple(infos), tuple(problems)
-
-
-# -- HTTP with a hard deadline ----------------------------------------------------------
-
-
-class _Clock:
-    """The deadline of one URL; ``op()`` is the timeout for the next socket operation."""
-
-    def __init__(self, deadline: float, op_timeout: float) -> None:
-        self.deadline = deadline
-        self.op_timeout = op_timeout
-
-    def left(self) -> float:
-        return self.deadline - time.monotonic()
-
-    def op(self) -> float:
-        left = self.left()
-        if left <= 0:
-            raise TimeoutError("deadline reached")
-        return min(self.op_timeout, left)
-
-
-def _deadline_reader(sock: socket.socket, clock: _Clock) -> io.BufferedReader:
-    import io
-
-    class Reader(io.RawIOBase):
-        # Every recv is armed with the time left, so headers and body, however
-        # slowly they trickle in, end at the deadline.
-        def readable(self) -> bool:
-            return True
-
-        def readinto(self, b: Any) -> int:
-            sock.settimeout(clock.op())
-            return sock.recv_into(b)
-
-    return io.BufferedReader(Reader(), buffer_size=_READ_PIECE)
-
-
-class _DeadlineSocket:
-    """The parts of a socket ``http.client`` uses, each bounded by the deadline."""
-
-    def __init__(self, sock: socket.socket, clock: _Clock) -> None:
-        self._sock = sock
-        self._clock = clock
-
-    def sendall(self, data: bytes) -> None:
-        self._sock.settimeout(self._clock.op())
-        self._sock.sendall(data)
-
-    def makefile(self, mode: str = "rb", *args: object, **kwargs: object) -> io.BufferedReader:
-        return _deadline_reader(self._sock, self._clock)
-
-    def close(self) -> None:
-        # The real socket is closed by _get_once once the answer is read;
-        # http.client closes its reference early on "Connection: close".
-        pass
-
-
-def _check_url(url: str) -> tuple[str, str, int, str, str]:
-    """(scheme, host, port, host:port for the Host header, path?query); raises _Reject."""
-    from urllib.parse import urlsplit
-
-    if len(url) > _MAX_URL:
-        raise _Reject("bad-url", f"URL of {len(url)} characters")
-    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in url):
-        raise _Reject("bad-url", f"{_show(url)} contains spaces or control characters")
-    try:
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if scheme not in _SCHEMES:
-            raise _Reject("bad-scheme", f"{_show(url)}: only http:// and https:// are fetched")
-        host = parts.hostname
-        port = parts.port or _SCHEMES[scheme]
-    except ValueError as exc:
-        raise _Reject("bad-url", f"{_show(url)}: {_exc(exc)}") from None
-    if not host:
-        raise _Reject("bad-url", f"{_show(url)} has no host")
-    hostport = parts.netloc.rpartition("@")[2]
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return scheme, host, port, hostport, target
-
-
-def _http_get(url: str, options: AiaOptions, deadline: float) -> bytes:
-    """GET ``url`` following http(s) redirects only; the body, or :class:`_Reject`."""
-    from urllib.parse import urldefrag, urljoin
-
-    clock = _Clock(deadline, options.timeout)
-    seen = {urldefrag(url)[0]}
-    current = url
-    for _ in range(options.max_redirects + 1):
-        status, location, body = _get_once(current, options, clock)
-        if status not in _REDIRECTS:
-            return body
-        if not location:
-            raise _Reject("http-status", f"HTTP {status} without a Location")
-        target = urljoin(current, location.strip())
-        try:
-            _check_url(target)
-        except _Reject as r:
-            if r.reason == "bad-scheme":
-                raise _Reject(
-                    "bad-scheme",
-                    f"redirect to {_show(target)} refused: only http:// and https:// are followed",
-                ) from None
-            raise
-        key = urldefrag(target)[0]
-        if key in seen:
-            raise _Reject("redirect-loop", f"redirect back to {_show(target)}")
-        seen.add(key)
-        current = target
-    raise _Reject("too-many-redirects", f"more than {options.max_redirects} redirects")
-
-
-def _get_once(url: str, options: AiaOptions, clock: _Clock) -> tuple[int, str | None, bytes]:
-    """One request; (status, Location, body).  Body read only for 2xx."""
-    import http.client
-    import ssl
-
-    scheme, host, port, hostport, target = _check_url(url)
-    proxy = _proxy_for(scheme, host, options)
-    sock: socket.socket | ssl.SSLSocket | None = None
-    try:
-        try:
-            if proxy is None:
-                sock = _connect(host, port, clock)
-            else:
-                sock = _connect(proxy.host, proxy.port, clock)
-                if scheme == "https":
-                    _tunnel(sock, hostport, proxy, clock)
-                else:
-                    target = url.split("#", 1)[0]  # a forward proxy wants the absolute URI
-        except _Reject:
-            raise
-        except TimeoutError:
-            raise
-        except OSError as exc:
-            where = f"proxy {proxy.host}:{proxy.port}" if proxy else f"{host}:{port}"
-            raise _Reject("connect-failed", f"{where}: {_exc(exc)}") from None
-        if scheme == "https":
-            sock = _tls(sock, host, options, clock)
-        conn = http.client.HTTPConnection(host, port)
-        conn.sock = _DeadlineSocket(sock, clock)  # type: ignore[assignment,unused-ignore]
-        headers = {
-            "Host": hostport,
-            "User-Agent": _USER_AGENT,
-            "Accept": "application/pkix-cert, application/pkcs7-mime, "
-            "application/x-x509-ca-cert, application/x-pem-file, */*;q=0.5",
-            "Accept-Encoding": "identity",
-            "Connection": "close",
-        }
-        if proxy is not None and scheme == "http" and proxy.auth:
-            headers["Proxy-Authorization"] = proxy.auth
-        conn.request("GET", target, headers=headers)
-        resp = conn.getresponse()
-        status = resp.status
-        if status in _REDIRECTS:
-            return status, resp.getheader("Location"), b""
-        if not 200 <= status < 300:
-            reason = _clean(str(resp.reason), 80)
-            raise _Reject("http-status", f"HTTP {status} {reason}".strip())
-        announced = resp.getheader("Content-Length")
-        if announced and announced.strip().isdigit() and int(announced) > options.max_bytes:
-            raise _Reject(
-                "too-large",
-                f"announced {int(announced)} bytes, limit {options.max_bytes}; not read",
-            )
-        body = bytearray()
-        while True:
-            piece = resp.read1(min(_READ_PIECE, options.max_bytes + 1 - len(body)))
-            if not piece:
-                break
-            body += piece
-            if len(body) > options.max_bytes:
-                raise _Reject("too-large", f"more than {options.max_bytes} bytes; stopped reading")
-        return status, None, bytes(body)
-    except _Reject:
-        raise
-    except TimeoutError:
-        raise _Reject(
-            "timeout",
-            f"no complete answer from {hostport} within the limits "
-            f"(timeout {options.timeout:g}s, deadline {options.deadline:g}s)",
-        ) from None
-    except ssl.SSLCertVerificationError as exc:
-        raise _Reject("tls-error", f"{hostport}: {exc.verify_message or _exc(exc)}") from None
-    except ssl.SSLError as exc:
-        raise _Reject("tls-error", f"{hostport}: {_exc(exc)}") from None
-    except (http.client.HTTPException, ValueError, UnicodeError) as exc:
-        raise _Reject("bad-response", f"{hostport}: {type(exc).__name__} {_exc(exc)}") from None
-    except OSError as exc:
-        raise _Reject("connect-failed", f"{hostport}: {_exc(exc)}") from None
-    finally:
-        if sock is not None:
-            sock.close()
-
-
-def _resolve(host: str, port: int, clock: _Clock) -> list[tuple[Any, ...]]:
-    """getaddrinfo bounded by the deadline (the resolver has its own, longer timeouts)."""
-    import ipaddress
-    import socket
-    import threading
-
-    try:
-        ipaddress.ip_address(host)
-        return list(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
-    except ValueError:
-        pass
-    result: list[list[tuple[Any, ...]]] = []
-    error: list[BaseException] = []
-
-    def lookup() -> None:
-        try:
-            result.append(list(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)))
-        except BaseException as exc:  # delivered to the caller's thread
-            error.append(exc)
-
-    worker = threading.Thread(target=lookup, name="trustdoctor-aia-dns", daemon=True)
-    worker.start()
-    worker.join(max(clock.op(), 0.0))
-    if worker.is_alive():
-        raise TimeoutError(f"name resolution of {host}")
-    if error:
-        exc = error[0]
-        if isinstance(exc, UnicodeError):
-            raise _Reject("bad-url", f"host {host!r} is not a valid name")
-        if isinstance(exc, OSError):
-            raise exc
-        raise OSError(str(exc))
-    return result[0]
-
-
-def _connect(host: str, port: int, clock: _Clock) -> socket.socket:
-    import socket
-
-    last: OSError | None = None
-    for family, kind, proto, _, addr in _resolve(host, port, clock):
-        s = socket.socket(family, kind, proto)
-        try:
-            s.settimeout(clock.op())
-            s.connect(addr)
-            return s
-        except TimeoutError:
-            s.close()
-            raise
-        except OSError as exc:
-            s.close()
-            last = exc
-    raise last or OSError(f"no address for {host}")
-
-
-def _tls(sock: socket.socket, host: str, options: AiaOptions, clock: _Clock) -> ssl.SSLSocket:
-    ctx = _ssl_context(options.https_ca_file)
-    tls = ctx.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
-    # CPython bounds a whole handshake by the socket timeout (one deadline for
-    # all its internal retries), so arming once is enough.
-    tls.settimeout(clock.op())
-    tls.do_handshake()
-    return tls
-
-
-_SSL_CONTEXTS: dict[str, ssl.SSLContext] = {}
-
-
-def _ssl_context(ca_file: Path | None) -> ssl.SSLContext:
-    import ssl
-
-    key = str(ca_file) if ca_file is not None else ""
-    if key not in _SSL_CONTEXTS:
-        try:
-            ctx = ssl.create_default_context(cafile=key or None)
-        except (OSError, ssl.SSLError) as exc:
-            raise InputError(
-                f"cannot use {ca_file} to verify HTTPS AIA endpoints: {_exc(exc)}"
-            ) from None
-        _SSL_CONTEXTS[key] = ctx
-    return _SSL_CONTEXTS[key]
-
-
-# -- proxies ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Proxy:
-    host: str
-    port: int
-    auth: str | None = field(default=None, repr=False)
-
-
-def _parse_proxy(spec: str) -> _Proxy:
-    import base64
-    from urllib.parse import unquote, urlsplit
-
-    try:
-        parts = urlsplit(spec if "://" in spec else f"http://{spec}")
-        port = parts.port or 80
-    except ValueError:
-        raise UsageError(f"proxy {spec.split('@')[-1]!r} is not http://host:port") from None
-    if parts.scheme != "http" or not parts.hostname:
-        raise UsageError(
-            f"proxy {spec.split('@')[-1]!r}: only http://host:port proxies are supported"
-        )
-    auth = None
-    if parts.username is not None:
-        creds = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
-        auth = "Basic " + base64.b64encode(creds).decode("ascii")
-    return _Proxy(parts.hostname, port, auth)
-
-
-def _proxy_for(scheme: str, host: str, options: AiaOptions) -> _Proxy | None:
-    if options.proxy is not None:
-        return _parse_proxy(options.proxy)
-    if not options.use_env_proxy:
-        return None
-    import urllib.request
-
-    proxies = urllib.request.getproxies_environment()
-    spec = proxies.get(scheme)
-    # proxy_bypass_environment applies no_proxy; it is public but missing from typeshed.
-    bypass: Callable[[str, dict[str, str]], bool] = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
-    if not spec or bypass(host, proxies):
-        return None
-    try:
-        return _parse_proxy(spec)
-    except UsageError as exc:
-        raise _Reject("proxy-error", f"{scheme}_proxy: {exc.message}") from None
-
-
-def _tunnel(sock: socket.socket, hostport: str, proxy: _Proxy, clock: _Clock) -> None:
-    """HTTP CONNECT through ``proxy``; reads the answer byte by byte (never past it)."""
-    request = f"CONNECT {hostport} HTTP/1.1\r\nHost: {hostport}\r\n"
-    if proxy.auth:
-        request += f"Proxy-Authorization: {proxy.auth}\r\n"
-    request += f"User-Agent: {_USER_AGENT}\r\n\r\n"
-    sock.settimeout(clock.op())
-    sock.sendall(request.encode("ascii"))
-    answer = bytearray()
-    while not answer.endswith(b"\r\n\r\n"):
-        if len(answer) > 8192:
-            raise _Reject(
-                "proxy-error", f"proxy {proxy.host}:{proxy.port}: oversized CONNECT answer"
-            )
-        sock.settimeout(clock.op())
-        byte = sock.recv(1)
-        if not byte:
-            raise _Reject("proxy-error", f"proxy {proxy.host}:{proxy.port} closed the tunnel")
-        answer += byte
-    status_line = bytes(answer).split(b"\r\n", 1)[0].decode("latin-1")
-    fields = status_line.split(None, 2)
-    if len(fields) < 2 or not fields[0].startswith("HTTP/") or not fields[1].startswith("2"):
-        raise _Reject(
-            "proxy-error", f"proxy {proxy.host}:{proxy.port} refused CONNECT: {status_line[:80]!r}"
-        )
 
 
 # -- the on-disk cache ---------------------------------------------------------------------
@@ -1011,7 +672,7 @@ class _Cache:
 
     Entry: ``trustdoctor-aia-cache 1 <length>\\n<url>\\n<body>``; the URL line
     guards against a foreign or colliding file, the length against a torn one.
-    Writes go to a temporary file renamed into place.  Every error is ignored:
+    Writes are atomic (:mod:`.atomic`), files 0600 in a 0700 directory.  Every error is ignored:
     a cache that cannot be read or written only costs a fetch.  Cached answers
     are re-checked like fresh ones (name and signature), so a tampered entry can
     at worst lose an issuer, never make anything trusted.
@@ -1062,20 +723,13 @@ class _Cache:
         return body
 
     def put(self, url: str, body: bytes) -> None:
-        import tempfile
+        from .atomic import atomic_write
 
         try:
             if not self.root.is_dir():
                 self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=self.root)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    header = _CACHE_MAGIC + b" %d\n" % len(body) + url.encode("utf-8") + b"\n"
-                    f.write(header + body)
-                os.replace(tmp, self._path(url))
-            except BaseException:
-                self._unlink(Path(tmp))
-                raise
+            header = _CACHE_MAGIC + b" %d\n" % len(body) + url.encode("utf-8") + b"\n"
+            atomic_write(self._path(url), header + body, mode=0o600)
         except OSError:
             return
         self._prune()
@@ -1085,6 +739,9 @@ class _Cache:
 
     def _prune(self) -> None:
         """Drop expired entries, leftovers of interrupted writes, the oldest beyond the cap."""
+        from .atomic import remove_stale
+
+        remove_stale(self.root)
         now = time.time()
         entries: list[tuple[float, Path]] = []
         try:
@@ -1094,10 +751,6 @@ class _Cache:
         for e in listing:
             name = e.name
             try:
-                if name.startswith(".tmp-") and name.endswith(".part"):
-                    if now - e.stat(follow_symlinks=False).st_mtime > 3600:
-                        self._unlink(Path(e.path))
-                    continue
                 # Only our own names: never delete anything else in a user-given --cache DIR.
                 if not (len(name) == 68 and name.endswith(".aia") and _is_hex(name[:64])):
                     continue
@@ -1123,27 +776,6 @@ class _Cache:
 
 def _is_hex(text: str) -> bool:
     return all(c in "0123456789abcdef" for c in text)
-
-
-def _show(url: str) -> str:
-    """A URL for messages: escaped (it comes from a certificate or a server) and truncated."""
-    text = url if len(url) <= 120 else url[:117] + "..."
-    if text.isascii() and text.isprintable():
-        return text
-    return ascii(text)
-
-
-def _exc(exc: BaseException) -> str:
-    return _clean(str(exc)) or type(exc).__name__
-
-
-def _clean(text: str, limit: int = 160) -> str:
-    """One line of at most ``limit`` characters, non-printables escaped: error texts
-    can carry bytes a hostile server chose (a status line, a reason phrase)."""
-    text = " ".join(text.split())
-    if not text.isprintable():
-        text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
-    return text[:limit]
 
 
 def _ms(start: float) -> int:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from ..errors import InputError, PrivateKeyInput
 from ..model.cert import CertInfo, Provenance, from_certificate
 from ..model.diagnosis import PresentedCert
-from ..model.pem import PRIVATE_KEY_LABELS, iter_pem_blocks
+from ..model.pem import PRIVATE_KEY_LABELS, iter_pem_blocks, pem_encode
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -280,8 +280,7 @@ def _as_pem(raw: bytes) -> bytes | None:
     if raw.lstrip().startswith(b"-----BEGIN"):
         return raw
     if raw[:1] == b"\x30" and _der_length(raw) == len(raw) and _parse_der_cert(raw) is not None:
-        body = base64.encodebytes(raw)
-        return b"-----BEGIN CERTIFICATE-----\n" + body + b"-----END CERTIFICATE-----\n"
+        return pem_encode(raw)
     return None
 
 

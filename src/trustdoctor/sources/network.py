@@ -23,7 +23,6 @@ target (or the proxy) is ever contacted.
 from __future__ import annotations
 
 import contextlib
-import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,8 +33,8 @@ from ..errors import ConnectError, UsageError
 from ..model.cert import Provenance, from_certificate
 from ..model.diagnosis import PresentedCert
 from ..model.target import Target, format_hostport, is_ip_literal, parse_hostport
-from .proxy import open_tunnel, select_proxy
-from .wire import Wire
+from .http import open_tunnel, select_proxy
+from .wire import Wire, dial, resolve
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -136,7 +135,9 @@ def resolve_addresses(target: Target, *, family: int = 0, timeout: float = 10.0)
         ConnectError: ``unreachable`` (the name does not resolve) or ``timeout``.
     """
     deadline = time.monotonic() + timeout
-    infos = _getaddrinfo(target.connect_host, target.connect_port, family, deadline, timeout)
+    infos = resolve(
+        target.connect_host, target.connect_port, family=family, deadline=deadline, timeout=timeout
+    )
     out: list[str] = []
     for info in infos:
         ip = str(info[4][0])
@@ -177,7 +178,15 @@ def fetch_chain(
         )
     start = time.monotonic()
     deadline = start + timeout
-    spec = select_proxy(target, proxy=proxy, env=env)
+    # A STARTTLS dialogue is no https:// request: only --proxy applies to it.
+    spec = select_proxy(
+        target.starttls or target.scheme,
+        target.host,
+        target.port,
+        connect_host=target.connect_host,
+        proxy=proxy,
+        env=env,
+    )
     notes: list[str] = []
     if spec is not None and spec.note:
         notes.append(spec.note)
@@ -193,8 +202,10 @@ def fetch_chain(
         peer = f"{target.display} at {format_hostport(dest_host, dest_port)}"
 
     if spec is not None:
-        infos = _getaddrinfo(spec.host, spec.port, family, deadline, timeout, what="proxy ")
-        sock, connected = _connect_any(infos, deadline, timeout, what=f"proxy {spec.display}")
+        sock, connected = dial(
+            spec.host, spec.port, family=family, deadline=deadline, timeout=timeout,
+            dns_what="proxy ", what=f"proxy {spec.display}",
+        )  # fmt: skip
         wire = Wire(sock, deadline=deadline, timeout=timeout, peer=f"proxy {spec.display}")
         try:
             open_tunnel(wire, spec, dest_host, dest_port, user_agent=f"trustdoctor/{__version__}")
@@ -203,8 +214,9 @@ def fetch_chain(
             raise
         wire.peer = peer
     else:
-        infos = _getaddrinfo(dest_host, dest_port, family, deadline, timeout)
-        sock, connected = _connect_any(infos, deadline, timeout, what=peer)
+        sock, connected = dial(
+            dest_host, dest_port, family=family, deadline=deadline, timeout=timeout, what=peer
+        )
         wire = Wire(sock, deadline=deadline, timeout=timeout, peer=peer)
 
     try:
@@ -222,126 +234,6 @@ def fetch_chain(
         )
     finally:
         wire.close()
-
-
-# -- DNS and TCP ---------------------------------------------------------------
-
-
-def _getaddrinfo(
-    host: str,
-    port: int,
-    family: int,
-    deadline: float,
-    timeout: float,
-    *,
-    what: str = "",
-) -> list[Any]:
-    """``getaddrinfo`` bounded by the deadline (it has no timeout of its own)."""
-    if is_ip_literal(host):
-        try:
-            return socket.getaddrinfo(
-                host.encode("ascii"), port, family, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST
-            )
-        except socket.gaierror as exc:
-            raise ConnectError(
-                f"cannot connect to {what}{format_hostport(host, port)}: {exc.strerror}",
-                "unreachable",
-            ) from None
-    # The resolver may block for many seconds (retries per server); run it in
-    # a daemon thread and stop waiting at the deadline.
-    import threading
-
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["infos"] = socket.getaddrinfo(_host_bytes(host), port, family, socket.SOCK_STREAM)
-        except socket.gaierror as exc:
-            box["error"] = exc
-        except (UnicodeError, OSError) as exc:  # pragma: no cover - odd names
-            box["error"] = exc
-
-    thread = threading.Thread(target=run, name=f"dns {host}", daemon=True)
-    thread.start()
-    thread.join(max(0.0, deadline - time.monotonic()))
-    if thread.is_alive():
-        raise ConnectError(
-            f"DNS lookup of {what}{host} did not finish within {timeout:g} s", "timeout"
-        )
-    if "error" in box:
-        err = box["error"]
-        text = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        raise ConnectError(
-            f"DNS lookup failed: cannot resolve {what}{host!r} ({text})", "unreachable"
-        )
-    infos: list[Any] = box["infos"]
-    if not infos:  # pragma: no cover - getaddrinfo raises instead
-        raise ConnectError(f"DNS lookup failed: no address for {what}{host!r}", "unreachable")
-    return infos
-
-
-def _host_bytes(host: str) -> bytes | str:
-    """Targets are already A-labels (sources/target.py): pass them as bytes so
-    ``getaddrinfo`` does not load the ``idna`` codec (~3 ms of start-up) for
-    ASCII it would leave unchanged; anything else keeps the stdlib's path."""
-    return host.encode("ascii") if host.isascii() else host
-
-
-def _connect_any(
-    infos: list[Any], deadline: float, timeout: float, *, what: str
-) -> tuple[socket.socket, str]:
-    """Connect to the first address that answers; returns the socket and ``ip:port``.
-
-    Addresses are tried in resolver order.  With several, each attempt gets a
-    share of the time left (at least 1 s), so one black-holed address (an
-    IPv6 route that drops packets, a dead node) does not use up the whole
-    budget: a poor man's Happy Eyeballs (RFC 8305), without parallelism.
-    """
-    unique: list[tuple[Any, ...]] = []
-    seen: set[tuple[Any, ...]] = set()
-    for fam, stype, proto, _canon, sockaddr in infos:
-        key = (fam, *sockaddr[:2])
-        if key not in seen:
-            seen.add(key)
-            unique.append((fam, stype, proto, sockaddr))
-    refused: list[str] = []
-    errors: list[str] = []
-    timed_out: list[str] = []
-    for n, (fam, stype, proto, sockaddr) in enumerate(unique):
-        addr = format_hostport(str(sockaddr[0]), int(sockaddr[1]))
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        others = len(unique) - n - 1
-        attempt = left if others == 0 else min(left, max(1.0, left / (others + 1)))
-        sock = socket.socket(fam, stype, proto)
-        sock.settimeout(attempt)
-        try:
-            sock.connect(sockaddr)
-        except TimeoutError:
-            sock.close()
-            timed_out.append(addr)
-            continue
-        except ConnectionRefusedError:
-            sock.close()
-            refused.append(addr)
-            continue
-        except OSError as exc:
-            sock.close()
-            errors.append(f"{addr}: {(exc.strerror or type(exc).__name__).lower()}")
-            continue
-        with contextlib.suppress(OSError):  # not every socket type has it
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return sock, addr
-    if refused:
-        more = f"; {'; '.join(errors)}" if errors else ""
-        raise ConnectError(
-            f"{what}: connection refused by {', '.join(refused)}{more}", "unreachable"
-        )
-    if errors and not timed_out:
-        raise ConnectError(f"{what}: cannot connect ({'; '.join(errors)})", "unreachable")
-    where = f" to {', '.join(timed_out)}" if timed_out else ""
-    raise ConnectError(f"{what}: connecting{where} timed out after {timeout:g} s", "timeout")
 
 
 # -- the handshake ---------------------------------------------------------------

@@ -1,10 +1,14 @@
-"""A TCP connection bounded by one overall deadline.
+"""TCP connections bounded by one overall deadline: name resolution, connect, I/O.
 
 Every read and write takes the time *left*, not a fresh timeout, so a server
 that trickles one byte a second, or accepts and never answers, ends within the
-budget the user gave (``--timeout``), never ``timeout × bytes``.  Errors become
-:class:`~trustdoctor.errors.ConnectError` with a stable code and a one-line
-message naming the peer and the phase ("waiting for the SMTP greeting").
+budget the user gave (``--timeout``), never ``timeout × bytes``; an optional
+per-operation cap (``op_timeout``) bounds each single wait as well (AIA: 5 s per
+operation, 10 s per URL).  Errors become
+:class:`~trustdoctor.errors.ConnectError` with a stable code (``unreachable``,
+``timeout``...) and a one-line message naming the peer and the phase ("waiting
+for the SMTP greeting").  Both the handshake of ``diagnose`` and the HTTP
+client of AIA (:mod:`.http`) dial through :func:`dial`.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ import contextlib
 import select
 import socket
 import time
+from typing import Any
 
 from ..errors import ConnectError
+from ..model.target import format_hostport, is_ip_literal
 
 # A line in a plaintext dialogue (SMTP, IMAP, FTP...) longer than this is not
 # a real server: RFC 5321 §4.5.3.1.5 caps SMTP reply lines at 512 octets and
@@ -30,15 +36,26 @@ class Wire:
         deadline: ``time.monotonic()`` value after which every operation fails.
         timeout: the whole budget in seconds (for messages).
         peer: how the peer is named in messages (``mail.example.com:25``).
+        op_timeout: at most this long for any one send or receive (``None``:
+            only the deadline bounds it).
         buffer: bytes received but not consumed yet.
         received: total bytes received (for "sent only N bytes" messages).
     """
 
-    def __init__(self, sock: socket.socket, *, deadline: float, timeout: float, peer: str) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        *,
+        deadline: float,
+        timeout: float,
+        peer: str,
+        op_timeout: float | None = None,
+    ) -> None:
         self.sock = sock
         self.deadline = deadline
         self.timeout = timeout
         self.peer = peer
+        self.op_timeout = op_timeout
         self.buffer = bytearray()
         self.received = 0
 
@@ -49,7 +66,7 @@ class Wire:
         left = self.remaining()
         if left <= 0:
             raise self._timeout(during)
-        self.sock.settimeout(left)
+        self.sock.settimeout(left if self.op_timeout is None else min(left, self.op_timeout))
 
     def _timeout(self, during: str) -> ConnectError:
         if self.received:
@@ -151,3 +168,161 @@ def _oserror_text(exc: OSError) -> str:
     if isinstance(exc, BrokenPipeError):
         return "closed by peer (broken pipe)"
     return (exc.strerror or type(exc).__name__).lower()
+
+
+# -- DNS and TCP ---------------------------------------------------------------
+
+
+def resolve(
+    host: str,
+    port: int,
+    *,
+    family: int = 0,
+    deadline: float,
+    timeout: float,
+    what: str = "",
+    op_timeout: float | None = None,
+) -> list[Any]:
+    """``getaddrinfo`` bounded by the deadline (it has no timeout of its own).
+
+    ``what`` prefixes the host in messages (``"proxy "``).
+
+    Raises:
+        ConnectError: ``unreachable`` (the name does not resolve) or ``timeout``.
+    """
+    if is_ip_literal(host):
+        try:
+            return socket.getaddrinfo(
+                host.encode("ascii"), port, family, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST
+            )
+        except socket.gaierror as exc:
+            raise ConnectError(
+                f"cannot connect to {what}{format_hostport(host, port)}: {exc.strerror}",
+                "unreachable",
+            ) from None
+    # The resolver may block for many seconds (retries per server); run it in
+    # a daemon thread and stop waiting at the deadline.
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["infos"] = socket.getaddrinfo(_host_bytes(host), port, family, socket.SOCK_STREAM)
+        except (UnicodeError, OSError) as exc:  # delivered to the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name=f"dns {host}", daemon=True)
+    thread.start()
+    wait = deadline - time.monotonic()
+    thread.join(max(0.0, wait if op_timeout is None else min(wait, op_timeout)))
+    if thread.is_alive():
+        limit = timeout if op_timeout is None else min(timeout, op_timeout)
+        raise ConnectError(
+            f"DNS lookup of {what}{host} did not finish within {limit:g} s", "timeout"
+        )
+    if "error" in box:
+        err = box["error"]
+        text = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise ConnectError(
+            f"DNS lookup failed: cannot resolve {what}{host!r} ({text})", "unreachable"
+        )
+    infos: list[Any] = box["infos"]
+    if not infos:  # pragma: no cover - getaddrinfo raises instead
+        raise ConnectError(f"DNS lookup failed: no address for {what}{host!r}", "unreachable")
+    return infos
+
+
+def _host_bytes(host: str) -> bytes | str:
+    """Hosts are already A-labels (sources/target.py): pass them as bytes so
+    ``getaddrinfo`` does not load the ``idna`` codec (~3 ms of start-up) for
+    ASCII it would leave unchanged; anything else keeps the stdlib's path."""
+    return host.encode("ascii") if host.isascii() else host
+
+
+def connect_any(
+    infos: list[Any],
+    *,
+    deadline: float,
+    timeout: float,
+    what: str,
+    op_timeout: float | None = None,
+) -> tuple[socket.socket, str]:
+    """Connect to the first address that answers; returns the socket and ``ip:port``.
+
+    Addresses are tried in resolver order.  With several, each attempt gets a
+    share of the time left (at least 1 s), so one black-holed address (an
+    IPv6 route that drops packets, a dead node) does not use up the whole
+    budget: a poor man's Happy Eyeballs (RFC 8305), without parallelism.
+    ``op_timeout`` caps every attempt.
+
+    Raises:
+        ConnectError: ``unreachable`` (refused, no route...) or ``timeout``.
+    """
+    unique: list[tuple[Any, ...]] = []
+    seen: set[tuple[Any, ...]] = set()
+    for fam, stype, proto, _canon, sockaddr in infos:
+        key = (fam, *sockaddr[:2])
+        if key not in seen:
+            seen.add(key)
+            unique.append((fam, stype, proto, sockaddr))
+    refused: list[str] = []
+    errors: list[str] = []
+    timed_out: list[str] = []
+    for n, (fam, stype, proto, sockaddr) in enumerate(unique):
+        addr = format_hostport(str(sockaddr[0]), int(sockaddr[1]))
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        others = len(unique) - n - 1
+        attempt = left if others == 0 else min(left, max(1.0, left / (others + 1)))
+        if op_timeout is not None:
+            attempt = min(attempt, op_timeout)
+        sock = socket.socket(fam, stype, proto)
+        sock.settimeout(attempt)
+        try:
+            sock.connect(sockaddr)
+        except TimeoutError:
+            sock.close()
+            timed_out.append(addr)
+            continue
+        except ConnectionRefusedError:
+            sock.close()
+            refused.append(addr)
+            continue
+        except OSError as exc:
+            sock.close()
+            errors.append(f"{addr}: {(exc.strerror or type(exc).__name__).lower()}")
+            continue
+        with contextlib.suppress(OSError):  # not every socket type has it
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock, addr
+    if refused:
+        more = f"; {'; '.join(errors)}" if errors else ""
+        raise ConnectError(
+            f"{what}: connection refused by {', '.join(refused)}{more}", "unreachable"
+        )
+    if errors and not timed_out:
+        raise ConnectError(f"{what}: cannot connect ({'; '.join(errors)})", "unreachable")
+    where = f" to {', '.join(timed_out)}" if timed_out else ""
+    limit = timeout if op_timeout is None else min(timeout, op_timeout)
+    raise ConnectError(f"{what}: connecting{where} timed out after {limit:g} s", "timeout")
+
+
+def dial(
+    host: str,
+    port: int,
+    *,
+    deadline: float,
+    timeout: float,
+    what: str,
+    family: int = 0,
+    dns_what: str = "",
+    op_timeout: float | None = None,
+) -> tuple[socket.socket, str]:
+    """:func:`resolve` then :func:`connect_any`: a connected socket and its ``ip:port``."""
+    infos = resolve(
+        host, port, family=family, deadline=deadline, timeout=timeout, what=dns_what,
+        op_timeout=op_timeout,
+    )  # fmt: skip
+    return connect_any(infos, deadline=deadline, timeout=timeout, what=what, op_timeout=op_timeout)

@@ -31,7 +31,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,13 +38,11 @@ from pathlib import Path
 from ..errors import FixError, UnsafePathError
 from ..fixes.model import Action, Plan, Purpose, Step, StepOutcome
 from ..fixes.tables import FORBIDDEN
+from ..model.pem import pem_encode
+from ..sources.atomic import TMP_MARK, WriteError, remove_stale
+from ..sources.atomic import atomic_write as write_atomically
 
 BACKUP_SUFFIX = ".trustdoctor-bak"
-TMP_MARK = ".trustdoctor-tmp-"
-# Test hook (docs/fix.md): when set to a path, the writer creates that file
-# and sleeps after fsyncing the temporary file and before the rename, so a
-# test can kill the process exactly there.
-PAUSE_ENV = "TRUSTDOCTOR_TEST_PAUSE_BEFORE_RENAME"
 TOOL_TIMEOUT = 300
 # PATH for refresh tools: Debian's are in /usr/sbin, often missing from a
 # user's PATH (smallstep/truststore#23).
@@ -120,46 +117,6 @@ class SafeRoot:
 # -- atomic writes ------------------------------------------------------------------------------
 
 
-def _cleanup_stale(dfd: int, name: str) -> None:
-    """Remove our own temporary files a killed run left behind (never anything else)."""
-    pat = re.compile(r"^\." + re.escape(name) + re.escape(TMP_MARK) + r"(\d+)$")
-    try:
-        entries = os.listdir(dfd)
-    except OSError:
-        return
-    for e in entries:
-        m = pat.match(e)
-        if not m:
-            continue
-        pid = int(m.group(1))
-        alive = pid != os.getpid()
-        if alive:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                alive = False
-            except PermissionError:
-                alive = True
-        if not alive:
-            with contextlib.suppress(OSError):
-                os.unlink(e, dir_fd=dfd)
-
-
-def _backup_name(dfd: int, name: str, now: dt.datetime) -> str:
-    base = name + BACKUP_SUFFIX
-    candidates = (
-        [base]
-        + [f"{base}-{now:%Y%m%dT%H%M%SZ}"]
-        + [f"{base}-{now:%Y%m%dT%H%M%SZ}-{i}" for i in range(1, 100)]
-    )
-    for c in candidates:
-        try:
-            os.stat(c, dir_fd=dfd, follow_symlinks=False)
-        except FileNotFoundError:
-            return c
-    raise FixError(f"{name}: too many backups already")
-
-
 def atomic_write(
     target: Path,
     data: bytes,
@@ -170,11 +127,10 @@ def atomic_write(
     now: dt.datetime | None = None,
     check_text: bool = True,
 ) -> str | None:
-    """Write ``data`` to ``target`` atomically; return the backup's name (or ``None``).
-
-    The temporary file lives in the target's directory (a rename never crosses
-    file systems), is fsynced before the rename, and the directory after it.
-    On any error the temporary file is removed and the target is untouched.
+    """Write ``data`` to ``target`` with :func:`trustdoctor.sources.atomic.atomic_write`
+    (an existing file keeps its mode and owner, and is kept as a backup); return
+    the backup's name (or ``None``).  Content that disables verification is
+    refused; errors are one-line :class:`FixError`.
     """
     shown = label or str(target)
     if check_text:
@@ -183,80 +139,21 @@ def atomic_write(
                 raise FixError(
                     f"{shown}: refusing to write content that disables verification ({bad.strip()})"
                 )
-    d, name = target.parent, target.name
     try:
-        dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
-        raise FixError(f"{shown}: cannot open its directory: {_errmsg(exc)}") from None
-    tmp = f".{name}{TMP_MARK}{os.getpid()}"
-    created = False
-    try:
-        _cleanup_stale(dfd, name)
-        old: os.stat_result | None
-        try:
-            old = os.stat(name, dir_fd=dfd, follow_symlinks=False)
-        except FileNotFoundError:
-            old = None
-        try:
-            fd = os.open(
-                tmp,
-                os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
-                mode,
-                dir_fd=dfd,
-            )
-            created = True
-            try:
-                view = memoryview(data)
-                while view:
-                    n = os.write(fd, view)
-                    view = view[n:]
-                if old is not None:
-                    os.fchmod(fd, old.st_mode & 0o7777)
-                    if os.geteuid() == 0:
-                        os.fchown(fd, old.st_uid, old.st_gid)
-                else:
-                    os.fchmod(fd, mode)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            raise FixError(f"{shown}: cannot write: {_errmsg(exc)}; nothing was changed") from None
-        pause = os.environ.get(PAUSE_ENV)
-        if pause:
-            Path(pause).write_text(str(os.getpid()))
-            time.sleep(60)
-        bak: str | None = None
-        try:
-            if backup and old is not None:
-                bak = _backup_name(dfd, name, now or dt.datetime.now(dt.UTC))
-                try:
-                    os.link(name, bak, src_dir_fd=dfd, dst_dir_fd=dfd, follow_symlinks=False)
-                except OSError:
-                    # Hard links unsupported here: copy the old bytes instead.
-                    with open(os.path.join(d, name), "rb") as src:
-                        content = src.read()
-                    bfd = os.open(
-                        bak, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dfd
-                    )
-                    try:
-                        os.write(bfd, content)
-                        os.fchmod(bfd, old.st_mode & 0o7777)
-                        os.fsync(bfd)
-                    finally:
-                        os.close(bfd)
-            os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
-            created = False
-            os.fsync(dfd)
-        except OSError as exc:
-            raise FixError(
-                f"{shown}: cannot replace: {_errmsg(exc)}; the previous file is unchanged"
-            ) from None
-        return bak
-    finally:
-        if created:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp, dir_fd=dfd)
-        os.close(dfd)
+        return write_atomically(
+            target,
+            data,
+            mode=mode,
+            preserve=True,
+            backup_suffix=BACKUP_SUFFIX if backup else None,
+            now=now,
+        )
+    except WriteError as exc:
+        what = {
+            "directory": "cannot open its directory: {}",
+            "write": "cannot write: {}; nothing was changed",
+        }.get(exc.stage, "cannot replace: {}; the previous file is unchanged")
+        raise FixError(f"{shown}: {what.format(_errmsg(exc))}") from None
 
 
 def make_dirs(sr: SafeRoot, path: str) -> list[str]:
@@ -279,14 +176,6 @@ def make_dirs(sr: SafeRoot, path: str) -> list[str]:
 
 
 # -- certificates ----------------------------------------------------------------------------------
-
-
-def pem_of(der: bytes) -> bytes:
-    import base64
-
-    b64 = base64.encodebytes(der).replace(b"\n", b"")
-    lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
-    return b"-----BEGIN CERTIFICATE-----\n" + b"\n".join(lines) + b"\n-----END CERTIFICATE-----\n"
 
 
 def fingerprints(data: bytes) -> list[str]:
@@ -446,9 +335,8 @@ class Applier:
                     return "unchanged", cand, None
                 continue  # another anchor with this name: never overwritten
             make_dirs(self.sr, cand.rsplit("/", 1)[0] or "/")
-            atomic_write(
-                self.sr.host(cand), pem_of(der), mode=0o644, backup=False, label=cand, now=self.now
-            )
+            host, pem = self.sr.host(cand), pem_encode(der)
+            atomic_write(host, pem, mode=0o644, backup=False, label=cand, now=self.now)
             self.changed_files.append(cand)
             return "changed", cand, (None if cand == dest else f"{dest} holds another certificate")
         raise FixError(f"{dest}: the name and {candidates[1]} are taken by other certificates")
@@ -558,7 +446,7 @@ class Applier:
                     return StepOutcome(step, "unchanged", f"{path}: already holds the CA", (path,))
                 if new and not new.endswith(b"\n"):
                     new += b"\n"
-                new += pem_of(ca_der)
+                new += pem_encode(ca_der)
             elif exists and fingerprints(old):
                 return StepOutcome(
                     step, "unchanged", f"{path}: already holds certificates", (path,)
@@ -725,7 +613,7 @@ class Applier:
             alias = f"{alias}-{fp[:8]}"
         try:
             shutil.copyfile(host, tmp)
-            ca_tmp.write_bytes(pem_of(ca_der))
+            ca_tmp.write_bytes(pem_encode(ca_der))
             argv = [
                 keytool,
                 "-importcert",
@@ -887,27 +775,12 @@ def sweep_stale(root: str | Path) -> list[str]:
         except (OSError, UnsafePathError):
             continue
     removed: list[str] = []
-    pat = re.compile(r"^\.(.+)" + re.escape(TMP_MARK) + r"(\d+)$")
     for d in sorted(dirs):
         try:
             host = sr.host(d)
-            names = os.listdir(host)
-        except (OSError, UnsafePathError):
+        except UnsafePathError:
             continue
-        for n in names:
-            m = pat.match(n)
-            if not m:
-                continue
-            try:
-                os.kill(int(m.group(2)), 0)
-                continue  # a live run owns it
-            except ProcessLookupError:
-                pass
-            except PermissionError:
-                continue
-            with contextlib.suppress(OSError):
-                os.unlink(host / n)
-                removed.append(f"{d}/{n}")
+        removed.extend(f"{d}/{n}" for n in remove_stale(host))
     return removed
 
 
