@@ -1,6 +1,8 @@
 """The trust-context options shared by ``stores``, ``chain`` and ``diagnose``.
 
-``--root DIR | --image FILE | --pid PID`` say where the client's files are;
+``--root DIR | --image IMAGE | --pid PID`` say where the client's files are
+(``--image``: an archive, an OCI layout directory or a registry reference,
+with ``--platform`` and ``--insecure-registry`` for pulls);
 ``--env KEY=VALUE`` (repeatable) and ``--env-file FILE`` give its environment
 (otherwise: the tool's own for ``/``, the process's for ``--pid``, the image
 config's for ``--image``, and an empty one for another root; for ``--pid`` and
@@ -20,6 +22,7 @@ from ..errors import InputError, UsageError
 
 if TYPE_CHECKING:
     from ..model.stores import StoreContext
+    from ..sources.registry import PullOptions
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_ENV_FILE = 1024 * 1024
@@ -46,8 +49,10 @@ def add_trust_context_arguments(parser: argparse.ArgumentParser) -> None:
     )
     where.add_argument(
         "--image",
-        metavar="FILE",
-        help="a `docker save` archive or an OCI image layout tar (.tar or .tar.gz)",
+        metavar="IMAGE",
+        help="a container image: a `docker save` or OCI archive (.tar, .tar.gz), an OCI "
+        "image layout directory, or a reference [REGISTRY/]REPO[:TAG|@DIGEST] pulled from its "
+        "registry (only the trust files are read; see docs/stores-inputs.md)",
     )
     where.add_argument(
         "--pid",
@@ -63,6 +68,16 @@ def add_trust_context_arguments(parser: argparse.ArgumentParser) -> None:
         help="an environment variable of the client (repeatable)",
     )
     g.add_argument("--env-file", metavar="FILE", help="KEY=VALUE lines (like docker --env-file)")
+    g.add_argument(
+        "--platform",
+        metavar="OS/ARCH[/VARIANT]",
+        help="with --image: the image of a multi-platform image to read (default: the host's)",
+    )
+    g.add_argument(
+        "--insecure-registry",
+        action="store_true",
+        help="with --image REF: pull over plain HTTP (loopback test registries only)",
+    )
     g.add_argument(
         "--registry",
         metavar="HOST[:PORT]",
@@ -108,17 +123,46 @@ def env_from_args(args: argparse.Namespace) -> dict[str, str] | None:
     return env
 
 
+def pull_options_from_args(args: argparse.Namespace) -> PullOptions | None:
+    """``--platform``/``--insecure-registry`` as pull options (``None`` without ``--image``)."""
+    platform = getattr(args, "platform", None)
+    insecure = bool(getattr(args, "insecure_registry", False))
+    if getattr(args, "image", None) is None:
+        if platform or insecure:
+            raise UsageError("--platform and --insecure-registry go with --image")
+        return None
+    from ..sources.imageref import parse_platform
+    from ..sources.registry import PullOptions
+
+    return PullOptions(
+        platform=parse_platform(platform) if platform else None, insecure_registry=insecure
+    )
+
+
 @contextlib.contextmanager
 def open_trust_context(args: argparse.Namespace) -> Iterator[StoreContext]:
     """Build the :class:`StoreContext` the options describe (the I/O edge of the CLI)."""
+    from ..errors import RegistryTrustError
     from ..stores.inspect import build_context
 
     env = env_from_args(args)
-    with build_context(
-        root=getattr(args, "root", None) or "/",
-        env=env,
-        pid=getattr(args, "pid", None),
-        image=getattr(args, "image", None),
-        registry=getattr(args, "registry", None),
-    ) as ctx:
-        yield ctx
+    pull = pull_options_from_args(args)
+    try:
+        with build_context(
+            root=getattr(args, "root", None) or "/",
+            env=env,
+            pid=getattr(args, "pid", None),
+            image=getattr(args, "image", None),
+            registry=getattr(args, "registry", None),
+            pull=pull,
+        ) as ctx:
+            yield ctx
+    except RegistryTrustError as exc:
+        # The registry's certificate is itself a trust failure: name the
+        # command that diagnoses it for docker (the client whose pull this is).
+        from ..explain.match import next_step
+
+        step = next_step(exc.host, exc.port, None, "docker", (), "unknown-issuer")
+        raise RegistryTrustError(
+            exc.registry, exc.host, exc.port, exc.reason, exc.verify_code, step.command
+        ) from None

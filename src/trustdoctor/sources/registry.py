@@ -109,7 +109,8 @@ class PullOptions:
         insecure_registry: plain HTTP, allowed for loopback registries only.
         docker_config: directory of ``config.json``; ``None``: ``$DOCKER_CONFIG``,
             else ``~/.docker``.
-        certs_dirs: directories holding ``<registry>/`` certificate folders.
+        certs_dirs: directories holding ``<registry>/`` certificate folders
+            (``None``: :data:`DOCKER_CERTS_DIRS`).
         cache: use the layer cache; ``cache_dir`` its directory (``None``: the
             default under ``$XDG_CACHE_HOME``); ``cache_max`` its size bound.
         timeout: seconds for one network operation; ``deadline``: for the pull.
@@ -120,7 +121,7 @@ class PullOptions:
     platform: Platform | None = None
     insecure_registry: bool = False
     docker_config: Path | None = None
-    certs_dirs: tuple[Path, ...] = DOCKER_CERTS_DIRS
+    certs_dirs: tuple[Path, ...] | None = None
     cache: bool = True
     cache_dir: Path | None = None
     cache_max: int = DEFAULT_MAX_BYTES
@@ -310,7 +311,8 @@ def registry_ssl_context(ref: ImageRef, options: PullOptions) -> tuple[ssl.SSLCo
     ctx = ssl.create_default_context()
     used: list[Path] = []
     names = [ref.registry] + ([ref.host] if ref.registry == DOCKER_HUB else [])
-    for base in options.certs_dirs:
+    dirs = options.certs_dirs if options.certs_dirs is not None else DOCKER_CERTS_DIRS
+    for base in dirs:
         for name in names:
             d = base / name
             try:
