@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import tarfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -236,6 +237,18 @@ class Built:
         return {"mediaType": self.media_type, "digest": self.digest, "size": len(self.top), **extra}
 
 
+def _diff_id(blob: bytes) -> str:
+    """The uncompressed digest; for a hostile blob (a bomb, garbage) just a placeholder."""
+    if blob[:2] == b"\x1f\x8b":
+        d = zlib.decompressobj(31)
+        try:
+            raw = d.decompress(blob, 64 * 1024 * 1024)
+        except zlib.error:
+            return sha256(blob)
+        return sha256(raw) if d.eof else sha256(blob)
+    return sha256(blob)
+
+
 def build_image(
     layers: Sequence[bytes],
     *,
@@ -248,8 +261,7 @@ def build_image(
     """One image manifest with its config and layer blobs (OCI or Docker v2 media types)."""
     cfg = json.loads(_config(env))
     cfg["architecture"] = arch
-    cfg["rootfs"]["diff_ids"] = [sha256(gzip.decompress(b) if b[:2] == b"\x1f\x8b" else b)
-                                 for b in layers]  # fmt: skip
+    cfg["rootfs"]["diff_ids"] = [_diff_id(b) for b in layers]
     cfg_bytes = json.dumps(cfg).encode()
     ltype = layer_media_type or (DOCKER_LAYER if docker_types else OCI_LAYER_GZIP)
     mtype = DOCKER_MANIFEST if docker_types else OCI_MANIFEST

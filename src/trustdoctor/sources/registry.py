@@ -600,7 +600,8 @@ class RegistryClient:
         self.deadline.forget(sock)
 
     def _net_error(self, host: str, port: int, what: str, exc: BaseException) -> SourceError:
-        if self.deadline.expired:
+        if self.deadline.expired or self.deadline.remaining() < 0.05:
+            # The watchdog fired, or the last read's timeout was cut to the deadline.
             return self.deadline.error()
         where = join_host_port(host, port)
         if isinstance(exc, TimeoutError):
