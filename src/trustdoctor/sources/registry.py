@@ -626,6 +626,8 @@ class RegistryClient:
                 self._arm(r.sock)
                 data = r.resp.read1(_CHUNK)
                 if not data:
+                    if self.deadline.expired:
+                        raise self.deadline.error()
                     break
                 total += len(data)
                 self.transferred += len(data)
@@ -861,6 +863,8 @@ class _BlobStream(io.RawIOBase):
                 self.r.conn.host, self.r.conn.port, self.what, exc
             ) from None
         n = len(data)
+        if n == 0 and self.client.deadline.expired:
+            raise self.client.deadline.error()  # the watchdog shut the socket: not an EOF
         if n == 0:
             self.eof = True
             self._verify()
