@@ -11,7 +11,8 @@ boundary (``cli.main``)::
     │   └── PrivateKeyInput          exit 2  a private key where a certificate was expected
     ├── UnsafePathError              exit 2  a symlink or tar member escaping a root
     ├── SourceError                  exit 3  a chain source could not deliver
-    │   └── ConnectError             exit 3  DNS, refused, timeout, not TLS, alerts
+    │   ├── ConnectError             exit 3  DNS, refused, timeout, not TLS, alerts
+    │   └── RegistryTrustError       exit 3  an image registry's certificate is not trusted
     ├── TrustStoreError              exit 3  a store could not be read at all
     └── FixError                     exit 3  a fix step could not be carried out
 
@@ -72,6 +73,39 @@ class ConnectError(SourceError):
     def __init__(self, message: str, code: str = "unreachable") -> None:
         super().__init__(message)
         self.code = code
+
+
+class RegistryTrustError(SourceError):
+    """The registry an image is pulled from presented a certificate we do not trust.
+
+    Not a crash but the first finding of a diagnosis: ``registry`` is the
+    ``host[:port]`` as written in the image reference, ``host``/``port`` where
+    the TLS connection went, ``reason`` the verifier's words
+    (``unable to get local issuer certificate``, ``Hostname mismatch``...),
+    ``verify_code`` OpenSSL's code when known.  ``next_command`` is set by the
+    command line (the ``trustdoctor diagnose`` that explains it) and shown
+    after the message.
+    """
+
+    def __init__(
+        self,
+        registry: str,
+        host: str,
+        port: int,
+        reason: str,
+        verify_code: int | None = None,
+        next_command: str | None = None,
+    ) -> None:
+        text = f"registry {registry}: its TLS certificate is not trusted ({reason})"
+        if next_command:
+            text += f"; next: {next_command}"
+        super().__init__(text)
+        self.registry = registry
+        self.host = host
+        self.port = port
+        self.reason = reason
+        self.verify_code = verify_code
+        self.next_command = next_command
 
 
 class TrustStoreError(TrustDoctorError):

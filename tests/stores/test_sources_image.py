@@ -423,10 +423,39 @@ def test_huge_member_count_is_bounded(tmp_path: Path) -> None:
         assert img.files == 0
 
 
-def test_zstd_layer_is_a_clear_error(tmp_path: Path) -> None:
+def test_zstd_layer_without_a_decoder_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
     zstd_frame = b"\x28\xb5\x2f\xfd" + b"\x00" * 32
     path = docker_save(tmp_path / "z.tar", [zstd_frame])
-    with pytest.raises(InputError, match="zstd"), extract_image(path):
+    # Neither Python 3.14's compression.zstd nor the zstandard package.
+    monkeypatch.setitem(sys.modules, "zstandard", None)
+    monkeypatch.setitem(sys.modules, "compression.zstd", None)
+    with pytest.raises(InputError, match=r"zstd-compressed.*zstandard") as ei, extract_image(path):
+        pass
+    assert "\n" not in str(ei.value)
+
+
+def test_zstd_layers_with_the_zstandard_package(tmp_path: Path) -> None:
+    zstandard = pytest.importorskip("zstandard", reason="the optional zstandard package")
+    data = zstandard.ZstdCompressor(level=3).compress(layer(BASE))
+    path = oci_layout(
+        tmp_path / "z.tar",
+        [data],
+        layer_media_type="application/vnd.oci.image.layer.v1.tar+zstd",
+    )
+    with extract_image(path) as img:
+        check_base(img)
+    # A corrupt frame is a one-line InputError, not the package's own exception.
+    bad = docker_save(tmp_path / "bad.tar", [data[: len(data) // 2] + bytes(64)])
+    with pytest.raises(InputError, match="layer 1") as ei, extract_image(bad):
+        pass
+    assert "\n" not in str(ei.value)
+    # A frame asking for a 2 GiB window is refused, not allocated.
+    huge_window = b"\x28\xb5\x2f\xfd" + bytes([0x00, 0xF8]) + bytes(16)
+    with pytest.raises(InputError), extract_image(docker_save(tmp_path / "w.tar", [huge_window])):
         pass
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ..fixes.model import FixContext
     from ..model.target import Target
     from ..sources.aia import AiaOptions
+    from ..sources.registry import PullOptions
     from ..stores.distro import Distro
 
 MAX_TRUST_DIR_FILES = 5000
@@ -71,6 +72,8 @@ class TrustOptions:
             ``--pid`` (a process older than its store must restart).
         servers: server software for server-side plans (``--server``).
         dockerfile: a Dockerfile that may set trust variables (fix plans).
+        pull: how an ``image`` given by reference is pulled (platform,
+            plain-HTTP loopback registry).
     """
 
     root: str = "/"
@@ -83,6 +86,7 @@ class TrustOptions:
     started: dt.datetime | None = None
     servers: tuple[str, ...] = ()
     dockerfile: str | None = None
+    pull: PullOptions | None = None
 
     @property
     def elsewhere(self) -> bool:
@@ -128,19 +132,31 @@ def open_context(opts: TrustOptions, at: dt.datetime) -> Iterator[StoreContext |
     if opts.trust:
         yield None
         return
+    from ..errors import RegistryTrustError
     from ..stores import build_context
 
-    with build_context(
-        root=opts.root or "/",
-        env=opts.env,
-        pid=opts.pid,
-        image=opts.image,
-        registry=opts.registry,
-        now=at,
-    ) as ctx:
-        if opts.started is not None and ctx.process_start is None:
-            ctx = replace(ctx, process_start=opts.started)
-        yield ctx
+    try:
+        with build_context(
+            root=opts.root or "/",
+            env=opts.env,
+            pid=opts.pid,
+            image=opts.image,
+            registry=opts.registry,
+            now=at,
+            pull=opts.pull,
+        ) as ctx:
+            if opts.started is not None and ctx.process_start is None:
+                ctx = replace(ctx, process_start=opts.started)
+            yield ctx
+    except RegistryTrustError as exc:
+        # The registry's own certificate is a trust failure: name the command
+        # that diagnoses it for docker (the client whose pull this is).
+        from ..explain.match import next_step
+
+        step = next_step(exc.host, exc.port, None, "docker", (), "unknown-issuer")
+        raise RegistryTrustError(
+            exc.registry, exc.host, exc.port, exc.reason, exc.verify_code, step.command
+        ) from None
 
 
 def network_env(opts: TrustOptions, ctx: StoreContext | None) -> dict[str, str]:

@@ -1,6 +1,8 @@
 """The trust-context options shared by ``stores``, ``chain`` and ``diagnose``.
 
-``--root DIR | --image FILE | --pid PID`` say where the client's files are;
+``--root DIR | --image IMAGE | --pid PID`` say where the client's files are
+(``--image``: an archive, an OCI layout directory or a registry reference,
+with ``--platform`` and ``--insecure-registry`` for pulls);
 ``--env KEY=VALUE`` (repeatable) and ``--env-file FILE`` give its environment
 (otherwise: the tool's own for ``/``, the process's for ``--pid``, the image
 config's for ``--image``, and an empty one for another root; for ``--pid`` and
@@ -19,6 +21,7 @@ from ..errors import InputError, UsageError
 
 if TYPE_CHECKING:
     from ..api.context import TrustOptions
+    from ..sources.registry import PullOptions
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_ENV_FILE = 1024 * 1024
@@ -45,8 +48,10 @@ def add_trust_context_arguments(parser: argparse.ArgumentParser) -> None:
     )
     where.add_argument(
         "--image",
-        metavar="FILE",
-        help="a `docker save` archive or an OCI image layout tar (.tar or .tar.gz)",
+        metavar="IMAGE",
+        help="a container image: a `docker save` or OCI archive (.tar, .tar.gz), an OCI "
+        "image layout directory, or a reference [REGISTRY/]REPO[:TAG|@DIGEST] pulled from its "
+        "registry (only the trust files are read; see docs/stores-inputs.md)",
     )
     where.add_argument(
         "--pid",
@@ -67,6 +72,16 @@ def add_trust_context_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ISO-8601",
         help="when the client process started (a daemon on --root: a store changed after it "
         "needs a restart); --pid reads it from the process",
+    )
+    g.add_argument(
+        "--platform",
+        metavar="OS/ARCH[/VARIANT]",
+        help="with --image: the image of a multi-platform image to read (default: the host's)",
+    )
+    g.add_argument(
+        "--insecure-registry",
+        action="store_true",
+        help="with --image REF: pull over plain HTTP (loopback test registries only)",
     )
     g.add_argument(
         "--registry",
@@ -147,6 +162,7 @@ def options_from_args(args: argparse.Namespace) -> TrustOptions:
         password=password_from_args(args),
         servers=servers_from_args(args),
         dockerfile=getattr(args, "dockerfile", None),
+        pull=pull_options_from_args(args),
     )
 
 
@@ -168,3 +184,19 @@ def password_from_args(args: argparse.Namespace) -> bytes | None:
 
         return read_source(args.password_file, max_bytes=4096).rstrip(b"\r\n")
     return None
+
+
+def pull_options_from_args(args: argparse.Namespace) -> PullOptions | None:
+    """``--platform``/``--insecure-registry`` as pull options (``None`` without ``--image``)."""
+    platform = getattr(args, "platform", None)
+    insecure = bool(getattr(args, "insecure_registry", False))
+    if getattr(args, "image", None) is None:
+        if platform or insecure:
+            raise UsageError("--platform and --insecure-registry go with --image")
+        return None
+    from ..sources.imageref import parse_platform
+    from ..sources.registry import PullOptions
+
+    return PullOptions(
+        platform=parse_platform(platform) if platform else None, insecure_registry=insecure
+    )

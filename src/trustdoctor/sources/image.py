@@ -1,10 +1,13 @@
-"""A container image file as a filesystem root, without a container engine.
+"""A container image as a filesystem root, without a container engine.
 
-``extract_image(path)`` reads a ``docker save`` archive (``manifest.json`` +
+``extract_image(image)`` reads a ``docker save`` archive (``manifest.json`` +
 layer tars) or an OCI image layout (``index.json`` -> manifest -> layer blobs
-under ``blobs/<alg>/``), as a tar, optionally gzip-compressed; layers may be
-plain, gzip, bzip2 or xz tars (zstd only where the standard library has it:
-Python 3.14's ``compression.zstd``).  The layers are applied in order with
+under ``blobs/<alg>/``), as a tar (optionally gzip-compressed) or as a
+directory, or pulls an image reference (``[registry/]repository[:tag|@digest]``)
+from its registry (``sources.registry``: only the config and the layers of one
+platform, each verified against its digest as it streams); layers may be
+plain, gzip, bzip2 or xz tars, and zstd where Python 3.14's
+``compression.zstd`` or the ``zstandard`` package is there.  The layers are applied in order with
 OCI whiteouts (``.wh.<name>`` deletes a lower entry, ``.wh..wh..opq`` hides
 everything below a directory from lower layers), but only the files trust
 depends on (:data:`TRUST_PATHS`, plus the paths the image's own environment
@@ -39,7 +42,7 @@ import importlib
 import io
 import json
 import os
-import platform
+import platform as _platform
 import posixpath
 import re
 import shutil
@@ -50,9 +53,14 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
-from trustdoctor.errors import InputError, UnsafePathError
+from trustdoctor.errors import InputError, UnsafePathError, UsageError
+
+from .imageref import ImageRef, Platform, choose_manifest, host_platform, parse_reference
+
+if TYPE_CHECKING:
+    from .registry import PullOptions, RemoteImage
 
 # ---------------------------------------------------------------------------
 # What trust needs (data tables)
@@ -129,29 +137,6 @@ ENV_PATH_VARS: tuple[tuple[str, str], ...] = (
     ("JAVA_OPTS", "java-opts"),
 )
 
-# Python's platform.machine() -> OCI architecture, to pick the host's
-# platform from a multi-platform index.
-_OCI_ARCH = {
-    "x86_64": "amd64",
-    "amd64": "amd64",
-    "aarch64": "arm64",
-    "arm64": "arm64",
-    "armv7l": "arm",
-    "ppc64le": "ppc64le",
-    "s390x": "s390x",
-    "riscv64": "riscv64",
-}
-
-# Media types (OCI image-spec, Docker distribution manifest v2).
-_INDEX_TYPES = {
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-}
-_MANIFEST_TYPES = {
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-}
-
 DEFAULT_MAX_TOTAL = 4 * 1024**3  # decompressed bytes read, all layers
 DEFAULT_MAX_MEMBER = 64 * 1024**2  # one kept file
 DEFAULT_MAX_EXTRACTED = 256 * 1024**2  # all kept files
@@ -167,6 +152,10 @@ _MAGIC_GZIP = b"\x1f\x8b"
 _MAGIC_BZIP2 = b"BZh"
 _MAGIC_XZ = b"\xfd7zXZ\x00"
 _MAGIC_ZSTD = b"\x28\xb5\x2f\xfd"
+_ZSTD_MAX_WINDOW = 1 << 27
+# Stream-mode tar reads (and skips unwanted members) in blocks of this size:
+# tarfile's default, 10 KiB, costs ~10,000 Python-level reads per 100 MB.
+_TAR_BUFSIZE = 1024 * 1024
 _DIGEST = re.compile(r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
 
 
@@ -182,12 +171,57 @@ class ExtractedImage:
     root: Path
     env: dict[str, str]
     config: dict[str, Any]
-    format: str  # "docker-save" | "oci"
-    reference: str | None  # a repo tag or ref.name annotation, if any
+    format: str  # "docker-save" | "oci" | "registry"
+    reference: str | None  # a repo tag or ref.name annotation, or the pulled reference
     layers: int
     files: int
     links: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    digest: str | None = None  # the manifest pulled (registry)
+    transferred: int = 0  # bytes received from the registry
+    cached_layers: int = 0  # layer and config blobs read from the layer cache
+
+
+# An --image value ending so is a file name, never an image reference.
+ARCHIVE_SUFFIXES: tuple[str, ...] = (
+    ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst", ".gz",
+)  # fmt: skip
+# Explicit transport prefix (skopeo's spelling) for a reference that is also a file name.
+REFERENCE_PREFIX = "docker://"
+
+
+def classify_image(image: str | Path) -> tuple[str, Path | ImageRef]:
+    """What an ``--image`` value is: ``("archive", path)``, ``("layout", dir)`` or
+    ``("reference", ImageRef)``.
+
+    A :class:`~pathlib.Path` is always a file or directory.  A string is a
+    path when something exists there, when it starts with ``/``, ``./``,
+    ``../`` or ``~`` or ends like an archive (``.tar``, ``.tar.gz``...);
+    ``docker://REF`` is always a reference; anything else is parsed as a
+    reference (``ubuntu`` is ``docker.io/library/ubuntu:latest``).
+    """
+    if isinstance(image, Path):
+        return ("layout" if image.is_dir() else "archive"), image
+    if image.startswith(REFERENCE_PREFIX):
+        return "reference", parse_reference(image[len(REFERENCE_PREFIX) :])
+    path = Path(image)
+    try:
+        exists = os.path.lexists(image)
+        is_dir = exists and path.is_dir()
+    except (OSError, ValueError):
+        exists = is_dir = False
+    if exists:
+        return ("layout" if is_dir else "archive"), path
+    lowered = image.lower()
+    if image.startswith(("/", "./", "../", "~")) or lowered.endswith(ARCHIVE_SUFFIXES):
+        return "archive", path
+    try:
+        return "reference", parse_reference(image)
+    except UsageError as exc:
+        raise InputError(
+            f"{image[:200]}: no such file or directory, and not an image reference "
+            f"({exc.message.split(': ', 1)[-1]})"
+        ) from None
 
 
 @contextlib.contextmanager
@@ -199,20 +233,26 @@ def extract_image(
     max_members: int = DEFAULT_MAX_MEMBERS,
     max_extracted: int = DEFAULT_MAX_EXTRACTED,
     extra_paths: Iterable[str] = (),
+    pull: PullOptions | None = None,
 ) -> Iterator[ExtractedImage]:
-    """Extract the trust files of the image at ``path``; yield an :class:`ExtractedImage`.
+    """Extract the trust files of the image ``path`` names; yield an :class:`ExtractedImage`.
 
-    ``extra_paths`` are more absolute paths (or globs in :data:`TRUST_PATHS`
-    syntax) to keep, e.g. the files a ``--env`` override names.  Errors:
+    ``path`` is an archive, an image layout directory or an image reference
+    (:func:`classify_image`).  ``extra_paths`` are more absolute paths (or
+    globs in :data:`TRUST_PATHS` syntax) to keep, e.g. the files a ``--env``
+    override names.  ``pull`` says how to pull a reference (and its
+    ``platform`` also picks the image of a multi-platform archive).  Errors:
     :class:`InputError` (not an image, corrupt, over a limit, zstd) and
-    :class:`UnsafePathError` (traversal), one line each, naming the file.
+    :class:`UnsafePathError` (traversal), one line each, naming the image;
+    pulling adds :class:`~trustdoctor.errors.SourceError` (network, login)
+    and :class:`~trustdoctor.errors.RegistryTrustError`.
     """
-    src = Path(path)
+    kind, target = classify_image(path)
     tmp = Path(tempfile.mkdtemp(prefix="trustdoctor-image-"))
     try:
         os.chmod(tmp, 0o700)
         limits = _Limits(max_total, max_member, max_members, max_extracted)
-        yield _Extractor(src, tmp, limits, tuple(extra_paths)).run()
+        yield _Extractor(kind, target, tmp, limits, tuple(extra_paths), pull).run()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -455,13 +495,43 @@ def _decompressor(raw: IO[bytes], magic: bytes, what: str) -> IO[bytes]:
     if magic.startswith(_MAGIC_ZSTD):
         try:  # Python 3.14+
             zstd = importlib.import_module("compression.zstd")
+            return zstd.ZstdFile(raw)  # type: ignore[no-any-return]
+        except ImportError:
+            pass
+        try:
+            zstandard = importlib.import_module("zstandard")
         except ImportError:
             raise InputError(
-                f"{what} is zstd-compressed; zstd is not supported by this Python "
-                f"(re-export the image with gzip layers, e.g. docker save)"
+                f"{what} is zstd-compressed; reading zstd needs the zstandard package "
+                f"(pip install 'trustdoctor[zstd]') or Python 3.14 "
+                f"(or re-export the image with gzip layers)"
             ) from None
-        return zstd.ZstdFile(raw)  # type: ignore[no-any-return]
+        # The window is bounded (128 MiB, zstd's own default limit): a frame
+        # asking for more is refused instead of allocated.
+        dctx = zstandard.ZstdDecompressor(max_window_size=_ZSTD_MAX_WINDOW)
+        return cast(IO[bytes], dctx.stream_reader(raw, closefd=False))
     return raw
+
+
+class _Prefixed(io.RawIOBase):
+    """``head`` (bytes already read to sniff the compression), then the rest of ``rest``."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self.head = head
+        self.rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int:
+        if self.head:
+            n = min(len(buf), len(self.head))
+            buf[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        data = self.rest.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
 
 
 # ---------------------------------------------------------------------------
@@ -516,11 +586,11 @@ class _Outer:
             name = m.target
         return None
 
-    def open(self, name: str, what: str) -> _Slice:
+    def open(self, name: str, what: str) -> IO[bytes]:
         m = self.find(name)
         if m is None:
             raise InputError(f"{self.image}: {what} {name!r} is missing from the archive")
-        return _Slice(self.fh.fileno(), m.offset, m.size)
+        return io.BufferedReader(_Slice(self.fh.fileno(), m.offset, m.size), 1024 * 1024)
 
     def json(self, name: str, what: str) -> Any:
         m = self.find(name)
@@ -533,6 +603,71 @@ class _Outer:
             return json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise InputError(f"{self.image}: {what} {name!r} is not valid JSON") from None
+
+
+class _DirStore:
+    """The same access as :class:`_Outer`, over an image layout directory.
+
+    Names are resolved inside the directory (a symlink may point elsewhere in
+    it, as old ``docker save`` layer links do, never out of it), and only
+    regular files are read (a FIFO is refused before any read).
+    """
+
+    def __init__(self, root: Path, image: str) -> None:
+        self.image = image
+        self.root = Path(os.path.realpath(root))
+
+    def close(self) -> None:
+        pass
+
+    def _path(self, name: str) -> Path | None:
+        parts = [p for p in name.split("/") if p not in ("", ".")]
+        if ".." in parts:
+            return None
+        real = os.path.realpath(self.root.joinpath(*parts))
+        if os.path.commonpath([str(self.root), real]) != str(self.root):
+            return None
+        return Path(real)
+
+    def find(self, name: str) -> Path | None:
+        p = self._path(name)
+        return p if p is not None and p.is_file() else None
+
+    def _fd(self, name: str, what: str) -> int:
+        p = self.find(name)
+        if p is None:
+            raise InputError(f"{self.image}: {what} {name!r} is missing from the directory")
+        try:
+            fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as exc:
+            raise InputError(f"{self.image}: {what} {name!r}: {exc.strerror}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise InputError(f"{self.image}: {what} {name!r} is not a regular file")
+        os.set_blocking(fd, True)
+        return fd
+
+    def open(self, name: str, what: str) -> IO[bytes]:
+        return open(self._fd(name, what), "rb", buffering=1024 * 1024)
+
+    def json(self, name: str, what: str) -> Any:
+        with open(self._fd(name, what), "rb") as fh:
+            raw = fh.read(MAX_JSON + 1)
+        if len(raw) > MAX_JSON:
+            raise InputError(f"{self.image}: {what} {name!r} is larger than {MAX_JSON} bytes")
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise InputError(f"{self.image}: {what} {name!r} is not valid JSON") from None
+
+
+def _zstd_errors() -> tuple[type[BaseException], ...]:
+    """``zstandard.ZstdError`` when that package is loaded (it is not an OSError)."""
+    import sys
+
+    mod = sys.modules.get("zstandard")
+    err = getattr(mod, "ZstdError", None) if mod is not None else None
+    return (err,) if isinstance(err, type) and issubclass(err, BaseException) else ()
 
 
 def _forget_members(tf: tarfile.TarFile) -> None:
@@ -566,6 +701,7 @@ class _Node:
 class _Layer:
     name: str  # archive path of the blob
     label: str  # for messages: "layer 2 (sha256:abcd1234...)"
+    desc: Any = None  # the registry descriptor (registry.Descriptor) of a pulled layer
 
 
 class _Tree:
@@ -657,22 +793,84 @@ class _Tree:
 
 
 class _Extractor:
-    def __init__(self, src: Path, tmp: Path, limits: _Limits, extra: tuple[str, ...]) -> None:
-        self.src = src
-        self.image = src.name or str(src)
+    def __init__(
+        self,
+        kind: str,
+        target: Path | ImageRef,
+        tmp: Path,
+        limits: _Limits,
+        extra: tuple[str, ...],
+        pull: PullOptions | None = None,
+    ) -> None:
+        self.kind = kind
+        self.target = target
+        self.src = target if isinstance(target, Path) else Path(".")
+        self.image = (
+            (self.src.name or str(self.src)) if isinstance(target, Path) else str(target)
+        )
         self.tmp = tmp
         self.limits = limits
         self.extra = extra
+        self.pull = pull
+        self.platform: Platform = (pull.platform if pull is not None else None) or host_platform(
+            _platform.machine()
+        )
+        self.explicit_platform = pull is not None and pull.platform is not None
         self.warnings: list[str] = []
         self.budget = _Budget(limits, self.image)
+        self.store: _Outer | _DirStore | None = None
+        self.remote: RemoteImage | None = None
+        self.outer_path: Path | None = None
 
     # -- top level ------------------------------------------------------
 
-    def run(self) -> ExtractedImage:
-        outer_path = self._outer_tar()
-        outer = _Outer(outer_path, self.image, self.budget)
+    def _open_source(self) -> tuple[str, dict[str, Any], list[_Layer], str | None]:
+        if self.kind == "reference":
+            from .registry import PullOptions, RemoteImage
+
+            assert isinstance(self.target, ImageRef)
+            self.remote = RemoteImage(
+                self.target, self.pull or PullOptions(), host_machine=_platform.machine()
+            )
+            config, descs = self.remote.layout()
+            self.remote.check_total(descs, self.limits.max_total)
+            layers = [
+                _Layer(d.digest, f"layer {i} ({d.digest[:19]}…)", d)
+                for i, d in enumerate(descs, 1)
+            ]
+            return "registry", config, layers, self.image
+        if self.kind == "layout":
+            self.store = _DirStore(self.src, self.image)
+        else:
+            self.outer_path = self._outer_tar()
+            self.store = _Outer(self.outer_path, self.image, self.budget)
+        return self._layout(self.store)
+
+    def _close_source(self) -> None:
+        if self.store is not None:
+            self.store.close()
+        if self.outer_path is not None and self.outer_path.parent == self.tmp:
+            self.outer_path.unlink(missing_ok=True)
+        if self.remote is not None:
+            self.warnings.extend(self.remote.warnings)
+            self.remote.close()
+
+    @contextlib.contextmanager
+    def _open_layer(self, layer: _Layer) -> Iterator[IO[bytes]]:
+        if self.remote is not None:
+            with self.remote.open_blob(layer.desc, layer.label) as fh:
+                yield fh
+            return
+        assert self.store is not None
+        fh = self.store.open(layer.name, layer.label)
         try:
-            fmt, config, layers, reference = self._layout(outer)
+            yield fh
+        finally:
+            fh.close()
+
+    def run(self) -> ExtractedImage:
+        try:
+            fmt, config, layers, reference = self._open_source()
             env = _config_env(config)
             workdir = str((config.get("config") or {}).get("WorkingDir") or "/")
             files, dirs = env_paths(env, workdir)
@@ -691,7 +889,7 @@ class _Extractor:
                 self.budget = _Budget(self.limits, self.image)
                 pass_warnings: list[str] = []
                 before = matcher.copy()
-                tree = self._apply(outer, layers, matcher, pass_warnings)
+                tree = self._apply(layers, matcher, pass_warnings)
                 if not self._needs_rescan(tree, before, matcher) or attempt == _MAX_PASSES - 1:
                     self.warnings.extend(pass_warnings)
                     break
@@ -699,9 +897,7 @@ class _Extractor:
             for p in unwanted:
                 tree.drop(p)
         finally:
-            outer.close()
-            if outer_path.parent == self.tmp:
-                outer_path.unlink(missing_ok=True)
+            self._close_source()
         root = self.tmp / "root"
         os.mkdir(root, 0o700)
         nfiles, links = self._materialize(tree, matcher, root)
@@ -714,7 +910,10 @@ class _Extractor:
             layers=len(layers),
             files=nfiles,
             links=links,
-            warnings=tuple(self.warnings),
+            warnings=tuple(dict.fromkeys(self.warnings)),
+            digest=self.remote.digest if self.remote is not None else None,
+            transferred=self.remote.client.transferred if self.remote is not None else 0,
+            cached_layers=self.remote.from_cache if self.remote is not None else 0,
         )
 
     def _outer_tar(self) -> Path:
@@ -763,17 +962,26 @@ class _Extractor:
 
     # -- layout ---------------------------------------------------------
 
-    def _layout(self, outer: _Outer) -> tuple[str, dict[str, Any], list[_Layer], str | None]:
+    def _layout(
+        self, outer: _Outer | _DirStore
+    ) -> tuple[str, dict[str, Any], list[_Layer], str | None]:
         if outer.find("manifest.json") is not None:
             return self._docker_save(outer)
         if outer.find("index.json") is not None:
             return self._oci(outer)
+        if isinstance(outer, _DirStore):
+            raise InputError(
+                f"{self.image}: is a directory but not an OCI image layout or docker save "
+                f"directory (no index.json or manifest.json)"
+            )
         raise InputError(
             f"{self.image}: not a docker save archive or OCI image layout "
             f"(no manifest.json or index.json)"
         )
 
-    def _docker_save(self, outer: _Outer) -> tuple[str, dict[str, Any], list[_Layer], str | None]:
+    def _docker_save(
+        self, outer: _Outer | _DirStore
+    ) -> tuple[str, dict[str, Any], list[_Layer], str | None]:
         manifest = outer.json("manifest.json", "manifest")
         if not isinstance(manifest, list) or not manifest or not isinstance(manifest[0], dict):
             raise InputError(f"{self.image}: manifest.json is not a list of images")
@@ -804,7 +1012,9 @@ class _Extractor:
         alg, hexd = digest.split(":", 1)
         return f"blobs/{alg}/{hexd}"
 
-    def _oci(self, outer: _Outer) -> tuple[str, dict[str, Any], list[_Layer], str | None]:
+    def _oci(
+        self, outer: _Outer | _DirStore
+    ) -> tuple[str, dict[str, Any], list[_Layer], str | None]:
         doc = outer.json("index.json", "OCI index")
         ref: str | None = None
         for _depth in range(4):  # index -> (nested index) -> manifest
@@ -815,7 +1025,13 @@ class _Extractor:
             descs = doc.get("manifests")
             if not isinstance(descs, list) or not descs:
                 raise InputError(f"{self.image}: OCI index lists no manifests")
-            desc = self._pick(descs)
+            desc = choose_manifest(
+                descs,
+                self.platform,
+                explicit=self.explicit_platform,
+                image=self.image,
+                warnings=self.warnings,
+            )
             ann = desc.get("annotations") or {}
             if isinstance(ann, dict) and ref is None:
                 name = ann.get("io.containerd.image.name") or ann.get(
@@ -841,58 +1057,27 @@ class _Extractor:
             layers.append(_Layer(name, f"layer {i} ({str(digest)[:19]}…)"))
         return "oci", config, layers, ref
 
-    def _pick(self, descs: list[Any]) -> dict[str, Any]:
-        """The host's platform from an index; attestations are never images."""
-        usable = []
-        for d in descs:
-            if not isinstance(d, dict):
-                continue
-            ann = d.get("annotations") or {}
-            if isinstance(ann, dict) and "vnd.docker.reference.type" in ann:
-                continue  # buildkit attestation manifest
-            plat = d.get("platform") or {}
-            if isinstance(plat, dict) and plat.get("os") == "unknown":
-                continue
-            mt = d.get("mediaType")
-            if mt is not None and mt not in _INDEX_TYPES | _MANIFEST_TYPES:
-                continue
-            usable.append(d)
-        if not usable:
-            raise InputError(f"{self.image}: OCI index has no image manifest")
-        arch = _OCI_ARCH.get(platform.machine().lower(), platform.machine().lower())
-        for d in usable:
-            plat = d.get("platform") or {}
-            if isinstance(plat, dict) and (plat.get("os"), plat.get("architecture")) == (
-                "linux",
-                arch,
-            ):
-                return d
-        if len(usable) > 1:
-            self.warnings.append(
-                f"no linux/{arch} image in the index; read the first of {len(usable)}"
-            )
-        return usable[0]
-
     # -- layers ---------------------------------------------------------
 
-    def _apply(
-        self, outer: _Outer, layers: list[_Layer], match: _Matcher, warnings: list[str]
-    ) -> _Tree:
+    def _apply(self, layers: list[_Layer], match: _Matcher, warnings: list[str]) -> _Tree:
         tree = _Tree()
         for number, layer in enumerate(layers, 1):
-            raw = outer.open(layer.name, layer.label)
-            magic = os.pread(raw.fd, 8, raw.offset) if raw.size else b""
-            if not magic:
-                continue  # an empty blob is an empty layer
             what = f"{self.image}: {layer.label}"
-            try:
-                stream = _Counting(_decompressor(cast(IO[bytes], raw), magic, what), self.budget)
-                with tarfile.open(fileobj=stream, mode="r|") as tf:
-                    self._apply_layer(tf, number, layer, tree, match, warnings)
-            except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-                raise InputError(f"{what}: corrupt or truncated layer ({_why(exc)})") from None
-            except ImportError:  # pragma: no cover - lzma/bz2 missing from this Python
-                raise InputError(f"{what}: compression not supported by this Python") from None
+            with self._open_layer(layer) as raw:
+                try:
+                    magic = raw.read(8)
+                    if not magic:
+                        continue  # an empty blob is an empty layer
+                    head = cast(IO[bytes], io.BufferedReader(_Prefixed(magic, raw)))
+                    stream = _Counting(_decompressor(head, magic, what), self.budget)
+                    with tarfile.open(fileobj=stream, mode="r|", bufsize=_TAR_BUFSIZE) as tf:
+                        self._apply_layer(tf, number, layer, tree, match, warnings)
+                except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+                    raise InputError(f"{what}: corrupt or truncated layer ({_why(exc)})") from None
+                except ImportError:  # pragma: no cover - lzma/bz2 missing from this Python
+                    raise InputError(f"{what}: compression not supported by this Python") from None
+                except _zstd_errors() as exc:
+                    raise InputError(f"{what}: corrupt zstd layer ({_why(exc)})") from None
         return tree
 
     def _member_path(self, name: str, layer: _Layer, what: str = "member") -> str:

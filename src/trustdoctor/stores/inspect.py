@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..clients import CLIENTS, check_clients, modelled
 from ..errors import InputError, TrustDoctorError, UsageError
@@ -29,6 +30,9 @@ from .base import finding
 from .distro import detect_distro
 from .reference import is_public
 from .rootfs import RootFS
+
+if TYPE_CHECKING:
+    from ..sources.registry import PullOptions
 
 
 def _resolve(ref: str) -> Callable[[StoreContext], object]:
@@ -146,14 +150,17 @@ def build_context(
     image: str | Path | None = None,
     registry: str | None = None,
     now: dt.datetime | None = None,
+    pull: PullOptions | None = None,
 ) -> Iterator[StoreContext]:
     """Yield the :class:`StoreContext` for a root, an image or a process (the I/O edge).
 
     * ``root`` (default ``/``): a directory; ``env=None`` means the tool's own
       environment for ``/`` and an empty one for any other root.
-    * ``image``: a ``docker save``/OCI tar, extracted to a private temporary
-      directory for the duration of the ``with`` block; the image config's
-      ``Env`` is the base environment, ``env`` entries override it.
+    * ``image``: a ``docker save``/OCI tar, an OCI layout directory or an
+      image reference (pulled as ``pull`` says), its trust files extracted to
+      a private temporary directory for the duration of the ``with`` block;
+      the image config's ``Env`` is the base environment, ``env`` entries
+      override it.
     * ``pid``: ``/proc/PID/root``, its environment (``env`` entries override
       it), its start time, executable and command line.
 
@@ -191,7 +198,7 @@ def build_context(
         from ..sources.image import extract_image
 
         extra = image_paths() + _env_paths(env or {})
-        with extract_image(image, extra_paths=extra) as ex:
+        with extract_image(image, extra_paths=extra, pull=pull) as ex:
             fs = RootFS(ex.root)
             ienv = dict(ex.env)
             ienv.update(env or {})
