@@ -202,6 +202,27 @@ def test_partial_trust(tmp_path: Path) -> None:
     assert f.params["root"] == "Finding Test Root C"  # type: ignore[attr-defined]
 
 
+def test_partial_trust_groups_many_roots_into_one_finding(tmp_path: Path) -> None:
+    """A bundle of many private roots one client lacks is one finding (with the
+    count and a few names), not one line per root."""
+    many = [ca(f"Grouped Root {i}") for i in range(40)]
+    r = Root(tmp_path / "root")
+    debian(r, [A], local=[(f"corp{i}.crt", c) for i, c in enumerate(many)])
+    r.file("/usr/bin/node", "", 0o755)
+    s = stores(r, ["go", "node"])
+    found = [f for f in s["node"].findings if f.code.value == "partial-trust"]
+    assert len(found) == 1
+    p = found[0].params
+    assert p["count"] == 40 and len(p["roots"]) == 5  # type: ignore[arg-type]
+    assert len(found[0].certs) == 40
+    from trustdoctor.api import inspect_stores
+    from trustdoctor.api.context import TrustOptions
+
+    text = inspect_stores(["go", "node"], options=TrustOptions(root=str(r.path), env={}))
+    lines = [x for x in text.to_text().plain().splitlines() if "partial-trust" in x]
+    assert len(lines) == 1 and "40 roots (" in lines[0] and "+35 more" in lines[0]
+
+
 # -- restart-required ------------------------------------------------------------------------
 
 

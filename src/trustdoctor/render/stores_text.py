@@ -103,6 +103,13 @@ def describe_finding(f: Finding) -> str:
             + _opt(p, "service", " — run: systemctl restart {}")
         )
     if code == "partial-trust":
+        count = p.get("count")
+        if isinstance(count, int) and count > 1:
+            more = f", +{count - 5} more" if count > 5 else ""
+            return (
+                f"{count} roots ({_p(p, 'roots')}{more}) are trusted by {_p(p, 'trusted_by')} "
+                f"but not by {_p(p, 'not_trusted_by')}"
+            )
         return (
             f"{_p(p, 'root')} ({_p(p, 'source')}) is trusted by {_p(p, 'trusted_by')} "
             f"but not by {_p(p, 'not_trusted_by')}"

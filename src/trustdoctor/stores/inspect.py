@@ -425,30 +425,42 @@ def _interesting(ctx: StoreContext, stores: Sequence[ClientStore]) -> dict[str, 
             )
             if local and not is_public(a.cert.sha256):
                 out.setdefault(a.cert.sha256, a)
-    return dict(list(out.items())[:20])
+    return dict(list(out.items())[:MAX_PARTIAL_ROOTS])
+
+
+# Roots compared across clients, at most (each costs one lookup per client).
+MAX_PARTIAL_ROOTS = 1000
 
 
 def _partial_trust(ctx: StoreContext, stores: list[ClientStore]) -> list[ClientStore]:
+    """One ``partial-trust`` finding per client and per split (which clients trust,
+    which do not), naming its roots: a bundle of 100 roots one client lacks is
+    one finding, not 100."""
     if len(stores) < 2:
         return stores
     roots = _interesting(ctx, stores)
-    extra: dict[str, list[Finding]] = {s.client: [] for s in stores}
+    groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Anchor]] = {}
     for fp, a in roots.items():
-        trusting = [s.client for s in stores if s.anchors.find(fp) is not None]
-        refusing = [s.client for s in stores if s.anchors.find(fp) is None]
-        if not trusting or not refusing:
-            continue
+        trusting = tuple(s.client for s in stores if s.anchors.find(fp) is not None)
+        refusing = tuple(s.client for s in stores if s.anchors.find(fp) is None)
+        if trusting and refusing:
+            groups.setdefault((trusting, refusing), []).append(a)
+    extra: dict[str, list[Finding]] = {s.client: [] for s in stores}
+    for (trusting, refusing), anchors in groups.items():
+        first = anchors[0]
         for c in refusing:
             extra[c].append(
                 finding(
                     Code.PARTIAL_TRUST,
                     Severity.WARNING,
-                    certs=[fp],
+                    certs=[a.cert.sha256 for a in anchors],
                     client=c,
-                    root=a.cert.display_name,
-                    trusted_by=trusting,
-                    not_trusted_by=refusing,
-                    source=a.provenance.source,
+                    root=first.cert.display_name,
+                    source=first.provenance.source,
+                    count=len(anchors),
+                    roots=[a.cert.display_name for a in anchors[:5]],
+                    trusted_by=list(trusting),
+                    not_trusted_by=list(refusing),
                 )
             )
     return [
