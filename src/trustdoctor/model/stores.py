@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from .anchors import Anchor, AnchorSet
+from .binary import BinaryInfo
 from .findings import Finding
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ class StoreContext:
             (``dockerd``, ``containerd``, ``crio``, ``kubelet``), used for
             ``restart-required`` when no ``--pid`` is given.
         process_exe: the executable of ``--pid`` (inside the root), if known.
+        process_binary: what that executable is (a Go program and its version...).
         process_cmdline: its command line, if known.
         label: how the root was given (``/``, ``--root DIR``, ``--image F``, ``--pid N``).
         env_origin: where ``env`` came from: ``tool`` (the tool's own, for ``/``),
@@ -101,6 +103,7 @@ class StoreContext:
     process_start: dt.datetime | None = None
     daemons: Mapping[str, dt.datetime] = field(default_factory=dict)
     process_exe: str | None = None
+    process_binary: BinaryInfo | None = None
     process_cmdline: tuple[str, ...] = ()
     label: str = "/"
     env_origin: str = "given"
@@ -134,6 +137,8 @@ class ClientStore:
             (docker/containerd/crio) whether or not they match.
         system_store: the anchors come from the distribution-managed store, so
             its anchor directories and rebuild command apply to this client.
+        runtime: what the running client is, when known from its binary
+            (``--pid``): ``go1.19.8``, with cgo and static/dynamic linking.
     """
 
     client: str
@@ -147,6 +152,7 @@ class ClientStore:
     load_error: str | None = None
     registry_dirs: tuple[str, ...] = ()
     system_store: bool = True
+    runtime: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ def store_to_dict(s: ClientStore, *, anchors: bool = False) -> dict[str, Any]:
         "pending": [_anchor(a) for a in s.pending],
         "ignored": [_anchor(a) for a in s.ignored],
         "registry_dirs": list(s.registry_dirs),
+        "runtime": dict(s.runtime) if s.runtime is not None else None,
     }
     if anchors:
         out["anchors"] = [_anchor(a) for a in s.anchors.anchors]

@@ -160,6 +160,15 @@ def _client(doc: Doc, s: ClientStore) -> None:
     doc.line(
         Span(s.client, BOLD), " — ", Span(f"{n} anchor{'s' if n != 1 else ''}", OK if n else BAD)
     )
+    if s.runtime is not None:
+        r = s.runtime
+        linking = "static" if r.get("static") else "dynamic"
+        flag = r.get("cgo")
+        cgo = "cgo" if flag is True else ("no cgo" if flag is False else "cgo unknown")
+        doc.line(
+            Span("    runtime  ", DIM),
+            f"{r.get('go')} ({r.get('main') or r.get('binary')}), {cgo}, {linking}",
+        )
     if s.load_error:
         doc.line("    ", Span("error", BAD), f"  {s.load_error}")
     for src in s.sources:

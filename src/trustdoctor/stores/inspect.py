@@ -179,6 +179,12 @@ def build_context(
 
         info = read_process(pid)
         fs = RootFS(info.root)
+        binary = None
+        if info.exe:
+            from .binaries import read_binary
+
+            with contextlib.suppress(OSError):
+                binary = read_binary(fs, info.exe.removesuffix(" (deleted)"))
         penv = dict(info.env)
         penv.update(env or {})
         yield StoreContext(
@@ -189,6 +195,7 @@ def build_context(
             process_start=info.start_time,
             now=when,
             process_exe=info.exe,
+            process_binary=binary,
             process_cmdline=tuple(info.cmdline),
             label=f"--pid {pid}",
             env_origin="process",
@@ -248,6 +255,9 @@ def process_client(ctx: StoreContext) -> str | None:
     for name, row in CLIENTS.items():
         if row.process and re.match(row.process, base):
             return name
+    # Any name: a Go program says so in its build info (kubelet, a service...).
+    if ctx.process_binary is not None and ctx.process_binary.is_go:
+        return "go"
     return None
 
 
@@ -407,7 +417,24 @@ def _post(ctx: StoreContext, s: ClientStore) -> ClientStore:
         pending=tuple(pending),
         ignored=tuple(ignored),
         refresh_command=refresh,
+        runtime=_runtime(ctx, s),
     )
+
+
+def _runtime(ctx: StoreContext, s: ClientStore) -> dict[str, object] | None:
+    """The ``--pid`` process is this client: what its binary says it is (a Go
+    program's Go version, cgo, static or dynamic linking)."""
+    binary = ctx.process_binary
+    if binary is None or not binary.is_go or process_client(ctx) != s.client:
+        return None
+    return {
+        "binary": binary.path,
+        "go": binary.go_version,
+        "main": binary.main,
+        "cgo": binary.cgo,
+        "static": binary.dynamic is False,
+        "godebug": binary.settings.get("DefaultGODEBUG"),
+    }
 
 
 def _interesting(ctx: StoreContext, stores: Sequence[ClientStore]) -> dict[str, Anchor]:

@@ -316,6 +316,13 @@ class RootFS:
             m = re.search(pattern, mm) if mm is not None else None
             return bytes(m.group(1)) if m else None
 
+    def mapped(
+        self, path: str, max_size: int
+    ) -> contextlib.AbstractContextManager[mmap.mmap | None]:
+        """``path`` mapped read-only (``None`` for an empty or not regular file).
+        Raises ``OSError`` (:class:`LimitExceeded` over ``max_size``)."""
+        return self._mapped(path, max_size)
+
     @contextlib.contextmanager
     def _mapped(self, path: str, max_size: int) -> Iterator[mmap.mmap | None]:
         """``path`` mapped read-only; ``None`` for an empty or not regular file."""
