@@ -4,9 +4,10 @@ nodejs doc/api/cli.md and src/crypto/crypto_context.cc
 (../shared/reference/truststores.md §3.3):
 
 * default (``--use-bundled-ca``): the Mozilla roots compiled into the binary
-  (src/node_root_certs.h).  trustdoctor cannot read them out of the binary, so
-  the ``certifi`` bundle installed with trustdoctor stands in for them (both are
-  Mozilla's list; versions may differ by a few roots) and the source says so.
+  (src/node_root_certs.h: PEM strings in the read-only data).  They are read
+  out of the installed ``node`` (or the ``libnode.so`` a distribution build
+  links); only when neither can be read does the ``certifi`` bundle stand in
+  for them (both are Mozilla's list) — the source says which.
 * ``--use-openssl-ca`` (in ``NODE_OPTIONS`` or on the command line): *instead*
   of the bundled roots, OpenSSL's default paths (``SSL_CERT_FILE``/``SSL_CERT_DIR``
   honoured, CApath by hash) of the OpenSSL Node runs with: the one compiled
@@ -31,7 +32,7 @@ from ..model.stores import ClientStore, SourceStatus, StoreContext, StoreSource
 from . import pemfile
 from .base import Builder, finding, merge_into, unreadable_finding
 from .certs import anchors_from_blocks
-from .openssl import openssl_info, openssl_store
+from .openssl import find_libs, openssl_info, openssl_store
 from .reference import certifi_reference
 from .rootfs import describe_oserror
 
@@ -84,7 +85,47 @@ def _node_openssldir(ctx: StoreContext) -> tuple[str | None, str]:
     return info.openssldir, f"system libcrypto ({info.how})"
 
 
-def _bundled(b: Builder) -> None:
+_BEGIN, _END = b"-----BEGIN CERTIFICATE-----", b"-----END CERTIFICATE-----"
+
+
+def compiled_roots(ctx: StoreContext) -> tuple[bytes, str] | None:
+    """The PEM roots compiled into the node binary (or its libnode), and where they are."""
+    candidates = [ctx.process_exe] if ctx.process_exe else []
+    candidates += list(BINARIES)
+    # A distribution's node links the runtime as a shared library (Debian's
+    # nodejs: libnode.so.NNN): the roots are compiled into that.
+    candidates += find_libs(ctx, "libnode.so")
+    for path in dict.fromkeys(candidates):
+        try:
+            with ctx.fs.mapped(path, 1 << 30) as mm:
+                if mm is None:
+                    continue
+                blocks: list[bytes] = []
+                pos = mm.find(_BEGIN)
+                while pos >= 0 and len(blocks) < 1000:
+                    end = mm.find(_END, pos, pos + 16384)
+                    if end < 0:
+                        pos = mm.find(_BEGIN, pos + 1)
+                        continue
+                    blocks.append(mm[pos : end + len(_END)] + b"\n")
+                    pos = mm.find(_BEGIN, end)
+        except OSError:
+            continue
+        if blocks:
+            return b"".join(blocks), path
+    return None
+
+
+def _bundled(ctx: StoreContext, b: Builder) -> None:
+    compiled = compiled_roots(ctx)
+    if compiled is not None:
+        data, path = compiled
+        anchors, _ = anchors_from_blocks(pemfile.go_certs(data), path, "compiled into node")
+        b.anchors.extend(anchors)
+        b.source(
+            path, "bundled", SourceStatus.USED, len(anchors), "Node's compiled-in Mozilla roots"
+        )
+        return
     ref = certifi_reference()
     if ref is None:  # pragma: no cover - certifi is a dependency
         b.source(
@@ -102,8 +143,8 @@ def _bundled(b: Builder) -> None:
         "bundled",
         SourceStatus.USED,
         len(anchors),
-        f"Node's compiled-in Mozilla roots; certifi {ref.version} ({ref.path}) "
-        "used as the stand-in",
+        f"Node's compiled-in Mozilla roots (no node binary readable here); certifi "
+        f"{ref.version} ({ref.path}) used as the stand-in",
     )
 
 
@@ -192,7 +233,7 @@ def _extra(ctx: StoreContext, b: Builder) -> None:
 def _run(ctx: StoreContext, chosen: str) -> Builder:
     b = Builder("node", partial_chain=False)
     if chosen in ("bundled", "system"):
-        _bundled(b)
+        _bundled(ctx, b)
     if chosen == "openssl":
         osdir, how = _node_openssldir(ctx)
         st = openssl_store(ctx, "node", openssldir=osdir or "")
