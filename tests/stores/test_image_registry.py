@@ -98,8 +98,11 @@ def stores_json(capsys: pytest.CaptureFixture[str], image: str, *extra: str) -> 
     assert code in (0, 1), err
     doc = json.loads(out)
     doc.pop("root")  # names the input (--image FILE or --image REF); all else must agree
-    if "plan" in doc and str(doc["plan"].get("root", "")).startswith(tempfile.gettempdir()):
-        doc["plan"]["root"] = "<extraction dir>"  # the (removed) temporary root of this run
+    if "plan" in doc:
+        # The plan names the image as given (--image FILE or --image REF), never
+        # the temporary directory it was extracted to.
+        assert str(doc["plan"]["root"]).startswith("--image ")
+        doc["plan"]["root"] = "<the image>"
     return code, doc
 
 

@@ -307,7 +307,9 @@ def _header(doc: Doc, plan: Plan) -> None:
     where = plan.platform
     if ctx is not None and ctx.distro_label and plan.platform == ctx.family:
         where = ctx.distro_label
-    root = f", root {plan.root}" if plan.root not in ("/", "") else ""
+    # The root matters to the steps that change files there, not to a server's.
+    changes_root = any(s.is_host for s in plan.steps)
+    root = f", root {plan.root}" if changes_root and plan.root not in ("/", "") else ""
     doc.line(Span(f"# platform: {where}{root}", d.DIM))
     if plan.ca is not None:
         ca = plan.ca

@@ -82,7 +82,9 @@ def fix_context(
     return FixContext(
         family=ctx.distro.family,
         distro_label=ctx.distro.label,
-        root=str(ctx.fs.root),
+        # An image is changed by its Dockerfile, never through the temporary
+        # directory it was extracted to: name the image, not that directory.
+        root=ctx.label if ctx.label.startswith("--image") else str(ctx.fs.root),
         image=ctx.label.startswith("--image"),
         pid=pid,
         process=ctx.process_exe,
