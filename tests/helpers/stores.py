@@ -28,6 +28,8 @@ from trustdoctor.model.stores import ClientStore
 from trustdoctor.stores import build_context, inspect_stores
 from trustdoctor.stores.subject_hash import subject_hash
 
+from . import go_build
+
 FAR_PAST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 FAR_FUTURE = dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
 CHROOT = shutil.which("chroot") or "/usr/sbin/chroot"
@@ -452,30 +454,9 @@ def go_probe() -> GoProbe | None:
     if not (final / "probe").is_file():
         work = Path(tempfile.mkdtemp(prefix="td-goprobe-build-"))
         try:
-            (work / "main.go").write_text(GO_PROBE)
-            (work / "go.mod").write_text("module probe\n\ngo 1.19\n")
-            env = {
-                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                "HOME": str(work),
-                "GOCACHE": str(work / "cache"),
-                "GOPATH": str(work / "gopath"),
-                "GOFLAGS": "-mod=mod",
-                "CGO_ENABLED": "0",
-                "GOTOOLCHAIN": "local",
-                "GOPROXY": "off",
-            }
-            out = subprocess.run(
-                [GO, "build", "-o", str(work / "probe"), "."],
-                cwd=work,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-            if out.returncode != 0:
-                raise RuntimeError(f"go build failed: {out.stderr}")
+            probe = go_build(GO_PROBE, work, "probe", module="probe")
             final.mkdir(exist_ok=True)
-            os.replace(work / "probe", final / "probe")
+            os.replace(probe, final / "probe")
         finally:
             shutil.rmtree(work, ignore_errors=True)
     _PROBE.append(GoProbe(final / "probe"))

@@ -25,6 +25,7 @@ import pytest
 
 import helpers.diagnose as dh
 import helpers.netlab as netlab
+from helpers import go_build
 from trustdoctor.lab import pki
 
 pytestmark = pytest.mark.oracle
@@ -116,24 +117,10 @@ def go_client(tmp_path_factory: pytest.TempPathFactory) -> Path:
     go = shutil.which("go")
     if go is None:
         pytest.skip("Go is not installed")
-    d = tmp_path_factory.mktemp("goclient")
-    (d / "main.go").write_text(GO_CLIENT)
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(d),
-        "GOCACHE": str(d / "cache"),
-        "GOPATH": str(d / "gopath"),
-        "GO111MODULE": "off",
-        "GOPROXY": "off",
-        "CGO_ENABLED": "0",
-        "GOTOOLCHAIN": "local",
-    }
-    out = d / "client"
-    proc = subprocess.run([go, "build", "-o", str(out), str(d / "main.go")], env=env,
-                          capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
-        pytest.fail(f"go build failed: {proc.stderr}")
-    return out
+    try:
+        return go_build(GO_CLIENT, tmp_path_factory.mktemp("goclient"), "client")
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 def ours(capsys, monkeypatch, shape: Shape, port: int, client: str, root: str) -> dh.Run:

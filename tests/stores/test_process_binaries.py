@@ -9,7 +9,6 @@ to a loopback TLS server itself: the real process's verdict is the oracle for
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import go_build
 from helpers.stores import ca, leaf, tls_server
 from trustdoctor.cli.main import main
 from trustdoctor.stores.binaries import MAGIC, parse_binary
@@ -55,31 +55,7 @@ def kubelet(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if GO is None:
         pytest.skip("go is not installed (Debian's golang-go)")
     work = tmp_path_factory.mktemp("gobuild")
-    (work / "main.go").write_text(PROGRAM)
-    (work / "go.mod").write_text("module example.com/kubelet\n\ngo 1.19\n")
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(work),
-        "GOCACHE": str(work / "cache"),
-        "GOPATH": str(work / "gopath"),
-        "CGO_ENABLED": "0",
-        "GOTOOLCHAIN": "local",
-        "GOPROXY": "off",
-        "GOFLAGS": "-mod=mod",
-    }
-    out = subprocess.run(
-        [GO, "build", "-o", str(work / "kubelet"), "."],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if out.returncode != 0:
-        pytest.fail(f"go build: {out.stderr}")
-    shutil.rmtree(work / "cache", ignore_errors=True)
-    return work / "kubelet"
+    return go_build(PROGRAM, work, "kubelet", module="example.com/kubelet")
 
 
 def _go_version() -> str:
