@@ -56,6 +56,7 @@ DATA_TEXT_KEYS = frozenset(
         "root",
         "name",
         "names",
+        "roots",
         "examples",
     }
 )
