@@ -66,7 +66,7 @@ def test_private_root_not_installed_is_client_side(h):
     d = run([h.leaf, h.intermediate], [make_cert("Some Other Root")])
     all_three(d, "untrusted-root")
     assert d.verdict.side.value == "client"
-    assert d.clients[0].client_error == "x509: certificate signed by unknown authority"
+    assert d.clients[0].client_error == "tls: failed to verify certificate: x509: certificate signed by unknown authority"
     assert d.clients[1].client_error == "verify error:num=20:unable to get local issuer certificate"
 
 
@@ -121,7 +121,7 @@ def test_not_a_ca_issuer_gives_go_hint(h):
     d = run([leaf, nonca], [h.root])
     all_three(d, "not-a-ca")
     assert d.clients[0].client_error == (
-        'x509: certificate signed by unknown authority (possibly because of "x509: invalid '
+        'tls: failed to verify certificate: x509: certificate signed by unknown authority (possibly because of "x509: invalid '
         'signature: parent certificate cannot sign this kind of certificate" while trying to '
         'verify candidate authority certificate "Not A CA")'
     )
@@ -152,7 +152,7 @@ def test_v1_intermediate_is_not_a_ca_but_v1_root_is_an_anchor(h):
     assert causes(d) == {"go": "not-a-ca"}
     assert (
         d.clients[0].client_error
-        == "x509: certificate is not authorized to sign other certificates"
+        == "tls: failed to verify certificate: x509: certificate is not authorized to sign other certificates"
     )
 
 
@@ -162,7 +162,7 @@ def test_expired_leaf_order_differs_between_go_and_openssl(h):
     # Go checks the leaf's validity first; OpenSSL reports the untrusted chain first.
     assert causes(d) == {"go": "expired", "openssl": "untrusted-root", "webpki": "expired"}
     assert d.clients[0].client_error.startswith(
-        "x509: certificate has expired or is not yet valid: "
+        "tls: failed to verify certificate: x509: certificate has expired or is not yet valid: "
         "current time 2026-06-01T12:00:00Z is after"
     )
     assert d.verdict.cause == Code.EXPIRED  # the first client's
@@ -195,7 +195,7 @@ def test_hostname_mismatch(h):
     d = run([h.leaf, h.intermediate], [h.root], host="other.example.com")
     all_three(d, "hostname-mismatch")
     assert d.clients[0].client_error == (
-        "x509: certificate is valid for registry.internal.example.com, not other.example.com"
+        "tls: failed to verify certificate: x509: certificate is valid for registry.internal.example.com, not other.example.com"
     )
     assert d.clients[1].client_error == "verify error:num=62:hostname mismatch"
 
@@ -204,7 +204,7 @@ def test_ip_host_needs_ip_san(h):
     d = run([h.leaf, h.intermediate], [h.root], host="127.0.0.1")
     all_three(d, "hostname-mismatch")
     assert d.clients[0].client_error == (
-        "x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs"
+        "tls: failed to verify certificate: x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs"
     )
     ip_leaf = make_cert("ip", issuer=h.intermediate, ca=False, ips=["127.0.0.1"])
     assert run([ip_leaf, h.intermediate], [h.root], host="127.0.0.1").verdict.trusted
@@ -222,7 +222,7 @@ def test_cn_only_leaf_go_refuses_openssl_accepts(h):
     d = run([cn, h.intermediate], [h.root])
     assert causes(d) == {"go": "hostname-mismatch", "openssl": "ok", "webpki": "hostname-mismatch"}
     assert d.clients[0].client_error == (
-        "x509: certificate relies on legacy Common Name field, use SANs instead"
+        "tls: failed to verify certificate: x509: certificate relies on legacy Common Name field, use SANs instead"
     )
     assert Code.LEGACY_COMMON_NAME in [f.code for f in d.findings]
 
@@ -231,7 +231,7 @@ def test_client_auth_only_eku(h):
     leaf = make_cert(H, issuer=h.intermediate, ca=False, dns=[H], eku=["clientAuth"])
     d = run([leaf, h.intermediate], [h.root])
     all_three(d, "wrong-usage")
-    assert d.clients[0].client_error == "x509: certificate specifies an incompatible key usage"
+    assert d.clients[0].client_error == "tls: failed to verify certificate: x509: certificate specifies an incompatible key usage"
 
 
 def test_intermediate_eku_must_allow_server_auth(h):
@@ -282,7 +282,7 @@ def test_path_length(h):
     leaf = make_cert(H, issuer=sub, ca=False, dns=[H])
     d = run([leaf, sub, p0], [h.root])
     all_three(d, "path-too-long")
-    assert d.clients[0].client_error == "x509: too many intermediates for path length constraint"
+    assert d.clients[0].client_error == "tls: failed to verify certificate: x509: too many intermediates for path length constraint"
 
 
 def test_sha1_intermediate_rejected_sha1_root_fine(h):

@@ -83,7 +83,7 @@ def test_json_verdict_with_single_client_is_that_clients(capsys, monkeypatch):
     assert [c["client"] for c in data["clients"]] == ["go"]
     assert data["verdict"]["cause"] == "missing-intermediate"
     assert data["verdict"]["side"] == "server"
-    assert data["clients"][0]["client_error"] == "x509: certificate signed by unknown authority"
+    assert data["clients"][0]["client_error"] == "tls: failed to verify certificate: x509: certificate signed by unknown authority"
 
 
 def test_text_is_plain_when_not_a_tty(capsys, monkeypatch):

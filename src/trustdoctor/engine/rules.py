@@ -27,7 +27,7 @@ from ..model.findings import Code, Confidence, Finding, Severity, Side
 from . import policies as P
 from .clienterrors import client_error
 from .hostnames import check_name, dns_match
-from .pathbuild import ANCHOR, Candidate, Path, PathSearch, build_paths
+from .pathbuild import ANCHOR, PRESENTED, Candidate, Path, PathSearch, build_paths
 from .policies import Policy
 
 EXPIRING_SOON_DAYS = 30
@@ -453,6 +453,9 @@ def evaluate(
     if policy.strict_profile and not [p for p in probs if p.code != Code.HOSTNAME_MISMATCH]:
         probs = [*probs, *_strict_problems(leaf, pool, anchors, host, at, policy)]
     ranked = _rank(policy, probs)
+    go_text: str | None = None
+    if policy.name == "go":
+        ranked, go_text = _go_reconcile(policy, leaf, pool, anchors, host, at, presented, ranked)
     path_links = tuple(
         PathLink(
             c.sha256,
@@ -511,13 +514,104 @@ def evaluate(
         confidence=confidence,
         findings=tuple(findings),
         path=path_links + missing_link,
-        client_error=client_error(policy.name, findings[0], best, host, client),
+        client_error=go_text
+        if go_text is not None
+        else client_error(policy.name, findings[0], best, host, client),
         alternatives=alternatives,
         settle=settle,
         anchor_source=anchor_source,
         anchor_count=len(anchors),
     )
     return Evaluation(v, best, tuple(ranked))
+
+
+# Go's verdict kinds (engine/gox509.py) → the finding codes that name them.
+_GO_KIND_CODES: Mapping[str, tuple[str, ...]] = {
+    "parse": (Code.UNPARSABLE_CERTIFICATE,),
+    "message-too-large": (Code.UNPARSABLE_CERTIFICATE,),
+    "key-size": (Code.WEAK_KEY,),
+    "key-type": (Code.INSECURE_ALGORITHM,),
+    "unhandled-critical": (Code.UNHANDLED_CRITICAL_EXTENSION,),
+    "expired": (Code.EXPIRED,),
+    "not-yet-valid": (Code.NOT_YET_VALID,),
+    "hostname": (Code.HOSTNAME_MISMATCH,),
+    "unknown-authority": (
+        NO_ANCHOR,
+        Code.NOT_A_CA,
+        Code.BAD_SIGNATURE,
+        Code.INSECURE_ALGORITHM,
+        Code.WEAK_KEY,
+    ),
+    "not-authorized-to-sign": (Code.NOT_A_CA,),
+    "too-many-intermediates": (Code.PATH_TOO_LONG,),
+    "sig-limit": (Code.PATH_TOO_LONG,),
+    "name-constraints": (Code.NAME_CONSTRAINTS,),
+    "unknown-error": (Code.NAME_CONSTRAINTS,),
+    "incompatible-usage": (Code.WRONG_USAGE,),
+    "name-mismatch": (Code.BAD_SIGNATURE,),
+}
+
+
+def _go_reconcile(
+    policy: Policy,
+    leaf: CertInfo,
+    pool: Sequence[Candidate],
+    anchors: AnchorSet,
+    host: str | None,
+    at: dt.datetime,
+    presented: Sequence[CertInfo],
+    ranked: list[Problem],
+) -> tuple[list[Problem], str]:
+    """Let Go's own procedure decide the verdict, the text and the primary cause.
+
+    Our path analysis explains (every problem on the best path); the Go
+    simulation (gox509.go_client) says what the real Go program does, in its
+    order: a parse error, the leaf, the host name, the chain search.  The
+    problem of ours naming Go's error is moved first, or made when we have none.
+    """
+    from .gox509 import go_client
+    from .versions import settings
+
+    b = policy.settings or settings("go")
+    sent = [leaf, *(c for c in presented if c.sha256 != leaf.sha256)]
+    seen = {c.sha256 for c in sent}
+    extra = [c.cert for c in pool if c.origin not in (ANCHOR, PRESENTED)]
+    extra = [c for c in extra if c.sha256 not in seen]
+    out = go_client(
+        sent, [a.cert for a in anchors.anchors], host=host, at=at, behaviour=b, extra=extra
+    )
+    sent += extra
+    if out.ok:
+        return [], ""
+    codes = _GO_KIND_CODES.get(out.kind, ())
+    if out.kind == "unknown-authority":
+        hint = str(out.params.get("hint", ""))
+        if "cannot sign" in hint:
+            codes = (Code.NOT_A_CA, NO_ANCHOR)
+        elif "insecure algorithm" in hint:
+            codes = (Code.INSECURE_ALGORITHM, NO_ANCHOR)
+        else:
+            codes = (NO_ANCHOR, Code.BAD_SIGNATURE)
+    chosen = next((p for c in codes for p in ranked if p.code == c), None)
+    if chosen is None:
+        depth = out.position if out.position is not None else 0
+        cert = next((c for c in sent if c.sha256 == out.sha256), leaf)
+        params: dict[str, object] = {k: v for k, v in out.params.items() if k != "hint_cert"}
+        code = codes[0] if codes else Code.STRICT_PROFILE
+        if code == Code.UNPARSABLE_CERTIFICATE:
+            params.setdefault("message", "")
+            params["position"] = depth
+            if out.kind == "message-too-large":
+                params["reason"] = "message-too-large"
+        elif code == Code.HOSTNAME_MISMATCH:
+            params.setdefault("host", host or "")
+            params.setdefault("names", [])
+        elif code == Code.INSECURE_ALGORITHM:
+            params.setdefault("algorithm", str(out.params.get("key_type", "")))
+        stage = P.CHAIN if code == NO_ANCHOR else _stage(policy, Code(code), depth)
+        chosen = Problem(code, stage, depth, cert, params)
+    rest = [p for p in ranked if p is not chosen]
+    return [chosen, *rest], out.text
 
 
 _SELF_CHECKED = frozenset(

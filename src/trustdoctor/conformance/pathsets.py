@@ -1,0 +1,118 @@
+"""Generated path-building cases with several candidate issuers.
+
+Each case is a leaf for ``H`` whose issuer name is shared by several
+candidates, some of them unusable (expired, not a CA, another key, signed by
+an untrusted root, without keyCertSign, clientAuth only, SHA-1, path length
+0...), offered in different orders, with and without key identifiers, and
+with trust stores holding re-issued roots or intermediates.  Clients that
+search every path (Go) and clients that pick one issuer per step (OpenSSL's
+build_chain) answer these differently; the oracle tests hold each model to
+its real program on them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from ..lab.pki import DAY, NOW, Issued, PrivateKey, make_cert, new_key
+from .oracles import OracleCase
+
+H = "svc.paths.test"
+
+
+def _leaf(issuer: Issued, *, aki: bool = True, **kw: object) -> Issued:
+    return make_cert(H, issuer=issuer, ca=False, dns=[H], aki=aki, **kw)  # type: ignore[arg-type]
+
+
+def _case(
+    cid: str,
+    leaf: Issued,
+    untrusted: list[Issued],
+    roots: list[Issued],
+    *,
+    host: str | None = H,
+    at: dt.datetime = NOW,
+) -> OracleCase:
+    return OracleCase(
+        cid,
+        (leaf.der, *(u.der for u in untrusted)),
+        tuple(r.der for r in roots),
+        host,
+        at,
+    )
+
+
+def multi_issuer_cases() -> list[OracleCase]:
+    """About fifty cases; keys are fresh, verdicts do not depend on them."""
+    out: list[OracleCase] = []
+    root_key: PrivateKey = new_key()
+    root = make_cert("Paths Root", key=root_key)
+    root_old = make_cert(
+        "Paths Root", key=root_key, not_before=NOW - 900 * DAY, not_after=NOW - 10 * DAY
+    )
+    root_other_key = make_cert("Paths Root")  # same name, another key
+    untrusted_root = make_cert("Paths Untrusted Root")
+    root2 = make_cert("Paths Second Root")
+    ikey: PrivateKey = new_key()
+
+    def inter(**kw: object) -> Issued:
+        kw.setdefault("issuer", root)
+        kw.setdefault("key", ikey)
+        return make_cert("Paths Issuing CA", **kw)  # type: ignore[arg-type]
+
+    good = inter()
+    variants: dict[str, Callable[[], Issued]] = {
+        "expired": lambda: inter(not_before=NOW - 400 * DAY, not_after=NOW - DAY),
+        "not-yet-valid": lambda: inter(not_before=NOW + DAY, not_after=NOW + 400 * DAY),
+        "wrong-key": lambda: inter(key=new_key()),
+        "not-ca": lambda: inter(ca=False, key_usage=("digital_signature", "key_cert_sign")),
+        "no-keycertsign": lambda: inter(key_usage=("digital_signature",)),
+        "client-auth-eku": lambda: inter(eku=("clientAuth",)),
+        "untrusted-parent": lambda: inter(issuer=untrusted_root),
+        "sha1": lambda: inter(hash_alg="sha1", key_kind="ec"),
+        "critical-ext": lambda: inter(unknown_critical=True),
+        "nc-excluded": lambda: inter(excluded_dns=["paths.test"]),
+        "v1-like-no-bc": lambda: inter(ca=None),
+        "cross-signed-root2": lambda: inter(issuer=root2),
+        "expired-cross-root2": lambda: inter(
+            issuer=root2, not_before=NOW - 400 * DAY, not_after=NOW - DAY
+        ),
+    }
+    for vname, make in sorted(variants.items()):
+        bad = make()
+        for with_aki in (True, False):
+            leaf = _leaf(good, aki=with_aki)
+            tag = "" if with_aki else "-no-aki"
+            out.append(_case(f"bad-first/{vname}{tag}", leaf, [bad, good], [root]))
+            out.append(_case(f"bad-last/{vname}{tag}", leaf, [good, bad], [root]))
+            out.append(_case(f"bad-only/{vname}{tag}", leaf, [bad], [root]))
+        # Both roots trusted: the second root may be the only way through.
+        out.append(_case(f"two-roots/{vname}", _leaf(good), [bad], [root, root2]))
+    # Trust stores with several roots of one name.
+    leaf = _leaf(good)
+    out.append(_case("store/expired-root-first", leaf, [good], [root_old, root]))
+    out.append(_case("store/expired-root-last", leaf, [good], [root, root_old]))
+    out.append(_case("store/expired-root-only", leaf, [good], [root_old]))
+    out.append(_case("store/other-key-root-first", leaf, [good], [root_other_key, root]))
+    out.append(_case("store/other-key-root-only", leaf, [good], [root_other_key]))
+    # The intermediate itself trusted (no partial chain in OpenSSL: code 2).
+    out.append(_case("store/intermediate-trusted", leaf, [good], [good]))
+    out.append(_case("store/intermediate-and-root", leaf, [], [good, root]))
+    # The server sends its root, trusted or not, or a cross-signed copy.
+    cross = make_cert("Paths Root", key=root_key, issuer=root2)
+    out.append(_case("sent/root", leaf, [good, root], [root]))
+    out.append(_case("sent/cross-signed-root-trusted-r1", leaf, [good, cross], [root]))
+    out.append(_case("sent/cross-signed-root-trusted-r2", leaf, [good, cross], [root2]))
+    out.append(_case("sent/cross-signed-root-both", leaf, [good, cross], [root2, root]))
+    out.append(_case("sent/untrusted-root", leaf, [good, root], [untrusted_root]))
+    # A path-length 0 intermediate above another intermediate, and a way round.
+    pl0 = make_cert("Paths PL0 CA", issuer=root, path_length=0)
+    sub_key: PrivateKey = new_key()
+    sub_via_pl0 = make_cert("Paths Sub CA", issuer=pl0, key=sub_key)
+    sub_direct = make_cert("Paths Sub CA", issuer=root, key=sub_key)
+    leaf_sub = _leaf(sub_via_pl0)
+    out.append(_case("pathlen/pl0-first", leaf_sub, [sub_via_pl0, pl0, sub_direct], [root]))
+    out.append(_case("pathlen/direct-first", leaf_sub, [sub_direct, sub_via_pl0, pl0], [root]))
+    out.append(_case("pathlen/pl0-only", leaf_sub, [sub_via_pl0, pl0], [root]))
+    return out
