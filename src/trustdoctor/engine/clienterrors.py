@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from ..clients import CLIENTS
 from ..model.findings import Code, Finding
 from .pathbuild import Path
+
+if TYPE_CHECKING:
+    from ..model.cert import CertInfo
+    from .osslverify import OsslError, OsslOutcome
 
 # OpenSSL: cause -> (verify code, text).  Variants chosen from the params below.
 OPENSSL_CODES: Mapping[str, tuple[int, str]] = {
@@ -104,6 +109,7 @@ def _go_algo(hash_name: str, path: Path, depth: int) -> str:
 # OpenSSL verify code -> the macro Node.js reports as ``err.code``
 # (X509_V_ERR_ prefix dropped; node src/crypto CASE_X509_ERR list).
 NODE_CODES: Mapping[int, str] = {
+    1: "UNSPECIFIED",
     2: "UNABLE_TO_GET_ISSUER_CERT",
     7: "CERT_SIGNATURE_FAILURE",
     9: "CERT_NOT_YET_VALID",
@@ -112,9 +118,20 @@ NODE_CODES: Mapping[int, str] = {
     19: "SELF_SIGNED_CERT_IN_CHAIN",
     20: "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
     21: "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    22: "CERT_CHAIN_TOO_LONG",
     25: "PATH_LENGTH_EXCEEDED",
     26: "INVALID_PURPOSE",
+    32: "KEYUSAGE_NO_CERTSIGN",
+    34: "UNHANDLED_CRITICAL_EXTENSION",
+    47: "PERMITTED_VIOLATION",
+    48: "EXCLUDED_VIOLATION",
+    51: "UNSUPPORTED_CONSTRAINT_TYPE",
+    53: "UNSUPPORTED_NAME_SYNTAX",
+    66: "EE_KEY_TOO_SMALL",
+    67: "CA_KEY_TOO_SMALL",
+    68: "CA_MD_TOO_WEAK",
     79: "INVALID_CA",
+    94: "EC_KEY_EXPLICIT_PARAMS",
 }
 
 # Java (JSSE/PKIX) texts, truststores.md §3.4.
@@ -288,3 +305,90 @@ def _go(f: Finding, path: Path, host: str | None) -> str:
     if f.code == Code.WEAK_KEY:
         return GO_UNKNOWN_AUTHORITY
     return GO_UNKNOWN_AUTHORITY
+
+
+# -- texts of the OpenSSL-based clients, from OpenSSL's own error list ------------------------
+#
+# osslverify.verify lists every error in the order OpenSSL reports them.  A
+# client with OpenSSL's default verify callback stops at the first one (curl,
+# Python, ``openssl verify``); Node.js's callback continues and Node reports
+# the last one (src/crypto/crypto_tls.cc VerifyCallback always returns 1, the
+# result is SSL_get_verify_result).  curl and Node check the host name
+# themselves after the handshake; Python and openssl give it to OpenSSL
+# (X509_VERIFY_PARAM_set1_host), whose check_id runs before the signature
+# and validity checks.
+
+
+def openssl_style(client: str | None) -> str:
+    """The text style of an OpenSSL-based client: openssl, curl, python or node."""
+    if client == "curl":
+        return "curl"
+    if client in ("python", "requests"):
+        return "python"
+    if client == "node":
+        return "node"
+    return "openssl"
+
+
+def host_checked_by_openssl(style: str) -> bool:
+    """Whether the client hands the host name to OpenSSL (else checks it itself after)."""
+    return style in ("openssl", "python")
+
+
+def _curl_host_text(host: str, version: str | None) -> str:
+    from .versions import settings
+
+    word = str(settings("curl", version).get("hostname_word", "hostname"))
+    return f"curl: (60) SSL: no alternative certificate subject name matches target {word} '{host}'"
+
+
+def openssl_style_text(
+    style: str,
+    outcome: OsslOutcome,
+    *,
+    host: str | None,
+    leaf: CertInfo,
+    host_error: int | None = None,
+    version: str | None = None,
+) -> tuple[OsslError | None, str]:
+    """The error the client reports and its exact text (``(None, "")``: trusted).
+
+    ``outcome`` is OpenSSL's run as this client configures it (with the host
+    for openssl/python, without for curl/node); ``host_error`` is the client's
+    own host-name check (62/64) for curl and Node, run when OpenSSL passed.
+    """
+    from .osslverify import error_text
+
+    if outcome.errors:
+        e = outcome.last if style == "node" else outcome.first
+        assert e is not None
+        msg = error_text(e.code, version=version if style == "openssl" else None)
+        if style == "curl":
+            from .versions import settings
+
+            if settings("curl", version).get("verify_result_text"):
+                return e, f"curl: (60) SSL certificate OpenSSL verify result: {msg} ({e.code})"
+            return e, f"curl: (60) SSL certificate problem: {msg}"
+        if style == "python":
+            if e.code == 62:
+                msg = f"Hostname mismatch, certificate is not valid for '{host}'."
+            elif e.code == 64:
+                msg = f"IP address mismatch, certificate is not valid for '{host}'."
+            return e, f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {msg}"
+        if style == "node":
+            return e, f"{NODE_CODES.get(e.code, str(e.code))}: {msg}"
+        return e, f"verify error:num={e.code}:{msg}"
+    if host_error is None or not host:
+        return None, ""
+    from .osslverify import OsslError
+
+    he = OsslError(host_error, 0, leaf)
+    if style == "curl":
+        return he, _curl_host_text(host, version)
+    if style == "node":
+        prefix = "ERR_TLS_CERT_ALTNAME_INVALID: Hostname/IP does not match certificate's altnames: "
+        if host_error == 64:
+            return he, f"{prefix}IP: {host} is not in the cert's list: {', '.join(leaf.ip_addresses)}"
+        names = ", ".join(f"DNS:{n}" for n in leaf.dns_names)
+        return he, f"{prefix}Host: {host}. is not in the cert's altnames: {names}"
+    return he, f"verify error:num={host_error}:{error_text(host_error)}"

@@ -456,6 +456,10 @@ def evaluate(
     go_text: str | None = None
     if policy.name == "go":
         ranked, go_text = _go_reconcile(policy, leaf, pool, anchors, host, at, presented, ranked)
+    elif policy.name == "openssl":
+        ranked, go_text = _openssl_reconcile(
+            policy, client, leaf, pool, anchors, host, at, presented, ranked
+        )
     path_links = tuple(
         PathLink(
             c.sha256,
@@ -612,6 +616,94 @@ def _go_reconcile(
         chosen = Problem(code, stage, depth, cert, params)
     rest = [p for p in ranked if p is not chosen]
     return [chosen, *rest], out.text
+
+
+# OpenSSL verify codes → the finding codes that name them.
+_OSSL_CODES: Mapping[int, tuple[str, ...]] = {
+    1: (Code.NAME_CONSTRAINTS,),
+    2: (NO_ANCHOR,),
+    18: (NO_ANCHOR,),
+    19: (NO_ANCHOR,),
+    20: (NO_ANCHOR,),
+    21: (NO_ANCHOR,),
+    22: (Code.PATH_TOO_LONG,),
+    7: (Code.BAD_SIGNATURE,),
+    9: (Code.NOT_YET_VALID,),
+    10: (Code.EXPIRED,),
+    25: (Code.PATH_TOO_LONG,),
+    26: (Code.WRONG_USAGE,),
+    32: (Code.NOT_A_CA,),
+    79: (Code.NOT_A_CA,),
+    34: (Code.UNHANDLED_CRITICAL_EXTENSION,),
+    47: (Code.NAME_CONSTRAINTS,),
+    48: (Code.NAME_CONSTRAINTS,),
+    51: (Code.NAME_CONSTRAINTS,),
+    53: (Code.NAME_CONSTRAINTS,),
+    62: (Code.HOSTNAME_MISMATCH,),
+    64: (Code.HOSTNAME_MISMATCH,),
+    66: (Code.WEAK_KEY,),
+    67: (Code.WEAK_KEY,),
+    68: (Code.INSECURE_ALGORITHM,),
+    94: (Code.WEAK_KEY,),
+}
+
+
+def _openssl_reconcile(
+    policy: Policy,
+    client: str,
+    leaf: CertInfo,
+    pool: Sequence[Candidate],
+    anchors: AnchorSet,
+    host: str | None,
+    at: dt.datetime,
+    presented: Sequence[CertInfo],
+    ranked: list[Problem],
+) -> tuple[list[Problem], str]:
+    """Let OpenSSL's own procedure (osslverify) decide verdict, text and cause.
+
+    OpenSSL picks one issuer per step and never goes back, so its verdict can
+    differ from the best path we found; the cause is OpenSSL's first error,
+    the text the one this client prints (clienterrors.openssl_style_text).
+    """
+    from .clienterrors import host_checked_by_openssl, openssl_style, openssl_style_text
+    from .osslverify import _check_host, _facts, verify
+
+    style = openssl_style(client)
+    untrusted = [c for c in presented if c.sha256 != leaf.sha256]
+    seen = {c.sha256 for c in untrusted} | {leaf.sha256}
+    untrusted += [
+        c.cert for c in pool if c.origin not in (ANCHOR, PRESENTED) and c.cert.sha256 not in seen
+    ]
+    trusted = [a.cert for a in anchors.anchors]
+    depth = policy.max_intermediates if policy.max_intermediates is not None else 100
+    by_openssl = host_checked_by_openssl(style)
+    out = verify(leaf, untrusted, trusted, at=at, host=host if by_openssl else None, depth=depth)
+    host_error = None
+    if not out.errors and host and not by_openssl:
+        host_error = _check_host(_facts(leaf), host)
+    shown, text = openssl_style_text(
+        style, out, host=host, leaf=leaf, host_error=host_error, version=policy.version
+    )
+    if shown is None:
+        return [], ""
+    cause = out.first or shown
+    codes = _OSSL_CODES.get(cause.code, ())
+    chosen = next((p for c in codes for p in ranked if p.code == c), None)
+    if chosen is None:
+        depth_i = cause.depth
+        params: dict[str, object] = {"verify_code": cause.code}
+        code: str = codes[0] if codes else Code.STRICT_PROFILE
+        if code == Code.HOSTNAME_MISMATCH:
+            params.update(host=host or "", names=list(leaf.dns_names + leaf.ip_addresses))
+            params["reason"] = "ip-not-in-san" if cause.code == 64 else "no-match"
+        elif code == Code.STRICT_PROFILE:
+            params["rule"] = "openssl-verify"
+        elif code in (Code.WEAK_KEY,):
+            params.update(key_type=cause.cert.key_type, bits=cause.cert.key_bits)
+        stage = P.CHAIN if code == NO_ANCHOR else _stage(policy, Code(code), depth_i)
+        chosen = Problem(code, stage, depth_i, cause.cert, params)
+    rest = [p for p in ranked if p is not chosen]
+    return [chosen, *rest], text
 
 
 _SELF_CHECKED = frozenset(
