@@ -116,3 +116,64 @@ def multi_issuer_cases() -> list[OracleCase]:
     out.append(_case("pathlen/direct-first", leaf_sub, [sub_direct, sub_via_pl0, pl0], [root]))
     out.append(_case("pathlen/pl0-only", leaf_sub, [sub_via_pl0, pl0], [root]))
     return out
+
+
+def basic_cases() -> list[OracleCase]:
+    """One chain per common failure shape (the seed guide's and a few more)."""
+    from ..lab.pki import hierarchy
+
+    host = "registry.internal.example.com"
+    h = hierarchy(host)
+    other = make_cert("Other Root")
+    nonca = make_cert("Not A CA", issuer=h.root, ca=False)
+    pl0 = make_cert("PL0", issuer=h.root, path_length=0)
+    sub = make_cert("Sub", issuer=pl0)
+    nc = make_cert("NC CA", issuer=h.root, permitted_dns=["example.org"])
+    sha1i = make_cert("SHA1 Inter", issuer=h.root, hash_alg="sha1")
+    rsa_root = make_cert("RSA1024 Root", key_kind="rsa1024")
+    impostor = make_cert("Example Internal Issuing CA", issuer=h.root)
+    exp_inter = make_cert(
+        "Expired Inter", issuer=h.root, not_after=NOW - DAY, not_before=NOW - 400 * DAY
+    )
+
+    def leaf(issuer: Issued, **kw: object) -> Issued:
+        kw.setdefault("dns", [host])
+        return make_cert(host, issuer=issuer, ca=False, **kw)  # type: ignore[arg-type]
+
+    def case(cid: str, chain: list[Issued], roots: list[Issued], name: str = host) -> OracleCase:
+        return OracleCase(
+            f"shape/{cid}", tuple(c.der for c in chain), tuple(r.der for r in roots), name, NOW
+        )
+
+    expired = leaf(h.intermediate, not_after=NOW - DAY, not_before=NOW - 90 * DAY)
+    return [
+        case("ok", [h.leaf, h.intermediate], [h.root]),
+        case("missing-intermediate", [h.leaf], [h.root]),
+        case("untrusted-root", [h.leaf, h.intermediate], [other]),
+        case("root-sent-untrusted", [h.leaf, h.intermediate, h.root], [other]),
+        case("self-signed-leaf", [make_cert(host, ca=False, dns=[host])], [h.root]),
+        case("not-a-ca", [leaf(nonca), nonca], [h.root]),
+        case("expired-leaf", [expired, h.intermediate], [h.root]),
+        case("expired-leaf-missing-intermediate", [expired], [h.root]),
+        case("expired-intermediate", [leaf(exp_inter), exp_inter], [h.root]),
+        case("not-yet-valid", [leaf(h.intermediate, not_before=NOW + DAY), h.intermediate],
+             [h.root]),
+        case("hostname", [h.leaf, h.intermediate], [h.root], "other.example.com"),
+        case("ip-host", [h.leaf, h.intermediate], [h.root], "127.0.0.1"),
+        case("ip-san-other-ip", [leaf(h.intermediate, ips=["10.0.0.1"]), h.intermediate],
+             [h.root], "127.0.0.1"),
+        case("cn-only", [make_cert(host, issuer=h.intermediate, ca=False), h.intermediate],
+             [h.root]),
+        case("client-auth", [leaf(h.intermediate, eku=["clientAuth"]), h.intermediate],
+             [h.root]),
+        case("path-len", [leaf(sub), sub, pl0], [h.root]),
+        case("name-constraints", [leaf(nc), nc], [h.root]),
+        case("name-constraints-cn-only", [make_cert("www.example.com", issuer=nc, ca=False),
+                                          nc], [h.root], "www.example.com"),
+        case("sha1-intermediate", [leaf(sha1i), sha1i], [h.root]),
+        case("rsa1024-root", [leaf(rsa_root)], [rsa_root]),
+        case("bad-signature", [h.leaf, impostor], [h.root]),
+        case("intermediate-anchor", [h.leaf, h.intermediate], [h.intermediate]),
+        case("critical-ext", [leaf(h.intermediate, unknown_critical=True), h.intermediate],
+             [h.root]),
+    ]

@@ -902,6 +902,7 @@ def _hostname_error(c: GoCert, host: str, b: Mapping[str, object]) -> _Err:
 def _nc_legacy(c: GoCert, chain: Sequence[GoCert]) -> _Err | None:
     """Go ≤1.25 (verify.go isValid): the leaf's SANs, then the CA's own SANs."""
     to_check = [x for x in (chain[0], c) if x.san_value is not None]
+    indexes = (_legacy_dns_index(c.nc_excluded), _legacy_dns_index(c.nc_permitted))
     count = 0
     for sc in to_check:
         for tag, data in sc.sans:
@@ -921,9 +922,7 @@ def _nc_legacy(c: GoCert, chain: Sequence[GoCert]) -> _Err | None:
                         f"x509: cannot parse dnsName {_q(name)}",
                         c,
                     )
-                err = _check_nc_legacy(
-                    c, "DNS name", name, lambda k, n=name: _dns_match_legacy(n, k), 2, count
-                )
+                err = _check_dns_legacy(c, name, count, indexes)
             elif tag == 6:
                 name = data.decode("latin-1")
                 host = (urlsplit(name).hostname or "")
@@ -980,6 +979,65 @@ def _check_nc_legacy(
     if not ok:
         return _cert_invalid(
             c, "name-constraints", f"{name_type} {_q(name)} is not permitted by any constraint"
+        )
+    return count
+
+
+def _legacy_dns_index(raw: tuple[tuple[int, bytes], ...]) -> dict[str, tuple[int, str]]:
+    out: dict[str, tuple[int, str]] = {}
+    for i, (_t, v) in enumerate(x for x in raw if x[0] == 2):
+        text = v.decode("latin-1")
+        out.setdefault(text.lower(), (i, text))
+    return out
+
+
+def _check_dns_legacy(
+    c: GoCert,
+    name: str,
+    count: int,
+    indexes: tuple[dict[str, tuple[int, str]], dict[str, tuple[int, str]]],
+) -> _Err | int:
+    """_check_nc_legacy for a DNS name, by lookup: matchDomainConstraint holds
+    when the constraint's labels are the name's last labels (a leading dot:
+    and at least one more label), case-insensitively."""
+    excluded = [v for t, v in c.nc_excluded if t == 2]
+    permitted = [v for t, v in c.nc_permitted if t == 2]
+    count += len(excluded)
+    if count > 250000:
+        return _cert_invalid(c, "unknown-error")
+    labels = _domain_to_reverse_labels(name)
+    if labels is None:
+        return _cert_invalid(
+            c, "name-constraints", f"x509: internal error: cannot parse domain {_q(name)}"
+        )
+    suffixes = {"": 0}
+    for k in range(1, len(labels) + 1):
+        tail = ".".join(reversed(labels[:k])).lower()
+        suffixes[tail] = k
+
+    def hits(index: dict[str, tuple[int, str]]) -> list[tuple[int, str]]:
+        found = [index[""]] if "" in index else []
+        for tail, k in suffixes.items():
+            if tail and tail in index:
+                found.append(index[tail])
+            if tail and k < len(labels) and "." + tail in index:
+                found.append(index["." + tail])
+        return sorted(found)
+
+    if excluded:
+        ex = hits(indexes[0])
+        if ex:
+            return _cert_invalid(
+                c,
+                "name-constraints",
+                f"DNS name {_q(name)} is excluded by constraint {_q(ex[0][1])}",
+            )
+    count += len(permitted)
+    if count > 250000:
+        return _cert_invalid(c, "unknown-error")
+    if permitted and not hits(indexes[1]):
+        return _cert_invalid(
+            c, "name-constraints", f"DNS name {_q(name)} is not permitted by any constraint"
         )
     return count
 
@@ -1049,33 +1107,40 @@ def _ip_match(raw: bytes, constraint: bytes) -> bool:
     return all((raw[i] & mask[i]) == (net[i] & mask[i]) for i in range(len(raw)))
 
 
-def _dns_has_suffix(constraint: str, name: str) -> bool:
-    """constraints.go dnsHasSuffix (ASCII case-insensitive)."""
-    a, b_ = constraint.lower(), name.lower()
-    if len(a) > len(b_):
-        return False
-    if not b_.endswith(a):
-        return False
-    return not (a and a[0] != "." and len(b_) > len(a) and b_[len(b_) - len(a) - 1] != ".")
+class _DnsConstraints:
+    """constraints.go dnsConstraints: query(name) gives the matching constraint.
 
+    dnsHasSuffix(c, name) holds exactly when the lower-cased ``c`` is ``name``
+    itself or one of its parent domains, with or without the leading dot: a
+    dictionary lookup over those, as fast as Go's sorted search.
+    """
 
-def _dns_query(constraints: list[str], name: str, permitted: bool) -> str | None:
-    """constraints.go dnsConstraints.query: the matching constraint, else None."""
-    if not constraints:
-        return None
-    if any(c == "" for c in constraints):
-        return ""
-    for c in constraints:
-        if _dns_has_suffix(c, name):
-            return c
-    if not permitted and name.startswith("*"):
-        trimmed = name.lower()[name.find(".") :] if "." in name else ""
+    def __init__(self, constraints: list[str], permitted: bool) -> None:
+        self.any = any(c == "" for c in constraints)
+        self.present = bool(constraints)
+        self.permitted = permitted
+        self.index: dict[str, str] = {}
+        self.parents: dict[str, str] = {}
         for c in constraints:
-            low = c.lower()
-            t = low[low.find(".") :] if "." in low else ""
-            if t and t == trimmed:
-                return low
-    return None
+            lc = c.lower()
+            self.index.setdefault(lc, c)
+            if not permitted and "." in lc:
+                self.parents.setdefault(lc[lc.find(".") :], lc)
+
+    def query(self, name: str) -> str | None:
+        if self.any:
+            return ""
+        low = name.lower()
+        if low in self.index:
+            return self.index[low]
+        for i, ch in enumerate(low):
+            if ch == ".":
+                for cand in (low[i:], low[i + 1 :]):
+                    if cand in self.index:
+                        return self.index[cand]
+        if not self.permitted and name.startswith("*") and "." in low:
+            return self.parents.get(low[low.find(".") :])
+        return None
 
 
 def _nc_chain(chain: Sequence[GoCert]) -> _Err | None:
@@ -1117,27 +1182,25 @@ def _nc_check_node(n: GoCert, c: GoCert) -> str | None:
         for k in e_ip:
             if _ip_match(raw, k):
                 return f"IP address {_q(text)} is excluded by constraint {_q(_nc_text(7, k))}"
-    p_dns = [v.decode("latin-1") for v in lists(2, n.nc_permitted)]
-    e_dns = [v.decode("latin-1") for v in lists(2, n.nc_excluded)]
+    p_dns = _DnsConstraints([v.decode("latin-1") for v in lists(2, n.nc_permitted)], True)
+    e_dns = _DnsConstraints([v.decode("latin-1") for v in lists(2, n.nc_excluded)], False)
     for d in c.dns_names:
         if not _domain_name_valid(d, False):
             return f"x509: cannot parse dnsName {_q(d)}"
-        if p_dns and _dns_query(p_dns, d, True) is None:
+        if p_dns.present and p_dns.query(d) is None:
             return f"DNS name {_q(d)} is not permitted by any constraint"
-        if e_dns:
-            hit = _dns_query(e_dns, d, False)
-            if hit is not None:
-                return f"DNS name {_q(d)} is excluded by constraint {_q(hit)}"
-    p_uri = [v.decode("latin-1") for v in lists(6, n.nc_permitted)]
-    e_uri = [v.decode("latin-1") for v in lists(6, n.nc_excluded)]
+        hit = e_dns.query(d) if e_dns.present else None
+        if hit is not None:
+            return f"DNS name {_q(d)} is excluded by constraint {_q(hit)}"
+    p_uri = _DnsConstraints([v.decode("latin-1") for v in lists(6, n.nc_permitted)], True)
+    e_uri = _DnsConstraints([v.decode("latin-1") for v in lists(6, n.nc_excluded)], False)
     for u in c.uris:
         h = (urlsplit(u).hostname or "").lower()
-        if p_uri and _dns_query(p_uri, h, True) is None:
+        if p_uri.present and p_uri.query(h) is None:
             return f"URI {_q(u)} is not permitted by any constraint"
-        if e_uri:
-            hit = _dns_query(e_uri, h, False)
-            if hit is not None:
-                return f"URI {_q(u)} is excluded by constraint {_q(hit)}"
+        hit = e_uri.query(h) if e_uri.present else None
+        if hit is not None:
+            return f"URI {_q(u)} is excluded by constraint {_q(hit)}"
     p_em = [v.decode("latin-1") for v in lists(1, n.nc_permitted)]
     e_em = [v.decode("latin-1") for v in lists(1, n.nc_excluded)]
     for e in c.emails:

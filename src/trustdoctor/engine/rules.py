@@ -83,10 +83,25 @@ def _stage(policy: Policy, code: str, depth: int) -> str:
     return P.CHAIN
 
 
+def _dns_suffixes(name: str) -> set[str]:
+    """Every constraint text that would contain ``name``: itself, and each
+    parent domain with and without its leading dot (so a lookup in a set of
+    constraints is as good as comparing with each one, RFC 5280 4.2.1.10)."""
+    out = {name}
+    for i, ch in enumerate(name):
+        if ch == ".":
+            out.add(name[i:])
+            out.add(name[i + 1 :])
+    return out
+
+
 def _nc_violation(ca: CertInfo, subject: CertInfo) -> dict[str, object] | None:
     nc = ca.name_constraints
     if nc is None:
         return None
+
+    def norm(base: str) -> str:
+        return base.rstrip(".").lower() if not base.startswith(".") else base.lower()
 
     def dns_in(name: str, base: str) -> bool:
         n, b = name.rstrip(".").lower(), base.rstrip(".").lower()
@@ -100,12 +115,17 @@ def _nc_violation(ca: CertInfo, subject: CertInfo) -> dict[str, object] | None:
         host = addr.rpartition("@")[2].lower()
         return dns_in(host, base) if base.startswith(".") else host == base.lower()
 
+    excluded = {norm(b): b for b in reversed(nc.excluded_dns)}
+    permitted = {norm(b) for b in nc.permitted_dns}
     for name in subject.dns_names:
         probe = name[2:] if name.startswith("*.") else name
-        for ex in nc.excluded_dns:
-            if dns_in(probe, ex) or (name.startswith("*.") and dns_in(ex, probe)):
-                return {"name": name, "constraint": ex, "kind": "excluded"}
-        if nc.permitted_dns and not any(dns_in(probe, p) for p in nc.permitted_dns):
+        hits = _dns_suffixes(probe.rstrip(".").lower())
+        ex = next((excluded[h] for h in hits if h in excluded), None)
+        if ex is None and name.startswith("*."):
+            ex = next((e for e in nc.excluded_dns if dns_in(e, probe)), None)
+        if ex is not None:
+            return {"name": name, "constraint": ex, "kind": "excluded"}
+        if permitted and not hits & permitted:
             return {"name": name, "constraint": ",".join(nc.permitted_dns), "kind": "not-permitted"}
     for ip in subject.ip_addresses:
         for ex in nc.excluded_ip:
