@@ -412,8 +412,11 @@ def go_tally(
 def openssl_tally(
     name: str, cases: Sequence[OracleCase], *, host: bool, openssl: str = "openssl"
 ) -> Tally:
-    with tempfile.TemporaryDirectory() as d:
-        real = {c.id: run_openssl(c, Path(d), host=host, openssl=openssl) for c in cases}
+    from concurrent.futures import ThreadPoolExecutor
+
+    with tempfile.TemporaryDirectory() as d, ThreadPoolExecutor(max_workers=4) as pool:
+        outs = pool.map(lambda c: run_openssl(c, Path(d), host=host, openssl=openssl), cases)
+        real = {c.id: o for c, o in zip(cases, outs, strict=True)}
     model = {c.id: model_outcome(c, "openssl", host=host) for c in cases}
     return compare(name, cases, model, real)
 
@@ -431,32 +434,26 @@ def main(argv: list[str] | None = None) -> int:
     only = set(filter(None, args.only.split(",")))
     with open(args.limbo, encoding="utf-8") as fh:
         cases = limbo_cases(json.load(fh))
-    from .pathsets import multi_issuer_cases
+    from .pathsets import basic_cases, multi_issuer_cases
 
-    paths = multi_issuer_cases()
-    out = [f"usable limbo SERVER cases: {len(cases)}; generated path-building cases: {len(paths)}"]
+    sets = {"limbo": cases, "paths": multi_issuer_cases(), "shapes": basic_cases()}
+    out = [
+        f"usable limbo SERVER cases: {len(cases)}; generated path-building cases: "
+        f"{len(sets['paths'])}; common shapes: {len(sets['shapes'])}"
+    ]
     if not only or "go19" in only:
         b = build_goverify(args.go19)
-        out.append(format_tally(go_tally("go@1.19 limbo", cases, b, "1.19")))
-        out.append(format_tally(go_tally("go@1.19 paths", paths, b, "1.19")))
+        out += [format_tally(go_tally(f"go@1.19 {k}", v, b, "1.19")) for k, v in sets.items()]
     current = args.go_current or find_current_go()
     if current and (not only or "go" in only):
         b = build_goverify(current)
-        out.append(format_tally(go_tally("go limbo", cases, b, None)))
-        out.append(format_tally(go_tally("go paths", paths, b, None)))
+        out += [format_tally(go_tally(f"go {k}", v, b, None)) for k, v in sets.items()]
     if not only or "openssl" in only:
         for host in (True, False):
             suffix = "" if host else " (no host check)"
-            out.append(
-                format_tally(
-                    openssl_tally(f"openssl limbo{suffix}", cases, host=host), codes=True
-                )
-            )
-            out.append(
-                format_tally(
-                    openssl_tally(f"openssl paths{suffix}", paths, host=host), codes=True
-                )
-            )
+            for k, v in sets.items():
+                t = openssl_tally(f"openssl {k}{suffix}", v, host=host, openssl=args.openssl)
+                out.append(format_tally(t, codes=True))
     sys.stdout.write("\n\n".join(out) + "\n")
     return 0
 

@@ -142,6 +142,26 @@ JAVA_PKIX_BUILD = (
 JAVA_VALIDITY = "PKIX path validation failed: java.security.cert.CertPathValidatorException: validity check failed"
 
 
+def java_host_text(leaf: CertInfo | None, host: str) -> str:
+    """sun.security.util.HostnameChecker's message (JDK 11-21) for a name mismatch.
+
+    matchIP: no SAN at all → "No subject alternative names present"; else
+    "No subject alternative names matching IP address <ip> found" (no final
+    period).  matchDNS: DNS SANs present → "No subject alternative DNS name
+    matching <host> found."; none → the CN is tried, then "No name matching
+    <host> found".
+    """
+    from .hostnames import is_ip
+
+    if is_ip(host):
+        if leaf is not None and not leaf.has_san:
+            return "No subject alternative names present"
+        return f"No subject alternative names matching IP address {host.strip('[]')} found"
+    if leaf is not None and leaf.dns_names:
+        return f"No subject alternative DNS name matching {host} found."
+    return f"No name matching {host} found"
+
+
 def client_error(
     policy: str, f: Finding, path: Path, host: str | None, client: str | None = None
 ) -> str:
@@ -187,7 +207,7 @@ def client_error(
         if num in (9, 10):
             return JAVA_VALIDITY
         if num in (62, 64):
-            return f"No subject alternative DNS name matching {host} found."
+            return java_host_text(path.certs[0] if path.certs else None, host or "")
         if num in (2, 18, 19, 20, 21):
             return JAVA_PKIX_BUILD
     return text
@@ -386,9 +406,33 @@ def openssl_style_text(
     if style == "curl":
         return he, _curl_host_text(host, version)
     if style == "node":
-        prefix = "ERR_TLS_CERT_ALTNAME_INVALID: Hostname/IP does not match certificate's altnames: "
-        if host_error == 64:
-            return he, f"{prefix}IP: {host} is not in the cert's list: {', '.join(leaf.ip_addresses)}"
-        names = ", ".join(f"DNS:{n}" for n in leaf.dns_names)
-        return he, f"{prefix}Host: {host}. is not in the cert's altnames: {names}"
+        return he, node_host_text(leaf, host)
     return he, f"verify error:num={host_error}:{error_text(host_error)}"
+
+
+def node_host_text(leaf: CertInfo, host: str) -> str:
+    """tls.checkServerIdentity's reason (node lib/tls.js), prefixed with err.code."""
+    import ipaddress
+
+    from .hostnames import is_ip
+    from .osslverify import _facts
+
+    prefix = "ERR_TLS_CERT_ALTNAME_INVALID: Hostname/IP does not match certificate's altnames: "
+    alt: list[str] = []
+    for tag, value in _facts(leaf).sans or ():
+        if tag == 0x82:
+            alt.append("DNS:" + value.decode("latin-1"))
+        elif tag == 0x87 and len(value) in (4, 16):
+            alt.append("IP Address:" + str(ipaddress.ip_address(value)).upper())
+        elif tag == 0x81:
+            alt.append("email:" + value.decode("latin-1"))
+        elif tag == 0x86:
+            alt.append("URI:" + value.decode("latin-1"))
+    if is_ip(host):
+        ips = ", ".join(a.removeprefix("IP Address:") for a in alt if a.startswith("IP Address:"))
+        return f"{prefix}IP: {host} is not in the cert's list: {ips}"
+    if leaf.dns_names:
+        return f"{prefix}Host: {host}. is not in the cert's altnames: {', '.join(alt)}"
+    if leaf.common_name:
+        return f"{prefix}Host: {host}. is not cert's CN: {leaf.common_name}"
+    return f"{prefix}Cert does not contain a DNS name"
