@@ -8,8 +8,9 @@
   with and without ``-verify_hostname``/``-verify_ip``;
 
 on the usable x509-limbo SERVER cases, on a generated path-building set with
-several candidate issuers (invalid ones among them) and on one chain per
-common failure shape.  Verdicts and texts (Go) or verify codes (OpenSSL) must
+several candidate issuers (invalid ones among them), on one chain per common
+failure shape and on encodings Go parses its own way (SAN entry types it
+skips, URIs it cannot parse, negative serials, critical AKI/SKI).  Verdicts and texts (Go) or verify codes (OpenSSL) must
 agree; a disagreement fails unless conformance/known.py lists it with its
 reason.  Skipped cleanly when a program is missing; CI installs them.
 """
@@ -26,7 +27,7 @@ import pytest
 from helpers import SHARED
 from trustdoctor.conformance import oracles as O
 from trustdoctor.conformance.known import KNOWN_DIFFERENCES
-from trustdoctor.conformance.pathsets import basic_cases, multi_issuer_cases
+from trustdoctor.conformance.pathsets import basic_cases, encoding_cases, multi_issuer_cases
 
 pytestmark = [pytest.mark.oracle, pytest.mark.slow]
 
@@ -58,7 +59,11 @@ def go_current() -> Path:
 
 @pytest.fixture(scope="session")
 def case_sets() -> dict[str, list[O.OracleCase]]:
-    sets = {"paths": multi_issuer_cases(), "shapes": basic_cases()}
+    sets = {
+        "paths": multi_issuer_cases(),
+        "shapes": basic_cases(),
+        "encodings": encoding_cases(),
+    }
     if LIMBO.exists():
         sets["limbo"] = O.limbo_cases(json.loads(LIMBO.read_text()))
     return sets
@@ -75,7 +80,7 @@ def _assert_explained(t: O.Tally, *, codes: bool = False) -> None:
     assert not bad, O.format_tally(t, codes=codes)
 
 
-@pytest.mark.parametrize("which", ["limbo", "paths", "shapes"])
+@pytest.mark.parametrize("which", ["limbo", "paths", "shapes", "encodings"])
 def test_go_1_19_model_matches_go_1_19(go19, case_sets, which) -> None:
     cases = _cases(case_sets, which)
     t = O.go_tally(f"go@1.19 {which}", cases, go19, "1.19")
@@ -84,7 +89,7 @@ def test_go_1_19_model_matches_go_1_19(go19, case_sets, which) -> None:
     assert v / n >= 0.99, O.format_tally(t)
 
 
-@pytest.mark.parametrize("which", ["limbo", "paths", "shapes"])
+@pytest.mark.parametrize("which", ["limbo", "paths", "shapes", "encodings"])
 def test_go_model_matches_newest_go(go_current, case_sets, which) -> None:
     cases = _cases(case_sets, which)
     t = O.go_tally(f"go {which}", cases, go_current, None)
@@ -94,7 +99,7 @@ def test_go_model_matches_newest_go(go_current, case_sets, which) -> None:
 
 
 @pytest.mark.parametrize("host", [True, False], ids=["verify-hostname", "no-host"])
-@pytest.mark.parametrize("which", ["limbo", "paths", "shapes"])
+@pytest.mark.parametrize("which", ["limbo", "paths", "shapes", "encodings"])
 def test_openssl_model_matches_openssl_verify(case_sets, which, host) -> None:
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed")

@@ -434,12 +434,18 @@ def main(argv: list[str] | None = None) -> int:
     only = set(filter(None, args.only.split(",")))
     with open(args.limbo, encoding="utf-8") as fh:
         cases = limbo_cases(json.load(fh))
-    from .pathsets import basic_cases, multi_issuer_cases
+    from .pathsets import basic_cases, encoding_cases, multi_issuer_cases
 
-    sets = {"limbo": cases, "paths": multi_issuer_cases(), "shapes": basic_cases()}
+    sets = {
+        "limbo": cases,
+        "paths": multi_issuer_cases(),
+        "shapes": basic_cases(),
+        "encodings": encoding_cases(),
+    }
     out = [
         f"usable limbo SERVER cases: {len(cases)}; generated path-building cases: "
-        f"{len(sets['paths'])}; common shapes: {len(sets['shapes'])}"
+        f"{len(sets['paths'])}; common shapes: {len(sets['shapes'])}; "
+        f"encodings: {len(sets['encodings'])}"
     ]
     if not only or "go19" in only:
         b = build_goverify(args.go19)

@@ -177,3 +177,120 @@ def basic_cases() -> list[OracleCase]:
         case("critical-ext", [leaf(h.intermediate, unknown_critical=True), h.intermediate],
              [h.root]),
     ]
+
+
+def _leaf_with(
+    issuer: Issued,
+    host: str,
+    extensions: list[tuple[str, bytes, bool]],
+    *,
+    serial: int | None = None,
+) -> Issued:
+    """A leaf for ``host`` with raw extensions (OID, DER value, critical), for
+    encodings cryptography's builder will not write; a negative ``serial`` is
+    patched into the TBS and the certificate signed again."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from ..lab.pki import _der_len, _der_seq, _elements, name
+
+    key = new_key()
+    b = (
+        x509.CertificateBuilder()
+        .subject_name(name(host))
+        .issuer_name(issuer.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(4242)
+        .not_valid_before(NOW - 30 * DAY)
+        .not_valid_after(NOW + 300 * DAY)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+    )
+    for oid, value, critical in extensions:
+        b = b.add_extension(
+            x509.UnrecognizedExtension(x509.ObjectIdentifier(oid), value), critical=critical
+        )
+    cert = b.sign(issuer.key, hashes.SHA256())
+    if serial is not None:
+        tbs = cert.tbs_certificate_bytes
+        hdr = 2 if tbs[1] < 0x80 else 2 + (tbs[1] & 0x7F)
+        parts = _elements(tbs[hdr:])
+        raw = serial.to_bytes((serial.bit_length() + 8) // 8, "big", signed=True)
+        parts[1] = b"\x02" + _der_len(len(raw)) + raw
+        new_tbs = _der_seq(b"".join(parts))
+        sig = issuer.key.sign(new_tbs, ec.ECDSA(hashes.SHA256()))
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        alg = _elements(cert.public_bytes(Encoding.DER)[hdr_len(cert) :])[1]
+        bits = b"\x03" + _der_len(len(sig) + 1) + b"\x00" + sig
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # cryptography warns about the negative serial
+            cert = x509.load_der_x509_certificate(_der_seq(new_tbs + alg + bits))
+    return Issued(cert, key)
+
+
+def hdr_len(cert: object) -> int:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    der = cert.public_bytes(Encoding.DER)  # type: ignore[attr-defined]
+    return 2 if der[1] < 0x80 else 2 + (der[1] & 0x7F)
+
+
+def _ia5(tag: int, text: str) -> bytes:
+    from ..lab.pki import _der_len
+
+    raw = text.encode()
+    return bytes([tag]) + _der_len(len(raw)) + raw
+
+
+def encoding_cases() -> list[OracleCase]:
+    """Encodings Go's parser treats its own way (issue 11's verdict bugs)."""
+    from ..lab.pki import _der_seq, hierarchy
+
+    host = "enc.paths.test"
+    h = hierarchy(host)
+    san = "2.5.29.17"
+    x400 = b"\xa3\x03\x30\x01\x00"  # x400Address [3], an opaque constructed value
+    edi = b"\xa5\x04\x30\x02\x81\x00"  # ediPartyName [5]
+    odd_tag = b"\x89\x01\x00"  # [9]: no GeneralName has this tag
+    dns = _ia5(0x82, host)
+
+    def san_value(*entries: bytes) -> bytes:
+        return _der_seq(b"".join(entries))
+
+    bad_uri = _ia5(0x86, "http://[::1")
+    mapped = b"\x87\x10" + b"\x00" * 10 + b"\xff\xff" + bytes([127, 0, 0, 1])
+    negative = _leaf_with(h.intermediate, host, [(san, san_value(dns), False)], serial=-4242)
+    crit_aki = _leaf_with(
+        h.intermediate,
+        host,
+        [(san, san_value(dns), False),
+         ("2.5.29.35", _der_seq(b"\x80\x14" + b"\x11" * 20), True)],
+    )
+    crit_ski = _leaf_with(
+        h.intermediate,
+        host,
+        [(san, san_value(dns), False), ("2.5.29.14", b"\x04\x14" + b"\x22" * 20, True)],
+    )
+    shapes = {
+        "san-x400-and-dns": [(san, san_value(x400, dns), True)],
+        "san-edi-and-dns": [(san, san_value(dns, edi), False)],
+        "san-undefined-tag-and-dns": [(san, san_value(odd_tag, dns), False)],
+        "san-x400-only-critical": [(san, san_value(x400), True)],
+        "san-unparsable-uri": [(san, san_value(dns, bad_uri), False)],
+        "san-ipv4-mapped-ipv6": [(san, san_value(dns, mapped), False)],
+    }
+    out = []
+    for cid, exts in shapes.items():
+        leaf = _leaf_with(h.intermediate, host, exts)
+        out.append(
+            OracleCase(f"enc/{cid}", (leaf.der, h.intermediate.der), (h.root.der,), host, NOW)
+        )
+    for cid, leaf in (("negative-serial", negative), ("critical-aki", crit_aki),
+                      ("critical-ski", crit_ski)):
+        out.append(
+            OracleCase(f"enc/{cid}", (leaf.der, h.intermediate.der), (h.root.der,), host, NOW)
+        )
+    return out

@@ -167,7 +167,39 @@ def _domain_name_valid(s: str, constraint: bool) -> bool:
     return True
 
 
+def _go_url_error(value: str) -> str | None:
+    """The error Go's net/url.Parse gives for ``value`` (the common ones), else None."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "net/url: invalid control character in URL"
+    i = 0
+    while i < len(value):
+        if value[i] == "%":
+            esc = value[i : i + 3]
+            if len(esc) < 3 or not all(c in "0123456789abcdefABCDEF" for c in esc[1:]):
+                return f"invalid URL escape {_q(esc)}"
+            i += 3
+            continue
+        i += 1
+    scheme, sep, rest = value.partition(":")
+    if sep and scheme and not scheme[0].isalpha():
+        return "first path segment in URL cannot contain colon"
+    if sep and rest.startswith("//"):
+        authority = rest[2:].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+        host = authority.rpartition("@")[2]
+        if host.startswith("[") and "]" not in host:
+            return "missing ']' in host"
+        port = host.rpartition("]")[2] if host.startswith("[") else host
+        if ":" in port:
+            digits = port.rpartition(":")[2]
+            if not digits.isdigit() and digits != "":
+                return f"invalid port {_q(':' + digits)} after host"
+    return None
+
+
 def _parse_uri(value: str, b: Mapping[str, object]) -> None:
+    err = _go_url_error(value)
+    if err is not None:
+        raise GoParseError(f"x509: cannot parse URI {_q(value)}: parse {_q(value)}: {err}")
     try:
         parts = urlsplit(value)
         host = parts.hostname or ""

@@ -283,7 +283,10 @@ def _ext(oid: str, value: bytes, upd: dict[str, object]) -> None:
                         break
     elif oid == "2.5.29.17":
         seq = der.one(value, der.SEQUENCE)
-        upd["sans"] = tuple((e.tag, e.value) for e in der.children(seq.value))
+        entries = der.children(seq.value)
+        if not all(_general_name_ok(e) for e in entries):
+            upd["invalid"] = True  # d2i of GENERAL_NAMES fails: the certificate is invalid
+        upd["sans"] = tuple((e.tag, e.value) for e in entries)
     elif oid == "2.5.29.30":
         upd["has_nc"] = True
         for part in der.children(der.one(value, der.SEQUENCE).value):
@@ -293,6 +296,31 @@ def _ext(oid: str, value: bytes, upd: dict[str, object]) -> None:
                 subtrees.append((base.tag, base.value if base.tag != 0xA4 else base.raw))
             key = "nc_permitted" if part.tag == 0xA0 else "nc_excluded"
             upd[key] = tuple(subtrees)
+
+
+def _general_name_ok(e: der.Tlv) -> bool:
+    """Whether OpenSSL's GENERAL_NAME template decodes ``e`` (crypto/x509/v3_genn.c)."""
+    try:
+        if e.tag in (0x81, 0x82, 0x86, 0x87):
+            return True
+        if e.tag == 0xA0:  # otherName: type-id OID, [0] EXPLICIT value
+            items = der.children(e.value)
+            return len(items) == 2 and items[0].tag == der.OID and items[1].tag == 0xA0
+        if e.tag == 0xA3:  # x400Address: kept as an opaque SEQUENCE
+            return True
+        if e.tag == 0xA4:  # directoryName: [4] EXPLICIT Name
+            der.one(e.value, der.SEQUENCE)
+            return True
+        if e.tag == 0xA5:  # ediPartyName: [0] nameAssigner OPTIONAL, [1] partyName
+            items = der.children(e.value)
+            tags = [i.tag for i in items]
+            return tags in ([0xA1], [0xA0, 0xA1])
+        if e.tag == 0x88:  # registeredID
+            der.oid(e.value)
+            return True
+    except DerError:
+        return False
+    return False
 
 
 def _akid_ok(issuer: _Facts, subject: _Facts) -> bool:

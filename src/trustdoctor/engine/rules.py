@@ -272,23 +272,9 @@ def _leaf_profile(c: CertInfo, add: Callable[..., None]) -> None:
     if bad:
         # RFC 5280 §4.2.1.6 preferred name syntax: no underscores in dNSName.
         add(Code.STRICT_PROFILE, 0, rule="invalid-dns-name", names=bad)
-    cn = c.common_name
-    if cn is not None and c.has_san:
-        # CA/B Forum BR 7.1.4.3: the CN, when present, repeats a SAN value
-        # byte for byte (IPs in canonical text form).  Compared only against
-        # SANs of the same kind (an IP-looking CN against IP SANs), and a
-        # wildcard SAN "*.X" is taken to cover a CN "X" (x509-limbo's
-        # webpki::san::leftmost-wildcard-san accepts that).
-        same_kind = c.ip_addresses if _ip_like(cn) else c.dns_names
-        covered = cn in same_kind or any(d == "*." + cn for d in c.dns_names)
-        hostlike = "." in cn or ":" in cn or _ip_like(cn)
-        if same_kind and hostlike and not covered:
-            add(Code.STRICT_PROFILE, 0, rule="cn-not-in-san", common_name=cn)
-
-
-def _ip_like(text: str) -> bool:
-    t = text.lower()
-    return ":" in t or t.startswith("0x") or all(part.isdigit() for part in t.split(".") if part)
+    # No "the CN repeats a SAN" rule (CA/B Forum BR 7.1.4.3): cryptography's
+    # verifier, whose profile this model follows, does not enforce it, and
+    # x509-limbo's rfc5280::nc::permitted-dns-match-more expects acceptance.
 
 
 def _rank(policy: Policy, problems: Sequence[Problem]) -> list[Problem]:
