@@ -10,9 +10,10 @@
 on the usable x509-limbo SERVER cases, on a generated path-building set with
 several candidate issuers (invalid ones among them), on one chain per common
 failure shape and on encodings Go parses its own way (SAN entry types it
-skips, URIs it cannot parse, negative serials, critical AKI/SKI).  Verdicts and texts (Go) or verify codes (OpenSSL) must
-agree; a disagreement fails unless conformance/known.py lists it with its
-reason.  Skipped cleanly when a program is missing; CI installs them.
+skips, URIs it cannot parse, negative serials, critical AKI/SKI).  Verdicts
+and texts (Go) or verify codes (OpenSSL) must agree; a disagreement fails
+unless conformance/known.py lists it with its reason.  Skipped cleanly when a
+program is missing; CI installs them.
 """
 
 from __future__ import annotations
