@@ -39,30 +39,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .cases import OracleCase, Outcome
 from .known import KNOWN_DIFFERENCES
+
+__all__ = ["OracleCase", "Outcome"]
 
 _PEM_RE = re.compile(
     r"-----BEGIN CERTIFICATE-----\s*(.*?)\s*-----END CERTIFICATE-----", re.DOTALL
 )
-
-
-@dataclass(frozen=True)
-class OracleCase:
-    """One chain to judge: DER certificates, so unparsable ones pass through."""
-
-    id: str
-    chain: tuple[bytes, ...]  # leaf first, then the untrusted certificates as sent
-    roots: tuple[bytes, ...]
-    host: str | None
-    at: dt.datetime
-    max_depth: int | None = None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    text: str  # the error text (Go) or "code:text" (OpenSSL); "" when ok
-    code: int | None = None  # OpenSSL verify code
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from ..lab.pki import DAY, NOW, Issued, PrivateKey, make_cert, new_key
-from .oracles import OracleCase
+from .cases import OracleCase
 
 H = "svc.paths.test"
 

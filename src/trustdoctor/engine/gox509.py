@@ -24,10 +24,11 @@ tests/engine/test_oracles.py.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from ..model.cert import CertInfo, verify_signature
 from . import der
@@ -167,6 +168,18 @@ def _domain_name_valid(s: str, constraint: bool) -> bool:
     return True
 
 
+def _uri_host(uri: str) -> tuple[bool, str]:
+    """(has an authority, its host) of a URI: no userinfo, port or brackets."""
+    _scheme, sep, rest = uri.partition(":")
+    if not sep or not rest.startswith("//"):
+        return False, ""
+    authority = re.split(r"[/?#]", rest[2:], maxsplit=1)[0]
+    host = authority.rpartition("@")[2]
+    if host.startswith("["):
+        return True, host[1:].partition("]")[0]
+    return True, host.partition(":")[0]
+
+
 def _go_url_error(value: str) -> str | None:
     """The error Go's net/url.Parse gives for ``value`` (the common ones), else None."""
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
@@ -200,12 +213,8 @@ def _parse_uri(value: str, b: Mapping[str, object]) -> None:
     err = _go_url_error(value)
     if err is not None:
         raise GoParseError(f"x509: cannot parse URI {_q(value)}: parse {_q(value)}: {err}")
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname or ""
-    except ValueError as exc:
-        raise GoParseError(f"x509: cannot parse URI {_q(value)}: {exc}") from None
-    if parts.netloc and host and not _host_is_ip(host):
+    has_authority, host = _uri_host(value)
+    if has_authority and host and not _host_is_ip(host):
         ok = (
             _domain_name_valid(host, False)
             if b.get("chain_level_name_constraints")
@@ -243,10 +252,20 @@ def _q(s: str) -> str:
 
 def parse(info: CertInfo, b: Mapping[str, object]) -> GoCert:
     """x509.ParseCertificate of ``info.der`` under release settings ``b``."""
+    got = _parse_cached(info, tuple(sorted(b.items(), key=lambda kv: kv[0])))
+    if isinstance(got, str):
+        raise GoParseError(got)
+    return got
+
+
+@functools.lru_cache(maxsize=2048)
+def _parse_cached(info: CertInfo, b: tuple[tuple[str, object], ...]) -> GoCert | str:
     try:
-        return _parse(info, b)
-    except DerError:
-        raise GoParseError("x509: malformed certificate") from None
+        return _parse(info, dict(b))
+    except GoParseError as exc:
+        return str(exc)
+    except (DerError, IndexError, ValueError):
+        return "x509: malformed certificate"
 
 
 def _parse(info: CertInfo, b: Mapping[str, object]) -> GoCert:
@@ -957,7 +976,7 @@ def _nc_legacy(c: GoCert, chain: Sequence[GoCert]) -> _Err | None:
                 err = _check_dns_legacy(c, name, count, indexes)
             elif tag == 6:
                 name = data.decode("latin-1")
-                host = (urlsplit(name).hostname or "")
+                host = _uri_host(name)[1].lower()
                 err = _check_nc_legacy(
                     c, "URI", name, lambda k, h=host: _uri_match_legacy(h, k), 6, count
                 )
@@ -1188,7 +1207,7 @@ def _nc_chain(chain: Sequence[GoCert]) -> _Err | None:
         if not above:
             return None
         for host in c.uris:
-            h = (urlsplit(host).hostname or "").lower()
+            h = _uri_host(host)[1].lower()
             if not h:
                 return _cert_invalid(
                     leaf,
@@ -1227,7 +1246,7 @@ def _nc_check_node(n: GoCert, c: GoCert) -> str | None:
     p_uri = _DnsConstraints([v.decode("latin-1") for v in lists(6, n.nc_permitted)], True)
     e_uri = _DnsConstraints([v.decode("latin-1") for v in lists(6, n.nc_excluded)], False)
     for u in c.uris:
-        h = (urlsplit(u).hostname or "").lower()
+        h = _uri_host(u)[1].lower()
         if p_uri.present and p_uri.query(h) is None:
             return f"URI {_q(u)} is not permitted by any constraint"
         hit = e_uri.query(h) if e_uri.present else None

@@ -34,6 +34,7 @@ tests/engine/test_oracles.py.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -193,6 +194,7 @@ def _canon(name: object) -> tuple[tuple[tuple[str, str], ...], ...]:
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=2048)
 def _facts(info: CertInfo) -> _Facts:
     cert = info.cert
     subject = _canon(cert.subject) if cert is not None else ()
