@@ -15,7 +15,7 @@ class DerError(ValueError):
     """The bytes are not the DER element expected."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Tlv:
     tag: int  # the identifier octet (single-octet tags only)
     value: bytes  # the content octets

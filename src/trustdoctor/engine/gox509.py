@@ -77,7 +77,7 @@ class GoParseError(Exception):
     """x509.ParseCertificate's error text (``x509: ...``)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class GoCert:
     """A certificate as Go's parser leaves it (only what verification uses)."""
 
@@ -582,7 +582,7 @@ def _name_constraints(value: bytes, b: Mapping[str, object], upd: dict[str, obje
 # -- verification ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class GoOutcome:
     """What the Go program prints, and which rule decided it.
 
@@ -601,7 +601,7 @@ class GoOutcome:
     chain: tuple[str, ...] = ()  # the first verified chain (fingerprints)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class _Err:
     kind: str
     text: str

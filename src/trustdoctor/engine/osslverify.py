@@ -108,7 +108,7 @@ TEXTS_111: Mapping[int, str] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class OsslError:
     code: int
     depth: int
@@ -119,7 +119,7 @@ class OsslError:
         return TEXTS.get(self.code, f"error {self.code}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class OsslOutcome:
     """Every error in the order a continuing callback sees them, and the chain."""
 
@@ -140,7 +140,7 @@ class OsslOutcome:
         return self.errors[-1] if self.errors else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class _Facts:
     """What OpenSSL's x509v3_cache_extensions leaves on a certificate."""
 
@@ -572,7 +572,7 @@ class _RawName:
             self.rdns.append(attrs)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class _Oid:
     dotted_string: str
 

@@ -45,7 +45,7 @@ OLDEST: Mapping[str, str] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Change:
     family: str
     since: str  # first release with the new behaviour
