@@ -436,6 +436,7 @@ def reissue_steps(
         "minimum",
         "algorithm",
         "path_length",
+        "message",
     ):
         if params.get(k) is not None:
             facts[k] = params[k]
