@@ -340,14 +340,11 @@ def _go(f: Finding, path: Path, host: str | None) -> str:
 
 
 def openssl_style(client: str | None) -> str:
-    """The text style of an OpenSSL-based client: openssl, curl, python or node."""
-    if client == "curl":
-        return "curl"
-    if client in ("python", "requests"):
-        return "python"
-    if client == "node":
-        return "node"
-    return "openssl"
+    """The text style (the registry's ``texts``) of an OpenSSL-based client:
+    openssl, curl, python or node."""
+    row = CLIENTS.get(client) if client is not None else None
+    style = row.texts if row is not None else (client or "openssl")
+    return style if style in ("curl", "python", "node") else "openssl"
 
 
 def host_checked_by_openssl(style: str) -> bool:
