@@ -25,7 +25,6 @@ import pytest
 
 import helpers.diagnose as dh
 import helpers.netlab as netlab
-from helpers import go_build
 from trustdoctor.lab import pki
 
 pytestmark = pytest.mark.oracle
