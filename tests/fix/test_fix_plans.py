@@ -160,6 +160,12 @@ PARAMS: dict[Code, dict[str, object]] = {
         "rule": "missing-aki",
         "detail": "missing AKI",
     },
+    Code.UNPARSABLE_CERTIFICATE: {
+        "depth": 0,
+        "subject": "CN=registry.internal.example.com",
+        "message": "x509: negative serial number",
+        "position": 0,
+    },
     Code.BAD_SIGNATURE: {
         "issuer": "CN=Example Internal Issuing CA",
         "top": "CN=registry.internal.example.com",

@@ -3,6 +3,7 @@
 Paths are given here once, so that a test file can live in any area folder.
 """
 
+import os
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -11,7 +12,8 @@ SRC = REPO / "src"
 DOCS = REPO / "docs"
 TESTDATA = TESTS / "data"
 SCHEMAS = SRC / "trustdoctor" / "data"
-SHARED = REPO.parent / "shared"
+# CI has shared/ beside the clone; a worktree elsewhere may point at it.
+SHARED = Path(os.environ.get("TRUSTDOCTOR_SHARED") or REPO.parent / "shared")
 
 
 def go_build(source: str, work: Path, name: str, *, module: str = "example.com/probe") -> Path:

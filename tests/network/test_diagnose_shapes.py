@@ -18,6 +18,9 @@ import helpers.diagnose as dh
 import helpers.netlab as netlab
 from trustdoctor.lab import pki
 
+# Newest Go wraps x509 errors (crypto/tls CertificateVerificationError, Go >= 1.20).
+GO_VERIFY = "tls: failed to verify certificate: "
+
 HOST = "svc.diag.test"
 V12 = ssl.TLSVersion.TLSv1_2
 V13 = ssl.TLSVersion.TLSv1_3
@@ -98,7 +101,10 @@ def test_private_root_not_installed(capsys, monkeypatch, files, h, pems) -> None
     doc = check_common(j, srv.port, served)
     assert doc["verdict"]["cause"] == "untrusted-root"
     assert doc["verdict"]["side"] == "client"
-    assert doc["clients"][0]["client_error"] == "x509: certificate signed by unknown authority"
+    assert doc["clients"][0]["client_error"] == (
+        GO_VERIFY
+        + "x509: certificate signed by unknown authority"
+    )
     assert t.first_line.startswith("✗ NOT TRUSTED (client side")
     assert "the chain ends at 'Diagnose Test Root CA', which this client does not trust" in (
         t.first_line
@@ -130,7 +136,7 @@ def test_expired_leaf(capsys, monkeypatch, files, h, pems) -> None:
     doc = check_common(j, srv.port, [leaf, h.intermediate])
     assert doc["verdict"]["cause"] == "expired"
     assert doc["clients"][0]["client_error"].startswith(
-        "x509: certificate has expired or is not yet valid: current time "
+        GO_VERIFY + "x509: certificate has expired or is not yet valid: current time "
     )
     assert "expired on" in t.first_line and "renew it" in t.first_line
 
@@ -142,7 +148,7 @@ def test_wrong_host_name(capsys, monkeypatch, files, h, pems) -> None:
     assert j.rc == 1 and j.doc is not None
     assert j.doc["verdict"]["cause"] == "hostname-mismatch"
     assert j.doc["clients"][0]["client_error"] == (
-        f"x509: certificate is valid for {HOST}, not other.diag.test"
+        GO_VERIFY + f"x509: certificate is valid for {HOST}, not other.diag.test"
     )
     assert "is not valid for 'other.diag.test'" in t.first_line
 
@@ -157,7 +163,8 @@ def test_ip_target_without_servername_checks_the_ip(capsys, monkeypatch, files, 
     assert r.doc["target"]["servername"] is None and r.doc["target"]["sni"] is None
     assert r.doc["verdict"]["cause"] == "hostname-mismatch"
     assert r.doc["clients"][0]["client_error"] == (
-        "x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs"
+        GO_VERIFY
+        + "x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs"
     )
 
 

@@ -12,6 +12,9 @@ from helpers import SCHEMAS, TESTDATA
 from trustdoctor.cli.main import main
 from trustdoctor.model.findings import Code
 
+# Newest Go wraps x509 errors (crypto/tls CertificateVerificationError, Go >= 1.20).
+GO_VERIFY = "tls: failed to verify certificate: "
+
 DATA = TESTDATA / "golden"
 SCHEMA = json.loads(
     (SCHEMAS / "diagnosis.schema.json").read_text()
@@ -83,7 +86,10 @@ def test_json_verdict_with_single_client_is_that_clients(capsys, monkeypatch):
     assert [c["client"] for c in data["clients"]] == ["go"]
     assert data["verdict"]["cause"] == "missing-intermediate"
     assert data["verdict"]["side"] == "server"
-    assert data["clients"][0]["client_error"] == "x509: certificate signed by unknown authority"
+    assert data["clients"][0]["client_error"] == (
+        GO_VERIFY
+        + "x509: certificate signed by unknown authority"
+    )
 
 
 def test_text_is_plain_when_not_a_tty(capsys, monkeypatch):

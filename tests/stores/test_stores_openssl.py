@@ -276,6 +276,11 @@ def served() -> object:
         {"CURL_CA_BUNDLE": "{missing}"},
         {"CURL_CA_BUNDLE": "{broken}"},
         {"SSL_CERT_FILE": "{der}"},
+        # curl 7.88 reads SSL_CERT_FILE only when SSL_CERT_DIR is unset (issue 11).
+        {"SSL_CERT_FILE": "{a}", "SSL_CERT_DIR": "{bdir}"},
+        {"SSL_CERT_FILE": "", "SSL_CERT_DIR": "{dir}"},
+        {"SSL_CERT_FILE": "{missing}"},
+        {"SSL_CERT_FILE": "{missing}", "SSL_CERT_DIR": "{dir}"},
     ],
     ids=[
         "bundle",
@@ -287,6 +292,10 @@ def served() -> object:
         "missing",
         "broken",
         "der",
+        "file-and-dir",
+        "empty-file-hashed-dir",
+        "missing-file",
+        "missing-file-with-dir",
     ],
 )
 def test_curl_env_logic_matches_curl(
@@ -302,6 +311,7 @@ def test_curl_env_logic_matches_curl(
         "missing": work / "missing.pem",
         "broken": work / "broken.pem",
         "der": work / "a.der",
+        "bdir": work / "bhashes",
     }
     r = Root(tmp_path / "root")
     debian(r, [B])  # compiled defaults in the root: without A (as on the host)
@@ -318,6 +328,11 @@ def test_curl_env_logic_matches_curl(
         link = base / "hashes" / f"{hash_of(A)}.0"
         if not link.exists():
             link.symlink_to("a.pem")
+        (base / "bhashes").mkdir(parents=True, exist_ok=True)
+        (base / "bhashes" / "b.pem").write_bytes(B.pem)
+        link = base / "bhashes" / f"{hash_of(B)}.0"
+        if not link.exists():
+            link.symlink_to("b.pem")
     real_env = {k: v.format(**{n: str(p) for n, p in paths.items()}) for k, v in env.items()}
     s = stores(r, ["curl"], real_env)["curl"]
     out = subprocess.run(

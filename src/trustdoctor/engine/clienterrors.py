@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from ..clients import CLIENTS
 from ..model.findings import Code, Finding
 from .pathbuild import Path
+
+if TYPE_CHECKING:
+    from ..model.cert import CertInfo
+    from .osslverify import OsslError, OsslOutcome
 
 # OpenSSL: cause -> (verify code, text).  Variants chosen from the params below.
 OPENSSL_CODES: Mapping[str, tuple[int, str]] = {
@@ -104,6 +109,7 @@ def _go_algo(hash_name: str, path: Path, depth: int) -> str:
 # OpenSSL verify code -> the macro Node.js reports as ``err.code``
 # (X509_V_ERR_ prefix dropped; node src/crypto CASE_X509_ERR list).
 NODE_CODES: Mapping[int, str] = {
+    1: "UNSPECIFIED",
     2: "UNABLE_TO_GET_ISSUER_CERT",
     7: "CERT_SIGNATURE_FAILURE",
     9: "CERT_NOT_YET_VALID",
@@ -112,9 +118,20 @@ NODE_CODES: Mapping[int, str] = {
     19: "SELF_SIGNED_CERT_IN_CHAIN",
     20: "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
     21: "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    22: "CERT_CHAIN_TOO_LONG",
     25: "PATH_LENGTH_EXCEEDED",
     26: "INVALID_PURPOSE",
+    32: "KEYUSAGE_NO_CERTSIGN",
+    34: "UNHANDLED_CRITICAL_EXTENSION",
+    47: "PERMITTED_VIOLATION",
+    48: "EXCLUDED_VIOLATION",
+    51: "UNSUPPORTED_CONSTRAINT_TYPE",
+    53: "UNSUPPORTED_NAME_SYNTAX",
+    66: "EE_KEY_TOO_SMALL",
+    67: "CA_KEY_TOO_SMALL",
+    68: "CA_MD_TOO_WEAK",
     79: "INVALID_CA",
+    94: "EC_KEY_EXPLICIT_PARAMS",
 }
 
 # Java (JSSE/PKIX) texts, truststores.md §3.4.
@@ -123,6 +140,26 @@ JAVA_PKIX_BUILD = (
     "unable to find valid certification path to requested target"
 )
 JAVA_VALIDITY = "PKIX path validation failed: java.security.cert.CertPathValidatorException: validity check failed"
+
+
+def java_host_text(leaf: CertInfo | None, host: str) -> str:
+    """sun.security.util.HostnameChecker's message (JDK 11-21) for a name mismatch.
+
+    matchIP: no SAN at all → "No subject alternative names present"; else
+    "No subject alternative names matching IP address <ip> found" (no final
+    period).  matchDNS: DNS SANs present → "No subject alternative DNS name
+    matching <host> found."; none → the CN is tried, then "No name matching
+    <host> found".
+    """
+    from .hostnames import is_ip
+
+    if is_ip(host):
+        if leaf is not None and not leaf.has_san:
+            return "No subject alternative names present"
+        return f"No subject alternative names matching IP address {host.strip('[]')} found"
+    if leaf is not None and leaf.dns_names:
+        return f"No subject alternative DNS name matching {host} found."
+    return f"No name matching {host} found"
 
 
 def client_error(
@@ -170,7 +207,7 @@ def client_error(
         if num in (9, 10):
             return JAVA_VALIDITY
         if num in (62, 64):
-            return f"No subject alternative DNS name matching {host} found."
+            return java_host_text(path.certs[0] if path.certs else None, host or "")
         if num in (2, 18, 19, 20, 21):
             return JAVA_PKIX_BUILD
     return text
@@ -288,3 +325,111 @@ def _go(f: Finding, path: Path, host: str | None) -> str:
     if f.code == Code.WEAK_KEY:
         return GO_UNKNOWN_AUTHORITY
     return GO_UNKNOWN_AUTHORITY
+
+
+# -- texts of the OpenSSL-based clients, from OpenSSL's own error list ------------------------
+#
+# osslverify.verify lists every error in the order OpenSSL reports them.  A
+# client with OpenSSL's default verify callback stops at the first one (curl,
+# Python, ``openssl verify``); Node.js's callback continues and Node reports
+# the last one (src/crypto/crypto_tls.cc VerifyCallback always returns 1, the
+# result is SSL_get_verify_result).  curl and Node check the host name
+# themselves after the handshake; Python and openssl give it to OpenSSL
+# (X509_VERIFY_PARAM_set1_host), whose check_id runs before the signature
+# and validity checks.
+
+
+def openssl_style(client: str | None) -> str:
+    """The text style (the registry's ``texts``) of an OpenSSL-based client:
+    openssl, curl, python or node."""
+    row = CLIENTS.get(client) if client is not None else None
+    style = row.texts if row is not None else (client or "openssl")
+    return style if style in ("curl", "python", "node") else "openssl"
+
+
+def host_checked_by_openssl(style: str) -> bool:
+    """Whether the client hands the host name to OpenSSL (else checks it itself after)."""
+    return style in ("openssl", "python")
+
+
+def _curl_host_text(host: str, version: str | None) -> str:
+    from .versions import settings
+
+    word = str(settings("curl", version).get("hostname_word", "hostname"))
+    return f"curl: (60) SSL: no alternative certificate subject name matches target {word} '{host}'"
+
+
+def openssl_style_text(
+    style: str,
+    outcome: OsslOutcome,
+    *,
+    host: str | None,
+    leaf: CertInfo,
+    host_error: int | None = None,
+    version: str | None = None,
+) -> tuple[OsslError | None, str]:
+    """The error the client reports and its exact text (``(None, "")``: trusted).
+
+    ``outcome`` is OpenSSL's run as this client configures it (with the host
+    for openssl/python, without for curl/node); ``host_error`` is the client's
+    own host-name check (62/64) for curl and Node, run when OpenSSL passed.
+    """
+    from .osslverify import error_text
+
+    if outcome.errors:
+        e = outcome.last if style == "node" else outcome.first
+        assert e is not None
+        msg = error_text(e.code, version=version if style == "openssl" else None)
+        if style == "curl":
+            from .versions import settings
+
+            if settings("curl", version).get("verify_result_text"):
+                return e, f"curl: (60) SSL certificate OpenSSL verify result: {msg} ({e.code})"
+            return e, f"curl: (60) SSL certificate problem: {msg}"
+        if style == "python":
+            if e.code == 62:
+                msg = f"Hostname mismatch, certificate is not valid for '{host}'."
+            elif e.code == 64:
+                msg = f"IP address mismatch, certificate is not valid for '{host}'."
+            return e, f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {msg}"
+        if style == "node":
+            return e, f"{NODE_CODES.get(e.code, str(e.code))}: {msg}"
+        return e, f"verify error:num={e.code}:{msg}"
+    if host_error is None or not host:
+        return None, ""
+    from .osslverify import OsslError
+
+    he = OsslError(host_error, 0, leaf)
+    if style == "curl":
+        return he, _curl_host_text(host, version)
+    if style == "node":
+        return he, node_host_text(leaf, host)
+    return he, f"verify error:num={host_error}:{error_text(host_error)}"
+
+
+def node_host_text(leaf: CertInfo, host: str) -> str:
+    """tls.checkServerIdentity's reason (node lib/tls.js), prefixed with err.code."""
+    import ipaddress
+
+    from .hostnames import is_ip
+    from .osslverify import _facts
+
+    prefix = "ERR_TLS_CERT_ALTNAME_INVALID: Hostname/IP does not match certificate's altnames: "
+    alt: list[str] = []
+    for tag, value in _facts(leaf).sans or ():
+        if tag == 0x82:
+            alt.append("DNS:" + value.decode("latin-1"))
+        elif tag == 0x87 and len(value) in (4, 16):
+            alt.append("IP Address:" + str(ipaddress.ip_address(value)).upper())
+        elif tag == 0x81:
+            alt.append("email:" + value.decode("latin-1"))
+        elif tag == 0x86:
+            alt.append("URI:" + value.decode("latin-1"))
+    if is_ip(host):
+        ips = ", ".join(a.removeprefix("IP Address:") for a in alt if a.startswith("IP Address:"))
+        return f"{prefix}IP: {host} is not in the cert's list: {ips}"
+    if leaf.dns_names:
+        return f"{prefix}Host: {host}. is not in the cert's altnames: {', '.join(alt)}"
+    if leaf.common_name:
+        return f"{prefix}Host: {host}. is not cert's CN: {leaf.common_name}"
+    return f"{prefix}Cert does not contain a DNS name"

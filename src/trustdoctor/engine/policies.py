@@ -72,6 +72,13 @@ class Policy:
     strict_profile: bool
     stop_at_self_signed: bool = False
     loop_by_name_and_key: bool = False
+    version: str | None = None
+    behaviour: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def settings(self) -> dict[str, object]:
+        """The release's versioned behaviour (engine/versions.py), as a dict."""
+        return dict(self.behaviour)
 
 
 # Stage names used in ``Policy.stages``; rules.py maps each problem to one.
@@ -174,10 +181,34 @@ POLICIES = {
     ),
 }
 
-def policy_for(client: str) -> Policy:
-    """The policy a client verifies with (its row in :mod:`trustdoctor.clients`);
-    ``UsageError`` for an unknown client or one that verifies nothing."""
+def policy_for(
+    client: str,
+    *,
+    version: str | None = None,
+    godebug: Mapping[str, str] | None = None,
+) -> Policy:
+    """The policy ``client`` verifies with (its row in :mod:`trustdoctor.clients`),
+    at ``version`` (the newest release by default).
+
+    ``godebug``: GODEBUG settings of the Go process (name → value), as data;
+    they matter only for Go clients.  ``UsageError`` for an unknown client, one
+    that verifies nothing, or an unreadable version.
+    """
+    from dataclasses import replace
+
+    from .versions import NEWEST, parse_version, settings
+
     row = clients.client(client)
     if row.policy is None:
         raise UsageError(f"{client!r} is a fix target, not a verifier")
-    return POLICIES[row.policy]
+    base = POLICIES[row.policy]
+    family = base.name
+    if version is not None:
+        parse_version(version)
+    b = settings(family, version, godebug if family == "go" else None)
+    return replace(
+        base,
+        version=version or NEWEST.get(family),
+        behaviour=tuple(sorted(b.items())),
+        reject_sha1=base.reject_sha1 and not b.get("allow_sha1", False),
+    )

@@ -145,8 +145,12 @@ def refine_verdict(verdict: ClientVerdict, top: CertInfo, store: ClientStore) ->
         return verdict
     code, f = found
     alternatives = tuple(dict.fromkeys((verdict.cause, *verdict.alternatives)))
+    # A client that fails while loading its store prints that error, before
+    # any handshake (curl's "(77) error setting certificate file").
+    printed = store.load_error if store.load_error and not store.anchors else verdict.client_error
     return replace(
         verdict,
+        client_error=printed,
         cause=code,
         side=CODE_SIDE.get(code, Side.CLIENT),
         findings=(f, *verdict.findings),

@@ -27,7 +27,7 @@ from ..model.findings import Code, Confidence, Finding, Severity, Side
 from . import policies as P
 from .clienterrors import client_error
 from .hostnames import check_name, dns_match
-from .pathbuild import ANCHOR, Candidate, Path, PathSearch, build_paths
+from .pathbuild import ANCHOR, PRESENTED, Candidate, Path, PathSearch, build_paths
 from .policies import Policy
 
 EXPIRING_SOON_DAYS = 30
@@ -83,10 +83,25 @@ def _stage(policy: Policy, code: str, depth: int) -> str:
     return P.CHAIN
 
 
+def _dns_suffixes(name: str) -> set[str]:
+    """Every constraint text that would contain ``name``: itself, and each
+    parent domain with and without its leading dot (so a lookup in a set of
+    constraints is as good as comparing with each one, RFC 5280 4.2.1.10)."""
+    out = {name}
+    for i, ch in enumerate(name):
+        if ch == ".":
+            out.add(name[i:])
+            out.add(name[i + 1 :])
+    return out
+
+
 def _nc_violation(ca: CertInfo, subject: CertInfo) -> dict[str, object] | None:
     nc = ca.name_constraints
     if nc is None:
         return None
+
+    def norm(base: str) -> str:
+        return base.rstrip(".").lower() if not base.startswith(".") else base.lower()
 
     def dns_in(name: str, base: str) -> bool:
         n, b = name.rstrip(".").lower(), base.rstrip(".").lower()
@@ -100,12 +115,17 @@ def _nc_violation(ca: CertInfo, subject: CertInfo) -> dict[str, object] | None:
         host = addr.rpartition("@")[2].lower()
         return dns_in(host, base) if base.startswith(".") else host == base.lower()
 
+    excluded = {norm(b): b for b in reversed(nc.excluded_dns)}
+    permitted = {norm(b) for b in nc.permitted_dns}
     for name in subject.dns_names:
         probe = name[2:] if name.startswith("*.") else name
-        for ex in nc.excluded_dns:
-            if dns_in(probe, ex) or (name.startswith("*.") and dns_in(ex, probe)):
-                return {"name": name, "constraint": ex, "kind": "excluded"}
-        if nc.permitted_dns and not any(dns_in(probe, p) for p in nc.permitted_dns):
+        hits = _dns_suffixes(probe.rstrip(".").lower())
+        ex = next((excluded[h] for h in hits if h in excluded), None)
+        if ex is None and name.startswith("*."):
+            ex = next((e for e in nc.excluded_dns if dns_in(e, probe)), None)
+        if ex is not None:
+            return {"name": name, "constraint": ex, "kind": "excluded"}
+        if permitted and not hits & permitted:
             return {"name": name, "constraint": ",".join(nc.permitted_dns), "kind": "not-permitted"}
     for ip in subject.ip_addresses:
         for ex in nc.excluded_ip:
@@ -252,23 +272,9 @@ def _leaf_profile(c: CertInfo, add: Callable[..., None]) -> None:
     if bad:
         # RFC 5280 §4.2.1.6 preferred name syntax: no underscores in dNSName.
         add(Code.STRICT_PROFILE, 0, rule="invalid-dns-name", names=bad)
-    cn = c.common_name
-    if cn is not None and c.has_san:
-        # CA/B Forum BR 7.1.4.3: the CN, when present, repeats a SAN value
-        # byte for byte (IPs in canonical text form).  Compared only against
-        # SANs of the same kind (an IP-looking CN against IP SANs), and a
-        # wildcard SAN "*.X" is taken to cover a CN "X" (x509-limbo's
-        # webpki::san::leftmost-wildcard-san accepts that).
-        same_kind = c.ip_addresses if _ip_like(cn) else c.dns_names
-        covered = cn in same_kind or any(d == "*." + cn for d in c.dns_names)
-        hostlike = "." in cn or ":" in cn or _ip_like(cn)
-        if same_kind and hostlike and not covered:
-            add(Code.STRICT_PROFILE, 0, rule="cn-not-in-san", common_name=cn)
-
-
-def _ip_like(text: str) -> bool:
-    t = text.lower()
-    return ":" in t or t.startswith("0x") or all(part.isdigit() for part in t.split(".") if part)
+    # No "the CN repeats a SAN" rule (CA/B Forum BR 7.1.4.3): cryptography's
+    # verifier, whose profile this model follows, does not enforce it, and
+    # x509-limbo's rfc5280::nc::permitted-dns-match-more expects acceptance.
 
 
 def _rank(policy: Policy, problems: Sequence[Problem]) -> list[Problem]:
@@ -453,6 +459,13 @@ def evaluate(
     if policy.strict_profile and not [p for p in probs if p.code != Code.HOSTNAME_MISMATCH]:
         probs = [*probs, *_strict_problems(leaf, pool, anchors, host, at, policy)]
     ranked = _rank(policy, probs)
+    go_text: str | None = None
+    if policy.name == "go":
+        ranked, go_text = _go_reconcile(policy, leaf, pool, anchors, host, at, presented, ranked)
+    elif policy.name == "openssl":
+        ranked, go_text = _openssl_reconcile(
+            policy, client, leaf, pool, anchors, host, at, presented, ranked
+        )
     path_links = tuple(
         PathLink(
             c.sha256,
@@ -511,13 +524,192 @@ def evaluate(
         confidence=confidence,
         findings=tuple(findings),
         path=path_links + missing_link,
-        client_error=client_error(policy.name, findings[0], best, host, client),
+        client_error=go_text
+        if go_text is not None
+        else client_error(policy.name, findings[0], best, host, client),
         alternatives=alternatives,
         settle=settle,
         anchor_source=anchor_source,
         anchor_count=len(anchors),
     )
     return Evaluation(v, best, tuple(ranked))
+
+
+# Go's verdict kinds (engine/gox509.py) → the finding codes that name them.
+_GO_KIND_CODES: Mapping[str, tuple[str, ...]] = {
+    "parse": (Code.UNPARSABLE_CERTIFICATE,),
+    "message-too-large": (Code.UNPARSABLE_CERTIFICATE,),
+    "key-size": (Code.WEAK_KEY,),
+    "key-type": (Code.INSECURE_ALGORITHM,),
+    "unhandled-critical": (Code.UNHANDLED_CRITICAL_EXTENSION,),
+    "expired": (Code.EXPIRED,),
+    "not-yet-valid": (Code.NOT_YET_VALID,),
+    "hostname": (Code.HOSTNAME_MISMATCH,),
+    "unknown-authority": (
+        NO_ANCHOR,
+        Code.NOT_A_CA,
+        Code.BAD_SIGNATURE,
+        Code.INSECURE_ALGORITHM,
+        Code.WEAK_KEY,
+    ),
+    "not-authorized-to-sign": (Code.NOT_A_CA,),
+    "too-many-intermediates": (Code.PATH_TOO_LONG,),
+    "sig-limit": (Code.PATH_TOO_LONG,),
+    "name-constraints": (Code.NAME_CONSTRAINTS,),
+    "unknown-error": (Code.NAME_CONSTRAINTS,),
+    "incompatible-usage": (Code.WRONG_USAGE,),
+    "name-mismatch": (Code.BAD_SIGNATURE,),
+}
+
+
+def _go_reconcile(
+    policy: Policy,
+    leaf: CertInfo,
+    pool: Sequence[Candidate],
+    anchors: AnchorSet,
+    host: str | None,
+    at: dt.datetime,
+    presented: Sequence[CertInfo],
+    ranked: list[Problem],
+) -> tuple[list[Problem], str]:
+    """Let Go's own procedure decide the verdict, the text and the primary cause.
+
+    Our path analysis explains (every problem on the best path); the Go
+    simulation (gox509.go_client) says what the real Go program does, in its
+    order: a parse error, the leaf, the host name, the chain search.  The
+    problem of ours naming Go's error is moved first, or made when we have none.
+    """
+    from .gox509 import go_client
+    from .versions import settings
+
+    b = policy.settings or settings("go")
+    sent = [leaf, *(c for c in presented if c.sha256 != leaf.sha256)]
+    seen = {c.sha256 for c in sent}
+    extra = [c.cert for c in pool if c.origin not in (ANCHOR, PRESENTED)]
+    extra = [c for c in extra if c.sha256 not in seen]
+    out = go_client(
+        sent, [a.cert for a in anchors.anchors], host=host, at=at, behaviour=b, extra=extra
+    )
+    sent += extra
+    if out.ok:
+        return [], ""
+    codes = _GO_KIND_CODES.get(out.kind, ())
+    if out.kind == "unknown-authority":
+        hint = str(out.params.get("hint", ""))
+        if "cannot sign" in hint:
+            codes = (Code.NOT_A_CA, NO_ANCHOR)
+        elif "insecure algorithm" in hint:
+            codes = (Code.INSECURE_ALGORITHM, NO_ANCHOR)
+        else:
+            codes = (NO_ANCHOR, Code.BAD_SIGNATURE)
+    chosen = next((p for c in codes for p in ranked if p.code == c), None)
+    if chosen is None:
+        depth = out.position if out.position is not None else 0
+        cert = next((c for c in sent if c.sha256 == out.sha256), leaf)
+        params: dict[str, object] = {k: v for k, v in out.params.items() if k != "hint_cert"}
+        code = codes[0] if codes else Code.STRICT_PROFILE
+        if code == Code.UNPARSABLE_CERTIFICATE:
+            params.setdefault("message", "")
+            params["position"] = depth
+            if out.kind == "message-too-large":
+                params["reason"] = "message-too-large"
+        elif code == Code.HOSTNAME_MISMATCH:
+            params.setdefault("host", host or "")
+            params.setdefault("names", [])
+        elif code == Code.INSECURE_ALGORITHM:
+            params.setdefault("algorithm", str(out.params.get("key_type", "")))
+        stage = P.CHAIN if code == NO_ANCHOR else _stage(policy, Code(code), depth)
+        chosen = Problem(code, stage, depth, cert, params)
+    rest = [p for p in ranked if p is not chosen]
+    return [chosen, *rest], out.text
+
+
+# OpenSSL verify codes → the finding codes that name them.
+_OSSL_CODES: Mapping[int, tuple[str, ...]] = {
+    1: (Code.NAME_CONSTRAINTS,),
+    2: (NO_ANCHOR,),
+    18: (NO_ANCHOR,),
+    19: (NO_ANCHOR,),
+    20: (NO_ANCHOR,),
+    21: (NO_ANCHOR,),
+    22: (Code.PATH_TOO_LONG,),
+    7: (Code.BAD_SIGNATURE,),
+    9: (Code.NOT_YET_VALID,),
+    10: (Code.EXPIRED,),
+    25: (Code.PATH_TOO_LONG,),
+    26: (Code.WRONG_USAGE,),
+    32: (Code.NOT_A_CA,),
+    79: (Code.NOT_A_CA,),
+    34: (Code.UNHANDLED_CRITICAL_EXTENSION,),
+    47: (Code.NAME_CONSTRAINTS,),
+    48: (Code.NAME_CONSTRAINTS,),
+    51: (Code.NAME_CONSTRAINTS,),
+    53: (Code.NAME_CONSTRAINTS,),
+    62: (Code.HOSTNAME_MISMATCH,),
+    64: (Code.HOSTNAME_MISMATCH,),
+    66: (Code.WEAK_KEY,),
+    67: (Code.WEAK_KEY,),
+    68: (Code.INSECURE_ALGORITHM,),
+    94: (Code.WEAK_KEY,),
+}
+
+
+def _openssl_reconcile(
+    policy: Policy,
+    client: str,
+    leaf: CertInfo,
+    pool: Sequence[Candidate],
+    anchors: AnchorSet,
+    host: str | None,
+    at: dt.datetime,
+    presented: Sequence[CertInfo],
+    ranked: list[Problem],
+) -> tuple[list[Problem], str]:
+    """Let OpenSSL's own procedure (osslverify) decide verdict, text and cause.
+
+    OpenSSL picks one issuer per step and never goes back, so its verdict can
+    differ from the best path we found; the cause is OpenSSL's first error,
+    the text the one this client prints (clienterrors.openssl_style_text).
+    """
+    from .clienterrors import host_checked_by_openssl, openssl_style, openssl_style_text
+    from .osslverify import _check_host, _facts, verify
+
+    style = openssl_style(client)
+    untrusted = [c for c in presented if c.sha256 != leaf.sha256]
+    seen = {c.sha256 for c in untrusted} | {leaf.sha256}
+    untrusted += [
+        c.cert for c in pool if c.origin not in (ANCHOR, PRESENTED) and c.cert.sha256 not in seen
+    ]
+    trusted = [a.cert for a in anchors.anchors]
+    depth = policy.max_intermediates if policy.max_intermediates is not None else 100
+    by_openssl = host_checked_by_openssl(style)
+    out = verify(leaf, untrusted, trusted, at=at, host=host if by_openssl else None, depth=depth)
+    host_error = None
+    if not out.errors and host and not by_openssl:
+        host_error = _check_host(_facts(leaf), host)
+    shown, text = openssl_style_text(
+        style, out, host=host, leaf=leaf, host_error=host_error, version=policy.version
+    )
+    if shown is None:
+        return [], ""
+    cause = out.first or shown
+    codes = _OSSL_CODES.get(cause.code, ())
+    chosen = next((p for c in codes for p in ranked if p.code == c), None)
+    if chosen is None:
+        depth_i = cause.depth
+        params: dict[str, object] = {"verify_code": cause.code}
+        code: str = codes[0] if codes else Code.STRICT_PROFILE
+        if code == Code.HOSTNAME_MISMATCH:
+            params.update(host=host or "", names=list(leaf.dns_names + leaf.ip_addresses))
+            params["reason"] = "ip-not-in-san" if cause.code == 64 else "no-match"
+        elif code == Code.STRICT_PROFILE:
+            params["rule"] = "openssl-verify"
+        elif code in (Code.WEAK_KEY,):
+            params.update(key_type=cause.cert.key_type, bits=cause.cert.key_bits)
+        stage = P.CHAIN if code == NO_ANCHOR else _stage(policy, Code(code), depth_i)
+        chosen = Problem(code, stage, depth_i, cause.cert, params)
+    rest = [p for p in ranked if p is not chosen]
+    return [chosen, *rest], text
 
 
 _SELF_CHECKED = frozenset(

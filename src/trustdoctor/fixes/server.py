@@ -329,6 +329,7 @@ PROFILE: Mapping[Code, tuple[str, ...]] = {
     Code.PATH_TOO_LONG: ("path-length",),
     Code.UNHANDLED_CRITICAL_EXTENSION: ("drop-critical-extension",),
     Code.STRICT_PROFILE: ("strict-profile",),
+    Code.UNPARSABLE_CERTIFICATE: ("parsable-encoding",),
     Code.SELF_SIGNED_LEAF: ("issue-from-ca",),
     Code.EXPIRING_SOON: ("renew",),
     Code.INTERMEDIATE_EXPIRES_FIRST: ("renew",),
@@ -435,6 +436,7 @@ def reissue_steps(
         "minimum",
         "algorithm",
         "path_length",
+        "message",
     ):
         if params.get(k) is not None:
             facts[k] = params[k]

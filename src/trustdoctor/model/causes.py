@@ -79,6 +79,7 @@ CAUSES: Mapping[Code, Cause] = {
         Cause(Code.PATH_TOO_LONG, _S, _R),
         Cause(Code.UNHANDLED_CRITICAL_EXTENSION, _S, _R),
         Cause(Code.STRICT_PROFILE, _S, _R),
+        Cause(Code.UNPARSABLE_CERTIFICATE, _S, _R),
         # -- the client's store ---------------------------------------------------------
         Cause(Code.NO_TRUST_STORE, _C, _T),
         Cause(Code.STALE_BUNDLE, _C, _T),

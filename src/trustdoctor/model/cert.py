@@ -8,6 +8,7 @@ touch ASN.1.  Parsing is pure (bytes in, values out).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import ipaddress
 import warnings
@@ -384,8 +385,14 @@ def verify_signature(child: CertInfo, parent: CertInfo) -> str | None:
 
     Returns ``None`` when the signature verifies, else a short reason code:
     ``bad-signature`` (wrong key), ``unsupported-algorithm`` or
-    ``name-mismatch``.  Pure: no I/O, only computation.
+    ``name-mismatch``.  Pure: no I/O, only computation; the answer for a pair
+    is remembered (every client model asks about the same links).
     """
+    return _verify_pair(child, parent)
+
+
+@functools.lru_cache(maxsize=4096)
+def _verify_pair(child: CertInfo, parent: CertInfo) -> str | None:
     if child.cert is None or parent.cert is None:
         return "unsupported-algorithm"
     if child.issuer_der != parent.subject_der:

@@ -32,6 +32,7 @@ class Code(StrEnum):
     PATH_TOO_LONG = "path-too-long"
     UNHANDLED_CRITICAL_EXTENSION = "unhandled-critical-extension"
     STRICT_PROFILE = "strict-profile"  # webpki/RFC 5280 profile rules only strict clients apply
+    UNPARSABLE_CERTIFICATE = "unparsable-certificate"  # the client's parser refuses a sent cert
     # -- primary causes: client side (trust-store models) ------------------
     NO_TRUST_STORE = "no-trust-store"
     STALE_BUNDLE = "stale-bundle"

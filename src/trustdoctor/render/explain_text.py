@@ -36,6 +36,7 @@ CLASS_TITLE: Mapping[str, str] = {
     "unhandled-critical-extension": "a certificate carries a critical extension the client does "
     "not know",
     "strict-profile": "a certificate breaks a strict X.509 rule this client enforces",
+    "unparsable-certificate": "the client refuses to parse a certificate the server sent",
     "issuer-name-mismatch": "an issuer name does not match its issuer's subject byte for byte",
     "roots-unavailable": "the client could not load any trust anchors",
     "no-trust-store": "the client's CA file holds no certificates",

@@ -141,6 +141,7 @@ REISSUE_WHY: Mapping[str, str] = {
     "path-too-long": "reissue {subject!q} with a path length that allows the intermediates below it",
     "unhandled-critical-extension": "reissue {subject!q} without the critical extension(s) {oids}",
     "strict-profile": "reissue {subject!q} following the profile ({rule})",
+    "unparsable-certificate": "reissue {subject!q} in an encoding the client parses (it says: {message})",
     "self-signed-leaf": "issue the server certificate from a CA the clients trust",
     "expiring-soon": "renew {subject!q} before {not_after}",
     "intermediate-expires-first": "serve (or obtain) the renewed intermediate before {not_after}",

@@ -28,6 +28,7 @@ HEADLINE: Mapping[str, str] = {
     Code.WEAK_KEY: "{subject!q} has a {bits}-bit {key_type} key, below this client's minimum — reissue with a stronger key",
     Code.PATH_TOO_LONG: "the chain is longer than {subject!q} allows — shorten the hierarchy",
     Code.UNHANDLED_CRITICAL_EXTENSION: "{subject!q} carries a critical extension the client does not know — reissue without it",
+    Code.UNPARSABLE_CERTIFICATE: "{subject!q} is refused by this client's certificate parser ({message}) — reissue it without the rejected encoding",
     Code.STRICT_PROFILE: "{subject!q} breaks a strict RFC 5280 / CA/B Forum rule ({rule}: {detail}) — lenient clients accept it",
     Code.NO_TRUST_STORE: "{client} has no trust store at all ({reason}) — install the CA bundle",
     Code.STALE_BUNDLE: "the root {root!q} sits in {path} but the compiled bundle was never rebuilt — run: {refresh}",

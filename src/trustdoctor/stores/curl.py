@@ -5,7 +5,12 @@ CA selection (curl src/tool_operate.c, ``cacertpaths``/the block before
 ``--cacert`` nor ``--capath`` is given:
 
 * ``CURL_CA_BUNDLE`` set → it is the CAfile, and ``SSL_CERT_*`` are not looked at;
-* otherwise ``SSL_CERT_DIR`` → CApath and ``SSL_CERT_FILE`` → CAfile;
+* otherwise ``SSL_CERT_DIR`` → CApath and ``SSL_CERT_FILE`` → CAfile — but
+  curl 7.88 (Debian 12) reads ``SSL_CERT_FILE`` only when ``SSL_CERT_DIR``
+  is unset (an ``else`` branch; reference/README.md §9); later releases'
+  ``cacertpaths`` read both (engine/versions.py ``ssl_cert_file_with_dir``).
+  The curl release is read from the root's libcurl (``CLIENT libcurl X.Y.Z``),
+  else from the distribution's release (:data:`DISTRO_CURL`);
 * empty variables count as unset (``curl_getenv``);
 * what is not replaced keeps libcurl's compiled-in default: ``SSL_CERT_DIR``
   alone keeps the compiled CAfile, ``CURL_CA_BUNDLE`` keeps the compiled CApath.
@@ -52,6 +57,17 @@ CAPATH_CANDIDATES: tuple[str, ...] = ("/etc/ssl/certs",)
 
 BINARIES = ("/usr/bin/curl", "/usr/local/bin/curl", "/bin/curl")
 
+# The curl release a distribution ships, when its libcurl cannot be read
+# (packages.debian.org / packages.ubuntu.com, the release's curl package).
+DISTRO_CURL: Mapping[tuple[str, str], str] = {
+    ("debian", "11"): "7.74.0",
+    ("debian", "12"): "7.88.1",
+    ("debian", "13"): "8.14.1",
+    ("ubuntu", "20.04"): "7.68.0",
+    ("ubuntu", "22.04"): "7.81.0",
+    ("ubuntu", "24.04"): "8.5.0",
+}
+
 
 @dataclass(frozen=True)
 class CurlDefaults:
@@ -87,6 +103,27 @@ def compiled_defaults(ctx: StoreContext) -> CurlDefaults:
     return out
 
 
+def curl_version(ctx: StoreContext) -> str | None:
+    """The root's curl release: from its libcurl, else from the distribution."""
+    memo = ctx.fs.memo.get("curl_version")
+    if isinstance(memo, str):
+        return memo or None
+    found = ""
+    for lib in find_libs(ctx, "libcurl.so"):
+        try:
+            hit = ctx.fs.search_regex(lib, rb"CLIENT libcurl (\d+\.\d+\.\d+)")
+        except OSError:
+            continue
+        if hit:
+            found = hit.decode("ascii", "replace")
+            break
+    if not found:
+        d = ctx.distro
+        found = DISTRO_CURL.get((d.id or "", d.version_id or ""), "")
+    ctx.fs.memo["curl_version"] = found
+    return found or None
+
+
 def present(ctx: StoreContext) -> bool:
     return any(ctx.fs.exists(p) for p in BINARIES)
 
@@ -118,12 +155,25 @@ def _run(ctx: StoreContext, env: Mapping[str, str]) -> _CurlRun:
                     f"not read: ${CA_BUNDLE_ENV} is set",
                 )
     else:
+        from ..engine.versions import settings
+
+        version = curl_version(ctx)
+        both = bool(settings("curl", version).get("ssl_cert_file_with_dir"))
         if env_value(env, CERT_DIR_ENV):
             active.append(CERT_DIR_ENV)
             capath, capath_detail = env[CERT_DIR_ENV], f"${CERT_DIR_ENV}"
         if env_value(env, CERT_FILE_ENV):
-            active.append(CERT_FILE_ENV)
-            cafile, cafile_detail = env[CERT_FILE_ENV], f"${CERT_FILE_ENV}"
+            if both or not env_value(env, CERT_DIR_ENV):
+                active.append(CERT_FILE_ENV)
+                cafile, cafile_detail = env[CERT_FILE_ENV], f"${CERT_FILE_ENV}"
+            else:
+                b.source(
+                    f"${CERT_FILE_ENV}",
+                    "env",
+                    SourceStatus.IGNORED,
+                    None,
+                    f"not read: curl {version} reads it only when ${CERT_DIR_ENV} is unset",
+                )
     unhashed: list[Anchor] = []
     error: str | None = None
     if cafile:

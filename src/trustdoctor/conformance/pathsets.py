@@ -1,0 +1,296 @@
+"""Generated path-building cases with several candidate issuers.
+
+Each case is a leaf for ``H`` whose issuer name is shared by several
+candidates, some of them unusable (expired, not a CA, another key, signed by
+an untrusted root, without keyCertSign, clientAuth only, SHA-1, path length
+0...), offered in different orders, with and without key identifiers, and
+with trust stores holding re-issued roots or intermediates.  Clients that
+search every path (Go) and clients that pick one issuer per step (OpenSSL's
+build_chain) answer these differently; the oracle tests hold each model to
+its real program on them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from ..lab.pki import DAY, NOW, Issued, PrivateKey, make_cert, new_key
+from .cases import OracleCase
+
+H = "svc.paths.test"
+
+
+def _leaf(issuer: Issued, *, aki: bool = True, **kw: object) -> Issued:
+    return make_cert(H, issuer=issuer, ca=False, dns=[H], aki=aki, **kw)  # type: ignore[arg-type]
+
+
+def _case(
+    cid: str,
+    leaf: Issued,
+    untrusted: list[Issued],
+    roots: list[Issued],
+    *,
+    host: str | None = H,
+    at: dt.datetime = NOW,
+) -> OracleCase:
+    return OracleCase(
+        cid,
+        (leaf.der, *(u.der for u in untrusted)),
+        tuple(r.der for r in roots),
+        host,
+        at,
+    )
+
+
+def multi_issuer_cases() -> list[OracleCase]:
+    """About fifty cases; keys are fresh, verdicts do not depend on them."""
+    out: list[OracleCase] = []
+    root_key: PrivateKey = new_key()
+    root = make_cert("Paths Root", key=root_key)
+    root_old = make_cert(
+        "Paths Root", key=root_key, not_before=NOW - 900 * DAY, not_after=NOW - 10 * DAY
+    )
+    root_other_key = make_cert("Paths Root")  # same name, another key
+    untrusted_root = make_cert("Paths Untrusted Root")
+    root2 = make_cert("Paths Second Root")
+    ikey: PrivateKey = new_key()
+
+    def inter(**kw: object) -> Issued:
+        kw.setdefault("issuer", root)
+        kw.setdefault("key", ikey)
+        return make_cert("Paths Issuing CA", **kw)  # type: ignore[arg-type]
+
+    good = inter()
+    variants: dict[str, Callable[[], Issued]] = {
+        "expired": lambda: inter(not_before=NOW - 400 * DAY, not_after=NOW - DAY),
+        "not-yet-valid": lambda: inter(not_before=NOW + DAY, not_after=NOW + 400 * DAY),
+        "wrong-key": lambda: inter(key=new_key()),
+        "not-ca": lambda: inter(ca=False, key_usage=("digital_signature", "key_cert_sign")),
+        "no-keycertsign": lambda: inter(key_usage=("digital_signature",)),
+        "client-auth-eku": lambda: inter(eku=("clientAuth",)),
+        "untrusted-parent": lambda: inter(issuer=untrusted_root),
+        "sha1": lambda: inter(hash_alg="sha1", key_kind="ec"),
+        "critical-ext": lambda: inter(unknown_critical=True),
+        "nc-excluded": lambda: inter(excluded_dns=["paths.test"]),
+        "v1-like-no-bc": lambda: inter(ca=None),
+        "cross-signed-root2": lambda: inter(issuer=root2),
+        "expired-cross-root2": lambda: inter(
+            issuer=root2, not_before=NOW - 400 * DAY, not_after=NOW - DAY
+        ),
+    }
+    for vname, make in sorted(variants.items()):
+        bad = make()
+        for with_aki in (True, False):
+            leaf = _leaf(good, aki=with_aki)
+            tag = "" if with_aki else "-no-aki"
+            out.append(_case(f"bad-first/{vname}{tag}", leaf, [bad, good], [root]))
+            out.append(_case(f"bad-last/{vname}{tag}", leaf, [good, bad], [root]))
+            out.append(_case(f"bad-only/{vname}{tag}", leaf, [bad], [root]))
+        # Both roots trusted: the second root may be the only way through.
+        out.append(_case(f"two-roots/{vname}", _leaf(good), [bad], [root, root2]))
+    # Trust stores with several roots of one name.
+    leaf = _leaf(good)
+    out.append(_case("store/expired-root-first", leaf, [good], [root_old, root]))
+    out.append(_case("store/expired-root-last", leaf, [good], [root, root_old]))
+    out.append(_case("store/expired-root-only", leaf, [good], [root_old]))
+    out.append(_case("store/other-key-root-first", leaf, [good], [root_other_key, root]))
+    out.append(_case("store/other-key-root-only", leaf, [good], [root_other_key]))
+    # The intermediate itself trusted (no partial chain in OpenSSL: code 2).
+    out.append(_case("store/intermediate-trusted", leaf, [good], [good]))
+    out.append(_case("store/intermediate-and-root", leaf, [], [good, root]))
+    # The server sends its root, trusted or not, or a cross-signed copy.
+    cross = make_cert("Paths Root", key=root_key, issuer=root2)
+    out.append(_case("sent/root", leaf, [good, root], [root]))
+    out.append(_case("sent/cross-signed-root-trusted-r1", leaf, [good, cross], [root]))
+    out.append(_case("sent/cross-signed-root-trusted-r2", leaf, [good, cross], [root2]))
+    out.append(_case("sent/cross-signed-root-both", leaf, [good, cross], [root2, root]))
+    out.append(_case("sent/untrusted-root", leaf, [good, root], [untrusted_root]))
+    # A path-length 0 intermediate above another intermediate, and a way round.
+    pl0 = make_cert("Paths PL0 CA", issuer=root, path_length=0)
+    sub_key: PrivateKey = new_key()
+    sub_via_pl0 = make_cert("Paths Sub CA", issuer=pl0, key=sub_key)
+    sub_direct = make_cert("Paths Sub CA", issuer=root, key=sub_key)
+    leaf_sub = _leaf(sub_via_pl0)
+    out.append(_case("pathlen/pl0-first", leaf_sub, [sub_via_pl0, pl0, sub_direct], [root]))
+    out.append(_case("pathlen/direct-first", leaf_sub, [sub_direct, sub_via_pl0, pl0], [root]))
+    out.append(_case("pathlen/pl0-only", leaf_sub, [sub_via_pl0, pl0], [root]))
+    return out
+
+
+def basic_cases() -> list[OracleCase]:
+    """One chain per common failure shape (the seed guide's and a few more)."""
+    from ..lab.pki import hierarchy
+
+    host = "registry.internal.example.com"
+    h = hierarchy(host)
+    other = make_cert("Other Root")
+    nonca = make_cert("Not A CA", issuer=h.root, ca=False)
+    pl0 = make_cert("PL0", issuer=h.root, path_length=0)
+    sub = make_cert("Sub", issuer=pl0)
+    nc = make_cert("NC CA", issuer=h.root, permitted_dns=["example.org"])
+    sha1i = make_cert("SHA1 Inter", issuer=h.root, hash_alg="sha1")
+    rsa_root = make_cert("RSA1024 Root", key_kind="rsa1024")
+    impostor = make_cert("Example Internal Issuing CA", issuer=h.root)
+    exp_inter = make_cert(
+        "Expired Inter", issuer=h.root, not_after=NOW - DAY, not_before=NOW - 400 * DAY
+    )
+
+    def leaf(issuer: Issued, **kw: object) -> Issued:
+        kw.setdefault("dns", [host])
+        return make_cert(host, issuer=issuer, ca=False, **kw)  # type: ignore[arg-type]
+
+    def case(cid: str, chain: list[Issued], roots: list[Issued], name: str = host) -> OracleCase:
+        return OracleCase(
+            f"shape/{cid}", tuple(c.der for c in chain), tuple(r.der for r in roots), name, NOW
+        )
+
+    expired = leaf(h.intermediate, not_after=NOW - DAY, not_before=NOW - 90 * DAY)
+    return [
+        case("ok", [h.leaf, h.intermediate], [h.root]),
+        case("missing-intermediate", [h.leaf], [h.root]),
+        case("untrusted-root", [h.leaf, h.intermediate], [other]),
+        case("root-sent-untrusted", [h.leaf, h.intermediate, h.root], [other]),
+        case("self-signed-leaf", [make_cert(host, ca=False, dns=[host])], [h.root]),
+        case("not-a-ca", [leaf(nonca), nonca], [h.root]),
+        case("expired-leaf", [expired, h.intermediate], [h.root]),
+        case("expired-leaf-missing-intermediate", [expired], [h.root]),
+        case("expired-intermediate", [leaf(exp_inter), exp_inter], [h.root]),
+        case("not-yet-valid", [leaf(h.intermediate, not_before=NOW + DAY), h.intermediate],
+             [h.root]),
+        case("hostname", [h.leaf, h.intermediate], [h.root], "other.example.com"),
+        case("ip-host", [h.leaf, h.intermediate], [h.root], "127.0.0.1"),
+        case("ip-san-other-ip", [leaf(h.intermediate, ips=["10.0.0.1"]), h.intermediate],
+             [h.root], "127.0.0.1"),
+        case("cn-only", [make_cert(host, issuer=h.intermediate, ca=False), h.intermediate],
+             [h.root]),
+        case("client-auth", [leaf(h.intermediate, eku=["clientAuth"]), h.intermediate],
+             [h.root]),
+        case("path-len", [leaf(sub), sub, pl0], [h.root]),
+        case("name-constraints", [leaf(nc), nc], [h.root]),
+        case("name-constraints-cn-only", [make_cert("www.example.com", issuer=nc, ca=False),
+                                          nc], [h.root], "www.example.com"),
+        case("sha1-intermediate", [leaf(sha1i), sha1i], [h.root]),
+        case("rsa1024-root", [leaf(rsa_root)], [rsa_root]),
+        case("bad-signature", [h.leaf, impostor], [h.root]),
+        case("intermediate-anchor", [h.leaf, h.intermediate], [h.intermediate]),
+        case("critical-ext", [leaf(h.intermediate, unknown_critical=True), h.intermediate],
+             [h.root]),
+    ]
+
+
+def _leaf_with(
+    issuer: Issued,
+    host: str,
+    extensions: list[tuple[str, bytes, bool]],
+    *,
+    serial: int | None = None,
+) -> Issued:
+    """A leaf for ``host`` with raw extensions (OID, DER value, critical), for
+    encodings cryptography's builder will not write; a negative ``serial`` is
+    patched into the TBS and the certificate signed again."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from ..lab.pki import _der_len, _der_seq, _elements, name
+
+    key = new_key()
+    b = (
+        x509.CertificateBuilder()
+        .subject_name(name(host))
+        .issuer_name(issuer.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(4242)
+        .not_valid_before(NOW - 30 * DAY)
+        .not_valid_after(NOW + 300 * DAY)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+    )
+    for oid, value, critical in extensions:
+        b = b.add_extension(
+            x509.UnrecognizedExtension(x509.ObjectIdentifier(oid), value), critical=critical
+        )
+    cert = b.sign(issuer.key, hashes.SHA256())
+    if serial is not None:
+        tbs = cert.tbs_certificate_bytes
+        hdr = 2 if tbs[1] < 0x80 else 2 + (tbs[1] & 0x7F)
+        parts = _elements(tbs[hdr:])
+        raw = serial.to_bytes((serial.bit_length() + 8) // 8, "big", signed=True)
+        parts[1] = b"\x02" + _der_len(len(raw)) + raw
+        new_tbs = _der_seq(b"".join(parts))
+        sig = issuer.key.sign(new_tbs, ec.ECDSA(hashes.SHA256()))
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        alg = _elements(cert.public_bytes(Encoding.DER)[hdr_len(cert) :])[1]
+        bits = b"\x03" + _der_len(len(sig) + 1) + b"\x00" + sig
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # cryptography warns about the negative serial
+            cert = x509.load_der_x509_certificate(_der_seq(new_tbs + alg + bits))
+    return Issued(cert, key)
+
+
+def hdr_len(cert: object) -> int:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    der = cert.public_bytes(Encoding.DER)  # type: ignore[attr-defined]
+    return 2 if der[1] < 0x80 else 2 + (der[1] & 0x7F)
+
+
+def _ia5(tag: int, text: str) -> bytes:
+    from ..lab.pki import _der_len
+
+    raw = text.encode()
+    return bytes([tag]) + _der_len(len(raw)) + raw
+
+
+def encoding_cases() -> list[OracleCase]:
+    """Encodings Go's parser treats its own way (issue 11's verdict bugs)."""
+    from ..lab.pki import _der_seq, hierarchy
+
+    host = "enc.paths.test"
+    h = hierarchy(host)
+    san = "2.5.29.17"
+    x400 = b"\xa3\x03\x30\x01\x00"  # x400Address [3], an opaque constructed value
+    edi = b"\xa5\x04\x30\x02\x81\x00"  # ediPartyName [5]
+    odd_tag = b"\x89\x01\x00"  # [9]: no GeneralName has this tag
+    dns = _ia5(0x82, host)
+
+    def san_value(*entries: bytes) -> bytes:
+        return _der_seq(b"".join(entries))
+
+    bad_uri = _ia5(0x86, "http://[::1")
+    mapped = b"\x87\x10" + b"\x00" * 10 + b"\xff\xff" + bytes([127, 0, 0, 1])
+    negative = _leaf_with(h.intermediate, host, [(san, san_value(dns), False)], serial=-4242)
+    crit_aki = _leaf_with(
+        h.intermediate,
+        host,
+        [(san, san_value(dns), False),
+         ("2.5.29.35", _der_seq(b"\x80\x14" + b"\x11" * 20), True)],
+    )
+    crit_ski = _leaf_with(
+        h.intermediate,
+        host,
+        [(san, san_value(dns), False), ("2.5.29.14", b"\x04\x14" + b"\x22" * 20, True)],
+    )
+    shapes = {
+        "san-x400-and-dns": [(san, san_value(x400, dns), True)],
+        "san-edi-and-dns": [(san, san_value(dns, edi), False)],
+        "san-undefined-tag-and-dns": [(san, san_value(odd_tag, dns), False)],
+        "san-x400-only-critical": [(san, san_value(x400), True)],
+        "san-unparsable-uri": [(san, san_value(dns, bad_uri), False)],
+        "san-ipv4-mapped-ipv6": [(san, san_value(dns, mapped), False)],
+    }
+    out = []
+    for cid, exts in shapes.items():
+        leaf = _leaf_with(h.intermediate, host, exts)
+        out.append(
+            OracleCase(f"enc/{cid}", (leaf.der, h.intermediate.der), (h.root.der,), host, NOW)
+        )
+    for cid, leaf in (("negative-serial", negative), ("critical-aki", crit_aki),
+                      ("critical-ski", crit_ski)):
+        out.append(
+            OracleCase(f"enc/{cid}", (leaf.der, h.intermediate.der), (h.root.der,), host, NOW)
+        )
+    return out

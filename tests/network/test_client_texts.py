@@ -1,0 +1,222 @@
+"""Word for word: the text each client model says the client prints, against
+the real client on a loopback server (issue 11).
+
+- Node reports OpenSSL's *last* error (its verify callback always continues):
+  an expired leaf sent without its intermediate is ``CERT_HAS_EXPIRED``, not
+  ``UNABLE_TO_GET_ISSUER_CERT_LOCALLY``; a lone leaf otherwise ends on
+  ``UNABLE_TO_VERIFY_LEAF_SIGNATURE``.
+- Java's HostnameChecker words an IP mismatch differently from a DNS one.
+- curl 7.88 and Python (OpenSSL's first error; curl checks the host name
+  itself, after the chain).
+
+Each client is skipped cleanly when not installed.  Certificates are valid
+around the real clock, which the real clients use.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import helpers.diagnose as dh
+from helpers.engine import run
+from helpers.stores import clean_env, tls_server
+from trustdoctor.lab import pki
+
+pytestmark = pytest.mark.oracle
+
+HOST = "svc.texts.test"
+NODE = shutil.which("node")
+JAVA = shutil.which("java")
+CURL = shutil.which("curl")
+
+
+def _shapes() -> dict[str, tuple[list[pki.Issued], list[pki.Issued], str]]:
+    h = dh.chain_for(HOST, root_cn="Texts Root CA", inter_cn="Texts Issuing CA")
+    other = pki.make_cert("Texts Other Root", **dh.VALID)
+    expired = pki.make_cert(
+        HOST,
+        issuer=h.intermediate,
+        ca=False,
+        dns=[HOST],
+        not_before=dh.NOW - 90 * dh.DAY,
+        not_after=dh.NOW - 3 * dh.DAY,
+    )
+    with_ip = pki.make_cert(
+        HOST, issuer=h.intermediate, ca=False, dns=[HOST], ips=["10.9.9.9"], **dh.VALID
+    )
+    no_san = pki.make_cert(HOST, issuer=h.intermediate, ca=False, **dh.VALID)
+    selfsigned = pki.make_cert(HOST, ca=False, dns=[HOST], **dh.VALID)
+    return {
+        "trusted": ([h.leaf, h.intermediate], [h.root], HOST),
+        "expired-leaf-missing-intermediate": ([expired], [h.root], HOST),
+        "expired-leaf-untrusted-root": ([expired, h.intermediate], [other], HOST),
+        "missing-intermediate": ([h.leaf], [h.root], HOST),
+        "untrusted-root": ([h.leaf, h.intermediate], [other], HOST),
+        "self-signed": ([selfsigned], [h.root], HOST),
+        "hostname": ([h.leaf, h.intermediate], [h.root], "other.texts.test"),
+        "ip-dns-san-only": ([h.leaf, h.intermediate], [h.root], "127.0.0.1"),
+        "ip-other-ip-san": ([with_ip, h.intermediate], [h.root], "127.0.0.1"),
+        "ip-no-san": ([no_san, h.intermediate], [h.root], "127.0.0.1"),
+        "cn-only-mismatch": ([no_san, h.intermediate], [h.root], "other.texts.test"),
+    }
+
+
+SHAPES = _shapes()
+
+
+def _model(shape: str, client: str) -> tuple[bool, str]:
+    chain, roots, name = SHAPES[shape]
+    d = run(chain, roots, host=name, at=dh.NOW, clients=(client,))
+    v = d.clients[0]
+    return v.trusted, v.client_error or ""
+
+
+# -- Node ------------------------------------------------------------------------------------
+
+NODE_CLIENT = r"""
+const tls = require('tls'), fs = require('fs');
+const [port, name, roots] = process.argv.slice(2);
+const opts = {host: '127.0.0.1', port: +port, ca: fs.readFileSync(roots)};
+if (!/^[0-9.]+$/.test(name)) opts.servername = name;
+opts.checkServerIdentity = (h, cert) => tls.checkServerIdentity(name, cert);
+const s = tls.connect(opts, () => { console.log('OK'); s.destroy(); });
+s.on('error', e => { console.log('ERR ' + e.code + ': ' + e.message); });
+"""
+
+
+@pytest.mark.skipif(NODE is None, reason="node not installed")
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_node_text_matches_node(tmp_path: Path, shape: str) -> None:
+    assert NODE
+    chain, roots, name = SHAPES[shape]
+    (tmp_path / "client.js").write_text(NODE_CLIENT)
+    root_file = dh.write_pem(tmp_path / "roots.pem", *roots)
+    with tls_server(chain, chain[0]) as (_, port):
+        out = subprocess.run(
+            [NODE, str(tmp_path / "client.js"), str(port), name, root_file],
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.rstrip("\n")
+    trusted, text = _model(shape, "node")
+    assert trusted == (out == "OK"), (shape, out, text)
+    if not trusted:
+        assert out == "ERR " + text, (shape, out, text)
+
+
+# -- Java ------------------------------------------------------------------------------------
+
+JAVA_CLIENT = r"""
+import java.io.*;
+import java.security.KeyStore;
+import java.security.cert.*;
+import javax.net.ssl.*;
+
+public class Client {
+    public static void main(String[] a) throws Exception {
+        KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
+        ks.load(null, null);
+        CertificateFactory cf = CertificateFactory.getInstance("X.509");
+        int i = 0;
+        try (InputStream in = new FileInputStream(a[2])) {
+            for (Certificate c : cf.generateCertificates(in)) ks.setCertificateEntry("r" + i++, c);
+        }
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
+        tmf.init(ks);
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(null, tmf.getTrustManagers(), null);
+        try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1",
+                Integer.parseInt(a[0]))) {
+            SSLParameters p = s.getSSLParameters();
+            p.setEndpointIdentificationAlgorithm("HTTPS");
+            if (!a[1].matches("[0-9.]+"))
+                p.setServerNames(java.util.List.of(new SNIHostName(a[1])));
+            s.setSSLParameters(p);
+            if (!a[1].matches("[0-9.]+")) {
+                // HTTPS identification checks the peer host the socket was made for.
+                s.close();
+                SSLSocket t = (SSLSocket) ctx.getSocketFactory().createSocket(
+                    new java.net.Socket("127.0.0.1", Integer.parseInt(a[0])), a[1],
+                    Integer.parseInt(a[0]), true);
+                t.setSSLParameters(p);
+                t.startHandshake();
+                t.close();
+            } else {
+                s.startHandshake();
+            }
+            System.out.println("OK");
+        } catch (SSLException e) {
+            System.out.println("ERR " + e.getMessage());
+        }
+    }
+}
+"""
+
+
+@pytest.mark.skipif(JAVA is None, reason="java not installed")
+@pytest.mark.parametrize(
+    "shape",
+    ["trusted", "hostname", "ip-dns-san-only", "ip-other-ip-san", "ip-no-san", "cn-only-mismatch"],
+)
+def test_java_host_name_text_matches_java(tmp_path: Path, shape: str) -> None:
+    assert JAVA
+    chain, roots, name = SHAPES[shape]
+    src = tmp_path / "Client.java"
+    src.write_text(JAVA_CLIENT)
+    root_file = dh.write_pem(tmp_path / "roots.pem", *roots)
+    with tls_server(chain, chain[0]) as (_, port):
+        out = subprocess.run(
+            [JAVA, str(src), str(port), name, root_file],
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    real = out.stdout.rstrip("\n")
+    assert real.startswith(("OK", "ERR ")), out.stderr[-2000:]
+    trusted, text = _model(shape, "java")
+    assert trusted == (real == "OK"), (shape, real, text)
+    if not trusted:
+        assert real == "ERR " + text, (shape, real, text)
+
+
+# -- curl ------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(CURL is None, reason="curl not installed")
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "trusted",
+        "expired-leaf-missing-intermediate",
+        "expired-leaf-untrusted-root",
+        "missing-intermediate",
+        "untrusted-root",
+        "self-signed",
+        "hostname",
+    ],
+)
+def test_curl_text_matches_curl(tmp_path: Path, shape: str) -> None:
+    assert CURL
+    chain, roots, name = SHAPES[shape]
+    root_file = dh.write_pem(tmp_path / "roots.pem", *roots)
+    (tmp_path / "empty").mkdir()
+    with tls_server(chain, chain[0]) as (_, port):
+        out = subprocess.run(
+            [CURL, "-sS", "-o", "/dev/null", "--cacert", root_file, "--capath",
+             str(tmp_path / "empty"), "--resolve", f"{name}:{port}:127.0.0.1",
+             f"https://{name}:{port}/"],
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    trusted, text = _model(shape, "curl")
+    assert trusted == (out.returncode == 0), (shape, out.stderr)
+    if not trusted:
+        assert out.stderr.splitlines()[0] == text, (shape, out.stderr, text)
