@@ -355,21 +355,42 @@ def check_clients(
 ) -> tuple[str, ...]:
     """``--client`` values (repeatable, comma-separated, any case) → registry names, in order.
 
-    Raises :class:`UsageError` naming the known clients for an unknown one.
+    Raises :class:`UsageError` naming the known clients for an unknown one, and
+    for a ``NAME@VERSION`` where versions do not apply (see :func:`client_specs`).
+    """
+    out, versions = client_specs(names, allowed=allowed)
+    if versions:
+        spec = next(iter(versions.items()))
+        raise UsageError(f"--client {spec[0]}@{spec[1]}: a version applies to judging a chain")
+    return out
+
+
+def client_specs(
+    names: str | Iterable[str] | None, *, allowed: tuple[str, ...] | None = None
+) -> tuple[tuple[str, ...], dict[str, str]]:
+    """``--client NAME[@VERSION]`` values → registry names in order, and the versions asked.
+
+    ``go@1.19`` judges as Go 1.19 does (engine/versions.py); one version per
+    client in one question.
     """
     known = allowed if allowed is not None else verifiers()
     values = [names] if isinstance(names, str) else list(names or ())
     out: list[str] = []
+    versions: dict[str, str] = {}
     for v in values:
         for raw in str(v).split(","):
-            name = raw.strip().lower()
+            name, _, version = raw.strip().lower().partition("@")
             if not name:
                 continue
             if name not in known:
                 raise UsageError(f"unknown client {raw.strip()!r} (known: {', '.join(known)})")
+            if version:
+                if versions.get(name, version) != version:
+                    raise UsageError(f"--client {name}: one version per client ({raw.strip()!r})")
+                versions[name] = version
             if name not in out:
                 out.append(name)
-    return tuple(out)
+    return tuple(out), versions
 
 
 def client(name: str) -> Client:

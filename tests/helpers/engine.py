@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from trustdoctor.engine.judge import judge
+from trustdoctor.engine.policies import policy_for
 from trustdoctor.lab.pki import NOW, Issued
 from trustdoctor.model.anchors import Anchor, make_anchor_set
 from trustdoctor.model.cert import Provenance, from_certificate
@@ -26,6 +27,7 @@ def run(
     at: dt.datetime = NOW,
     supplied: Sequence[Issued] = (),
     clients: Sequence[str] = CLIENTS,
+    versions: Mapping[str, str] | None = None,
 ) -> Diagnosis:
     aset = make_anchor_set(
         "test",
@@ -37,6 +39,7 @@ def run(
         at=at,
         host=host,
         supplied=[pc(s) for s in supplied],
+        policies={c: policy_for(c, version=v) for c, v in (versions or {}).items()},
     )
 
 

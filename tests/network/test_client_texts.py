@@ -68,9 +68,10 @@ def _shapes() -> dict[str, tuple[list[pki.Issued], list[pki.Issued], str]]:
 SHAPES = _shapes()
 
 
-def _model(shape: str, client: str) -> tuple[bool, str]:
+def _model(shape: str, client: str, version: str | None = None) -> tuple[bool, str]:
     chain, roots, name = SHAPES[shape]
-    d = run(chain, roots, host=name, at=dh.NOW, clients=(client,))
+    versions = {client: version} if version else None
+    d = run(chain, roots, host=name, at=dh.NOW, clients=(client,), versions=versions)
     v = d.clients[0]
     return v.trusted, v.client_error or ""
 
@@ -188,6 +189,12 @@ def test_java_host_name_text_matches_java(tmp_path: Path, shape: str) -> None:
 # -- curl ------------------------------------------------------------------------------------
 
 
+def _curl_version() -> str:
+    assert CURL
+    out = subprocess.run([CURL, "--version"], capture_output=True, text=True, check=True)
+    return out.stdout.split()[1]  # "curl 7.88.1 (x86_64-pc-linux-gnu) ..."
+
+
 @pytest.mark.skipif(CURL is None, reason="curl not installed")
 @pytest.mark.parametrize(
     "shape",
@@ -216,7 +223,8 @@ def test_curl_text_matches_curl(tmp_path: Path, shape: str) -> None:
             text=True,
             timeout=30,
         )
-    trusted, text = _model(shape, "curl")
+    # The model of *this* curl (its release decides the wording).
+    trusted, text = _model(shape, "curl", _curl_version())
     assert trusted == (out.returncode == 0), (shape, out.stderr)
     if not trusted:
         assert out.stderr.splitlines()[0] == text, (shape, out.stderr, text)

@@ -201,9 +201,13 @@ def test_curl_verdict_matches_curl(capsys, monkeypatch, files, tmp_path, shape) 
              "--cacert", root, "--capath", str(tmp_path / "empty"), *resolve, url],
             capture_output=True, text=True, timeout=30, env=env,
         )
-        r = ours(capsys, monkeypatch, s, srv.port, "curl", root)
+        # With --trust no store is read, so the model is the newest curl unless
+        # told which: this curl's release (its wording changed in 8.x).
+        version = subprocess.run([curl, "--version"], capture_output=True, text=True).stdout
+        r = ours(capsys, monkeypatch, s, srv.port, f"curl@{version.split()[1]}", root)
     assert r.doc is not None
     verdict = r.doc["clients"][0]
+    assert verdict["version"] == version.split()[1]
     real_trusted = proc.returncode in CURL_AFTER_TLS
     assert verdict["trusted"] == real_trusted, (shape, proc.returncode, proc.stderr)
     if real_trusted:

@@ -105,6 +105,9 @@ def test_pid_of_a_go_binary_named_kubelet(running, capsys) -> None:
     diag = json.loads(capsys.readouterr().out)
     assert rc == 0 and diag["verdict"]["trusted"]  # the process's verdict
     assert [c["client"] for c in diag["clients"]] == ["go"]
+    # Judged as the Go it was built with (its build info), not the newest Go.
+    release = ".".join(_go_version().removeprefix("go").split(".")[:2])
+    assert diag["clients"][0]["version"] == release
 
 
 def test_build_info_of_the_built_binary(kubelet: Path) -> None:

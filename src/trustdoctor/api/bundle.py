@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..clients import client_specs
 from ..engine.aiaconfirm import confirm_missing, fetched_presented, needs_aia
 from ..engine.judge import pick_leaf
 from ..errors import UsageError
@@ -151,7 +152,13 @@ def make_bundle(
             if ctx is not None:
                 found = select_clients(None, ctx)
                 names = (*names, *(c for c in found if c not in names))
-        cs = client_set(names, ctx=ctx, trust=anchors, trust_source=", ".join(opts.trust))
+        cs = client_set(
+            names,
+            ctx=ctx,
+            trust=anchors,
+            trust_source=", ".join(opts.trust),
+            versions=client_specs(clients)[1],
+        )
         aia = aia_route(aia, opts, ctx, proxy)
     result = plan_served(
         served,
@@ -189,6 +196,7 @@ def plan_served(
     from .chain import judge_presented
 
     pairs = list(clients.pairs)
+    policies = {**clients.policies, **(policies or {})}
     presented = served.presented
     li = pick_leaf(presented)
     leaf = presented[li].cert
@@ -236,6 +244,7 @@ def plan_served(
             clients=pairs,
             reference=LazyReference(),
             refiners=clients.refiners,
+            policies=policies,
             explicit_anchors=clients.explicit,
         )
     return BundleResult(plan=plan, today=today, completion=completion, served=served)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..clients import client_specs
 from ..engine.aiaconfirm import needs_aia
 from ..engine.judge import judge, pick_leaf
 from ..engine.servechecks import serve_findings
@@ -93,6 +94,7 @@ def judge_presented(
         leaf_index=leaf_index,
         extra_findings=[*clients.findings, *extra, *serve],
         explicit_anchors=clients.explicit,
+        policies=clients.policies,
     )
     return adjust(diag) if adjust is not None else diag
 
@@ -119,6 +121,7 @@ def finish(
             options=aia,
             reference=LazyReference(),
             refiners=clients.refiners,
+            policies=clients.policies,
             explicit_anchors=clients.explicit,
         )
         diag, completion = confirmed.diagnosis, confirmed.completion
@@ -210,7 +213,13 @@ def diagnose_chain(
     names = select_clients(clients, None, default=DEFAULT_CHAIN_CLIENTS)
     anchors = load_trust_paths(opts.trust, password=opts.password) if opts.trust else None
     with open_context(opts, when) as ctx:
-        cs = client_set(names, ctx=ctx, trust=anchors, trust_source=", ".join(opts.trust))
+        cs = client_set(
+            names,
+            ctx=ctx,
+            trust=anchors,
+            trust_source=", ".join(opts.trust),
+            versions=client_specs(clients)[1],
+        )
         diag = judge_presented(presented, cs, at=when, host=host, supplied=supplied)
         judged = finish(
             diag,

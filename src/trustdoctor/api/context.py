@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..clients import CLIENTS, check_clients, verifiers
+from ..clients import CLIENTS, client_specs, verifiers
 from ..engine.judge import Refiner
-from ..engine.policies import policy_for
+from ..engine.policies import Policy, policy_for
 from ..engine.refine import store_refiner
 from ..errors import InputError, UsageError
 from ..model.anchors import Anchor, AnchorSet, make_anchor_set
@@ -74,6 +74,8 @@ class TrustOptions:
         dockerfile: a Dockerfile that may set trust variables (fix plans).
         pull: how an ``image`` given by reference is pulled (platform,
             plain-HTTP loopback registry).
+        binary: the program the client is (``--binary PATH`` in the root): a
+            Go program is judged with its own Go release.
     """
 
     root: str = "/"
@@ -87,6 +89,7 @@ class TrustOptions:
     servers: tuple[str, ...] = ()
     dockerfile: str | None = None
     pull: PullOptions | None = None
+    binary: str | None = None
 
     @property
     def elsewhere(self) -> bool:
@@ -110,6 +113,7 @@ class TrustOptions:
                     ("--env", self.env is not None and not network),
                     ("--registry", self.registry),
                     ("--started", self.started),
+                    ("--binary", self.binary),
                 )
                 if v
             ]
@@ -144,6 +148,7 @@ def open_context(opts: TrustOptions, at: dt.datetime) -> Iterator[StoreContext |
             registry=opts.registry,
             now=at,
             pull=opts.pull,
+            binary=opts.binary,
         ) as ctx:
             if opts.started is not None and ctx.process_start is None:
                 ctx = replace(ctx, process_start=opts.started)
@@ -253,6 +258,9 @@ class Clients:
         findings: chain-level findings about the anchors themselves (blocks Go drops).
         explicit: the anchors were given (``--trust``): no store was read.
         context: the clients' place, when stores were read.
+        policies: per client, the release its model stands for (``--client
+            go@1.19``, a ``--pid`` Go program's own Go, the root's curl) with
+            the process's GODEBUG settings.
     """
 
     names: tuple[str, ...]
@@ -262,6 +270,7 @@ class Clients:
     findings: tuple[Finding, ...] = ()
     explicit: bool = False
     context: StoreContext | None = None
+    policies: Mapping[str, Policy] = field(default_factory=dict)
 
     @property
     def distro(self) -> Distro | None:
@@ -274,8 +283,9 @@ def select_clients(
     *,
     default: Sequence[str] | None = None,
 ) -> tuple[str, ...]:
-    """``--client`` values, else ``default``, else the clients found in ``ctx``."""
-    names = check_clients(requested, allowed=verifiers())
+    """``--client`` values (their ``@VERSION`` dropped: :func:`client_set` takes the
+    versions), else ``default``, else the clients found in ``ctx``."""
+    names, _ = client_specs(requested, allowed=verifiers())
     if names:
         return names
     if default is not None:
@@ -293,6 +303,7 @@ def client_set(
     ctx: StoreContext | None,
     trust: Sequence[Anchor] | None = None,
     trust_source: str = "",
+    versions: Mapping[str, str] | None = None,
 ) -> Clients:
     """The ``(client, anchors)`` pairs, refiners and stores for ``names``.
 
@@ -325,7 +336,10 @@ def client_set(
             )
             for key, (dropped, who) in merged.items()
         )
-        return Clients(tuple(names), tuple(pairs), findings=findings, explicit=True)
+        policies = {c: model_policy(c, ctx, (versions or {}).get(c)) for c in names}
+        return Clients(
+            tuple(names), tuple(pairs), findings=findings, explicit=True, policies=policies
+        )
     from ..stores import inspect_stores
 
     model = {c: CLIENTS[c].model for c in names}
@@ -341,7 +355,48 @@ def client_set(
         else:  # no store model of its own: a strict verifier with the reference roots
             pairs.append((c, _reference_set(c)))
     refiners = {c: store_refiner(s) for c, s in stores.items()}
-    return Clients(tuple(names), tuple(pairs), refiners, stores, context=ctx)
+    policies = {c: model_policy(c, ctx, (versions or {}).get(c)) for c in names}
+    return Clients(tuple(names), tuple(pairs), refiners, stores, context=ctx, policies=policies)
+
+
+def model_policy(client: str, ctx: StoreContext | None, version: str | None = None) -> Policy:
+    """The policy ``client`` judges with: the release asked (``--client go@1.19``),
+    else the one the context shows (a ``--pid`` Go program's build info, the
+    root's libcurl), else the newest; Go clients with the GODEBUG settings of
+    the process (its build's ``DefaultGODEBUG``, then its environment's)."""
+    row = CLIENTS[client]
+    godebug: dict[str, str] | None = None
+    if ctx is not None:
+        binary = ctx.process_binary if _is_process(ctx, client) else None
+        if version is None and binary is not None and binary.go_release is not None:
+            version = "{}.{}".format(*binary.go_release)
+        if version is None and row.texts == "curl":
+            from ..stores.curl import curl_version
+
+            version = curl_version(ctx)
+        if row.policy == "go":
+            godebug = {}
+            if binary is not None:
+                godebug.update(_godebug(binary.settings.get("DefaultGODEBUG", "")))
+            godebug.update(_godebug(ctx.env.get("GODEBUG", "")))
+    return policy_for(client, version=version, godebug=godebug)
+
+
+def _is_process(ctx: StoreContext, client: str) -> bool:
+    from ..stores.inspect import process_client
+
+    return process_client(ctx) == client
+
+
+def _godebug(text: str) -> dict[str, str]:
+    """``GODEBUG=x509sha1=1,tlsrsakex=1`` → ``{"x509sha1": "1", ...}`` (runtime/debug rules:
+    comma-separated, the last setting of a name wins)."""
+    out: dict[str, str] = {}
+    for item in text.split(","):
+        name, sep, value = item.strip().partition("=")
+        if sep and name:
+            out[name] = value
+    return out
 
 
 def default_registry(target: Target, names: Sequence[str]) -> str | None:

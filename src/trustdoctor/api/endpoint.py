@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from ..clients import client_specs
 from ..errors import ConnectError
 from ..model.anchors import AnchorSet
 from ..model.causes import CODE_SIDE, NO_PATH
@@ -425,7 +426,13 @@ def diagnose_endpoint(
             report = judge_fetch(t, results, Clients((), ()), at=when)
             return replace(report, plan=_error_plan(report, fixes(None)()))
         names = requested or select_clients(None, ctx)
-        cs = client_set(names, ctx=ctx, trust=anchors, trust_source=", ".join(opts.trust))
+        cs = client_set(
+            names,
+            ctx=ctx,
+            trust=anchors,
+            trust_source=", ".join(opts.trust),
+            versions=client_specs(clients)[1],
+        )
         route = aia_route(aia, opts, ctx, proxy)
         return judge_fetch(t, results, cs, at=when, aia=route, fix=fixes(cs), supplied=supplied)
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..clients import check_clients, env_variables, modelled
 from ..errors import InputError, UsageError
 from ..model.stores import ClientStore, StoresReport
-from .context import TrustOptions, fix_context, now, open_context
+from .context import TrustOptions, fix_context, model_policy, now, open_context
 
 if TYPE_CHECKING:
     from ..fixes.model import FixContext, Plan
@@ -116,6 +116,7 @@ def inspect_stores(
             env_origin=ctx.env_origin,
             env_given=opts.env is not None,
             registry=ctx.registry,
+            versions={s.client: model_policy(s.client, ctx).version or "" for s in stores},
             checks=tuple(checks),
         )
         plan = None

@@ -53,6 +53,12 @@ def add_trust_context_arguments(parser: argparse.ArgumentParser) -> None:
         "image layout directory, or a reference [REGISTRY/]REPO[:TAG|@DIGEST] pulled from its "
         "registry (only the trust files are read; see docs/stores-inputs.md)",
     )
+    g.add_argument(
+        "--binary",
+        metavar="PATH",
+        help="the program the client is (in the root): a Go program is judged as its own Go "
+        "release does (read from its build info, never run)",
+    )
     where.add_argument(
         "--pid",
         metavar="PID",
@@ -163,6 +169,7 @@ def options_from_args(args: argparse.Namespace) -> TrustOptions:
         servers=servers_from_args(args),
         dockerfile=getattr(args, "dockerfile", None),
         pull=pull_options_from_args(args),
+        binary=getattr(args, "binary", None),
     )
 
 

@@ -89,18 +89,19 @@ def judge(
         own = {n: a for n, a in clients if n != name and len(a)}
         # ChainMap reads ``ref`` only when consulted (the reference may load lazily).
         others: Mapping[str, AnchorSet] = ChainMap(own, ref)  # type: ignore[arg-type]
+        policy = (policies or {}).get(name) or policy_for(name)
         ev = evaluate(
             name,
             leaf,
             pool,
             anchors,
-            (policies or {}).get(name) or policy_for(name),
+            policy,
             at=at,
             host=host,
             presented=[p.cert for p in presented],
             reference=others,
         )
-        v = ev.verdict
+        v = replace(ev.verdict, version=policy.version)
         if refiners and name in refiners:
             v = refiners[name](v, ev.path.top)
         if explicit_anchors and "supply-root" in v.settle:

@@ -208,7 +208,9 @@ def policy_for(
     b = settings(family, version, godebug if family == "go" else None)
     return replace(
         base,
-        version=version or NEWEST.get(family),
+        # The release shown is the client's own where it has one (curl 8.17,
+        # Node 24...), else its verifier's (Go 1.27, OpenSSL 3.0).
+        version=version or NEWEST.get(row.texts) or NEWEST.get(family),
         behaviour=tuple(sorted(b.items())),
         reject_sha1=base.reject_sha1 and not b.get("allow_sha1", False),
     )

@@ -57,6 +57,9 @@ class ClientVerdict:
     settle: tuple[str, ...] = ()
     anchor_source: str | None = None
     anchor_count: int | None = None
+    # The release the model stands for (``1.27`` for the newest Go, ``1.19``
+    # with ``--client go@1.19`` or for a --pid program built with Go 1.19).
+    version: str | None = None
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,7 @@ class StoresReport:
         env_origin: where the environment came from: ``tool``, ``given``,
             ``process``, ``image`` or ``empty`` (StoreContext.env_origin).
         env_given: ``--env``/``--env-file`` values were applied on top.
+        versions: per client, the release its model stands for (``go`` 1.27...).
         registry: the ``--registry`` value, if any.
         stores: one :class:`ClientStore` per client.
         checks: per CA asked about (``--ca``/``--fingerprint``), one check per client.
@@ -178,4 +179,5 @@ class StoresReport:
     env_origin: str = ""
     env_given: bool = False
     registry: str | None = None
+    versions: Mapping[str, str] = field(default_factory=dict)
     checks: tuple[tuple[CaCheck, ...], ...] = ()

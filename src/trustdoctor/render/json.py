@@ -51,6 +51,7 @@ def client_to_dict(v: ClientVerdict) -> dict[str, Any]:
         "settle": list(v.settle),
         "anchor_source": v.anchor_source,
         "anchor_count": v.anchor_count,
+        "version": v.version,
         "path": [{"sha256": p.sha256 or None, "role": p.role, "origin": p.origin} for p in v.path],
         "findings": [f.to_dict() for f in v.findings],
     }

@@ -52,6 +52,7 @@ def stores_to_dict(r: StoresReport, *, anchors: bool = False) -> dict[str, Any]:
     clients = []
     for s in r.stores:
         d = store_to_dict(s, anchors=anchors)
+        d["version"] = r.versions.get(s.client)
         if r.checks:
             mine = [c for checks in r.checks for c in checks if c.client == s.client]
             d["trusted"] = all(c.trusted for c in mine)

@@ -155,10 +155,13 @@ def _header(doc: Doc, r: StoresReport) -> None:
     doc.blank()
 
 
-def _client(doc: Doc, s: ClientStore) -> None:
+def _client(doc: Doc, s: ClientStore, version: str | None = None) -> None:
     n = len(s.anchors)
     doc.line(
-        Span(s.client, BOLD), " — ", Span(f"{n} anchor{'s' if n != 1 else ''}", OK if n else BAD)
+        Span(s.client, BOLD),
+        " — ",
+        Span(f"{n} anchor{'s' if n != 1 else ''}", OK if n else BAD),
+        Span(f"  (model: {s.client} {version})" if version else "", DIM),
     )
     if s.runtime is not None:
         r = s.runtime
@@ -202,7 +205,7 @@ def render_stores(r: StoresReport) -> Doc:
     _header(doc, r)
     if not r.checks:
         for s in r.stores:
-            _client(doc, s)
+            _client(doc, s, r.versions.get(s.client))
         return doc
     for checks in r.checks:
         if not checks:

@@ -153,7 +153,8 @@ def _chain(doc: Doc, diag: Diagnosis) -> None:
 
 
 def _clients(doc: Doc, clients: tuple[ClientVerdict, ...]) -> None:
-    doc.line(Span("Clients", d.HEAD))
+    models = ", ".join(f"{c.client} {c.version}" for c in clients if c.version)
+    doc.line(Span("Clients", d.HEAD), Span(f"  (models: {models})" if models else "", d.DIM))
     width = max((len(c.client) for c in clients), default=6)
     for c in clients:
         mark = Span("✓", d.OK) if c.trusted else Span("✗", d.BAD)

@@ -29,9 +29,10 @@ from . import anchordirs
 from .base import finding
 from .distro import detect_distro
 from .reference import is_public
-from .rootfs import RootFS
+from .rootfs import RootFS, describe_oserror
 
 if TYPE_CHECKING:
+    from ..model.binary import BinaryInfo
     from ..sources.registry import PullOptions
 
 
@@ -151,6 +152,7 @@ def build_context(
     registry: str | None = None,
     now: dt.datetime | None = None,
     pull: PullOptions | None = None,
+    binary: str | None = None,
 ) -> Iterator[StoreContext]:
     """Yield the :class:`StoreContext` for a root, an image or a process (the I/O edge).
 
@@ -179,12 +181,12 @@ def build_context(
 
         info = read_process(pid)
         fs = RootFS(info.root)
-        binary = None
+        found: BinaryInfo | None = None
         if info.exe:
             from .binaries import read_binary
 
             with contextlib.suppress(OSError):
-                binary = read_binary(fs, info.exe.removesuffix(" (deleted)"))
+                found = read_binary(fs, info.exe.removesuffix(" (deleted)"))
         penv = dict(info.env)
         penv.update(env or {})
         yield StoreContext(
@@ -195,7 +197,7 @@ def build_context(
             process_start=info.start_time,
             now=when,
             process_exe=info.exe,
-            process_binary=binary,
+            process_binary=found,
             process_cmdline=tuple(info.cmdline),
             label=f"--pid {pid}",
             env_origin="process",
@@ -234,6 +236,10 @@ def build_context(
     if env is None:
         env, origin = (dict(os.environ), "tool") if fs.is_host else ({}, "empty")
     starts, envs = _find_daemons() if fs.is_host else ({}, {})
+    exe: str | None = None
+    program: BinaryInfo | None = None
+    if binary:
+        exe, program = _program(fs, binary)
     yield StoreContext(
         fs=fs,
         env=dict(env),
@@ -244,11 +250,27 @@ def build_context(
         label="/" if fs.is_host else f"--root {root}",
         env_origin=origin,
         daemon_env=envs,
+        process_exe=exe,
+        process_binary=program,
     )
 
 
+def _program(fs: RootFS, path: str) -> tuple[str, BinaryInfo]:
+    """``--binary PATH``: the program the client is, read from the root (never run)."""
+    from .binaries import read_binary
+
+    where = path if path.startswith("/") else str(Path.cwd() / path) if fs.is_host else "/" + path
+    try:
+        if not fs.is_file(where):
+            raise InputError(f"--binary {path}: no such file")
+        return where, read_binary(fs, where)
+    except OSError as exc:
+        raise InputError(f"--binary {path}: cannot read ({describe_oserror(exc)})") from None
+
+
 def process_client(ctx: StoreContext) -> str | None:
-    """The client model that describes the ``--pid`` process, from its executable's name."""
+    """The client model that describes the ``--pid`` process (or ``--binary``
+    program): by its executable's name, else a Go program by its build info."""
     if not ctx.process_exe:
         return None
     base = ctx.process_exe.rsplit("/", 1)[-1].removesuffix(" (deleted)")

@@ -1,0 +1,121 @@
+"""Which release each model stands for, from the command line (issue 11, phase 2).
+
+``--client go@1.19`` judges as Go 1.19 does; without a version the model is
+the newest release, or the one the context shows (a ``--pid``/``--binary`` Go
+program's build info, the root's curl); a Go process's GODEBUG settings
+count.  Every command shows the release each model stands for.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from helpers import go_build
+from helpers.stores import Root, debian
+from trustdoctor.cli.main import main
+from trustdoctor.conformance.pathsets import encoding_cases
+from trustdoctor.engine.versions import NEWEST
+from trustdoctor.lab.pki import hierarchy
+
+ENC = {c.id: c for c in encoding_cases()}
+
+
+def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, dict]:
+    rc = main(argv)
+    return rc, json.loads(capsys.readouterr().out)
+
+
+def _pem(der: bytes) -> bytes:
+    import warnings
+
+    with warnings.catch_warnings():  # the negative serial number is the point
+        warnings.simplefilter("ignore")
+        return x509.load_der_x509_certificate(der).public_bytes(Encoding.PEM)
+
+
+@pytest.fixture
+def wrong_host(tmp_path: Path) -> list[str]:
+    h = hierarchy("registry.test")
+    (tmp_path / "full.pem").write_bytes(h.fullchain_pem)
+    (tmp_path / "root.pem").write_bytes(h.root.pem)
+    root = str(tmp_path / "root.pem")
+    return [str(tmp_path / "full.pem"), "--trust", root, "--host", "other.test"]
+
+
+def test_go_at_a_version_prints_that_versions_text(capsys, wrong_host) -> None:
+    _, newest = _json(capsys, ["chain", *wrong_host, "--client", "go", "--format", "json"])
+    _, old = _json(capsys, ["chain", *wrong_host, "--client", "go@1.19", "--format", "json"])
+    assert newest["clients"][0]["version"] == NEWEST["go"]
+    assert old["clients"][0]["version"] == "1.19"
+    # Go 1.20 added crypto/tls's "tls: failed to verify certificate: " prefix.
+    prefix = "tls: failed to verify certificate: x509:"
+    assert newest["clients"][0]["client_error"].startswith(prefix)
+    assert old["clients"][0]["client_error"].startswith("x509: certificate is valid for")
+    main(["chain", *wrong_host, "--client", "go@1.19,openssl"])
+    assert "Clients  (models: go 1.19, openssl 3.0)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--client", "go@banana"], "not a version"),
+        (["--client", "go@1.19", "--client", "go@1.21"], "one version per client"),
+        (["--client", "nope@1.2"], "unknown client"),
+    ],
+)
+def test_bad_versions_are_one_line_usage_errors(capsys, wrong_host, argv, message) -> None:
+    assert main(["chain", *wrong_host, *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_stores_takes_no_version_and_shows_the_model(capsys, tmp_path: Path) -> None:
+    r = Root(tmp_path / "r")
+    debian(r, [hierarchy().root])
+    assert main(["stores", "--root", str(r.path), "--client", "go@1.19"]) == 2
+    assert "a version applies to judging a chain" in capsys.readouterr().err
+    rc, doc = _json(capsys, ["stores", "--root", str(r.path), "--client", "go", "--format", "json"])
+    assert rc == 0 and doc["clients"][0]["version"] == NEWEST["go"]
+    main(["stores", "--root", str(r.path), "--client", "go"])
+    assert f"(model: go {NEWEST['go']})" in capsys.readouterr().out
+
+
+def test_godebug_of_the_clients_environment_counts(capsys, tmp_path: Path) -> None:
+    """The newest Go refuses a negative serial number at parse time, unless the
+    process runs with GODEBUG=x509negativeserial=1."""
+    case = ENC["enc/negative-serial"]
+    r = Root(tmp_path / "r")
+    debian(r, [])
+    r.file("/etc/ssl/certs/ca-certificates.crt", b"".join(_pem(d) for d in case.roots))
+    (tmp_path / "chain.pem").write_bytes(b"".join(_pem(d) for d in case.chain))
+    argv = ["chain", str(tmp_path / "chain.pem"), "--root", str(r.path), "--client", "go"]
+    argv += ["--at", case.at.isoformat(), "--format", "json"]
+    if case.host:
+        argv += ["--host", case.host]
+    rc, refused = _json(capsys, argv)
+    assert rc == 1 and refused["clients"][0]["cause"] == "unparsable-certificate"
+    rc, allowed = _json(capsys, [*argv, "--env", "GODEBUG=x509negativeserial=1"])
+    assert rc == 0 and allowed["verdict"]["trusted"], allowed["clients"][0]
+
+
+PROGRAM = 'package main\n\nfunc main() {}\n'
+
+
+def test_binary_is_judged_with_its_own_go(capsys, tmp_path: Path, wrong_host) -> None:
+    import shutil
+
+    if shutil.which("go") is None:
+        pytest.skip("go is not installed (Debian's golang-go)")
+    exe = go_build(PROGRAM, tmp_path / "build", "my-service", module="example.com/svc")
+    rc, doc = _json(capsys, ["stores", "--binary", str(exe), "--format", "json"])
+    assert rc == 0 and [c["client"] for c in doc["clients"]] == ["go"]
+    built = doc["clients"][0]["runtime"]["go"]  # go1.19.8
+    release = ".".join(built.removeprefix("go").split(".")[:2])
+    assert doc["clients"][0]["version"] == release
+    assert main(["stores", "--binary", str(tmp_path / "nothing")]) == 2
+    assert "--binary" in capsys.readouterr().err
