@@ -146,3 +146,24 @@ def test_a_script_process_is_not_a_go_program(tmp_path: Path, capsys) -> None:
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def test_programs_are_known_by_the_libraries_they_link(tmp_path: Path, capsys) -> None:
+    """Any name: a program linking libcurl reads curl's default paths, one linking
+    OpenSSL reads OpenSSL's (ELF DT_NEEDED, read from the file)."""
+    import sys
+
+    for real, client, lib in (("/usr/bin/curl", "curl", "libcurl.so"),
+                              ("/usr/bin/openssl", "openssl", "libssl.so")):  # fmt: skip
+        if not Path(real).is_file():
+            continue
+        copy = tmp_path / f"my-service-{client}"
+        shutil.copy(real, copy)
+        info = parse_binary(copy.read_bytes(), str(copy))
+        assert info.links(lib), info.needed
+        rc = main(["stores", "--binary", str(copy), "--format", "json"])
+        doc = json.loads(capsys.readouterr().out)
+        assert rc == 0 and [c["client"] for c in doc["clients"]] == [client]
+        assert doc["clients"][0]["runtime"]["links"].startswith(lib)
+    py = parse_binary(Path(sys.executable).read_bytes(), sys.executable)
+    assert not py.is_go and all(isinstance(n, str) for n in py.needed)

@@ -18,6 +18,7 @@ class BinaryInfo:
         main: the main package's path (``k8s.io/kubernetes/cmd/kubelet``).
         module: the main module's path and version.
         settings: the ``build`` settings (``CGO_ENABLED``, ``GOOS``, ``DefaultGODEBUG``...).
+        needed: the shared libraries it links (ELF ``DT_NEEDED``: ``libssl.so.3``...).
     """
 
     path: str
@@ -27,6 +28,11 @@ class BinaryInfo:
     main: str | None = None
     module: str | None = None
     settings: Mapping[str, str] = field(default_factory=dict)
+    needed: tuple[str, ...] = ()
+
+    def links(self, prefix: str) -> str | None:
+        """The linked library whose name starts with ``prefix`` (``libssl.so``), if any."""
+        return next((n for n in self.needed if n.startswith(prefix)), None)
 
     @property
     def is_go(self) -> bool:

@@ -163,7 +163,10 @@ def _client(doc: Doc, s: ClientStore, version: str | None = None) -> None:
         Span(f"{n} anchor{'s' if n != 1 else ''}", OK if n else BAD),
         Span(f"  (model: {s.client} {version})" if version else "", DIM),
     )
-    if s.runtime is not None:
+    if s.runtime is not None and s.runtime.get("links"):
+        r = s.runtime
+        doc.line(Span("    runtime  ", DIM), f"{r.get('binary')} links {r.get('links')}")
+    elif s.runtime is not None:
         r = s.runtime
         linking = "static" if r.get("static") else "dynamic"
         flag = r.get("cgo")

@@ -41,7 +41,8 @@ MAGIC = b"\xff Go buildinf:"
 MAX_BINARY = 1 << 30
 # Where Go's reader looks for the magic when section headers are stripped.
 SEARCH_WINDOW = 64 << 20
-_PT_LOAD, _PT_INTERP = 1, 3
+_PT_LOAD, _PT_DYNAMIC, _PT_INTERP = 1, 2, 3
+_DT_NULL, _DT_NEEDED, _DT_STRTAB = 0, 1, 5
 
 
 def read_binary(fs: RootFS, path: str) -> BinaryInfo:
@@ -111,6 +112,7 @@ def _parse(d: memoryview, path: str) -> BinaryInfo:
     if elf is None:
         return BinaryInfo(path)
     dynamic = any(t == _PT_INTERP for t, *_ in elf.segments)
+    needed = _needed(d, elf)
     start = next((off for name, off, _ in elf.sections if name == ".go.buildinfo"), None)
     if start is None:
         # Section headers stripped: Go's reader searches the data for the
@@ -121,7 +123,7 @@ def _parse(d: memoryview, path: str) -> BinaryInfo:
             pos = window.find(MAGIC, pos + 1)
         start = pos if pos >= 0 else None
     if start is None or bytes(d[start : start + 14]) != MAGIC:
-        return BinaryInfo(path, elf=True, dynamic=dynamic)
+        return BinaryInfo(path, elf=True, dynamic=dynamic, needed=needed)
     ptr_size, flags = d[start + 14], d[start + 15]
     if flags & 0x2:
         version, pos = _varstring(d, start + 32)
@@ -133,7 +135,36 @@ def _parse(d: memoryview, path: str) -> BinaryInfo:
         mptr = struct.unpack_from(fmt, d, start + 16 + ptr_size)[0]
         version = _gostring(d, elf, vptr, fmt, ptr_size)
         modinfo = _gostring(d, elf, mptr, fmt, ptr_size)
-    return _with_modinfo(BinaryInfo(path, True, dynamic, version or None), modinfo)
+    info = BinaryInfo(path, True, dynamic, version or None, needed=needed)
+    return _with_modinfo(info, modinfo)
+
+
+def _needed(d: memoryview, elf: _Elf) -> tuple[str, ...]:
+    """``DT_NEEDED`` entries of the ``PT_DYNAMIC`` segment (names in ``DT_STRTAB``)."""
+    dyn = next(((off, size) for t, off, _v, size in elf.segments if t == _PT_DYNAMIC), None)
+    if dyn is None:
+        return ()
+    word = "q" if elf.bits == 64 else "i"
+    step = 16 if elf.bits == 64 else 8
+    offsets: list[int] = []
+    strtab = None
+    off, size = dyn
+    for pos in range(off, off + min(size, 64 * 1024), step):
+        tag, val = struct.unpack_from(elf.endian + word + word.upper(), d, pos)
+        if tag == _DT_NULL:
+            break
+        if tag == _DT_NEEDED:
+            offsets.append(val)
+        elif tag == _DT_STRTAB:
+            strtab = _offset(elf, val)
+    if strtab is None:
+        return ()
+    names = []
+    for o in offsets[:256]:
+        start = strtab + o
+        end = bytes(d[start : start + 256]).find(b"\0")
+        names.append(bytes(d[start : start + max(end, 0)]).decode("ascii", "replace"))
+    return tuple(names)
 
 
 def _varstring(d: memoryview, pos: int) -> tuple[str, int]:

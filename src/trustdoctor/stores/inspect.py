@@ -277,9 +277,15 @@ def process_client(ctx: StoreContext) -> str | None:
     for name, row in CLIENTS.items():
         if row.process and re.match(row.process, base):
             return name
-    # Any name: a Go program says so in its build info (kubelet, a service...).
-    if ctx.process_binary is not None and ctx.process_binary.is_go:
+    # Any name: a Go program says so in its build info (kubelet, a service...);
+    # a program linking libcurl or OpenSSL reads their default trust paths.
+    binary = ctx.process_binary
+    if binary is not None and binary.is_go:
         return "go"
+    if binary is not None and binary.links("libcurl.so"):
+        return "curl"
+    if binary is not None and binary.links("libssl.so"):
+        return "openssl"
     return None
 
 
@@ -447,8 +453,11 @@ def _runtime(ctx: StoreContext, s: ClientStore) -> dict[str, object] | None:
     """The ``--pid`` process is this client: what its binary says it is (a Go
     program's Go version, cgo, static or dynamic linking)."""
     binary = ctx.process_binary
-    if binary is None or not binary.is_go or process_client(ctx) != s.client:
+    if binary is None or process_client(ctx) != s.client:
         return None
+    if not binary.is_go:
+        lib = binary.links("libcurl.so") or binary.links("libssl.so")
+        return {"binary": binary.path, "links": lib} if lib else None
     return {
         "binary": binary.path,
         "go": binary.go_version,
