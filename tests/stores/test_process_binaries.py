@@ -167,3 +167,51 @@ def test_programs_are_known_by_the_libraries_they_link(tmp_path: Path, capsys) -
         assert doc["clients"][0]["runtime"]["links"].startswith(lib)
     py = parse_binary(Path(sys.executable).read_bytes(), sys.executable)
     assert not py.is_go and all(isinstance(n, str) for n in py.needed)
+
+
+def test_python_uses_the_openssl_its_ssl_module_links(tmp_path: Path, capsys) -> None:
+    """A Python with a private OpenSSL (pyenv, python.org, conda: PREFIX/lib) reads
+    the verify paths of *that* OpenSSL's OPENSSLDIR, not the system's."""
+    import _ssl
+
+    from helpers.stores import Root, ca, debian
+
+    system, private = ca("System Root"), ca("Private OpenSSL Root")
+    r = Root(tmp_path / "r")
+    debian(r, [system])
+    prefix = "/opt/py"
+    r.file(f"{prefix}/bin/python3.11", "", 0o755)
+    r.file(
+        f"{prefix}/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so",
+        Path(_ssl.__file__).read_bytes(),  # a real _ssl: it links libssl.so.3
+    )
+    r.file(f"{prefix}/lib/libcrypto.so.3", b'\x7fELF....OPENSSLDIR: "/opt/py/ssl"\x00....')
+    r.file("/opt/py/ssl/cert.pem", private.pem)
+    argv = ["stores", "--root", str(r.path), "--binary", f"{prefix}/bin/python3.11"]
+    rc = main([*argv, "--format", "json", "--anchors"])
+    doc = json.loads(capsys.readouterr().out)
+    assert rc == 0 and [c["client"] for c in doc["clients"]] == ["python"]
+    subjects = {a["subject"] for a in doc["clients"][0]["anchors"]}
+    assert subjects == {"CN=Private OpenSSL Root"}
+    sources = [s for s in doc["clients"][0]["sources"] if s["kind"] == "runtime"]
+    assert any("OPENSSLDIR /opt/py/ssl" in (s["detail"] or "") for s in sources)
+
+
+def test_truststore_is_noted_for_certifi_clients(tmp_path: Path, capsys) -> None:
+    from helpers.stores import Root, ca, debian
+
+    r = Root(tmp_path / "r")
+    debian(r, [ca("Some Root")])
+    site = "/usr/local/lib/python3.11/dist-packages"
+    r.file("/usr/bin/python3.11", "", 0o755)
+    r.file("/usr/lib/python3.11/ssl.py", "")
+    r.file(f"{site}/requests/__init__.py", "")
+    r.file(f"{site}/certifi/__init__.py", '__version__ = "2024.1.1"\n')
+    r.file(f"{site}/certifi/core.py", "def where(): ...\n")
+    r.file(f"{site}/certifi/cacert.pem", ca("Certifi Root").pem)
+    r.file(f"{site}/truststore/__init__.py", "")
+    rc = main(["stores", "--root", str(r.path), "--client", "requests", "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    note = [s for s in doc["clients"][0]["sources"] if s["path"].endswith("/truststore")]
+    assert rc == 0 and note and note[0]["status"] == "ignored"
+    assert "inject_into_ssl" in note[0]["detail"]

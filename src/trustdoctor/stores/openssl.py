@@ -396,11 +396,67 @@ def python_present(ctx: StoreContext) -> bool:
     )
 
 
+def python_openssl(ctx: StoreContext, ver: tuple[int, int] | None) -> tuple[str, str, str] | None:
+    """The OpenSSL *this* Python's ``ssl`` module links, when it is not the system's.
+
+    The ``_ssl`` extension names its libssl (ELF ``DT_NEEDED``); its libcrypto
+    of the same soname, next to the interpreter (``PREFIX/lib``, where a
+    pyenv, python.org or conda build keeps a private OpenSSL) or in the
+    system library directories, holds the ``OPENSSLDIR`` that decides the
+    default verify paths.  Returns ``(_ssl module, libcrypto, OPENSSLDIR)``.
+    """
+    from .binaries import read_binary
+
+    if ver is None:
+        return None
+    prefixes = ["/usr/local", "/usr"]
+    exe = ctx.process_exe or ""
+    if "/bin/python" in exe:
+        prefixes.insert(0, exe.rsplit("/bin/", 1)[0])
+    for prefix in prefixes:
+        dynload = f"{prefix}/lib/python{ver[0]}.{ver[1]}/lib-dynload"
+        try:
+            names = [e.name for e in ctx.fs.listdir(dynload, limit=5000).entries]
+        except OSError:
+            continue
+        module = next((f"{dynload}/{n}" for n in names if n.startswith("_ssl.")), None)
+        if module is None:
+            continue
+        try:
+            libssl = read_binary(ctx.fs, module).links("libssl.so")
+        except OSError:
+            return None
+        if libssl is None:
+            return None
+        soname = "libcrypto.so" + libssl.removeprefix("libssl.so")
+        for d in (f"{prefix}/lib", *LIB_DIRS):
+            lib = f"{d}/{soname}"
+            try:
+                hit = ctx.fs.search_regex(lib, rb'OPENSSLDIR: "([^"\x00]{1,200})"')
+            except OSError:
+                continue
+            if hit:
+                return module, lib, hit.decode("latin-1")
+        return None
+    return None
+
+
 def python_model(ctx: StoreContext) -> ClientStore:
-    """``python``: ``ssl.create_default_context()`` = OpenSSL's default paths."""
+    """``python``: ``ssl.create_default_context()`` = OpenSSL's default paths, of the
+    OpenSSL its ``ssl`` module links."""
     ver = python_version(ctx)
     partial = ver is not None and ver >= (3, 13)
-    st = openssl_store(ctx, "python", partial_chain=partial)
+    own = python_openssl(ctx, ver)
+    st = openssl_store(ctx, "python", partial_chain=partial, openssldir=own[2] if own else None)
+    if own is not None:
+        module, lib, osdir = own
+        st.builder.source(
+            module,
+            "runtime",
+            SourceStatus.USED,
+            None,
+            f"the ssl module links {lib.rsplit('/', 1)[1]} ({lib}): OPENSSLDIR {osdir}",
+        )
     if ver is not None:
         st.builder.source(
             f"python{ver[0]}.{ver[1]}",

@@ -21,7 +21,7 @@ from ..model.anchors import Anchor
 from ..model.stores import ClientStore, SourceStatus, StoreContext
 from .base import Builder, env_value
 from .openssl import _finish_common, _load_cafile, _load_capath, python_version
-from .pyrequests import certifi_where
+from .pyrequests import certifi_where, note_truststore
 from .pysite import find_package
 
 
@@ -66,5 +66,6 @@ def _run(
 
 def model(ctx: StoreContext) -> ClientStore:
     b, unhashed, active, system = _run(ctx, ctx.env)
+    note_truststore(ctx, b)
     store = _finish_common(ctx, b, unhashed, active, lambda env: _run(ctx, env)[0])
     return replace(store, system_store=system)

@@ -54,6 +54,23 @@ def present(ctx: StoreContext) -> bool:
     return find_package(ctx, "requests") is not None
 
 
+def note_truststore(ctx: StoreContext, b: Builder) -> None:
+    """``truststore`` on the import path: a program that calls
+    ``truststore.inject_into_ssl()`` (pip ≥ 24.2 does, for itself) verifies with
+    the system store instead of certifi — the ``python`` model's store.  Whether
+    a program injects it is in its code, not in its files: it is noted, not assumed."""
+    found = find_package(ctx, "truststore")
+    if found is not None:
+        b.source(
+            found[0],
+            "package",
+            SourceStatus.IGNORED,
+            None,
+            "truststore is installed: after truststore.inject_into_ssl() the system store "
+            "(the python model's) replaces this one",
+        )
+
+
 def _run(
     ctx: StoreContext, env: Mapping[str, str]
 ) -> tuple[Builder, list[Anchor], list[str], bool]:
@@ -107,5 +124,6 @@ def model(ctx: StoreContext) -> ClientStore:
     from dataclasses import replace
 
     b, unhashed, active, system = _run(ctx, ctx.env)
+    note_truststore(ctx, b)
     store = _finish_common(ctx, b, unhashed, active, lambda env: _run(ctx, env)[0])
     return replace(store, system_store=system)
