@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import sys
 
 DESCRIPTION = """Serve the incident assistant: a page where people paste what they have
@@ -74,8 +74,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def missing_modules() -> list[str]:
-    """The packages of the web extra that are not installed."""
-    return [pkg for mod, pkg in WEB_MODULES.items() if importlib.util.find_spec(mod) is None]
+    """The packages of the web extra that cannot be imported."""
+    out = []
+    for mod, pkg in WEB_MODULES.items():
+        try:
+            importlib.import_module(mod)
+        except ImportError:
+            out.append(pkg)
+    return out
 
 
 def settings_from_args(args: argparse.Namespace) -> object:
