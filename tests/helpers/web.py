@@ -69,6 +69,7 @@ def running(settings: Settings | None = None, *, resolve: Any = None) -> Iterato
         port=port,
         log_level="warning",
         access_log=False,
+        server_header=False,
         lifespan="off",
         limit_concurrency=settings.queue + settings.concurrency + 64,
         backlog=512,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
+import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from importlib import resources
 from typing import Any
@@ -74,7 +75,9 @@ class TooLarge(Exception):
 
 
 class SecurityHeaders:
-    """Adds :data:`SECURITY_HEADERS` to every response (pure ASGI middleware)."""
+    """Adds :data:`SECURITY_HEADERS` to every response (pure ASGI middleware),
+    and keeps unexpected exceptions from reaching the server's log with their
+    message (it could quote what was pasted): only their type is logged."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -84,15 +87,26 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        started = False
+
         async def wrapped(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = [h for h in message.get("headers", []) if h[0] != b"server"]
                 have = {k for k, _ in headers}
                 headers += [(k, v) for k, v in SECURITY_HEADERS if k not in have]
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, wrapped)
+        try:
+            await self.app(scope, receive, wrapped)
+        except Exception as exc:
+            logging.getLogger("trustdoctor.web").error(
+                "internal error: %s in %s", type(exc).__name__, scope.get("path", "?")
+            )
+            if not started:
+                await _error(500, f"internal error ({type(exc).__name__})")(scope, receive, wrapped)
 
 
 class _InMemoryParser(MultiPartParser):

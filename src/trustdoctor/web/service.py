@@ -112,13 +112,13 @@ class Service:
         from ..sources.files import load_bytes
 
         s = self.settings
-        if len(blob.data) > s.max_cert_input:
-            limit = s.max_cert_input // KIB
-            raise Refused(413, f"{blob.name}: larger than {limit} KiB; not a certificate input")
         # Counted before parsing: a paste of 1,000 certificates costs nothing.
         if len(_PEM_BEGIN.findall(blob.data)) > s.max_certs + PEM_SLACK:
             most = s.max_certs
             raise Refused(413, f"{blob.name}: more than {most} certificates; {most} at most")
+        if len(blob.data) > s.max_cert_input:
+            limit = s.max_cert_input // KIB
+            raise Refused(413, f"{blob.name}: larger than {limit} KiB; not a certificate input")
         loaded = load_bytes(blob.data, blob.name, password=password.encode() if password else None)
         if len(loaded.certs) > s.max_certs:
             raise Refused(

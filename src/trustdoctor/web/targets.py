@@ -220,8 +220,9 @@ def decide(
         return Decision(False, f"{host} is not in --allow-target ({', '.join(allow.describe())})")
     try:
         answers = list(dict.fromkeys(resolve(host, port)))[:MAX_ADDRESSES]
-    except (OSError, UnicodeError) as exc:
-        return Decision(False, f"{host}: cannot resolve ({getattr(exc, 'strerror', None) or exc})")
+    except (OSError, UnicodeError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or type(exc).__name__
+        return Decision(False, f"{host}: cannot resolve ({why})")
     addrs = [a for a in (_ip(x) for x in answers) if a is not None]
     if not addrs:
         return Decision(False, f"{host}: no address")
