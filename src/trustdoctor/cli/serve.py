@@ -65,7 +65,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--max-body", type=int, metavar="BYTES", help="largest request (default 2 MiB)")
     p.add_argument(
-        "--concurrency", type=int, metavar="N", help="analyses at once per worker (default 4)"
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="analyses at once per worker process (default 1: they are CPU work)",
     )
     p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes")
     p.add_argument(

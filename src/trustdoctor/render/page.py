@@ -68,6 +68,14 @@ def _cn(c: CertInfo) -> str:
     return c.common_name or c.organization or c.subject or "(no subject)"
 
 
+def _cn_of(subject: str) -> str:
+    """The CN of an RFC 4514 subject (the whole subject when it has none)."""
+    for part in subject.split(","):
+        if part.startswith("CN="):
+            return part[3:].replace("\\", "")
+    return subject
+
+
 def _cert(c: CertInfo) -> dict[str, Any]:
     return {
         "name": _cn(c),
@@ -102,7 +110,7 @@ def _link(diag: Diagnosis, v: ClientVerdict, link: PathLink, last: bool) -> dict
         return {
             "missing": True,
             "role": "root" if root else "intermediate",
-            "name": issuer or "the issuer",
+            "name": _cn_of(issuer) if issuer else "the issuer",
             "subject": issuer or "",
             "origin": "absent",
             "who": ORIGIN_TEXT["absent"],

@@ -27,7 +27,9 @@ import collections
 import hashlib
 import json
 import logging
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
@@ -66,12 +68,29 @@ STATIC_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".svg": "image/svg+xml",
 }
+LIVE_CONCURRENCY = 8  # live endpoint checks at once (each waits on one connection)
 FORM_FIELDS = 16  # the form has 11
 FORM_FILES = 3
 
 
 class TooLarge(Exception):
     pass
+
+
+class Timing:
+    """Where one request's time went: ``wait`` for an analysis slot, ``app`` the
+    rest (parsing, the analysis, the answer) — sent as ``Server-Timing``."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.wait = 0.0
+
+    def header(self) -> bytes:
+        total = time.perf_counter() - self.start
+        return f"wait;dur={self.wait * 1000:.1f}, app;dur={(total - self.wait) * 1000:.1f}".encode()
+
+
+TIMING: ContextVar[Timing | None] = ContextVar("trustdoctor_web_timing", default=None)
 
 
 class SecurityHeaders:
@@ -88,6 +107,8 @@ class SecurityHeaders:
             return
 
         started = False
+        timing = Timing()
+        TIMING.set(timing)
 
         async def wrapped(message: Message) -> None:
             nonlocal started
@@ -96,6 +117,7 @@ class SecurityHeaders:
                 headers = [h for h in message.get("headers", []) if h[0] != b"server"]
                 have = {k for k, _ in headers}
                 headers += [(k, v) for k, v in SECURITY_HEADERS if k not in have]
+                headers.append((b"server-timing", timing.header()))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -134,6 +156,7 @@ class Web:
         self.service = service
         self.settings: Settings = service.settings
         self.limiter = anyio.CapacityLimiter(self.settings.concurrency)
+        self.live = anyio.CapacityLimiter(LIVE_CONCURRENCY)
         self.stats = Counters()
         folder = resources.files("trustdoctor.web")
         self.env = Environment(
@@ -155,23 +178,33 @@ class Web:
 
     # -- plumbing ---------------------------------------------------------------------
 
-    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run an analysis in a worker thread, bounded by the limiter and the queue."""
+    async def run(self, fn: Callable[..., Any], *args: Any, live: bool = False) -> Any:
+        """Run an analysis in a worker thread, bounded by the limiter and the queue.
+
+        Analyses are CPU work: a few at a time per process (more threads would
+        only share the interpreter's lock); live checks wait on the network
+        and have their own, larger limiter.
+        """
         st = self.stats
         if st.waiting >= self.settings.queue:
             st.counts["busy"] += 1
             raise Refused(503, "busy: too many analyses waiting; try again in a moment")
+        limiter = self.live if live else self.limiter
         st.waiting += 1
+        t = time.perf_counter()
         try:
-            await self.limiter.acquire()
+            await limiter.acquire()
         finally:
             st.waiting -= 1
+            timing = TIMING.get()
+            if timing is not None:
+                timing.wait += time.perf_counter() - t
         st.running += 1
         try:
             return await anyio.to_thread.run_sync(fn, *args)
         finally:
             st.running -= 1
-            self.limiter.release()
+            limiter.release()
 
     async def body(self, request: Request) -> bytes:
         limit = self.settings.max_body
@@ -263,18 +296,16 @@ class Web:
             return self.page(400, error="paste a chain, an error line or a log excerpt", **ctx)
         if wants_chain:
             try:
-                report = await self.run(self.service.chain, q)
-                ctx["chain"] = _chain_view(report)
+                ctx["chain"] = await self.run(lambda: _chain_view(self.service.chain(q)))
                 self.stats.counts["chain"] += 1
             except (TrustDoctorError, Refused) as exc:
                 ctx["chain_error"] = _message(exc)
                 status = _status(exc)
         if log.strip():
             try:
-                result = await self.run(self.service.explain, log)
                 from ..render.page import explain_view
 
-                ctx["explain"] = explain_view(result)
+                ctx["explain"] = await self.run(lambda: explain_view(self.service.explain(log)))
                 self.stats.counts["explain"] += 1
                 if self.service.allow.enabled:
                     ctx["runnable"] = {
@@ -287,8 +318,9 @@ class Web:
                 status = _status(exc)
         if target:
             try:
-                ep = await self.run(self.service.endpoint, target, q)
-                ctx["endpoint"] = _endpoint_view(ep)
+                ctx["endpoint"] = await self.run(
+                    lambda: _endpoint_view(self.service.endpoint(target, q)), live=True
+                )
                 self.stats.counts["endpoint"] += 1
             except (TrustDoctorError, Refused) as exc:
                 ctx["endpoint_error"] = _message(exc)
@@ -304,9 +336,9 @@ class Web:
                 host=_str(doc, "host"),
                 password=_str(doc, "password"),
             )
-            report = await self.run(self.service.chain, q)
+            doc = await self.run(lambda: self.service.chain(q).to_dict())
             self.stats.counts["api-chain"] += 1
-            return report.to_dict()
+            return doc
 
         return await self.api(request, answer)
 
@@ -315,9 +347,9 @@ class Web:
             from ..render.explain_json import explain_to_dict
 
             text = _str(doc, "text").encode("utf-8", "replace")
-            result = await self.run(self.service.explain, text)
+            doc = await self.run(lambda: explain_to_dict(self.service.explain(text)))
             self.stats.counts["api-explain"] += 1
-            return explain_to_dict(result)
+            return doc
 
         return await self.api(request, answer)
 
@@ -328,9 +360,9 @@ class Web:
             target = _str(doc, "target")
             if not target:
                 raise Refused(400, "no target: give host:port")
-            report = await self.run(self.service.endpoint, target, q)
+            doc = await self.run(lambda: self.service.endpoint(target, q).to_dict(), live=True)
             self.stats.counts["api-endpoint"] += 1
-            return report.to_dict()
+            return doc
 
         if not self.service.allow.enabled:
             self.stats.counts["endpoint-refused"] += 1

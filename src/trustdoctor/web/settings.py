@@ -27,7 +27,9 @@ class Settings:
         max_cert_input: largest certificate input (one field or file), bytes.
         max_certs: most certificates judged in one request.
         max_log: largest log text (bytes).
-        concurrency: analyses running at once.
+        concurrency: analyses running at once per process (they are CPU work
+            under one interpreter lock: more at once only makes each slower;
+            use ``workers`` for cores).
         queue: requests waiting for an analysis slot before 503.
         timeout: seconds for one live endpoint diagnosis.
         workers: uvicorn worker processes.
@@ -41,7 +43,7 @@ class Settings:
     max_cert_input: int = 512 * KIB
     max_certs: int = 64
     max_log: int = 2 * MIB
-    concurrency: int = 4
+    concurrency: int = 1
     queue: int = 256
     timeout: float = 10.0
     workers: int = 1
