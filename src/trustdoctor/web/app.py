@@ -257,7 +257,7 @@ class Web:
             allow=self.service.allow.describe(),
             anchors_label=self.service.anchors_label,
             limits={
-                "body_kib": self.settings.max_body // KIB,
+                "body": _size(self.settings.max_body),
                 "cert_kib": self.settings.max_cert_input // KIB,
                 "certs": self.settings.max_certs,
             },
@@ -445,6 +445,10 @@ async def _fields(form: FormData) -> dict[str, str | Blob]:
         elif key not in out:
             out[key] = value
     return out
+
+
+def _size(n: int) -> str:
+    return f"{n // (1024 * KIB)} MiB" if n % (1024 * KIB) == 0 else f"{n // KIB} KiB"
 
 
 def _safe_name(name: str) -> str:
