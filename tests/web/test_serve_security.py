@@ -506,3 +506,19 @@ def test_two_hundred_concurrent_chain_analyses(seed_pki):
     p50, p95 = statistics.median(lat), lat[int(0.95 * len(lat)) - 1]
     print(f"\n200 concurrent chain analyses: {wall:.2f} s wall, p50 {p50 * 1000:.0f} ms, "
           f"p95 {p95 * 1000:.0f} ms")  # fmt: skip
+
+
+@needs_127_0_0_2
+def test_explain_offers_a_live_check_only_for_allowed_endpoints():
+    with running(Settings(allow_target=("127.0.0.1/32",))) as s:
+        log = "\n".join(
+            f'Get "https://{host}:5000/v2/": x509: certificate signed by unknown authority'
+            for host in ("127.0.0.1", "127.0.0.2")
+        )
+        r = httpx.post(s.url + "/", files={"log": (None, log)}, timeout=30)
+        assert r.status_code == 200
+        assert "Check 127.0.0.1:5000 live</button>" in r.text
+        assert "Check 127.0.0.2:5000 live" not in r.text
+        assert 'id="target"' in r.text  # the field is shown when live checks are on
+        doc = httpx.get(s.url + "/api/openapi.json").json()
+        assert "/api/endpoint" in doc["paths"]
