@@ -12,6 +12,7 @@ import base64
 import json
 import re
 import subprocess
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -187,8 +188,10 @@ def test_api_explain_is_the_cli_document(server, capsys):
 
 
 def test_form_post_without_javascript(server, tmp_path):
-    """The form works as a plain multipart post: verdict, missing link, clients, fix."""
+    """The form works as a plain multipart post: verdict, missing link, clients
+    (with the release each model stands for and the exact error it prints), fix."""
     p = make_pki(tmp_path)
+    api = _api_chain(server.url, chain=p.h.leaf.pem.decode(), root=p.h.root.pem.decode())
     files = {
         "chain": (None, p.h.leaf.pem.decode()),
         "root": (None, p.h.root.pem.decode()),
@@ -203,8 +206,11 @@ def test_form_post_without_javascript(server, tmp_path):
     assert 'class="link missing' in html
     for client in WEB_CLIENTS:
         assert f'<span class="cname">{client}</span>' in html
+    for row in api["clients"]:  # the same words as the JSON (and so as the CLI)
+        assert html_escape(row["client_error"], quote=True) in html, row["client"]
+        if row.get("version"):
+            assert f'<span class="cversion">{row["version"]}</span>' in html
     assert "x509: certificate signed by unknown authority" in html
-    assert "curl: (60) SSL certificate problem: unable to get local issuer certificate" in html
     assert "cat leaf.pem intermediate.pem &gt; fullchain.pem" in html  # the plan's command
     # The explain part: Go's line, its causes and the next command.
     assert "trustdoctor diagnose registry.internal.example.com:5000 --client go" in html

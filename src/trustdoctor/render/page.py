@@ -165,6 +165,7 @@ def _client_row(v: ClientVerdict) -> dict[str, Any]:
     params = dict(v.findings[0].params) if v.findings else {}
     return {
         "client": v.client,
+        "version": v.version or "",
         "label": CLIENT_LABEL.get(v.client, v.client),
         "trusted": v.trusted,
         "cause": "trusted" if v.trusted else v.cause.value,
