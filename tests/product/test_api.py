@@ -75,3 +75,23 @@ def test_diagnose_chain_and_explain(tmp_path):
     assert report.trusted and report.plan is None
     r = api.explain("curl: (60) SSL certificate problem: unable to get local issuer certificate")
     assert r.matches and r.matches[0].client == "curl"
+
+
+def test_trust_given_as_loaded_inputs_is_the_same_as_files(tmp_path):
+    """A root pasted into a page (loaded in memory) judges like ``--trust FILE``."""
+    h = hierarchy()
+    (tmp_path / "root.pem").write_bytes(h.root.pem)
+    chain = load_bytes(h.fullchain_pem, "chain.pem")
+    at = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    by_file = api.diagnose_chain([chain], trust=[str(tmp_path / "root.pem")], at=at)
+    by_memory = api.diagnose_chain([chain], trust=[load_bytes(h.root.pem, "root.pem")], at=at)
+    assert by_memory.trusted and by_file.trusted
+    a, b = by_file.to_dict(), by_memory.to_dict()
+    for doc in (a, b):
+        for c in doc["clients"]:
+            c["anchor_source"] = (c["anchor_source"] or "").replace(str(tmp_path) + "/", "")
+    assert a == b
+    # Without the intermediate, the same cause either way; the label names the input.
+    leaf = load_bytes(h.leaf.pem, "leaf.pem")
+    r = api.diagnose_chain([leaf], trust=[load_bytes(h.root.pem, "root.pem")], at=at)
+    assert r.diagnosis.verdict.cause == Code.MISSING_INTERMEDIATE

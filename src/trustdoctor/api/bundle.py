@@ -121,11 +121,13 @@ def make_bundle(
         now,
         open_context,
         select_clients,
+        trust_label,
     )
 
     opts = options or TrustOptions()
     opts.check()
-    protect = [*(x for x in (key, key_password_file) if x), *opts.trust]
+    paths = [t for t in opts.trust if isinstance(t, str)]
+    protect = [*(x for x in (key, key_password_file) if x), *paths]
     if out is not None:
         check_out_path(out, protect=protect)
     if key_password_file and not key:
@@ -156,7 +158,7 @@ def make_bundle(
             names,
             ctx=ctx,
             trust=anchors,
-            trust_source=", ".join(opts.trust),
+            trust_source=trust_label(opts.trust),
             versions=client_specs(clients)[1],
         )
         aia = aia_route(aia, opts, ctx, proxy)

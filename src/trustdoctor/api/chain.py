@@ -31,6 +31,7 @@ from .context import (
     now,
     open_context,
     select_clients,
+    trust_label,
 )
 from .reference import LazyReference
 
@@ -176,7 +177,7 @@ def diagnose_chain(
     at: dt.datetime | None = None,
     clients: Sequence[str] | str | None = None,
     options: TrustOptions | None = None,
-    trust: Sequence[str] = (),
+    trust: Sequence[str | Loaded] = (),
     aia: AiaOptions | None = None,
 ) -> ChainReport:
     """Judge certificates from files (``trustdoctor chain``).
@@ -189,7 +190,7 @@ def diagnose_chain(
         at: evaluation time (default: now).
         clients: the client models, in priority order (default: go, openssl, webpki).
         options: where the clients are (default: this host), or ``trust``.
-        trust: anchor files/directories replacing the clients' stores
+        trust: anchor files/directories (or loaded inputs) replacing the clients' stores
             (shorthand for ``options=TrustOptions(trust=...)``).
         aia: fetch missing issuers through AIA (``--fetch``/``--cache``).
 
@@ -217,7 +218,7 @@ def diagnose_chain(
             names,
             ctx=ctx,
             trust=anchors,
-            trust_source=", ".join(opts.trust),
+            trust_source=trust_label(opts.trust),
             versions=client_specs(clients)[1],
         )
         diag = judge_presented(presented, cs, at=when, host=host, supplied=supplied)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ..fixes.model import FixContext
     from ..model.target import Target
     from ..sources.aia import AiaOptions
+    from ..sources.files import Loaded
     from ..sources.registry import PullOptions
     from ..stores.distro import Distro
 
@@ -66,7 +67,9 @@ class TrustOptions:
             for ``--pid``/``--image`` these values apply on top.
         registry: ``host[:port]`` of the image reference (docker, containerd,
             crio); defaults to the endpoint diagnosed.
-        trust: anchor files/directories that replace every client's store.
+        trust: anchor files/directories that replace every client's store, or
+            certificates already loaded (:func:`~trustdoctor.sources.files.load_bytes`:
+            a root pasted into the web page, anchors read once at start-up).
         password: the PKCS#12 password of ``trust`` files.
         started: when the client process started, for a root that is not a
             ``--pid`` (a process older than its store must restart).
@@ -83,7 +86,7 @@ class TrustOptions:
     pid: int | None = None
     env: Mapping[str, str] | None = None
     registry: str | None = None
-    trust: tuple[str, ...] = ()
+    trust: tuple[str | Loaded, ...] = ()
     password: bytes | None = None
     started: dt.datetime | None = None
     servers: tuple[str, ...] = ()
@@ -192,12 +195,30 @@ def aia_route(
 # -- anchors -------------------------------------------------------------------------------
 
 
-def load_trust_paths(paths: Sequence[str], *, password: bytes | None = None) -> list[Anchor]:
-    """Anchors from ``--trust`` files or directories (every file in a directory)."""
+def trust_label(trust: Sequence[str | Loaded]) -> str:
+    """Where the given anchors come from, for reports: the paths, or the names
+    loaded inputs were read under."""
+    names: list[str] = []
+    for t in trust:
+        if isinstance(t, str):
+            names.append(t)
+        else:
+            names += [pc.provenance.source for pc in t.certs[:1]]
+    return ", ".join(names)
+
+
+def load_trust_paths(
+    paths: Sequence[str | Loaded], *, password: bytes | None = None
+) -> list[Anchor]:
+    """Anchors from ``--trust`` files or directories (every file in a directory),
+    or from inputs already loaded."""
     from ..sources.files import load_bytes, load_paths, read_source
 
     anchors: list[Anchor] = []
     for p in paths:
+        if not isinstance(p, str):
+            anchors += [Anchor(c.cert, c.provenance) for c in p.certs]
+            continue
         path = Path(p)
         try:  # EACCES on the directory or a parent raises here, not a one-line error
             is_dir = path.is_dir()

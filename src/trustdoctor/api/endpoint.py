@@ -36,6 +36,7 @@ from .context import (
     now,
     open_context,
     select_clients,
+    trust_label,
 )
 from .reference import mozilla_reference
 
@@ -364,7 +365,7 @@ def diagnose_endpoint(
     *,
     clients: Sequence[str] | str | None = None,
     options: TrustOptions | None = None,
-    trust: Sequence[str] = (),
+    trust: Sequence[str | Loaded] = (),
     servername: str | None = None,
     connect_to: str | None = None,
     starttls: str | None = None,
@@ -430,7 +431,7 @@ def diagnose_endpoint(
             names,
             ctx=ctx,
             trust=anchors,
-            trust_source=", ".join(opts.trust),
+            trust_source=trust_label(opts.trust),
             versions=client_specs(clients)[1],
         )
         route = aia_route(aia, opts, ctx, proxy)

@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fix": ("trustdoctor.cli.fix", "plan, and with --apply carry out, the fix for a cause"),
     "bundle": ("trustdoctor.cli.bundle", "build the chain a server should present"),
     "lab": ("trustdoctor.cli.lab", "offline demo: reproduce every failure shape on loopback"),
+    "serve": ("trustdoctor.cli.serve", "the incident assistant as a web page and JSON API"),
 }
 
 
