@@ -467,3 +467,22 @@ def test_java_policy_differences(h):
     assert causes(run([leaf, sha1i], [h.root], clients=("java",))) == {"java": "ok"}
     d = run([h.leaf], [h.root], clients=("java",))
     assert d.clients[0].client_error.startswith("PKIX path building failed")
+
+
+def test_signature_answers_keep_no_certificate() -> None:
+    """Answers are remembered by fingerprint: a certificate asked about is not kept
+    alive by the cache (``serve`` keeps nothing pasted)."""
+    import gc
+    import weakref
+
+    from trustdoctor.model import cert as cert_module
+    from trustdoctor.model.cert import from_certificate, verify_signature
+
+    h = hierarchy("sigcache.test")
+    child, parent = from_certificate(h.leaf.cert), from_certificate(h.intermediate.cert)
+    assert verify_signature(child, parent) is None
+    refs = [weakref.ref(child), weakref.ref(parent)]
+    assert (child.sha256, parent.sha256) in cert_module._ANSWERS
+    del child, parent
+    gc.collect()
+    assert all(r() is None for r in refs)

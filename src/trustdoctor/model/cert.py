@@ -7,8 +7,8 @@ touch ASN.1.  Parsing is pure (bytes in, values out).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import functools
 import hashlib
 import ipaddress
 import warnings
@@ -386,12 +386,30 @@ def verify_signature(child: CertInfo, parent: CertInfo) -> str | None:
     Returns ``None`` when the signature verifies, else a short reason code:
     ``bad-signature`` (wrong key), ``unsupported-algorithm`` or
     ``name-mismatch``.  Pure: no I/O, only computation; the answer for a pair
-    is remembered (every client model asks about the same links).
+    is remembered (every client model asks about the same links) by the two
+    fingerprints only: no certificate is kept once its question is answered
+    (``trustdoctor serve`` keeps nothing pasted).
     """
-    return _verify_pair(child, parent)
+    key = (child.sha256, parent.sha256)
+    found = _ANSWERS.get(key, _UNKNOWN)
+    if found is not _UNKNOWN:
+        return found  # type: ignore[return-value]
+    answer = _verify_pair(child, parent)
+    _ANSWERS[key] = answer
+    if len(_ANSWERS) > _MAX_ANSWERS:
+        # Oldest first.  Threads (scan, serve) may race here: single dict
+        # operations are atomic, and a lost eviction is only a larger dict.
+        with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+            del _ANSWERS[next(iter(_ANSWERS))]
+    return answer
 
 
-@functools.lru_cache(maxsize=4096)
+# Signature answers by (child, parent) fingerprint, oldest first.
+_MAX_ANSWERS = 4096
+_ANSWERS: dict[tuple[str, str], str | None] = {}
+_UNKNOWN = object()
+
+
 def _verify_pair(child: CertInfo, parent: CertInfo) -> str | None:
     if child.cert is None or parent.cert is None:
         return "unsupported-algorithm"
