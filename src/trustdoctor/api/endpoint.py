@@ -395,6 +395,20 @@ def registry_for(
     return default_registry(t, names or ("docker",))
 
 
+def resolve_target(target: Target, *, timeout: float = 10.0) -> list[str]:
+    """Every address ``target``'s connection would go to (its ``connect_host``
+    resolved; an IP literal gives itself), for a caller that must check them
+    before any connection (the exporter's allowlist) and then connect to one
+    with ``connect_to``.  Only DNS traffic, no connection.
+
+    Raises:
+        ConnectError: ``unreachable`` (the name does not resolve) or ``timeout``.
+    """
+    from ..sources.network import resolve_addresses
+
+    return resolve_addresses(target, timeout=timeout)
+
+
 def prepare_clients(
     clients: Sequence[str] | str | None = None,
     *,
@@ -565,4 +579,5 @@ __all__ = [
     "judge_fetch",
     "prepare_clients",
     "registry_for",
+    "resolve_target",
 ]

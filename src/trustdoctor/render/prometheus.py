@@ -97,9 +97,10 @@ class Where:
 
 
 def store_label(s: ClientStore) -> str:
-    """The store a client reads: its first source that gave anchors (``""``: none)."""
+    """The store a client reads: its first source that gave anchors (``bundled`` for
+    compiled-in roots, ``""``: none)."""
     for src in s.sources:
-        if src.status.value == "used":
+        if src.status.value == "used" and src.count:
             return src.path
     return ""
 
