@@ -146,16 +146,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _listen(text: str) -> tuple[str, int]:
-    from ..errors import UsageError
-    from ..model.target import parse_hostport
+    """``ADDR:PORT`` or ``[V6]:PORT`` (port 0: the kernel picks one, for tests)."""
+    import ipaddress
 
+    from ..errors import UsageError
+
+    host, sep, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
     try:
-        host, port = parse_hostport(text, what="--listen")
-    except UsageError:
-        raise UsageError(f"--listen {text!r}: expected ADDR:PORT") from None
-    if port is None:
-        raise UsageError(f"--listen {text!r}: expected ADDR:PORT")
-    return host or "127.0.0.1", port
+        if not sep or not port.isdigit() or int(port) > 65535:
+            raise ValueError
+        if host:
+            ipaddress.ip_address(host)
+    except ValueError:
+        raise UsageError(f"--listen {text!r}: expected IP:PORT or [IPv6]:PORT") from None
+    return host or "127.0.0.1", int(port)
 
 
 def _bounded(name: str, value: float, lo: float, hi: float) -> None:
