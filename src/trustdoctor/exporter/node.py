@@ -115,7 +115,14 @@ class NodeWatch:
         seen: set[int] = set()
         for pid in self.pids:
             seen.add(pid)
-            out.append(Question(f"pid {pid}", Where(pid=str(pid)), TrustOptions(pid=pid), None))
+            try:
+                with open(f"/proc/{pid}/comm", "rb") as fh:
+                    name = fh.read(64).decode("utf-8", "replace").strip()
+            except OSError:
+                name = ""  # gone: the question's own error says so
+            out.append(
+                Question(f"pid {pid}", Where(process=name, pid=str(pid)), TrustOptions(pid=pid), None)
+            )
         if self.scan_processes:
             from ..sources.process import list_services
 
