@@ -16,10 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from tests.helpers import netlab
 from tests.helpers.exporter import Exporter, samples
 from tests.helpers.stores import FAR_FUTURE, FAR_PAST, Root, ca, debian, fp
+
 from trustdoctor.api.context import TrustOptions
 from trustdoctor.errors import UsageError
 from trustdoctor.exporter.allow import Allowlist, decide, parse_rule
@@ -150,7 +150,11 @@ def test_refused_before_any_socket_opens(root_pem: Path) -> None:
     p = _prober("127.0.0.1", trust=root_pem)
     try:
         port = ls.getsockname()[1]
-        for target in (f"127.0.0.2:{port}", f"https://127.0.0.2:{port}/x", f"[::ffff:127.0.0.2]:{port}"):
+        for target in (
+            f"127.0.0.2:{port}",
+            f"https://127.0.0.2:{port}/x",
+            f"[::ffff:127.0.0.2]:{port}",
+        ):
             status, body, _ = _probe(p, target)
             assert status == 403, (target, body)
             assert "not-allowed" in body
@@ -179,7 +183,10 @@ def test_unresolvable_target_answers_200(root_pem: Path, monkeypatch: pytest.Mon
         status, body, _ = _probe(p, "nowhere.corp.example:443")
         assert status == 200
         assert samples(body, "trustdoctor_probe_success")[0][1] == 0
-        causes = {lab["client"]: lab["cause"] for lab, _ in samples(body, "trustdoctor_probe_client_trusted")}
+        causes = {
+            lab["client"]: lab["cause"]
+            for lab, _ in samples(body, "trustdoctor_probe_client_trusted")
+        }
         assert causes == {"go": "unreachable", "openssl": "unreachable"}
     finally:
         p.close()
@@ -252,9 +259,22 @@ def test_500_concurrent_probes(tmp_path: Path) -> None:
     ctx = netlab.server_context(files, [L1, I1])
     with (
         netlab.Server(netlab.tls_handler(ctx)) as srv,
-        Exporter(["--allow-target", "127.0.0.1", "--config", str(cfg), "--client", "go",
-                  "--max-connections", "2000", "--max-pending-probes", "1000",
-                  "--max-concurrent-probes", "16"]) as exp,  # fmt: skip
+        Exporter(
+            [
+                "--allow-target",
+                "127.0.0.1",
+                "--config",
+                str(cfg),
+                "--client",
+                "go",
+                "--max-connections",
+                "2000",
+                "--max-pending-probes",
+                "1000",
+                "--max-concurrent-probes",
+                "16",
+            ]
+        ) as exp,  # fmt: skip
     ):
         before = exp.rss_kib()
         barrier = threading.Barrier(100)
@@ -327,7 +347,9 @@ def test_store_rewritten_while_scraped(tmp_path: Path) -> None:
     bundle = root.p("/etc/ssl/certs/ca-certificates.crt")
     (tmp_path / "r.pem").write_bytes(R.pem)
     with_r, without_r = E.pem + R.pem, E.pem
-    with Exporter(["--root", str(root.path), "--ca", str(tmp_path / "r.pem"), "--client", "go"]) as exp:
+    with Exporter(
+        ["--root", str(root.path), "--ca", str(tmp_path / "r.pem"), "--client", "go"]
+    ) as exp:
         stop = threading.Event()
 
         def writer() -> None:

@@ -12,15 +12,14 @@ misnamed certs.d directory); the endpoints are loopback TLS servers
 from __future__ import annotations
 
 import datetime as dt
-
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from tests.helpers import netlab
 from tests.helpers.exporter import PROMETHEUS, Exporter, Prometheus
 from tests.helpers.stores import FAR_FUTURE, FAR_PAST, Root, ca, debian, fp
+
 from trustdoctor.lab import pki
 
 pytestmark = pytest.mark.skipif(PROMETHEUS is None, reason="Debian's prometheus is not installed")
@@ -148,7 +147,9 @@ def test_node_series_in_prometheus(world: dict[str, object]) -> None:
     )
     assert _one(finding) == 1
     # The override hides E from Go on node b.
-    hidden = prom.wait(f'trustdoctor_ca_trusted{{node="b",client="go",fingerprint_sha256="{e}"}}', 1)
+    hidden = prom.wait(
+        f'trustdoctor_ca_trusted{{node="b",client="go",fingerprint_sha256="{e}"}}', 1
+    )
     assert _one(hidden) == 0
     assert hidden[0]["metric"]["cause"] == "env-override"  # type: ignore[index]
     assert prom.query('trustdoctor_store_finding{node="b",cause="env-override",client="go"}')
@@ -201,6 +202,7 @@ def test_probe_series_in_prometheus(world: dict[str, object]) -> None:
         f'{{instance="{servers["expired"].hostport}"}}'
     )
     assert _one(exp) == pytest.approx(L3.cert.not_valid_after_utc.timestamp())
-    tls = prom.query(f'trustdoctor_probe_tls_version_info{{instance="{servers["trusted"].hostport}"}}')
+    tls = prom.query(
+        f'trustdoctor_probe_tls_version_info{{instance="{servers["trusted"].hostport}"}}'
+    )
     assert tls and tls[0]["metric"]["version"] in ("TLSv1.3", "TLSv1.2")  # type: ignore[index]
-
