@@ -24,15 +24,20 @@ from trustdoctor.lab import pki
 R = ca("Answers Root R")
 S = ca("Answers Root S")
 I1 = pki.make_cert("Answers Issuing", issuer=R, not_before=FAR_PAST, not_after=FAR_FUTURE)
-L1 = pki.make_cert("127.0.0.1", issuer=I1, ca=False, ips=("127.0.0.1",),
-                   not_before=FAR_PAST, not_after=FAR_FUTURE)  # fmt: skip
+L1 = pki.make_cert(
+    "127.0.0.1", issuer=I1, ca=False, ips=("127.0.0.1",), not_before=FAR_PAST, not_after=FAR_FUTURE
+)
 
 
 def cli(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "trustdoctor", *args],
-        capture_output=True, text=True, env=env(), timeout=120, **kw,  # type: ignore[call-overload]
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env(),
+        timeout=120,
+        **kw,  # type: ignore[call-overload]
+    )
 
 
 @pytest.fixture()
@@ -58,17 +63,34 @@ def test_probe_says_what_diagnose_says(root: Root, chain: str) -> None:
                 "--probe-client",
                 "go,openssl,curl",
             ]
-        ) as exp,  # fmt: skip
+        ) as exp,
     ):
         status, body = exp.probe(srv.hostport)
         assert status == 200
-        probe = {lab["client"]: (v == 1, lab["cause"], lab["side"])
-                 for lab, v in samples(body, "trustdoctor_probe_client_trusted")}  # fmt: skip
-        out = cli("diagnose", srv.hostport, "--root", str(root.path), "--client", "go",
-                  "--client", "openssl", "--client", "curl", "--no-fetch", "--format", "json")  # fmt: skip
+        probe = {
+            lab["client"]: (v == 1, lab["cause"], lab["side"])
+            for lab, v in samples(body, "trustdoctor_probe_client_trusted")
+        }
+        out = cli(
+            "diagnose",
+            srv.hostport,
+            "--root",
+            str(root.path),
+            "--client",
+            "go",
+            "--client",
+            "openssl",
+            "--client",
+            "curl",
+            "--no-fetch",
+            "--format",
+            "json",
+        )
         doc = json.loads(out.stdout)
-        want = {c["client"]: (c["trusted"], c["cause"], "none" if c["trusted"] else c["side"])
-                for c in doc["clients"]}  # fmt: skip
+        want = {
+            c["client"]: (c["trusted"], c["cause"], "none" if c["trusted"] else c["side"])
+            for c in doc["clients"]
+        }
         assert probe == want
         assert (samples(body, "trustdoctor_probe_success")[0][1] == 1) == doc["verdict"]["trusted"]
         # Clients named in the request: a subset of the module's.
@@ -80,8 +102,13 @@ def test_probe_says_what_diagnose_says(root: Root, chain: str) -> None:
 
 
 def _node_series(text: str) -> set[tuple[str, tuple[tuple[str, str], ...], float]]:
-    names = ("trustdoctor_ca_trusted", "trustdoctor_store_finding", "trustdoctor_client_anchors",
-             "trustdoctor_expected_ca_not_after_timestamp_seconds", "trustdoctor_stores_info")  # fmt: skip
+    names = (
+        "trustdoctor_ca_trusted",
+        "trustdoctor_store_finding",
+        "trustdoctor_client_anchors",
+        "trustdoctor_expected_ca_not_after_timestamp_seconds",
+        "trustdoctor_stores_info",
+    )
     return {(n, tuple(sorted(lab.items())), v) for n in names for lab, v in samples(text, n)}
 
 
@@ -90,8 +117,17 @@ def test_textfile_is_metrics(root: Root, tmp_path: Path) -> None:
     ca_file.write_bytes(R.pem + S.pem)
     out = tmp_path / "textfile" / "trustdoctor.prom"
     out.parent.mkdir()
-    done = cli("stores", "--root", str(root.path), "--ca", str(ca_file), "--format", "prometheus",
-               "--out", str(out))  # fmt: skip
+    done = cli(
+        "stores",
+        "--root",
+        str(root.path),
+        "--ca",
+        str(ca_file),
+        "--format",
+        "prometheus",
+        "--out",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr  # the answer is in the metrics
     assert done.stdout == ""
     assert sorted(p.name for p in out.parent.iterdir()) == ["trustdoctor.prom"]  # no temp left
@@ -99,10 +135,20 @@ def test_textfile_is_metrics(root: Root, tmp_path: Path) -> None:
     with Exporter(["--root", str(root.path), "--ca", str(ca_file)]) as exp:
         metrics = exp.get("/metrics")[1]
     assert _node_series(text) == _node_series(metrics)
-    assert ("trustdoctor_ca_trusted", (("ca", S.cert.subject.rfc4514_string().split("=", 1)[1]),
-            ("cause", "stale-bundle"), ("client", "go"), ("fingerprint_sha256", fp(S)),
-            ("pid", ""), ("process", ""), ("registry", ""),
-            ("store", "/etc/ssl/certs/ca-certificates.crt")), 0.0) in _node_series(text)  # fmt: skip
+    assert (
+        "trustdoctor_ca_trusted",
+        (
+            ("ca", S.cert.subject.rfc4514_string().split("=", 1)[1]),
+            ("cause", "stale-bundle"),
+            ("client", "go"),
+            ("fingerprint_sha256", fp(S)),
+            ("pid", ""),
+            ("process", ""),
+            ("registry", ""),
+            ("store", "/etc/ssl/certs/ca-certificates.crt"),
+        ),
+        0.0,
+    ) in _node_series(text)
 
 
 @pytest.mark.skipif(NODE_EXPORTER is None, reason="prometheus-node-exporter is not installed")
@@ -110,16 +156,31 @@ def test_node_exporter_textfile_collector_reads_it(root: Root, tmp_path: Path) -
     d = tmp_path / "textfile"
     d.mkdir()
     (tmp_path / "r.pem").write_bytes(R.pem)
-    done = cli("stores", "--root", str(root.path), "--ca", str(tmp_path / "r.pem"),
-               "--format", "prometheus", "--out", str(d / "trustdoctor.prom"))  # fmt: skip
+    done = cli(
+        "stores",
+        "--root",
+        str(root.path),
+        "--ca",
+        str(tmp_path / "r.pem"),
+        "--format",
+        "prometheus",
+        "--out",
+        str(d / "trustdoctor.prom"),
+    )
     assert done.returncode == 0, done.stderr
     port = free_port()
     assert NODE_EXPORTER is not None
     proc = subprocess.Popen(
-        [NODE_EXPORTER, "--collector.disable-defaults", "--collector.textfile",
-         f"--collector.textfile.directory={d}", f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            NODE_EXPORTER,
+            "--collector.disable-defaults",
+            "--collector.textfile",
+            f"--collector.textfile.directory={d}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         body = ""
         for _ in range(50):

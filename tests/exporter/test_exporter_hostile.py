@@ -29,8 +29,9 @@ from trustdoctor.lab import pki
 R = ca("Hostile Root R")
 E = ca("Hostile Root E")
 I1 = pki.make_cert("Hostile Issuing", issuer=R, not_before=FAR_PAST, not_after=FAR_FUTURE)
-L1 = pki.make_cert("127.0.0.1", issuer=I1, ca=False, ips=("127.0.0.1",),
-                   not_before=FAR_PAST, not_after=FAR_FUTURE)  # fmt: skip
+L1 = pki.make_cert(
+    "127.0.0.1", issuer=I1, ca=False, ips=("127.0.0.1",), not_before=FAR_PAST, not_after=FAR_FUTURE
+)
 
 
 def allow(*rules: str) -> Allowlist:
@@ -203,8 +204,9 @@ def test_silent_target_is_cut_at_the_deadline(root_pem: Path) -> None:
             assert causes == {"timeout"}
             # Prometheus' own scrape timeout wins over a longer module timeout.
             p.modules["default"] = Module("default", ("go",), (str(root_pem),), timeout=10)
-            status, body, took = _probe(p, srv.hostport, **{
-                "x-prometheus-scrape-timeout-seconds": "1.5"})  # fmt: skip
+            status, body, took = _probe(
+                p, srv.hostport, **{"x-prometheus-scrape-timeout-seconds": "1.5"}
+            )
             assert status == 200 and took < 2.5
     finally:
         p.close()
@@ -253,8 +255,9 @@ def test_malformed_requests(query: dict[str, list[str]], status: int) -> None:
 def test_500_concurrent_probes(tmp_path: Path) -> None:
     (tmp_path / "r.pem").write_bytes(R.pem)
     cfg = tmp_path / "modules.toml"
-    cfg.write_text(f'[modules.default]\nclients = ["go"]\ntrust = ["{tmp_path / "r.pem"}"]\n'
-                   "timeout = 20\n")  # fmt: skip
+    cfg.write_text(
+        f'[modules.default]\nclients = ["go"]\ntrust = ["{tmp_path / "r.pem"}"]\ntimeout = 20\n'
+    )
     files = netlab.Files()
     ctx = netlab.server_context(files, [L1, I1])
     with (
@@ -274,7 +277,7 @@ def test_500_concurrent_probes(tmp_path: Path) -> None:
                 "--max-concurrent-probes",
                 "16",
             ]
-        ) as exp,  # fmt: skip
+        ) as exp,
     ):
         before = exp.rss_kib()
         barrier = threading.Barrier(100)
@@ -382,7 +385,10 @@ def test_store_rewritten_while_scraped(tmp_path: Path) -> None:
         assert n > 5
         for _ in range(3):
             status, body = exp.get("/metrics")
-            got = [(lab["cause"], v) for lab, v in samples(body, "trustdoctor_ca_trusted")
-                   if lab["fingerprint_sha256"] == fp(R)]  # fmt: skip
+            got = [
+                (lab["cause"], v)
+                for lab, v in samples(body, "trustdoctor_ca_trusted")
+                if lab["fingerprint_sha256"] == fp(R)
+            ]
             assert got == [("not-present", 0.0)], got
         assert exp.rss_kib() < before + 100_000

@@ -77,14 +77,37 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object
     for s in servers.values():
         s.__enter__()
     node = Exporter(
-        ["--root", str(root.path), "--ca", str(tmp / "r.pem"), "--ca", str(tmp / "s.pem"),
-         "--registry", "reg.internal:5000", "--allow-target", "127.0.0.1",
-         "--probe-client", "go", "--probe-client", "openssl"]
-    )  # fmt: skip
+        [
+            "--root",
+            str(root.path),
+            "--ca",
+            str(tmp / "r.pem"),
+            "--ca",
+            str(tmp / "s.pem"),
+            "--registry",
+            "reg.internal:5000",
+            "--allow-target",
+            "127.0.0.1",
+            "--probe-client",
+            "go",
+            "--probe-client",
+            "openssl",
+        ]
+    )
     override = Exporter(
-        ["--root", str(root.path), "--ca", str(tmp / "e.pem"), "--client", "go",
-         "--env", "SSL_CERT_FILE=/opt/app/only-r.pem", "--env", "SSL_CERT_DIR=/nonexistent"]
-    )  # fmt: skip
+        [
+            "--root",
+            str(root.path),
+            "--ca",
+            str(tmp / "e.pem"),
+            "--client",
+            "go",
+            "--env",
+            "SSL_CERT_FILE=/opt/app/only-r.pem",
+            "--env",
+            "SSL_CERT_DIR=/nonexistent",
+        ]
+    )
     targets = "".join(f"        - {s.hostport}\n" for s in servers.values())
     config = f"""scrape_configs:
   - job_name: trustdoctor
@@ -167,8 +190,9 @@ def test_node_series_in_prometheus(world: dict[str, object]) -> None:
     assert {m["metric"]["reason"] for m in plain} == {"containerd-style-name"}  # type: ignore[index]
     # The expected roots' expiry, and the earliest of them.
     exp = prom.query('trustdoctor_expected_ca_earliest_not_after_timestamp_seconds{node="a"}')
-    assert _one(exp) == pytest.approx(min(R.cert.not_valid_after_utc, S.cert.not_valid_after_utc)
-                                      .timestamp())  # fmt: skip
+    assert _one(exp) == pytest.approx(
+        min(R.cert.not_valid_after_utc, S.cert.not_valid_after_utc).timestamp()
+    )
     assert prom.query('trustdoctor_build_info{node="a"}')
     assert prom.query('trustdoctor_client_anchors{node="a",client="go",registry=""} == 2')
 

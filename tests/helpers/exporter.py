@@ -194,7 +194,7 @@ class Prometheus:
         raise AssertionError(f"{promql}: {len(result)} series, wanted {count}: {result}")
 
     def targets(self) -> list[dict[str, object]]:
-        status, body = http(f"http://127.0.0.1:{self.port}/api/v1/targets")
+        _, body = http(f"http://127.0.0.1:{self.port}/api/v1/targets")
         return list(json.loads(body)["data"]["activeTargets"])
 
     def close(self) -> None:

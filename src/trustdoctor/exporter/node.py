@@ -121,7 +121,9 @@ class NodeWatch:
             except OSError:
                 name = ""  # gone: the question's own error says so
             out.append(
-                Question(f"pid {pid}", Where(process=name, pid=str(pid)), TrustOptions(pid=pid), None)
+                Question(
+                    f"pid {pid}", Where(process=name, pid=str(pid)), TrustOptions(pid=pid), None
+                )
             )
         if self.scan_processes:
             from ..sources.process import list_services
