@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 # Outside 9100-9999 (the range of the Prometheus wiki's "Default port
 # allocations", fully allocated since 2023), away from the exporters this one
@@ -135,6 +136,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     q.add_argument("--max-concurrent-probes", type=int, default=16, metavar="N")
     q.add_argument("--max-pending-probes", type=int, default=256, metavar="N")
     h = p.add_argument_group("listener limits")
+    h.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes sharing the port (SO_REUSEPORT), for /probe throughput on "
+        "several cores; counters on /metrics are per worker (default 1)",
+    )
     h.add_argument("--max-connections", type=int, default=256, metavar="N")
     h.add_argument(
         "--header-timeout",
@@ -191,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
     _bounded("--max-pending-probes", args.max_pending_probes, 1, 100_000)
     _bounded("--max-connections", args.max_connections, 1, 100_000)
     _bounded("--header-timeout", args.header_timeout, 0.1, 120)
+    _bounded("--workers", args.workers, 1, 64)
     options = TrustOptions(root=args.root or "/", env=env_from_args(args))
     clients = check_clients(args.client, allowed=modelled())
     from ..stores.inspect import validate_registry
@@ -254,10 +264,36 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    try:
-        asyncio.run(server.serve(host, port, ready))
-    except OSError as exc:
-        from ..errors import SourceError
+    from ..errors import SourceError
 
+    if args.workers == 1:
+        try:
+            asyncio.run(server.serve(host, port, ready))
+        except OSError as exc:
+            raise SourceError(f"--listen {args.listen}: {exc.strerror or exc}") from None
+        return 0
+    import os
+    import signal
+
+    from ..exporter.server import fork_workers, reuseport_socket
+
+    try:
+        first = reuseport_socket(host, port)
+    except OSError as exc:
         raise SourceError(f"--listen {args.listen}: {exc.strerror or exc}") from None
+    bound = first.getsockname()[1]
+    index, children = fork_workers(args.workers)
+    sock = first if index == 0 else reuseport_socket(host, bound)
+    if index != 0:
+        first.close()
+    try:
+        quiet: Callable[[str, int], None] = lambda a, b: None  # noqa: E731
+        asyncio.run(server.serve(host, bound, ready if index == 0 else quiet, sock=sock))
+    finally:
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
     return 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -165,12 +166,24 @@ class Server:
 
     # -- life cycle --------------------------------------------------------------------
 
-    async def serve(self, host: str, port: int, ready: Callable[[str, int], None]) -> None:
-        self._server = await asyncio.start_server(
-            self._connection, host, port, limit=MAX_HEAD, reuse_address=True, backlog=512
-        )
-        sock = self._server.sockets[0].getsockname()
-        ready(str(sock[0]), int(sock[1]))
+    async def serve(
+        self,
+        host: str,
+        port: int,
+        ready: Callable[[str, int], None],
+        *,
+        sock: socket.socket | None = None,
+    ) -> None:
+        if sock is not None:
+            self._server = await asyncio.start_server(
+                self._connection, sock=sock, limit=MAX_HEAD, backlog=512
+            )
+        else:
+            self._server = await asyncio.start_server(
+                self._connection, host, port, limit=MAX_HEAD, reuse_address=True, backlog=512
+            )
+        name = self._server.sockets[0].getsockname()
+        ready(str(name[0]), int(name[1]))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -192,3 +205,36 @@ def _landing(probe: bool) -> bytes:
         f"<h1>trustdoctor exporter {__version__}</h1><ul>{''.join(rows)}</ul>"
         "</body></html>\n"
     ).encode()
+
+
+def reuseport_socket(host: str, port: int) -> socket.socket:
+    """A listening socket with ``SO_REUSEPORT``: several worker processes bind the
+    same address and the kernel spreads connections between them."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(512)
+    sock.setblocking(False)
+    return sock
+
+
+def fork_workers(n: int) -> tuple[int, list[int]]:
+    """Fork ``n - 1`` worker processes; returns (this worker's index, children's
+    pids — empty in a child).  A child dies with its parent (PR_SET_PDEATHSIG)."""
+    import ctypes
+    import os
+
+    children: list[int] = []
+    for i in range(1, n):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                libc = ctypes.CDLL(None, use_errno=True)
+                libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+            except (OSError, AttributeError):
+                pass
+            return i, []
+        children.append(pid)
+    return 0, children
