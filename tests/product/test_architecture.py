@@ -52,7 +52,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("readers", ("trustdoctor.sources", "trustdoctor.stores")),
     ("api", ("trustdoctor.api",)),
     ("front", ("trustdoctor.cli", "trustdoctor.lab", "trustdoctor.conformance",
-               "trustdoctor.__main__", "trustdoctor.web")),
+               "trustdoctor.__main__", "trustdoctor.web", "trustdoctor.exporter")),
 )  # fmt: skip
 # Pure packages: the two lowest layers.
 PURE: tuple[str, ...] = tuple(p for name, pkgs in LAYERS[:2] for p in pkgs)

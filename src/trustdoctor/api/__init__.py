@@ -34,6 +34,7 @@ __all__ = [
     "ExplainResult",
     "FixReport",
     "FixRequest",
+    "PreparedClients",
     "StoresAnswer",
     "TrustOptions",
     "apply_fix",
@@ -45,6 +46,8 @@ __all__ = [
     "now",
     "parse_time",
     "plan_fix",
+    "prepare_clients",
+    "store_signature",
 ]
 
 # name -> the submodule defining it.
@@ -55,6 +58,7 @@ _WHERE = {
     "ExplainResult": "logs",
     "FixReport": "fix",
     "FixRequest": "fix",
+    "PreparedClients": "endpoint",
     "StoresAnswer": "stores",
     "TrustOptions": "context",
     "apply_fix": "fix",
@@ -66,6 +70,8 @@ _WHERE = {
     "now": "context",
     "parse_time": "context",
     "plan_fix": "fix",
+    "prepare_clients": "endpoint",
+    "store_signature": "stores",
 }
 
 

@@ -297,6 +297,27 @@ class Clients:
     def distro(self) -> Distro | None:
         return self.context.distro if self.context is not None else None
 
+    def subset(self, names: Sequence[str]) -> Clients:
+        """The same clients' anchors and stores, for ``names`` only (in that order).
+
+        Raises:
+            UsageError: a name that is not one of these clients.
+        """
+        pairs = dict(self.pairs)
+        missing = [n for n in names if n not in pairs]
+        if missing:
+            raise UsageError(
+                f"client(s) {', '.join(missing)} not prepared (prepared: {', '.join(self.names)})"
+            )
+        return replace(
+            self,
+            names=tuple(names),
+            pairs=tuple((n, pairs[n]) for n in names),
+            refiners={n: r for n, r in self.refiners.items() if n in names},
+            stores={n: s for n, s in self.stores.items() if n in names},
+            policies={n: p for n, p in self.policies.items() if n in names},
+        )
+
 
 def select_clients(
     requested: Sequence[str] | str | None,

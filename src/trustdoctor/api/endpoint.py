@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..clients import client_specs
-from ..errors import ConnectError
+from ..errors import ConnectError, UsageError
 from ..model.anchors import AnchorSet
 from ..model.causes import CODE_SIDE, NO_PATH
 from ..model.diagnosis import ClientVerdict, Diagnosis, PresentedCert
@@ -42,6 +42,7 @@ from .reference import mozilla_reference
 
 if TYPE_CHECKING:
     from ..fixes.model import FixContext, Plan
+    from ..model.stores import StoreContext
     from ..render.doc import Doc
     from ..sources.aia import AiaCompletion, AiaOptions
     from ..sources.files import Loaded
@@ -360,6 +361,97 @@ def _with_interception(diag: Diagnosis, f: Finding) -> Diagnosis:
     )
 
 
+@dataclass(frozen=True)
+class PreparedClients:
+    """Clients and their anchors read once, for many endpoints (the exporter's ``/probe``).
+
+    Attributes:
+        clients: the clients, their anchors, refiners and stores.
+        options: where they were read (``root``/``pid``/``env``/``registry``) or ``trust``.
+        signature: :func:`~trustdoctor.api.store_signature` of the stores read
+            (``None`` with ``trust``): when a later signature differs, prepare again.
+    """
+
+    clients: Clients
+    options: TrustOptions
+    signature: str | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.clients.names
+
+
+def registry_for(
+    target: str | Target, clients: Sequence[str] | str | None, options: TrustOptions | None
+) -> str | None:
+    """The registry whose per-registry stores a question about ``target`` reads:
+    ``options.registry``, else the target's ``host[:port]`` when a daemon client
+    (docker, containerd, crio, podman) is among ``clients`` (none: any may be)."""
+    opts = options or TrustOptions()
+    if opts.registry is not None or opts.trust:
+        return opts.registry
+    t = target if isinstance(target, Target) else parse_target(target)
+    names = select_clients(clients, None, default=())
+    return default_registry(t, names or ("docker",))
+
+
+def resolve_target(target: Target, *, timeout: float = 10.0) -> list[str]:
+    """Every address ``target``'s connection would go to (its ``connect_host``
+    resolved; an IP literal gives itself), for a caller that must check them
+    before any connection (the exporter's allowlist) and then connect to one
+    with ``connect_to``.  Only DNS traffic, no connection.
+
+    Raises:
+        ConnectError: ``unreachable`` (the name does not resolve) or ``timeout``.
+    """
+    from ..sources.network import resolve_addresses
+
+    return resolve_addresses(target, timeout=timeout)
+
+
+def prepare_clients(
+    clients: Sequence[str] | str | None = None,
+    *,
+    options: TrustOptions | None = None,
+    trust: Sequence[str] = (),
+    at: dt.datetime | None = None,
+) -> PreparedClients:
+    """Read the clients' stores (or the ``trust`` files) once, for
+    :func:`diagnose_endpoint` ``(prepared=...)`` to judge many endpoints with.
+
+    The answers are those :func:`diagnose_endpoint` gives without it, as long
+    as the stores do not change (compare ``signature``).  An ``--image`` is not
+    kept open: prepare from a root or from ``trust`` files.
+
+    Raises:
+        UsageError, InputError: bad options or unreadable ``trust`` files.
+    """
+    opts = options or TrustOptions()
+    if trust:
+        opts = replace(opts, trust=tuple(trust))
+    opts.check()
+    if opts.image:
+        raise UsageError("prepared clients are read from a root or --trust files, not --image")
+    when = at or now()
+    requested = select_clients(clients, None, default=())
+    anchors = load_trust_paths(opts.trust, password=opts.password) if opts.trust else None
+    with open_context(opts, when) as ctx:
+        names = requested or select_clients(None, ctx)
+        cs = client_set(
+            names,
+            ctx=ctx,
+            trust=anchors,
+            trust_source=trust_label(opts.trust),
+            versions=client_specs(clients)[1],
+        )
+        sig = None
+        if ctx is not None:
+            from ..stores.signature import signature
+
+            sig = signature(ctx, list({id(x): x for x in cs.stores.values()}.values()))
+    return PreparedClients(cs, opts, sig)
+
+
 def diagnose_endpoint(
     target: str | Target,
     *,
@@ -376,6 +468,8 @@ def diagnose_endpoint(
     at: dt.datetime | None = None,
     aia: AiaOptions | None = None,
     intermediates: Sequence[Loaded | str] = (),
+    prepared: PreparedClients | None = None,
+    plan: bool = True,
 ) -> EndpointReport:
     """Connect to ``target`` and judge what it presents for each client.
 
@@ -386,12 +480,16 @@ def diagnose_endpoint(
     ``options.registry`` says otherwise.  Connection problems are a result
     (``diagnosis`` ``None``, ``error`` set), not an exception.
 
+    ``prepared`` (from :func:`prepare_clients`) replaces ``options``/``trust``:
+    its clients' anchors are used as read then (``clients`` picks some of
+    them).  ``plan=False`` skips the fix plan (the verdicts are the same).
+
     Raises:
         UsageError, InputError: bad options or unreadable ``--trust`` files
             (before any connection is made).
     """
-    opts = options or TrustOptions()
-    if trust:
+    opts = prepared.options if prepared is not None else (options or TrustOptions())
+    if trust and prepared is None:
         opts = replace(opts, trust=tuple(trust))
     opts.check()
     t = (
@@ -402,18 +500,27 @@ def diagnose_endpoint(
     when = at or now()
     requested = select_clients(clients, None, default=())
     # Input errors (exit 2) before any connection is made.
-    anchors = load_trust_paths(opts.trust, password=opts.password) if opts.trust else None
+    anchors = (
+        load_trust_paths(opts.trust, password=opts.password)
+        if opts.trust and prepared is None
+        else None
+    )
     supplied = [pc for item in load_inputs(intermediates, opts.password) for pc in item.certs]
-    if opts.registry is None and not opts.trust:
+    if opts.registry is None and not opts.trust and prepared is None:
         opts = replace(opts, registry=default_registry(t, requested or ("docker",)))
     host = t.servername or t.host
+    chosen: Clients | None = None
+    if prepared is not None:
+        if client_specs(clients)[1]:
+            raise UsageError("client versions are chosen when the clients are prepared")
+        chosen = prepared.clients.subset(requested) if requested else prepared.clients
 
     def fixes(cs: Clients | None) -> Callable[[], FixContext]:
         return lambda: fix_context(
             cs, opts, at=when, host=host, endpoint=t, proxy=proxy, plan_clients=requested
         )
 
-    with open_context(opts, when) as ctx:
+    def run(ctx: StoreContext | None) -> EndpointReport:
         results = fetch_all(
             t,
             timeout=timeout,
@@ -425,17 +532,33 @@ def diagnose_endpoint(
         if not any(r.fetch is not None and r.fetch.chain for r in results):
             # Nothing to judge: do not pay for reading every trust store.
             report = judge_fetch(t, results, Clients((), ()), at=when)
-            return replace(report, plan=_error_plan(report, fixes(None)()))
-        names = requested or select_clients(None, ctx)
-        cs = client_set(
-            names,
-            ctx=ctx,
-            trust=anchors,
-            trust_source=trust_label(opts.trust),
-            versions=client_specs(clients)[1],
-        )
+            return replace(report, plan=_error_plan(report, fixes(None)())) if plan else report
+        if chosen is not None:
+            cs = chosen
+        else:
+            names = requested or select_clients(None, ctx)
+            cs = client_set(
+                names,
+                ctx=ctx,
+                trust=anchors,
+                trust_source=trust_label(opts.trust),
+                versions=client_specs(clients)[1],
+            )
         route = aia_route(aia, opts, ctx, proxy)
-        return judge_fetch(t, results, cs, at=when, aia=route, fix=fixes(cs), supplied=supplied)
+        return judge_fetch(
+            t,
+            results,
+            cs,
+            at=when,
+            aia=route,
+            fix=fixes(cs) if plan else None,
+            supplied=supplied,
+        )
+
+    if chosen is not None:
+        return run(chosen.context)
+    with open_context(opts, when) as ctx:
+        return run(ctx)
 
 
 def _error_plan(report: EndpointReport, fix: FixContext) -> Plan:
@@ -450,7 +573,11 @@ def _error_plan(report: EndpointReport, fix: FixContext) -> Plan:
 __all__ = [
     "AddressResult",
     "EndpointReport",
+    "PreparedClients",
     "diagnose_endpoint",
     "fetch_all",
     "judge_fetch",
+    "prepare_clients",
+    "registry_for",
+    "resolve_target",
 ]

@@ -28,10 +28,17 @@ class StoresAnswer:
         report: the inventory and the CA checks.
         plan: with ``--ca``, the plan making every selected client trust it
             (``None`` when every client trusts it already, or without ``--ca``).
+        cas: the certificates asked about (``--ca`` files and directories), in
+            the order of ``report.checks``; a ``--fingerprint`` has none.
+        signature: :func:`store_signature` of what the inspection read, taken
+            right after it (compare a later signature to know whether the
+            answer still holds).
     """
 
     report: StoresReport
     plan: Plan | None = None
+    cas: tuple[CertInfo, ...] = ()
+    signature: str | None = None
 
     @property
     def compliant(self) -> bool:
@@ -62,25 +69,40 @@ class StoresAnswer:
 
 
 def load_cas(path: str) -> list[CertInfo]:
-    """The CA certificate(s) of ``--ca FILE`` (one-line errors, exit 2)."""
+    """The CA certificate(s) of ``--ca FILE`` or of every file of a directory
+    of roots (one-line errors, exit 2)."""
+    import os
+
     from ..sources.files import certs_of, load_paths
 
+    if os.path.isdir(path):
+        from .context import load_trust_paths
+
+        return [a.cert for a in load_trust_paths([path])]
     cas = certs_of(load_paths([path]))
     if not cas:
         raise InputError(f"{path}: no certificate found")
     return cas
 
 
+def _many(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
 def inspect_stores(
     clients: Sequence[str] | str | None = None,
     *,
     options: TrustOptions | None = None,
-    ca: str | None = None,
-    fingerprint: str | None = None,
+    ca: str | Sequence[str] | None = None,
+    fingerprint: str | Sequence[str] | None = None,
     at: dt.datetime | None = None,
 ) -> StoresAnswer:
     """What each client trusts where ``options`` says the clients are (default:
-    this host); with ``ca`` (a file) or ``fingerprint``, whether each trusts it.
+    this host); with ``ca`` (files or directories of roots) or ``fingerprint``
+    (one or several), whether each trusts each of them.  The plan is made for
+    the first CA of the first file.
 
     Raises:
         UsageError, InputError: bad options or an unusable ``--ca`` (exit 2).
@@ -91,22 +113,29 @@ def inspect_stores(
     if opts.trust:
         raise UsageError("stores reads the clients' own stores: --trust does not apply")
     names = check_clients(clients, allowed=modelled()) or None
-    cas = load_cas(ca) if ca else []
-    fp: str | None = None
-    if fingerprint is not None:
-        fp = normalize_fingerprint(fingerprint)
+    ca_files = _many(ca)
+    cas: list[CertInfo] = []
+    for f in ca_files:
+        cas += [c for c in load_cas(f) if c.sha256 not in {x.sha256 for x in cas}]
+    fps: list[str] = []
+    for given in _many(fingerprint):
+        fp = normalize_fingerprint(given)
         if fp is None:
-            raise UsageError(f"--fingerprint {fingerprint!r}: expected 64 hex digits (SHA-256)")
+            raise UsageError(f"--fingerprint {given!r}: expected 64 hex digits (SHA-256)")
+        if fp not in fps and fp not in {c.sha256 for c in cas}:
+            fps.append(fp)
     when = at or now()
     from ..stores import inspect_stores as models
+    from ..stores.signature import signature
 
     with open_context(opts, when) as ctx:
         assert ctx is not None
         stores = models(ctx, names)
+        sig = signature(ctx, stores)
         checks: list[tuple[CaCheck, ...]] = [
             tuple(check_ca(s, cert=c) for s in stores) for c in cas
         ]
-        if fp is not None:
+        for fp in fps:
             checks.append(tuple(check_ca(s, fingerprint=fp) for s in stores))
         report = StoresReport(
             root=ctx.label,
@@ -121,8 +150,24 @@ def inspect_stores(
         )
         plan = None
         if cas and not all(c.trusted for c in checks[0]):
-            plan = ca_plan(stores, cas[0], _facts(ctx, stores, opts, when), ca_file=ca)
-    return StoresAnswer(report, plan)
+            plan = ca_plan(stores, cas[0], _facts(ctx, stores, opts, when), ca_file=ca_files[0])
+    return StoresAnswer(report, plan, tuple(cas), sig)
+
+
+def store_signature(
+    options: TrustOptions | None, stores: Sequence[ClientStore], *, at: dt.datetime | None = None
+) -> str:
+    """A digest of every file, directory, daemon and variable ``stores`` were read
+    from, where ``options`` says the clients are: equal digests mean an
+    inspection would read the same things (``stores.signature``).  Costs a few
+    ``stat`` calls, no certificate parsing: the exporter asks it on every scrape.
+    """
+    from ..stores.signature import signature
+
+    opts = options or TrustOptions()
+    with open_context(opts, at or now()) as ctx:
+        assert ctx is not None
+        return signature(ctx, stores)
 
 
 def _facts(

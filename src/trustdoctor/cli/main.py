@@ -41,6 +41,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bundle": ("trustdoctor.cli.bundle", "build the chain a server should present"),
     "lab": ("trustdoctor.cli.lab", "offline demo: reproduce every failure shape on loopback"),
     "serve": ("trustdoctor.cli.serve", "the incident assistant as a web page and JSON API"),
+    "exporter": (
+        "trustdoctor.cli.exporter",
+        "Prometheus metrics of this node's trust, and /probe for endpoints",
+    ),
 }
 
 

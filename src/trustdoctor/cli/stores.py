@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..api.stores import StoresAnswer
 
 DESCRIPTION = """What each TLS client would trust, file for file and variable for variable.
 
@@ -47,7 +51,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--fingerprint", metavar="SHA256", help="check by SHA-256 fingerprint (hex, colons allowed)"
     )
     p.add_argument("--anchors", action="store_true", help="list every anchor in the JSON output")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "prometheus", "junit"),
+        default="text",
+        help="prometheus: the exporter's node metrics (node_exporter textfile collector); "
+        "junit: one test case per client (CI test reports)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the output to FILE atomically (temporary file + rename) instead of stdout",
+    )
     add_server_argument(p)
 
 
@@ -63,8 +78,51 @@ def run(args: argparse.Namespace) -> int:
         ca=args.ca,
         fingerprint=args.fingerprint,
     )
-    if args.format == "json":
-        sys.stdout.write(dumps(answer.to_dict(anchors=args.anchors)))
+    if args.format == "prometheus":
+        # The node's families, as /metrics shows them; the answer is in the
+        # metrics, so a timer's run succeeds whatever the clients trust.
+        _write(args.out, _prometheus(answer))
+        return 0
+    if args.format == "junit":
+        from ..render.junit import junit
+
+        _write(args.out, junit(answer).encode())
+    elif args.format == "json":
+        _write(args.out, dumps(answer.to_dict(anchors=args.anchors)).encode())
+    elif args.out:
+        _write(args.out, answer.to_text().plain().encode())
     else:
         emit(answer.to_text())
     return 0 if answer.compliant else 1
+
+
+def _prometheus(answer: StoresAnswer) -> bytes:
+    from .. import __version__
+    from ..api.context import now
+    from ..exporter.expose import text
+    from ..render.prometheus import Where, node_families
+
+    fams = node_families(
+        [(Where(registry=answer.report.registry or ""), answer)],
+        at=now(),
+        version=__version__,
+        python=".".join(map(str, sys.version_info[:3])),
+    )
+    return text(fams)
+
+
+def _write(out: str | None, data: bytes) -> None:
+    """stdout, or ``--out FILE`` replaced atomically (node_exporter reads whole files only)."""
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    from pathlib import Path
+
+    from ..errors import InputError
+    from ..sources.atomic import WriteError, atomic_write
+
+    try:
+        atomic_write(Path(out), data, mode=0o644)
+    except WriteError as exc:
+        raise InputError(f"--out {out}: cannot write ({exc.strerror or exc})") from None

@@ -148,3 +148,127 @@ def _boot_time(proc_root: Path, pid: int) -> int:
             except (IndexError, ValueError):
                 break
     raise SourceError(f"process {pid}: no boot time (btime) in {proc_root}/stat")
+
+
+# -- services that cache their roots (the exporter's restart-required scan) ---------------
+
+# The ELF section Go's linker writes for every binary since Go 1.13 (the build
+# information `go version -m` reads: cmd/go/internal/version, debug/buildinfo).
+GO_BUILDINFO_SECTION = b".go.buildinfo"
+_ELF_MAGIC = b"\x7fELF"
+MAX_SECTIONS = 4096
+
+
+@dataclass(frozen=True)
+class Service:
+    """A running process whose TLS client loads its roots once (``restart-required``).
+
+    Attributes:
+        pid: the process id.
+        name: its ``comm`` (what ``ps`` shows).
+        client: the client model judging it (``go``, ``java``, ``node``, ``docker``...).
+        exe: the executable's basename (``None`` when not readable).
+    """
+
+    pid: int
+    name: str
+    client: str
+    exe: str | None
+
+
+def is_go_binary(path: str | Path) -> bool:
+    """An ELF executable with a ``.go.buildinfo`` section (bounded reads, no mmap)."""
+    import struct
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+            if len(head) < 64 or head[:4] != _ELF_MAGIC or head[4] != 2:  # 64-bit only
+                return False
+            end = "<" if head[5] == 1 else ">"
+            (shoff,) = struct.unpack_from(end + "Q", head, 0x28)
+            shentsize, shnum, shstrndx = struct.unpack_from(end + "HHH", head, 0x3A)
+            if not (0 < shnum <= MAX_SECTIONS) or shentsize < 64 or shstrndx >= shnum:
+                return False
+            fh.seek(shoff)
+            table = fh.read(shentsize * shnum)
+            if len(table) < shentsize * shnum:
+                return False
+            str_off, str_size = struct.unpack_from(end + "QQ", table, shstrndx * shentsize + 0x18)
+            if str_size > 1 << 20:
+                return False
+            fh.seek(str_off)
+            names = fh.read(str_size)
+    except OSError:
+        return False
+    want = GO_BUILDINFO_SECTION + b"\0"
+    for i in range(shnum):
+        (name_off,) = struct.unpack_from(end + "I", table, i * shentsize)
+        if names[name_off : name_off + len(want)] == want:
+            return True
+    return False
+
+
+def list_services(
+    rules: list[tuple[str, str]],
+    daemons: dict[str, str],
+    *,
+    proc_root: Path = Path("/proc"),
+    go: bool = True,
+    limit: int = 64,
+    exclude: frozenset[int] = frozenset(),
+    go_cache: dict[tuple[int, int], bool] | None = None,
+) -> list[Service]:
+    """Running processes whose client caches its roots, at most ``limit``.
+
+    Args:
+        rules: ``(regex on the executable's basename, client)``, first match wins.
+        daemons: executable basename → client for the container daemons.
+        go: also recognise Go programs by their ``.go.buildinfo`` section.
+        exclude: pids to skip (ours).
+        go_cache: ``(st_dev, st_ino)`` of an executable → is it Go (kept by the caller
+            between scans, so each binary is opened once).
+
+    Processes that exit or cannot be read (another user's, without privilege)
+    are skipped: this is a survey, ``--pid`` is the question about one.
+    """
+    import re
+
+    compiled = [(re.compile(rx), client) for rx, client in rules]
+    proc = str(proc_root)
+    try:
+        pids = sorted(int(n) for n in os.listdir(proc) if n.isdigit())
+    except OSError:
+        return []
+    cache = go_cache if go_cache is not None else {}
+    out: list[Service] = []
+    for pid in pids:
+        if pid in exclude or len(out) >= limit:
+            continue
+        exe_link = f"{proc}/{pid}/exe"
+        try:
+            exe = os.readlink(exe_link)  # cheaper than opening comm; kernel threads have none
+        except OSError:
+            continue
+        base = exe.rsplit("/", 1)[-1].removesuffix(" (deleted)")
+        client = daemons.get(base) or next((c for rx, c in compiled if rx.match(base)), None)
+        if client is None and go:
+            try:
+                st = os.stat(exe_link)
+            except OSError:
+                continue
+            key = (st.st_dev, st.st_ino)
+            if key not in cache:
+                if len(cache) > 4096:
+                    cache.clear()
+                cache[key] = is_go_binary(exe_link)
+            client = "go" if cache[key] else None
+        if client is None:
+            continue
+        try:
+            with open(f"{proc}/{pid}/comm", "rb") as fh:
+                comm = fh.read(64).decode("utf-8", "replace").strip()
+        except OSError:
+            continue  # exited meanwhile
+        out.append(Service(pid, comm, client, base))
+    return out

@@ -112,6 +112,15 @@ def _find_daemons(proc: str = "/proc") -> tuple[dict[str, dt.datetime], dict[str
         return out, envs
     for pid in pids:
         try:
+            # A cheap first look (no file opened): a daemon's executable is
+            # named like its comm, and a process whose exe we may not read is
+            # one whose environ read_process may not read either.
+            exe = os.readlink(f"{proc}/{pid}/exe")
+        except OSError:
+            continue
+        if exe.rsplit("/", 1)[-1].removesuffix(" (deleted)") not in DAEMONS:
+            continue
+        try:
             with open(f"{proc}/{pid}/comm", "rb") as fh:
                 comm = fh.read(64).decode("utf-8", "replace").strip()
         except OSError:
