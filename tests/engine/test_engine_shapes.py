@@ -410,9 +410,9 @@ def test_hostile_pool_of_1000_same_subject_is_bounded(h):
     real = make_cert("Shared Name CA", issuer=h.root, ski=False)
     leaf = make_cert(H, issuer=real, ca=False, dns=[H], aki=False)
     decoys = [make_cert("Shared Name CA", issuer=h.root, ski=False) for _ in range(1000)]
-    t0 = time.monotonic()
+    t0 = time.process_time()  # work done, not the wall clock of a busy machine
     d = run([leaf, *decoys], [h.root], supplied=[real], clients=("go", "openssl", "java"))
-    elapsed = time.monotonic() - t0
+    elapsed = time.process_time() - t0
     assert elapsed < 3.0, elapsed
     go, openssl, java = d.clients
     # crypto/tls refuses a Certificate message over 256 KiB before parsing it.
