@@ -17,7 +17,7 @@ from ..model.causes import CODE_SIDE
 from ..model.findings import Code, Side
 from . import doc as d
 from .doc import Doc, Span
-from .json import SCHEMA_VERSION, diagnosis_to_dict
+from .json import SCHEMA_VERSION, diagnosis_to_dict, presented_to_list
 from .text import render_diagnosis
 from .words import fmt, interception_evidence
 
@@ -190,8 +190,14 @@ def _address_item(r: AddressResult, judged: Mapping[str, Diagnosis]) -> dict[str
     return item
 
 
-def endpoint_to_dict(e: EndpointReport) -> dict[str, Any]:
-    """The JSON document of ``diagnose`` (schema: data/diagnosis.schema.json)."""
+def endpoint_to_dict(e: EndpointReport, *, shared: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON document of ``diagnose`` (schema: data/diagnosis.schema.json).
+
+    ``shared``: ``diagnosis_to_dict(d, kind="diagnose")`` of a diagnosis that
+    differs from ``e.diagnosis`` only by its ``presented`` provenance (a scan
+    renders each judged chain once); only ``presented_chain`` is made anew,
+    the rest of the document shares ``shared``'s values.
+    """
     t = e.target
     judged_fetch = next(
         (r.fetch for r in e.results if r.fetch is not None and r.address == e.address),
@@ -242,6 +248,11 @@ def endpoint_to_dict(e: EndpointReport) -> dict[str, Any]:
             **_plan(e),
         }
     extra: dict[str, Any] = {"target": target, "tls": tls, "addresses": addresses, **_plan(e)}
+    if shared is not None:
+        out = dict(shared)
+        out["presented_chain"] = presented_to_list(e.diagnosis.presented)
+        out.update(extra)
+        return out
     return diagnosis_to_dict(e.diagnosis, kind="diagnose", extra=extra)
 
 
