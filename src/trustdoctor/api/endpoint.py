@@ -249,7 +249,11 @@ class JudgedChain:
         self.lock = threading.Lock()
         self.client_parts: PlanParts | None = None
         self.client_plan: Plan | None = None  # the parts merged, when no server part
-        self.doc: dict[str, Any] | None = None
+        self.doc: dict[str, Any] | None = None  # diagnosis_to_dict(diagnosis)
+        self.fragments: tuple[str, str] | None = None  # its JSON text (render.scan)
+        self.has_server = False  # its plans have server parts
+        self.plan_doc: dict[bool, dict[str, Any]] = {}  # client_plan's, by as_root
+        self.plan_text: dict[bool, str] = {}  # the same, as JSON text
         self.targets = 0
 
 
@@ -442,20 +446,21 @@ def _plan(
         cached = entry.client_parts
         if cached is None:
             cached = entry.client_parts = plan_parts(diag, clients.stores, base, server=False)
-    # The cached parts were made without an endpoint (plan_parts), in a context
-    # that differs from this target's only by it: they get this one.
-    parts = plan_parts(diag, clients.stores, base, client=False)
+            # Whether server parts are made depends on the diagnosis alone.
+            entry.has_server = bool(plan_parts(diag, clients.stores, base, client=False).server)
+    if not entry.has_server:
+        # Only client parts: made without an endpoint (plan_parts), in a context
+        # that differs from this target's only by it; merged once.
+        with entry.lock:
+            if entry.client_plan is None:
+                entry.client_plan = plan_from_parts(diag, cached, base)
+            merged = entry.client_plan
+        return replace(merged, context=base), cached
     parts = replace(
-        parts,
+        plan_parts(diag, clients.stores, base, client=False),
         client=tuple(replace(p, context=base) for p in cached.client),
         client_at=cached.client_at,
     )
-    if not parts.server:
-        with entry.lock:
-            if entry.client_plan is None:
-                entry.client_plan = plan_from_parts(diag, parts, base)
-            merged = entry.client_plan
-        return replace(merged, context=base), parts
     return plan_from_parts(diag, parts, base), parts
 
 

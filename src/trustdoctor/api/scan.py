@@ -92,14 +92,18 @@ class ScanResult:
     Attributes:
         line: where the target came from (file and line).
         report: what ``diagnose`` alone reports for it.
-        parts: the plan's parts (server-side, client-side), when it refuses.
+        parts: the plan's parts (server-side, client-side), when it refuses;
+            the client parts are the chain's, shared by its targets.
         chain: the judged chain it shares with other targets, if any.
+        shared_plan: ``report.plan`` is the chain's client plan (the same
+            document for every target presenting the chain).
     """
 
     line: TargetLine
     report: EndpointReport
     parts: PlanParts | None = None
     chain: JudgedChain | None = field(default=None, repr=False, compare=False)
+    shared_plan: bool = False  # report.plan is the chain's client plan
 
     @property
     def trusted(self) -> bool:
@@ -113,16 +117,60 @@ class ScanResult:
         """The same document, its diagnosis part rendered once per judged chain
         and shared with the other targets presenting it: read-only."""
         from ..render.endpoint import endpoint_to_dict
-        from ..render.json import diagnosis_to_dict
 
         entry = self.chain
         if entry is None or self.report.diagnosis is None:
             return self.report.to_dict()
+        shared, _, plan = self._shared(entry, text=False)
+        return endpoint_to_dict(self.report, shared=shared, plan=plan)
+
+    def json_line(self) -> str:
+        """:meth:`document` as one line of JSON (``--format jsonl``), its shared
+        part serialised once per judged chain."""
+        from ..render.scan import document_line, dumps_line
+
+        entry = self.chain
+        if entry is None or self.report.diagnosis is None:
+            return dumps_line(self.report.to_dict())
+        _, fragments, plan = self._shared(entry, text=True)
+        assert fragments is not None
+        plan_text = None
+        if plan is not None:
+            as_root = bool(self.report.plan and self.report.plan.context and
+                           self.report.plan.context.as_root)  # fmt: skip
+            with entry.lock:
+                plan_text = entry.plan_text.get(as_root)
+                if plan_text is None:
+                    from ..render.scan import json_text
+
+                    plan_text = entry.plan_text[as_root] = json_text(plan)
+        return document_line(self.report, fragments, plan_text=plan_text)
+
+    def _shared(
+        self, entry: JudgedChain, *, text: bool
+    ) -> tuple[dict[str, Any], tuple[str, str] | None, dict[str, Any] | None]:
+        """The chain's document (and its text), and the plan's document when the
+        plan is the chain's client plan (the same for every target: the planners
+        read nothing of the context but ``as_root`` when rendering)."""
+        from ..render.json import diagnosis_to_dict
+
+        plan = self.report.plan
         with entry.lock:
             if entry.doc is None:
                 entry.doc = diagnosis_to_dict(entry.diagnosis, kind="diagnose")
-            shared = entry.doc
-        return endpoint_to_dict(self.report, shared=shared)
+            if text and entry.fragments is None:
+                from ..render.scan import shared_fragments
+
+                entry.fragments = shared_fragments(entry.doc)
+            plan_doc = None
+            if self.shared_plan and plan is not None:
+                as_root = bool(plan.context is not None and plan.context.as_root)
+                plan_doc = entry.plan_doc.get(as_root)
+                if plan_doc is None:
+                    from ..render.plan_json import plan_to_dict
+
+                    plan_doc = entry.plan_doc[as_root] = plan_to_dict(plan)
+            return entry.doc, entry.fragments, plan_doc
 
 
 # -- the summary ------------------------------------------------------------------------
@@ -588,7 +636,8 @@ class Scan:
             t, results, members, cs.clients, at=self.at, aia=self._aia, fix=fix,
             mozilla=_mozilla, supplied=self._supplied, memo=cs.memo,
         )  # fmt: skip
-        return ScanResult(item, report, parts, entry)
+        shared = parts is not None and not entry.has_server and entry.client_plan is not None
+        return ScanResult(item, report, parts, entry, shared)
 
     def _fetch(self, t: Target, timeout: float) -> list[AddressResult]:
         if self._engine == "auto":

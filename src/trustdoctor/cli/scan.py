@@ -282,6 +282,9 @@ class _Progress:
             TimeRemainingColumn(),
             console=Console(stderr=True),
             transient=True,
+            # Results on the same terminal go above the bar; to a pipe or a
+            # file they must stay on stdout.
+            redirect_stdout=sys.stdout.isatty(),
         )
         return cls(bar, bar.add_task("scan", total=total, rate=""))
 
@@ -347,17 +350,15 @@ class _Output:
 
             emit(result_line(item.report))
             return
-        doc = item.document()
         if self.fmt == "jsonl":
-            from ..render.scan import dumps_line
-
-            sys.stdout.write(dumps_line(doc))
-        elif self.fmt == "json":
-            from ..render.scan import dumps_line
-
-            sys.stdout.write(("\n" if self.first else ",\n") + dumps_line(doc).rstrip("\n"))
+            sys.stdout.write(item.json_line())
+            return
+        if self.fmt == "json":
+            sys.stdout.write(("\n" if self.first else ",\n") + item.json_line().rstrip("\n"))
             self.first = False
-        elif self.fmt == "csv":
+            return
+        doc = item.document()
+        if self.fmt == "csv":
             from ..render.scan import csv_row
 
             self.writer.writerow(csv_row(doc))

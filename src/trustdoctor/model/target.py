@@ -145,6 +145,8 @@ class Target:
 
 def is_ip_literal(host: str) -> bool:
     """True for an IPv4/IPv6 literal (IPv6 without brackets, scope id allowed)."""
+    if ":" not in host and not host[:1].isdigit():
+        return False  # (an IPv4 literal starts with a digit, an IPv6 one holds a colon)
     try:
         ipaddress.ip_address(host)
     except ValueError:

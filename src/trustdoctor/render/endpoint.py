@@ -190,14 +190,10 @@ def _address_item(r: AddressResult, judged: Mapping[str, Diagnosis]) -> dict[str
     return item
 
 
-def endpoint_to_dict(e: EndpointReport, *, shared: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON document of ``diagnose`` (schema: data/diagnosis.schema.json).
-
-    ``shared``: ``diagnosis_to_dict(d, kind="diagnose")`` of a diagnosis that
-    differs from ``e.diagnosis`` only by its ``presented`` provenance (a scan
-    renders each judged chain once); only ``presented_chain`` is made anew,
-    the rest of the document shares ``shared``'s values.
-    """
+def endpoint_extra(e: EndpointReport, *, plan: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What an endpoint adds to its diagnosis' document: ``target``, ``tls``,
+    ``addresses`` and ``plan`` (``plan``: the plan's document when already
+    rendered, e.g. the same plan for many targets of a scan)."""
     t = e.target
     judged_fetch = next(
         (r.fetch for r in e.results if r.fetch is not None and r.address == e.address),
@@ -225,6 +221,31 @@ def endpoint_to_dict(e: EndpointReport, *, shared: dict[str, Any] | None = None)
         if judged_fetch is not None
         else None
     )
+    out: dict[str, Any] = {"target": target, "tls": tls, "addresses": addresses}
+    if plan is not None:
+        out["plan"] = plan
+    elif e.plan is not None:
+        from .plan_json import plan_to_dict
+
+        out["plan"] = plan_to_dict(e.plan)
+    return out
+
+
+def endpoint_to_dict(
+    e: EndpointReport,
+    *,
+    shared: dict[str, Any] | None = None,
+    plan: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The JSON document of ``diagnose`` (schema: data/diagnosis.schema.json).
+
+    ``shared``: ``diagnosis_to_dict(d, kind="diagnose")`` of a diagnosis that
+    differs from ``e.diagnosis`` only by its ``presented`` provenance (a scan
+    renders each judged chain once); only ``presented_chain`` is made anew,
+    the rest of the document shares ``shared``'s values.  ``plan``: see
+    :func:`endpoint_extra`.
+    """
+    extra = endpoint_extra(e, plan=plan)
     if e.diagnosis is None:
         code = e.error.code if e.error else "handshake-failed"
         message = e.error.message if e.error else None
@@ -241,24 +262,15 @@ def endpoint_to_dict(e: EndpointReport, *, shared: dict[str, Any] | None = None)
                 "clients_refusing": [],
                 "params": {"message": message},
             },
-            "target": target,
-            "tls": tls,
-            "addresses": addresses,
+            "target": extra["target"],
+            "tls": extra["tls"],
+            "addresses": extra["addresses"],
             "error": {"code": code, "side": side.value, "message": message},
-            **_plan(e),
+            **({"plan": extra["plan"]} if "plan" in extra else {}),
         }
-    extra: dict[str, Any] = {"target": target, "tls": tls, "addresses": addresses, **_plan(e)}
     if shared is not None:
         out = dict(shared)
         out["presented_chain"] = presented_to_list(e.diagnosis.presented)
         out.update(extra)
         return out
     return diagnosis_to_dict(e.diagnosis, kind="diagnose", extra=extra)
-
-
-def _plan(e: EndpointReport) -> dict[str, Any]:
-    if e.plan is None:
-        return {}
-    from .plan_json import plan_to_dict
-
-    return {"plan": plan_to_dict(e.plan)}

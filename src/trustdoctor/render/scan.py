@@ -373,3 +373,47 @@ def _indent(doc: Doc, inner: Doc, by: str = "    ") -> None:
 def dumps_line(data: Mapping[str, Any]) -> str:
     """One JSON line (``--format jsonl``)."""
     return json.dumps(data, separators=(",", ":"), default=str) + "\n"
+
+
+def _value(v: object) -> str:
+    return json.dumps(v, separators=(",", ":"), default=str)
+
+
+def _members(items: Sequence[tuple[str, object]]) -> str:
+    return ",".join(f"{json.dumps(k)}:{_value(v)}" for k, v in items)
+
+
+def shared_fragments(shared: Mapping[str, Any]) -> tuple[str, str]:
+    """The JSON text of a shared diagnosis document (``diagnosis_to_dict``) before
+    and after ``presented_chain``, the one member that differs per target."""
+    items = list(shared.items())
+    i = [k for k, _ in items].index("presented_chain")
+    return _members(items[:i]), _members(items[i + 1 :])
+
+
+def json_text(data: object) -> str:
+    """Compact JSON text, as :func:`dumps_line` writes values."""
+    return _value(data)
+
+
+def document_line(
+    report: EndpointReport, fragments: tuple[str, str], *, plan_text: str | None = None
+) -> str:
+    """:func:`dumps_line` of ``endpoint_to_dict(report, shared=...)``, with the
+    shared part's text serialised once per judged chain (``fragments`` from
+    :func:`shared_fragments`) and, when given, the plan's (``plan_text``, the
+    :func:`json_text` of its document): JSON text is built member by member,
+    so the concatenation is the very text ``json.dumps`` gives for the whole."""
+    from .endpoint import endpoint_extra
+    from .json import presented_to_list
+
+    assert report.diagnosis is not None
+    head, tail = fragments
+    extra = endpoint_extra(report, plan={} if plan_text is not None else None)
+    if plan_text is not None:
+        del extra["plan"]
+    parts = [head, _members([("presented_chain", presented_to_list(report.diagnosis.presented))])]
+    parts += [tail, _members(list(extra.items()))]
+    if plan_text is not None:
+        parts.append(f'"plan":{plan_text}')
+    return "{" + ",".join(p for p in parts if p) + "}\n"
