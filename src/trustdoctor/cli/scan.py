@@ -189,18 +189,25 @@ def _open(path: str | None, stack: contextlib.ExitStack) -> tuple[IO[bytes] | No
         return None, 0
     if path == "-":
         return sys.stdin.buffer, None
+    import os
+    import stat
+
     try:
-        stream = stack.enter_context(open(path, "rb"))  # noqa: SIM115
+        # Non-blocking open: a named pipe nobody writes to reads as empty
+        # instead of hanging (a pipe with a writer, <(command), reads as usual).
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        os.set_blocking(fd, True)
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            os.close(fd)
+            raise IsADirectoryError(21, "Is a directory")
+        stream = stack.enter_context(os.fdopen(fd, "rb"))
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
     total = None
-    if sys.stderr.isatty():
-        import os
-        import stat
-
-        if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-            total = sum(chunk.count(b"\n") for chunk in iter(lambda: stream.read(1 << 20), b""))
-            stream.seek(0)
+    if sys.stderr.isatty() and stat.S_ISREG(mode):
+        total = sum(chunk.count(b"\n") for chunk in iter(lambda: stream.read(1 << 20), b""))
+        stream.seek(0)
     return stream, total
 
 
@@ -223,11 +230,16 @@ def _drive(the_scan: Scan, out: _Output, total: int | None) -> int:
 
     progress = _Progress.make(total)
     code: int | None = None
+    hidden = 0
     with the_scan, progress:
         try:
             for item in the_scan:
                 if isinstance(item, InputProblem):
-                    progress.note(f"trustdoctor: {item.message}")
+                    if out.shown_problems < MAX_PROBLEM_LINES:
+                        progress.note(f"trustdoctor: {item.message}")
+                        out.shown_problems += 1
+                    else:
+                        hidden += 1
                     out.problem(item)
                     continue
                 out.result(item)
@@ -239,14 +251,14 @@ def _drive(the_scan: Scan, out: _Output, total: int | None) -> int:
             the_scan.stop("interrupted")
             code = int(exc.code or 143) if isinstance(exc.code, int) else 143
         summary = the_scan.summary()
-    out.close(summary)
-    if code is None:
-        code = summary.exit_code
-        if summary.scanned == 0 and summary.stopped is None and not summary.problems:
-            from ..errors import UsageError
+    if code is None and summary.scanned == 0 and summary.stopped is None and not summary.problems:
+        from ..errors import UsageError
 
-            raise UsageError("no target to scan (only blank lines and comments)")
-    return code
+        raise UsageError("no target to scan (only blank lines and comments)")
+    if hidden:
+        print(f"trustdoctor: {hidden} more input problem(s) not shown", file=sys.stderr)
+    out.close(summary)
+    return summary.exit_code if code is None else code
 
 
 class _Progress:
@@ -311,6 +323,11 @@ class _Progress:
             print(text, file=sys.stderr)
 
 
+# Input problems shown on stderr one by one; the rest are counted (a wrong file
+# of a million lines must not print a million lines).
+MAX_PROBLEM_LINES = 20
+
+
 class _Output:
     """Where results go, by format."""
 
@@ -318,8 +335,10 @@ class _Output:
         self.fmt = fmt
         self.spool = spool
         self.first = True
+        self.started = False
         self.counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         self.writer: Any = None
+        self.shown_problems = 0
 
     @classmethod
     def make(cls, fmt: str, stack: contextlib.ExitStack) -> _Output:
@@ -331,19 +350,26 @@ class _Output:
             spool = stack.enter_context(
                 tempfile.TemporaryFile("w+", encoding="utf-8", prefix="trustdoctor-scan-")  # noqa: SIM115
             )
-        out = cls(fmt, spool)
-        if fmt == "csv":
+        return cls(fmt, spool)
+
+    def _start(self) -> None:
+        """The document's opening, written with the first result or at the end
+        (an input that is no list at all leaves stdout empty)."""
+        if self.started:
+            return
+        self.started = True
+        if self.fmt == "csv":
             import csv
 
             from ..render.scan import CSV_COLUMNS
 
-            out.writer = csv.writer(sys.stdout, lineterminator="\n")
-            out.writer.writerow(CSV_COLUMNS)
-        elif fmt == "json":
+            self.writer = csv.writer(sys.stdout, lineterminator="\n")
+            self.writer.writerow(CSV_COLUMNS)
+        elif self.fmt == "json":
             sys.stdout.write('{"schema_version": 1, "kind": "scan", "results": [')
-        return out
 
     def result(self, item: ScanResult) -> None:
+        self._start()
         if self.fmt == "text":
             from ..render.scan import result_line
             from .output import emit
@@ -385,6 +411,7 @@ class _Output:
     def close(self, summary: ScanSummary) -> None:
         from .output import emit
 
+        self._start()
         if self.fmt == "text":
             sys.stdout.write("\n")
             emit(summary.to_text())

@@ -17,20 +17,28 @@ Nothing is held: lines are read, parsed and handed on one at a time, so the
 input may be any length.  A line that cannot be read as a target is an
 :class:`InputProblem` naming its line; the scan goes on (``--strict`` stops
 it).  Duplicates are found by :class:`Seen`.
+
+A file that is no list at all — binary, or a PEM block (a certificate, a
+private key) from its first line — is one :class:`~trustdoctor.errors.InputError`
+before anything is scanned.  A PEM block further down is skipped whole, and
+no message ever repeats a run of base64 (a key's body): a targets file given
+by mistake must not print what it holds.
 """
 
 from __future__ import annotations
 
 import bisect
+import contextlib
 import csv
 import heapq
 import json
+import re
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO
 
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..model.target import Target, parse_target
 
 # A line longer than this is no target (a DNS name is at most 253 octets, a
@@ -185,10 +193,22 @@ def read_target_lines(stream: IO[bytes], source: str) -> Iterator[TargetLine | I
 
     The form is chosen by the first meaningful line (module doc).  Nothing is
     held but the current line and the CSV header.
+
+    Raises:
+        InputError: the first meaningful line shows the input is no list of
+            targets (binary, or a PEM block).
     """
     form: str | None = None
     header: list[str] = []
+    pem: str | None = None  # inside a PEM block: its label
     for n, raw in _lines(stream):
+        text = None
+        if raw is not None and b"\x00" not in raw:
+            with contextlib.suppress(UnicodeDecodeError):
+                text = raw.decode("utf-8")
+        if form is None and (raw is None or text is None):
+            what = "a line over 16 KiB" if raw is None else "binary data"
+            raise InputError(f"{source}: not a list of targets: line {n} is {what}")
         if raw is None:
             yield InputProblem(
                 "too-long",
@@ -198,15 +218,31 @@ def read_target_lines(stream: IO[bytes], source: str) -> Iterator[TargetLine | I
                 n,
             )
             continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            yield InputProblem(
-                "not-utf8", f"{source}:{n}: not UTF-8; skipped", _show(raw), source, n
-            )
+        if text is None:
+            yield InputProblem("not-utf8", f"{source}:{n}: not UTF-8; skipped", "", source, n)
             continue
         text = text.rstrip("\r\n").lstrip("\ufeff") if n == 1 else text.rstrip("\r\n")
         stripped = text.strip()
+        if pem is not None:
+            if stripped.startswith("-----END"):
+                pem = None
+            continue
+        if stripped.startswith("-----BEGIN"):
+            pem = stripped.strip("-").removeprefix("BEGIN ").strip() or "PEM"
+            label = pem if len(pem) < 40 else "PEM"
+            if form is None:
+                raise InputError(
+                    f"{source}: not a list of targets: line {n} starts a PEM block ({label}); "
+                    "give host[:port] lines, CSV or JSON lines"
+                )
+            yield InputProblem(
+                "bad-line",
+                f"{source}:{n}: a PEM block ({label}) is no target; skipped to its END line",
+                label,
+                source,
+                n,
+            )
+            continue
         if not stripped or stripped.startswith("#"):
             continue
         if form is None:
@@ -217,13 +253,13 @@ def read_target_lines(stream: IO[bytes], source: str) -> Iterator[TargetLine | I
         try:
             target = _parse_in_form(form, stripped, header)
         except UsageError as exc:
-            yield InputProblem("bad-line", f"{source}:{n}: {exc.message}", _show(text), source, n)
+            message = redact(f"{source}:{n}: {exc.message}")
+            yield InputProblem("bad-line", message, _show(text), source, n)
             continue
         except (ValueError, csv.Error) as exc:
             what = "JSON" if form == "jsonl" else "CSV"
-            yield InputProblem(
-                "bad-line", f"{source}:{n}: not {what}: {exc}", _show(text), source, n
-            )
+            message = redact(f"{source}:{n}: not {what}: {exc}")
+            yield InputProblem("bad-line", message, _show(text), source, n)
             continue
         if target is not None:
             yield TargetLine(target, stripped, source, n)
@@ -272,10 +308,26 @@ def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None]]:
         yield n, raw
 
 
+# A run of base64 as a key's (or a certificate's) body has it: long, mixed
+# case or with + and /.  Host names are lower case A-labels, far from it.
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/=]{24,}")
+
+
+def redact(text: str) -> str:
+    """``text`` without its runs of base64 (never repeat what may be a key)."""
+
+    def hide(m: re.Match[str]) -> str:
+        run = m.group(0)
+        looks = "+" in run or "/" in run or (run != run.lower() and run != run.upper())
+        return "[…]" if looks else run
+
+    return _BASE64_RUN.sub(hide, text)
+
+
 def _show(text: str | bytes, limit: int = 120) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    text = text.rstrip("\r\n")
+    text = redact(text.rstrip("\r\n"))
     shown = "".join(c if c.isprintable() else "?" for c in text[:limit])
     return shown + ("…" if len(text) > limit else "")
 
@@ -293,10 +345,10 @@ def from_items(
             try:
                 t = parse_line(item)
             except UsageError as exc:
-                yield InputProblem("bad-line", f"--target {item!r}: {exc.message}", _show(item))
+                yield InputProblem("bad-line", redact(f"--target: {exc.message}"), _show(item))
                 continue
             if t is None:
-                yield InputProblem("bad-line", f"--target {item!r}: empty target", _show(item))
+                yield InputProblem("bad-line", "--target: an empty target", _show(item))
                 continue
             yield TargetLine(t, item.strip())
 
