@@ -25,8 +25,10 @@ Timed, in the same run, as fresh processes:
   its own virtual environment (``--venv``, default ``/tmp/sslyze-venv``).
 
 ``--memory``: peak RSS of a process scanning 1,000 and then 100,000 targets
-read from a generator (each a fresh process; the 100,000 are the fleet's
-ports under 50 names each, on wildcard leaves), through the API.
+read from a generator (each a fresh process, through the API, the clients
+found on this host): the fleet's ports under 50 names each (wildcard
+leaves), the names varying from the first target on, so both runs meet more
+distinct chains (name checked x chain) than the memo keeps.
 """
 
 from __future__ import annotations
@@ -270,16 +272,13 @@ from trustdoctor.model.target import parse_target
 lines = [l.split() for l in open(sys.argv[1]).read().splitlines()]
 n = int(sys.argv[2])
 def targets():
-    made = 0
-    j = 0
-    while made < n:
-        for hostport, sn in lines:
-            if made >= n:
-                return
-            name = sn.split("=", 1)[1]
-            yield parse_target(hostport, servername=f"n{j}.{name}")
-            made += 1
-        j += 1
+    # Target k: port k mod P under name n{j}, j = (k // P + k) mod 50: the
+    # (port, name) pairs are all distinct up to 50 P targets, and names vary
+    # from the first targets on (many distinct chains, as in a real fleet).
+    for k in range(n):
+        hostport, sn = lines[k % len(lines)]
+        j = (k // len(lines) + k) % 50
+        yield parse_target(hostport, servername=f"n{j}." + sn.split("=", 1)[1])
 with scan_endpoints(targets(), concurrency=32, timeout=10) as s:
     count = sum(1 for _ in s)
 summary = s.summary()

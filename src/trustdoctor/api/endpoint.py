@@ -237,6 +237,12 @@ class ChainFacts:
         )
 
 
+# Judged chains a scan keeps (least recently used out).  An entry (a diagnosis
+# for every client, its rendered JSON) is tens of kB: 256 keep a fleet's
+# distinct chains at hand for ~10 MB, whatever the number of targets.
+MEMO_SIZE = 256
+
+
 class JudgedChain:
     """One distinct chain of a scan, judged once: the diagnosis after AIA (with
     the provenance of the first target that presented it), the completion, and
@@ -269,7 +275,7 @@ class ChainMemo:
     wait for that one judgement.
     """
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, size: int = MEMO_SIZE) -> None:
         self.size = size
         self.hits = 0
         self.misses = 0

@@ -287,7 +287,7 @@ class _Summary:
         self.groups: dict[tuple[str, str, str | None], list[Any]] = {}
         self.servers: dict[tuple[str, ...], list[Any]] = {}
         self.roots: dict[tuple[str, str | None], list[Any]] = {}
-        self.more_chains: set[tuple[str, ...]] = set()
+        self.more_chains = Seen()  # distinct chains past MAX_PLANS: 8 bytes each
         self.more_roots = 0
 
     def add(self, item: ScanResult | InputProblem) -> None:
@@ -317,8 +317,7 @@ class _Summary:
             key = tuple(p.cert.sha256 for p in r.diagnosis.presented)
             row = self.servers.get(key)
             if row is None and len(self.servers) >= MAX_PLANS:
-                if len(self.more_chains) < 100_000:  # a count past that is enough
-                    self.more_chains.add(key)
+                self.more_chains.add(key)
             elif row is None:
                 from ..fixes import merge_plans
 
@@ -383,7 +382,7 @@ class _Summary:
             groups=tuple(groups),
             server_fixes=tuple(sorted(servers, key=lambda s: -s.count)),
             client_fixes=tuple(sorted(clients, key=lambda c: -c.count)),
-            more_chains=len(self.more_chains),
+            more_chains=self.more_chains.count,
             more_roots=self.more_roots,
             chains_judged=judged,
             stopped=stopped,

@@ -443,7 +443,7 @@ def _result(
 # Bounded, least recently used first out, so memory stays flat whatever the
 # number of targets.
 _PARSED: OrderedDict[bytes, CertInfo | Exception] = OrderedDict()
-_PARSED_MAX = 2048
+_PARSED_MAX = 512
 _PARSED_LOCK = threading.Lock()
 
 

@@ -34,7 +34,7 @@ import heapq
 import json
 import re
 from array import array
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO
 
@@ -354,7 +354,7 @@ def from_items(
 
 
 class Seen:
-    """Which targets were listed already, in 8 bytes per target.
+    """Which targets (or other hashable values) were met already, in 8 bytes each.
 
     Exact duplicate detection over a stream needs to remember every target;
     this keeps a 64-bit hash of each in sorted ``array('q')`` runs (merged
@@ -371,9 +371,9 @@ class Seen:
         self._runs: list[array[int]] = []
         self.count = 0
 
-    def add(self, target: Target) -> bool:
-        """Remember ``target``; ``False`` if it was met before."""
-        h = hash(target)
+    def add(self, item: Hashable) -> bool:
+        """Remember ``item``; ``False`` if it was met before."""
+        h = hash(item)
         if h in self._recent or any(_contains(r, h) for r in self._runs):
             return False
         self._recent.add(h)
