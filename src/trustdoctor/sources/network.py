@@ -43,7 +43,6 @@ from ..errors import ConnectError, UsageError
 from ..model.cert import CertInfo, Provenance, from_certificate
 from ..model.diagnosis import PresentedCert
 from ..model.target import Target, format_hostport, is_ip_literal, parse_hostport
-from .http import open_tunnel, select_proxy
 from .wire import Wire, dial, resolve
 
 # More certificates than this are not a chain but an attack or an accident;
@@ -212,15 +211,22 @@ def _fetch_once(
     engine: str,
 ) -> FetchResult:
     deadline = start + timeout
-    # A STARTTLS dialogue is no https:// request: only --proxy applies to it.
-    spec = select_proxy(
-        target.starttls or target.scheme,
-        target.host,
-        target.port,
-        connect_host=target.connect_host,
-        proxy=proxy,
-        env=env,
-    )
+    spec = None
+    # Every proxy variable names "proxy" (http.PROXY_VARS): without one, and
+    # without --proxy, the connection is direct and the HTTP stack (proxy
+    # parsing, CONNECT) is not even imported.
+    if proxy is not None or (env and any("proxy" in k.lower() for k in env)):
+        from .http import select_proxy
+
+        # A STARTTLS dialogue is no https:// request: only --proxy applies to it.
+        spec = select_proxy(
+            target.starttls or target.scheme,
+            target.host,
+            target.port,
+            connect_host=target.connect_host,
+            proxy=proxy,
+            env=env,
+        )
     notes: list[str] = []
     if spec is not None and spec.note:
         notes.append(spec.note)
@@ -242,6 +248,8 @@ def _fetch_once(
         )  # fmt: skip
         wire = Wire(sock, deadline=deadline, timeout=timeout, peer=f"proxy {spec.display}")
         try:
+            from .http import open_tunnel
+
             open_tunnel(wire, spec, dest_host, dest_port, user_agent=f"trustdoctor/{__version__}")
         except BaseException:
             wire.close()
