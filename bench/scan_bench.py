@@ -230,6 +230,45 @@ def run_scan(
     }
 
 
+_BARE = r"""
+import socket, ssl, sys, threading, time, resource
+lines = [l.split() for l in open(sys.argv[1]).read().splitlines()]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+todo = list(lines)
+lock = threading.Lock()
+def work():
+    while True:
+        with lock:
+            if not todo:
+                return
+            hostport, sn = todo.pop()
+        host, port = hostport.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=10) as s:
+            with ctx.wrap_socket(s, server_hostname=sn.split("=", 1)[1]) as t:
+                t.getpeercert(binary_form=True)
+t0 = time.perf_counter()
+threads = [threading.Thread(target=work) for _ in range(32)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+wall = time.perf_counter() - t0
+r = resource.getrusage(resource.RUSAGE_SELF)
+print(len(lines) / wall, (r.ru_utime + r.ru_stime) / len(lines) * 1000)
+"""
+
+
+def run_bare(targets: Path, env: dict[str, str]) -> dict[str, float]:
+    """The floor: bare handshakes (stdlib ssl, 32 threads, no analysis, no output)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _BARE, str(targets)], capture_output=True, text=True, env=env
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"bare handshakes failed: {proc.stderr[-2000:]}")
+    rate, cpu_ms = map(float, proc.stdout.split())
+    return {"rate": rate, "cpu_ms_per_target": cpu_ms}
+
+
 def sslyze_command(venv_dir: Path) -> tuple[list[str] | None, str]:
     exe = venv_dir / "bin" / "sslyze"
     if exe.is_file():
@@ -339,9 +378,16 @@ def main() -> int:
                 f"trustdoctor scan --format {fmt:<5}  wall {med['wall_s']:6.2f} s "
                 f"= {med['rate_wall']:6.0f} targets/s (scan itself {med['scan_s']:.2f} s "
                 f"= {med['rate_scan']:.0f}/s; {a.runs} runs, median)\n"
-                f"    CPU: scanner {med['scanner_cpu_s']:.2f} s, the {a.servers} servers "
-                f"{med['servers_cpu_s']:.2f} s"
+                f"    CPU: scanner {med['scanner_cpu_s']:.2f} s "
+                f"({1000 * med['scanner_cpu_s'] / med['targets']:.2f} ms/target), "
+                f"the {a.servers} servers {med['servers_cpu_s']:.2f} s"
             )
+        bare = run_bare(targets, env)
+        figures["bare_handshakes"] = bare
+        print(
+            f"bare handshakes (stdlib ssl, 32 threads, nothing else): {bare['rate']:.0f}/s, "
+            f"{bare['cpu_ms_per_target']:.2f} ms CPU each: the floor on this machine now"
+        )
         ours = figures["scan_jsonl"]
         assert isinstance(ours, dict)
         met = ours["rate_wall"] >= TARGET_RATE

@@ -102,6 +102,12 @@ SHAPES: dict[str, Shape] = {
     "client-cert-optional": lambda f, h, r: netlab.server_context(
         f, [h.leaf, h.intermediate], client_ca=h.root, client_optional=True
     ),
+    "client-cert-optional-1.2": lambda f, h, r: netlab.server_context(
+        f, [h.leaf, h.intermediate], max_version=V12, client_ca=h.root, client_optional=True
+    ),
+    "client-cert-rsa-1.3": lambda f, h, r: netlab.server_context(
+        f, [r.leaf, r.intermediate], client_ca=r.root
+    ),
 }
 
 
@@ -118,17 +124,26 @@ def test_tls_servers(
             assert not isinstance(a, tuple), a  # a chain, not an error
 
 
+@pytest.mark.parametrize("optional", [False, True], ids=["required", "optional"])
+@pytest.mark.parametrize("version", [V12, V13], ids=["tls1.2", "tls1.3"])
 def test_client_certificate_requests_are_seen_by_both(
-    files: netlab.Files, h: pki.Hierarchy
+    files: netlab.Files, h: pki.Hierarchy, version: ssl.TLSVersion, optional: bool
 ) -> None:
-    for version in (V12, V13):
-        ctx = netlab.server_context(files, [h.leaf, h.intermediate], max_version=version,
-                                    client_ca=h.root)  # fmt: skip
-        with netlab.serving(netlab.tls_handler(ctx)) as srv:
-            for engine in ("stdlib", "openssl"):
-                r = fetch_chain(parse_target(f"127.0.0.1:{srv.port}"), timeout=3, engine=engine)
-                assert r.client_cert_requested, (version, engine)
-                assert len(r.chain) == 2
+    # The stdlib engine reads the request from its own answer (an empty
+    # Certificate message: in clear in TLS 1.2, one more sealed record in 1.3).
+    ctx = netlab.server_context(files, [h.leaf, h.intermediate], max_version=version,
+                                client_ca=h.root, client_optional=optional)  # fmt: skip
+    plain = netlab.server_context(files, [h.leaf, h.intermediate], max_version=version)
+    with (
+        netlab.serving(netlab.tls_handler(ctx)) as srv,
+        netlab.serving(netlab.tls_handler(plain)) as other,
+    ):
+        for engine in ("stdlib", "openssl"):
+            r = fetch_chain(parse_target(f"127.0.0.1:{srv.port}"), timeout=3, engine=engine)
+            assert r.client_cert_requested, (version, engine)
+            assert len(r.chain) == 2
+            r = fetch_chain(parse_target(f"127.0.0.1:{other.port}"), timeout=3, engine=engine)
+            assert not r.client_cert_requested, (version, engine)
 
 
 @pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
@@ -220,3 +235,29 @@ def test_presented_certificates_are_parsed_once(files: netlab.Files, h: pki.Hier
     # The same content is the same CertInfo object; provenance is per target.
     assert all(a.cert is b.cert for a, b in zip(r1.chain, r2.chain, strict=True))
     assert r1.chain[0].provenance != r2.chain[0].provenance
+
+
+def _record(ctype: int, body: bytes) -> bytes:
+    return bytes([ctype, 3, 3]) + len(body).to_bytes(2, "big") + body
+
+
+def test_the_certificate_request_read_from_our_own_flight() -> None:
+    from trustdoctor.sources.network import _sent_certificate
+
+    hello = _record(22, b"\x01" + (40).to_bytes(3, "big") + b"\x00" * 40)
+    # TLS 1.2: an empty Certificate (type 11) before ClientKeyExchange, in clear.
+    cert = b"\x0b" + (3).to_bytes(3, "big") + b"\x00\x00\x00"
+    cke = b"\x10" + (33).to_bytes(3, "big") + b"\x20" + b"\x00" * 32
+    finished = _record(22, b"\xaa" * 40)  # encrypted after ChangeCipherSpec: not parsed
+    ccs = _record(20, b"\x01")
+    assert _sent_certificate(hello + _record(22, cert + cke) + ccs + finished, 0x0303, None)
+    assert not _sent_certificate(hello + _record(22, cke) + ccs + finished, 0x0303, None)
+    # TLS 1.3: Finished alone is one sealed record of hash + 4 + 1 + 16 bytes.
+    fin256, fin384 = _record(23, b"\x00" * 53), _record(23, b"\x00" * 69)
+    sealed_cert = _record(23, b"\x00" * 25)
+    assert not _sent_certificate(hello + ccs + fin256, 0x0304, "TLS_AES_128_GCM_SHA256")
+    assert not _sent_certificate(hello + ccs + fin384, 0x0304, "TLS_AES_256_GCM_SHA384")
+    assert _sent_certificate(hello + ccs + sealed_cert + fin384, 0x0304, "TLS_AES_256_GCM_SHA384")
+    # ... or both in one record (a stack that coalesces): longer than a Finished.
+    both = _record(23, b"\x00" * (53 + 8))
+    assert _sent_certificate(hello + ccs + both, 0x0304, "TLS_CHACHA20_POLY1305_SHA256")

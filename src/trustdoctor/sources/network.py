@@ -4,9 +4,8 @@ One handshake, verification off: we want what the server *sends*, not what a
 client would accept; judging happens later, offline, for every client model.
 The handshake runs in memory-BIO mode on our own socket, over the standard
 library's ``ssl`` when this Python can hand over the peer chain as sent
-(``get_unverified_chain``, 3.10+) and report the handshake messages (the
-message callback), else over pyOpenSSL (importing pyOpenSSL costs ~20-35 ms
-of a cold ``diagnose``; ``ssl`` is a few).  Either way:
+(``get_unverified_chain``, 3.10+), else over pyOpenSSL (importing pyOpenSSL
+costs ~20-35 ms of a cold ``diagnose``; ``ssl`` is a few).  Either way:
 
 * every byte is bounded by one overall deadline (:mod:`.wire`);
 * the first bytes are inspected before OpenSSL sees them, so "plain HTTP on
@@ -16,7 +15,11 @@ of a cold ``diagnose``; ``ssl`` is a few).  Either way:
   recovered from the raw records (:mod:`.tlsrecord`);
 * a server that wants a client certificate still yields its chain (TLS 1.2
   sends Certificate before CertificateRequest; in TLS 1.3 the client has the
-  server's chain before it answers), and the request is reported in both.
+  server's chain before it answers), and the request is reported in both:
+  pyOpenSSL's state callback sees it; with ``ssl``, our own answer shows it
+  (a client sends a Certificate message only when asked, readable in clear
+  in TLS 1.2 and by the size of our last flight in TLS 1.3), so no Python
+  callback runs in the middle of every handshake.
 
 A TLS 1.3 list over the 100 KiB limit is encrypted under a secret only
 pyOpenSSL's key-log callback hands over: that rare case takes a second
@@ -283,15 +286,13 @@ def _fetch_once(
 
 ENGINES = ("auto", "stdlib", "openssl")
 
-# Handshake message types (RFC 8446 §4, RFC 5246 §7.4).
-_SERVER_HELLO = 2
-_ENCRYPTED_EXTENSIONS = 8
+# The Certificate handshake message (RFC 8446 §4.4.2, RFC 5246 §7.4.2).
 _CERTIFICATE = 11
-_CERTIFICATE_REQUEST = 13
 
 # Protocol version numbers → the names OpenSSL's SSL_get_version gives them.
 _VERSION_NAMES = {0x0300: "SSLv3", 0x0301: "TLSv1", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2",
                   0x0304: "TLSv1.3"}  # fmt: skip
+_VERSION_NUMBERS = {name: number for number, name in _VERSION_NAMES.items()}
 
 
 class _NeedOpenSSL(Exception):
@@ -299,14 +300,11 @@ class _NeedOpenSSL(Exception):
 
 
 class _State:
-    """What the callbacks saw during one handshake."""
+    """What pyOpenSSL's callbacks saw during one handshake."""
 
     def __init__(self) -> None:
         self.cert_requested = False
-        self.server_hs_secret: bytes | None = None  # pyOpenSSL's key log only
-        self.version: int | None = None  # from the server's Certificate message
-        self.server_hello: bytes | None = None  # the last ServerHello, as received
-        self.tls13 = False  # EncryptedExtensions seen
+        self.server_hs_secret: bytes | None = None  # from the key log
 
 
 def _ssl_reason(exc: Exception) -> str:
@@ -516,20 +514,15 @@ def _read_raw_chain(wire: Wire, rx: bytearray, state: _State) -> list[bytes]:
 
 
 def stdlib_capable() -> bool:
-    """This Python's ``ssl`` gives the unverified peer chain and the handshake
-    messages (CPython 3.10+: ``_SSLSocket.get_unverified_chain``, and the
-    message callback ``SSLContext._msg_callback`` of 3.8+)."""
+    """This Python's ``ssl`` gives the unverified peer chain as sent
+    (CPython 3.10+: ``_SSLSocket.get_unverified_chain``)."""
     global _CAPABLE
     if _CAPABLE is None:
         try:
             import _ssl
 
             sock = getattr(_ssl, "_SSLSocket", None)
-            _CAPABLE = (
-                hasattr(sock, "get_unverified_chain")
-                and hasattr(_ssl._SSLContext, "_msg_callback")
-                and hasattr(_ssl, "ENCODING_DER")
-            )
+            _CAPABLE = hasattr(sock, "get_unverified_chain") and hasattr(_ssl, "ENCODING_DER")
         except ImportError:  # pragma: no cover - a Python without ssl
             _CAPABLE = False
     return _CAPABLE
@@ -542,44 +535,19 @@ _CONTEXT_LOCK = threading.Lock()
 # SSL_OP_LEGACY_SERVER_CONNECT (ssl.h); ``ssl`` names it only from 3.12.
 _OP_LEGACY_SERVER_CONNECT = 0x4
 
-
-def _on_message(
-    conn: Any, direction: str, version: int, content_type: int, msg_type: int, data: bytes
-) -> None:
-    """The message callback: note the handshake messages the server sent.
-
-    Called by OpenSSL for every message (record headers included) with the
-    raw integers; must never raise (an exception would be re-raised in the
-    handshake).
-    """
-    if direction != "read" or content_type != 22:
-        return
-    state = getattr(conn, "td_state", None)
-    if state is None:
-        return
-    if msg_type == _CERTIFICATE_REQUEST:
-        state.cert_requested = True
-    elif msg_type == _CERTIFICATE:
-        state.version = version
-    elif msg_type == _SERVER_HELLO:
-        state.server_hello = data
-    elif msg_type == _ENCRYPTED_EXTENSIONS:
-        state.tls13 = True
+# TLS record content types (RFC 8446 §5.1) and the client Certificate message.
+_CCS, _HANDSHAKE, _APPLICATION_DATA = 20, 22, 23
 
 
 def _stdlib_context(alpn: bool) -> Any:
     """One client context per process and ALPN choice (contexts are thread-safe
-    and costly to make; every connection gets its own SSLObject and state)."""
+    and costly to make; every connection gets its own SSLObject)."""
     with _CONTEXT_LOCK:
         ctx = _CONTEXTS.get(alpn)
         if ctx is not None:
             return ctx
-        import _ssl
         import ssl
         import warnings
-
-        class Capture(ssl.SSLObject):
-            td_state: _State | None = None
 
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         # Capture only: verification happens offline against every client model.
@@ -597,10 +565,6 @@ def _stdlib_context(alpn: bool) -> Any:
             ctx.set_ciphers("ALL:@SECLEVEL=0")
         if alpn:
             ctx.set_alpn_protocols([p.decode("ascii") for p in HTTP_ALPN])
-        ctx.sslobject_class = Capture
-        # The C-level property, without ssl.py's wrapper that turns every
-        # argument into an enum member (three enum look-ups per message).
-        _ssl._SSLContext._msg_callback.__set__(ctx, _on_message)  # type: ignore[attr-defined]
         _CONTEXTS[alpn] = ctx
         return ctx
 
@@ -629,10 +593,63 @@ def _stdlib_certs(obj: Any) -> list[bytes]:
     return [c.public_bytes(_ssl.ENCODING_DER) for c in chain or ()]
 
 
-def _send_out(out: Any, wire: Wire, *, best_effort: bool = False) -> None:
+def _records(data: bytes) -> list[tuple[int, bytes]]:
+    """Complete TLS records ``(content type, body)`` in ``data``."""
+    out: list[tuple[int, bytes]] = []
+    pos = 0
+    while pos + 5 <= len(data):
+        n = int.from_bytes(data[pos + 3 : pos + 5], "big")
+        out.append((data[pos], data[pos + 5 : pos + 5 + n]))
+        pos += 5 + n
+    return out
+
+
+def _server_hello_version(rx: bytes) -> int | None:
+    """The version the server chose (its ServerHello, always in clear text)."""
+    from .tlsrecord import extract_server_hello
+
+    hello = extract_server_hello(rx)
+    return hello.version if hello is not None else None
+
+
+def _sent_certificate(sent: bytes, version: int | None, cipher: str | None) -> bool:
+    """Whether our own flight holds a Certificate message, i.e. the server asked
+    for one (we have none, so it is empty; a client sends one only when asked,
+    RFC 5246 §7.4.6, RFC 8446 §4.4.2).
+
+    TLS 1.2 and earlier: our handshake messages before ChangeCipherSpec are in
+    clear text.  TLS 1.3: what follows ServerHello is encrypted, but our last
+    flight is the Finished message alone unless a Certificate precedes it:
+    more than one encrypted record, or one longer than a Finished (the hash
+    of the suite, its header, the inner type and the 16-byte tag).
+    """
+    records = _records(sent)
+    if version is not None and version >= 0x0304:
+        sealed = [body for t, body in records if t == _APPLICATION_DATA]
+        if len(sealed) >= 2:
+            return True
+        finished = (48 if cipher and cipher.endswith("SHA384") else 32) + 4 + 1 + 16
+        return bool(sealed) and len(sealed[0]) > finished
+    stream = bytearray()
+    for t, body in records:
+        if t == _CCS:
+            break
+        if t == _HANDSHAKE:
+            stream += body
+    pos = 0
+    while pos + 4 <= len(stream):
+        if stream[pos] == _CERTIFICATE:
+            return True
+        pos += 4 + int.from_bytes(stream[pos + 1 : pos + 4], "big")
+    return False
+
+
+def _send_out(out: Any, wire: Wire, sent: bytearray, *, best_effort: bool = False) -> None:
     data = out.read()
     if not data:
         return
+    if len(sent) < 65536:  # our own flights: a few hundred bytes (kept to read them back)
+        sent += data
     try:
         wire.send(data, during="during the TLS handshake")
     except ConnectError:
@@ -656,12 +673,11 @@ def _handshake_stdlib(
     # Bytes: ssl would otherwise run an A-label name through the idna codec.
     sni = target.sni.encode("ascii") if target.sni is not None else None
     obj = ctx.wrap_bio(incoming, out, server_hostname=sni)
-    state = _State()
-    obj.td_state = state
     rx = bytearray(wire.buffer)  # every byte the server sent since TLS began
     wire.buffer.clear()
     if rx:
         incoming.write(bytes(rx))
+    sent = bytearray()  # every byte we sent
     during = "during the TLS handshake"
     error: str | None = None
     oversized = False
@@ -670,7 +686,7 @@ def _handshake_stdlib(
             obj.do_handshake()
             break
         except ssl.SSLWantReadError:
-            _send_out(out, wire)
+            _send_out(out, wire, sent)
             try:
                 data = wire.recv(during=during)
             except ConnectError as exc:
@@ -695,38 +711,47 @@ def _handshake_stdlib(
                 oversized = True
                 error = reason
                 break
-            _send_out(out, wire, best_effort=True)  # let the alert reach the server
+            _send_out(out, wire, sent, best_effort=True)  # let the alert reach the server
             if _stdlib_certs(obj):
+                chosen = _server_hello_version(bytes(rx))
+                suite = _safe(obj.cipher)
+                name = suite[0] if isinstance(suite, tuple) and suite else None
+                state = _State()
+                state.cert_requested = _sent_certificate(bytes(sent), chosen, name)
                 error = _failed_after_certs(reason, state)
                 break
             raise ConnectError(
                 f"{wire.peer}: TLS handshake failed: {_explain(reason)}", "handshake-failed"
             ) from None
 
-    hello = None
+    if error is None:  # our last flight (Finished, and a Certificate if asked)
+        _send_out(out, wire, sent, best_effort=True)
+    negotiated = None
     if oversized:
-        from .tlsrecord import parse_server_hello
-
-        raw = state.server_hello
-        hello = parse_server_hello(raw[4:]) if raw is not None and len(raw) > 4 else None
-        if hello is None or hello.version >= 0x0304 or state.tls13:
+        negotiated = _server_hello_version(bytes(rx))
+        if negotiated is None or negotiated >= 0x0304:
             raise _NeedOpenSSL  # TLS 1.3: encrypted under a secret ssl does not give
-        ders = _read_raw_chain(wire, rx, state)  # TLS 1.2: in clear text
+        ders = _read_raw_chain(wire, rx, _State())  # TLS 1.2: in clear text
         notes.append(_oversized_note())
     else:
         ders = _stdlib_certs(obj)
     certs, count = _parse_ders(ders)
 
-    version = obj.version()
+    version: str | None = obj.version()
     if version is None:  # the handshake did not finish: the version negotiated
-        negotiated = hello.version if hello is not None else state.version
+        if negotiated is None:
+            negotiated = _server_hello_version(bytes(rx))
         version = _VERSION_NAMES.get(negotiated) if negotiated is not None else None
+    number = _VERSION_NUMBERS.get(version) if version else None
     cipher = _safe(obj.cipher)
+    cipher_name = cipher[0] if isinstance(cipher, tuple) and cipher else None
     alpn = _safe(obj.selected_alpn_protocol) if target.alpn else None
+    # (before close_notify, itself one more sealed record in TLS 1.3)
+    requested = _sent_certificate(bytes(sent), number, cipher_name)
     if error is None:
         with contextlib.suppress(ssl.SSLError):
             obj.unwrap()  # close_notify
-        _send_out(out, wire, best_effort=True)
+        _send_out(out, wire, sent, best_effort=True)
     return _result(
         wire,
         target,
@@ -737,9 +762,9 @@ def _handshake_stdlib(
         start=start,
         notes=notes,
         version=version,
-        cipher=cipher[0] if isinstance(cipher, tuple) and cipher else None,
+        cipher=cipher_name,
         alpn=alpn if isinstance(alpn, str) and alpn else None,
-        cert_requested=state.cert_requested,
+        cert_requested=requested,
         error=error,
     )
 
