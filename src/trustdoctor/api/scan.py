@@ -38,7 +38,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ..clients import CLIENTS
+from ..clients import CLIENTS, client_specs
 from ..errors import ConnectError, UsageError
 from ..sources.targetlist import InputProblem, Seen, TargetLine, from_items
 from .context import (
@@ -53,6 +53,7 @@ from .context import (
     now,
     open_context,
     select_clients,
+    trust_label,
 )
 from .endpoint import (
     AddressResult,
@@ -426,6 +427,7 @@ class Scan:
         *,
         opts: TrustOptions,
         requested: tuple[str, ...],
+        versions: Mapping[str, str],
         anchors: list[Any] | None,
         supplied: list[PresentedCert],
         when: dt.datetime,
@@ -442,6 +444,7 @@ class Scan:
         self._items = items
         self._opts = opts
         self._requested = requested
+        self._versions = versions
         self._anchors = anchors
         self._supplied = supplied
         self.at = when
@@ -679,7 +682,11 @@ class Scan:
             if ctx is not None and key is not None:
                 ctx = replace(ctx, registry=key)
             cs = client_set(
-                names, ctx=ctx, trust=self._anchors, trust_source=", ".join(self._opts.trust)
+                names,
+                ctx=ctx,
+                trust=self._anchors,
+                trust_source=trust_label(self._opts.trust),
+                versions=self._versions,
             )
             facts = fix_context(
                 cs, self._opts, at=self.at, proxy=self._proxy, plan_clients=self._requested
@@ -699,7 +706,7 @@ def scan_endpoints(
     *,
     clients: Sequence[str] | str | None = None,
     options: TrustOptions | None = None,
-    trust: Sequence[str] = (),
+    trust: Sequence[str | Loaded] = (),
     timeout: float = 10.0,
     concurrency: int = DEFAULT_CONCURRENCY,
     rate: float | None = None,
@@ -755,6 +762,7 @@ def scan_endpoints(
 
         parse_proxy_url(proxy)  # a bad --proxy is the whole scan's usage error
     requested = select_clients(clients, None, default=())
+    versions = client_specs(clients)[1]  # --client go@1.19
     anchors = load_trust_paths(opts.trust, password=opts.password) if opts.trust else None
     from .chain import load_inputs
 
@@ -763,6 +771,7 @@ def scan_endpoints(
         from_items(targets),
         opts=opts,
         requested=requested,
+        versions=versions,
         anchors=anchors,
         supplied=supplied,
         when=at or now(),
