@@ -312,6 +312,8 @@ IMAGES = (
     "img_outer",
 )
 LOOPBACK = "127.0.0.1:1"  # nothing listens; never reached by these cases anyway
+SCAN_NOT_LISTS = ("missing", "dir", "loop", "dangling", "devnull", "fifo", "random", "garbage",
+                  "empty", "leaf", "certkey")  # fmt: skip
 
 CASES: list[Case] = [
     # chain
@@ -457,6 +459,19 @@ CASES: list[Case] = [
         for n in ("devnull", "fifo", "random", "garbage", "key_pem", "key_ssh", "certkey")
     ),
     _c("explain-key-as-message", "explain", "@key_pem", codes=(1,)),
+    # scan: a file that is no list of targets stops before any connection
+    *(
+        _c(f"scan-file-{n}", "scan", f"{{{n}}}", "--client", "go")
+        for n in (*SCAN_NOT_LISTS, *KEYS)
+    ),
+    _c("scan-nothing", "scan"),
+    _c("scan-unknown-flag", "scan", "--bogus"),
+    _c("scan-format", "scan", "--target", LOOPBACK, "--format", "xml"),
+    _c("scan-concurrency", "scan", "--target", LOOPBACK, "--concurrency", "0"),
+    _c("scan-deadline", "scan", "--target", LOOPBACK, "--deadline", "nan"),
+    _c("scan-timeout", "scan", "--target", LOOPBACK, "--timeout", "inf"),
+    _c("scan-proxy", "scan", "--target", LOOPBACK, "--proxy", "ftp://x"),
+    _c("scan-key-as-target", "scan", "--target", "@key_pem", "--client", "go"),
     # lab
     _c("lab-unknown-flag", "lab", "--bogus"),
     _c("lab-unknown-scenario", "lab", "no-such-scenario"),

@@ -174,8 +174,32 @@ def test_installed_script_help_is_light() -> None:
     assert heavy(mods - parse_importtime(base.stderr)) == []
 
 
+def test_diagnose_of_a_trusted_endpoint_imports_no_pyopenssl_nor_planners(tmp_path: Path) -> None:
+    """The handshake runs over the standard library's ``ssl`` (issue 13, "diagnose
+    cold start"); a trusted chain needs no fix planner, no AIA/HTTP stack."""
+    import helpers.netlab as netlab
+    from helpers.diagnose import chain_for
+
+    h = chain_for("startup.test")
+    (tmp_path / "root.pem").write_bytes(h.root.pem)
+    files = netlab.Files()
+    try:
+        ctx = netlab.server_context(files, [h.leaf, h.intermediate])
+        with netlab.serving(netlab.tls_handler(ctx)) as srv:
+            args = ["diagnose", f"127.0.0.1:{srv.port}", "--servername", "startup.test",
+                    "--client", "go", "--trust", "root.pem"]  # fmt: skip
+            mods, proc = imported(_RUN_CLI, args, cwd=tmp_path)
+    finally:
+        files.cleanup()
+    assert proc.returncode == 0, proc.stdout[-800:] + proc.stderr[-800:]
+    assert "trustdoctor.sources.network" in mods  # the handshake really ran
+    heavy_here = ("OpenSSL", "rich", "certifi", "asyncio", "trustdoctor.fixes.planner",
+                  "trustdoctor.api.aia", "trustdoctor.sources.aia")  # fmt: skip
+    assert heavy(mods, heavy_here) == []
+
+
 @pytest.mark.parametrize(
-    "command", ["chain", "diagnose", "stores", "explain", "lab", "fix", "bundle"]
+    "command", ["chain", "diagnose", "scan", "stores", "explain", "lab", "fix", "bundle"]
 )
 def test_command_help_is_light(command: str, tmp_path: Path) -> None:
     from trustdoctor.cli.main import COMMANDS

@@ -6,6 +6,9 @@ question               function                    result (``.to_dict()`` is
 =====================  ==========================  ===========================
 a chain from files     :func:`diagnose_chain`      :class:`ChainReport`
 a live endpoint        :func:`diagnose_endpoint`   :class:`EndpointReport`
+many endpoints         :func:`scan_endpoints`      :class:`Scan` of
+                                                   :class:`ScanResult`, then
+                                                   :class:`ScanSummary`
 what clients trust     :func:`inspect_stores`      :class:`StoresAnswer`
 an error line or log   :func:`explain`             :class:`ExplainResult`
 the chain to serve     :func:`make_bundle`         :class:`BundleResult`
@@ -35,6 +38,9 @@ __all__ = [
     "FixReport",
     "FixRequest",
     "PreparedClients",
+    "Scan",
+    "ScanResult",
+    "ScanSummary",
     "StoresAnswer",
     "TrustOptions",
     "apply_fix",
@@ -47,6 +53,7 @@ __all__ = [
     "parse_time",
     "plan_fix",
     "prepare_clients",
+    "scan_endpoints",
     "store_signature",
 ]
 
@@ -59,6 +66,9 @@ _WHERE = {
     "FixReport": "fix",
     "FixRequest": "fix",
     "PreparedClients": "endpoint",
+    "Scan": "scan",
+    "ScanResult": "scan",
+    "ScanSummary": "scan",
     "StoresAnswer": "stores",
     "TrustOptions": "context",
     "apply_fix": "fix",
@@ -72,6 +82,7 @@ _WHERE = {
     "plan_fix": "fix",
     "prepare_clients": "endpoint",
     "store_signature": "stores",
+    "scan_endpoints": "scan",
 }
 
 

@@ -100,6 +100,27 @@ def judge_presented(
     return adjust(diag) if adjust is not None else diag
 
 
+def confirm(
+    diag: Diagnosis, clients: Clients, *, aia: AiaOptions | None
+) -> tuple[Diagnosis, AiaCompletion | None]:
+    """Confirm a missing issuer through AIA when allowed (``aia``) and needed;
+    the diagnosis as it stands otherwise."""
+    if aia is None or not needs_aia(diag):
+        return diag, None
+    from .aia import confirm_with_aia
+
+    confirmed = confirm_with_aia(
+        diag,
+        clients.pairs,
+        options=aia,
+        reference=LazyReference(),
+        refiners=clients.refiners,
+        policies=clients.policies,
+        explicit_anchors=clients.explicit,
+    )
+    return confirmed.diagnosis, confirmed.completion
+
+
 def finish(
     diag: Diagnosis,
     clients: Clients,
@@ -112,20 +133,7 @@ def finish(
     ``fix`` gives the planners' context, read only when a plan is needed
     (``None``: no plan is made).
     """
-    completion = None
-    if aia is not None and needs_aia(diag):
-        from .aia import confirm_with_aia
-
-        confirmed = confirm_with_aia(
-            diag,
-            clients.pairs,
-            options=aia,
-            reference=LazyReference(),
-            refiners=clients.refiners,
-            policies=clients.policies,
-            explicit_anchors=clients.explicit,
-        )
-        diag, completion = confirmed.diagnosis, confirmed.completion
+    diag, completion = confirm(diag, clients, aia=aia)
     plan = None
     if fix is not None and not diag.verdict.trusted:
         from ..fixes import plan_for_diagnosis

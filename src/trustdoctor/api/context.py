@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING
 from ..clients import CLIENTS, client_specs, verifiers
 from ..engine.judge import Refiner
 from ..engine.policies import Policy, policy_for
-from ..engine.refine import store_refiner
 from ..errors import InputError, UsageError
 from ..model.anchors import Anchor, AnchorSet, make_anchor_set
 from ..model.findings import Code, Finding, Severity, Side
-from ..model.stores import ClientStore, StoreContext
 
 if TYPE_CHECKING:
+    # (the store models load only where stores are read: not with --trust)
     from ..fixes.model import FixContext
+    from ..model.stores import ClientStore, StoreContext
     from ..model.target import Target
     from ..sources.aia import AiaOptions
     from ..sources.files import Loaded
@@ -396,6 +396,8 @@ def client_set(
             pairs.append((c, stores[c].anchors))
         else:  # no store model of its own: a strict verifier with the reference roots
             pairs.append((c, _reference_set(c)))
+    from ..engine.refine import store_refiner
+
     refiners = {c: store_refiner(s) for c, s in stores.items()}
     policies = {c: model_policy(c, ctx, (versions or {}).get(c)) for c in names}
     return Clients(tuple(names), tuple(pairs), refiners, stores, context=ctx, policies=policies)

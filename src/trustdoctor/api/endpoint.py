@@ -12,6 +12,8 @@ plan for the chain shown).  :func:`diagnose_endpoint` runs both.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -23,7 +25,7 @@ from ..model.causes import CODE_SIDE, NO_PATH
 from ..model.diagnosis import ClientVerdict, Diagnosis, PresentedCert
 from ..model.findings import Code, Confidence, Finding, Severity, Side
 from ..model.target import Target, parse_target
-from .chain import finish, judge_presented, load_inputs
+from .chain import confirm, finish, judge_presented, load_inputs
 from .context import (
     Clients,
     TrustOptions,
@@ -42,6 +44,7 @@ from .reference import mozilla_reference
 
 if TYPE_CHECKING:
     from ..fixes.model import FixContext, Plan
+    from ..fixes.planner import PlanParts
     from ..model.stores import StoreContext
     from ..render.doc import Doc
     from ..sources.aia import AiaCompletion, AiaOptions
@@ -187,6 +190,132 @@ def _fetch_one(
     return AddressResult(r.address, r, None)
 
 
+@dataclass(frozen=True)
+class ChainFacts:
+    """Everything the judging of one presented chain reads, besides what is fixed
+    for the whole question (the clients and their anchors, the time, the
+    intermediates given, the AIA options).
+
+    Attributes:
+        chain: the certificates as presented (their provenance names the
+            target, and is only carried into the diagnosis' ``presented``).
+        host: the name checked (``--servername``, else the host).
+        servername: the SNI name (interception detection weighs it).
+        proxied: the chain came through an HTTP proxy.
+        cert_requested: the server asked for a client certificate.
+        handshake_error: how the handshake ended early, if it did.
+    """
+
+    chain: tuple[PresentedCert, ...]
+    host: str
+    servername: str | None
+    proxied: bool
+    cert_requested: bool
+    handshake_error: str | None
+
+    @classmethod
+    def of(cls, target: Target, fetched: FetchResult) -> ChainFacts:
+        return cls(
+            chain=fetched.chain,
+            host=target.servername or target.host,
+            servername=target.servername,
+            proxied=fetched.proxy_used is not None,
+            cert_requested=fetched.client_cert_requested,
+            handshake_error=fetched.handshake_error,
+        )
+
+    def key(self) -> tuple[object, ...]:
+        """The facts without the provenance: certificates by fingerprint (a
+        :class:`~trustdoctor.model.cert.CertInfo` is a function of its DER)."""
+        return (
+            tuple(p.cert.sha256 for p in self.chain),
+            self.host,
+            self.servername,
+            self.proxied,
+            self.cert_requested,
+            self.handshake_error,
+        )
+
+
+# Judged chains a scan keeps (least recently used out).  An entry (a diagnosis
+# for every client, its rendered JSON) is tens of kB: 256 keep a fleet's
+# distinct chains at hand for ~10 MB, whatever the number of targets.
+MEMO_SIZE = 256
+
+
+class JudgedChain:
+    """One distinct chain of a scan, judged once: the diagnosis after AIA (with
+    the provenance of the first target that presented it), the completion, and
+    what is made from it once for every target serving it: the client-side
+    plan parts and the rendered JSON of the shared part."""
+
+    def __init__(self, diagnosis: Diagnosis, completion: AiaCompletion | None) -> None:
+        self.diagnosis = diagnosis
+        self.completion = completion
+        self.lock = threading.Lock()
+        self.client_parts: PlanParts | None = None
+        self.client_plan: Plan | None = None  # the parts merged, when no server part
+        self.doc: dict[str, Any] | None = None  # diagnosis_to_dict(diagnosis)
+        self.fragments: tuple[str, str] | None = None  # its JSON text (render.scan)
+        self.has_server = False  # its plans have server parts
+        self.plan_doc: dict[bool, dict[str, Any]] = {}  # client_plan's, by as_root
+        self.plan_text: dict[bool, str] = {}  # the same, as JSON text
+        self.targets = 0
+
+
+class ChainMemo:
+    """The judging pipeline of a scan, memoised by :meth:`ChainFacts.key`.
+
+    Two targets with the same key get the diagnosis the first one got, its
+    ``presented`` replaced by their own certificates (the only place the
+    provenance appears), so each gets exactly what ``diagnose`` alone gives
+    it.  One memo per client set (the anchors, refiners and time are fixed).
+    Bounded: the least recently used chains are forgotten past ``size``.
+    Thread-safe; a chain being judged makes the other targets presenting it
+    wait for that one judgement.
+    """
+
+    def __init__(self, size: int = MEMO_SIZE) -> None:
+        self.size = size
+        self.hits = 0
+        self.misses = 0
+        self._lock = threading.Lock()
+        self._done: OrderedDict[tuple[object, ...], JudgedChain] = OrderedDict()
+        self._pending: dict[tuple[object, ...], threading.Event] = {}
+
+    def __len__(self) -> int:
+        return len(self._done)
+
+    def get(self, facts: ChainFacts, judge: Callable[[], JudgedChain]) -> JudgedChain:
+        key = facts.key()
+        while True:
+            with self._lock:
+                hit = self._done.get(key)
+                if hit is not None:
+                    self._done.move_to_end(key)
+                    self.hits += 1
+                    hit.targets += 1
+                    return hit
+                wait = self._pending.get(key)
+                if wait is None:
+                    event = self._pending[key] = threading.Event()
+                    self.misses += 1
+                    break
+            wait.wait()
+        try:
+            entry = judge()
+            entry.targets = 1
+            with self._lock:
+                self._done[key] = entry
+                if len(self._done) > self.size:
+                    self._done.popitem(last=False)
+            return entry
+        finally:
+            with self._lock:
+                del self._pending[key]
+            event.set()
+
+
 def judge_fetch(
     target: Target,
     results: Sequence[AddressResult],
@@ -197,6 +326,7 @@ def judge_fetch(
     fix: Callable[[], FixContext] | None = None,
     mozilla: MozillaRef = mozilla_reference,
     supplied: Sequence[PresentedCert] = (),
+    memo: ChainMemo | None = None,
 ) -> EndpointReport:
     """Judge every distinct chain the addresses presented.
 
@@ -210,6 +340,9 @@ def judge_fetch(
         mozilla: the Mozilla reference roots for interception detection, or a
             function loading them (called only when a client refuses the
             chain or a proxy was used), or ``None``.
+        memo: a scan's judged chains (one address per target): a chain judged
+            for another target with the same :meth:`ChainFacts.key` is not
+            judged again.
     """
     ok = [r for r in results if r.fetch is not None and r.fetch.chain]
     if not ok:
@@ -224,75 +357,163 @@ def judge_fetch(
     for r in ok:
         assert r.fetch is not None
         groups.setdefault(tuple(p.cert.sha256 for p in r.fetch.chain), []).append(r)
+    if len(groups) == 1:  # one chain: the common case, and every target of a scan
+        (members,) = groups.values()
+        report, _, _ = judge_chain_of(
+            target, results, members, clients, at=at, aia=aia, fix=fix, mozilla=mozilla,
+            supplied=supplied, memo=memo,
+        )  # fmt: skip
+        return report
     diags: list[tuple[list[AddressResult], Diagnosis]] = []
     for members in groups.values():
         fetched = members[0].fetch
         assert fetched is not None
-        one = _judge_one(target, fetched, clients, at=at, mozilla=mozilla, supplied=supplied)
+        facts = ChainFacts.of(target, fetched)
+        one = _judge_one(facts, clients, at=at, mozilla=mozilla, supplied=supplied)
         diags.append((members, one))
     members, primary = next(((m, d) for m, d in diags if not d.verdict.trusted), diags[0])
-    if len(diags) > 1:
-        primary = replace(primary, findings=(*primary.findings, _different_chains(diags)))
+    primary = replace(primary, findings=(*primary.findings, _different_chains(diags)))
     done = finish(primary, clients, aia=aia, fix=fix)
     primary = done.diagnosis
     diags = [(m, primary if m is members else d) for m, d in diags]
-    judged = tuple((r.address, d) for m, d in diags for r in m)
+    judged_at = tuple((r.address, d) for m, d in diags for r in m)
     return EndpointReport(
         target,
         tuple(results),
         primary,
         None,
-        judged=judged,
+        judged=judged_at,
         address=members[0].address,
         plan=done.plan,
         completion=done.completion,
     )
 
 
-def _judge_one(
+def judge_chain_of(
     target: Target,
-    fetched: FetchResult,
+    results: Sequence[AddressResult],
+    members: Sequence[AddressResult],
+    clients: Clients,
+    *,
+    at: dt.datetime,
+    aia: AiaOptions | None,
+    fix: Callable[[], FixContext] | None,
+    mozilla: MozillaRef,
+    supplied: Sequence[PresentedCert],
+    memo: ChainMemo | None,
+) -> tuple[EndpointReport, JudgedChain, PlanParts | None]:
+    """The report for a target whose addresses (``members`` of ``results``) all
+    presented one chain; also the judged chain and, with a ``memo``, the plan's
+    parts (a scan's summary groups them).  Without a memo this is exactly what
+    :func:`~trustdoctor.api.chain.finish` does after the judging."""
+    fetched = members[0].fetch
+    assert fetched is not None
+    facts = ChainFacts.of(target, fetched)
+
+    def judged() -> JudgedChain:
+        one = _judge_one(facts, clients, at=at, mozilla=mozilla, supplied=supplied)
+        return JudgedChain(*confirm(one, clients, aia=aia))
+
+    entry = judged() if memo is None else memo.get(facts, judged)
+    diag = entry.diagnosis
+    if memo is not None:  # judged for the first target with these facts: its provenance
+        diag = replace(diag, presented=facts.chain)
+    plan, parts = _plan(diag, clients, fix, entry if memo is not None else None)
+    report = EndpointReport(
+        target,
+        tuple(results),
+        diag,
+        None,
+        judged=tuple((r.address, diag) for r in members),
+        address=members[0].address,
+        plan=plan,
+        completion=entry.completion,
+    )
+    return report, entry, parts
+
+
+def _plan(
+    diag: Diagnosis,
+    clients: Clients,
+    fix: Callable[[], FixContext] | None,
+    entry: JudgedChain | None,
+) -> tuple[Plan | None, PlanParts | None]:
+    """The plan :func:`~trustdoctor.api.chain.finish` makes (``plan_for_diagnosis``),
+    with the client parts made once per judged chain when ``entry`` is given
+    (then the parts are returned too)."""
+    if fix is None or diag.verdict.trusted:
+        return None, None
+    from ..fixes.planner import diagnosis_context, plan_for_diagnosis, plan_from_parts, plan_parts
+
+    if entry is None:
+        return plan_for_diagnosis(diag, clients.stores, clients.distro, fix()), None
+    base = diagnosis_context(diag, clients.distro, fix())
+    with entry.lock:
+        cached = entry.client_parts
+        if cached is None:
+            cached = entry.client_parts = plan_parts(diag, clients.stores, base, server=False)
+            # Whether server parts are made depends on the diagnosis alone.
+            entry.has_server = bool(plan_parts(diag, clients.stores, base, client=False).server)
+    if not entry.has_server:
+        # Only client parts: made without an endpoint (plan_parts), in a context
+        # that differs from this target's only by it; merged once.
+        with entry.lock:
+            if entry.client_plan is None:
+                entry.client_plan = plan_from_parts(diag, cached, base)
+            merged = entry.client_plan
+        return replace(merged, context=base), cached
+    parts = replace(
+        plan_parts(diag, clients.stores, base, client=False),
+        client=tuple(replace(p, context=base) for p in cached.client),
+        client_at=cached.client_at,
+    )
+    return plan_from_parts(diag, parts, base), parts
+
+
+def _judge_one(
+    facts: ChainFacts,
     clients: Clients,
     *,
     at: dt.datetime,
     mozilla: MozillaRef,
     supplied: Sequence[PresentedCert] = (),
 ) -> Diagnosis:
+    """The judging of one presented chain: a function of ``facts`` and of what
+    is fixed for the question (the clients, the time, the intermediates)."""
     from ..engine.interception import detect_interception
 
     extra: list[Finding] = []
-    if fetched.client_cert_requested:
+    if facts.cert_requested:
         extra.append(
             Finding(
                 Code.CLIENT_CERT_REQUESTED,
                 Severity.INFO,
                 Side.NONE,
-                {"handshake_error": fetched.handshake_error},
+                {"handshake_error": facts.handshake_error},
             )
         )
-    proxied = fetched.proxy_used is not None
 
     def intercepted(diag: Diagnosis) -> Diagnosis:
         roots: AnchorSet | None
         if callable(mozilla):
             # Without a proxy and with every client trusting, only a product
             # marker in the CA name is worth reporting: skip loading the reference.
-            roots = mozilla() if (proxied or not diag.verdict.trusted) else None
+            roots = mozilla() if (facts.proxied or not diag.verdict.trusted) else None
         else:
             roots = mozilla
         f = detect_interception(
-            [p.cert for p in fetched.chain],
+            [p.cert for p in facts.chain],
             reference_roots=roots,
-            proxy_in_use=proxied,
-            servername=target.servername,
+            proxy_in_use=facts.proxied,
+            servername=facts.servername,
         )
         return _with_interception(diag, f) if f is not None else diag
 
     return judge_presented(
-        list(fetched.chain),
+        list(facts.chain),
         clients,
         at=at,
-        host=target.servername or target.host,
+        host=facts.host,
         supplied=supplied,
         leaf_index=0,
         extra=extra,
@@ -572,10 +793,13 @@ def _error_plan(report: EndpointReport, fix: FixContext) -> Plan:
 
 __all__ = [
     "AddressResult",
+    "ChainFacts",
+    "ChainMemo",
     "EndpointReport",
     "PreparedClients",
     "diagnose_endpoint",
     "fetch_all",
+    "judge_chain_of",
     "judge_fetch",
     "prepare_clients",
     "registry_for",

@@ -49,10 +49,10 @@ def aia_options_from_args(args: argparse.Namespace, *, default_fetch: bool) -> A
     when the command has it, else the proxy variables of the clients'
     environment (the API fills it in, as for the handshake).
     """
-    from ..api.aia import aia_options
-
     fetch = bool(getattr(args, "aia_fetch", default_fetch))
     cache = getattr(args, "aia_cache", None)
     if not default_fetch and not fetch and cache is None:
         return None  # ``chain`` without --fetch/--cache: fully offline and deterministic
+    from ..api.aia import aia_options  # (the HTTP stack: only when AIA is in play)
+
     return aia_options(fetch=fetch, cache=cache, proxy=getattr(args, "proxy", None))

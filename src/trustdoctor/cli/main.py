@@ -28,6 +28,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "trustdoctor.cli.diagnose",
         "connect to an endpoint and judge its chain for every client",
     ),
+    "scan": (
+        "trustdoctor.cli.scan",
+        "diagnose a whole list of endpoints at once, with a summary by cause",
+    ),
     "chain": ("trustdoctor.cli.chain", "judge certificates from files or stdin"),
     "stores": (
         "trustdoctor.cli.stores",

@@ -97,17 +97,25 @@ def add_trust_context_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _ServerHelp(argparse._AppendAction):
+    """``--server``'s help names the servers of ``fixes.tables``, read only when
+    help is printed (the table and the distribution families it builds on are
+    not needed to run a command)."""
+
+    @property
+    def help(self) -> str:
+        from ..fixes.tables import SERVER_ORDER
+
+        return f"server software for server-side fixes: {', '.join(SERVER_ORDER)} (default: all)"
+
+    @help.setter
+    def help(self, value: object) -> None:
+        pass
+
+
 def add_server_argument(parser: argparse.ArgumentParser) -> None:
     """``--server NAME`` (repeatable, comma-separated): narrow server-side plans."""
-    from ..fixes.tables import SERVER_ORDER
-
-    parser.add_argument(
-        "--server",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help=f"server software for server-side fixes: {', '.join(SERVER_ORDER)} (default: all)",
-    )
+    parser.add_argument("--server", action=_ServerHelp, default=[], metavar="NAME")
 
 
 def servers_from_args(args: argparse.Namespace) -> tuple[str, ...]:

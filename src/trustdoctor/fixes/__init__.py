@@ -13,33 +13,57 @@ builds a :class:`FixContext` from a :class:`~trustdoctor.stores.StoreContext`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from .model import (
-    Action,
-    ApplyReport,
-    CaRef,
-    ContainerdInfo,
-    EnvOrigin,
-    FixContext,
-    JavaInfo,
-    Note,
-    Plan,
-    Purpose,
-    Step,
-    StepOutcome,
-)
-from .planner import (
-    context_for,
-    merge_plans,
-    plan_for,
-    plan_for_diagnosis,
-    plan_for_store,
-    plan_for_stores,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..render.doc import Doc
+    from .model import (
+        Action,
+        ApplyReport,
+        CaRef,
+        ContainerdInfo,
+        EnvOrigin,
+        FixContext,
+        JavaInfo,
+        Note,
+        Plan,
+        Purpose,
+        Step,
+        StepOutcome,
+    )
+    from .planner import (
+        context_for,
+        merge_plans,
+        plan_for,
+        plan_for_diagnosis,
+        plan_for_store,
+        plan_for_stores,
+    )
+
+# Names are imported on first use: ``--server`` choices (``fixes.tables``) and
+# a trusted chain (no plan to make) must not pay for the planners.
+_WHERE = {
+    **dict.fromkeys(
+        ("Action", "ApplyReport", "CaRef", "ContainerdInfo", "EnvOrigin", "FixContext",
+         "JavaInfo", "Note", "Plan", "Purpose", "Step", "StepOutcome"),
+        "model",
+    ),
+    **dict.fromkeys(
+        ("context_for", "merge_plans", "plan_for", "plan_for_diagnosis", "plan_for_store",
+         "plan_for_stores"),
+        "planner",
+    ),
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{where}"), name)
+    globals()[name] = value
+    return value
 
 
 def render_plan(plan: Plan) -> Doc:

@@ -120,12 +120,17 @@ class Step:
     phase: str = "file"
 
     def key(self) -> str:
-        """Identity for de-duplication when plans are merged."""
-        return json.dumps(
-            [self.action.value, self.platform, self.alternative, dict(self.params)],
-            sort_keys=True,
-            default=str,
-        )
+        """Identity for de-duplication when plans are merged (computed once per
+        step: a scan merges the same client steps for every target)."""
+        key: str | None = self.__dict__.get("_key")
+        if key is None:
+            key = json.dumps(
+                [self.action.value, self.platform, self.alternative, dict(self.params)],
+                sort_keys=True,
+                default=str,
+            )
+            object.__setattr__(self, "_key", key)  # a memo, not a field (frozen)
+        return key
 
     @property
     def is_host(self) -> bool:

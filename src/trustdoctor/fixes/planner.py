@@ -14,7 +14,7 @@ Entry points:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..clients import CLIENTS, modelled
@@ -428,20 +428,39 @@ def _top_cert(diag: Diagnosis, v: ClientVerdict) -> CertInfo | None:
     return diag.certificates.get(links[-1].sha256)
 
 
-def plan_for_diagnosis(
-    diag: Diagnosis,
-    stores: Mapping[str, ClientStore] | None,
-    distro: Distro | str | None,
-    ctx: FixContext | None = None,
-) -> Plan:
-    """The plan for a diagnosis' verdict: one sub-plan per refusing client, merged.
+@dataclass(frozen=True)
+class PlanParts:
+    """The sub-plans of a diagnosis' plan, before :func:`merge_plans` joins them.
 
-    ``stores`` (client name → store) lets client-side causes name the exact
-    store change; ``distro`` picks the family's commands.  The CA for a
-    client-side plan is the root the path ended at when the server sent it,
-    else a placeholder named after the missing issuer (``fix --ca`` supplies
-    the real certificate).
+    Attributes:
+        server: one per server- or network-side cause (the chain served, the
+            certificate to reissue): what the server's operator does.  Their
+            check commands name the endpoint diagnosed.
+        client: one per refusing client that must change (its store, its
+            environment, an inspection CA to trust).  Made from the context
+            *without* its endpoint, so they are the same for every endpoint
+            serving the same chain under the same name (a scan makes them once).
     """
+
+    server: tuple[Plan, ...] = ()
+    client: tuple[Plan, ...] = ()
+    # Where each part came in the walk over the refusing clients: merging
+    # keeps that order among parts of the same side rank.
+    server_at: tuple[int, ...] = ()
+    client_at: tuple[int, ...] = ()
+
+    def ordered(self) -> list[Plan]:
+        """Every part, in the order the walk made them."""
+        both = [*zip(self.server_at, self.server, strict=True)]
+        both += zip(self.client_at, self.client, strict=True)
+        return [p for _, p in sorted(both, key=lambda t: t[0])]
+
+
+def diagnosis_context(
+    diag: Diagnosis, distro: Distro | str | None, ctx: FixContext | None = None
+) -> FixContext:
+    """The context a diagnosis' plan is made in: ``ctx`` with the distribution's
+    family when it names none, the diagnosis' host and time when it has none."""
     base = ctx or context_for(distro)
     if ctx is not None and distro is not None and ctx.family == "unknown":
         base = replace(
@@ -451,29 +470,45 @@ def plan_for_diagnosis(
         base = replace(base, host=diag.host)
     if base.now is None:
         base = replace(base, now=diag.at)
-    refusing = [v for v in diag.clients if not v.trusted]
-    if not refusing:
-        return Plan(
-            Code.OK,
-            Side.NONE,
-            notes=(Note("nothing-ok", {}),),
-            clients=tuple(v.client for v in diag.clients),
-            platform=_platform(base),
-            root=base.root,
-            context=base,
-        )
-    plans: list[Plan] = []
-    seen_server: dict[Code, int] = {}
+    return base
 
-    def server_plan(code: Code, client: str, params: dict[str, object]) -> None:
+
+def plan_parts(
+    diag: Diagnosis,
+    stores: Mapping[str, ClientStore] | None,
+    base: FixContext,
+    *,
+    server: bool = True,
+    client: bool = True,
+) -> PlanParts:
+    """The server and client sub-plans for the refusing clients of ``diag``, in
+    ``base`` (from :func:`diagnosis_context`); ``server``/``client`` say which
+    to make.  Client sub-plans carry ``base`` as their context."""
+    plans: list[Plan] = []
+    server_at: list[int] = []
+    seen_server: dict[Code, int] = {}
+    client_plans: list[Plan] = []
+    client_at: list[int] = []
+    made = 0  # parts made so far, of both kinds
+    # What a client changes never depends on the endpoint it was seen at.
+    cbase = replace(base, endpoint=None)
+
+    def server_plan(code: Code, who: str, params: dict[str, object]) -> None:
+        nonlocal made
         if code in seen_server:
             i = seen_server[code]
-            plans[i] = replace(plans[i], clients=(*plans[i].clients, client))
+            if server:
+                plans[i] = replace(plans[i], clients=(*plans[i].clients, who))
             return
-        seen_server[code] = len(plans)
-        plans.append(plan_for(code, base, client=client, params=params, diag=diag))
+        seen_server[code] = len(seen_server)
+        made += 1
+        if server:
+            plans.append(plan_for(code, base, client=who, params=params, diag=diag))
+            server_at.append(made)
 
-    for v in refusing:
+    for v in diag.clients:
+        if v.trusted:
+            continue
         primary = v.findings[0] if v.findings else None
         params: dict[str, object] = dict(primary.params) if primary else {}
         if diag.host and "host" not in params:
@@ -495,38 +530,81 @@ def plan_for_diagnosis(
         if side in (Side.SERVER, Side.NETWORK) and code not in CLIENT_INSTALL:
             server_plan(code, v.client, params)
             continue
-        top = _top_cert(diag, v)
-        ca: CaRef | None = None
-        if (
-            top is not None
-            and top.self_issued
-            and code in (Code.UNTRUSTED_ROOT, Code.SELF_SIGNED_LEAF)
-        ):
-            ca = CaRef.from_cert(top)
-        client = v.client
-        store = (stores or {}).get(client)
-        if store is not None and ca is not None and code in CLIENT_INSTALL | STORE_CAUSES:
-            plans.append(plan_for_store(store, ca, base))
-            continue
-        if store is not None and code in CLIENT_INSTALL:
-            plans.append(
-                plan_for(
-                    code, base, client=client, params=params, ca=ca, system_store=store.system_store
-                )
-            )
-            continue
-        plans.append(
-            plan_for(
-                code,
-                base,
-                client=_fix_client(client),
-                params=params,
-                ca=ca,
-                fingerprints=primary.certs if primary else (),
-            )
+        made += 1
+        if client:
+            client_plans.append(_client_plan(diag, v, code, params, primary, stores, cbase))
+            client_at.append(made)
+    return PlanParts(
+        tuple(plans),
+        tuple(replace(p, context=base) for p in client_plans),
+        tuple(server_at),
+        tuple(client_at),
+    )
+
+
+def _client_plan(
+    diag: Diagnosis,
+    v: ClientVerdict,
+    code: Code,
+    params: dict[str, object],
+    primary: Finding | None,
+    stores: Mapping[str, ClientStore] | None,
+    base: FixContext,
+) -> Plan:
+    top = _top_cert(diag, v)
+    ca: CaRef | None = None
+    if top is not None and top.self_issued and code in (Code.UNTRUSTED_ROOT, Code.SELF_SIGNED_LEAF):
+        ca = CaRef.from_cert(top)
+    client = v.client
+    store = (stores or {}).get(client)
+    if store is not None and ca is not None and code in CLIENT_INSTALL | STORE_CAUSES:
+        return plan_for_store(store, ca, base)
+    if store is not None and code in CLIENT_INSTALL:
+        return plan_for(
+            code, base, client=client, params=params, ca=ca, system_store=store.system_store
         )
-    merged = merge_plans(plans)
-    return merged
+    return plan_for(
+        code,
+        base,
+        client=_fix_client(client),
+        params=params,
+        ca=ca,
+        fingerprints=primary.certs if primary else (),
+    )
+
+
+def plan_from_parts(diag: Diagnosis, parts: PlanParts, base: FixContext) -> Plan:
+    """The one plan shown under a verdict: the parts merged (server first), or
+    "nothing to do" when every client trusts the chain."""
+    if all(v.trusted for v in diag.clients):
+        return Plan(
+            Code.OK,
+            Side.NONE,
+            notes=(Note("nothing-ok", {}),),
+            clients=tuple(v.client for v in diag.clients),
+            platform=_platform(base),
+            root=base.root,
+            context=base,
+        )
+    return merge_plans(parts.ordered())
+
+
+def plan_for_diagnosis(
+    diag: Diagnosis,
+    stores: Mapping[str, ClientStore] | None,
+    distro: Distro | str | None,
+    ctx: FixContext | None = None,
+) -> Plan:
+    """The plan for a diagnosis' verdict: one sub-plan per refusing client, merged.
+
+    ``stores`` (client name → store) lets client-side causes name the exact
+    store change; ``distro`` picks the family's commands.  The CA for a
+    client-side plan is the root the path ended at when the server sent it,
+    else a placeholder named after the missing issuer (``fix --ca`` supplies
+    the real certificate).
+    """
+    base = diagnosis_context(diag, distro, ctx)
+    return plan_from_parts(diag, plan_parts(diag, stores, base), base)
 
 
 def _fix_client(client: str) -> str:

@@ -20,6 +20,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..errors import UsageError
 
@@ -143,8 +144,14 @@ class Target:
         return format_hostport(self.connect_host, self.connect_port)
 
 
+@lru_cache(maxsize=4096)
 def is_ip_literal(host: str) -> bool:
-    """True for an IPv4/IPv6 literal (IPv6 without brackets, scope id allowed)."""
+    """True for an IPv4/IPv6 literal (IPv6 without brackets, scope id allowed).
+
+    Memoised (a pure function of the string): a scan asks it several times
+    per target, and ``ipaddress`` parsing is slow."""
+    if ":" not in host and not host[:1].isdigit():
+        return False  # (an IPv4 literal starts with a digit, an IPv6 one holds a colon)
     try:
         ipaddress.ip_address(host)
     except ValueError:

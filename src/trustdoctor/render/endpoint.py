@@ -17,7 +17,7 @@ from ..model.causes import CODE_SIDE
 from ..model.findings import Code, Side
 from . import doc as d
 from .doc import Doc, Span
-from .json import SCHEMA_VERSION, diagnosis_to_dict
+from .json import SCHEMA_VERSION, diagnosis_to_dict, presented_to_list
 from .text import render_diagnosis
 from .words import fmt, interception_evidence
 
@@ -190,8 +190,10 @@ def _address_item(r: AddressResult, judged: Mapping[str, Diagnosis]) -> dict[str
     return item
 
 
-def endpoint_to_dict(e: EndpointReport) -> dict[str, Any]:
-    """The JSON document of ``diagnose`` (schema: data/diagnosis.schema.json)."""
+def endpoint_extra(e: EndpointReport, *, plan: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What an endpoint adds to its diagnosis' document: ``target``, ``tls``,
+    ``addresses`` and ``plan`` (``plan``: the plan's document when already
+    rendered, e.g. the same plan for many targets of a scan)."""
     t = e.target
     judged_fetch = next(
         (r.fetch for r in e.results if r.fetch is not None and r.address == e.address),
@@ -219,6 +221,31 @@ def endpoint_to_dict(e: EndpointReport) -> dict[str, Any]:
         if judged_fetch is not None
         else None
     )
+    out: dict[str, Any] = {"target": target, "tls": tls, "addresses": addresses}
+    if plan is not None:
+        out["plan"] = plan
+    elif e.plan is not None:
+        from .plan_json import plan_to_dict
+
+        out["plan"] = plan_to_dict(e.plan)
+    return out
+
+
+def endpoint_to_dict(
+    e: EndpointReport,
+    *,
+    shared: dict[str, Any] | None = None,
+    plan: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The JSON document of ``diagnose`` (schema: data/diagnosis.schema.json).
+
+    ``shared``: ``diagnosis_to_dict(d, kind="diagnose")`` of a diagnosis that
+    differs from ``e.diagnosis`` only by its ``presented`` provenance (a scan
+    renders each judged chain once); only ``presented_chain`` is made anew,
+    the rest of the document shares ``shared``'s values.  ``plan``: see
+    :func:`endpoint_extra`.
+    """
+    extra = endpoint_extra(e, plan=plan)
     if e.diagnosis is None:
         code = e.error.code if e.error else "handshake-failed"
         message = e.error.message if e.error else None
@@ -235,19 +262,15 @@ def endpoint_to_dict(e: EndpointReport) -> dict[str, Any]:
                 "clients_refusing": [],
                 "params": {"message": message},
             },
-            "target": target,
-            "tls": tls,
-            "addresses": addresses,
+            "target": extra["target"],
+            "tls": extra["tls"],
+            "addresses": extra["addresses"],
             "error": {"code": code, "side": side.value, "message": message},
-            **_plan(e),
+            **({"plan": extra["plan"]} if "plan" in extra else {}),
         }
-    extra: dict[str, Any] = {"target": target, "tls": tls, "addresses": addresses, **_plan(e)}
+    if shared is not None:
+        out = dict(shared)
+        out["presented_chain"] = presented_to_list(e.diagnosis.presented)
+        out.update(extra)
+        return out
     return diagnosis_to_dict(e.diagnosis, kind="diagnose", extra=extra)
-
-
-def _plan(e: EndpointReport) -> dict[str, Any]:
-    if e.plan is None:
-        return {}
-    from .plan_json import plan_to_dict
-
-    return {"plan": plan_to_dict(e.plan)}

@@ -6,10 +6,11 @@ Bump ``SCHEMA_VERSION`` on any incompatible change; adding keys is compatible.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ..model.cert import CertInfo
-from ..model.diagnosis import ClientVerdict, Diagnosis
+from ..model.diagnosis import ClientVerdict, Diagnosis, PresentedCert
 
 SCHEMA_VERSION = 1
 
@@ -57,6 +58,21 @@ def client_to_dict(v: ClientVerdict) -> dict[str, Any]:
     }
 
 
+def presented_to_list(presented: Sequence[PresentedCert]) -> list[dict[str, Any]]:
+    """``presented_chain``: the only part of a diagnosis' document that names
+    where the certificates came from."""
+    return [
+        {
+            "sha256": p.cert.sha256,
+            "source": p.provenance.source,
+            "index": p.provenance.index,
+            "line": p.provenance.line,
+            "format": p.provenance.detail,
+        }
+        for p in presented
+    ]
+
+
 def diagnosis_to_dict(
     diag: Diagnosis, *, kind: str = "chain", extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -77,16 +93,7 @@ def diagnosis_to_dict(
         "host": diag.host,
         "at": diag.at.isoformat(),
         "leaf": diag.leaf.sha256,
-        "presented_chain": [
-            {
-                "sha256": p.cert.sha256,
-                "source": p.provenance.source,
-                "index": p.provenance.index,
-                "line": p.provenance.line,
-                "format": p.provenance.detail,
-            }
-            for p in diag.presented
-        ],
+        "presented_chain": presented_to_list(diag.presented),
         "supplied": [
             {"sha256": p.cert.sha256, "source": p.provenance.source, "format": p.provenance.detail}
             for p in diag.supplied

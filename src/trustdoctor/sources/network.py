@@ -2,7 +2,10 @@
 
 One handshake, verification off: we want what the server *sends*, not what a
 client would accept; judging happens later, offline, for every client model.
-The handshake runs over pyOpenSSL in memory-BIO mode on our own socket, so:
+The handshake runs in memory-BIO mode on our own socket, over the standard
+library's ``ssl`` when this Python can hand over the peer chain as sent
+(``get_unverified_chain``, 3.10+), else over pyOpenSSL (importing pyOpenSSL
+costs ~20-35 ms of a cold ``diagnose``; ``ssl`` is a few).  Either way:
 
 * every byte is bounded by one overall deadline (:mod:`.wire`);
 * the first bytes are inspected before OpenSSL sees them, so "plain HTTP on
@@ -12,7 +15,15 @@ The handshake runs over pyOpenSSL in memory-BIO mode on our own socket, so:
   recovered from the raw records (:mod:`.tlsrecord`);
 * a server that wants a client certificate still yields its chain (TLS 1.2
   sends Certificate before CertificateRequest; in TLS 1.3 the client has the
-  server's chain before it answers).
+  server's chain before it answers), and the request is reported in both:
+  pyOpenSSL's state callback sees it; with ``ssl``, our own answer shows it
+  (a client sends a Certificate message only when asked, readable in clear
+  in TLS 1.2 and by the size of our last flight in TLS 1.3), so no Python
+  callback runs in the middle of every handshake.
+
+A TLS 1.3 list over the 100 KiB limit is encrypted under a secret only
+pyOpenSSL's key-log callback hands over: that rare case takes a second
+connection over pyOpenSSL (TLS 1.2 lists are read from the first one).
 
 Connection problems are results: :class:`~trustdoctor.errors.ConnectError`
 with a stable ``code`` (``unreachable``, ``timeout``, ``not-tls``,
@@ -23,21 +34,19 @@ target (or the proxy) is ever contacted.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import __version__
 from ..errors import ConnectError, UsageError
-from ..model.cert import Provenance, from_certificate
+from ..model.cert import CertInfo, Provenance, from_certificate
 from ..model.diagnosis import PresentedCert
 from ..model.target import Target, format_hostport, is_ip_literal, parse_hostport
-from .http import open_tunnel, select_proxy
 from .wire import Wire, dial, resolve
-
-if TYPE_CHECKING:
-    from cryptography import x509
 
 # More certificates than this are not a chain but an attack or an accident;
 # keep the first MAX_CHAIN and say so (real chains have 2-5; Go's and
@@ -154,6 +163,7 @@ def fetch_chain(
     env: Mapping[str, str] | None = None,
     family: int = 0,
     address: str | None = None,
+    engine: str = "auto",
 ) -> FetchResult:
     """Connect to ``target``, do one handshake, and return what the server presented.
 
@@ -167,6 +177,9 @@ def fetch_chain(
         family: ``socket.AF_INET``/``AF_INET6`` to force one family, 0 for any.
         address: connect to this IP (``ip`` or ``ip:port``/``[v6]:port``)
             instead of resolving, e.g. one of :func:`resolve_addresses`.
+        engine: ``auto`` (the standard library when it can, see the module
+            doc), ``stdlib`` or ``openssl`` (pyOpenSSL); both report the same
+            facts (tests/network/test_network_engines.py).
 
     Raises:
         ConnectError: the handshake could not deliver a chain (see module doc).
@@ -176,17 +189,47 @@ def fetch_chain(
         raise UsageError(
             f"--timeout must be a number of seconds between 0 and {MAX_TIMEOUT:g}, not {timeout!r}"
         )
+    if engine not in ENGINES:
+        raise UsageError(f"unknown handshake engine {engine!r} (known: {', '.join(ENGINES)})")
     start = time.monotonic()
+    use = ("stdlib" if stdlib_capable() else "openssl") if engine == "auto" else engine
+    if use == "stdlib" and not stdlib_capable():
+        raise UsageError("this Python's ssl module cannot report the peer chain as sent")
+    try:
+        return _fetch_once(target, timeout, proxy, env, family, address, start, use)
+    except _NeedOpenSSL:
+        # A TLS 1.3 certificate list over OpenSSL's limit: only pyOpenSSL's
+        # key-log callback yields the secret that decrypts it (rare).
+        return _fetch_once(target, timeout, proxy, env, family, address, start, "openssl")
+
+
+def _fetch_once(
+    target: Target,
+    timeout: float,
+    proxy: str | None,
+    env: Mapping[str, str] | None,
+    family: int,
+    address: str | None,
+    start: float,
+    engine: str,
+) -> FetchResult:
     deadline = start + timeout
-    # A STARTTLS dialogue is no https:// request: only --proxy applies to it.
-    spec = select_proxy(
-        target.starttls or target.scheme,
-        target.host,
-        target.port,
-        connect_host=target.connect_host,
-        proxy=proxy,
-        env=env,
-    )
+    spec = None
+    # Every proxy variable names "proxy" (http.PROXY_VARS): without one, and
+    # without --proxy, the connection is direct and the HTTP stack (proxy
+    # parsing, CONNECT) is not even imported.
+    if proxy is not None or (env and any("proxy" in k.lower() for k in env)):
+        from .http import select_proxy
+
+        # A STARTTLS dialogue is no https:// request: only --proxy applies to it.
+        spec = select_proxy(
+            target.starttls or target.scheme,
+            target.host,
+            target.port,
+            connect_host=target.connect_host,
+            proxy=proxy,
+            env=env,
+        )
     notes: list[str] = []
     if spec is not None and spec.note:
         notes.append(spec.note)
@@ -208,6 +251,8 @@ def fetch_chain(
         )  # fmt: skip
         wire = Wire(sock, deadline=deadline, timeout=timeout, peer=f"proxy {spec.display}")
         try:
+            from .http import open_tunnel
+
             open_tunnel(wire, spec, dest_host, dest_port, user_agent=f"trustdoctor/{__version__}")
         except BaseException:
             wire.close()
@@ -224,7 +269,8 @@ def fetch_chain(
             from .starttls import negotiate
 
             negotiate(target.starttls, wire)
-        return _handshake(
+        handshake = _handshake_stdlib if engine == "stdlib" else _handshake_openssl
+        return handshake(
             wire,
             target,
             address=connected,
@@ -236,15 +282,494 @@ def fetch_chain(
         wire.close()
 
 
-# -- the handshake ---------------------------------------------------------------
+# -- what both engines share -----------------------------------------------------------
+
+ENGINES = ("auto", "stdlib", "openssl")
+
+# The Certificate handshake message (RFC 8446 §4.4.2, RFC 5246 §7.4.2).
+_CERTIFICATE = 11
+
+# Protocol version numbers → the names OpenSSL's SSL_get_version gives them.
+_VERSION_NAMES = {0x0300: "SSLv3", 0x0301: "TLSv1", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2",
+                  0x0304: "TLSv1.3"}  # fmt: skip
+_VERSION_NUMBERS = {name: number for number, name in _VERSION_NAMES.items()}
+
+
+class _NeedOpenSSL(Exception):
+    """The stdlib engine cannot read this handshake; pyOpenSSL must redo it."""
 
 
 class _State:
-    """What the OpenSSL callbacks saw during one handshake."""
+    """What pyOpenSSL's callbacks saw during one handshake."""
 
     def __init__(self) -> None:
         self.cert_requested = False
-        self.server_hs_secret: bytes | None = None
+        self.server_hs_secret: bytes | None = None  # from the key log
+
+
+def _ssl_reason(exc: Exception) -> str:
+    """OpenSSL's reason strings from an ``SSL.Error`` (pyOpenSSL), joined."""
+    args = exc.args[0] if exc.args else None
+    if isinstance(args, list):
+        reasons = [str(t[2]) for t in args if isinstance(t, tuple) and len(t) == 3 and t[2]]
+        if reasons:
+            return "; ".join(dict.fromkeys(reasons))
+    return str(exc) or type(exc).__name__
+
+
+def _explain(reason: str) -> str:
+    low = reason.lower()
+    for key, hint in _REASON_HINTS:
+        if key in low:
+            return f"{reason} ({hint})"
+    return reason
+
+
+def _looks_like_tls(first: bytes) -> bool:
+    """The cheap common case of :func:`.tlsrecord.sniff`: a handshake (22) or
+    alert (21) record of version 3.x.  Anything else goes to ``sniff`` (whose
+    module is imported only then) to be named."""
+    return bool(first) and first[0] in (21, 22) and (len(first) < 2 or first[1] == 3)
+
+
+def _safe(fn: Any) -> Any:
+    try:
+        return fn()
+    except Exception:
+        return None
+
+
+def _check_first_bytes(wire: Wire, rx: bytearray, data: bytes) -> None:
+    """``not-tls`` with a description when the server's first bytes cannot be TLS."""
+    if len(rx) < 5 and not _looks_like_tls(bytes(rx + data)):
+        from .tlsrecord import sniff
+
+        s = sniff(bytes(rx + data)[:512])
+        if not s.tls:
+            raise ConnectError(
+                f"{wire.peer}: not TLS: the server sent {s.what}: {s.excerpt!r}", "not-tls"
+            ) from None
+
+
+def _closed_error(wire: Wire, rx: bytearray) -> ConnectError:
+    if rx:
+        return ConnectError(
+            f"{wire.peer}: connection closed during the TLS handshake after {len(rx)} bytes",
+            "handshake-failed",
+        )
+    return ConnectError(
+        f"{wire.peer}: closed the connection without answering the TLS ClientHello",
+        "handshake-failed",
+    )
+
+
+def _too_much(wire: Wire) -> ConnectError:
+    return ConnectError(
+        f"{wire.peer}: more than {MAX_HANDSHAKE_BYTES // (1024 * 1024)} MiB "
+        "received without completing the handshake",
+        "handshake-failed",
+    )
+
+
+def _failed_after_certs(reason: str, state: _State) -> str:
+    if state.cert_requested:
+        return (
+            f"{reason} (the server asked for a client certificate and ended the "
+            "handshake without one)"
+        )
+    return _explain(reason)
+
+
+def _oversized_note() -> str:
+    return (
+        "the server's certificate list is larger than OpenSSL's "
+        f"{OPENSSL_MAX_CERT_LIST // 1024} KiB limit: OpenSSL-based clients (curl, "
+        "Python, Node, openssl) fail with 'excessive message size'; read from the raw "
+        "handshake instead"
+    )
+
+
+def _result(
+    wire: Wire,
+    target: Target,
+    certs: list[tuple[int, CertInfo | Exception]],
+    count: int,
+    *,
+    address: str,
+    proxy_used: str | None,
+    start: float,
+    notes: list[str],
+    version: str | None,
+    cipher: str | None,
+    alpn: str | None,
+    cert_requested: bool,
+    error: str | None,
+) -> FetchResult:
+    """The :class:`FetchResult` both engines build from what they read."""
+    if len(certs) > MAX_CHAIN:
+        notes.append(f"the server sent {count} certificates; only the first {MAX_CHAIN} are kept")
+        certs = certs[:MAX_CHAIN]
+    source = f"tls://{target.hostport}"
+    presented: list[PresentedCert] = []
+    for i, info in certs:
+        if isinstance(info, Exception):  # names are parsed lazily: a bad UTF8String fails here
+            notes.append(f"certificate #{i + 1} could not be parsed ({info}); skipped")
+            continue
+        presented.append(
+            PresentedCert(
+                cert=info, provenance=Provenance(source=source, index=i, detail="presented")
+            )
+        )
+    chain = tuple(presented)
+    if not chain:
+        raise ConnectError(
+            f"{wire.peer}: the server presented no certificate"
+            + (f" ({error})" if error else "")
+            + (" (anonymous or PSK cipher suite?)" if error is None else ""),
+            "handshake-failed",
+        )
+    return FetchResult(
+        target=target,
+        address=address,
+        tls_version=version,
+        cipher=cipher,
+        alpn=alpn,
+        chain=chain,
+        client_cert_requested=cert_requested,
+        proxy_used=proxy_used,
+        elapsed_ms=round((time.monotonic() - start) * 1000, 1),
+        presented_count=count,
+        handshake_error=error,
+        notes=tuple(notes),
+    )
+
+
+# Presented certificates parsed once per process and content: a scan meets
+# the same intermediates (and, across nodes, the same leaves) over and over.
+# Bounded, least recently used first out, so memory stays flat whatever the
+# number of targets.
+_PARSED: OrderedDict[bytes, CertInfo | Exception] = OrderedDict()
+_PARSED_MAX = 512
+_PARSED_LOCK = threading.Lock()
+
+
+def parse_presented(der: bytes) -> CertInfo | Exception:
+    """DER → :class:`CertInfo` (memoised), or the exception saying why not."""
+    with _PARSED_LOCK:
+        hit = _PARSED.get(der)
+        if hit is not None:
+            _PARSED.move_to_end(der)
+            return hit
+    info: CertInfo | Exception
+    from cryptography import x509
+
+    try:
+        info = from_certificate(x509.load_der_x509_certificate(der))
+    except (ValueError, TypeError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
+        info = exc
+    with _PARSED_LOCK:
+        _PARSED[der] = info
+        if len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    return info
+
+
+def _parse_ders(ders: list[bytes]) -> tuple[list[tuple[int, CertInfo | Exception]], int]:
+    return [(i, parse_presented(der)) for i, der in enumerate(ders[: MAX_CHAIN + 1])], len(ders)
+
+
+def _read_raw_chain(wire: Wire, rx: bytearray, state: _State) -> list[bytes]:
+    """Keep reading until the Certificate message is complete, then parse it ourselves."""
+    from .tlsrecord import extract_certificates
+
+    last_try = 0
+    while True:
+        # Re-parsing is O(size): try when the data grew by half, or when the
+        # server paused (its flight is complete), not after every segment.
+        if len(rx) >= last_try * 1.5 or not wire.readable_now():
+            last_try = len(rx)
+            ders = extract_certificates(bytes(rx), server_handshake_secret=state.server_hs_secret)
+            if ders is not None:
+                return ders
+        data = wire.recv(during="reading an oversized certificate list")
+        if not data:
+            ders = extract_certificates(bytes(rx), server_handshake_secret=state.server_hs_secret)
+            if ders is not None:
+                return ders
+            raise ConnectError(
+                f"{wire.peer}: connection closed in the middle of an oversized certificate list "
+                f"({len(rx)} bytes received)",
+                "handshake-failed",
+            )
+        rx += data
+        if len(rx) > MAX_HANDSHAKE_BYTES:
+            raise ConnectError(
+                f"{wire.peer}: certificate list larger than "
+                f"{MAX_HANDSHAKE_BYTES // (1024 * 1024)} MiB",
+                "handshake-failed",
+            )
+
+
+# -- the standard library's ssl ----------------------------------------------------------
+
+
+def stdlib_capable() -> bool:
+    """This Python's ``ssl`` gives the unverified peer chain as sent
+    (CPython 3.10+: ``_SSLSocket.get_unverified_chain``)."""
+    global _CAPABLE
+    if _CAPABLE is None:
+        try:
+            import _ssl
+
+            sock = getattr(_ssl, "_SSLSocket", None)
+            _CAPABLE = hasattr(sock, "get_unverified_chain") and hasattr(_ssl, "ENCODING_DER")
+        except ImportError:  # pragma: no cover - a Python without ssl
+            _CAPABLE = False
+    return _CAPABLE
+
+
+_CAPABLE: bool | None = None
+_CONTEXTS: dict[bool, Any] = {}
+_CONTEXT_LOCK = threading.Lock()
+
+# SSL_OP_LEGACY_SERVER_CONNECT (ssl.h); ``ssl`` names it only from 3.12.
+_OP_LEGACY_SERVER_CONNECT = 0x4
+
+# TLS record content types (RFC 8446 §5.1) and the client Certificate message.
+_CCS, _HANDSHAKE, _APPLICATION_DATA = 20, 22, 23
+
+
+def _stdlib_context(alpn: bool) -> Any:
+    """One client context per process and ALPN choice (contexts are thread-safe
+    and costly to make; every connection gets its own SSLObject)."""
+    with _CONTEXT_LOCK:
+        ctx = _CONTEXTS.get(alpn)
+        if ctx is not None:
+            return ctx
+        import ssl
+        import warnings
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        # Capture only: verification happens offline against every client model.
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        # No tickets: a resumed session carries no peer chain (and no session
+        # is ever offered back: each SSLObject starts afresh).
+        ctx.options |= ssl.OP_NO_TICKET | ssl.OP_NO_COMPRESSION | _OP_LEGACY_SERVER_CONNECT
+        # Reach old servers too (TLS 1.0/1.1, small keys, legacy ciphers): we only
+        # look at what they present; OpenSSL 3 hides these behind SECLEVEL=0.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+        with contextlib.suppress(ssl.SSLError):  # depends on the OpenSSL build
+            ctx.set_ciphers("ALL:@SECLEVEL=0")
+        if alpn:
+            ctx.set_alpn_protocols([p.decode("ascii") for p in HTTP_ALPN])
+        _CONTEXTS[alpn] = ctx
+        return ctx
+
+
+def _stdlib_reason(exc: Exception) -> str:
+    """OpenSSL's reason string from an ``ssl.SSLError`` (as pyOpenSSL words it):
+    ``[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)`` →
+    ``wrong version number``."""
+    text = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+    if text.startswith("["):
+        text = text.split("] ", 1)[-1]
+    cut = text.rfind(" (_ssl.c:")
+    if cut > 0:
+        text = text[:cut]
+    return text or type(exc).__name__
+
+
+def _stdlib_certs(obj: Any) -> list[bytes]:
+    """The peer chain as the server sent it (leaf first), DER; [] if none yet."""
+    import _ssl
+
+    try:
+        chain = obj._sslobj.get_unverified_chain()
+    except Exception:  # pragma: no cover
+        return []
+    return [c.public_bytes(_ssl.ENCODING_DER) for c in chain or ()]
+
+
+def _records(data: bytes) -> list[tuple[int, bytes]]:
+    """Complete TLS records ``(content type, body)`` in ``data``."""
+    out: list[tuple[int, bytes]] = []
+    pos = 0
+    while pos + 5 <= len(data):
+        n = int.from_bytes(data[pos + 3 : pos + 5], "big")
+        out.append((data[pos], data[pos + 5 : pos + 5 + n]))
+        pos += 5 + n
+    return out
+
+
+def _server_hello_version(rx: bytes) -> int | None:
+    """The version the server chose (its ServerHello, always in clear text)."""
+    from .tlsrecord import extract_server_hello
+
+    hello = extract_server_hello(rx)
+    return hello.version if hello is not None else None
+
+
+def _sent_certificate(sent: bytes, version: int | None, cipher: str | None) -> bool:
+    """Whether our own flight holds a Certificate message, i.e. the server asked
+    for one (we have none, so it is empty; a client sends one only when asked,
+    RFC 5246 §7.4.6, RFC 8446 §4.4.2).
+
+    TLS 1.2 and earlier: our handshake messages before ChangeCipherSpec are in
+    clear text.  TLS 1.3: what follows ServerHello is encrypted, but our last
+    flight is the Finished message alone unless a Certificate precedes it:
+    more than one encrypted record, or one longer than a Finished (the hash
+    of the suite, its header, the inner type and the 16-byte tag).
+    """
+    records = _records(sent)
+    if version is not None and version >= 0x0304:
+        sealed = [body for t, body in records if t == _APPLICATION_DATA]
+        if len(sealed) >= 2:
+            return True
+        finished = (48 if cipher and cipher.endswith("SHA384") else 32) + 4 + 1 + 16
+        return bool(sealed) and len(sealed[0]) > finished
+    stream = bytearray()
+    for t, body in records:
+        if t == _CCS:
+            break
+        if t == _HANDSHAKE:
+            stream += body
+    pos = 0
+    while pos + 4 <= len(stream):
+        if stream[pos] == _CERTIFICATE:
+            return True
+        pos += 4 + int.from_bytes(stream[pos + 1 : pos + 4], "big")
+    return False
+
+
+def _send_out(out: Any, wire: Wire, sent: bytearray, *, best_effort: bool = False) -> None:
+    data = out.read()
+    if not data:
+        return
+    if len(sent) < 65536:  # our own flights: a few hundred bytes (kept to read them back)
+        sent += data
+    try:
+        wire.send(data, during="during the TLS handshake")
+    except ConnectError:
+        if not best_effort:
+            raise
+
+
+def _handshake_stdlib(
+    wire: Wire,
+    target: Target,
+    *,
+    address: str,
+    proxy_used: str | None,
+    start: float,
+    notes: list[str],
+) -> FetchResult:
+    import ssl
+
+    ctx = _stdlib_context(target.alpn)
+    incoming, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    # Bytes: ssl would otherwise run an A-label name through the idna codec.
+    sni = target.sni.encode("ascii") if target.sni is not None else None
+    obj = ctx.wrap_bio(incoming, out, server_hostname=sni)
+    rx = bytearray(wire.buffer)  # every byte the server sent since TLS began
+    wire.buffer.clear()
+    if rx:
+        incoming.write(bytes(rx))
+    sent = bytearray()  # every byte we sent
+    during = "during the TLS handshake"
+    error: str | None = None
+    oversized = False
+    while True:
+        try:
+            obj.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            _send_out(out, wire, sent)
+            try:
+                data = wire.recv(during=during)
+            except ConnectError as exc:
+                if _stdlib_certs(obj):
+                    error = exc.message
+                    break
+                raise
+            if not data:
+                if _stdlib_certs(obj):
+                    error = "the server closed the connection after sending its certificates"
+                    break
+                raise _closed_error(wire, rx) from None
+            _check_first_bytes(wire, rx, data)
+            rx += data
+            if len(rx) > MAX_HANDSHAKE_BYTES:
+                raise _too_much(wire) from None
+            incoming.write(data)
+        except ssl.SSLError as exc:
+            reason = _stdlib_reason(exc)
+            if "excessive message size" in reason.lower():
+                # Keep quiet (no alert) so the server goes on sending the list.
+                oversized = True
+                error = reason
+                break
+            _send_out(out, wire, sent, best_effort=True)  # let the alert reach the server
+            if _stdlib_certs(obj):
+                chosen = _server_hello_version(bytes(rx))
+                suite = _safe(obj.cipher)
+                name = suite[0] if isinstance(suite, tuple) and suite else None
+                state = _State()
+                state.cert_requested = _sent_certificate(bytes(sent), chosen, name)
+                error = _failed_after_certs(reason, state)
+                break
+            raise ConnectError(
+                f"{wire.peer}: TLS handshake failed: {_explain(reason)}", "handshake-failed"
+            ) from None
+
+    if error is None:  # our last flight (Finished, and a Certificate if asked)
+        _send_out(out, wire, sent, best_effort=True)
+    negotiated = None
+    if oversized:
+        negotiated = _server_hello_version(bytes(rx))
+        if negotiated is None or negotiated >= 0x0304:
+            raise _NeedOpenSSL  # TLS 1.3: encrypted under a secret ssl does not give
+        ders = _read_raw_chain(wire, rx, _State())  # TLS 1.2: in clear text
+        notes.append(_oversized_note())
+    else:
+        ders = _stdlib_certs(obj)
+    certs, count = _parse_ders(ders)
+
+    version: str | None = obj.version()
+    if version is None:  # the handshake did not finish: the version negotiated
+        if negotiated is None:
+            negotiated = _server_hello_version(bytes(rx))
+        version = _VERSION_NAMES.get(negotiated) if negotiated is not None else None
+    number = _VERSION_NUMBERS.get(version) if version else None
+    cipher = _safe(obj.cipher)
+    cipher_name = cipher[0] if isinstance(cipher, tuple) and cipher else None
+    alpn = _safe(obj.selected_alpn_protocol) if target.alpn else None
+    # (before close_notify, itself one more sealed record in TLS 1.3)
+    requested = _sent_certificate(bytes(sent), number, cipher_name)
+    if error is None:
+        with contextlib.suppress(ssl.SSLError):
+            obj.unwrap()  # close_notify
+        _send_out(out, wire, sent, best_effort=True)
+    return _result(
+        wire,
+        target,
+        certs,
+        count,
+        address=address,
+        proxy_used=proxy_used,
+        start=start,
+        notes=notes,
+        version=version,
+        cipher=cipher_name,
+        alpn=alpn if isinstance(alpn, str) and alpn else None,
+        cert_requested=requested,
+        error=error,
+    )
+
+
+# -- pyOpenSSL ---------------------------------------------------------------------------
 
 
 def _make_connection(target: Target, state: _State) -> Any:
@@ -307,25 +832,7 @@ def _flush(conn: Any, wire: Wire, *, best_effort: bool = False) -> None:
             raise
 
 
-def _ssl_reason(exc: Exception) -> str:
-    """OpenSSL's reason strings from an ``SSL.Error``, joined."""
-    args = exc.args[0] if exc.args else None
-    if isinstance(args, list):
-        reasons = [str(t[2]) for t in args if isinstance(t, tuple) and len(t) == 3 and t[2]]
-        if reasons:
-            return "; ".join(dict.fromkeys(reasons))
-    return str(exc) or type(exc).__name__
-
-
-def _explain(reason: str) -> str:
-    low = reason.lower()
-    for key, hint in _REASON_HINTS:
-        if key in low:
-            return f"{reason} ({hint})"
-    return reason
-
-
-def _handshake(
+def _handshake_openssl(
     wire: Wire,
     target: Target,
     *,
@@ -365,32 +872,11 @@ def _handshake(
                 if _peer_certs(conn):
                     error = "the server closed the connection after sending its certificates"
                     break
-                if rx:
-                    raise ConnectError(
-                        f"{wire.peer}: connection closed during the TLS handshake "
-                        f"after {len(rx)} bytes",
-                        "handshake-failed",
-                    ) from None
-                raise ConnectError(
-                    f"{wire.peer}: closed the connection without answering the TLS ClientHello",
-                    "handshake-failed",
-                ) from None
-            if len(rx) < 5 and not _looks_like_tls(bytes(rx + data)):
-                from .tlsrecord import sniff
-
-                s = sniff(bytes(rx + data)[:512])
-                if not s.tls:
-                    raise ConnectError(
-                        f"{wire.peer}: not TLS: the server sent {s.what}: {s.excerpt!r}",
-                        "not-tls",
-                    ) from None
+                raise _closed_error(wire, rx) from None
+            _check_first_bytes(wire, rx, data)
             rx += data
             if len(rx) > MAX_HANDSHAKE_BYTES:
-                raise ConnectError(
-                    f"{wire.peer}: more than {MAX_HANDSHAKE_BYTES // (1024 * 1024)} MiB "
-                    "received without completing the handshake",
-                    "handshake-failed",
-                ) from None
+                raise _too_much(wire) from None
         except SSL.Error as exc:
             reason = _ssl_reason(exc)
             if "excessive message size" in reason.lower():
@@ -400,29 +886,20 @@ def _handshake(
                 break
             _flush(conn, wire, best_effort=True)  # let the alert reach the server
             if _peer_certs(conn):
-                if state.cert_requested:
-                    error = (
-                        f"{reason} (the server asked for a client certificate and ended the "
-                        "handshake without one)"
-                    )
-                else:
-                    error = _explain(reason)
+                error = _failed_after_certs(reason, state)
                 break
             raise ConnectError(
                 f"{wire.peer}: TLS handshake failed: {_explain(reason)}", "handshake-failed"
             ) from None
 
+    certs: list[tuple[int, CertInfo | Exception]]
     if oversized:
         ders = _read_raw_chain(wire, rx, state)
-        notes.append(
-            "the server's certificate list is larger than OpenSSL's "
-            f"{OPENSSL_MAX_CERT_LIST // 1024} KiB limit: OpenSSL-based clients (curl, "
-            "Python, Node, openssl) fail with 'excessive message size'; read from the raw "
-            "handshake instead"
-        )
-        certs, count = _parse_ders(ders, notes)
+        notes.append(_oversized_note())
+        certs, count = _parse_ders(ders)
     else:
-        certs, count = _from_openssl(conn, notes)
+        raw = _peer_certs(conn)
+        certs, count = [(i, _openssl_cert(c)) for i, c in enumerate(raw)], len(raw)
 
     version = _safe(conn.get_protocol_version_name)
     if version in ("unknown", "Unknown", ""):
@@ -434,59 +911,21 @@ def _handshake(
         with contextlib.suppress(SSL.Error):
             conn.shutdown()
         _flush(conn, wire, best_effort=True)
-
-    if len(certs) > MAX_CHAIN:
-        notes.append(f"the server sent {count} certificates; only the first {MAX_CHAIN} are kept")
-        certs = certs[:MAX_CHAIN]
-    source = f"tls://{target.hostport}"
-    presented: list[PresentedCert] = []
-    for i, c in certs:
-        try:
-            info = from_certificate(c)
-        except ValueError as exc:  # names are parsed lazily: a bad UTF8String fails here
-            notes.append(f"certificate #{i + 1} could not be parsed ({exc}); skipped")
-            continue
-        presented.append(
-            PresentedCert(
-                cert=info, provenance=Provenance(source=source, index=i, detail="presented")
-            )
-        )
-    chain = tuple(presented)
-    if not chain:
-        raise ConnectError(
-            f"{wire.peer}: the server presented no certificate"
-            + (f" ({error})" if error else "")
-            + (" (anonymous or PSK cipher suite?)" if error is None else ""),
-            "handshake-failed",
-        )
-    return FetchResult(
-        target=target,
+    return _result(
+        wire,
+        target,
+        certs,
+        count,
         address=address,
-        tls_version=version if isinstance(version, str) else None,
+        proxy_used=proxy_used,
+        start=start,
+        notes=notes,
+        version=version if isinstance(version, str) else None,
         cipher=cipher if isinstance(cipher, str) else None,
         alpn=alpn,
-        chain=chain,
-        client_cert_requested=state.cert_requested,
-        proxy_used=proxy_used,
-        elapsed_ms=round((time.monotonic() - start) * 1000, 1),
-        presented_count=count,
-        handshake_error=error,
-        notes=tuple(notes),
+        cert_requested=state.cert_requested,
+        error=error,
     )
-
-
-def _looks_like_tls(first: bytes) -> bool:
-    """The cheap common case of :func:`.tlsrecord.sniff`: a handshake (22) or
-    alert (21) record of version 3.x.  Anything else goes to ``sniff`` (whose
-    module is imported only then) to be named."""
-    return bool(first) and first[0] in (21, 22) and (len(first) < 2 or first[1] == 3)
-
-
-def _safe(fn: Any) -> Any:
-    try:
-        return fn()
-    except Exception:
-        return None
 
 
 def _peer_certs(conn: Any) -> list[Any]:
@@ -497,61 +936,16 @@ def _peer_certs(conn: Any) -> list[Any]:
     return list(chain or [])
 
 
-def _from_openssl(conn: Any, notes: list[str]) -> tuple[list[tuple[int, x509.Certificate]], int]:
-    """The peer chain as OpenSSL parsed it, converted one by one."""
-    out: list[tuple[int, x509.Certificate]] = []
-    raw = _peer_certs(conn)
-    for i, c in enumerate(raw):
-        try:
-            out.append((i, c.to_cryptography()))
-        except Exception as exc:
-            notes.append(
-                f"certificate #{i + 1} could not be parsed ({type(exc).__name__}); skipped"
-            )
-    return out, len(raw)
+def _openssl_cert(c: Any) -> CertInfo | Exception:
+    """A pyOpenSSL certificate as :class:`CertInfo`, or why it cannot be."""
+    try:
+        der = c.to_cryptography().public_bytes(_DER())
+    except Exception as exc:
+        return ValueError(type(exc).__name__)
+    return parse_presented(der)
 
 
-def _parse_ders(
-    ders: list[bytes], notes: list[str]
-) -> tuple[list[tuple[int, x509.Certificate]], int]:
-    from cryptography import x509
+def _DER() -> Any:
+    from cryptography.hazmat.primitives.serialization import Encoding
 
-    out: list[tuple[int, x509.Certificate]] = []
-    for i, der in enumerate(ders[: MAX_CHAIN + 1]):
-        try:
-            out.append((i, x509.load_der_x509_certificate(der)))
-        except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
-            notes.append(f"certificate #{i + 1} could not be parsed ({exc}); skipped")
-    return out, len(ders)
-
-
-def _read_raw_chain(wire: Wire, rx: bytearray, state: _State) -> list[bytes]:
-    """Keep reading until the Certificate message is complete, then parse it ourselves."""
-    from .tlsrecord import extract_certificates
-
-    last_try = 0
-    while True:
-        # Re-parsing is O(size): try when the data grew by half, or when the
-        # server paused (its flight is complete), not after every segment.
-        if len(rx) >= last_try * 1.5 or not wire.readable_now():
-            last_try = len(rx)
-            ders = extract_certificates(bytes(rx), server_handshake_secret=state.server_hs_secret)
-            if ders is not None:
-                return ders
-        data = wire.recv(during="reading an oversized certificate list")
-        if not data:
-            ders = extract_certificates(bytes(rx), server_handshake_secret=state.server_hs_secret)
-            if ders is not None:
-                return ders
-            raise ConnectError(
-                f"{wire.peer}: connection closed in the middle of an oversized certificate list "
-                f"({len(rx)} bytes received)",
-                "handshake-failed",
-            )
-        rx += data
-        if len(rx) > MAX_HANDSHAKE_BYTES:
-            raise ConnectError(
-                f"{wire.peer}: certificate list larger than "
-                f"{MAX_HANDSHAKE_BYTES // (1024 * 1024)} MiB",
-                "handshake-failed",
-            )
+    return Encoding.DER

@@ -187,6 +187,28 @@ def parse_server_hello(body: bytes) -> ServerHello | None:
     return ServerHello(version, suite, random == HRR_RANDOM)
 
 
+def extract_server_hello(data: bytes) -> ServerHello | None:
+    """The ServerHello the server settled on (after a HelloRetryRequest), from
+    every byte it sent since its first TLS record; ``None`` if not there yet."""
+    records, _ = parse_records(data)
+    plain = bytearray()
+    hello: ServerHello | None = None
+    for rec in records:
+        if rec.content_type != HANDSHAKE:
+            if rec.content_type == CHANGE_CIPHER_SPEC:
+                continue
+            break
+        plain += rec.body
+        msgs = _handshake_messages(bytes(plain))
+        hellos = [parse_server_hello(b) for t, b in msgs if t == SERVER_HELLO]
+        found = next((h for h in reversed(hellos) if h and not h.retry_request), None)
+        if found is not None:
+            hello = found
+            if found.version >= 0x0304:
+                break  # the rest is encrypted
+    return hello
+
+
 def extract_certificates(
     data: bytes, *, server_handshake_secret: bytes | None = None
 ) -> list[bytes] | None:
