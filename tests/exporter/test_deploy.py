@@ -1,6 +1,8 @@
 """The deployment files: alert rules (promtool), the Helm chart rendered by Helm's own
 engine (helm-python-sdk) and validated offline against the Kubernetes schemas
-(kubernetes-validate), the plain manifests kept equal to the chart, the systemd units."""
+(kubernetes-validate) — the exporter's DaemonSet and /probe Deployment, and the web
+page (`serve.*`) — the plain manifests kept equal to the chart, the image, the
+systemd units."""
 
 from __future__ import annotations
 
@@ -93,6 +95,16 @@ def test_chart_renders_valid_kubernetes_objects(values_file: Path | None, tmp_pa
     args = pod["containers"][0]["args"]
     assert ("--scan-processes" in args) is hostpid
     assert "--root=/host" in args
+    # Every other workload (the /probe and serve Deployments) is locked down too.
+    for dep in (d for d in docs if d["kind"] == "Deployment"):
+        pod = dep["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["automountServiceAccountToken"] is False
+        for c in pod["containers"]:
+            sc = c["securityContext"]
+            assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
+            assert sc["capabilities"] == {"drop": ["ALL"]}
+            assert c["resources"]["limits"]["memory"] and c["resources"]["limits"]["cpu"]
 
 
 def test_probe_deployment_and_operator_objects() -> None:
@@ -122,15 +134,206 @@ def test_probe_deployment_and_operator_objects() -> None:
 
 def test_plain_manifests_are_the_chart() -> None:
     pytest.importorskip("helm_python.chart", reason="helm-python-sdk (Helm's engine)")
-    done = subprocess.run([sys.executable, str(DEPLOY / "render_manifests.py"), "--check"])
-    assert done.returncode == 0, "deploy/manifests is stale: run python deploy/render_manifests.py"
+    done = subprocess.run(
+        [sys.executable, str(DEPLOY / "render_manifests.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, (
+        done.stderr + "deploy/manifests is stale: run python deploy/render_manifests.py"
+    )
     kv = pytest.importorskip("kubernetes_validate")
-    docs = [
-        d for d in yaml.safe_load_all((DEPLOY / "manifests" / "trustdoctor.yaml").read_text()) if d
-    ]
-    assert {d["kind"] for d in docs} >= {"DaemonSet", "Deployment", "Service", "ConfigMap"}
-    for d in docs:
+
+    def load(name: str) -> list[dict[str, Any]]:
+        return [d for d in yaml.safe_load_all((DEPLOY / "manifests" / name).read_text()) if d]
+
+    fleet, web = load("trustdoctor.yaml"), load("trustdoctor-serve.yaml")
+    assert {d["kind"] for d in fleet} >= {"DaemonSet", "Deployment", "Service", "ConfigMap"}
+    # The web page is its own file, standing alone: no object shared with the
+    # exporter's file (deleting one never removes the other's), paste-only.
+    assert sorted(d["kind"] for d in web) == ["Deployment", "Service"]
+    assert not [_component(d) for d in fleet if _component(d) == "serve"]
+    assert not {d["metadata"]["name"] for d in fleet} & {d["metadata"]["name"] for d in web}
+    dep = next(d for d in web if d["kind"] == "Deployment")
+    args = dep["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[0] == "serve" and not [a for a in args if a.startswith("--allow-target")]
+    for d in fleet + web:
         kv.validate(d, K8S, strict=True)
+
+
+# -- the web page (`trustdoctor serve`, values `serve.*`; docs/serve.md) -------------------
+
+SERVE_CASES: dict[str, dict[str, Any]] = {
+    "paste-only": {"enabled": True},
+    "allow-targets-configmap": {
+        "enabled": True,
+        "allowTargets": ["registry.corp.example", "*.corp.example", "10.20.0.0/16"],
+        "trust": {"configMap": "team-roots"},
+        "clients": ["go", "openssl"],
+    },
+    "secret-ingress": {
+        "enabled": True,
+        "trust": {"secret": "team-roots"},
+        "ingress": {
+            "enabled": True,
+            "className": "nginx",
+            "host": "trust.corp.example",
+            "tlsSecretName": "trust-tls",
+            "annotations": {"nginx.ingress.kubernetes.io/proxy-body-size": "2m"},
+        },
+    },
+}
+
+
+def _component(d: dict[str, Any]) -> str | None:
+    labels: dict[str, str] = d["metadata"].get("labels") or {}
+    return labels.get("app.kubernetes.io/component")
+
+
+def _serve_args(args: list[str]) -> Any:
+    """The rendered container args, parsed by `trustdoctor serve` itself."""
+    from trustdoctor.cli.main import build_parser
+    from trustdoctor.cli.serve import settings_from_args
+
+    ns = build_parser("serve").parse_args(args)
+    return ns, settings_from_args(ns)
+
+
+@pytest.mark.parametrize("case", SERVE_CASES)
+def test_serve_renders_valid_locked_down_and_paste_only_by_default(case: str) -> None:
+    kv = pytest.importorskip("kubernetes_validate")
+    from trustdoctor.web.settings import WEB_CLIENTS, Settings
+    from trustdoctor.web.targets import parse_allowlist
+
+    s = SERVE_CASES[case]
+    docs = _render({"serve": s})
+    for d in docs:
+        if d["kind"] not in CRDS:
+            kv.validate(d, K8S, strict=True)
+    web = [d for d in docs if _component(d) == "serve"]
+    ingress = bool(s.get("ingress", {}).get("enabled"))
+    assert sorted(d["kind"] for d in web) == sorted(
+        ["Deployment", "Service"] + (["Ingress"] if ingress else [])
+    )
+    dep = next(d for d in web if d["kind"] == "Deployment")
+    pod = dep["spec"]["template"]["spec"]
+    # Non-root, read-only root filesystem, no privilege, no token, limits.
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] not in (None, 0)
+    assert pod["automountServiceAccountToken"] is False
+    assert not pod.get("hostPID") and not pod.get("hostNetwork")
+    (c,) = pod["containers"]
+    sc = c["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert c["resources"]["limits"]["cpu"] and c["resources"]["limits"]["memory"]
+    # One image for the exporter and the page.
+    ds = next(d for d in docs if d["kind"] == "DaemonSet")
+    assert c["image"] == ds["spec"]["template"]["spec"]["containers"][0]["image"]
+    # Nothing writable: the only volume is the team's roots, mounted read-only.
+    mounts = c.get("volumeMounts", [])
+    assert all(m["readOnly"] is True for m in mounts)
+    assert all("emptyDir" not in v and "hostPath" not in v for v in pod.get("volumes", []))
+
+    # The args are what `trustdoctor serve` accepts, and mean what the values say.
+    args = c["args"]
+    assert args[0] == "serve"
+    ns, settings = _serve_args(args)
+    port = next(p["containerPort"] for p in c["ports"] if p["name"] == "http")
+    assert ns.listen == f"0.0.0.0:{port}"
+    allow = s.get("allowTargets", [])
+    assert list(settings.allow_target) == allow
+    assert any(a.startswith("--allow-target") for a in args) is bool(allow)
+    assert parse_allowlist(settings.allow_target).enabled is bool(allow)  # paste-only unless given
+    assert list(settings.clients) == s.get("clients", list(WEB_CLIENTS))
+    if case == "paste-only":  # the chart's defaults are serve's own
+        assert settings == Settings(listen=ns.listen)
+    trust = s.get("trust", {})
+    if trust:
+        (path,) = settings.trust
+        (mount,) = mounts
+        assert mount["mountPath"] == path
+        (vol,) = pod["volumes"]
+        assert vol["name"] == mount["name"]
+        if "configMap" in trust:
+            assert vol["configMap"]["name"] == trust["configMap"]
+        else:
+            assert vol["secret"]["secretName"] == trust["secret"]
+    else:
+        assert settings.trust == () and not mounts and not pod.get("volumes")
+
+    # /healthz as readiness and liveness; the Service and the Ingress reach the pod.
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert c[probe]["httpGet"] == {"path": "/healthz", "port": "http"}
+    svc = next(d for d in web if d["kind"] == "Service")
+    labels = dep["spec"]["template"]["metadata"]["labels"]
+    assert svc["spec"]["selector"].items() <= labels.items()
+    assert dep["spec"]["selector"]["matchLabels"] == svc["spec"]["selector"]
+    assert [p["targetPort"] for p in svc["spec"]["ports"]] == ["http"]
+    if ingress:
+        ing = next(d for d in web if d["kind"] == "Ingress")
+        (rule,) = ing["spec"]["rules"]
+        assert rule["host"] == s["ingress"]["host"]
+        backend = rule["http"]["paths"][0]["backend"]["service"]
+        assert backend == {"name": svc["metadata"]["name"], "port": {"name": "http"}}
+        assert ing["spec"]["tls"] == [{"hosts": [rule["host"]], "secretName": "trust-tls"}]
+        assert ing["spec"]["ingressClassName"] == "nginx"
+        assert ing["metadata"]["annotations"] == s["ingress"]["annotations"]
+
+
+def test_serve_is_off_by_default_and_refuses_ambiguous_values() -> None:
+    assert not [d for d in _render({}) if _component(d) == "serve"]
+    # The ingress only with the page.
+    off = _render({"serve": {"ingress": {"enabled": True, "host": "trust.corp.example"}}})
+    assert not [d for d in off if _component(d) == "serve"]
+    with pytest.raises(Exception, match="configMap or secret, not both"):
+        _render({"serve": {"enabled": True, "trust": {"configMap": "a", "secret": "b"}}})
+    with pytest.raises(Exception, match=r"serve\.ingress\.host is required"):
+        _render({"serve": {"enabled": True, "ingress": {"enabled": True}}})
+
+
+def test_serve_reads_the_team_roots_as_kubelet_mounts_them(tmp_path: Path) -> None:
+    """The chart's --trust directory, laid out as the kubelet mounts a ConfigMap (keys
+    as symlinks into a ..data directory), gives serve its anchors: a chain from the
+    team's private root is trusted with them, and not with the default anchors."""
+    from trustdoctor.lab.pki import hierarchy, make_cert
+    from trustdoctor.web.service import Blob, ChainQuestion, Service
+
+    c = next(
+        d
+        for d in _render({"serve": SERVE_CASES["allow-targets-configmap"]})
+        if d["kind"] == "Deployment" and _component(d) == "serve"
+    )["spec"]["template"]["spec"]["containers"][0]
+    (mount,) = c["volumeMounts"]
+    mounted = tmp_path / mount["mountPath"].lstrip("/")
+    stamp = mounted / "..2024_05_01_12_00_00.000000001"
+    stamp.mkdir(parents=True)
+    h = hierarchy("registry.corp.example")
+    other = make_cert("Another Team Root")
+    (stamp / "corp-root.pem").write_bytes(h.root.pem)
+    (stamp / "lab-root.pem").write_bytes(other.pem)
+    (stamp / "README").write_text("the team's roots\n")
+    (mounted / "..data").symlink_to(stamp.name)
+    for key in ("corp-root.pem", "lab-root.pem", "README"):
+        (mounted / key).symlink_to(f"..data/{key}")
+    args = [a.replace(mount["mountPath"], str(mounted)) for a in c["args"]]
+    _, settings = _serve_args(args)
+    service = Service.start(settings)
+    assert len(service.anchors[0].certs) == 2  # each root once, the README skipped
+    question = ChainQuestion(chain=[Blob("chain", h.fullchain_pem)], host="registry.corp.example")
+    verdict = service.chain(question).to_dict()["verdict"]
+    assert verdict["trusted"] is True, verdict
+    _, default = _serve_args([a for a in args if not a.startswith("--trust")])
+    verdict = Service.start(default).chain(question).to_dict()["verdict"]
+    assert verdict["trusted"] is False and verdict["side"] == "client", verdict
+
+
+def test_one_image_runs_the_exporter_and_the_page() -> None:
+    """The chart runs `serve` from the exporter's image: the image has the web extra."""
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    install = next(line for line in dockerfile.splitlines() if "pip install" in line)
+    assert '".[web]"' in install
+    assert not (DEPLOY / "serve").exists()  # no second image or chart
 
 
 @pytest.mark.skipif(
