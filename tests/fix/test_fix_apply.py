@@ -460,6 +460,29 @@ def test_java_keystore_import(tmp_path: Path, version: str, pkcs12: bool) -> Non
 
 
 @needs_keytool
+def test_java_import_writes_nothing_through_planted_symlinks(tmp_path: Path) -> None:
+    """Names next to the keystore that a temporary file could take are symlinks
+    out of the root: keytool works elsewhere, the files they point to stay."""
+    ca = make_ca(tmp_path)
+    root, ks = _jdk_root(tmp_path, "17.0.9", pkcs12=False)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    planted = []
+    for name in ("keystore", "ca.pem"):
+        victim = outside / name
+        victim.write_text("do not touch\n")
+        planted.append(victim)
+    # The predictable names a copy took next to cacerts (this process runs the fix).
+    pid = os.getpid()
+    (ks.parent / f".cacerts.trustdoctor-tmp-{pid}").symlink_to(planted[0])
+    (ks.parent / f".cacerts.ca.trustdoctor-tmp-{pid}").symlink_to(planted[1])
+    code, _doc, err = _apply(root, ca.path, "--client", "java")
+    assert code == 0, err
+    assert check(root, ca.info, ["java"])["java"].trusted
+    assert all(v.read_text() == "do not touch\n" for v in planted)
+
+
+@needs_keytool
 def test_java_unknown_password_is_left_to_the_user(tmp_path: Path) -> None:
     ca = make_ca(tmp_path)
     root, ks = _jdk_root(tmp_path, "17.0.9", pkcs12=False, password="s3cret-pw")

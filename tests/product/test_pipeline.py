@@ -176,6 +176,34 @@ def test_daemon_clients_judge_the_target_as_their_registry(capsys) -> None:
     assert rc == 0 and doc["verdict"]["trusted"], doc["verdict"]
 
 
+@pytest.mark.parametrize(
+    "target,registry",
+    [
+        ("registry.test", "registry.test"),  # 443: no port, as the reference writes it
+        ("registry.test:5000", "registry.test:5000"),
+        ("[::1]:443", "[::1]"),  # an IPv6 registry keeps its brackets on 443 too
+        ("[::1]:5000", "[::1]:5000"),
+        ("https://10.0.0.7:8443/v2/", "10.0.0.7:8443"),
+    ],
+)
+def test_default_registry_is_spelt_as_the_image_reference(target: str, registry: str) -> None:
+    from trustdoctor.api.context import default_registry
+    from trustdoctor.model.target import parse_target
+
+    assert default_registry(parse_target(target), ("docker",)) == registry
+    assert default_registry(parse_target(target), ("go",)) is None
+
+
+def test_target_that_no_daemon_can_name_is_a_usage_error(capsys) -> None:
+    """Docker's reference grammar has no underscore: say so, and how to go on,
+    before any connection (the port below has no listener)."""
+    rc = main(["diagnose", "my_registry:1", "--client", "docker", "--root", "/nonexistent"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1, err
+    assert "'my_registry:1' is not a registry name" in err and "--registry" in err
+    assert "--registry 'my" not in err  # the user gave no --registry
+
+
 def test_server_option_narrows_the_server_configuration(capsys) -> None:
     with prepared(scenario("missing-intermediate")) as p:
         _, all_ = _json(capsys, ["diagnose", p.target, *_where(p), "--format", "json"])

@@ -172,10 +172,15 @@ def network_env(opts: TrustOptions, ctx: StoreContext | None) -> dict[str, str]:
     this host, ours (``--env`` on top); for ``--root/--image/--pid``, the
     client's (a process's own proxy is the one its connections take)."""
     if ctx is None:
-        return {**os.environ, **(opts.env or {})}
-    if opts.elsewhere:
-        return dict(ctx.env)
-    return {**os.environ, **ctx.env}
+        env = {**os.environ, **(opts.env or {})}
+    elif opts.elsewhere:
+        env = dict(ctx.env)
+    else:
+        env = {**os.environ, **ctx.env}
+    # Only the proxy variables matter to a connection (every one names "proxy",
+    # sources/http.PROXY_VARS): the connection code then scans a handful of
+    # names per target, not the whole environment (a scan makes thousands).
+    return {k: v for k, v in env.items() if "proxy" in k.lower()}
 
 
 def aia_route(
@@ -449,8 +454,18 @@ def default_registry(target: Target, names: Sequence[str]) -> str | None:
     if not any(CLIENTS[c].registry_store for c in names if c in CLIENTS):
         return None
     from ..model.target import format_hostport
+    from ..stores.inspect import is_registry_name
 
-    return target.host if target.port == 443 else format_hostport(target.host, target.port)
+    # The reference names an IPv6 registry in brackets, on 443 too ([::1]/app).
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    name = host if target.port == 443 else format_hostport(target.host, target.port)
+    if not is_registry_name(name):
+        raise UsageError(
+            f"{target.display}: {name!r} is not a registry name docker, containerd and "
+            "CRI-O accept (letters, digits, dots and hyphens): name the registry "
+            "with --registry"
+        )
+    return name
 
 
 def fix_context(

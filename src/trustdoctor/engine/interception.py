@@ -312,17 +312,22 @@ def match_product(names: Sequence[str]) -> tuple[Product, str, str] | None:
 
     Returns the product, the name that matched and a ``FIELD~marker`` description.
     """
-    parsed = [(n, parse_name(n)) for n in names]
-    for product in INSPECTION_PRODUCTS:
-        for marker in product.markers:
-            needle = marker.text.lower()
-            for text, attrs in parsed:
-                for key, value in attrs:
-                    if marker.field not in ("*", key):
-                        continue
-                    if needle in value.lower():
-                        return product, text, f"{key}={value}"
+    # Lower-cased once (markers, then each value): every chain judged comes here.
+    parsed = [(n, [(k, v, v.lower()) for k, v in parse_name(n)]) for n in names]
+    for product, field, needle in _MARKERS:
+        for text, attrs in parsed:
+            for key, value, lowered in attrs:
+                if field not in ("*", key):
+                    continue
+                if needle in lowered:
+                    return product, text, f"{key}={value}"
     return None
+
+
+# (product, field, lower-cased text) in the order of INSPECTION_PRODUCTS.
+_MARKERS: tuple[tuple[Product, str, str], ...] = tuple(
+    (p, m.field, m.text.lower()) for p in INSPECTION_PRODUCTS for m in p.markers
+)
 
 
 def _issuer_path(chain: Sequence[CertInfo]) -> list[CertInfo]:

@@ -87,6 +87,10 @@ _NOT_TLS_SCHEMES: Mapping[str, str] = {
 
 DEFAULT_PORT = 443
 
+# What a target never contains: white space (str.isspace, which \s matches) or
+# a control character.
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+
 # A DNS label as found on real networks: letters, digits, hyphens and also
 # underscores (common in internal and container names, e.g. Docker Compose
 # service names); RFC 1035 limits a label to 63 octets and a name to 253.
@@ -189,7 +193,7 @@ def parse_target(
     text = text.strip()
     if not text:
         raise UsageError("empty target: give host, host:port or a URL such as https://host")
-    if any(c.isspace() for c in text) or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+    if _SPACE_OR_CONTROL.search(text):
         raise UsageError(f"target {raw!r} contains spaces or control characters")
 
     proto: str | None = None

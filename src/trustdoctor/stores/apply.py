@@ -23,7 +23,6 @@ Errors are :class:`~trustdoctor.errors.FixError` (exit 3) or
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import errno
 import hashlib
@@ -31,6 +30,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +39,7 @@ from ..errors import FixError, UnsafePathError
 from ..fixes.model import Action, Plan, Purpose, Step, StepOutcome
 from ..fixes.tables import FORBIDDEN
 from ..model.pem import pem_encode
-from ..sources.atomic import TMP_MARK, WriteError, remove_stale
+from ..sources.atomic import WriteError, remove_stale
 from ..sources.atomic import atomic_write as write_atomically
 
 BACKUP_SUFFIX = ".trustdoctor-bak"
@@ -605,8 +605,13 @@ class Applier:
         keytool = self._keytool_binary()
         if keytool is None:
             return StepOutcome(step, "manual", "keytool not found: run the command shown")
-        tmp = host.parent / f".{host.name}{TMP_MARK}{os.getpid()}"
-        ca_tmp = host.parent / f".{host.name}.ca{TMP_MARK}{os.getpid()}"
+        # keytool edits copies in a private directory (mkdtemp: 0700, a name no
+        # one can guess): a name next to the keystore could be a symlink planted
+        # in the root, and writing through it would write outside where the user
+        # asked.  The result reaches the keystore only through atomic_write.
+        work = Path(tempfile.mkdtemp(prefix="trustdoctor-keytool-"))
+        tmp = work / "keystore"
+        ca_tmp = work / "ca.pem"
         aliases = {e.alias.lower() for e in ks.entries}
         alias = str(p.get("alias") or "trustdoctor")
         if alias.lower() in aliases:
@@ -654,9 +659,7 @@ class Applier:
         except OSError as exc:
             raise FixError(f"{keystore}: cannot prepare the new keystore: {_errmsg(exc)}") from None
         finally:
-            for f in (tmp, ca_tmp):
-                with contextlib.suppress(OSError):
-                    f.unlink()
+            shutil.rmtree(work, ignore_errors=True)
         bak = atomic_write(host, new, backup=True, label=keystore, now=self.now, check_text=False)
         self.changed_files.append(keystore)
         backups = (f"{keystore.rsplit('/', 1)[0]}/{bak}",) if bak else ()

@@ -86,8 +86,15 @@ _REGISTRY = re.compile(
 )
 
 
+def is_registry_name(name: str) -> bool:
+    """Whether ``name`` is a registry ``host[:port]`` as an image reference spells
+    it (docker's reference grammar: RFC 1123 labels or a bracketed IPv6 address;
+    no underscore, no scheme, no path)."""
+    return "://" not in name and "/" not in name and bool(_REGISTRY.match(name))
+
+
 def validate_registry(registry: str) -> str:
-    if "://" in registry or "/" in registry or not _REGISTRY.match(registry):
+    if not is_registry_name(registry):
         raise UsageError(
             f"--registry {registry!r}: expected HOST or HOST:PORT as written in the "
             "image reference "
