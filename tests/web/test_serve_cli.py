@@ -71,7 +71,23 @@ def test_bad_options_are_usage_errors(tmp_path):
         (["serve", "--max-body", "10"], "--max-body must be at least 1024 bytes"),
         (["serve", "--listen", "nowhere"], "--listen: give ADDR:PORT"),
         (["serve", "--client", "nosuch"], "nosuch"),
+        (["serve", "--queue", "-1"], "--queue must be between 0 and 4096"),
     ):
         proc = _run(_MODULES, *argv, cwd=tmp_path)
         first = proc.stderr.splitlines()[0] if proc.stderr else ""
         assert first.startswith("trustdoctor") and msg in first, (argv, proc.stderr[:300])
+
+
+def test_queue_and_concurrency_reach_the_settings():
+    """What bounds the memory of a flood: the waiting queue, the analyses at once
+    and the body limit (uvicorn refuses connections past queue + concurrency + 64)."""
+    from trustdoctor.cli.main import build_parser
+    from trustdoctor.cli.serve import settings_from_args
+
+    args = build_parser("serve").parse_args(
+        ["serve", "--queue", "3", "--concurrency", "2", "--max-body", "4096"]
+    )
+    settings = settings_from_args(args)
+    assert (settings.queue, settings.concurrency, settings.max_body) == (3, 2, 4096)
+    default = settings_from_args(build_parser("serve").parse_args(["serve"]))
+    assert default.queue == 256

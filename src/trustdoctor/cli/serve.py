@@ -70,6 +70,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="analyses at once per worker process (default 1: they are CPU work)",
     )
+    p.add_argument(
+        "--queue",
+        type=int,
+        metavar="N",
+        help="requests waiting for an analysis before 503 (default 256); with --max-body it "
+        "bounds memory: at most (N + concurrency + 64) requests are read at once",
+    )
     p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes")
     p.add_argument(
         "--timeout", type=float, metavar="SECONDS", help="live check budget (default 10)"
@@ -102,6 +109,10 @@ def settings_from_args(args: argparse.Namespace) -> object:
         if not 1 <= args.concurrency <= 64:
             raise UsageError("--concurrency must be between 1 and 64")
         extra["concurrency"] = args.concurrency
+    if args.queue is not None:
+        if not 0 <= args.queue <= 4096:
+            raise UsageError("--queue must be between 0 and 4096")
+        extra["queue"] = args.queue
     if args.timeout is not None:
         if not 0 < args.timeout <= 60:
             raise UsageError("--timeout must be a number of seconds between 0 and 60")
