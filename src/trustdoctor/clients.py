@@ -54,6 +54,9 @@ class Client:
             unset or replace them).
         context_env: variables it reads to find its files (not overrides).
         image_paths: small files an image must keep so the client is detected.
+        image_reduced: ``"module:TABLE"`` in ``trustdoctor.stores``: programs an
+            image extraction keeps only in part (``{path or glob: (byte patterns,
+            longest match)}``), such as the roots compiled into ``node``.
         fix: its fix recipe in ``trustdoctor.fixes.client``.
         summary: one line for ``--help`` and docs.
     """
@@ -75,6 +78,7 @@ class Client:
     trust_env: tuple[str, ...] = ()
     context_env: tuple[str, ...] = ()
     image_paths: tuple[str, ...] = ()
+    image_reduced: str | None = None
 
     @property
     def model(self) -> str:
@@ -208,6 +212,7 @@ CLIENTS: Mapping[str, Client] = {
                 "/usr/lib/node_modules/npm/package.json",
                 "/usr/local/include/node/node_version.h",
             ),
+            image_reduced="node:IMAGE_REDUCED",
         ),
         Client(
             "java",

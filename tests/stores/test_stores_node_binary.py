@@ -84,3 +84,130 @@ def _sha():
     from cryptography.hazmat.primitives import hashes
 
     return hashes.SHA256()
+
+
+# -- in an image: the node program is kept only as what the model reads of it -------------------
+
+CHUNK = 1024 * 1024  # sources.image reads a reduced member in chunks of this size
+
+
+def _program(size: int, blocks: list[tuple[int, bytes]], tail: bytes = b"") -> bytes:
+    """``size`` bytes of a pretend ELF program with ``blocks`` at their offsets."""
+    out = bytearray(b"\x7fELF" + b"\x00" * (size - 4))
+    for offset, data in blocks:
+        out[offset : offset + len(data)] = data
+    return bytes(out) + tail
+
+
+def test_image_node_program_is_read_not_stood_in(tmp_path: Path) -> None:
+    """An official-image layout: /usr/local/bin/node of 70 MB (over the 64 MB limit
+    for a kept file), one root across the boundary between two chunks, one
+    near the end, and OPENSSLDIR.  The image and the same tree as a root give
+    the same store; the program is not refused and not replaced by certifi."""
+    from helpers.images import docker_save, layer_from_dir
+    from trustdoctor.stores import build_context
+    from trustdoctor.stores.inspect import inspect_stores
+
+    size = 70 * CHUNK
+    program = _program(
+        size,
+        [
+            (CHUNK - 700, A.pem),  # straddles the first chunk boundary
+            (40 * CHUNK, b'OPENSSLDIR: "/usr/local/ssl-node"\x00'),
+            (size - 3000, B.pem),
+        ],
+        tail=b"-----BEGIN CERTIFICATE-----\nMIIB",  # torn at the very end: not a root
+    )
+    r = Root(tmp_path / "r")
+    debian(r, [C])
+    r.file("/usr/local/bin/node", program, 0o755)
+    r.file("/usr/local/lib/node_modules/npm/package.json", "{}")
+    image = docker_save(tmp_path / "node.tar", [layer_from_dir(r.path, compress=None)])
+
+    def node_store(**where: object) -> tuple[set[str], list[tuple[str, str, int]]]:
+        with build_context(env={}, **where) as ctx:  # type: ignore[arg-type]
+            s = next(iter(inspect_stores(ctx, ["node"])))
+        fps = {a.cert.sha256 for a in s.anchors.anchors}
+        return fps, [(x.kind, x.path, x.count) for x in s.sources]
+
+    from_root = node_store(root=str(r.path))
+    from_image = node_store(image=str(image))
+    assert from_image == from_root
+    fps, sources = from_image
+    assert ("bundled", "/usr/local/bin/node", 2) in sources
+    assert fps == {A.cert.fingerprint(_sha()).hex(), B.cert.fingerprint(_sha()).hex()}
+    # --use-openssl-ca: the OPENSSLDIR compiled into that program, kept too.
+    with build_context(image=str(image), env={"NODE_OPTIONS": "--use-openssl-ca"}) as ctx:
+        s = next(iter(inspect_stores(ctx, ["node"])))
+    assert any("/usr/local/ssl-node" in (x.path or "") for x in s.sources), s.sources
+
+
+def test_image_debian_node_reads_libnode(tmp_path: Path) -> None:
+    """Debian's nodejs: /usr/bin/node -> nodejs, a small program linking
+    libnode.so.108, where the roots are compiled in."""
+    from helpers.images import docker_save, layer_from_dir
+    from trustdoctor.stores import build_context
+    from trustdoctor.stores.inspect import inspect_stores
+
+    r = Root(tmp_path / "r")
+    debian(r, [C])
+    r.file("/usr/bin/nodejs", _program(20_000, []), 0o755)
+    r.link("/usr/bin/node", "nodejs")
+    lib = "/usr/lib/x86_64-linux-gnu/libnode.so.108"
+    r.file(lib, _program(3 * CHUNK, [(5000, A.pem), (2 * CHUNK + 17, B.pem)]))
+    r.file("/usr/lib/node_modules/npm/package.json", "{}")
+    image = docker_save(tmp_path / "deb.tar", [layer_from_dir(r.path, compress="gzip")])
+    with build_context(image=str(image), env={}) as ctx:
+        s = next(iter(inspect_stores(ctx, ["node"])))
+    src = next(x for x in s.sources if x.kind == "bundled")
+    assert (src.path, src.count) == (lib, 2) and "stand-in" not in (src.detail or "")
+
+
+def test_reduce_stream_keeps_whole_matches_only() -> None:
+    import io
+
+    from trustdoctor.sources.image import Reduction, reduce_stream
+    from trustdoctor.stores.node import IMAGE_REDUCED
+
+    patterns, longest = IMAGE_REDUCED["/usr/local/bin/node"]
+    red = Reduction(patterns, longest)
+    begin = b"-----BEGIN CERTIFICATE-----"
+    far = begin + b"A" * 20_000 + b"-----END CERTIFICATE-----"  # longer than a block: not one
+    data = _program(
+        3 * CHUNK,
+        [(100, far), (CHUNK - 10, A.pem), (2 * CHUNK - len(B.pem) // 2, B.pem)],
+    )
+    kept = reduce_stream(io.BytesIO(data), red)
+    assert kept == A.pem.rstrip(b"\n") + b"\n" + B.pem.rstrip(b"\n") + b"\n"
+    assert reduce_stream(io.BytesIO(b""), red) == b""
+
+
+@pytest.mark.oracle
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_image_with_the_real_node_has_its_roots(tmp_path: Path) -> None:
+    """The installed node (~100 MB), put in an image: the model's bundled roots
+    are exactly what that node prints as ``tls.rootCertificates``."""
+    assert NODE is not None
+    from helpers.images import docker_save, layer
+    from trustdoctor.stores import build_context
+    from trustdoctor.stores.inspect import inspect_stores
+
+    out = subprocess.run(
+        [NODE, "-e", "console.log(JSON.stringify(require('tls').rootCertificates))"],
+        capture_output=True, text=True, timeout=60, check=True, env={"PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    real = {_fp(p.encode()) for p in json.loads(out.stdout)}
+    program = Path(NODE).resolve().read_bytes()
+    entries = [
+        ("file", "usr/local/bin/node", program),
+        ("file", "usr/local/lib/node_modules/npm/package.json", "{}"),
+    ]
+    image = docker_save(tmp_path / "node.tar", [layer(entries)])
+    del program, entries
+    with warnings.catch_warnings():  # a Mozilla root with a negative serial number
+        warnings.simplefilter("ignore")
+        with build_context(image=str(image), env={}) as ctx:
+            s = next(iter(inspect_stores(ctx, ["node"])))
+    src = next(x for x in s.sources if x.kind == "bundled")
+    assert src.path == "/usr/local/bin/node" and "stand-in" not in (src.detail or "")
+    assert {a.cert.sha256 for a in s.anchors.anchors} == real and len(real) > 100

@@ -50,7 +50,7 @@ import stat
 import tarfile
 import tempfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
@@ -147,6 +147,10 @@ _MAX_PASSES = 3  # a rescan fetches link/hard-link targets outside TRUST_PATHS
 _MAX_SEEN = 500_000  # member paths remembered per pass to decide whether to rescan
 _SPECULATIVE_FILE = 1024 * 1024  # small neighbours of wanted files kept in memory...
 _SPECULATIVE_TOTAL = 32 * 1024 * 1024  # ...up to this much per pass
+# A reduced member (a program kept only as what its patterns match) is read in
+# chunks of this size, with the longest match's length carried over.
+_REDUCE_CHUNK = 1024 * 1024
+_REDUCE_MAX_MATCHES = 2000  # per member (Node's roots: ~150)
 
 _MAGIC_GZIP = b"\x1f\x8b"
 _MAGIC_BZIP2 = b"BZh"
@@ -233,6 +237,7 @@ def extract_image(
     max_members: int = DEFAULT_MAX_MEMBERS,
     max_extracted: int = DEFAULT_MAX_EXTRACTED,
     extra_paths: Iterable[str] = (),
+    reduced: Mapping[str, Reduction] | None = None,
     pull: PullOptions | None = None,
 ) -> Iterator[ExtractedImage]:
     """Extract the trust files of the image ``path`` names; yield an :class:`ExtractedImage`.
@@ -240,7 +245,10 @@ def extract_image(
     ``path`` is an archive, an image layout directory or an image reference
     (:func:`classify_image`).  ``extra_paths`` are more absolute paths (or
     globs in :data:`TRUST_PATHS` syntax) to keep, e.g. the files a ``--env``
-    override names.  ``pull`` says how to pull a reference (and its
+    override names.  ``reduced`` maps more paths (or globs) to a
+    :class:`Reduction`: such a file is kept only as what its patterns match,
+    streamed however large it is (a program's compiled-in roots).  ``pull``
+    says how to pull a reference (and its
     ``platform`` also picks the image of a multi-platform archive).  Errors:
     :class:`InputError` (not an image, corrupt, over a limit, zstd) and
     :class:`UnsafePathError` (traversal), one line each, naming the image;
@@ -252,9 +260,53 @@ def extract_image(
     try:
         os.chmod(tmp, 0o700)
         limits = _Limits(max_total, max_member, max_members, max_extracted)
-        yield _Extractor(kind, target, tmp, limits, tuple(extra_paths), pull).run()
+        yield _Extractor(
+            kind, target, tmp, limits, tuple(extra_paths), pull, dict(reduced or {})
+        ).run()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------
+# Reduced members: large programs kept only as the bytes that matter
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """What to keep of a file too large to keep whole (a ``node`` binary is
+    ~100 MB; its compiled-in roots ~200 KB of PEM text).
+
+    Attributes:
+        patterns: bounded byte patterns with an explicit end (a partial match
+            is never a match), each match kept on a line of its own.
+        longest: no match is longer than this many bytes (the overlap carried
+            from one chunk to the next).
+    """
+
+    patterns: tuple[bytes, ...]
+    longest: int
+
+
+def reduce_stream(fh: IO[bytes], reduction: Reduction) -> bytes:
+    """The matches of ``reduction``'s patterns in ``fh``, read in chunks (memory
+    stays within a chunk plus the overlap, whatever the size)."""
+    rx = re.compile(b"|".join(b"(?:" + p + b")" for p in reduction.patterns))
+    out: list[bytes] = []
+    tail = b""
+    while len(out) < _REDUCE_MAX_MATCHES:
+        chunk = fh.read(_REDUCE_CHUNK)
+        if not chunk:
+            break
+        data = tail + chunk
+        start = 0  # bytes before this are consumed
+        for m in rx.finditer(data):
+            out.append(m.group(0) + b"\n")
+            start = m.end()
+            if len(out) >= _REDUCE_MAX_MATCHES:
+                break
+        # A match may begin in the last `longest` bytes and end in the next chunk.
+        tail = data[max(start, len(data) - reduction.longest) :]
+    return b"".join(out)
 
 
 # ---------------------------------------------------------------------------
@@ -286,6 +338,11 @@ def _literal_ancestors(pattern: str) -> set[str]:
             break
         out.add("/".join(parts[: i + 1]))
     return out
+
+
+def _norm(path: str) -> str:
+    """An absolute path as root-relative canonical text (``/usr/bin/x`` → ``usr/bin/x``)."""
+    return posixpath.normpath("/" + path).lstrip("/")
 
 
 def _norm_abs(path: str, workdir: str = "/") -> str | None:
@@ -801,8 +858,19 @@ class _Extractor:
         limits: _Limits,
         extra: tuple[str, ...],
         pull: PullOptions | None = None,
+        reduced: dict[str, Reduction] | None = None,
     ) -> None:
         self.kind = kind
+        # (which paths, what to keep of them), in the order given; one matcher
+        # for them all first (every member of every layer is tried).
+        table = reduced or {}
+        globs = [p for p in table if any(c in p for c in "*?")]
+        exact = [_norm(p) for p in table if p not in globs]
+        self.reduced_any = _Matcher(globs, exact, ())
+        self.reduced = [
+            (_Matcher([p], (), ()) if p in globs else _Matcher((), [_norm(p)], ()), r)
+            for p, r in table.items()
+        ]
         self.target = target
         self.src = target if isinstance(target, Path) else Path(".")
         self.image = (
@@ -1145,8 +1213,18 @@ class _Extractor:
                 continue
             if not (ti.isreg() or ti.islnk()):
                 continue  # devices, FIFOs
+            reduction = None
+            if self.reduced_any(path):
+                reduction = next((r for m, r in self.reduced if m(path)), None)
+            if reduction is not None and ti.isreg():
+                if tree.blocked_by(path) is None:
+                    fh = tf.extractfile(ti)
+                    data = reduce_stream(fh, reduction) if fh is not None else b""
+                    self.budget.keep(len(data), path)
+                    tree.add(path, _Node("file", number, data=data))
+                continue
             speculative = False
-            if not match(path):
+            if not match(path) and reduction is None:
                 speculative = (
                     ti.isreg()
                     and parent in match.parents

@@ -33,6 +33,7 @@ from .rootfs import RootFS, describe_oserror
 
 if TYPE_CHECKING:
     from ..model.binary import BinaryInfo
+    from ..sources.image import Reduction
     from ..sources.registry import PullOptions
 
 
@@ -79,6 +80,23 @@ def image_paths() -> list[str]:
     """Every small file an image extraction keeps for client and distribution detection."""
     paths = [p for c in CLIENTS.values() for p in c.image_paths]
     return list(dict.fromkeys([*paths, *DISTRO_MARKERS]))
+
+
+def image_reduced() -> dict[str, Reduction]:
+    """Programs an image extraction keeps only in part (each client's ``image_reduced``)."""
+    import importlib
+
+    from ..sources.image import Reduction
+
+    out: dict[str, Reduction] = {}
+    for c in CLIENTS.values():
+        if c.image_reduced is None:
+            continue
+        module, _, attr = c.image_reduced.partition(":")
+        table = getattr(importlib.import_module(f"{__package__}.{module}"), attr)
+        for path, (patterns, longest) in table.items():
+            out[path] = Reduction(tuple(patterns), longest)
+    return out
 
 
 _REGISTRY = re.compile(
@@ -223,7 +241,7 @@ def build_context(
         from ..sources.image import extract_image
 
         extra = image_paths() + _env_paths(env or {})
-        with extract_image(image, extra_paths=extra, pull=pull) as ex:
+        with extract_image(image, extra_paths=extra, reduced=image_reduced(), pull=pull) as ex:
             fs = RootFS(ex.root)
             ienv = dict(ex.env)
             ienv.update(env or {})

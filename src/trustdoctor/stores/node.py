@@ -26,13 +26,14 @@ the OpenSSL store; that cannot be seen from files, so it is a caveat.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 
 from ..model.findings import Code, Severity
 from ..model.stores import ClientStore, SourceStatus, StoreContext, StoreSource
 from . import pemfile
 from .base import Builder, finding, merge_into, unreadable_finding
 from .certs import anchors_from_blocks
-from .openssl import find_libs, openssl_info, openssl_store
+from .openssl import LIB_DIRS, find_libs, openssl_info, openssl_store
 from .reference import certifi_reference
 from .rootfs import describe_oserror
 
@@ -86,6 +87,19 @@ def _node_openssldir(ctx: StoreContext) -> tuple[str | None, str]:
 
 
 _BEGIN, _END = b"-----BEGIN CERTIFICATE-----", b"-----END CERTIFICATE-----"
+_MAX_BLOCK = 16384  # one PEM block compiled in (a root is ~2 KB)
+
+# What an image extraction keeps of node and libnode (~100 MB each): the PEM
+# blocks compiled_roots reads and the OPENSSLDIR _node_openssldir reads, so
+# that an image is judged on its own node's roots, not the certifi stand-in.
+_KEEP_OF_PROGRAM = (
+    _BEGIN + rb"[\s\S]{0,%d}?" % (_MAX_BLOCK - len(_BEGIN) - len(_END)) + _END,
+    rb'OPENSSLDIR: "[^"\x00]{1,200}"',
+)
+IMAGE_REDUCED: Mapping[str, tuple[tuple[bytes, ...], int]] = {
+    p: (_KEEP_OF_PROGRAM, _MAX_BLOCK)
+    for p in (*BINARIES, *(f"{d}/libnode.so*" for d in LIB_DIRS))
+}
 
 
 def compiled_roots(ctx: StoreContext) -> tuple[bytes, str] | None:
@@ -103,7 +117,7 @@ def compiled_roots(ctx: StoreContext) -> tuple[bytes, str] | None:
                 blocks: list[bytes] = []
                 pos = mm.find(_BEGIN)
                 while pos >= 0 and len(blocks) < 1000:
-                    end = mm.find(_END, pos, pos + 16384)
+                    end = mm.find(_END, pos, pos + _MAX_BLOCK)
                     if end < 0:
                         pos = mm.find(_BEGIN, pos + 1)
                         continue
