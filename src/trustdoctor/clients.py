@@ -55,8 +55,9 @@ class Client:
         context_env: variables it reads to find its files (not overrides).
         image_paths: small files an image must keep so the client is detected.
         image_reduced: ``"module:TABLE"`` in ``trustdoctor.stores``: programs an
-            image extraction keeps only in part (``{path or glob: (byte patterns,
-            longest match)}``), such as the roots compiled into ``node``.
+            image extraction keeps only in part (``{path or glob: (largest PEM
+            certificate block, byte patterns, their longest match)}``), such as
+            the roots compiled into ``node``.
         fix: its fix recipe in ``trustdoctor.fixes.client``.
         summary: one line for ``--help`` and docs.
     """

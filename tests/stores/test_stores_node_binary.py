@@ -169,8 +169,7 @@ def test_reduce_stream_keeps_whole_matches_only() -> None:
     from trustdoctor.sources.image import Reduction, reduce_stream
     from trustdoctor.stores.node import IMAGE_REDUCED
 
-    patterns, longest = IMAGE_REDUCED["/usr/local/bin/node"]
-    red = Reduction(patterns, longest)
+    red = Reduction(*IMAGE_REDUCED["/usr/local/bin/node"])
     begin = b"-----BEGIN CERTIFICATE-----"
     far = begin + b"A" * 20_000 + b"-----END CERTIFICATE-----"  # longer than a block: not one
     data = _program(
@@ -211,3 +210,37 @@ def test_image_with_the_real_node_has_its_roots(tmp_path: Path) -> None:
     src = next(x for x in s.sources if x.kind == "bundled")
     assert src.path == "/usr/local/bin/node" and "stand-in" not in (src.detail or "")
     assert {a.cert.sha256 for a in s.anchors.anchors} == real and len(real) > 100
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        b"-----BEGIN CERTIFICATE-----" * 800_000,  # 21 MB of BEGIN, no END
+        b"-----END CERTIFICATE-----" * 200_000,
+        (b"-----BEGIN CERTIFICATE-----" + b"x" * 100) * 40_000,
+        b'OPENSSLDIR: "' * 400_000,
+    ],
+    ids=["begins", "ends", "torn-blocks", "openssldir-prefixes"],
+)
+def test_hostile_programs_cost_linear_time(tmp_path: Path, hostile: bytes) -> None:
+    """A crafted node (in an image, or on a host) cannot make the scan quadratic:
+    megabytes of markers are read in well under a second, both ways (searching
+    16 KB for an END after each BEGIN took ~6 s for the 21 MB on the host and
+    minutes as a regular expression in the image reducer)."""
+    import io
+    import time
+
+    from trustdoctor.sources.image import Reduction, reduce_stream
+    from trustdoctor.stores.node import IMAGE_REDUCED
+
+    t0 = time.perf_counter()
+    kept = reduce_stream(io.BytesIO(hostile), Reduction(*IMAGE_REDUCED["/usr/bin/node"]))
+    assert kept.count(b"\n") <= 2000  # at most so many matches kept
+    if not hostile.startswith(b"OPENSSLDIR"):
+        assert kept == b""
+    r = Root(tmp_path / "r")
+    debian(r, [C])
+    r.file("/usr/bin/node", hostile, 0o755)
+    s = stores(r, ["node"])["node"]
+    assert "stand-in" in (next(x for x in s.sources if x.kind == "bundled").detail or "")
+    assert time.perf_counter() - t0 < 3

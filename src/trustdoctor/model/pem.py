@@ -16,6 +16,7 @@ import binascii
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 # Bounded, linear patterns: labels are short, no nested quantifiers.
 _BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 #]{1,40})-----")
@@ -72,6 +73,45 @@ def iter_pem_blocks(text: bytes) -> Iterator[PemBlock]:
             data, broken = b"", True
         yield PemBlock(label, data, line, has_headers, broken)
         pos = end + len(end_marker)
+
+
+CERT_BEGIN = b"-----BEGIN CERTIFICATE-----"
+CERT_END = b"-----END CERTIFICATE-----"
+
+
+class Searchable(Protocol):
+    """``bytes`` or an ``mmap``: what :func:`cert_blocks` searches."""
+
+    def find(self, sub: bytes, start: int = ..., end: int = ...) -> int: ...
+    def rfind(self, sub: bytes, start: int = ..., end: int = ...) -> int: ...
+    def __getitem__(self, key: slice) -> bytes: ...
+
+
+def cert_blocks(
+    data: Searchable, *, max_block: int, limit: int, start: int = 0
+) -> tuple[list[bytes], int]:
+    """``CERTIFICATE`` PEM blocks of at most ``max_block`` bytes in ``data``
+    (a program's read-only data: text among binary bytes), each with a final
+    newline, at most ``limit``; and the offset after the last END marker seen.
+
+    Linear whatever the input: each END marker is found once, and the block is
+    the *last* BEGIN before it (blocks do not nest; an earlier BEGIN with no END
+    of its own is a torn block).  Searching forward from every BEGIN for an END
+    instead costs ``max_block`` bytes per BEGIN: a file of BEGIN markers would
+    take minutes.
+    """
+    blocks: list[bytes] = []
+    pos = start
+    while len(blocks) < limit:
+        end = data.find(CERT_END, pos)
+        if end < 0:
+            break
+        begin = data.rfind(CERT_BEGIN, max(pos, end - max_block), end)
+        stop = end + len(CERT_END)
+        if begin >= 0 and stop - begin <= max_block:
+            blocks.append(data[begin:stop] + b"\n")
+        pos = stop
+    return blocks, pos
 
 
 def looks_like_pem(text: bytes) -> bool:

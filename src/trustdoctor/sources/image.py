@@ -150,7 +150,7 @@ _SPECULATIVE_TOTAL = 32 * 1024 * 1024  # ...up to this much per pass
 # A reduced member (a program kept only as what its patterns match) is read in
 # chunks of this size, with the longest match's length carried over.
 _REDUCE_CHUNK = 1024 * 1024
-_REDUCE_MAX_MATCHES = 2000  # per member (Node's roots: ~150)
+_REDUCE_MAX_MATCHES = 2000  # blocks and matches per member (Node's roots: ~150)
 
 _MAGIC_GZIP = b"\x1f\x8b"
 _MAGIC_BZIP2 = b"BZh"
@@ -277,36 +277,47 @@ class Reduction:
     ~100 MB; its compiled-in roots ~200 KB of PEM text).
 
     Attributes:
-        patterns: bounded byte patterns with an explicit end (a partial match
-            is never a match), each match kept on a line of its own.
-        longest: no match is longer than this many bytes (the overlap carried
-            from one chunk to the next).
+        cert_block: keep the ``CERTIFICATE`` PEM blocks of at most this many
+            bytes (:func:`~trustdoctor.model.pem.cert_blocks`; 0: none).
+        patterns: more byte patterns to keep, each bounded, starting with a
+            literal and with an explicit end (a partial match is no match).
+        longest: no match of ``patterns`` is longer than this many bytes.
     """
 
-    patterns: tuple[bytes, ...]
-    longest: int
+    cert_block: int = 0
+    patterns: tuple[bytes, ...] = ()
+    longest: int = 0
 
 
 def reduce_stream(fh: IO[bytes], reduction: Reduction) -> bytes:
-    """The matches of ``reduction``'s patterns in ``fh``, read in chunks (memory
-    stays within a chunk plus the overlap, whatever the size)."""
+    """What ``reduction`` keeps of ``fh``, read in chunks: memory stays within a
+    chunk plus the overlap carried to the next one (the longest block or match),
+    and the time is linear in the size, whatever the bytes."""
+    from ..model.pem import cert_blocks
+
     rx = re.compile(b"|".join(b"(?:" + p + b")" for p in reduction.patterns))
-    out: list[bytes] = []
-    tail = b""
-    while len(out) < _REDUCE_MAX_MATCHES:
+    certs: list[bytes] = []
+    others: list[bytes] = []
+    cert_tail = other_tail = b""
+    while len(certs) + len(others) < _REDUCE_MAX_MATCHES:
         chunk = fh.read(_REDUCE_CHUNK)
         if not chunk:
             break
-        data = tail + chunk
-        start = 0  # bytes before this are consumed
-        for m in rx.finditer(data):
-            out.append(m.group(0) + b"\n")
-            start = m.end()
-            if len(out) >= _REDUCE_MAX_MATCHES:
-                break
-        # A match may begin in the last `longest` bytes and end in the next chunk.
-        tail = data[max(start, len(data) - reduction.longest) :]
-    return b"".join(out)
+        if reduction.cert_block:
+            data = cert_tail + chunk
+            left = _REDUCE_MAX_MATCHES - len(certs) - len(others)
+            found, stop = cert_blocks(data, max_block=reduction.cert_block, limit=left)
+            certs += found
+            # A block may begin in the last `cert_block` bytes and end in the next chunk.
+            cert_tail = data[max(stop, len(data) - reduction.cert_block) :]
+        if reduction.patterns:
+            data = other_tail + chunk
+            start = 0  # bytes before this are consumed
+            for m in rx.finditer(data):
+                others.append(m.group(0) + b"\n")
+                start = m.end()
+            other_tail = data[max(start, len(data) - reduction.longest) :]
+    return b"".join((certs + others)[:_REDUCE_MAX_MATCHES])
 
 
 # ---------------------------------------------------------------------------

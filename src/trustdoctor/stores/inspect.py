@@ -94,8 +94,8 @@ def image_reduced() -> dict[str, Reduction]:
             continue
         module, _, attr = c.image_reduced.partition(":")
         table = getattr(importlib.import_module(f"{__package__}.{module}"), attr)
-        for path, (patterns, longest) in table.items():
-            out[path] = Reduction(tuple(patterns), longest)
+        for path, (cert_block, patterns, longest) in table.items():
+            out[path] = Reduction(cert_block, tuple(patterns), longest)
     return out
 
 

@@ -29,6 +29,7 @@ import shlex
 from collections.abc import Mapping
 
 from ..model.findings import Code, Severity
+from ..model.pem import cert_blocks
 from ..model.stores import ClientStore, SourceStatus, StoreContext, StoreSource
 from . import pemfile
 from .base import Builder, finding, merge_into, unreadable_finding
@@ -77,7 +78,7 @@ def _node_openssldir(ctx: StoreContext) -> tuple[str | None, str]:
     """OPENSSLDIR of the OpenSSL inside the node binary (official builds link it statically)."""
     for exe in ([ctx.process_exe] if ctx.process_exe else []) + list(BINARIES):
         try:
-            hit = ctx.fs.search_regex(exe, rb'OPENSSLDIR: "([^"\x00]{1,200})"')
+            hit = ctx.fs.search_regex(exe, _OPENSSLDIR)
         except OSError:
             continue
         if hit:
@@ -86,18 +87,16 @@ def _node_openssldir(ctx: StoreContext) -> tuple[str | None, str]:
     return info.openssldir, f"system libcrypto ({info.how})"
 
 
-_BEGIN, _END = b"-----BEGIN CERTIFICATE-----", b"-----END CERTIFICATE-----"
 _MAX_BLOCK = 16384  # one PEM block compiled in (a root is ~2 KB)
+_MAX_BLOCKS = 1000
+_OPENSSLDIR = rb'OPENSSLDIR: "([^"\x00]{1,200})"'  # its group: the directory
 
 # What an image extraction keeps of node and libnode (~100 MB each): the PEM
 # blocks compiled_roots reads and the OPENSSLDIR _node_openssldir reads, so
-# that an image is judged on its own node's roots, not the certifi stand-in.
-_KEEP_OF_PROGRAM = (
-    _BEGIN + rb"[\s\S]{0,%d}?" % (_MAX_BLOCK - len(_BEGIN) - len(_END)) + _END,
-    rb'OPENSSLDIR: "[^"\x00]{1,200}"',
-)
-IMAGE_REDUCED: Mapping[str, tuple[tuple[bytes, ...], int]] = {
-    p: (_KEEP_OF_PROGRAM, _MAX_BLOCK)
+# that an image is judged on its own node's roots, not the certifi stand-in
+# ({path or glob: (largest PEM block, other patterns, their longest match)}).
+IMAGE_REDUCED: Mapping[str, tuple[int, tuple[bytes, ...], int]] = {
+    p: (_MAX_BLOCK, (_OPENSSLDIR,), 256)
     for p in (*BINARIES, *(f"{d}/libnode.so*" for d in LIB_DIRS))
 }
 
@@ -114,15 +113,7 @@ def compiled_roots(ctx: StoreContext) -> tuple[bytes, str] | None:
             with ctx.fs.mapped(path, 1 << 30) as mm:
                 if mm is None:
                     continue
-                blocks: list[bytes] = []
-                pos = mm.find(_BEGIN)
-                while pos >= 0 and len(blocks) < 1000:
-                    end = mm.find(_END, pos, pos + _MAX_BLOCK)
-                    if end < 0:
-                        pos = mm.find(_BEGIN, pos + 1)
-                        continue
-                    blocks.append(mm[pos : end + len(_END)] + b"\n")
-                    pos = mm.find(_BEGIN, end)
+                blocks, _ = cert_blocks(mm, max_block=_MAX_BLOCK, limit=_MAX_BLOCKS)
         except OSError:
             continue
         if blocks:
