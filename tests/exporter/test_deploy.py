@@ -362,3 +362,88 @@ def test_systemd_units_write_atomically_where_node_exporter_reads() -> None:
     assert out.endswith(".prom")
     assert f"ReadWritePaths={out.rsplit('/', 1)[0]}" in svc
     assert "OnUnitActiveSec=" in (DEPLOY / "systemd" / "trustdoctor-textfile.timer").read_text()
+
+
+# -- NetworkPolicies ---------------------------------------------------------------------------
+
+ALLOW = [
+    "*.corp.example",  # names: not expressible, their addresses go in egressCIDRs
+    "registry.corp:5000",
+    "10.0.0.0/8",
+    "10.1.2.3",
+    "10.9.9.9:8443",
+    "10.20.0.0/16:443",
+    "10.0.0.1/8",  # host bits set: the network, as the parser reads it
+    "2001:db8::/32",
+    "2001:db8::7",
+    "[2001:db8::1]:443",
+    "[2001:db8:1::/48]:8443",
+]
+
+
+def _egress_of(policy: dict[str, Any]) -> tuple[bool, set[tuple[str, int | None]]]:
+    """(DNS allowed, {(network, port)}) of a NetworkPolicy's egress rules."""
+    import ipaddress
+
+    dns = False
+    nets: set[tuple[str, int | None]] = set()
+    for rule in policy["spec"]["egress"]:
+        (peer,) = rule["to"]
+        if "ipBlock" in peer:
+            ports = [p["port"] for p in rule.get("ports", [])]
+            assert len(ports) <= 1
+            net = str(ipaddress.ip_network(peer["ipBlock"]["cidr"], strict=False))
+            nets.add((net, ports[0] if ports else None))
+        else:
+            assert peer["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
+            assert {(p["protocol"], p["port"]) for p in rule["ports"]} == {("UDP", 53), ("TCP", 53)}
+            dns = True
+    return dns, nets
+
+
+def test_network_policies_follow_the_allowlists() -> None:
+    """Off by default; on, each workload takes connections on its port from the
+    peers given, the DaemonSet and a paste-only page connect nowhere, and /probe
+    (and a page with live checks) reach DNS and exactly the networks that
+    trustdoctor's own --allow-target parser reads from the same entries."""
+    kv = pytest.importorskip("kubernetes_validate")
+    from trustdoctor.exporter.allow import parse_rule
+
+    assert not [d for d in _render({}) if d["kind"] == "NetworkPolicy"]
+    peers = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+    extra = ["192.0.2.0/24"]
+    expected = {(str(r.net), r.port) for r in map(parse_rule, ALLOW) if r.net is not None}
+    expected |= {(c, None) for c in extra}
+    for serve_allow in ([], ALLOW[2:5]):
+        values = {
+            "networkPolicy": {"enabled": True, "ingressFrom": peers, "egressCIDRs": extra},
+            "probe": {"enabled": True, "allowTargets": ALLOW},
+            "serve": {"enabled": True, "allowTargets": serve_allow},
+        }
+        docs = _render(values)
+        policies = {_component(d): d for d in docs if d["kind"] == "NetworkPolicy"}
+        assert set(policies) == {"node", "probe", "serve"}
+        for d in policies.values():
+            kv.validate(d, K8S, strict=True)
+            assert d["spec"]["policyTypes"] == ["Ingress", "Egress"]
+        workloads = {_component(d): d for d in docs if d["kind"] in ("DaemonSet", "Deployment")}
+        for name, policy in policies.items():
+            pod = workloads[name]["spec"]["template"]
+            assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod["metadata"][
+                "labels"
+            ].items()
+            port = pod["spec"]["containers"][0]["ports"][0]["containerPort"]
+            (rule,) = policy["spec"]["ingress"]
+            assert rule["ports"] == [{"protocol": "TCP", "port": port}]
+            assert rule["from"] == peers
+        assert policies["node"]["spec"]["egress"] == []
+        assert _egress_of(policies["probe"]) == (True, expected)
+        if serve_allow:
+            mine = {(str(r.net), r.port) for r in map(parse_rule, serve_allow)}
+            assert _egress_of(policies["serve"]) == (True, mine | {(c, None) for c in extra})
+        else:
+            assert policies["serve"]["spec"]["egress"] == []  # paste-only
+    # Without peers the port alone is open (no "from").
+    open_docs = _render({"networkPolicy": {"enabled": True}})
+    (node,) = [d for d in open_docs if d["kind"] == "NetworkPolicy"]
+    assert "from" not in node["spec"]["ingress"][0]
