@@ -295,7 +295,11 @@ def reduce_stream(fh: IO[bytes], reduction: Reduction) -> bytes:
     and the time is linear in the size, whatever the bytes."""
     from ..model.pem import cert_blocks
 
-    rx = re.compile(b"|".join(b"(?:" + p + b")" for p in reduction.patterns))
+    rx = (
+        re.compile(b"|".join(b"(?:" + p + b")" for p in reduction.patterns))
+        if reduction.patterns
+        else None
+    )
     certs: list[bytes] = []
     others: list[bytes] = []
     cert_tail = other_tail = b""
@@ -310,14 +314,16 @@ def reduce_stream(fh: IO[bytes], reduction: Reduction) -> bytes:
             certs += found
             # A block may begin in the last `cert_block` bytes and end in the next chunk.
             cert_tail = data[max(stop, len(data) - reduction.cert_block) :]
-        if reduction.patterns:
+        if rx is not None:
             data = other_tail + chunk
             start = 0  # bytes before this are consumed
             for m in rx.finditer(data):
+                if len(certs) + len(others) >= _REDUCE_MAX_MATCHES:
+                    break
                 others.append(m.group(0) + b"\n")
                 start = m.end()
             other_tail = data[max(start, len(data) - reduction.longest) :]
-    return b"".join((certs + others)[:_REDUCE_MAX_MATCHES])
+    return b"".join(certs + others)
 
 
 # ---------------------------------------------------------------------------
