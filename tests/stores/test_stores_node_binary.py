@@ -32,6 +32,16 @@ def _fp(pem: bytes) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
+def _real_node_roots() -> set[str]:
+    """SHA-256 fingerprints of what the installed node prints as tls.rootCertificates."""
+    assert NODE is not None
+    out = subprocess.run(
+        [NODE, "-e", "console.log(JSON.stringify(require('tls').rootCertificates))"],
+        capture_output=True, text=True, timeout=60, check=True, env={"PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    return {_fp(p.encode()) for p in json.loads(out.stdout)}
+
+
 def test_roots_compiled_into_a_binary_are_the_bundled_store(tmp_path: Path) -> None:
     r = Root(tmp_path / "r")
     debian(r, [C])
@@ -60,11 +70,7 @@ def test_without_a_node_binary_certifi_stands_in(tmp_path: Path) -> None:
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
 def test_bundled_roots_equal_the_real_nodes() -> None:
     assert NODE is not None
-    out = subprocess.run(
-        [NODE, "-e", "console.log(JSON.stringify(require('tls').rootCertificates))"],
-        capture_output=True, text=True, timeout=60, check=True, env={"PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
-    real = {_fp(p.encode()) for p in json.loads(out.stdout)}
+    real = _real_node_roots()
     from trustdoctor.stores import build_context
 
     exe = str(Path(NODE).resolve())
@@ -191,11 +197,7 @@ def test_image_with_the_real_node_has_its_roots(tmp_path: Path) -> None:
     from trustdoctor.stores import build_context
     from trustdoctor.stores.inspect import inspect_stores
 
-    out = subprocess.run(
-        [NODE, "-e", "console.log(JSON.stringify(require('tls').rootCertificates))"],
-        capture_output=True, text=True, timeout=60, check=True, env={"PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
-    real = {_fp(p.encode()) for p in json.loads(out.stdout)}
+    real = _real_node_roots()
     program = Path(NODE).resolve().read_bytes()
     entries = [
         ("file", "usr/local/bin/node", program),
