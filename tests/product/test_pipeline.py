@@ -191,6 +191,7 @@ def test_default_registry_is_spelt_as_the_image_reference(target: str, registry:
     from trustdoctor.model.target import parse_target
 
     assert default_registry(parse_target(target), ("docker",)) == registry
+    assert default_registry(parse_target(target), ()) == registry  # any client may be docker
     assert default_registry(parse_target(target), ("go",)) is None
 
 
@@ -202,6 +203,22 @@ def test_target_that_no_daemon_can_name_is_a_usage_error(capsys) -> None:
     assert rc == 2 and len(err.splitlines()) == 1, err
     assert "'my_registry:1' is not a registry name" in err and "--registry" in err
     assert "--registry 'my" not in err  # the user gave no --registry
+
+
+def test_target_no_daemon_can_name_is_still_diagnosed_for_the_other_clients(capsys) -> None:
+    """Without --client, a Compose-style name (underscore) is no registry: the
+    clients found are judged as usual (here: nothing listens, exit 3), no usage
+    error."""
+    from trustdoctor.api.context import default_registry
+    from trustdoctor.model.target import parse_target
+
+    assert default_registry(parse_target("my_service:8443"), ()) is None
+    # (connected on loopback, where nothing listens on port 1: no DNS query)
+    argv = ["diagnose", "my_service:1", "--connect-to", "127.0.0.1:1", "--timeout", "2"]
+    rc = main([*argv, "--format", "json"])
+    out = capsys.readouterr()
+    assert rc == 3 and "not a registry name" not in out.err, out
+    assert json.loads(out.out)["error"]["code"] == "unreachable"
 
 
 def test_server_option_narrows_the_server_configuration(capsys) -> None:

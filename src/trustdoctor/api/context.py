@@ -448,10 +448,16 @@ def _godebug(text: str) -> dict[str, str]:
     return out
 
 
-def default_registry(target: Target, names: Sequence[str]) -> str | None:
+def default_registry(target: Target, requested: Sequence[str]) -> str | None:
     """The registry a daemon client means when it connects to ``target``: the
-    image reference's ``host[:port]`` (no port for 443, docker's own rule)."""
-    if not any(CLIENTS[c].registry_store for c in names if c in CLIENTS):
+    image reference's ``host[:port]`` (no port for 443, docker's own rule).
+
+    ``requested``: the clients asked for (empty: any found may be one).  A
+    target that no image reference can spell (an underscore...) is a usage
+    error when a daemon client was asked for by name; otherwise there is
+    simply no registry (a daemon found here could not pull from that name).
+    """
+    if requested and not any(CLIENTS[c].registry_store for c in requested if c in CLIENTS):
         return None
     from ..model.target import format_hostport
     from ..stores.inspect import is_registry_name
@@ -459,13 +465,15 @@ def default_registry(target: Target, names: Sequence[str]) -> str | None:
     # The reference names an IPv6 registry in brackets, on 443 too ([::1]/app).
     host = f"[{target.host}]" if ":" in target.host else target.host
     name = host if target.port == 443 else format_hostport(target.host, target.port)
-    if not is_registry_name(name):
-        raise UsageError(
-            f"{target.display}: {name!r} is not a registry name docker, containerd and "
-            "CRI-O accept (letters, digits, dots and hyphens): name the registry "
-            "with --registry"
-        )
-    return name
+    if is_registry_name(name):
+        return name
+    if not requested:
+        return None
+    raise UsageError(
+        f"{target.display}: {name!r} is not a registry name docker, containerd and "
+        "CRI-O accept (letters, digits, dots and hyphens): name the registry "
+        "with --registry"
+    )
 
 
 def fix_context(

@@ -613,7 +613,7 @@ def registry_for(
         return opts.registry
     t = target if isinstance(target, Target) else parse_target(target)
     names = select_clients(clients, None, default=())
-    return default_registry(t, names or ("docker",))
+    return default_registry(t, names)
 
 
 def resolve_target(target: Target, *, timeout: float = 10.0) -> list[str]:
@@ -728,7 +728,7 @@ def diagnose_endpoint(
     )
     supplied = [pc for item in load_inputs(intermediates, opts.password) for pc in item.certs]
     if opts.registry is None and not opts.trust and prepared is None:
-        opts = replace(opts, registry=default_registry(t, requested or ("docker",)))
+        opts = replace(opts, registry=default_registry(t, requested))
     host = t.servername or t.host
     chosen: Clients | None = None
     if prepared is not None:

@@ -665,7 +665,7 @@ class Scan:
             return self._opts.registry
         if self._opts.trust:
             return None
-        return default_registry(t, self._requested or ("docker",))
+        return default_registry(t, self._requested)
 
     def _client_set(self, registry: str | None) -> _ClientSet:
         """The clients judged, for ``registry`` when one of them reads per-registry
