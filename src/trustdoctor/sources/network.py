@@ -37,7 +37,7 @@ import contextlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -288,6 +288,8 @@ ENGINES = ("auto", "stdlib", "openssl")
 
 # The Certificate handshake message (RFC 8446 §4.4.2, RFC 5246 §7.4.2).
 _CERTIFICATE = 11
+# How a failure in the handshake's I/O is phrased ("timed out during the TLS handshake").
+_DURING = "during the TLS handshake"
 
 # Protocol version numbers → the names OpenSSL's SSL_get_version gives them.
 _VERSION_NAMES = {0x0300: "SSLv3", 0x0301: "TLSv1", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2",
@@ -651,10 +653,36 @@ def _send_out(out: Any, wire: Wire, sent: bytearray, *, best_effort: bool = Fals
     if len(sent) < 65536:  # our own flights: a few hundred bytes (kept to read them back)
         sent += data
     try:
-        wire.send(data, during="during the TLS handshake")
+        wire.send(data, during=_DURING)
     except ConnectError:
         if not best_effort:
             raise
+
+
+def _next_bytes(
+    wire: Wire, rx: bytearray, certs_seen: Callable[[], bool]
+) -> tuple[bytes, str | None]:
+    """The server's next bytes, appended to ``rx`` (both engines read alike).
+
+    Once its certificates have arrived, a timeout, reset or close ends the
+    handshake early instead: ``(b"", why)``.  Before that they are errors
+    (raised), as are bytes that cannot be TLS and a handshake over the limit.
+    """
+    try:
+        data = wire.recv(during=_DURING)
+    except ConnectError as exc:
+        if certs_seen():
+            return b"", exc.message
+        raise
+    if not data:
+        if certs_seen():
+            return b"", "the server closed the connection after sending its certificates"
+        raise _closed_error(wire, rx) from None
+    _check_first_bytes(wire, rx, data)
+    rx += data
+    if len(rx) > MAX_HANDSHAKE_BYTES:
+        raise _too_much(wire) from None
+    return data, None
 
 
 def _handshake_stdlib(
@@ -678,7 +706,6 @@ def _handshake_stdlib(
     if rx:
         incoming.write(bytes(rx))
     sent = bytearray()  # every byte we sent
-    during = "during the TLS handshake"
     error: str | None = None
     oversized = False
     while True:
@@ -687,22 +714,9 @@ def _handshake_stdlib(
             break
         except ssl.SSLWantReadError:
             _send_out(out, wire, sent)
-            try:
-                data = wire.recv(during=during)
-            except ConnectError as exc:
-                if _stdlib_certs(obj):
-                    error = exc.message
-                    break
-                raise
-            if not data:
-                if _stdlib_certs(obj):
-                    error = "the server closed the connection after sending its certificates"
-                    break
-                raise _closed_error(wire, rx) from None
-            _check_first_bytes(wire, rx, data)
-            rx += data
-            if len(rx) > MAX_HANDSHAKE_BYTES:
-                raise _too_much(wire) from None
+            data, error = _next_bytes(wire, rx, lambda: bool(_stdlib_certs(obj)))
+            if error is not None:
+                break
             incoming.write(data)
         except ssl.SSLError as exc:
             reason = _stdlib_reason(exc)
@@ -825,7 +839,7 @@ def _flush(conn: Any, wire: Wire, *, best_effort: bool = False) -> None:
         if not out:
             return
         try:
-            wire.send(out, during="during the TLS handshake")
+            wire.send(out, during=_DURING)
         except ConnectError:
             if best_effort:
                 return
@@ -848,7 +862,6 @@ def _handshake_openssl(
     rx = bytearray(wire.buffer)  # every byte the server sent since TLS began
     wire.buffer.clear()
     fed = 0
-    during = "during the TLS handshake"
     error: str | None = None
     oversized = False
     while True:
@@ -861,22 +874,9 @@ def _handshake_openssl(
                 conn.bio_write(bytes(rx[fed:]))
                 fed = len(rx)
                 continue
-            try:
-                data = wire.recv(during=during)
-            except ConnectError as exc:
-                if _peer_certs(conn):
-                    error = exc.message
-                    break
-                raise
-            if not data:
-                if _peer_certs(conn):
-                    error = "the server closed the connection after sending its certificates"
-                    break
-                raise _closed_error(wire, rx) from None
-            _check_first_bytes(wire, rx, data)
-            rx += data
-            if len(rx) > MAX_HANDSHAKE_BYTES:
-                raise _too_much(wire) from None
+            _, error = _next_bytes(wire, rx, lambda: bool(_peer_certs(conn)))
+            if error is not None:
+                break
         except SSL.Error as exc:
             reason = _ssl_reason(exc)
             if "excessive message size" in reason.lower():
