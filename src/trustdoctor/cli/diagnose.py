@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import socket
 
 DESCRIPTION = """Connect to TARGET, capture exactly what the server presents (one handshake,
 verification off), and judge it for every client found on this host (or in
@@ -29,7 +28,12 @@ timeout, not TLS, handshake failed, STARTTLS refused, proxy failed)
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from .aiaopts import add_aia_arguments
-    from .netopts import add_network_arguments, add_target_arguments
+    from .netopts import (
+        add_endpoint_judging_arguments,
+        add_family_arguments,
+        add_network_arguments,
+        add_target_arguments,
+    )
     from .trustopts import add_server_argument, add_trust_context_arguments
 
     p.add_argument("target", metavar="TARGET", help="host[:port] or URL")
@@ -39,18 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="connect to every A/AAAA address and report differing chains",
     )
-    family = p.add_mutually_exclusive_group()  # -4 -6 together is a usage error
-    family.add_argument(
-        "-4",
-        dest="family",
-        action="store_const",
-        const=socket.AF_INET,
-        default=0,
-        help="IPv4 only",
-    )
-    family.add_argument(
-        "-6", dest="family", action="store_const", const=socket.AF_INET6, help="IPv6 only"
-    )
+    add_family_arguments(p)
     add_network_arguments(
         p,
         timeout_help="overall budget per address: DNS, connect, proxy, STARTTLS, handshake "
@@ -58,30 +51,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         proxy_help="HTTP CONNECT proxy http://[user:pass@]host:port; '' for none "
         "(default: HTTPS_PROXY/https_proxy unless NO_PROXY matches)",
     )
-    p.add_argument(
-        "--client",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="client model(s), repeatable or comma-separated: go, openssl, curl, python, "
-        "requests, httpx, node, java, docker, containerd, crio, podman, kubelet, webpki "
-        "(default: the clients found on this host, or in --root/--image/--pid)",
-    )
-    p.add_argument(
-        "--trust",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="judge against these anchors (file or directory) instead of the clients' stores",
-    )
-    p.add_argument(
-        "--intermediates",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="extra untrusted intermediates (as if fetched: what the server should send)",
-    )
-    p.add_argument("--at", metavar="ISO-8601", help="judge at this time instead of now")
+    add_endpoint_judging_arguments(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
     add_server_argument(p)
     add_trust_context_arguments(p)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import socket
 
 # Longest --timeout accepted; sources/network.py enforces the same bound.
 MAX_TIMEOUT = 86400.0
@@ -48,3 +49,44 @@ def add_target_arguments(p: argparse._ActionsContainer) -> None:
         metavar="PROTO",
         help="speak PROTO before TLS: smtp, imap, pop3, ftp, postgres, ldap",
     )
+
+
+def add_family_arguments(p: argparse.ArgumentParser) -> None:
+    """``-4`` / ``-6`` (together: a usage error), as ``family`` (0: either)."""
+    family = p.add_mutually_exclusive_group()
+    family.add_argument(
+        "-4", dest="family", action="store_const", const=socket.AF_INET, default=0,
+        help="IPv4 only",
+    )  # fmt: skip
+    family.add_argument(
+        "-6", dest="family", action="store_const", const=socket.AF_INET6, help="IPv6 only"
+    )
+
+
+def add_endpoint_judging_arguments(p: argparse.ArgumentParser) -> None:
+    """``--client``, ``--trust``, ``--intermediates`` and ``--at`` as ``diagnose`` and
+    ``scan`` both take them (a scan judges each target as ``diagnose`` would)."""
+    p.add_argument(
+        "--client",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="client model(s), repeatable or comma-separated: go, openssl, curl, python, "
+        "requests, httpx, node, java, docker, containerd, crio, podman, kubelet, webpki "
+        "(default: the clients found on this host, or in --root/--image/--pid)",
+    )
+    p.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="judge against these anchors (file or directory) instead of the clients' stores",
+    )
+    p.add_argument(
+        "--intermediates",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="extra untrusted intermediates (as if fetched: what the server should send)",
+    )
+    p.add_argument("--at", metavar="ISO-8601", help="judge at this time instead of now")

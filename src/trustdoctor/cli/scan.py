@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import socket
 import sys
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
@@ -71,7 +70,11 @@ def _positive(text: str) -> float:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..api.scan import DEFAULT_CONCURRENCY
     from .aiaopts import add_aia_arguments
-    from .netopts import add_network_arguments
+    from .netopts import (
+        add_endpoint_judging_arguments,
+        add_family_arguments,
+        add_network_arguments,
+    )
     from .trustopts import add_server_argument, add_trust_context_arguments
 
     p.add_argument(
@@ -112,37 +115,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--strict", action="store_true", help="stop at the first bad or duplicate line (exit 2)"
     )
-    family = p.add_mutually_exclusive_group()
-    family.add_argument(
-        "-4", dest="family", action="store_const", const=socket.AF_INET, default=0,
-        help="IPv4 only",
-    )  # fmt: skip
-    family.add_argument(
-        "-6", dest="family", action="store_const", const=socket.AF_INET6, help="IPv6 only"
-    )
-    p.add_argument(
-        "--client",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="client model(s), repeatable or comma-separated (default: the clients found on "
-        "this host, or in --root/--image/--pid)",
-    )
-    p.add_argument(
-        "--trust",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="judge against these anchors (file or directory) instead of the clients' stores",
-    )
-    p.add_argument(
-        "--intermediates",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="extra untrusted intermediates (as if fetched)",
-    )
-    p.add_argument("--at", metavar="ISO-8601", help="judge at this time instead of now")
+    add_family_arguments(p)
+    add_endpoint_judging_arguments(p)
     p.add_argument("--format", choices=("text", "jsonl", "json", "csv", "junit"), default="text")
     add_server_argument(p)
     add_trust_context_arguments(p)
