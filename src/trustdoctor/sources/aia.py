@@ -248,22 +248,11 @@ class AiaCompletion:
 
 
 def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path | None:
-    """``$XDG_CACHE_HOME/trustdoctor/aia``, else ``~/.cache/trustdoctor/aia``.
+    """``$XDG_CACHE_HOME/trustdoctor/aia``, else ``~/.cache/trustdoctor/aia``
+    (:func:`~trustdoctor.sources.cachedir.user_cache_dir`)."""
+    from .cachedir import user_cache_dir
 
-    The XDG Base Directory spec says a relative ``XDG_CACHE_HOME`` is invalid
-    and must be ignored.  ``None`` when no home directory can be determined.
-    """
-    env = os.environ if environ is None else environ
-    xdg = env.get("XDG_CACHE_HOME", "")
-    if xdg and os.path.isabs(xdg):
-        return Path(xdg) / "trustdoctor" / "aia"
-    home = env.get("HOME", "")
-    if not home:
-        try:
-            home = str(Path.home())
-        except (RuntimeError, KeyError):
-            return None
-    return Path(home) / ".cache" / "trustdoctor" / "aia"
+    return user_cache_dir("aia", environ)
 
 
 def anchor_predicate(anchors: Iterable[CertInfo]) -> Callable[[CertInfo], bool]:

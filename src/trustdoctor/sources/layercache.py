@@ -37,22 +37,11 @@ _CHUNK = 1024 * 1024
 
 
 def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path | None:
-    """``$XDG_CACHE_HOME/trustdoctor/layers``, else ``~/.cache/trustdoctor/layers``.
+    """``$XDG_CACHE_HOME/trustdoctor/layers``, else ``~/.cache/trustdoctor/layers``
+    (:func:`~trustdoctor.sources.cachedir.user_cache_dir`)."""
+    from .cachedir import user_cache_dir
 
-    A relative ``XDG_CACHE_HOME`` is ignored (the XDG Base Directory spec calls
-    it invalid); ``None`` when no home directory can be determined.
-    """
-    env = os.environ if environ is None else environ
-    xdg = env.get("XDG_CACHE_HOME", "")
-    if xdg and os.path.isabs(xdg):
-        return Path(xdg) / "trustdoctor" / "layers"
-    home = env.get("HOME", "")
-    if not home:
-        try:
-            home = str(Path.home())
-        except (RuntimeError, KeyError):
-            return None
-    return Path(home) / ".cache" / "trustdoctor" / "layers"
+    return user_cache_dir("layers", environ)
 
 
 def _name(digest: str) -> str:
