@@ -242,40 +242,26 @@ class NodeWatch:
 
     def own(self) -> list[Family]:
         s = self.stats
-        inspections = Family(
-            PREFIX + "inspections_total",
-            "counter",
-            "Store inspections run (a scrape of an unchanged node runs none).",
-        )
-        inspections.add(s.inspections)
-        errors = Family(
-            PREFIX + "inspection_errors_total",
-            "counter",
-            "Questions left out of a scrape (a process gone or unreadable).",
-        )
-        errors.add(s.errors)
-        unsettled = Family(
-            PREFIX + "inspection_unsettled_total",
-            "counter",
-            "Inspections whose stores kept changing while read (answer served, not cached).",
-        )
-        unsettled.add(s.unsettled)
-        last = Family(
-            PREFIX + "inspection_duration_seconds",
-            "gauge",
-            "How long the last store inspection took, in seconds.",
-        )
-        last.add(s.last_duration)
-        took = Family(
-            PREFIX + "scrape_duration_seconds",
-            "gauge",
-            "How long this scrape's store work took (signatures, cached or fresh answers).",
-        )
-        took.add(s.scrape_duration)
-        cached = Family(
-            PREFIX + "scrape_cached",
-            "gauge",
-            "1 when the node's answer came from the cache in this scrape.",
-        )
-        cached.add(1 if s.cached.get("node") else 0)
-        return [inspections, errors, unsettled, last, took, cached]
+        rows: list[tuple[str, str, str, float]] = [
+            ("inspections_total", "counter",
+             "Store inspections run (a scrape of an unchanged node runs none).", s.inspections),
+            ("inspection_errors_total", "counter",
+             "Questions left out of a scrape (a process gone or unreadable).", s.errors),
+            ("inspection_unsettled_total", "counter",
+             "Inspections whose stores kept changing while read (answer served, not cached).",
+             s.unsettled),
+            ("inspection_duration_seconds", "gauge",
+             "How long the last store inspection took, in seconds.", s.last_duration),
+            ("scrape_duration_seconds", "gauge",
+             "How long this scrape's store work took (signatures, cached or fresh answers).",
+             s.scrape_duration),
+            ("scrape_cached", "gauge",
+             "1 when the node's answer came from the cache in this scrape.",
+             1 if s.cached.get("node") else 0),
+        ]  # fmt: skip
+        out = []
+        for name, kind, help_text, value in rows:
+            fam = Family(PREFIX + name, kind, help_text)
+            fam.add(value)
+            out.append(fam)
+        return out
