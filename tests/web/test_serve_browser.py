@@ -9,6 +9,7 @@ with a fresh temporary profile; every page talks only to the application on
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -142,6 +143,17 @@ def test_upload_a_der_file(page, h, tmp_path):
     assert "registry.internal.example.com" in page.inner_text("ol.chain")
 
 
+def _wait_until(page, expression: str, timeout: float = 10.0) -> None:
+    """Poll ``expression`` until it is true.  (Playwright's wait_for_function
+    evaluates a string predicate with eval() while it polls, which the page's
+    Content-Security-Policy rightly refuses: it fails whenever it has to wait.)"""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            pytest.fail(f"still false after {timeout:g} s: {expression}")
+        time.sleep(0.02)
+
+
 def test_dropping_files_on_the_text_areas(page, h):
     """A PEM dropped on the chain box fills it; a DER goes to the file input."""
 
@@ -158,10 +170,10 @@ def test_dropping_files_on_the_text_areas(page, h):
         page.dispatch_event(selector, "drop", {"dataTransfer": handle})
 
     drop("#chain", "full.pem", h.fullchain_pem)
-    page.wait_for_function("document.querySelector('#chain').value.includes('BEGIN')")
+    _wait_until(page, "document.querySelector('#chain').value.includes('BEGIN')")
     assert page.input_value("#chain").count("BEGIN CERTIFICATE") == 2
     drop("#chain", "leaf.der", h.leaf.der)
-    page.wait_for_function("document.querySelector('#chain_file').files.length === 1")
+    _wait_until(page, "document.querySelector('#chain_file').files.length === 1")
     assert page.evaluate("document.querySelector('#chain_file').files[0].name") == "leaf.der"
 
 
@@ -193,7 +205,7 @@ def test_keyboard_only(page, h, browser, server):
         pytest.fail("no copy button reachable with Tab")
     target = page.evaluate("document.activeElement.dataset.copy")
     page.keyboard.press("Enter")
-    page.wait_for_function("document.activeElement.textContent === 'Copied'")
+    _wait_until(page, "document.activeElement.textContent === 'Copied'")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == page.inner_text(f"#{target}")
     assert "fullchain.pem" in copied
