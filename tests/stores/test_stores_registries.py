@@ -202,6 +202,24 @@ def test_containerd_invalid_toml(tmp_path: Path) -> None:
     assert bad.params["error"]  # tomllib's message
 
 
+def test_containerd_facts_read_only_for_a_containerd_plan(tmp_path: Path) -> None:
+    """The fix planners' containerd facts (config version, config_path, package
+    version) are read when containerd may be planned for: every client (no
+    --client) or containerd named; a plan for other clients skips them."""
+    from trustdoctor.stores.fixfacts import fix_context
+
+    r = _root(tmp_path)
+    table = '[plugins."io.containerd.grpc.v1.cri".registry]'
+    config = f'version = 2\n{table}\nconfig_path = "/etc/containerd/certs.d"\n'
+    r.file("/etc/containerd/config.toml", config)
+    with build_context(r.path, env={}, registry=REG) as ctx:
+        for clients in ((), ("containerd",), ("go", "containerd")):
+            info = fix_context(ctx, clients=clients).containerd
+            assert info is not None and info.exists and info.version == 2
+            assert info.config_path == "/etc/containerd/certs.d"
+        assert fix_context(ctx, clients=("go", "java")).containerd is None
+
+
 # -- CRI-O / Podman --------------------------------------------------------------------------------
 
 

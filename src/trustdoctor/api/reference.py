@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
-from pathlib import Path
 
-from ..errors import InputError
-from ..model.anchors import Anchor, AnchorSet, make_anchor_set
-from ..sources.files import load_bytes
+from ..model.anchors import AnchorSet, make_anchor_set
 
 
 class LazyReference(Mapping[str, AnchorSet]):
@@ -35,14 +32,20 @@ class LazyReference(Mapping[str, AnchorSet]):
 
 @lru_cache(maxsize=1)
 def mozilla_reference() -> AnchorSet:
-    """certifi's Mozilla bundle: the reference of "publicly trusted" roots."""
-    import certifi
+    """certifi's Mozilla bundle: the reference of "publicly trusted" roots.
 
-    path = certifi.where()
-    try:
-        loaded = load_bytes(Path(path).read_bytes(), f"certifi {certifi.__version__}")
-    except (OSError, InputError):
+    The bundle the stores layer locates (:mod:`trustdoctor.stores.reference`),
+    parsed as the stores are, so it shares their parse memo: a host's own
+    bundle is mostly the same Mozilla roots (Debian 12: 92 of certifi's 117),
+    parsed once for both.
+    """
+    from ..stores import pemfile
+    from ..stores.certs import anchors_from_blocks
+    from ..stores.reference import certifi_reference
+
+    ref = certifi_reference()
+    if ref is None:  # pragma: no cover - certifi is a dependency
         return make_anchor_set("mozilla", [])
-    return make_anchor_set(
-        "mozilla", [Anchor(c.cert, c.provenance) for c in loaded.certs], sources=(path,)
-    )
+    blocks = pemfile.go_certs(ref.data)
+    anchors, _unparsable = anchors_from_blocks(blocks, f"certifi {ref.version}")
+    return make_anchor_set("mozilla", anchors, sources=(ref.path,))

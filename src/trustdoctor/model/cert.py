@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 # Extension OIDs every modelled client understands.  A *critical* extension
 # outside this set is an "unhandled critical extension" (Go: x509.go
@@ -176,14 +177,30 @@ def _rfc4514(name: x509.Name) -> str:
     return text or "<empty>"
 
 
+def _encodings() -> tuple[type[Encoding], type[PublicFormat]]:
+    """``Encoding`` and ``PublicFormat`` from their home module, which
+    ``cryptography.x509`` has already loaded: the public
+    ``cryptography.hazmat.primitives.serialization`` package re-exports them but
+    also imports the SSH key and cipher modules, 10-25 ms of every start-up
+    that parses a certificate (``python -X importtime``, cryptography 44-50)."""
+    try:
+        from cryptography.hazmat.primitives import _serialization
+
+        return _serialization.Encoding, _serialization.PublicFormat
+    except ImportError:  # pragma: no cover - a cryptography that moved them
+        from cryptography.hazmat.primitives import serialization
+
+        return serialization.Encoding, serialization.PublicFormat
+
+
 def from_certificate(cert: x509.Certificate, *, trusted_block: bool = False) -> CertInfo:
     """Derive a :class:`CertInfo` from a parsed certificate (pure)."""
     from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
     from cryptography.x509.oid import ExtensionOID, NameOID
 
-    der = cert.public_bytes(serialization.Encoding.DER)
+    encoding, public_format = _encodings()
+    der = cert.public_bytes(encoding.DER)
     exts: dict[str, x509.Extension[x509.ExtensionType]] = {}
     bad_ext = False
     try:
@@ -277,9 +294,7 @@ def from_certificate(cert: x509.Certificate, *, trusted_block: bool = False) -> 
     spki_sha = ""
     try:
         pub = cert.public_key()
-        spki = pub.public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+        spki = pub.public_bytes(encoding.DER, public_format.SubjectPublicKeyInfo)
         spki_sha = hashlib.sha256(spki).hexdigest()
         if isinstance(pub, rsa.RSAPublicKey):
             key_type, bits = "RSA", pub.key_size

@@ -93,7 +93,9 @@ def fix_context(
         env=env,
         env_origins=tuple(env_origins(ctx, env, env_given=env_given, dockerfile=dockerfile)),
         java=java_info(ctx, by_client["java"]) if "java" in by_client else None,
-        containerd=containerd_info(ctx),
+        # Only containerd's recipe reads it (its config and package version:
+        # ~15 ms): skipped when the plan is for other clients only.
+        containerd=containerd_info(ctx) if not clients or "containerd" in clients else None,
         docker_certs_root=docker_certs_root(ctx.env)[0],
         containers_dir=_containers_dir(stores, ctx.registry),
         servers=tuple(servers),
