@@ -272,7 +272,8 @@ def test_unreadable_or_empty_input_is_a_usage_error(
     r = scan(capsys, monkeypatch, empty, "--client", "go")
     assert r.rc == 2 and "no target" in r.err
     for bad in (["--concurrency", "0"], ["--rate", "-1"], ["--deadline", "nan"],
-                ["--proxy", "ftp://x"]):  # fmt: skip
+                ["--proxy", "ftp://x"], ["--processes", "0"], ["--processes", "some"],
+                ["--processes", "65"]):  # fmt: skip
         r = scan(capsys, monkeypatch, "--target", "127.0.0.1:1", *bad)
         assert r.rc == 2, bad
         assert "Traceback" not in r.err
@@ -338,6 +339,63 @@ def test_ctrl_c_and_sigterm_print_the_summary_so_far(
     assert "Traceback" not in err
     assert "interrupted: the summary covers the targets finished so far" in out
     assert f"Scanned {seen} target(s)" in out
+
+
+def _children(pid: int) -> list[int]:
+    """The children of every thread of ``pid`` (a child belongs to the thread
+    that started it)."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out += [int(x) for x in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return out
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_ctrl_c_with_handshake_workers(mini: Mini, tmp_path: Path) -> None:
+    """Past POOL_AFTER targets the handshakes run in worker processes: a Ctrl-C
+    from the terminal (SIGINT to the whole process group) still ends the scan
+    with its summary, no worker prints anything, and none outlives it."""
+    from trustdoctor.api.scan import POOL_AFTER
+
+    # Distinct targets (by SNI name) on the trusted ports, then the silent ones.
+    n = POOL_AFTER + 40
+    good = [f"127.0.0.1:{mini.good[k % len(mini.good)]} servername=n{k}.mini.scan.test"
+            for k in range(n)]  # fmt: skip
+    f = write(tmp_path, good + [f"127.0.0.1:{p}" for p in mini.silent])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trustdoctor", "scan", f, "--trust", mini.root, "--client", "go",
+         "--timeout", "30", "--at", AT, "--processes", "2", "--concurrency", "8"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+        start_new_session=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    seen = 0
+    deadline = time.monotonic() + 60
+    while seen < n and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line and line[0] in "✓✗":
+            seen += 1
+    workers = _children(proc.pid)
+    assert len(workers) == 2, workers  # the pool is running
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 130, err
+    assert err.count("Traceback") == 0 and "KeyboardInterrupt" not in err
+    assert f"Scanned {seen} target(s)" in out
+    end = time.monotonic() + 5
+    while any(_running(w) for w in workers) and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not any(_running(w) for w in workers)
 
 
 def test_progress_bar_only_on_a_terminal(mini: Mini, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import os
 import re
 import ssl
 import time
@@ -30,7 +31,7 @@ import helpers.scanlab as scanlab
 import helpers.stores as st
 from helpers.diagnose import NOW, VALID, chain_for, validate
 from trustdoctor import api
-from trustdoctor.api.scan import ScanResult, ScanSummary
+from trustdoctor.api.scan import POOL_AFTER, ScanResult, ScanSummary
 from trustdoctor.lab import pki
 from trustdoctor.render.scan import dumps_line
 from trustdoctor.sources.targetlist import InputProblem
@@ -155,15 +156,27 @@ def comparable(doc: dict[str, Any], kind: str) -> Any:
     return text
 
 
-@pytest.fixture(scope="module")
-def scanned(lab: Lab) -> tuple[list[ScanResult | InputProblem], ScanSummary, float]:
+@pytest.fixture(scope="module", params=[1, 2], ids=["in-process", "2-worker-processes"])
+def scanned(
+    lab: Lab, request: pytest.FixtureRequest
+) -> tuple[list[ScanResult | InputProblem], ScanSummary, float]:
+    """The scan, with its handshakes in this process, then in 2 worker
+    processes (past the first POOL_AFTER targets): every test holds for both."""
+    processes: int = request.param
+    assert len(lab.lines) > 2 * POOL_AFTER  # most targets go through the workers
     before = {p: n for f in lab.fleets.values() for p, n in f.per_port.items()}
     start = time.monotonic()
     with api.scan_endpoints(
-        lab.lines, clients=CLIENTS, options=lab.options, timeout=TIMEOUT, at=AT, concurrency=32
-    ) as s:
+        lab.lines, clients=CLIENTS, options=lab.options, timeout=TIMEOUT, at=AT, concurrency=32,
+        processes=processes,
+    ) as s:  # fmt: skip
         items = list(s)
+        workers = s.worker_pids
     elapsed = time.monotonic() - start
+    assert len(workers) == (processes if processes > 1 else 0)
+    for pid in workers:  # the workers end with the scan
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
     lab.during_scan = {p: n - before[p] for f in lab.fleets.values() for p, n in f.per_port.items()}
     return items, s.summary(), elapsed
 

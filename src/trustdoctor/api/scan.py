@@ -21,6 +21,11 @@ Fast by design:
   the name checked, the SNI name, the proxy, the client-certificate request)
   in a :class:`~trustdoctor.api.endpoint.ChainMemo`, and so are the
   client-side fix plans and the rendered JSON of the shared part;
+* **handshakes on every core**: with ``processes`` > 1, once a scan is past
+  its first :data:`POOL_AFTER` targets, the handshakes run in child
+  processes (:mod:`~trustdoctor.sources.fetchpool`) and only the judging
+  stays here (it shares the stores and the memo): one interpreter runs one
+  thread at a time;
 * **bounded memory**: targets are read as the threads take them, results
   leave through a bounded queue, duplicates are found in 8 bytes per target
   (:class:`~trustdoctor.sources.targetlist.Seen`), the memo and the summary's
@@ -39,7 +44,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..clients import CLIENTS, client_specs
-from ..errors import ConnectError, UsageError
+from ..errors import ConnectError, SourceError, UsageError
 from ..sources.targetlist import InputProblem, Seen, TargetLine, from_items
 from .context import (
     Clients,
@@ -74,10 +79,19 @@ if TYPE_CHECKING:
     from ..model.target import Target
     from ..render.doc import Doc
     from ..sources.aia import AiaOptions
+    from ..sources.fetchpool import FetchPool
     from ..sources.files import Loaded
 
 DEFAULT_CONCURRENCY = 32
 MAX_CONCURRENCY = 1024
+MAX_PROCESSES = 64
+# processes=None: one per CPU this process may run on, at most this many (the
+# parent's judging and the servers a scan meets on loopback need CPU too).
+AUTO_PROCESSES = 8
+# Handshake worker processes start once this many targets were taken: a
+# smaller scan ends before starting them would pay off (each child costs
+# ~150 ms of CPU to start, and a cold scan of a few targets is all start-up).
+POOL_AFTER = 64
 # Longest --deadline accepted (a week): a whole scan needs no more.
 MAX_DEADLINE = 7 * 86400.0
 # Example targets kept per summary row, and distinct chains / roots whose
@@ -440,6 +454,7 @@ class Scan:
         aia: AiaOptions | None,
         strict: bool,
         engine: str,
+        processes: int = 1,
     ) -> None:
         self._items = items
         self._opts = opts
@@ -477,6 +492,11 @@ class Scan:
         self._end: float | None = None
         self._ends_at = float("inf")
         self._iterated = False
+        self._processes = processes
+        self._taken = 0  # targets handed to the threads
+        self._pool: FetchPool | None = None
+        self._pool_state = "off" if processes <= 1 else "waiting"  # → running | failed
+        self._pool_lock = threading.Lock()
 
     # -- life cycle
 
@@ -495,6 +515,11 @@ class Scan:
 
     def __exit__(self, *exc: object) -> None:
         self.stop("interrupted")  # (no-op once the iteration ended)
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+            self._pool_state = "off"
+        if pool is not None:
+            pool.close()
         self._stack.close()
 
     def stop(self, reason: str | None = "interrupted") -> None:
@@ -533,6 +558,13 @@ class Scan:
             # Left early (Ctrl-C, SIGTERM, the consumer stopped): interrupted.
             self.stop(None if ended else "interrupted")
 
+    @property
+    def worker_pids(self) -> tuple[int, ...]:
+        """The handshake worker processes this scan started (empty: none, or
+        not yet): for diagnostics (``ps``) and tests."""
+        pool = self._pool
+        return tuple(pool.pids()) if pool is not None else ()
+
     def summary(self) -> ScanSummary:
         """What was found so far (the whole scan once the iteration ended)."""
         end = self._end if self._end is not None else time.monotonic()
@@ -561,6 +593,7 @@ class Scan:
                         item.source,
                         item.line,
                     )
+                self._taken += 1
                 return item
             return None
 
@@ -642,6 +675,16 @@ class Scan:
         return ScanResult(item, report, parts, entry, shared)
 
     def _fetch(self, t: Target, timeout: float) -> list[AddressResult]:
+        pool = self._pool_now()
+        if pool is not None:
+            try:
+                r = pool.fetch(
+                    t, timeout=timeout, proxy=self._proxy, env=self._env, family=self._family,
+                    engine=self._engine,
+                )  # fmt: skip
+            except ConnectError as exc:
+                return [AddressResult(t.connect_hostport, None, exc)]
+            return [AddressResult(r.address, r, None)]
         if self._engine == "auto":
             return fetch_all(
                 t, timeout=timeout, proxy=self._proxy, env=self._env, all_addresses=False,
@@ -657,6 +700,28 @@ class Scan:
         except ConnectError as exc:
             return [AddressResult(t.connect_hostport, None, exc)]
         return [AddressResult(r.address, r, None)]
+
+    def _pool_now(self) -> FetchPool | None:
+        """The handshake workers, started once the scan is past POOL_AFTER
+        targets (``None``: handshakes in this process)."""
+        if self._pool_state == "running" or self._pool_state == "waiting":
+            if self._pool_state == "waiting" and self._taken <= POOL_AFTER:
+                return None
+            with self._pool_lock:
+                if self._pool_state == "waiting" and not self._stop.is_set():
+                    from ..sources.fetchpool import FetchPool
+
+                    # Each child gets its share of the handshakes in flight.
+                    share = -(-self._concurrency // self._processes)
+                    pool = FetchPool(self._processes, share)
+                    try:
+                        pool.start()
+                    except SourceError:  # no child could start: this process does it all
+                        self._pool_state = "failed"
+                        return None
+                    self._pool, self._pool_state = pool, "running"
+                return self._pool
+        return None
 
     def _registry(self, t: Target) -> str | None:
         """The registry ``diagnose`` would take for ``t`` (``--registry``, else the
@@ -695,6 +760,19 @@ class Scan:
             return made
 
 
+def auto_processes() -> int:
+    """One handshake worker per CPU this process may run on (its affinity, as
+    ``taskset`` and container CPU sets restrict it), at most AUTO_PROCESSES;
+    1 (no worker) on a single CPU."""
+    import os
+
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, AUTO_PROCESSES))
+
+
 def _mozilla() -> Any:
     from .reference import mozilla_reference
 
@@ -718,6 +796,7 @@ def scan_endpoints(
     intermediates: Sequence[Loaded | str] = (),
     strict: bool = False,
     engine: str = "auto",
+    processes: int | None = 1,
 ) -> Scan:
     """Diagnose many endpoints; use as ``with scan_endpoints(...) as s: for item in s: ...``.
 
@@ -736,6 +815,10 @@ def scan_endpoints(
         at: the time every chain is judged at (default: when the scan starts).
         strict: stop at the first input problem.
         engine: the handshake engine (``sources.network.fetch_chain``).
+        processes: handshake worker processes (1: every handshake in this
+            process; ``None``: :func:`auto_processes`); they start once the
+            scan is past :data:`POOL_AFTER` targets, and the results are the
+            same either way.
 
     Raises:
         UsageError, InputError: bad options or unreadable ``--trust`` or
@@ -757,6 +840,10 @@ def scan_endpoints(
         raise UsageError(f"--deadline must be between 0 and {MAX_DEADLINE:g} seconds")
     if engine not in ENGINES:
         raise UsageError(f"unknown handshake engine {engine!r}")
+    if processes is None:
+        processes = auto_processes()
+    if not (1 <= processes <= MAX_PROCESSES):
+        raise UsageError(f"--processes must be between 1 and {MAX_PROCESSES}")
     if proxy:
         from ..sources.http import parse_proxy_url
 
@@ -784,16 +871,20 @@ def scan_endpoints(
         aia=aia,
         strict=strict,
         engine=engine,
+        processes=processes,
     )
 
 
 __all__ = [
+    "AUTO_PROCESSES",
     "DEFAULT_CONCURRENCY",
+    "POOL_AFTER",
     "ClientFix",
     "Group",
     "Scan",
     "ScanResult",
     "ScanSummary",
     "ServerFix",
+    "auto_processes",
     "scan_endpoints",
 ]

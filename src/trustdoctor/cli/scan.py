@@ -67,8 +67,12 @@ def _positive(text: str) -> float:
     return value
 
 
+def _processes(text: str) -> int | None:
+    return None if text == "auto" else _positive_int(text)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..api.scan import DEFAULT_CONCURRENCY
+    from ..api.scan import AUTO_PROCESSES, DEFAULT_CONCURRENCY, POOL_AFTER
     from .aiaopts import add_aia_arguments
     from .netopts import (
         add_endpoint_judging_arguments,
@@ -96,6 +100,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_CONCURRENCY,
         metavar="N",
         help=f"targets in flight at once (default {DEFAULT_CONCURRENCY})",
+    )
+    p.add_argument(
+        "--processes",
+        type=_processes,
+        default=None,
+        metavar="N|auto",
+        help="handshake worker processes, once past the first "
+        f"{POOL_AFTER} targets (default auto: one per CPU this process may use, "
+        f"at most {AUTO_PROCESSES}; 1: all in this process)",
     )
     add_network_arguments(
         p,
@@ -140,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
             options=options_from_args(args),
             timeout=args.timeout,
             concurrency=args.concurrency,
+            processes=args.processes,
             rate=args.rate,
             deadline=args.deadline,
             proxy=args.proxy,

@@ -134,6 +134,34 @@ class FetchResult:
     notes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class RawFetch:
+    """What one handshake read, before any certificate is parsed.
+
+    Plain values only (bytes, strings, numbers and the target), so the
+    handshake can run in another process (:mod:`.fetchpool`) while the
+    certificates are parsed, once per content, where they are judged
+    (:func:`assemble`).  ``certs``: each certificate as sent (DER, the first
+    ``MAX_CHAIN + 1``), or why it could not be encoded; ``count``: how many the
+    server sent; ``peer``: the target as messages name it.  The other fields
+    are :class:`FetchResult`'s.
+    """
+
+    target: Target
+    peer: str
+    address: str
+    certs: tuple[bytes | str, ...]
+    count: int
+    tls_version: str | None
+    cipher: str | None
+    alpn: str | None
+    client_cert_requested: bool
+    proxy_used: str | None
+    elapsed_ms: float
+    handshake_error: str | None
+    notes: tuple[str, ...]
+
+
 def resolve_addresses(target: Target, *, family: int = 0, timeout: float = 10.0) -> list[str]:
     """Every A/AAAA address of ``target.connect_host`` (for ``--all-addresses``).
 
@@ -166,6 +194,27 @@ def fetch_chain(
     engine: str = "auto",
 ) -> FetchResult:
     """Connect to ``target``, do one handshake, and return what the server presented.
+
+    :func:`fetch_raw` then :func:`assemble`: see there for the arguments.
+    """
+    raw = fetch_raw(
+        target, timeout=timeout, proxy=proxy, env=env, family=family, address=address,
+        engine=engine,
+    )  # fmt: skip
+    return assemble(raw)
+
+
+def fetch_raw(
+    target: Target,
+    *,
+    timeout: float = 10.0,
+    proxy: str | None = None,
+    env: Mapping[str, str] | None = None,
+    family: int = 0,
+    address: str | None = None,
+    engine: str = "auto",
+) -> RawFetch:
+    """Connect to ``target``, do one handshake, and return what it read, unparsed.
 
     Args:
         target: from :func:`~trustdoctor.model.target.parse_target`.
@@ -212,7 +261,7 @@ def _fetch_once(
     address: str | None,
     start: float,
     engine: str,
-) -> FetchResult:
+) -> RawFetch:
     deadline = start + timeout
     spec = None
     # Every proxy variable names "proxy" (http.PROXY_VARS): without one, and
@@ -391,10 +440,10 @@ def _oversized_note() -> str:
     )
 
 
-def _result(
+def _raw(
     wire: Wire,
     target: Target,
-    certs: list[tuple[int, CertInfo | Exception]],
+    certs: list[bytes | str],
     count: int,
     *,
     address: str,
@@ -406,12 +455,42 @@ def _result(
     alpn: str | None,
     cert_requested: bool,
     error: str | None,
-) -> FetchResult:
-    """The :class:`FetchResult` both engines build from what they read."""
+) -> RawFetch:
+    """The :class:`RawFetch` both engines build from what they read."""
+    return RawFetch(
+        target=target,
+        peer=wire.peer,
+        address=address,
+        certs=tuple(certs),
+        count=count,
+        tls_version=version,
+        cipher=cipher,
+        alpn=alpn,
+        client_cert_requested=cert_requested,
+        proxy_used=proxy_used,
+        elapsed_ms=round((time.monotonic() - start) * 1000, 1),
+        handshake_error=error,
+        notes=tuple(notes),
+    )
+
+
+def assemble(raw: RawFetch) -> FetchResult:
+    """The :class:`FetchResult` of a handshake: its certificates parsed (once per
+    content, :func:`parse_presented`), capped, and the unparsable ones noted.
+
+    Raises:
+        ConnectError: the server presented no certificate that parses.
+    """
+    notes = list(raw.notes)
+    certs: list[tuple[int, CertInfo | Exception]] = [
+        (i, parse_presented(c) if isinstance(c, bytes) else ValueError(c))
+        for i, c in enumerate(raw.certs)
+    ]
+    count, error = raw.count, raw.handshake_error
     if len(certs) > MAX_CHAIN:
         notes.append(f"the server sent {count} certificates; only the first {MAX_CHAIN} are kept")
         certs = certs[:MAX_CHAIN]
-    source = f"tls://{target.hostport}"
+    source = f"tls://{raw.target.hostport}"
     presented: list[PresentedCert] = []
     for i, info in certs:
         if isinstance(info, Exception):  # names are parsed lazily: a bad UTF8String fails here
@@ -425,21 +504,21 @@ def _result(
     chain = tuple(presented)
     if not chain:
         raise ConnectError(
-            f"{wire.peer}: the server presented no certificate"
+            f"{raw.peer}: the server presented no certificate"
             + (f" ({error})" if error else "")
             + (" (anonymous or PSK cipher suite?)" if error is None else ""),
             "handshake-failed",
         )
     return FetchResult(
-        target=target,
-        address=address,
-        tls_version=version,
-        cipher=cipher,
-        alpn=alpn,
+        target=raw.target,
+        address=raw.address,
+        tls_version=raw.tls_version,
+        cipher=raw.cipher,
+        alpn=raw.alpn,
         chain=chain,
-        client_cert_requested=cert_requested,
-        proxy_used=proxy_used,
-        elapsed_ms=round((time.monotonic() - start) * 1000, 1),
+        client_cert_requested=raw.client_cert_requested,
+        proxy_used=raw.proxy_used,
+        elapsed_ms=raw.elapsed_ms,
         presented_count=count,
         handshake_error=error,
         notes=tuple(notes),
@@ -474,10 +553,6 @@ def parse_presented(der: bytes) -> CertInfo | Exception:
         if len(_PARSED) > _PARSED_MAX:
             _PARSED.popitem(last=False)
     return info
-
-
-def _parse_ders(ders: list[bytes]) -> tuple[list[tuple[int, CertInfo | Exception]], int]:
-    return [(i, parse_presented(der)) for i, der in enumerate(ders[: MAX_CHAIN + 1])], len(ders)
 
 
 def _read_raw_chain(wire: Wire, rx: bytearray, state: _State) -> list[bytes]:
@@ -693,7 +768,7 @@ def _handshake_stdlib(
     proxy_used: str | None,
     start: float,
     notes: list[str],
-) -> FetchResult:
+) -> RawFetch:
     import ssl
 
     ctx = _stdlib_context(target.alpn)
@@ -749,7 +824,8 @@ def _handshake_stdlib(
         notes.append(_oversized_note())
     else:
         ders = _stdlib_certs(obj)
-    certs, count = _parse_ders(ders)
+    certs: list[bytes | str] = list(ders[: MAX_CHAIN + 1])
+    count = len(ders)
 
     version: str | None = obj.version()
     if version is None:  # the handshake did not finish: the version negotiated
@@ -766,7 +842,7 @@ def _handshake_stdlib(
         with contextlib.suppress(ssl.SSLError):
             obj.unwrap()  # close_notify
         _send_out(out, wire, sent, best_effort=True)
-    return _result(
+    return _raw(
         wire,
         target,
         certs,
@@ -854,7 +930,7 @@ def _handshake_openssl(
     proxy_used: str | None,
     start: float,
     notes: list[str],
-) -> FetchResult:
+) -> RawFetch:
     from OpenSSL import SSL
 
     state = _State()
@@ -892,14 +968,14 @@ def _handshake_openssl(
                 f"{wire.peer}: TLS handshake failed: {_explain(reason)}", "handshake-failed"
             ) from None
 
-    certs: list[tuple[int, CertInfo | Exception]]
+    certs: list[bytes | str]
     if oversized:
         ders = _read_raw_chain(wire, rx, state)
         notes.append(_oversized_note())
-        certs, count = _parse_ders(ders)
+        certs, count = list(ders[: MAX_CHAIN + 1]), len(ders)
     else:
         raw = _peer_certs(conn)
-        certs, count = [(i, _openssl_cert(c)) for i, c in enumerate(raw)], len(raw)
+        certs, count = [_openssl_der(c) for c in raw[: MAX_CHAIN + 1]], len(raw)
 
     version = _safe(conn.get_protocol_version_name)
     if version in ("unknown", "Unknown", ""):
@@ -911,7 +987,7 @@ def _handshake_openssl(
         with contextlib.suppress(SSL.Error):
             conn.shutdown()
         _flush(conn, wire, best_effort=True)
-    return _result(
+    return _raw(
         wire,
         target,
         certs,
@@ -936,13 +1012,13 @@ def _peer_certs(conn: Any) -> list[Any]:
     return list(chain or [])
 
 
-def _openssl_cert(c: Any) -> CertInfo | Exception:
-    """A pyOpenSSL certificate as :class:`CertInfo`, or why it cannot be."""
+def _openssl_der(c: Any) -> bytes | str:
+    """A pyOpenSSL certificate's DER, or why it cannot be had."""
     try:
-        der = c.to_cryptography().public_bytes(_DER())
+        der: bytes = c.to_cryptography().public_bytes(_DER())
     except Exception as exc:
-        return ValueError(type(exc).__name__)
-    return parse_presented(der)
+        return type(exc).__name__
+    return der
 
 
 def _DER() -> Any:

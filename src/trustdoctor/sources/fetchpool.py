@@ -1,0 +1,325 @@
+"""Handshakes in worker processes, for ``trustdoctor scan`` on several cores.
+
+One Python process runs one thread at a time: a scan whose handshakes,
+judging and rendering all share one interpreter is bound to one core however
+many threads it starts (on this project's 2-core machine, the threads also
+spend ~1 ms of CPU per target handing the interpreter lock to each other).
+A :class:`FetchPool` runs the handshakes, the bulk of a scan's CPU, in
+``processes`` child interpreters (``python -m trustdoctor.sources.fetchpool``),
+each with a few threads; the parent keeps what must be shared (the trust
+stores, the memo of judged chains, the summary) and receives each handshake
+as a :class:`~trustdoctor.sources.network.RawFetch`: plain bytes and strings,
+its certificates parsed in the parent once per content
+(:func:`~trustdoctor.sources.network.assemble`), so a chain presented by a
+thousand targets is still parsed once.
+
+The protocol: length-prefixed pickles over the children's stdin and stdout
+(private pipes between this process and the children it started, nothing
+else reads or writes them).  A child handles requests in its threads as they
+come, answers each with the request's number, ignores SIGINT (the parent
+decides how a Ctrl-C ends the scan) and exits when its stdin closes, so a
+child never outlives its parent's pipe.  A child that dies (OOM killer,
+signal) fails the requests it held with a one-line
+:class:`~trustdoctor.errors.SourceError`.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+from typing import IO, Any
+
+from ..errors import ConnectError, SourceError, UsageError
+from ..model.target import Target
+from .network import FetchResult, RawFetch, assemble, fetch_raw
+
+# The length prefix of every frame (network byte order, 4 bytes).
+_HEAD = struct.Struct("!I")
+# A request or answer beyond this is no frame of ours (a request holds one
+# target; an answer at most MAX_CHAIN + 1 certificates of a capped handshake).
+_MAX_FRAME = 256 * 1024 * 1024
+# Seconds a request may outlive its own timeout before the parent stops waiting
+# for the child (which enforces the timeout itself: this is a safety net).
+_GRACE = 30.0
+
+
+def _write(out: IO[bytes], obj: object) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(_HEAD.pack(len(data)) + data)
+    out.flush()
+
+
+def _read(inp: IO[bytes]) -> Any:
+    """The next frame, or ``None`` at the end of the stream (or a torn frame)."""
+    head = inp.read(_HEAD.size)
+    if len(head) < _HEAD.size:
+        return None
+    (n,) = _HEAD.unpack(head)
+    if n > _MAX_FRAME:
+        return None
+    data = inp.read(n)
+    if len(data) < n:
+        return None
+    # Unpickling runs code the bytes name: these come only from our own child
+    # (or parent) over a private pipe, never from the network or a file.
+    return pickle.loads(data)
+
+
+class _Slot:
+    """One request in flight: the answer, when it comes."""
+
+    __slots__ = ("answer", "done")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.answer: tuple[str, Any] | None = None
+
+
+class _Worker:
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.lock = threading.Lock()  # writes to its stdin, and the fields below
+        self.pending: dict[int, _Slot] = {}
+        self.alive = True
+        self.reader: threading.Thread | None = None
+
+
+class FetchPool:
+    """``processes`` child interpreters doing handshakes; use as a context manager.
+
+    :meth:`fetch` is :func:`~trustdoctor.sources.network.fetch_chain` run in
+    a child (same arguments, same result, same exceptions); call it from as
+    many threads as there should be handshakes in flight.
+    """
+
+    def __init__(self, processes: int, threads: int) -> None:
+        if processes < 1 or threads < 1:
+            raise UsageError("a fetch pool needs at least one process and one thread")
+        self.processes = processes
+        self.threads = threads
+        self._workers: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._next_id = 0
+        self._closed = False
+
+    def __enter__(self) -> FetchPool:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Start the children (raises :class:`SourceError` if none can be)."""
+        env = dict(os.environ)
+        # The children import this very package: where it lies goes first on
+        # their path (a checkout run from its directory, a zip of the source).
+        here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH")) if p)
+        argv = [sys.executable, "-m", __name__, str(self.threads)]
+        for _ in range(self.processes):
+            try:
+                proc = subprocess.Popen(
+                    argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL, env=env, close_fds=True,
+                )  # fmt: skip
+            except OSError as exc:
+                self.close()
+                raise SourceError(f"cannot start a handshake worker process ({exc})") from None
+            w = _Worker(proc)
+            w.reader = threading.Thread(
+                target=self._read_answers, args=(w,), name=f"fetchpool-{proc.pid}", daemon=True
+            )
+            w.reader.start()
+            self._workers.append(w)
+
+    def close(self) -> None:
+        """Stop the children: their stdin closes, and any still running after
+        a second is killed (a handshake in flight is abandoned)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        for w in self._workers:
+            if w.proc.stdin is not None:
+                try:
+                    with w.lock:
+                        w.proc.stdin.close()
+                except OSError:
+                    pass
+        for w in self._workers:
+            try:
+                w.proc.wait(1.0)
+            except subprocess.TimeoutExpired:
+                w.proc.kill()
+                w.proc.wait()
+            if w.reader is not None:
+                w.reader.join(1.0)
+            if w.proc.stdout is not None:
+                w.proc.stdout.close()
+
+    def fetch(
+        self,
+        target: Target,
+        *,
+        timeout: float,
+        proxy: str | None = None,
+        env: Mapping[str, str] | None = None,
+        family: int = 0,
+        engine: str = "auto",
+    ) -> FetchResult:
+        """One handshake in a child, assembled here (see the module doc)."""
+        request = {
+            "target": target, "timeout": timeout, "proxy": proxy,
+            "env": dict(env) if env is not None else None, "family": family, "engine": engine,
+        }  # fmt: skip
+        kind, payload = self._call(request, timeout + _GRACE, target)
+        if kind == "ok":
+            assert isinstance(payload, RawFetch)
+            return assemble(payload)
+        if kind == "connect":
+            message, code = payload
+            raise ConnectError(message, code)
+        if kind == "usage":
+            raise UsageError(payload)
+        if kind == "died":
+            raise SourceError(
+                f"{target.display}: the handshake worker process ended unexpectedly ({payload})"
+            )
+        raise SourceError(f"{target.display}: the handshake worker failed: {payload}")
+
+    def _call(self, request: dict[str, Any], wait: float, target: Target) -> tuple[str, Any]:
+        slot = _Slot()
+        with self._lock:
+            if self._closed:
+                raise SourceError("the handshake workers are stopped")
+            live = [w for w in self._workers if w.alive]
+            if not live:
+                raise SourceError(self._dead_message())
+            # The child with the fewest requests in flight.
+            w = min(live, key=lambda x: len(x.pending))
+            self._next_id += 1
+            rid = self._next_id
+        with w.lock:
+            if not w.alive:  # died between the choice and now
+                raise SourceError(self._dead_message())
+            w.pending[rid] = slot
+            try:
+                assert w.proc.stdin is not None
+                _write(w.proc.stdin, (rid, request))
+            except (OSError, ValueError):
+                w.pending.pop(rid, None)
+                raise SourceError(self._dead_message()) from None
+        if not slot.done.wait(wait):
+            with w.lock:
+                w.pending.pop(rid, None)
+            raise ConnectError(
+                f"{target.display}: no answer from the handshake worker within {wait:g} s",
+                "timeout",
+            )
+        assert slot.answer is not None
+        return slot.answer
+
+    def _read_answers(self, w: _Worker) -> None:
+        out = w.proc.stdout
+        assert out is not None
+        while True:
+            try:
+                frame = _read(out)
+            except (OSError, ValueError, pickle.UnpicklingError, EOFError):
+                frame = None
+            if frame is None:
+                break
+            rid, kind, payload = frame
+            with w.lock:
+                slot = w.pending.pop(rid, None)
+            if slot is not None:
+                slot.answer = (kind, payload)
+                slot.done.set()
+        # The child is gone: what it held fails (unless the pool is closing).
+        with w.lock:
+            w.alive = False
+            held = list(w.pending.values())
+            w.pending.clear()
+        why = _ended(w.proc)
+        for slot in held:
+            slot.answer = ("died", why)
+            slot.done.set()
+
+    def _dead_message(self) -> str:
+        ends = "; ".join(_ended(w.proc) for w in self._workers)
+        return f"the handshake worker processes ended ({ends})"
+
+    def pids(self) -> list[int]:
+        """The children's process ids (for tests and diagnostics)."""
+        return [w.proc.pid for w in self._workers]
+
+
+def _ended(proc: subprocess.Popen[bytes]) -> str:
+    """How a child ended, in words (it may still be closing its pipe)."""
+    try:
+        code = proc.wait(1.0)
+    except subprocess.TimeoutExpired:
+        return "its output closed"
+    if code < 0:
+        return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+# -- the child ------------------------------------------------------------------------------
+
+
+def _serve(threads: int) -> int:
+    import queue
+    import signal
+
+    # Ctrl-C reaches the whole foreground process group: the parent decides.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    # The protocol owns stdout: a stray print anywhere would corrupt it.
+    sys.stdout = sys.stderr
+    jobs: queue.SimpleQueue[tuple[int, dict[str, Any]] | None] = queue.SimpleQueue()
+    out_lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            rid, kw = job
+            answer: tuple[str, Any]
+            try:
+                answer = ("ok", fetch_raw(**kw))
+            except ConnectError as exc:
+                answer = ("connect", (exc.message, exc.code))
+            except UsageError as exc:
+                answer = ("usage", exc.message)
+            except Exception as exc:  # a bug: one line to the parent, never a traceback
+                answer = ("error", f"{type(exc).__name__}: {exc}")
+            with out_lock:
+                try:
+                    _write(out, (rid, *answer))
+                except (OSError, ValueError):  # the parent is gone
+                    os._exit(0)
+
+    for i in range(threads):
+        threading.Thread(target=work, name=f"fetch-{i}", daemon=True).start()
+    while True:
+        try:
+            frame = _read(inp)
+        except (OSError, ValueError, pickle.UnpicklingError, EOFError):
+            frame = None
+        if frame is None:
+            # The parent closed the pipe (or died): handshakes in flight are
+            # abandoned, as the parent's own threads abandon them.
+            return 0
+        jobs.put(frame)
+
+
+if __name__ == "__main__":  # python -m trustdoctor.sources.fetchpool THREADS
+    sys.exit(_serve(int(sys.argv[1]) if len(sys.argv) > 1 else 8))
