@@ -378,6 +378,11 @@ ALLOW = [
     "2001:db8::7",
     "[2001:db8::1]:443",
     "[2001:db8:1::/48]:8443",
+    # IPv4 addresses wrapped in IPv6 forms: the parser checks the IPv4 one.
+    "::ffff:10.7.7.7",
+    "[::FFFF:10.7.7.8]:443",
+    "64:ff9b::10.8.8.8",
+    "0:0:0:0:0:ffff:10.7.7.9/128",
 ]
 
 
@@ -443,6 +448,14 @@ def test_network_policies_follow_the_allowlists() -> None:
             assert _egress_of(policies["serve"]) == (True, mine | {(c, None) for c in extra})
         else:
             assert policies["serve"]["spec"]["egress"] == []  # paste-only
+    # A wrapped IPv4 address written in hex cannot be unwrapped by the template:
+    # the rendering stops with the entry named, rather than allow the wrong network.
+    for hexed in ("::ffff:a07:707", "2002:a07:707::1", "64:ff9b::a08:808"):
+        assert parse_rule(hexed).net is not None
+        probe = {"enabled": True, "allowTargets": [hexed]}
+        bad = {"networkPolicy": {"enabled": True}, "probe": probe}
+        with pytest.raises(Exception, match="wraps an IPv4 address in hex"):
+            _render(bad)
     # Without peers the port alone is open (no "from").
     open_docs = _render({"networkPolicy": {"enabled": True}})
     (node,) = [d for d in open_docs if d["kind"] == "NetworkPolicy"]
