@@ -176,3 +176,32 @@ def test_bad_sizes_are_refused() -> None:
         FetchPool(0, 4)
     with pytest.raises(UsageError):
         FetchPool(2, 0)
+
+
+def test_children_that_cannot_start_are_a_source_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An interpreter path that runs but is no Python (a frozen build, a
+    # broken installation): the first ping is never answered.
+    monkeypatch.setattr("sys.executable", "/bin/true")
+    p = FetchPool(2, 2)
+    with pytest.raises(SourceError, match="did not start"):
+        p.start()
+    monkeypatch.setattr("sys.executable", "/nonexistent/python")
+    with pytest.raises(SourceError, match="cannot start"):
+        FetchPool(1, 1).start()
+
+
+def test_a_scan_whose_workers_cannot_start_stays_in_this_process(
+    monkeypatch: pytest.MonkeyPatch, files: netlab.Files, h: pki.Hierarchy
+) -> None:
+    from trustdoctor import api
+    from trustdoctor.api.scan import POOL_AFTER
+
+    monkeypatch.setattr("sys.executable", "/bin/true")
+    ctx = netlab.server_context(files, [h.leaf, h.intermediate])
+    with netlab.serving(netlab.tls_handler(ctx)) as srv:
+        lines = [f"127.0.0.1:{srv.port} servername=n{k}.pool.test" for k in range(POOL_AFTER + 30)]
+        with api.scan_endpoints(lines, clients=["go"], timeout=5, processes=2) as s:
+            results = list(s)
+            assert s.worker_pids == ()
+    assert len(results) == len(lines)
+    assert all(isinstance(r, api.ScanResult) and r.report.diagnosis for r in results)

@@ -495,7 +495,8 @@ class Scan:
         self._processes = processes
         self._taken = 0  # targets handed to the threads
         self._pool: FetchPool | None = None
-        self._pool_state = "off" if processes <= 1 else "waiting"  # → running | failed
+        # off | waiting (for POOL_AFTER targets) → starting → running | failed
+        self._pool_state = "off" if processes <= 1 else "waiting"
         self._pool_lock = threading.Lock()
 
     # -- life cycle
@@ -702,25 +703,34 @@ class Scan:
         return [AddressResult(r.address, r, None)]
 
     def _pool_now(self) -> FetchPool | None:
-        """The handshake workers, started once the scan is past POOL_AFTER
-        targets (``None``: handshakes in this process)."""
-        if self._pool_state == "running" or self._pool_state == "waiting":
-            if self._pool_state == "waiting" and self._taken <= POOL_AFTER:
+        """The handshake workers once running (``None``: this handshake runs in
+        this process).  The first thread past POOL_AFTER targets starts them;
+        the others go on here meanwhile; if none can start, the scan stays in
+        this process (same results, one core)."""
+        if self._pool_state == "running":
+            return self._pool
+        if self._pool_state != "waiting" or self._taken <= POOL_AFTER:
+            return None
+        with self._pool_lock:
+            if self._pool_state != "waiting" or self._stop.is_set():
                 return None
-            with self._pool_lock:
-                if self._pool_state == "waiting" and not self._stop.is_set():
-                    from ..sources.fetchpool import FetchPool
+            self._pool_state = "starting"
+        from ..sources.fetchpool import FetchPool
 
-                    # Each child gets its share of the handshakes in flight.
-                    share = -(-self._concurrency // self._processes)
-                    pool = FetchPool(self._processes, share)
-                    try:
-                        pool.start()
-                    except SourceError:  # no child could start: this process does it all
-                        self._pool_state = "failed"
-                        return None
-                    self._pool, self._pool_state = pool, "running"
-                return self._pool
+        # Each child gets its share of the handshakes in flight.
+        pool = FetchPool(self._processes, -(-self._concurrency // self._processes))
+        try:
+            pool.start()
+        except SourceError:
+            with self._pool_lock:
+                if self._pool_state == "starting":
+                    self._pool_state = "failed"
+            return None
+        with self._pool_lock:
+            if self._pool_state == "starting":  # not closed meanwhile (__exit__)
+                self._pool, self._pool_state = pool, "running"
+                return pool
+        pool.close()
         return None
 
     def _registry(self, t: Target) -> str | None:

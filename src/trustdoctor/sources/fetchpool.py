@@ -43,6 +43,9 @@ _HEAD = struct.Struct("!I")
 # A request or answer beyond this is no frame of ours (a request holds one
 # target; an answer at most MAX_CHAIN + 1 certificates of a capped handshake).
 _MAX_FRAME = 256 * 1024 * 1024
+# Seconds the children have to start and answer a first ping (an interpreter
+# importing the network layer: ~0.2 s; a loaded machine: more).
+_START_TIMEOUT = 20.0
 # Seconds a request may outlive its own timeout before the parent stops waiting
 # for the child (which enforces the timeout itself: this is a safety net).
 _GRACE = 30.0
@@ -137,6 +140,17 @@ class FetchPool:
             )
             w.reader.start()
             self._workers.append(w)
+        # Each child proves it runs (imports, reads, answers) before any target
+        # depends on it: a Python that cannot start one (a frozen build, a
+        # broken path) costs the caller a fallback, not a failed scan.
+        for w in self._workers:
+            try:
+                kind, _ = self._send(w, "ping", _START_TIMEOUT)
+            except (SourceError, ConnectError) as exc:
+                kind = exc.message
+            if kind != "pong":
+                self.close()
+                raise SourceError(f"the handshake worker processes did not start ({kind})")
 
     def close(self) -> None:
         """Stop the children: their stdin closes, and any still running after
@@ -194,7 +208,6 @@ class FetchPool:
         raise SourceError(f"{target.display}: the handshake worker failed: {payload}")
 
     def _call(self, request: dict[str, Any], wait: float, target: Target) -> tuple[str, Any]:
-        slot = _Slot()
         with self._lock:
             if self._closed:
                 raise SourceError("the handshake workers are stopped")
@@ -203,6 +216,14 @@ class FetchPool:
                 raise SourceError(self._dead_message())
             # The child with the fewest requests in flight.
             w = min(live, key=lambda x: len(x.pending))
+        try:
+            return self._send(w, request, wait)
+        except ConnectError as exc:  # no answer in time: name the target
+            raise ConnectError(f"{target.display}: {exc.message}", exc.code) from None
+
+    def _send(self, w: _Worker, request: object, wait: float) -> tuple[str, Any]:
+        slot = _Slot()
+        with self._lock:
             self._next_id += 1
             rid = self._next_id
         with w.lock:
@@ -218,10 +239,7 @@ class FetchPool:
         if not slot.done.wait(wait):
             with w.lock:
                 w.pending.pop(rid, None)
-            raise ConnectError(
-                f"{target.display}: no answer from the handshake worker within {wait:g} s",
-                "timeout",
-            )
+            raise ConnectError(f"no answer from the handshake worker within {wait:g} s", "timeout")
         assert slot.answer is not None
         return slot.answer
 
@@ -318,6 +336,10 @@ def _serve(threads: int) -> int:
             # The parent closed the pipe (or died): handshakes in flight are
             # abandoned, as the parent's own threads abandon them.
             return 0
+        if frame[1] == "ping":
+            with out_lock:
+                _write(out, (frame[0], "pong", os.getpid()))
+            continue
         jobs.put(frame)
 
 
