@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -34,13 +33,6 @@ PUBLIC = "www.diag-example.org"
 AT = pki.NOW.isoformat()
 TIMEOUT = 1.0
 SLACK = 2.0
-
-
-@pytest.fixture(scope="module")
-def files() -> Iterator[netlab.Files]:
-    f = netlab.Files()
-    yield f
-    f.cleanup()
 
 
 @pytest.fixture(scope="module")

@@ -21,13 +21,6 @@ from trustdoctor.sources.network import FetchResult, fetch_chain
 
 
 @pytest.fixture(scope="module")
-def files() -> Iterator[netlab.Files]:
-    f = netlab.Files()
-    yield f
-    f.cleanup()
-
-
-@pytest.fixture(scope="module")
 def h() -> pki.Hierarchy:
     return pki.hierarchy("pool.test", root_cn="Pool Root", inter_cn="Pool Issuing CA")
 

@@ -13,7 +13,7 @@ import dataclasses
 import re
 import ssl
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -27,13 +27,6 @@ from trustdoctor.sources.network import FetchResult, fetch_chain
 V10 = ssl.TLSVersion.TLSv1
 V12 = ssl.TLSVersion.TLSv1_2
 V13 = ssl.TLSVersion.TLSv1_3
-
-
-@pytest.fixture(scope="module")
-def files() -> Iterator[netlab.Files]:
-    f = netlab.Files()
-    yield f
-    f.cleanup()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import shutil
 import socket
 import ssl
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,13 +18,6 @@ from trustdoctor.sources.network import FetchResult, fetch_chain, resolve_addres
 
 V12 = ssl.TLSVersion.TLSv1_2
 V13 = ssl.TLSVersion.TLSv1_3
-
-
-@pytest.fixture(scope="module")
-def files() -> Iterator[netlab.Files]:
-    f = netlab.Files()
-    yield f
-    f.cleanup()
 
 
 @pytest.fixture(scope="module")

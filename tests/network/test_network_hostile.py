@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -19,13 +19,6 @@ TIMEOUT = 1.0
 # Budget for "ends within ~timeout": the timeout plus scheduling slack on a
 # loaded 2-core machine, far below timeout × bytes for the trickler.
 SLACK = 1.5
-
-
-@pytest.fixture(scope="module")
-def files() -> Iterator[netlab.Files]:
-    f = netlab.Files()
-    yield f
-    f.cleanup()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import ssl
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,13 +16,6 @@ from trustdoctor.sources.network import fetch_chain
 from trustdoctor.sources.starttls import LDAP_STARTTLS_REQUEST, PG_SSL_REQUEST
 
 PROTOCOLS = ["smtp", "imap", "pop3", "ftp", "postgres", "ldap"]
-
-
-@pytest.fixture(scope="module")
-def files() -> Iterator[netlab.Files]:
-    f = netlab.Files()
-    yield f
-    f.cleanup()
 
 
 @pytest.fixture(scope="module")
