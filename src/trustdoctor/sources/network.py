@@ -231,7 +231,8 @@ def fetch_raw(
             facts (tests/network/test_network_engines.py).
 
     Raises:
-        ConnectError: the handshake could not deliver a chain (see module doc).
+        ConnectError: the handshake could not deliver a chain (see module doc;
+            a server that sent no certificate at all is :func:`assemble`'s).
         UsageError: a bad proxy URL, address or timeout.
     """
     if not (0 < timeout <= MAX_TIMEOUT):  # also rejects NaN
