@@ -65,6 +65,28 @@ def test_the_same_facts_as_a_handshake_here(
     assert here.client_cert_requested and here.alpn == "h2"
 
 
+def test_proxies_and_starttls_in_a_child(
+    pool: FetchPool, files: netlab.Files, h: pki.Hierarchy
+) -> None:
+    # The proxy environment travels with each request (the child reads none of
+    # its own): the proxy is given the name, and the facts are the same.
+    ctx = netlab.server_context(files, [h.leaf, h.intermediate])
+    with (
+        netlab.serving(netlab.tls_handler(ctx)) as srv,
+        netlab.serving(netlab.tls_handler(ctx, starttls="smtp")) as mail,
+        netlab.ConnectProxy(routes={"shop.example.com": srv.port}) as proxy,
+    ):
+        env = {"HTTPS_PROXY": f"http://127.0.0.1:{proxy.port}", "NO_PROXY": "localhost"}
+        t = parse_target("https://shop.example.com")
+        here, there = fetch_chain(t, env=env, timeout=5), pool.fetch(t, env=env, timeout=5)
+        smtp = parse_target(f"smtp://127.0.0.1:{mail.port}", servername="pool.test")
+        smtp_here, smtp_there = fetch_chain(smtp, timeout=5), pool.fetch(smtp, timeout=5)
+    assert _facts(there) == _facts(here)
+    assert there.proxy_used == f"http://127.0.0.1:{proxy.port}"
+    assert proxy.requests == ["CONNECT shop.example.com:443 HTTP/1.1"] * 2
+    assert _facts(smtp_there) == _facts(smtp_here) and len(smtp_there.chain) == 2
+
+
 def test_connection_problems_keep_their_codes(pool: FetchPool) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
