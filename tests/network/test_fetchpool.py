@@ -220,3 +220,85 @@ def test_a_scan_whose_workers_cannot_start_stays_in_this_process(
             assert s.worker_pids == ()
     assert len(results) == len(lines)
     assert all(isinstance(r, api.ScanResult) and r.report.diagnosis for r in results)
+
+
+def _silent_lines(port: int, n: int) -> list[str]:
+    return [f"127.0.0.1:{port} servername=n{k}.pool.test" for k in range(n)]
+
+
+def test_a_scan_through_the_workers_keeps_its_deadline() -> None:
+    from trustdoctor import api
+    from trustdoctor.api.scan import POOL_AFTER
+
+    with netlab.serving(netlab.silent(stop_after=20)) as srv:
+        lines = _silent_lines(srv.port, 4 * POOL_AFTER)
+        start = time.monotonic()
+        with api.scan_endpoints(
+            lines, clients=["go"], timeout=10, deadline=2, concurrency=POOL_AFTER + 40, processes=2
+        ) as s:
+            results = list(s)
+            workers = s.worker_pids
+        elapsed = time.monotonic() - start
+    summary = s.summary()
+    assert workers and summary.stopped == "deadline" and summary.exit_code == 3
+    # Targets in flight get what is left of the deadline, in the workers too.
+    assert elapsed < 2 + 3, elapsed
+    assert results and all(
+        isinstance(r, api.ScanResult) and r.report.error is not None for r in results
+    )
+
+
+@pytest.fixture
+def kill_first_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kill the first worker of every pool as soon as it has started."""
+    real = FetchPool.start
+
+    def start(self: FetchPool) -> None:
+        real(self)
+        os.kill(self.pids()[0], signal.SIGKILL)
+
+    monkeypatch.setattr(FetchPool, "start", start)
+
+
+@pytest.mark.usefixtures("kill_first_worker")
+def test_a_scan_whose_worker_dies_ends_in_one_line() -> None:
+    from trustdoctor import api
+    from trustdoctor.api.scan import POOL_AFTER
+
+    with netlab.serving(netlab.silent(stop_after=20)) as srv:
+        lines = _silent_lines(srv.port, 2 * POOL_AFTER)
+        start = time.monotonic()
+        scan = api.scan_endpoints(
+            lines, clients=["go"], timeout=15, concurrency=POOL_AFTER + 16, processes=2
+        )
+        with pytest.raises(SourceError) as err, scan as s:
+            for _ in s:
+                pass
+        assert time.monotonic() - start < 10
+    assert "worker process ended unexpectedly (killed by signal 9)" in err.value.message
+
+
+def test_a_hung_worker_does_not_hang_the_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child that stops answering (SIGSTOP here) costs the scan the targets'
+    timeout and a grace period, then a one-line error, never a hang."""
+    from trustdoctor import api
+    from trustdoctor.api import scan as scan_module
+    from trustdoctor.api.scan import POOL_AFTER
+
+    monkeypatch.setattr(scan_module, "DRAIN_GRACE", 1.0)
+    real = FetchPool.start
+
+    def start(self: FetchPool) -> None:
+        real(self)
+        for pid in self.pids():
+            os.kill(pid, signal.SIGSTOP)
+
+    monkeypatch.setattr(FetchPool, "start", start)
+    with netlab.serving(netlab.silent(stop_after=20)) as srv:
+        lines = _silent_lines(srv.port, POOL_AFTER + 20)
+        start_t = time.monotonic()
+        scan = api.scan_endpoints(lines, clients=["go"], timeout=1, processes=2)
+        with pytest.raises(SourceError, match="no answer from the handshake workers"), scan as s:
+            for _ in s:
+                pass
+        assert time.monotonic() - start_t < 15

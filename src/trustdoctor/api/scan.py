@@ -81,6 +81,7 @@ if TYPE_CHECKING:
     from ..sources.aia import AiaOptions
     from ..sources.fetchpool import FetchPool
     from ..sources.files import Loaded
+    from ..sources.network import FetchResult
 
 DEFAULT_CONCURRENCY = 32
 MAX_CONCURRENCY = 1024
@@ -92,6 +93,9 @@ AUTO_PROCESSES = 8
 # smaller scan ends before starting them would pay off (each child costs
 # ~150 ms of CPU to start, and a cold scan of a few targets is all start-up).
 POOL_AFTER = 64
+# Seconds past the last target's timeout the feeder waits for the workers'
+# last answers before calling them lost (they enforce the timeout themselves).
+DRAIN_GRACE = 30.0
 # Longest --deadline accepted (a week): a whole scan needs no more.
 MAX_DEADLINE = 7 * 86400.0
 # Example targets kept per summary row, and distinct chains / roots whose
@@ -498,6 +502,13 @@ class Scan:
         # off | waiting (for POOL_AFTER targets) → starting → running | failed
         self._pool_state = "off" if processes <= 1 else "waiting"
         self._pool_lock = threading.Lock()
+        # The feeder (see _work): targets in flight in the workers, and when to
+        # wake it for more (a quarter of the window free).
+        self._room = threading.Condition()
+        self._inflight = 0
+        self._refill = concurrency - max(1, concurrency // 4)
+        self._feeder_claimed = False
+        self._last_fed = 0.0
 
     # -- life cycle
 
@@ -599,6 +610,7 @@ class Scan:
             return None
 
     def _work(self) -> None:
+        feeder = False
         try:
             while not self._stop.is_set():
                 item = self._next()
@@ -610,18 +622,103 @@ class Scan:
                 self._throttle()
                 if self._stop.is_set():
                     break
-                try:
-                    result = self._one(item)
-                except UsageError as exc:  # this target only (a registry name...)
-                    where, text = f"{item.where}: {exc.message}", item.text
-                    self._put(InputProblem("bad-line", where, text, item.source, item.line))
+                pool = self._pool_now()
+                if pool is not None and (feeder or self._claim_feeder()):
+                    # Once the workers run, one thread hands them the targets
+                    # and the threads reading their answers judge (see _feed):
+                    # no thread per target in flight, hence no hand-offs.
+                    feeder = True
+                    self._feed(pool, item)
                     continue
-                self._put(result)
+                self._put(self._outcome(item, None))  # its handshake here
+                if pool is not None:
+                    break  # the feeder has taken over
+            if feeder:
+                self._drain()
         except BaseException as exc:  # delivered to the consumer, never printed here
             if not self._stop.is_set():
                 self._put(_Failure(exc))
         finally:
             self._put(_Done())
+
+    def _outcome(
+        self, item: TargetLine, results: list[AddressResult] | None
+    ) -> ScanResult | InputProblem:
+        """``item`` judged (its handshake done here when ``results`` is ``None``),
+        or the input problem that only this target has (a bad registry name...)."""
+        try:
+            if results is None:
+                return self._one(item)
+            return self._judged(item, results)
+        except UsageError as exc:
+            return _bad_line(item, exc)
+
+    # -- the workers' feeder (see _work)
+
+    def _claim_feeder(self) -> bool:
+        with self._room:
+            if self._feeder_claimed:
+                return False
+            self._feeder_claimed = True
+            return True
+
+    def _feed(self, pool: FetchPool, item: TargetLine) -> None:
+        """Hand ``item`` to the workers once fewer than ``concurrency`` targets are
+        in flight; its answer is judged in the thread that reads it."""
+        with self._room:
+            while self._inflight >= self._concurrency and not self._stop.is_set():
+                self._room.wait(0.2)
+            if self._stop.is_set():
+                return
+            self._inflight += 1
+            self._last_fed = time.monotonic()
+        t = item.target
+
+        def done(result: FetchResult | None, error: BaseException | None) -> None:
+            try:
+                results: list[AddressResult] | None = None
+                if result is not None:
+                    results = [AddressResult(result.address, result, None)]
+                elif isinstance(error, ConnectError):  # as fetch_all maps it
+                    results = [AddressResult(t.connect_hostport, None, error)]
+                if results is not None:
+                    self._put(self._outcome(item, results))
+                elif isinstance(error, UsageError):
+                    self._put(_bad_line(item, error))
+                elif error is not None and not self._stop.is_set():
+                    self._put(_Failure(error))
+            except BaseException as exc:  # never in the reading thread: to the consumer
+                if not self._stop.is_set():
+                    self._put(_Failure(exc))
+            finally:
+                with self._room:
+                    self._inflight -= 1
+                    # Wake the feeder for a batch, not for every answer.
+                    if self._inflight <= self._refill:
+                        self._room.notify_all()
+
+        try:
+            pool.submit(
+                t, done, timeout=self._budget(), proxy=self._proxy, env=self._env,
+                family=self._family, engine=self._engine,
+            )  # fmt: skip
+        except BaseException:
+            with self._room:
+                self._inflight -= 1
+            raise
+
+    def _drain(self) -> None:
+        """Wait for the targets in flight in the workers (not when stopped): every
+        answer is delivered before this thread says it is done."""
+        with self._room:
+            while self._inflight and not self._stop.is_set():
+                # The workers enforce each target's timeout; past it and a grace
+                # period an answer is not coming (a hung child).
+                if time.monotonic() > self._last_fed + self._timeout + DRAIN_GRACE:
+                    raise SourceError(
+                        f"{self._inflight} target(s) had no answer from the handshake workers"
+                    )
+                self._room.wait(0.2)
 
     def _put(self, item: object) -> None:
         while True:
@@ -642,12 +739,18 @@ class Scan:
         if slot > t:
             self._stop.wait(slot - t)
 
-    def _one(self, item: TargetLine) -> ScanResult:
-        t = item.target
+    def _budget(self) -> float:
+        """A target's timeout: ``--timeout``, or what is left of ``--deadline``."""
         timeout = self._timeout
         if self._ends_at != float("inf"):
             timeout = min(timeout, max(0.05, self._ends_at - time.monotonic()))
-        results = self._fetch(t, timeout)
+        return timeout
+
+    def _one(self, item: TargetLine) -> ScanResult:
+        return self._judged(item, self._fetch(item.target, self._budget()))
+
+    def _judged(self, item: TargetLine, results: list[AddressResult]) -> ScanResult:
+        t = item.target
         if not any(r.fetch is not None and r.fetch.chain for r in results):
             report = judge_fetch(t, results, Clients((), ()), at=self.at)
             host = t.servername or t.host
@@ -676,16 +779,7 @@ class Scan:
         return ScanResult(item, report, parts, entry, shared)
 
     def _fetch(self, t: Target, timeout: float) -> list[AddressResult]:
-        pool = self._pool_now()
-        if pool is not None:
-            try:
-                r = pool.fetch(
-                    t, timeout=timeout, proxy=self._proxy, env=self._env, family=self._family,
-                    engine=self._engine,
-                )  # fmt: skip
-            except ConnectError as exc:
-                return [AddressResult(t.connect_hostport, None, exc)]
-            return [AddressResult(r.address, r, None)]
+        """The handshake in this process (the workers' are handed out by _feed)."""
         if self._engine == "auto":
             return fetch_all(
                 t, timeout=timeout, proxy=self._proxy, env=self._env, all_addresses=False,
@@ -781,6 +875,11 @@ def auto_processes() -> int:
     except (AttributeError, OSError):  # not Linux
         cpus = os.cpu_count() or 1
     return max(1, min(cpus, AUTO_PROCESSES))
+
+
+def _bad_line(item: TargetLine, exc: UsageError) -> InputProblem:
+    where, text = f"{item.where}: {exc.message}", item.text
+    return InputProblem("bad-line", where, text, item.source, item.line)
 
 
 def _mozilla() -> Any:

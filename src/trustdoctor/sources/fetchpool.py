@@ -31,7 +31,7 @@ import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import IO, Any
 
 from ..errors import ConnectError, SourceError, UsageError
@@ -74,13 +74,22 @@ def _read(inp: IO[bytes]) -> Any:
 
 
 class _Slot:
-    """One request in flight: the answer, when it comes."""
+    """One request in flight: the answer, when it comes (waited for, or handed
+    to ``callback`` in the thread that reads it)."""
 
-    __slots__ = ("answer", "done")
+    __slots__ = ("answer", "callback", "done")
 
-    def __init__(self) -> None:
+    def __init__(self, callback: Callable[[str, Any], None] | None = None) -> None:
         self.done = threading.Event()
         self.answer: tuple[str, Any] | None = None
+        self.callback = callback
+
+    def deliver(self, kind: str, payload: Any) -> None:
+        if self.callback is not None:
+            self.callback(kind, payload)
+        else:
+            self.answer = (kind, payload)
+            self.done.set()
 
 
 class _Worker:
@@ -188,26 +197,41 @@ class FetchPool:
         engine: str = "auto",
     ) -> FetchResult:
         """One handshake in a child, assembled here (see the module doc)."""
-        request = {
-            "target": target, "timeout": timeout, "proxy": proxy,
-            "env": dict(env) if env is not None else None, "family": family, "engine": engine,
-        }  # fmt: skip
+        request = _request(target, timeout, proxy, env, family, engine)
         kind, payload = self._call(request, timeout + _GRACE, target)
-        if kind == "ok":
-            assert isinstance(payload, RawFetch)
-            return assemble(payload)
-        if kind == "connect":
-            message, code = payload
-            raise ConnectError(message, code)
-        if kind == "usage":
-            raise UsageError(payload)
-        if kind == "died":
-            raise SourceError(
-                f"{target.display}: the handshake worker process ended unexpectedly ({payload})"
-            )
-        raise SourceError(f"{target.display}: the handshake worker failed: {payload}")
+        result, error = _outcome(kind, payload, target)
+        if error is not None:
+            raise error
+        assert result is not None
+        return result
 
-    def _call(self, request: dict[str, Any], wait: float, target: Target) -> tuple[str, Any]:
+    def submit(
+        self,
+        target: Target,
+        done: Callable[[FetchResult | None, BaseException | None], None],
+        *,
+        timeout: float,
+        proxy: str | None = None,
+        env: Mapping[str, str] | None = None,
+        family: int = 0,
+        engine: str = "auto",
+    ) -> None:
+        """:meth:`fetch` without waiting: ``done(result, None)`` or ``done(None,
+        error)`` is called, once, in the thread that reads the child's answers
+        (it must not raise, and should not take long: that child's next
+        answers wait for it).  The child enforces ``timeout`` itself.
+
+        Raises:
+            SourceError: the pool is closed or every child has ended.
+        """
+
+        def answer(kind: str, payload: Any) -> None:
+            done(*_outcome(kind, payload, target))
+
+        w = self._choose()
+        self._register(w, _request(target, timeout, proxy, env, family, engine), _Slot(answer))
+
+    def _choose(self) -> _Worker:
         with self._lock:
             if self._closed:
                 raise SourceError("the handshake workers are stopped")
@@ -215,14 +239,16 @@ class FetchPool:
             if not live:
                 raise SourceError(self._dead_message())
             # The child with the fewest requests in flight.
-            w = min(live, key=lambda x: len(x.pending))
+            return min(live, key=lambda x: len(x.pending))
+
+    def _call(self, request: dict[str, Any], wait: float, target: Target) -> tuple[str, Any]:
+        w = self._choose()
         try:
             return self._send(w, request, wait)
         except ConnectError as exc:  # no answer in time: name the target
             raise ConnectError(f"{target.display}: {exc.message}", exc.code) from None
 
-    def _send(self, w: _Worker, request: object, wait: float) -> tuple[str, Any]:
-        slot = _Slot()
+    def _register(self, w: _Worker, request: object, slot: _Slot) -> int:
         with self._lock:
             self._next_id += 1
             rid = self._next_id
@@ -236,6 +262,11 @@ class FetchPool:
             except (OSError, ValueError):
                 w.pending.pop(rid, None)
                 raise SourceError(self._dead_message()) from None
+        return rid
+
+    def _send(self, w: _Worker, request: object, wait: float) -> tuple[str, Any]:
+        slot = _Slot()
+        rid = self._register(w, request, slot)
         if not slot.done.wait(wait):
             with w.lock:
                 w.pending.pop(rid, None)
@@ -257,8 +288,7 @@ class FetchPool:
             with w.lock:
                 slot = w.pending.pop(rid, None)
             if slot is not None:
-                slot.answer = (kind, payload)
-                slot.done.set()
+                slot.deliver(kind, payload)
         # The child is gone: what it held fails (unless the pool is closing).
         with w.lock:
             w.alive = False
@@ -266,12 +296,11 @@ class FetchPool:
             w.pending.clear()
         why = _ended(w.proc)
         for slot in held:
-            slot.answer = ("died", why)
-            slot.done.set()
+            slot.deliver("died", why)
 
     def _dead_message(self) -> str:
-        ends = "; ".join(_ended(w.proc) for w in self._workers)
-        return f"the handshake worker processes ended ({ends})"
+        dead = [w for w in self._workers if not w.alive] or self._workers
+        return f"a handshake worker process ended unexpectedly ({_ended(dead[0].proc)})"
 
     def pids(self) -> list[int]:
         """The children's process ids (for tests and diagnostics)."""
@@ -287,6 +316,44 @@ def _ended(proc: subprocess.Popen[bytes]) -> str:
     if code < 0:
         return f"killed by signal {-code}"
     return f"exit status {code}"
+
+
+def _request(
+    target: Target,
+    timeout: float,
+    proxy: str | None,
+    env: Mapping[str, str] | None,
+    family: int,
+    engine: str,
+) -> dict[str, Any]:
+    """:func:`~trustdoctor.sources.network.fetch_raw`'s keyword arguments."""
+    return {
+        "target": target, "timeout": timeout, "proxy": proxy,
+        "env": dict(env) if env is not None else None, "family": family, "engine": engine,
+    }  # fmt: skip
+
+
+def _outcome(
+    kind: str, payload: Any, target: Target
+) -> tuple[FetchResult | None, BaseException | None]:
+    """A child's answer as what :func:`~trustdoctor.sources.network.fetch_chain`
+    would have returned or raised."""
+    if kind == "ok":
+        assert isinstance(payload, RawFetch)
+        try:
+            return assemble(payload), None
+        except ConnectError as exc:  # no certificate at all
+            return None, exc
+    if kind == "connect":
+        message, code = payload
+        return None, ConnectError(message, code)
+    if kind == "usage":
+        return None, UsageError(payload)
+    if kind == "died":
+        return None, SourceError(
+            f"{target.display}: the handshake worker process ended unexpectedly ({payload})"
+        )
+    return None, SourceError(f"{target.display}: the handshake worker failed: {payload}")
 
 
 # -- the child ------------------------------------------------------------------------------
