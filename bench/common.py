@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -75,3 +77,31 @@ def serve_hierarchy(h: Hierarchy, d: Path, tls: str) -> tuple[socket.socket, int
     version = ssl.TLSVersion.TLSv1_3 if tls == "1.3" else ssl.TLSVersion.TLSv1_2
     ctx.minimum_version = ctx.maximum_version = version
     return serve(ctx)
+
+
+def trustdoctor_command() -> list[str]:
+    """The console script next to this interpreter (a pyenv shim's bash wrapper
+    would add its own start-up), else ``python -m trustdoctor``."""
+    script = Path(sys.executable).parent / "trustdoctor"
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-m", "trustdoctor"]
+
+
+def sslyze_command(venv_dir: Path) -> tuple[list[str] | None, str]:
+    """The sslyze executable in its own venv, installing it if needed."""
+    exe = venv_dir / "bin" / "sslyze"
+    if exe.is_file():
+        return [str(exe)], f"reused {venv_dir}"
+    import venv
+
+    try:
+        venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        return None, f"could not create a virtual environment in {venv_dir}: {exc}"
+    pip = [str(venv_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", "sslyze"]
+    proc = subprocess.run(pip, capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0 or not exe.is_file():
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return None, f"pip could not install sslyze ({' '.join(pip)}): {last}"
+    return [str(exe)], f"installed into {venv_dir}"

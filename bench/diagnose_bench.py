@@ -43,11 +43,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import venv
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import serve_hierarchy, summary
+from common import serve_hierarchy, sslyze_command, summary, trustdoctor_command
 
 from trustdoctor.lab.pki import DAY, Hierarchy, make_cert
 
@@ -96,30 +95,6 @@ def interleaved(
             if n >= warmup:
                 out[label].append(time.perf_counter() - t0)
     return out
-
-
-def trustdoctor_command() -> list[str]:
-    script = Path(sys.executable).parent / "trustdoctor"
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "trustdoctor"]
-
-
-def sslyze_command(venv_dir: Path) -> tuple[list[str] | None, str]:
-    """The sslyze executable in its own venv, installing it if needed."""
-    exe = venv_dir / "bin" / "sslyze"
-    if exe.is_file():
-        return [str(exe)], f"reused {venv_dir}"
-    try:
-        venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        return None, f"could not create a virtual environment in {venv_dir}: {exc}"
-    pip = [str(venv_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", "sslyze"]
-    proc = subprocess.run(pip, capture_output=True, text=True, timeout=900)
-    if proc.returncode != 0 or not exe.is_file():
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return None, f"pip could not install sslyze ({' '.join(pip)}): {last}"
-    return [str(exe)], f"installed into {venv_dir}"
 
 
 def default_venv() -> Path:

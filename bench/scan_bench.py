@@ -50,6 +50,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from common import sslyze_command, trustdoctor_command  # noqa: E402
 
 TARGET_RATE = 800.0
 TARGET_RATIO = 15.0
@@ -163,13 +164,6 @@ def make_fleet(
 # -- measurements --------------------------------------------------------------------------------
 
 
-def trustdoctor_command() -> list[str]:
-    script = Path(sys.executable).parent / "trustdoctor"
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "trustdoctor"]
-
-
 def bench_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env["NO_COLOR"] = "1"
@@ -267,24 +261,6 @@ def run_bare(targets: Path, env: dict[str, str]) -> dict[str, float]:
         raise SystemExit(f"bare handshakes failed: {proc.stderr[-2000:]}")
     rate, cpu_ms = map(float, proc.stdout.split())
     return {"rate": rate, "cpu_ms_per_target": cpu_ms}
-
-
-def sslyze_command(venv_dir: Path) -> tuple[list[str] | None, str]:
-    exe = venv_dir / "bin" / "sslyze"
-    if exe.is_file():
-        return [str(exe)], f"reused {venv_dir}"
-    import venv
-
-    try:
-        venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        return None, f"could not create a virtual environment in {venv_dir}: {exc}"
-    pip = [str(venv_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", "sslyze"]
-    proc = subprocess.run(pip, capture_output=True, text=True, timeout=900)
-    if proc.returncode != 0 or not exe.is_file():
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return None, f"pip could not install sslyze: {last}"
-    return [str(exe)], f"installed into {venv_dir}"
 
 
 def run_sslyze(base: list[str], lines: list[str], d: Path, env: dict[str, str]) -> dict[str, float]:

@@ -39,13 +39,11 @@ def mozilla_reference() -> AnchorSet:
     bundle is mostly the same Mozilla roots (Debian 12: 92 of certifi's 117),
     parsed once for both.
     """
-    from ..stores import pemfile
     from ..stores.certs import anchors_from_blocks
     from ..stores.reference import certifi_reference
 
     ref = certifi_reference()
     if ref is None:  # pragma: no cover - certifi is a dependency
         return make_anchor_set("mozilla", [])
-    blocks = pemfile.go_certs(ref.data)
-    anchors, _unparsable = anchors_from_blocks(blocks, f"certifi {ref.version}")
+    anchors, _unparsable = anchors_from_blocks(ref.blocks, f"certifi {ref.version}")
     return make_anchor_set("mozilla", anchors, sources=(ref.path,))

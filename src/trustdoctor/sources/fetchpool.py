@@ -73,30 +73,16 @@ def _read(inp: IO[bytes]) -> Any:
     return pickle.loads(data)
 
 
-class _Slot:
-    """One request in flight: the answer, when it comes (waited for, or handed
-    to ``callback`` in the thread that reads it)."""
-
-    __slots__ = ("answer", "callback", "done")
-
-    def __init__(self, callback: Callable[[str, Any], None] | None = None) -> None:
-        self.done = threading.Event()
-        self.answer: tuple[str, Any] | None = None
-        self.callback = callback
-
-    def deliver(self, kind: str, payload: Any) -> None:
-        if self.callback is not None:
-            self.callback(kind, payload)
-        else:
-            self.answer = (kind, payload)
-            self.done.set()
+# What receives a child's answer (its kind and payload), in the thread that
+# reads it.
+_Answer = Callable[[str, Any], None]
 
 
 class _Worker:
     def __init__(self, proc: subprocess.Popen[bytes]) -> None:
         self.proc = proc
         self.lock = threading.Lock()  # writes to its stdin, and the fields below
-        self.pending: dict[int, _Slot] = {}
+        self.pending: dict[int, _Answer] = {}
         self.alive = True
         self.reader: threading.Thread | None = None
 
@@ -229,7 +215,7 @@ class FetchPool:
             done(*_outcome(kind, payload, target))
 
         w = self._choose()
-        self._register(w, _request(target, timeout, proxy, env, family, engine), _Slot(answer))
+        self._register(w, _request(target, timeout, proxy, env, family, engine), answer)
 
     def _choose(self) -> _Worker:
         with self._lock:
@@ -248,14 +234,14 @@ class FetchPool:
         except ConnectError as exc:  # no answer in time: name the target
             raise ConnectError(f"{target.display}: {exc.message}", exc.code) from None
 
-    def _register(self, w: _Worker, request: object, slot: _Slot) -> int:
+    def _register(self, w: _Worker, request: object, answer: _Answer) -> int:
         with self._lock:
             self._next_id += 1
             rid = self._next_id
         with w.lock:
             if not w.alive:  # died between the choice and now
                 raise SourceError(self._dead_message())
-            w.pending[rid] = slot
+            w.pending[rid] = answer
             try:
                 assert w.proc.stdin is not None
                 _write(w.proc.stdin, (rid, request))
@@ -265,14 +251,20 @@ class FetchPool:
         return rid
 
     def _send(self, w: _Worker, request: object, wait: float) -> tuple[str, Any]:
-        slot = _Slot()
-        rid = self._register(w, request, slot)
-        if not slot.done.wait(wait):
+        """``request`` to ``w``, waiting for its answer."""
+        got: list[tuple[str, Any]] = []
+        arrived = threading.Event()
+
+        def answer(kind: str, payload: Any) -> None:
+            got.append((kind, payload))
+            arrived.set()
+
+        rid = self._register(w, request, answer)
+        if not arrived.wait(wait):
             with w.lock:
                 w.pending.pop(rid, None)
             raise ConnectError(f"no answer from the handshake worker within {wait:g} s", "timeout")
-        assert slot.answer is not None
-        return slot.answer
+        return got[0]
 
     def _read_answers(self, w: _Worker) -> None:
         out = w.proc.stdout
@@ -286,17 +278,17 @@ class FetchPool:
                 break
             rid, kind, payload = frame
             with w.lock:
-                slot = w.pending.pop(rid, None)
-            if slot is not None:
-                slot.deliver(kind, payload)
+                answer = w.pending.pop(rid, None)
+            if answer is not None:
+                answer(kind, payload)
         # The child is gone: what it held fails (unless the pool is closing).
         with w.lock:
             w.alive = False
             held = list(w.pending.values())
             w.pending.clear()
         why = _ended(w.proc)
-        for slot in held:
-            slot.deliver("died", why)
+        for answer in held:
+            answer("died", why)
 
     def _dead_message(self) -> str:
         dead = [w for w in self._workers if not w.alive] or self._workers

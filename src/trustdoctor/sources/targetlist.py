@@ -79,7 +79,7 @@ class TargetLine:
 
     @property
     def where(self) -> str:
-        return f"{self.source}:{self.line}" if self.line is not None else self.source
+        return _where(self.source, self.line)
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class InputProblem:
 
     @property
     def where(self) -> str:
-        return f"{self.source}:{self.line}" if self.line is not None else self.source
+        return _where(self.source, self.line)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -113,6 +113,11 @@ class InputProblem:
             "source": self.source,
             "line": self.line,
         }
+
+
+def _where(source: str, line: int | None) -> str:
+    """``file:line`` as messages name a line, or the source alone."""
+    return f"{source}:{line}" if line is not None else source
 
 
 def parse_spec(

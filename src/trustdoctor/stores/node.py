@@ -138,7 +138,7 @@ def _bundled(ctx: StoreContext, b: Builder) -> None:
         )
         return
     anchors, _ = anchors_from_blocks(
-        pemfile.go_certs(ref.data),
+        ref.blocks,
         ref.path,
         f"stand-in for Node's bundled roots (certifi {ref.version})",
     )

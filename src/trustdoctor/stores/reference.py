@@ -20,7 +20,7 @@ from . import pemfile
 class Reference:
     path: str
     version: str
-    data: bytes
+    blocks: tuple[pemfile.CertBlock, ...]  # its certificates (scanned once per process)
     fingerprints: frozenset[str]
 
 
@@ -45,8 +45,9 @@ def certifi_reference() -> Reference | None:
             m = re.search(r"__version__\s*=\s*[\"']([^\"']+)", fh.read())
     except OSError:  # pragma: no cover
         return None
-    fps = frozenset(hashlib.sha256(b.der).hexdigest() for b in pemfile.go_certs(data))
-    return Reference(path, m.group(1) if m else "unknown", data, fps)
+    blocks = tuple(pemfile.go_certs(data))
+    fps = frozenset(hashlib.sha256(b.der).hexdigest() for b in blocks)
+    return Reference(path, m.group(1) if m else "unknown", blocks, fps)
 
 
 def is_public(sha256: str) -> bool:
