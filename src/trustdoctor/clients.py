@@ -20,12 +20,12 @@ the module docstring of each store model.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from .errors import UsageError
+from .model.record import record
 
 
-@dataclass(frozen=True)
+@record
 class Client:
     """What trustdoctor knows about one client.
 

@@ -19,7 +19,7 @@ import contextlib
 import os
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +30,7 @@ from ..errors import InputError, TrustDoctorError, UnsafePathError, UsageError
 from ..model.anchors import AnchorSet
 from ..model.cert import CertInfo
 from ..model.diagnosis import Diagnosis, PresentedCert
+from ..model.record import record
 from ..sources.aia import (
     AiaCompletion,
     AiaOptions,
@@ -138,7 +139,7 @@ def _distinct(sets: Sequence[AnchorSet]) -> list[AnchorSet]:
     return out
 
 
-@dataclass(frozen=True)
+@record
 class AiaConfirmation:
     """A diagnosis after AIA, and the search behind it.
 
@@ -193,7 +194,7 @@ def confirm_with_aia(
 # -- bundle: inputs -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class ServedChain:
     """What a server presents, from a live handshake or from a file.
 

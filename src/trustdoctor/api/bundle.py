@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..clients import client_specs
@@ -18,6 +17,7 @@ from ..engine.aiaconfirm import confirm_missing, fetched_presented, needs_aia
 from ..engine.judge import pick_leaf
 from ..errors import UsageError
 from ..model.diagnosis import Diagnosis, PresentedCert
+from ..model.record import record
 from .aia import (
     ServedChain,
     check_out_path,
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_BUNDLE_CLIENTS", "BundleResult", "make_bundle", "plan_served"]
 
 
-@dataclass(frozen=True)
+@record
 class BundleResult:
     """Everything ``trustdoctor bundle`` reports.
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..clients import client_specs
@@ -21,6 +20,7 @@ from ..engine.servechecks import serve_findings
 from ..errors import InputError
 from ..model.diagnosis import Diagnosis, PresentedCert
 from ..model.findings import Finding
+from ..model.record import record
 from .context import (
     Clients,
     TrustOptions,
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from ..sources.files import Loaded
 
 
-@dataclass(frozen=True)
+@record
 class Judged:
     """A presented chain judged for a set of clients, and what fixes it.
 
@@ -142,7 +142,7 @@ def finish(
     return Judged(diag, plan, completion)
 
 
-@dataclass(frozen=True)
+@record
 class ChainReport:
     """The answer to ``trustdoctor chain``.
 

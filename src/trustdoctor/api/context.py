@@ -16,7 +16,7 @@ import contextlib
 import datetime as dt
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +26,7 @@ from ..engine.policies import Policy, policy_for
 from ..errors import InputError, UsageError
 from ..model.anchors import Anchor, AnchorSet, make_anchor_set
 from ..model.findings import Code, Finding, Severity, Side
+from ..model.record import record
 
 if TYPE_CHECKING:
     # (the store models load only where stores are read: not with --trust)
@@ -54,7 +55,7 @@ def parse_time(text: str, what: str = "--at") -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-@dataclass(frozen=True)
+@record
 class TrustOptions:
     """Where the clients are, or what replaces their stores.
 
@@ -272,7 +273,7 @@ def _reference_set(client: str) -> AnchorSet:
     return make_anchor_set(client, list(ref.anchors), sources=ref.sources)
 
 
-@dataclass(frozen=True)
+@record
 class Clients:
     """The clients judged, and what each one trusts.
 

@@ -15,7 +15,7 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..clients import client_specs
@@ -24,6 +24,7 @@ from ..model.anchors import AnchorSet
 from ..model.causes import CODE_SIDE, NO_PATH
 from ..model.diagnosis import ClientVerdict, Diagnosis, PresentedCert
 from ..model.findings import Code, Confidence, Finding, Severity, Side
+from ..model.record import record
 from ..model.target import Target, parse_target
 from .chain import confirm, finish, judge_presented, load_inputs
 from .context import (
@@ -63,7 +64,7 @@ MAX_PARALLEL = 8
 MozillaRef = AnchorSet | Callable[[], AnchorSet | None] | None
 
 
-@dataclass(frozen=True)
+@record
 class AddressResult:
     """One address of the target: what it presented, or why it could not."""
 
@@ -72,7 +73,7 @@ class AddressResult:
     error: ConnectError | None
 
 
-@dataclass(frozen=True)
+@record
 class EndpointReport:
     """The answer to ``trustdoctor diagnose``.
 
@@ -190,7 +191,7 @@ def _fetch_one(
     return AddressResult(r.address, r, None)
 
 
-@dataclass(frozen=True)
+@record
 class ChainFacts:
     """Everything the judging of one presented chain reads, besides what is fixed
     for the whole question (the clients and their anchors, the time, the
@@ -582,7 +583,7 @@ def _with_interception(diag: Diagnosis, f: Finding) -> Diagnosis:
     )
 
 
-@dataclass(frozen=True)
+@record
 class PreparedClients:
     """Clients and their anchors read once, for many endpoints (the exporter's ``/probe``).
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..clients import CLIENTS, check_clients
 from ..errors import InputError, PrivateKeyInput, UsageError
+from ..model.record import record
 from .context import TrustOptions, client_set, fix_context, now, open_context
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from .endpoint import EndpointReport
 
 
-@dataclass(frozen=True)
+@record
 class FixReport:
     """The answer to ``trustdoctor fix``.
 
@@ -131,7 +132,7 @@ def load_ca(path: str, *, force: bool, at: dt.datetime) -> tuple[CertInfo, list[
 # -- planning ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class FixRequest:
     """What ``trustdoctor fix`` was asked (exactly one of ``ca``/``target``/``cause``
     names the subject; ``ca`` may accompany ``target``)."""

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clients import CLIENTS, client_specs
 from ..errors import ConnectError, SourceError, UsageError
+from ..model.record import record
 from ..sources.targetlist import InputProblem, Seen, TargetLine, from_items
 from .context import (
     Clients,
@@ -104,7 +105,7 @@ EXAMPLES = 3
 MAX_PLANS = 50
 
 
-@dataclass(frozen=True)
+@record
 class ScanResult:
     """One target, diagnosed.
 
@@ -195,7 +196,7 @@ class ScanResult:
 # -- the summary ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Group:
     """Targets sharing a cause, its side and a client (``None``: every client:
     a connection problem)."""
@@ -207,7 +208,7 @@ class Group:
     examples: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record
 class ServerFix:
     """The server-side plan for one distinct presented chain."""
 
@@ -219,7 +220,7 @@ class ServerFix:
     plan: Plan
 
 
-@dataclass(frozen=True)
+@record
 class ClientFix:
     """The client-side plan for one missing root (or one store cause)."""
 
@@ -232,7 +233,7 @@ class ClientFix:
     plan: Plan
 
 
-@dataclass(frozen=True)
+@record
 class ScanSummary:
     """What a scan found, grouped.
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..clients import check_clients, env_variables, modelled
 from ..errors import InputError, UsageError
+from ..model.record import record
 from ..model.stores import ClientStore, StoresReport
 from .context import TrustOptions, fix_context, model_policy, now, open_context
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..render.doc import Doc
 
 
-@dataclass(frozen=True)
+@record
 class StoresAnswer:
     """The answer to ``trustdoctor stores``.
 

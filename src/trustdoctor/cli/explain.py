@@ -8,6 +8,8 @@ import importlib.util
 import sys
 from typing import TYPE_CHECKING
 
+from . import process
+
 if TYPE_CHECKING:
     from ..model.explain import ExplainResult
 
@@ -63,6 +65,7 @@ def _result(args: argparse.Namespace) -> ExplainResult:
         )
     if message:
         return explain(" ".join(message))
+    process.long_running()  # a log of any length: the collector on
     if args.file:
         return explain_log(args.file)
     if not want_stdin and sys.stdin.isatty():

@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from . import process
+
 # Outside 9100-9999 (the range of the Prometheus wiki's "Default port
 # allocations", fully allocated since 2023), away from the exporters this one
 # sits next to (blackbox 9115, ssl_exporter 9219, x509-certificate-exporter
@@ -181,6 +183,7 @@ def _bounded(name: str, value: float, lo: float, hi: float) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    process.long_running()  # serves until stopped: the collector on
     import asyncio
     from pathlib import Path
 

@@ -9,10 +9,12 @@ stderr and the exit code the tree assigns (see docs/cli.md, "Exit codes").
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .. import __version__
 from ..errors import TrustDoctorError
@@ -52,45 +54,83 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def _help_width() -> int:
+    """The width argparse would take from ``shutil.get_terminal_size()``
+    (``$COLUMNS``, else the terminal on stdout, else 80), without importing
+    ``shutil``: argparse imports it for every formatter it makes, once per
+    ``add_argument``, and with it ``bz2``, ``lzma`` and ``fnmatch`` (3-5 ms of
+    every command's start-up, -X importtime).  Asked once per process."""
+    global _WIDTH
+    if _WIDTH is None:
+        import os
+
+        columns = 0
+        with contextlib.suppress(ValueError):
+            columns = int(os.environ.get("COLUMNS", "0"))
+        if columns <= 0:
+            try:
+                columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+            except (AttributeError, ValueError, OSError):  # no stdout, closed, not a terminal
+                columns = 0
+        _WIDTH = (columns or 80) - 2
+    return _WIDTH
+
+
+_WIDTH: int | None = None
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        super().__init__(
+            prog, indent_increment, max_help_position, _help_width() if width is None else width
+        )
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         # One line and exit 2, as documented (argparse's own default is exit 2 too,
         # but it prints the whole usage block first).
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _available() -> dict[str, tuple[str, str]]:
+def _available(names: Sequence[str]) -> dict[str, tuple[str, str]]:
     out = {}
-    for name, (mod, summary) in COMMANDS.items():
+    for name in names:
+        mod, summary = COMMANDS[name]
         if importlib.util.find_spec(mod) is not None:
             out[name] = (mod, summary)
     return out
 
 
 def build_parser(command: str | None) -> argparse.ArgumentParser:
-    cmds = _available()
+    """The parser for ``command`` alone (what ``trustdoctor COMMAND ...``
+    needs), or, with ``None`` or a command not installed, for every command
+    whose module is installed (the top-level help, usage errors)."""
+    cmds = _available([command]) if command is not None else {}
+    if not cmds:
+        cmds = _available(list(COMMANDS))
     parser = _Parser(
         prog="trustdoctor",
         description="Diagnose TLS trust failures: server or client, which client, why, the fix.",
         epilog="start with: trustdoctor lab   (offline demo of every failure shape)\n\n"
         "exit codes: 0 trusted/ok, 1 not trusted (diagnosed), 2 usage or input error, "
         "3 could not complete",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"trustdoctor {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (mod, summary) in cmds.items():
-        if command is not None and name != command:
-            # Register a cheap placeholder so argparse still knows the name.
-            sub.add_parser(name, help=summary, add_help=False)
-            continue
         module = importlib.import_module(mod)
-        p = sub.add_parser(
-            name,
-            help=summary,
-            description=getattr(module, "DESCRIPTION", summary),
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
+        p = sub.add_parser(name, help=summary, description=getattr(module, "DESCRIPTION", summary))
         module.add_arguments(p)
         p.set_defaults(_module=module)
     return parser
@@ -116,9 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # NUL, and os/pathlib would raise ValueError deep inside a command.
         print("trustdoctor: an argument contains a NUL byte", file=sys.stderr)
         return EXIT_USAGE
-    command = next((a for a in args_list if not a.startswith("-")), None)
-    if command not in COMMANDS:
-        command = None
+    # `trustdoctor COMMAND ...` needs COMMAND's parser only (the other nine
+    # cost ~5 ms of argparse set-up); anything else before it (--help,
+    # --version, a typo) gets the whole parser and its help or error.
+    command = args_list[0] if args_list and args_list[0] in COMMANDS else None
     parser = build_parser(command)
     try:
         args = parser.parse_args(args_list)
@@ -141,18 +182,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> None:
-    import gc
     import signal
 
-    # The command line owns its process, so it tunes the collector: start-up
-    # makes ~25,000 objects that live until exit (modules, classes, tables),
-    # and with 3.11's first threshold of 700 allocations the collector ran ~50
-    # times in one `diagnose`, 10-12 ms of CPU (gc.callbacks); 20,000 still
-    # collects cycles all along in long runs (serve, exporter, scan).
-    gc.set_threshold(20_000)
+    from . import process
+
+    process.starting()
     signal.signal(signal.SIGTERM, _terminate)
     code = main()
-    # What is alive now lives until exit: the collection at interpreter exit
-    # need not traverse it again (~7 ms of a full collection after `diagnose`).
+    # What is alive now lives until exit: a collector turned back on by a
+    # long-running command need not traverse it again at exit.
+    import gc
+
     gc.freeze()
     sys.exit(code)

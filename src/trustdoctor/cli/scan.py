@@ -8,6 +8,8 @@ import sys
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
+from . import process
+
 if TYPE_CHECKING:
     from ..api.scan import Scan, ScanResult, ScanSummary
     from ..sources.targetlist import InputProblem, TargetLine
@@ -137,6 +139,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    process.long_running()  # a stream of targets: the collector on
     from ..api.context import parse_time
     from ..api.scan import scan_endpoints
     from ..errors import UsageError

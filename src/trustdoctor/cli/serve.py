@@ -6,6 +6,8 @@ import argparse
 import importlib
 import sys
 
+from . import process
+
 DESCRIPTION = """Serve the incident assistant: a page where people paste what they have
 (a chain, an error line, a log excerpt, the root they expect) and get the
 verdict (server side, client side or both), the chain as a picture, what each
@@ -132,6 +134,7 @@ def settings_from_args(args: argparse.Namespace) -> object:
 
 
 def run(args: argparse.Namespace) -> int:
+    process.long_running()  # serves until stopped: the collector on
     from ..errors import UsageError
 
     missing = missing_modules()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+
+from ..model.record import record
 
 
-@dataclass(frozen=True)
+@record
 class OracleCase:
     """One chain to judge: DER certificates, so unparsable ones pass through."""
 
@@ -18,7 +19,7 @@ class OracleCase:
     max_depth: int | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Outcome:
     ok: bool
     text: str  # the error text (Go) or "code:text" (OpenSSL); "" when ok

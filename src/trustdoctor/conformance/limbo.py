@@ -13,8 +13,9 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from ..model.record import record
 
 # Features a strict verifier also skips, with the reason.
 SKIP_FEATURES: Mapping[str, str] = {
@@ -30,7 +31,7 @@ SKIP_FEATURES: Mapping[str, str] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class CaseResult:
     id: str
     expected: str

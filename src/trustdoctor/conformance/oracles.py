@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..model.record import record
 from .cases import OracleCase, Outcome
 from .known import KNOWN_DIFFERENCES
 
@@ -49,7 +50,7 @@ _PEM_RE = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@record
 class Comparison:
     id: str
     model: Outcome

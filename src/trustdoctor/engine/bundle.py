@@ -32,7 +32,7 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ..errors import InputError
 from ..model.anchors import AnchorSet
@@ -40,6 +40,7 @@ from ..model.cert import CertInfo
 from ..model.diagnosis import PresentedCert
 from ..model.findings import Code
 from ..model.pem import PRIVATE_KEY_LABELS, pem_text
+from ..model.record import record
 from .pathbuild import FETCHED, PRESENTED, SUPPLIED, Candidate, build_paths
 from .policies import Policy, policy_for
 from .rules import Evaluation, evaluate
@@ -72,7 +73,7 @@ WEAK_HASHES = frozenset({"sha1", "md5", "md4", "md2"})
 MIN_RSA_BITS = 2048
 
 
-@dataclass(frozen=True)
+@record
 class ChainCert:
     """One certificate of the chain to serve.
 
@@ -89,13 +90,13 @@ class ChainCert:
     source: str
 
 
-@dataclass(frozen=True)
+@record
 class Reason:
     code: str  # a key of REASONS
     params: Mapping[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record
 class ClientResult:
     """One selected client's view of the chosen chain.
 
@@ -114,7 +115,7 @@ class ClientResult:
     params: Mapping[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record
 class ChainDiff:
     """The chain to serve compared with what the server presents today.
 
@@ -137,7 +138,7 @@ class ChainDiff:
         return not (self.missing or self.extra or self.duplicates or self.reordered)
 
 
-@dataclass(frozen=True)
+@record
 class BundlePlan:
     """What :func:`plan_bundle` chose.
 
@@ -173,7 +174,7 @@ class BundlePlan:
 # -- choosing ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class _Option:
     inter: tuple[CertInfo, ...]
     evals: tuple[Evaluation, ...]
@@ -516,7 +517,7 @@ def diff_chains(presented: Sequence[PresentedCert], chain: Sequence[ChainCert]) 
 # -- the private key --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class PrivateKeys:
     """The public halves of the private keys in a ``--key`` file (never the keys).
 

@@ -10,9 +10,9 @@ wildcard only as the whole left-most label, matching exactly one label.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 
 from ..model.cert import CertInfo
+from ..model.record import record
 
 
 def _norm(name: str) -> str:
@@ -42,7 +42,7 @@ def is_ip(host: str) -> bool:
     return True
 
 
-@dataclass(frozen=True)
+@record
 class NameCheck:
     ok: bool
     reason: str  # match, no-match, no-san, legacy-cn, ip-not-in-san, cn-fallback

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from ..model.anchors import AnchorSet
 from ..model.cert import CertInfo, verify_signature
 from ..model.findings import Code, Finding, Severity, Side
+from ..model.record import record
 
 
-@dataclass(frozen=True)
+@record
 class Marker:
     """One tell-tale in a CA name: ``field`` is ``CN``, ``O``, ``OU`` or ``*`` (any)."""
 
@@ -36,7 +36,7 @@ class Marker:
     text: str
 
 
-@dataclass(frozen=True)
+@record
 class Product:
     """A TLS-inspection product and the markers of the CA it signs with."""
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from ..model.anchors import AnchorSet
 from ..model.cert import CertInfo, verify_signature
+from ..model.record import record
 from .policies import Policy
 
 MAX_SIGNATURE_CHECKS = 3000
@@ -43,13 +44,13 @@ ANCHOR = "anchor"
 FETCHED = "fetched"
 
 
-@dataclass(frozen=True)
+@record
 class Candidate:
     cert: CertInfo
     origin: str  # presented, supplied, anchor, fetched
 
 
-@dataclass(frozen=True)
+@record
 class Rejected:
     """An issuer candidate with the right name whose signature did not verify."""
 
@@ -58,7 +59,7 @@ class Rejected:
     reason: str  # bad-signature, unsupported-algorithm
 
 
-@dataclass(frozen=True)
+@record
 class Path:
     certs: tuple[CertInfo, ...]
     origins: tuple[str, ...]
@@ -98,7 +99,7 @@ class _Search:
         return result
 
 
-@dataclass(frozen=True)
+@record
 class PathSearch:
     """Every path found, and whether a budget cut the search short."""
 

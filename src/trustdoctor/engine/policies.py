@@ -10,13 +10,13 @@ verify_chain), pylibs.md §1 (cryptography's webpki verifier).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from .. import clients
 from ..errors import UsageError
+from ..model.record import record
 
 
-@dataclass(frozen=True)
+@record
 class Policy:
     """What one family of clients checks.
 

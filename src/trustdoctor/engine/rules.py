@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ..model.anchors import AnchorSet
 from ..model.causes import CODE_SIDE
 from ..model.cert import ANY_EKU, SERVER_AUTH, CertInfo, ip_in_cidr
 from ..model.diagnosis import ClientVerdict, PathLink, PresentedCert
 from ..model.findings import Code, Confidence, Finding, Severity, Side
+from ..model.record import record
 from . import policies as P
 from .clienterrors import client_error
 from .hostnames import check_name, dns_match
@@ -41,7 +42,7 @@ SETTLE_ASK_SERVER = "ask-server-for-chain"
 NO_ANCHOR = "no-anchor"  # placeholder problem code until classify_missing names it
 
 
-@dataclass(frozen=True)
+@record
 class Problem:
     """One failed check on one certificate of a path."""
 
@@ -293,7 +294,7 @@ def _rank(policy: Policy, problems: Sequence[Problem]) -> list[Problem]:
 # -- the missing-issuer question ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class MissingCause:
     code: Code
     confidence: Confidence
@@ -397,7 +398,7 @@ def classify_missing(
 # -- per-client evaluation --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Evaluation:
     """A client's verdict plus the path it is based on (for the store refiners)."""
 

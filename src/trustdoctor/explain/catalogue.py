@@ -42,20 +42,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from .. import data
 from ..errors import TrustDoctorError
 from ..model.findings import Code
+from ..model.record import record
 
 CauseSpec = tuple[Code, str]
 
 DATA_FILE = "messages.json"
 
 
-@dataclass(frozen=True)
+@record
 class ErrorEntry:
     """One verifier message.
 
@@ -94,7 +94,7 @@ class ErrorEntry:
     openssl_code: int | None = None
 
 
-@dataclass(frozen=True)
+@record
 class WrapperEntry:
     """A program that wraps a verifier's error.
 
@@ -130,7 +130,7 @@ class WrapperEntry:
     lead_classes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class HostRule:
     """Where an endpoint is written.
 
@@ -148,7 +148,7 @@ class HostRule:
     examples: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record
 class OpensslCode:
     """One ``X509_V_ERR_*`` code: number, macro, every text it has had."""
 
@@ -161,7 +161,7 @@ class OpensslCode:
     narrows: bool = True
 
 
-@dataclass(frozen=True)
+@record
 class Catalogue:
     """Every table of ``data/messages.json``, as frozen records.
 

@@ -19,13 +19,13 @@ import dataclasses
 import ipaddress
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
 from ..clients import CLIENTS
 from ..model.causes import CODE_SIDE
 from ..model.explain import Cause, ExplainMatch, ExplainResult, NextStep, Unrecognised
 from ..model.findings import Code, Side
+from ..model.record import record
 from . import catalogue as M
 from .records import Block, LogStats, Record, iter_records, records_from_text
 
@@ -73,7 +73,7 @@ class _Group:
         return self._items
 
 
-@dataclass(frozen=True)
+@record
 class _Compiled:
     cat: M.Catalogue
     entries: tuple[tuple[int, _Group], ...]  # highest priority first

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Protocol
 
+from ..model.record import record
 from . import catalogue
 
 CHUNK = 1 << 20  # bytes read at a time
@@ -97,7 +98,7 @@ class Block:
         return self.text if self.text is not None else b"\n".join(self.lines)
 
 
-@dataclass(frozen=True)
+@record
 class Record:
     """One logical message.
 

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from ..errors import UsageError
+from ..model.record import record
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 Addr = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -51,7 +51,7 @@ DENIED: tuple[tuple[str, Net], ...] = (
 MAX_RULES = 10_000
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     """One allowlist entry: a host name, a ``*.suffix``, or a network; optionally a port."""
 
@@ -76,7 +76,7 @@ class Rule:
         return addr.version == self.net.version and addr in self.net
 
 
-@dataclass(frozen=True)
+@record
 class Decision:
     """Whether a target may be probed; ``reason`` is a bounded code when not."""
 
@@ -141,7 +141,7 @@ def parse_rule(entry: str) -> Rule:
     return Rule(text, host=name, port=port)
 
 
-@dataclass(frozen=True)
+@record
 class Allowlist:
     rules: tuple[Rule, ...]
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..clients import CLIENTS
+from ..model.record import record
 from ..render.prometheus import PREFIX, Family, Where, node_families
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 MAX_SETTLE = 4  # inspections per question per scrape while the store keeps changing
 
 
-@dataclass(frozen=True)
+@record
 class Question:
     key: str
     where: Where

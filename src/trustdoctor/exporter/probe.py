@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ConnectError, InputError, TrustDoctorError, UsageError
+from ..model.record import record
 from ..render.prometheus import PREFIX, Family, probe_families
 from .allow import Allowlist, decide
 
@@ -49,7 +50,7 @@ MAX_PREPARED = 64  # (module, registry) client sets kept
 MAX_QUERY = 4096
 
 
-@dataclass(frozen=True)
+@record
 class Module:
     """How a probe judges: which clients, read from where, with which timeout.
 

@@ -19,12 +19,13 @@ import datetime as dt
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from ..model.findings import Code, Side
 from ..model.pem import pem_encode
+from ..model.record import record
 
 if TYPE_CHECKING:
     from ..engine.refine import CaCheck
@@ -93,7 +94,7 @@ HOST_PLATFORMS: frozenset[str] = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@record
 class Step:
     """One step of a plan.
 
@@ -137,7 +138,7 @@ class Step:
         return self.platform in HOST_PLATFORMS
 
 
-@dataclass(frozen=True)
+@record
 class Note:
     """A remark attached to a plan (the English is in render/plan_text.py)."""
 
@@ -154,7 +155,7 @@ def slugify(text: str, default: str = "trustdoctor-ca") -> str:
     return s or default
 
 
-@dataclass(frozen=True)
+@record
 class CaRef:
     """The CA certificate a client plan installs.
 
@@ -228,7 +229,7 @@ class CaRef:
         }
 
 
-@dataclass(frozen=True)
+@record
 class EnvOrigin:
     """Where an environment variable of the client is set.
 
@@ -263,7 +264,7 @@ class EnvOrigin:
         }
 
 
-@dataclass(frozen=True)
+@record
 class JavaInfo:
     """The Java keystore a ``keytool-import`` step targets.
 
@@ -294,7 +295,7 @@ class JavaInfo:
     hook_installed: bool | None = None
 
 
-@dataclass(frozen=True)
+@record
 class ContainerdInfo:
     """containerd's registry configuration as found in the root.
 
@@ -324,7 +325,7 @@ class ContainerdInfo:
         return None
 
 
-@dataclass(frozen=True)
+@record
 class FixContext:
     """Everything a planner needs to know about where the fix goes (pure data).
 
@@ -379,7 +380,7 @@ class FixContext:
     clients: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Plan:
     """The fix for one cause.
 
@@ -416,7 +417,7 @@ class Plan:
 # -- what --apply did ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class StepOutcome:
     """What ``apply`` did with one step.
 
@@ -438,7 +439,7 @@ class StepOutcome:
     backups: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class ApplyReport:
     """The result of ``fix --apply``.
 

@@ -14,12 +14,13 @@ Entry points:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..clients import CLIENTS, modelled
 from ..model.causes import CODE_SIDE, Route, by_route
 from ..model.findings import Code, Finding, Severity, Side
+from ..model.record import record
 from . import client as C
 from . import server as S
 from .model import PHASES, Action, CaRef, FixContext, Note, Plan, Purpose, Step
@@ -428,7 +429,7 @@ def _top_cert(diag: Diagnosis, v: ClientVerdict) -> CertInfo | None:
     return diag.certificates.get(links[-1].sha256)
 
 
-@dataclass(frozen=True)
+@record
 class PlanParts:
     """The sub-plans of a diagnosis' plan, before :func:`merge_plans` joins them.
 

@@ -11,12 +11,12 @@ decided per machine: the planners pick rows with the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from ..model.families import FAMILIES
+from ..model.record import record
 
 
-@dataclass(frozen=True)
+@record
 class SystemInstall:
     """How one distribution family takes a new CA into its system store.
 
@@ -197,7 +197,7 @@ JAVA_PASSWORDLESS_FROM = 18  # JDK-8275252: cacerts is a password-less PKCS12 fr
 NODE_SYSTEM_CA_FROM = (23, 9)
 
 
-@dataclass(frozen=True)
+@record
 class ServerSoftware:
     """How one server is told which certificates to present.
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..model.record import record
 from .pki import DAY, Hierarchy, Issued, make_cert
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class Setup:
     process_started_before_store: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Scenario:
     name: str
     summary: str
@@ -386,7 +387,7 @@ def _write_root(root: Path, setup: Setup) -> None:
         os.symlink(target, p)
 
 
-@dataclass(frozen=True)
+@record
 class Prepared:
     """A scenario set up and running: its TLS server and its client's root.
 
@@ -438,7 +439,7 @@ def prepared(s: Scenario, *, now: dt.datetime | None = None) -> Iterator[Prepare
             )
 
 
-@dataclass(frozen=True)
+@record
 class LabResult:
     """One scenario diagnosed: the report ``diagnose`` would print, and the check."""
 

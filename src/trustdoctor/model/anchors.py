@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from .cert import CertInfo, Provenance
+from .record import record
 
 
-@dataclass(frozen=True)
+@record
 class Anchor:
     """A certificate a client treats as a trust anchor, and where it was read."""
 
@@ -15,7 +16,7 @@ class Anchor:
     provenance: Provenance
 
 
-@dataclass(frozen=True)
+@record
 class AnchorSet:
     """The anchors one client would use, with the sources it consulted.
 

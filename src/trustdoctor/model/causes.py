@@ -13,10 +13,10 @@ words (render/words.py), its plan (fixes/), and where it is detected.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 
 from .findings import Code, Side
+from .record import record
 
 
 class Route(StrEnum):
@@ -30,7 +30,7 @@ class Route(StrEnum):
     NOTE = "note"  # nothing to change
 
 
-@dataclass(frozen=True)
+@record
 class Cause:
     """One row of the catalogue.
 

@@ -12,8 +12,10 @@ import datetime as dt
 import hashlib
 import ipaddress
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
+
+from .record import record
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -45,7 +47,7 @@ CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
 ANY_EKU = "2.5.29.37.0"
 
 
-@dataclass(frozen=True)
+@record
 class Provenance:
     """Where a certificate came from.
 
@@ -71,7 +73,7 @@ class Provenance:
         return ":".join(parts[:1]) + (f" ({', '.join(parts[1:])})" if len(parts) > 1 else "")
 
 
-@dataclass(frozen=True)
+@record
 class NameConstraints:
     """DNS, IP and e-mail subtrees of a nameConstraints extension."""
 
@@ -85,7 +87,7 @@ class NameConstraints:
     unsupported: bool = False  # a subtree type no modelled client understands
 
 
-@dataclass(frozen=True)
+@record
 class CertInfo:
     """Everything trustdoctor knows about one certificate.
 

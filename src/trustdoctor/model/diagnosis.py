@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from .cert import CertInfo, Provenance
 from .findings import Code, Confidence, Finding, Side
+from .record import record
 
 
-@dataclass(frozen=True)
+@record
 class PresentedCert:
     """A certificate as presented (by a server or in files), with its provenance."""
 
@@ -17,7 +18,7 @@ class PresentedCert:
     provenance: Provenance
 
 
-@dataclass(frozen=True)
+@record
 class PathLink:
     """One certificate on a path, and what role it plays."""
 
@@ -26,7 +27,7 @@ class PathLink:
     origin: str  # presented, supplied, anchor, fetched
 
 
-@dataclass(frozen=True)
+@record
 class ClientVerdict:
     """What one client would decide about the chain.
 
@@ -62,7 +63,7 @@ class ClientVerdict:
     version: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Verdict:
     """The one-line answer."""
 
@@ -78,7 +79,7 @@ class Verdict:
     sides: tuple[Side, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Diagnosis:
     """Everything ``chain`` / ``diagnose`` found.
 

@@ -8,12 +8,13 @@ Reasons and questions are stable codes; English lives in the renderer.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from .findings import Code
+from .record import record
 
 
-@dataclass(frozen=True)
+@record
 class Cause:
     """One candidate cause of a recognised message.
 
@@ -27,7 +28,7 @@ class Cause:
     reason: str
 
 
-@dataclass(frozen=True)
+@record
 class NextStep:
     """The exact command to run next.
 
@@ -48,7 +49,7 @@ class NextStep:
         return " ".join(shlex.quote(a) for a in self.argv)
 
 
-@dataclass(frozen=True)
+@record
 class ExplainMatch:
     """One recognised failure (identical repeats are folded into ``count``).
 
@@ -110,7 +111,7 @@ class ExplainMatch:
         )
 
 
-@dataclass(frozen=True)
+@record
 class Unrecognised:
     """A line that looks TLS-related but matched no entry (shown, never guessed)."""
 
@@ -118,7 +119,7 @@ class Unrecognised:
     text: str
 
 
-@dataclass(frozen=True)
+@record
 class ExplainResult:
     """Everything ``explain`` found.
 

@@ -10,10 +10,10 @@ is trusted over a symlink actually on disk), and the fix planners
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .record import record
 
 
-@dataclass(frozen=True)
+@record
 class AnchorDir:
     """A directory where administrators drop CA files for the update tool.
 
@@ -32,7 +32,7 @@ class AnchorDir:
     note: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class FamilyFacts:
     """What a distribution family compiles in and where its trust tooling writes.
 

@@ -8,8 +8,10 @@ catalogue in docs/causes.md): never rename one, only add.  English lives in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
+
+from .record import record
 
 
 class Code(StrEnum):
@@ -99,7 +101,7 @@ class Confidence(StrEnum):
 Params = Mapping[str, object]
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     """One observation, as data.
 

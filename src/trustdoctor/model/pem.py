@@ -15,8 +15,9 @@ import base64
 import binascii
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Protocol
+
+from .record import record
 
 # Bounded, linear patterns: labels are short, no nested quantifiers.
 _BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 #]{1,40})-----")
@@ -35,7 +36,7 @@ PRIVATE_KEY_LABELS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@record
 class PemBlock:
     label: str  # CERTIFICATE, TRUSTED CERTIFICATE, PKCS7, PRIVATE KEY, ...
     data: bytes  # decoded body (may be empty when the base64 was broken)

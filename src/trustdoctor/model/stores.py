@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from .anchors import Anchor, AnchorSet
 from .binary import BinaryInfo
 from .findings import Finding
+from .record import record
 
 if TYPE_CHECKING:
     from ..engine.refine import CaCheck
@@ -39,7 +40,7 @@ class SourceStatus(StrEnum):
     TRUNCATED = "truncated"  # over trustdoctor's safety limits: read in part or not at all
 
 
-@dataclass(frozen=True)
+@record
 class StoreSource:
     """One place a client looks for anchors, in the order it looks.
 
@@ -69,7 +70,7 @@ class StoreSource:
         }
 
 
-@dataclass(frozen=True)
+@record
 class StoreContext:
     """Where to look and with which environment: the input of every client model.
 
@@ -110,7 +111,7 @@ class StoreContext:
     daemon_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record
 class ClientStore:
     """What one client would trust, and why.
 
@@ -155,7 +156,7 @@ class ClientStore:
     runtime: Mapping[str, object] | None = None
 
 
-@dataclass(frozen=True)
+@record
 class StoresReport:
     """What ``trustdoctor stores`` shows: the root, its distro, each client, and the CA checks.
 

@@ -19,13 +19,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 
 from ..errors import UsageError
+from .record import record
 
 
-@dataclass(frozen=True)
+@record
 class SchemeInfo:
     """What a URL scheme implies.
 
@@ -97,7 +97,7 @@ _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 _LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     """A parsed endpoint.
 

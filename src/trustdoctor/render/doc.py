@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..model.record import record
+
 # Styles are rich style names; plain output ignores them.
 OK = "bold green"
 BAD = "bold red"
@@ -18,7 +20,7 @@ BOLD = "bold"
 HEAD = "bold underline"
 
 
-@dataclass(frozen=True)
+@record
 class Span:
     text: str
     style: str | None = None

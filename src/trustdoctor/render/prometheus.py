@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from ..model.findings import Code
+from ..model.record import record
 
 if TYPE_CHECKING:
     from ..api.endpoint import EndpointReport
@@ -33,13 +34,13 @@ PREFIX = "trustdoctor_"
 Labels = tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True)
+@record
 class Sample:
     labels: Labels
     value: float
 
 
-@dataclass(frozen=True)
+@record
 class Family:
     """One metric family: ``kind`` is ``gauge`` or ``counter`` (``_info`` families are gauges)."""
 
@@ -87,7 +88,7 @@ NODE_FINDINGS: frozenset[Code] = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@record
 class Where:
     """Whose stores an answer describes: the node, a registry's daemons, or a process."""
 

@@ -39,11 +39,12 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from ..errors import UsageError
 from ..model.cert import CertInfo, verify_signature
+from ..model.record import record
 from .http import HttpError, describe, http_get, parse_proxy_url, parse_url, show_url
 
 # -- stable vocabulary ---------------------------------------------------------
@@ -96,7 +97,7 @@ Rejection = tuple[str, str]  # (reason from REASONS, one-line detail)
 # -- public results --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class AiaOptions:
     """Limits and switches for AIA fetching.
 
@@ -167,7 +168,7 @@ class AiaOptions:
         return os.environ if self.proxy_env is None else self.proxy_env
 
 
-@dataclass(frozen=True)
+@record
 class AiaFetch:
     """The retrieval of one AIA URL.
 
@@ -197,7 +198,7 @@ class AiaFetch:
         return bool(self.certificates)
 
 
-@dataclass(frozen=True)
+@record
 class FetchedCert:
     """A certificate obtained through AIA.
 
@@ -213,7 +214,7 @@ class FetchedCert:
     parent_sha256: str
 
 
-@dataclass(frozen=True)
+@record
 class AiaCompletion:
     """The outcome of :func:`complete_chain`.
 
@@ -496,7 +497,7 @@ class _Search:
 # -- retrieval: cache, then network ------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class _Raw:
     """Every certificate parsed from one URL's answer, before selection."""
 

@@ -19,7 +19,6 @@ import stat
 import sys
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -27,6 +26,7 @@ from ..errors import InputError, PrivateKeyInput
 from ..model.cert import CertInfo, Provenance, from_certificate
 from ..model.diagnosis import PresentedCert
 from ..model.pem import PRIVATE_KEY_LABELS, iter_pem_blocks, pem_encode
+from ..model.record import record
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -50,7 +50,7 @@ OTHER_LABELS = {
 _B64_RUN = re.compile(rb"[A-Za-z0-9+/]{60,}={0,2}")
 
 
-@dataclass(frozen=True)
+@record
 class Loaded:
     """What one input yielded."""
 

@@ -27,10 +27,10 @@ import ipaddress
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConnectError, InputError, SourceError, UsageError
+from ..model.record import record
 from ..model.target import format_hostport, is_ip_literal, parse_hostport
 from .wire import Wire, dial
 
@@ -73,7 +73,7 @@ _READ_PIECE = 16384
 # -- choosing a proxy -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class ProxySpec:
     """An HTTP proxy to go through.
 
@@ -340,7 +340,7 @@ class HttpError(SourceError):
         self.reason = reason
 
 
-@dataclass(frozen=True)
+@record
 class Url:
     """An ``http(s)://`` URL, checked.
 
@@ -453,7 +453,7 @@ def http_get(
     raise HttpError("too-many-redirects", f"more than {max_redirects} redirects")
 
 
-@dataclass(frozen=True)
+@record
 class _Get:
     """The settings of one :func:`http_get` (see there)."""
 

@@ -57,6 +57,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 from trustdoctor.errors import InputError, UnsafePathError, UsageError
 
+from ..model.record import record
 from .imageref import ImageRef, Platform, choose_manifest, host_platform, parse_reference
 
 if TYPE_CHECKING:
@@ -163,7 +164,7 @@ _TAR_BUFSIZE = 1024 * 1024
 _DIGEST = re.compile(r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
 
 
-@dataclass(frozen=True)
+@record
 class ExtractedImage:
     """The trust-relevant part of an image, written under ``root``.
 
@@ -271,7 +272,7 @@ def extract_image(
 # Reduced members: large programs kept only as the bytes that matter
 
 
-@dataclass(frozen=True)
+@record
 class Reduction:
     """What to keep of a file too large to keep whole (a ``node`` binary is
     ~100 MB; its compiled-in roots ~200 KB of PEM text).

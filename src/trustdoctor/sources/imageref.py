@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError, UsageError
+from ..model.record import record
 
 DOCKER_HUB = "docker.io"
 # The host that serves Docker Hub's registry API (docker/docker registry/config.go
@@ -81,7 +81,7 @@ _ARCH_ALIASES: dict[str, tuple[str, str | None]] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class ImageRef:
     """A parsed, normalized image reference.
 
@@ -218,7 +218,7 @@ def is_loopback(host: str) -> bool:
 # -- platforms -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Platform:
     """``os/arch[/variant]``, normalized; ``variant`` is ``""`` when unspecified."""
 

@@ -38,13 +38,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
 from ..errors import ConnectError, UsageError
 from ..model.cert import CertInfo, Provenance, from_certificate
 from ..model.diagnosis import PresentedCert
+from ..model.record import record
 from ..model.target import Target, format_hostport, is_ip_literal, parse_hostport
 from .wire import Wire, dial, resolve
 
@@ -93,7 +93,7 @@ _REASON_HINTS: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class FetchResult:
     """What one handshake showed.
 
@@ -134,7 +134,7 @@ class FetchResult:
     notes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class RawFetch:
     """What one handshake read, before any certificate is parsed.
 

@@ -22,10 +22,11 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from trustdoctor.errors import SourceError, UsageError
+
+from ..model.record import record
 
 # /proc/PID/environ is bounded by the kernel's ARG_MAX-ish stack share; more
 # than this is not an environment, and we will not read it.
@@ -34,7 +35,7 @@ MAX_CMDLINE = 1024 * 1024
 _STARTTIME_FIELD = 22  # proc(5), 1-based
 
 
-@dataclass(frozen=True)
+@record
 class ProcessInfo:
     """What trustdoctor needs to know about one process."""
 
@@ -159,7 +160,7 @@ _ELF_MAGIC = b"\x7fELF"
 MAX_SECTIONS = 4096
 
 
-@dataclass(frozen=True)
+@record
 class Service:
     """A running process whose TLS client loads its roots once (``restart-required``).
 

@@ -66,6 +66,7 @@ from ..errors import (
     SourceError,
     UsageError,
 )
+from ..model.record import record
 from .imageref import (
     CONFIG_TYPES,
     DOCKER_HUB,
@@ -99,7 +100,7 @@ _HELPER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _CHUNK = 256 * 1024
 
 
-@dataclass(frozen=True)
+@record
 class PullOptions:
     """How ``--image REF`` pulls (the CLI builds it from ``--platform``/``--insecure-registry``).
 
@@ -135,7 +136,7 @@ class PullOptions:
         return os.environ if self.environ is None else self.environ
 
 
-@dataclass(frozen=True)
+@record
 class Descriptor:
     """A content descriptor of a manifest: what to fetch and how to check it."""
 
@@ -144,7 +145,7 @@ class Descriptor:
     media_type: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Credentials:
     """What the Docker config holds for one registry (never printed)."""
 
@@ -405,7 +406,7 @@ class _Response:
     url: str
 
 
-@dataclass(frozen=True)
+@record
 class _Challenge:
     scheme: str  # "basic" | "bearer"
     params: dict[str, str]

@@ -35,10 +35,10 @@ import json
 import re
 from array import array
 from collections.abc import Hashable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import IO
 
 from ..errors import InputError, UsageError
+from ..model.record import record
 from ..model.target import Target, parse_target
 
 # A line longer than this is no target (a DNS name is at most 253 octets, a
@@ -60,7 +60,7 @@ _KEYS: Mapping[str, str] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class TargetLine:
     """One target of the list.
 
@@ -82,7 +82,7 @@ class TargetLine:
         return _where(self.source, self.line)
 
 
-@dataclass(frozen=True)
+@record
 class InputProblem:
     """A line that is not scanned, and why.
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+
+from ..model.record import record
 
 # decrypt(sequence number, record header, record body) -> inner plaintext or None
 _Decrypt = Callable[[int, bytes, bytes], "bytes | None"]
@@ -73,7 +74,7 @@ _BANNERS: tuple[tuple[re.Pattern[bytes], str], ...] = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class SniffResult:
     """What the first bytes from a server look like.
 
@@ -120,7 +121,7 @@ def _mostly_text(data: bytes) -> bool:
     return printable / len(data) > 0.9
 
 
-@dataclass(frozen=True)
+@record
 class Record:
     content_type: int
     header: bytes
@@ -153,7 +154,7 @@ def _handshake_messages(stream: bytes) -> list[tuple[int, bytes]]:
     return out
 
 
-@dataclass(frozen=True)
+@record
 class ServerHello:
     version: int  # 0x0303 for TLS 1.2, 0x0304 for TLS 1.3
     cipher_suite: int

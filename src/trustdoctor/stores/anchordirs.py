@@ -18,11 +18,11 @@ Per client, :func:`classify` splits them into
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 from ..model.anchors import Anchor, AnchorSet
 from ..model.cert import Provenance
 from ..model.families import AnchorDir
+from ..model.record import record
 from ..model.stores import StoreContext
 from . import pemfile
 from .certs import parse_der
@@ -40,7 +40,7 @@ INSTALL: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class AnchorFile:
     """One file in an anchor directory.
 
@@ -64,7 +64,7 @@ class AnchorFile:
     values: tuple[tuple[str, str], ...] = ()  # what the reason's words need (dir, suffix, tool)
 
 
-@dataclass(frozen=True)
+@record
 class AnchorScan:
     files: tuple[AnchorFile, ...]
     bundle: str | None

@@ -28,10 +28,10 @@ are read from a memory map of the file.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..model.binary import BinaryInfo
+from ..model.record import record
 
 if TYPE_CHECKING:
     from .rootfs import RootFS
@@ -62,7 +62,7 @@ def parse_binary(buf: bytes | memoryview | object, path: str = "") -> BinaryInfo
         return BinaryInfo(path, elf=bytes(data[:4]) == b"\x7fELF")
 
 
-@dataclass(frozen=True)
+@record
 class _Elf:
     bits: int
     endian: str

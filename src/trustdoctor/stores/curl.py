@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..model.anchors import Anchor
+from ..model.record import record
 from ..model.stores import ClientStore, SourceStatus, StoreContext
 from .base import Builder, env_value
 from .openssl import _finish_common, _load_cafile, _load_capath, find_libs
@@ -69,7 +70,7 @@ DISTRO_CURL: Mapping[tuple[str, str], str] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class CurlDefaults:
     cafile: str | None
     capath: str | None

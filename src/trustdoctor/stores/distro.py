@@ -14,10 +14,11 @@ table of :mod:`.families`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from ..model.families import FAMILIES, FamilyFacts
+from ..model.record import record
 
 if TYPE_CHECKING:
     from .rootfs import RootFS
@@ -70,7 +71,7 @@ DISK_EVIDENCE: tuple[tuple[str, str, str], ...] = (
 SHELLS = ("/bin/sh", "/usr/bin/sh", "/bin/bash", "/bin/ash")
 
 
-@dataclass(frozen=True)
+@record
 class Evidence:
     """One fact that decided the family: a stable code and its values (as text).
 
@@ -86,7 +87,7 @@ class Evidence:
         return {"code": self.code, **dict(self.values)}
 
 
-@dataclass(frozen=True)
+@record
 class Distro:
     """The detected distribution of a root.
 

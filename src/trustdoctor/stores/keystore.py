@@ -43,11 +43,13 @@ from typing import Any
 
 from trustdoctor.errors import InputError
 
+from ..model.record import record
+
 # ---------------------------------------------------------------------------
 # Public results
 
 
-@dataclass(frozen=True)
+@record
 class KeystoreEntry:
     """One certificate of a keystore, as a Java truststore sees it.
 
@@ -64,7 +66,7 @@ class KeystoreEntry:
     kind: str
 
 
-@dataclass(frozen=True)
+@record
 class Keystore:
     """A whole keystore: its type, entries and what could not be read."""
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from ..model.anchors import Anchor
 from ..model.cert import Provenance
 from ..model.findings import Code, Severity
+from ..model.record import record
 from ..model.stores import ClientStore, SourceStatus, StoreContext
 from . import pemfile
 from .base import (
@@ -63,7 +64,7 @@ LIB_DIRS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class OpenSSLInfo:
     """Where this root's OpenSSL looks by default, and how we know."""
 

@@ -30,7 +30,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass
+
+from ..model.record import record
 
 _BEGIN = re.compile(rb"^-----BEGIN ([^\r\n-][^\r\n]*?)-----[ \t\r]*$", re.M)
 _WS = re.compile(rb"[ \t\r\n]")
@@ -39,7 +40,7 @@ _B64 = re.compile(rb"^[A-Za-z0-9+/]*={0,2}$")
 CERT_LABELS = ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE")
 
 
-@dataclass(frozen=True)
+@record
 class Block:
     """One PEM block as a strict reader sees it."""
 
@@ -50,7 +51,7 @@ class Block:
     complete: bool  # the matching END line was found
 
 
-@dataclass(frozen=True)
+@record
 class CertBlock:
     """A certificate a reader accepted: DER, where it was, how it was labelled."""
 
@@ -159,7 +160,7 @@ def go_certs(data: bytes) -> list[CertBlock]:
     ]
 
 
-@dataclass(frozen=True)
+@record
 class Problem:
     """Why OpenSSL's PEM reader stops: a stable code and the line of the block.
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
 
+from ..model.record import record
 from . import pemfile
 
 
-@dataclass(frozen=True)
+@record
 class Reference:
     path: str
     version: str

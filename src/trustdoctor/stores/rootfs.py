@@ -32,9 +32,10 @@ import os
 import stat
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from ..model.record import record
 
 if TYPE_CHECKING:
     import mmap
@@ -61,7 +62,7 @@ class LimitExceeded(OSError):
         self.size = size  # the file's size, when known before reading
 
 
-@dataclass(frozen=True)
+@record
 class DirEntry:
     """One name in a directory listing (``is_symlink`` from the entry itself, not followed)."""
 
@@ -70,7 +71,7 @@ class DirEntry:
     is_dir: bool  # without following a symlink
 
 
-@dataclass(frozen=True)
+@record
 class Listing:
     """A bounded directory listing, sorted by name like Go's ``os.ReadDir``."""
 

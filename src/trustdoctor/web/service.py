@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import InputError, UsageError
+from ..model.record import record
 from .settings import KIB, Settings
 from .targets import Allowlist, Decision, decide, parse_allowlist
 
@@ -39,7 +40,7 @@ class Refused(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
+@record
 class Blob:
     """One input as received: a pasted text or an uploaded file."""
 
@@ -51,7 +52,7 @@ class Blob:
         return bool(self.data.strip())
 
 
-@dataclass(frozen=True)
+@record
 class ChainQuestion:
     """What the chain form (or ``POST /api/chain``) carries."""
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
+
+from ..model.record import record
 
 # The clients of the page's table: the six stacks people meet at an incident
 # (curl has its own row: its error text is not OpenSSL's).
@@ -13,7 +15,7 @@ KIB = 1024
 MIB = 1024 * KIB
 
 
-@dataclass(frozen=True)
+@record
 class Settings:
     """The server's configuration (JSON-able: worker processes read it back).
 

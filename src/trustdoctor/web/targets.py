@@ -28,7 +28,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+
+from ..model.record import record
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -72,7 +73,7 @@ MAX_ADDRESSES = 16  # addresses of one name looked at
 Resolver = Callable[[str, int], Sequence[str]]
 
 
-@dataclass(frozen=True)
+@record
 class Allowlist:
     """The parsed ``--allow-target`` entries."""
 
@@ -87,7 +88,7 @@ class Allowlist:
         return [*self.names, *(str(n) for n in self.networks)]
 
 
-@dataclass(frozen=True)
+@record
 class Decision:
     """Whether a live request may go ahead, and to which address."""
 
