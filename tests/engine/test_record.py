@@ -262,3 +262,22 @@ def test_no_frozen_dataclass_is_declared_by_hand() -> None:
                 ):
                     found.append(f"{path.relative_to(root)}:{node.lineno} {node.name}")
     assert found == []
+
+
+def test_every_dataclass_has_a_docstring() -> None:
+    """dataclasses (3.11) makes a missing docstring from
+    ``inspect.signature(cls)``, ~0.5 ms per class at import: every record
+    and dataclass of the package says what it is instead."""
+    root = Path(trustdoctor.__file__).parent
+    missing = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            names = {
+                getattr(d.func if isinstance(d, ast.Call) else d, "id", "")
+                for d in node.decorator_list
+            }
+            if names & {"record", "dataclass"} and ast.get_docstring(node) is None:
+                missing.append(f"{path.relative_to(root)}:{node.lineno} {node.name}")
+    assert missing == []

@@ -432,6 +432,9 @@ class _Failure:
 
 @dataclass
 class _ClientSet:
+    """One client set of a scan: its clients, the memo of the chains judged for it, and the facts
+    its fix plans are made from."""
+
     clients: Clients
     memo: ChainMemo
     facts: FixContext

@@ -21,6 +21,8 @@ class OracleCase:
 
 @record
 class Outcome:
+    """What one verifier (a model or the real client) said about one case."""
+
     ok: bool
     text: str  # the error text (Go) or "code:text" (OpenSSL); "" when ok
     code: int | None = None  # OpenSSL verify code

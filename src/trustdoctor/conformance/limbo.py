@@ -33,6 +33,8 @@ SKIP_FEATURES: Mapping[str, str] = {
 
 @record
 class CaseResult:
+    """One x509-limbo case: the expected result, ours, and why."""
+
     id: str
     expected: str
     actual: str  # SUCCESS, FAILURE, SKIPPED

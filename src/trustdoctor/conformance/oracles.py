@@ -52,6 +52,8 @@ _PEM_RE = re.compile(
 
 @record
 class Comparison:
+    """One case judged by a client model and by the real client it models."""
+
     id: str
     model: Outcome
     real: Outcome

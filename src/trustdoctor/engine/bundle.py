@@ -92,6 +92,8 @@ class ChainCert:
 
 @record
 class Reason:
+    """Why a bundle was built as it was, as a code with parameters (rendered by render/)."""
+
     code: str  # a key of REASONS
     params: Mapping[str, object] = field(default_factory=dict)
 
@@ -176,6 +178,8 @@ class BundlePlan:
 
 @record
 class _Option:
+    """One candidate set of intermediates for a bundle, with how each client judges it."""
+
     inter: tuple[CertInfo, ...]
     evals: tuple[Evaluation, ...]
     key: tuple[object, ...]

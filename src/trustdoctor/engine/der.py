@@ -17,6 +17,8 @@ class DerError(ValueError):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Tlv:
+    """One DER element: its tag, its content and its whole encoding."""
+
     tag: int  # the identifier octet (single-octet tags only)
     value: bytes  # the content octets
     raw: bytes  # the whole element, header included

@@ -603,6 +603,8 @@ class GoOutcome:
 
 @dataclass(eq=False, repr=False)
 class _Err:
+    """An error of the Go simulation, as Go would return it, before it becomes a GoOutcome."""
+
     kind: str
     text: str
     cert: GoCert | None = None

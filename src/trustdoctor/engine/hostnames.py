@@ -44,6 +44,8 @@ def is_ip(host: str) -> bool:
 
 @record
 class NameCheck:
+    """The answer to "is this certificate valid for this host name?", and why."""
+
     ok: bool
     reason: str  # match, no-match, no-san, legacy-cn, ip-not-in-san, cn-fallback
     names: tuple[str, ...]  # what the certificate is valid for

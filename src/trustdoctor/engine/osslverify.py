@@ -110,6 +110,8 @@ TEXTS_111: Mapping[int, str] = {
 
 @dataclass(frozen=True, eq=False, repr=False)
 class OsslError:
+    """One error of the OpenSSL simulation: its X509_V_ERR code and where in the chain."""
+
     code: int
     depth: int
     cert: CertInfo
@@ -574,6 +576,9 @@ class _RawName:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class _Oid:
+    """An OID for lookups that take cryptography's ObjectIdentifier (only its dotted string is
+    read)."""
+
     dotted_string: str
 
 

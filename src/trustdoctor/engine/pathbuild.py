@@ -46,6 +46,8 @@ FETCHED = "fetched"
 
 @record
 class Candidate:
+    """A certificate the path builder may use, and where it came from."""
+
     cert: CertInfo
     origin: str  # presented, supplied, anchor, fetched
 
@@ -61,6 +63,8 @@ class Rejected:
 
 @record
 class Path:
+    """One path from the leaf up: its certificates, where each came from, and how it ends."""
+
     certs: tuple[CertInfo, ...]
     origins: tuple[str, ...]
     end: str
@@ -77,6 +81,8 @@ class Path:
 
 @dataclass
 class _Search:
+    """The state of one path search (working data of build_paths, never returned)."""
+
     policy: Policy
     anchors: AnchorSet
     by_subject: dict[bytes, list[Candidate]]

@@ -296,6 +296,8 @@ def _rank(policy: Policy, problems: Sequence[Problem]) -> list[Problem]:
 
 @record
 class MissingCause:
+    """Why no path reaches an anchor: the cause, how sure, and what would settle it."""
+
     code: Code
     confidence: Confidence
     alternatives: tuple[Code, ...]

@@ -47,6 +47,8 @@ OLDEST: Mapping[str, str] = {
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Change:
+    """A verification behaviour that changed in a client's release history, with its source."""
+
     family: str
     since: str  # first release with the new behaviour
     setting: str

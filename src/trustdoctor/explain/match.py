@@ -75,6 +75,8 @@ class _Group:
 
 @record
 class _Compiled:
+    """The catalogue's patterns, compiled once per process, in matching order."""
+
     cat: M.Catalogue
     entries: tuple[tuple[int, _Group], ...]  # highest priority first
     wrappers: tuple[tuple[M.WrapperEntry, _Lazy], ...]

@@ -143,6 +143,8 @@ def parse_rule(entry: str) -> Rule:
 
 @record
 class Allowlist:
+    """The targets /probe may connect to (--allow-target), as parsed rules."""
+
     rules: tuple[Rule, ...]
 
     @classmethod

@@ -40,6 +40,8 @@ MAX_SETTLE = 4  # inspections per question per scrape while the store keeps chan
 
 @record
 class Question:
+    """One trust-store question the node watch answers on each scrape."""
+
     key: str
     where: Where
     options: TrustOptions
@@ -48,6 +50,8 @@ class Question:
 
 @dataclass
 class Entry:
+    """The last answer to a Question and what to watch to know it still holds."""
+
     answer: StoresAnswer
     watch: list[ClientStore]
     signature: str | None  # None: not settled, recompute next time
@@ -56,6 +60,8 @@ class Entry:
 
 @dataclass
 class Stats:
+    """The node watch's own counters, exported as metrics."""
+
     inspections: int = 0
     errors: int = 0
     last_duration: float = 0.0

@@ -118,12 +118,16 @@ def load_modules(path: str | None, default: Module) -> dict[str, Module]:
 
 @dataclass
 class _Prepared:
+    """Clients prepared for /probe, and when their stores were last checked."""
+
     prepared: PreparedClients
     checked: float
 
 
 @dataclass
 class ProbeStats:
+    """The prober's own counters, exported as metrics."""
+
     results: collections.Counter[str] = field(default_factory=collections.Counter)
     refused: collections.Counter[str] = field(default_factory=collections.Counter)
     in_flight: int = 0

@@ -47,6 +47,8 @@ REASONS = {
 
 @dataclass
 class Limits:
+    """The exporter's HTTP limits: time-outs and connection counts."""
+
     header_timeout: float = 5.0
     write_timeout: float = 10.0
     max_connections: int = 256

@@ -54,6 +54,8 @@ class Setup:
 
 @record
 class Scenario:
+    """One failure shape of the offline demo: how to build it and the cause it must produce."""
+
     name: str
     summary: str
     client: str

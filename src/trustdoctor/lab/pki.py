@@ -314,6 +314,8 @@ def _der_len_total(data: bytes) -> int:
 
 @dataclass
 class Hierarchy:
+    """Root, intermediate and leaf, issued in that order."""
+
     root: Issued
     intermediate: Issued
     leaf: Issued

@@ -38,6 +38,8 @@ PRIVATE_KEY_LABELS = frozenset(
 
 @record
 class PemBlock:
+    """One PEM block as found in a file, broken or not."""
+
     label: str  # CERTIFICATE, TRUSTED CERTIFICATE, PKCS7, PRIVATE KEY, ...
     data: bytes  # decoded body (may be empty when the base64 was broken)
     line: int  # 1-based line of the BEGIN marker

@@ -22,12 +22,16 @@ HEAD = "bold underline"
 
 @record
 class Span:
+    """A piece of text with an optional style name (the terminal renderer maps names to colours)."""
+
     text: str
     style: str | None = None
 
 
 @dataclass
 class Doc:
+    """Lines of spans: what the text renderers build and the terminal or plain output prints."""
+
     lines: list[list[Span]] = field(default_factory=list)
 
     def line(self, *parts: str | Span) -> None:

@@ -36,6 +36,8 @@ Labels = tuple[tuple[str, str], ...]
 
 @record
 class Sample:
+    """One sample of a metric family: its labels and value."""
+
     labels: Labels
     value: float
 

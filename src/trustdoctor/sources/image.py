@@ -474,6 +474,8 @@ def env_paths(env: dict[str, str], workdir: str = "/") -> tuple[set[str], set[st
 
 @dataclass
 class _Limits:
+    """The bounds an image read stays within (sizes and counts)."""
+
     max_total: int
     max_member: int
     max_members: int
@@ -615,6 +617,8 @@ class _Prefixed(io.RawIOBase):
 
 @dataclass
 class _OuterMember:
+    """A member of an image archive's outer tar: a file at an offset, or a link."""
+
     kind: str  # "file" | "link"
     offset: int = 0
     size: int = 0
@@ -763,6 +767,8 @@ def _why(exc: BaseException) -> str:
 
 @dataclass
 class _Node:
+    """One path of the merged image file system, and the layer it comes from."""
+
     kind: str  # "file" | "dir" | "link"
     layer: int
     data: bytes = b""
@@ -774,6 +780,8 @@ class _Node:
 
 @dataclass
 class _Layer:
+    """One layer blob of an image, and how messages name it."""
+
     name: str  # archive path of the blob
     label: str  # for messages: "layer 2 (sha256:abcd1234...)"
     desc: Any = None  # the registry descriptor (registry.Descriptor) of a pulled layer

@@ -398,6 +398,8 @@ class _Deadline:
 
 @dataclass
 class _Response:
+    """An open HTTP response from a registry, with the connection it holds."""
+
     status: int
     headers: http.client.HTTPMessage
     resp: http.client.HTTPResponse
@@ -408,6 +410,8 @@ class _Response:
 
 @record
 class _Challenge:
+    """A WWW-Authenticate challenge: its scheme and parameters."""
+
     scheme: str  # "basic" | "bearer"
     params: dict[str, str]
 

@@ -123,6 +123,8 @@ def _mostly_text(data: bytes) -> bool:
 
 @record
 class Record:
+    """One TLS record: content type, header and body."""
+
     content_type: int
     header: bytes
     body: bytes
@@ -156,6 +158,9 @@ def _handshake_messages(stream: bytes) -> list[tuple[int, bytes]]:
 
 @record
 class ServerHello:
+    """What a ServerHello tells: the version, the cipher suite, and whether it is a
+    HelloRetryRequest."""
+
     version: int  # 0x0303 for TLS 1.2, 0x0304 for TLS 1.3
     cipher_suite: int
     retry_request: bool

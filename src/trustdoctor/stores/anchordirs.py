@@ -66,6 +66,8 @@ class AnchorFile:
 
 @record
 class AnchorScan:
+    """What an anchor directory (a distro's update-ca-* input) holds, and its bundle."""
+
     files: tuple[AnchorFile, ...]
     bundle: str | None
     bundle_exists: bool

@@ -64,6 +64,8 @@ def parse_binary(buf: bytes | memoryview | object, path: str = "") -> BinaryInfo
 
 @record
 class _Elf:
+    """The parts of an ELF file's headers that locate its read-only data."""
+
     bits: int
     endian: str
     segments: tuple[tuple[int, int, int, int], ...]  # (type, offset, vaddr, filesz)

@@ -72,6 +72,8 @@ DISTRO_CURL: Mapping[tuple[str, str], str] = {
 
 @record
 class CurlDefaults:
+    """The CA file and directory a curl build uses by default, and how that was found."""
+
     cafile: str | None
     capath: str | None
     how: str
@@ -131,6 +133,8 @@ def present(ctx: StoreContext) -> bool:
 
 @dataclass
 class _CurlRun:
+    """Working state while curl's store is assembled."""
+
     builder: Builder
     unhashed: list[Anchor]
     active: list[str]

@@ -322,6 +322,8 @@ _PRIM_SIZE = {"B": 1, "C": 2, "D": 8, "F": 4, "I": 4, "J": 8, "S": 2, "Z": 1}
 
 @dataclass
 class _ClassDesc:
+    """A Java serialization class descriptor (JCEKS sealed entries)."""
+
     name: str
     flags: int
     fields: list[str]  # type codes, in order
@@ -517,6 +519,8 @@ def _seq_items(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
 
 @dataclass
 class _Bag:
+    """One PKCS#12 safe bag: a certificate or a key, with its attributes."""
+
     kind: str  # "cert" | "key"
     der: bytes
     friendly_name: str | None
@@ -526,6 +530,8 @@ class _Bag:
 
 @dataclass
 class _Pfx:
+    """Where a PKCS#12 file's AuthenticatedSafe lies, and its MAC iteration count."""
+
     auth_safe: tuple[int, int]  # content range of the AuthenticatedSafe SEQUENCE
     mac_iterations: int | None  # None: no MacData
 

@@ -258,6 +258,8 @@ def _load_capath(
 
 @dataclass
 class OpenSSLStore:
+    """OpenSSL's store while it is assembled: the anchors and the facts behind them."""
+
     builder: Builder
     unhashed: list[Anchor]
     info: OpenSSLInfo

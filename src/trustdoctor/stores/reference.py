@@ -18,6 +18,8 @@ from . import pemfile
 
 @record
 class Reference:
+    """certifi's bundle: the Mozilla roots, read once per process."""
+
     path: str
     version: str
     blocks: tuple[pemfile.CertBlock, ...]  # its certificates (scanned once per process)
