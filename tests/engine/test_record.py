@@ -59,10 +59,18 @@ def _behaviour(cls: type[Any]) -> list[object]:
         {a, same} == {a},
         cls.__match_args__,
     ]
-    for attempt in (lambda: setattr(a, "x", 5), lambda: delattr(a, "label")):
+    attempts = (
+        lambda: setattr(a, "x", 5),
+        lambda: setattr(a, "not_a_field", 5),
+        lambda: delattr(a, "label"),
+        lambda: delattr(a, "not_a_field"),
+        lambda: object.__setattr__(a, "x", 6) or setattr(a, "x", 7),
+    )
+    for attempt in attempts:
         with pytest.raises(dataclasses.FrozenInstanceError) as err:
             attempt()
         out.append(str(err.value))
+    out.append((a.x, vars(a).keys() - {"x", "label", "notes", "raw", "secret"}))
     return out
 
 

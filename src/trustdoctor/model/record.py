@@ -3,21 +3,33 @@
 ``@dataclass(frozen=True)`` on CPython 3.11 compiles six methods per class
 with ``exec`` (``__init__``, ``__repr__``, ``__eq__``, ``__hash__``,
 ``__setattr__``, ``__delattr__``): ~1.3 ms per class on the development
-machine whatever the number of fields (measured: a compile costs ~0.15 ms
-however small the function), and ``trustdoctor diagnose`` defines ~45 of
-them on its way to an answer, a quarter of its start-up.  A record is exactly
-a ``@dataclass(frozen=True)`` (``dataclasses.fields``, ``replace``,
-``asdict`` and pickling work, mypy checks it as one through
-``dataclass_transform``), except that ``dataclasses`` compiles only what must
-be specific to the class (``__init__`` and the frozen ``__setattr__`` and
-``__delattr__``) and every record shares one ``__eq__``, one ``__hash__`` and
-one ``__repr__``.  They behave as the generated ones (the same fields, by the
-``compare``/``hash``/``repr`` options of :func:`dataclasses.field`; equal
-only to an instance of the very same class; the same text) and read the
-fields through a C-level :func:`operator.attrgetter` made once per class, so a
-comparison or a hash costs what the generated one costs.  Measured in
-docs/performance.md ("Start-up trimmed").  Methods a class defines itself
-are kept.
+machine whatever the number of fields (a compile costs ~0.15 ms however small
+the function), and ``trustdoctor diagnose`` defines ~45 of them on its way to
+an answer, a quarter of its start-up.  A record is a dataclass whose only
+compiled method is ``__init__``; every record shares one ``__eq__``,
+``__hash__`` and ``__repr__`` and one frozen ``__setattr__``/``__delattr__``.
+
+They behave as the generated ones: the same fields by the
+``compare``/``hash``/``repr`` options of :func:`dataclasses.field`; equal only
+to an instance of the very same class; the same text; assigning or deleting
+any attribute raises :class:`dataclasses.FrozenInstanceError` with the same
+message.  ``dataclasses.fields``, ``replace``, ``asdict``, copying and
+pickling work, and mypy checks a record as a frozen dataclass
+(``dataclass_transform``).  Comparisons and hashes read the fields through a
+C-level :func:`operator.attrgetter` made once per class, so they cost what
+the generated ones cost.  Two differences, both invisible to the package:
+
+* ``__init__`` assigns each field through the shared ``__setattr__``, which
+  lets a field be set once (what ``__init__`` does) and never again: ~0.3 µs
+  more per field and instance (measured: a 10-field instance 2.9 → 5.7 µs),
+  against ~0.4 ms less per class at import.  A field ``__init__`` does not
+  set (``init=False`` without a default) can thus be set once afterwards.
+* ``__dataclass_params__.frozen`` is False (what ``dataclasses`` was asked
+  for), so a ``@dataclass(frozen=True)`` cannot inherit from a record (the
+  package has none; tests/engine/test_record.py keeps it so).
+
+Methods a class defines itself are kept.  Measured in docs/performance.md
+("Start-up trimmed").
 """
 
 from __future__ import annotations
@@ -25,12 +37,14 @@ from __future__ import annotations
 import dataclasses
 import reprlib
 from collections.abc import Callable
+from dataclasses import FrozenInstanceError
 from operator import attrgetter
 from typing import Any, TypeVar, dataclass_transform
 
 _T = TypeVar("_T")
 
 # The per-class readers are class attributes under these names.
+_FIELDS = "_record_fields"
 _COMPARE = "_record_compare"
 _HASH = "_record_hash"
 _REPR = "_record_repr"
@@ -46,6 +60,18 @@ def _tuple_of(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
         one = attrgetter(names[0])
         return lambda obj: (one(obj),)
     return lambda obj: ()
+
+
+def _setattr(self: Any, name: str, value: Any) -> None:
+    # Once per field, from __init__ (the field is not in the instance yet);
+    # anything else is what a frozen dataclass refuses.
+    if name in self.__dict__ or name not in getattr(self.__class__, _FIELDS):
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+    object.__setattr__(self, name, value)
+
+
+def _delattr(self: Any, name: str) -> None:
+    raise FrozenInstanceError(f"cannot delete field {name!r}")
 
 
 def _eq(self: Any, other: Any) -> Any:
@@ -68,19 +94,26 @@ def _repr(self: Any) -> str:
 
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, dataclasses.Field))
 def record(cls: type[_T], /) -> type[_T]:
-    """Make ``cls`` a frozen dataclass with the shared ``__eq__``,
-    ``__hash__`` and ``__repr__`` (see the module's docstring)."""
+    """Make ``cls`` a record (see the module's docstring)."""
     own = {k for k, v in cls.__dict__.items() if not (k == "__hash__" and v is None)}
     # (A class that defines __eq__ gets __hash__ = None from Python itself;
     # dataclasses does not count that as a hash of the class's own.)
-    made = dataclasses.dataclass(frozen=True, eq=False, repr=False)(cls)
+    made = dataclasses.dataclass(eq=False, repr=False)(cls)
     fields = dataclasses.fields(made)  # type: ignore[arg-type]
     compare = tuple(f.name for f in fields if f.compare)
     hashed = tuple(f.name for f in fields if (f.compare if f.hash is None else f.hash))
+    setattr(made, _FIELDS, frozenset(f.name for f in fields))
     setattr(made, _COMPARE, _tuple_of(compare))
     setattr(made, _HASH, _tuple_of(hashed))
     setattr(made, _REPR, tuple(f.name for f in fields if f.repr))
-    for name, method in (("__eq__", _eq), ("__hash__", _hash), ("__repr__", _repr)):
+    shared = (
+        ("__eq__", _eq),
+        ("__hash__", _hash),
+        ("__repr__", _repr),
+        ("__setattr__", _setattr),
+        ("__delattr__", _delattr),
+    )
+    for name, method in shared:
         if name not in own:
             setattr(made, name, method)
     return made
