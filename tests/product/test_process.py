@@ -1,7 +1,8 @@
 """The console entry turns the cyclic collector off (start-up makes tens of
 thousands of objects that live until exit and next to no garbage); commands
 that handle an unbounded stream turn it back on, frozen past start-up; the
-library, ``main()`` called in-process, leaves its host's collector alone."""
+library, ``main()`` called in-process, leaves its host's collector alone.
+The entry also defers ``inspect`` until a name of it is used."""
 
 from __future__ import annotations
 
@@ -75,3 +76,57 @@ def test_main_in_process_leaves_the_collector_alone(tmp_path: Path) -> None:
     assert main(["explain", "--file", str(log)]) == 0
     process.long_running()
     assert (gc.isenabled(), gc.get_threshold(), gc.get_freeze_count()) == before
+
+
+# What a program gets from a deferred `inspect`, before and after first use.
+_DEFERRED = """
+import sys, threading
+from trustdoctor.cli import process
+process.starting()
+import inspect
+out = [type(sys.modules["inspect"]).__name__, "ast" in sys.modules]
+from dataclasses import dataclass
+
+@dataclass
+class NoDoc:  # dataclasses writes its docstring with inspect.signature
+    a: int
+
+got = []
+def touch():
+    got.append(inspect.getmodule)
+threads = [threading.Thread(target=touch) for _ in range(4)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+from inspect import signature
+import inspect as again
+out += [NoDoc.__doc__, str(signature(len)), len(set(got)), sys.modules["inspect"] is again,
+        type(again).__name__, inspect.isclass(NoDoc), "ast" in sys.modules]
+print(out)
+"""
+
+
+def test_inspect_is_imported_on_first_use() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", _DEFERRED], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(
+        ["_Deferred", False, "NoDoc(a: int)", "(obj, /)", 1, True, "module", True, True]
+    )
+
+
+def test_a_command_runs_without_inspect(tmp_path: Path) -> None:
+    probe = _PROBE.replace(
+        "state = (",
+        'state = ("ast" in sys.modules, type(sys.modules.get("inspect")).__name__, ',
+    ).replace("gc-state %s %s %s", "gc-state %s %s %s %s %s")
+    message = "x509: certificate signed by unknown authority"
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, "explain", message],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    line = next(x for x in proc.stderr.splitlines() if x.startswith("gc-state "))
+    assert line.split()[1:3] == ["False", "_Deferred"], proc.stderr[-500:]

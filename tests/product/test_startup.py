@@ -194,9 +194,11 @@ def test_diagnose_of_a_trusted_endpoint_imports_no_pyopenssl_nor_planners(tmp_pa
     assert proc.returncode == 0, proc.stdout[-800:] + proc.stderr[-800:]
     assert "trustdoctor.sources.network" in mods  # the handshake really ran
     # shutil: argparse's help formatter imports it (cli/main.py measures the
-    # width itself); json: the text output never needs it.
+    # width itself); json: the text output never needs it; ast, dis, tokenize:
+    # what `inspect` imports, deferred by the entry (cli/process.py).
     heavy_here = ("OpenSSL", "rich", "certifi", "asyncio", "trustdoctor.fixes.planner",
-                  "trustdoctor.api.aia", "trustdoctor.sources.aia", "shutil", "json")  # fmt: skip
+                  "trustdoctor.api.aia", "trustdoctor.sources.aia", "shutil", "json",
+                  "ast", "dis", "tokenize")  # fmt: skip
     assert heavy(mods, heavy_here) == []
 
 
