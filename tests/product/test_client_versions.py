@@ -9,6 +9,9 @@ count.  Every command shows the release each model stands for.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,6 +104,51 @@ def test_godebug_of_the_clients_environment_counts(capsys, tmp_path: Path) -> No
     assert rc == 1 and refused["clients"][0]["cause"] == "unparsable-certificate"
     rc, allowed = _json(capsys, [*argv, "--env", "GODEBUG=x509negativeserial=1"])
     assert rc == 0 and allowed["verdict"]["trusted"], allowed["clients"][0]
+
+
+def test_a_serial_zero_prints_no_library_warning(tmp_path: Path) -> None:
+    """cryptography warns about a serial number that is not positive, also
+    when it reads one in an extension: Debian's Go Daddy and Starfield Class 2
+    roots name their issuer's serial 0 in the authority key identifier.  The
+    command line shows trustdoctor's answer, never that warning."""
+    import datetime as dt
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from trustdoctor.lab.pki import name
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = name("Serial Zero Root")
+    now = dt.datetime.now(dt.UTC)
+    root = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(5)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=300))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.AuthorityKeyIdentifier(None, [x509.DirectoryName(subject)], 0), critical=False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "root.pem").write_bytes(root.public_bytes(Encoding.PEM))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    argv = ["chain", "root.pem", "--trust", "root.pem", "--client", "go,openssl"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "trustdoctor", *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**env, "NO_COLOR": "1"},
+        timeout=120,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "Serial Zero Root" in proc.stdout
+    assert proc.stderr == ""
 
 
 PROGRAM = 'package main\n\nfunc main() {}\n'

@@ -197,6 +197,16 @@ def _encodings() -> tuple[type[Encoding], type[PublicFormat]]:
 
 def from_certificate(cert: x509.Certificate, *, trusted_block: bool = False) -> CertInfo:
     """Derive a :class:`CertInfo` from a parsed certificate (pure)."""
+    with warnings.catch_warnings():
+        # cryptography warns about a serial number that is not positive when
+        # it parses the rest of the certificate lazily (its extensions, 50.x):
+        # such roots sit in real stores (Debian's bundle has one) and
+        # trustdoctor reports them itself (clients that refuse them).
+        warnings.simplefilter("ignore")
+        return _from_certificate(cert, trusted_block)
+
+
+def _from_certificate(cert: x509.Certificate, trusted_block: bool) -> CertInfo:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
     from cryptography.x509.oid import ExtensionOID, NameOID
@@ -311,10 +321,7 @@ def from_certificate(cert: x509.Certificate, *, trusted_block: bool = False) -> 
     except Exception:
         spki_sha = hashlib.sha256(der).hexdigest()
 
-    with warnings.catch_warnings():
-        # Serial 0 roots are common in real stores (cryptography warns).
-        warnings.simplefilter("ignore")
-        serial = cert.serial_number
+    serial = cert.serial_number
 
     # Each ``cert.subject`` builds a new Name (its RDNs and attributes) in the
     # binding: read once (a store of 150 roots parses 300 names, not 1,000).
