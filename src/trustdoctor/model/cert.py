@@ -195,24 +195,61 @@ def _encodings() -> tuple[type[Encoding], type[PublicFormat]]:
         return serialization.Encoding, serialization.PublicFormat
 
 
-def from_certificate(cert: x509.Certificate, *, trusted_block: bool = False) -> CertInfo:
-    """Derive a :class:`CertInfo` from a parsed certificate (pure)."""
+def from_certificate(
+    cert: x509.Certificate, *, trusted_block: bool = False, der: bytes | None = None
+) -> CertInfo:
+    """Derive a :class:`CertInfo` from a parsed certificate (pure).
+
+    ``der``: the bytes ``cert`` was loaded from, when the caller has them
+    (cryptography's parser takes DER only, and gives the same bytes back)."""
     with warnings.catch_warnings():
         # cryptography warns about a serial number that is not positive when
         # it parses the rest of the certificate lazily (its extensions, 50.x):
         # such roots sit in real stores (Debian's bundle has one) and
         # trustdoctor reports them itself (clients that refuse them).
         warnings.simplefilter("ignore")
-        return _from_certificate(cert, trusted_block)
+        return _from_certificate(cert, trusted_block, der)
 
 
-def _from_certificate(cert: x509.Certificate, trusted_block: bool) -> CertInfo:
+def _issuer_is_subject(der: bytes) -> bool:
+    """Whether the issuer and subject fields are the same bytes (a root, a
+    self-issued CA), read from the TBS's first elements without parsing
+    them: then one parsed Name serves as both (a store is mostly roots)."""
+
+    def end(pos: int) -> int:
+        n = der[pos + 1]
+        if n < 0x80:
+            return pos + 2 + n
+        k = n & 0x7F
+        return pos + 2 + k + int.from_bytes(der[pos + 2 : pos + 2 + k], "big")
+
+    def content(pos: int) -> int:
+        n = der[pos + 1]
+        return pos + 2 + (n & 0x7F if n >= 0x80 else 0)
+
+    try:
+        pos = content(content(0))  # Certificate, tbsCertificate
+        if der[pos] == 0xA0:  # [0] version
+            pos = end(pos)
+        pos = end(end(pos))  # serialNumber, signature
+        issuer_end = end(pos)
+        subject_at = end(issuer_end)  # validity
+        subject_end = end(subject_at)
+    except IndexError:
+        return False
+    if subject_end > len(der):
+        return False
+    return der[pos:issuer_end] == der[subject_at:subject_end]
+
+
+def _from_certificate(cert: x509.Certificate, trusted_block: bool, der: bytes | None) -> CertInfo:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
     from cryptography.x509.oid import ExtensionOID, NameOID
 
     encoding, public_format = _encodings()
-    der = cert.public_bytes(encoding.DER)
+    if der is None:
+        der = cert.public_bytes(encoding.DER)
     exts: dict[str, x509.Extension[x509.ExtensionType]] = {}
     bad_ext = False
     try:
@@ -325,14 +362,19 @@ def _from_certificate(cert: x509.Certificate, trusted_block: bool) -> CertInfo:
 
     # Each ``cert.subject`` builds a new Name (its RDNs and attributes) in the
     # binding: read once (a store of 150 roots parses 300 names, not 1,000).
-    subject, issuer = cert.subject, cert.issuer
+    subject = cert.subject
     subject_der = subject.public_bytes()
-    issuer_der = issuer.public_bytes()
+    subject_text = _rfc4514(subject)
+    if _issuer_is_subject(der):
+        issuer_der, issuer_text = subject_der, subject_text
+    else:
+        issuer = cert.issuer
+        issuer_der, issuer_text = issuer.public_bytes(), _rfc4514(issuer)
     return CertInfo(
         der=der,
         sha256=hashlib.sha256(der).hexdigest(),
-        subject=_rfc4514(subject),
-        issuer=_rfc4514(issuer),
+        subject=subject_text,
+        issuer=issuer_text,
         subject_der=subject_der,
         issuer_der=issuer_der,
         common_name=_name_attr(subject, NameOID.COMMON_NAME),

@@ -546,7 +546,7 @@ def parse_presented(der: bytes) -> CertInfo | Exception:
     from cryptography import x509
 
     try:
-        info = from_certificate(x509.load_der_x509_certificate(der))
+        info = from_certificate(x509.load_der_x509_certificate(der), der=der)
     except (ValueError, TypeError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
         info = exc
     with _PARSED_LOCK:

@@ -30,7 +30,7 @@ def parse_der(der: bytes, *, trusted_block: bool = False) -> CertInfo | None:
             # Real stores hold serial-0 and other slightly irregular roots.
             warnings.simplefilter("ignore")
             try:
-                info = from_certificate(x509.load_der_x509_certificate(der))
+                info = from_certificate(x509.load_der_x509_certificate(der), der=der)
             except (ValueError, TypeError, x509.InvalidVersion):  # not a certificate
                 info = None
         if len(_PARSED) < _MAX_MEMO:
