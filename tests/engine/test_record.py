@@ -289,3 +289,27 @@ def test_every_dataclass_has_a_docstring() -> None:
             if names & {"record", "dataclass"} and ast.get_docstring(node) is None:
                 missing.append(f"{path.relative_to(root)}:{node.lineno} {node.name}")
     assert missing == []
+
+
+def test_a_field_that_is_a_data_descriptor_is_set_through_it() -> None:
+    class Doubling:
+        def __set_name__(self, owner: type, name: str) -> None:
+            self.slot = "_" + name
+
+        def __get__(self, obj: object, owner: type | None = None) -> object:
+            return 0 if obj is None else obj.__dict__.get(self.slot, 0)
+
+        def __set__(self, obj: object, value: int) -> None:
+            obj.__dict__[self.slot] = value * 2
+
+    seen = []
+    for dec in BOTH:
+
+        @dec
+        class Holder:
+            """A record whose field is a descriptor (dataclasses' 'descriptor-typed field')."""
+
+            x: int = Doubling()  # type: ignore[assignment]
+
+        seen.append((Holder(3).x, Holder().x))
+    assert seen[0] == seen[1] == (6, 0)

@@ -85,12 +85,30 @@ class _Search:
 
     policy: Policy
     anchors: AnchorSet
-    by_subject: dict[bytes, list[Candidate]]
+    pool: dict[bytes, list[Candidate]]  # the untrusted certificates, by subject
+    by_subject: dict[bytes, list[Candidate]] = field(default_factory=dict)  # made per name
     sig_cache: dict[tuple[str, str], str | None] = field(default_factory=dict)
     sig_checks: int = 0
     nodes: int = 0
     paths: list[Path] = field(default_factory=list)
     exhausted: bool = False
+
+    def candidates(self, name: bytes) -> list[Candidate]:
+        """The issuers named ``name``: the anchors first (in load order), then
+        the untrusted certificates that are not anchors; made the first time
+        the name is asked for (a store of 150 roots is asked for one or two
+        names, not indexed again for every search)."""
+        got = self.by_subject.get(name)
+        if got is None:
+            got = []
+            shas: set[str] = set()
+            for a in self.anchors.by_subject(name):
+                if a.cert.sha256 not in shas:
+                    shas.add(a.cert.sha256)
+                    got.append(Candidate(a.cert, ANCHOR))
+            got += [c for c in self.pool.get(name, ()) if c.cert.sha256 not in shas]
+            self.by_subject[name] = got
+        return got
 
     def verify(self, child: CertInfo, parent: CertInfo) -> str | None:
         key = (child.sha256, parent.sha256)
@@ -156,15 +174,13 @@ def build_paths(
         policy: decides what ends a path.
         valid_fps: fingerprints valid at the evaluation time (preferred first).
     """
-    by_subject: dict[bytes, list[Candidate]] = {}
-    seen: set[tuple[str, str]] = set()
-    for cand in [*(Candidate(a.cert, ANCHOR) for a in anchors.anchors), *pool]:
-        k = (cand.cert.sha256, cand.origin if cand.origin == ANCHOR else "pool")
-        if (cand.cert.sha256, ANCHOR) in seen or k in seen:
-            continue
-        seen.add(k)
-        by_subject.setdefault(cand.cert.subject_der, []).append(cand)
-    search = _Search(policy=policy, anchors=anchors, by_subject=by_subject)
+    untrusted: dict[bytes, list[Candidate]] = {}
+    seen: set[str] = set()
+    for cand in pool:
+        if cand.cert.sha256 not in seen:
+            seen.add(cand.cert.sha256)
+            untrusted.setdefault(cand.cert.subject_der, []).append(cand)
+    search = _Search(policy=policy, anchors=anchors, pool=untrusted)
     valid = frozenset(valid_fps)
     leaf_origin = ANCHOR if anchors.contains(leaf) else PRESENTED
     _extend(search, (leaf,), (leaf_origin,), valid)
@@ -194,7 +210,7 @@ def _extend(
         if s.policy.loop_by_name_and_key
         else set()
     )
-    cands = s.by_subject.get(top.issuer_der, [])
+    cands = s.candidates(top.issuer_der)
     top_self_signed = top.self_issued and s.verify(top, top) is None
     rejected: list[Rejected] = []
     extended = False
