@@ -30,7 +30,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..model.cert import CertInfo, verify_signature
+from ..model.cert import CertInfo, raw_names, verify_signature
 from . import der
 from .der import DerError
 
@@ -646,8 +646,9 @@ class _Roots(_Pool):
     the roots the search meets (the candidates for an issuer's name, and the
     leaf itself), so those are parsed, with the same rules, when met: a
     system store of 146 roots costs one or two parses, not 146 (~36 ms).
-    The index is the raw subject, read with a shallow walk of the DER; a root
-    whose walk fails would fail to parse, and is left out as Go leaves it out.
+    The index is the raw subject (:func:`~trustdoctor.model.cert.raw_names`,
+    a shallow walk of the DER); a root whose walk fails would fail to parse,
+    and is left out as Go leaves it out.
     """
 
     def __init__(self, roots: Sequence[CertInfo], b: Mapping[str, object]) -> None:
@@ -659,9 +660,9 @@ class _Roots(_Pool):
             if r.sha256 in self._by_sha:
                 continue
             self._by_sha[r.sha256] = r
-            subject = _raw_subject(r.der)
-            if subject is not None:
-                self._unparsed.setdefault(subject, []).append(r)
+            names = raw_names(r.der)
+            if names is not None:
+                self._unparsed.setdefault(names[1], []).append(r)
 
     def _parsed(self, info: CertInfo) -> GoCert | None:
         try:
@@ -681,18 +682,6 @@ class _Roots(_Pool):
             self.by_name[c.raw_issuer] = found
             self.certs.extend(found)
         return super().potential_parents(c)
-
-
-def _raw_subject(data: bytes) -> bytes | None:
-    """The subject of a certificate as encoded (Go's RawSubject), from the
-    TBS's top-level elements only; None if they cannot be read."""
-    try:
-        tbs = der.children(der.one(data, der.SEQUENCE).value)[0]
-        fields = der.children(tbs.value)
-        first = 1 if fields and fields[0].tag == 0xA0 else 0
-        return fields[first + 4].raw
-    except (DerError, IndexError, ValueError):
-        return None
 
 
 def _rfc3339(t: dt.datetime) -> str:

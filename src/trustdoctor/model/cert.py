@@ -211,10 +211,10 @@ def from_certificate(
         return _from_certificate(cert, trusted_block, der)
 
 
-def _issuer_is_subject(der: bytes) -> bool:
-    """Whether the issuer and subject fields are the same bytes (a root, a
-    self-issued CA), read from the TBS's first elements without parsing
-    them: then one parsed Name serves as both (a store is mostly roots)."""
+def raw_names(der: bytes) -> tuple[bytes, bytes] | None:
+    """The issuer and subject fields of a certificate as encoded (Go's
+    RawIssuer and RawSubject), read from the TBS's first elements without
+    parsing them; None if they cannot be read."""
 
     def end(pos: int) -> int:
         n = der[pos + 1]
@@ -236,10 +236,18 @@ def _issuer_is_subject(der: bytes) -> bool:
         subject_at = end(issuer_end)  # validity
         subject_end = end(subject_at)
     except IndexError:
-        return False
+        return None
     if subject_end > len(der):
-        return False
-    return der[pos:issuer_end] == der[subject_at:subject_end]
+        return None
+    return der[pos:issuer_end], der[subject_at:subject_end]
+
+
+def _issuer_is_subject(der: bytes) -> bool:
+    """Whether the issuer and subject fields are the same bytes (a root, a
+    self-issued CA): then one parsed Name serves as both (a store is mostly
+    roots)."""
+    names = raw_names(der)
+    return names is not None and names[0] == names[1]
 
 
 def _from_certificate(cert: x509.Certificate, trusted_block: bool, der: bytes | None) -> CertInfo:
