@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
-from functools import lru_cache
 
 from ..model.anchors import AnchorSet, make_anchor_set
 
@@ -30,15 +30,26 @@ class LazyReference(Mapping[str, AnchorSet]):
         return len(self._names)
 
 
-@lru_cache(maxsize=1)
+_LOCK = threading.Lock()
+_LOADED: list[AnchorSet] = []
+
+
 def mozilla_reference() -> AnchorSet:
     """certifi's Mozilla bundle: the reference of "publicly trusted" roots.
 
     The bundle the stores layer locates (:mod:`trustdoctor.stores.reference`),
     parsed as the stores are, so it shares their parse memo: a host's own
     bundle is mostly the same Mozilla roots (Debian 12: 92 of certifi's 117),
-    parsed once for both.
+    parsed once for both.  Loaded once per process, however many threads
+    ask at once (a scan's judging threads).
     """
+    with _LOCK:
+        if not _LOADED:
+            _LOADED.append(_load())
+        return _LOADED[0]
+
+
+def _load() -> AnchorSet:
     from ..stores.certs import anchors_from_blocks
     from ..stores.reference import certifi_reference
 

@@ -15,7 +15,35 @@ for every model and finding.
 
 from __future__ import annotations
 
-from .inspect import build_context, clients_present, inspect_stores
-from .rootfs import RootFS
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .inspect import build_context, clients_present, inspect_stores
+    from .rootfs import RootFS
 
 __all__ = ["RootFS", "build_context", "clients_present", "inspect_stores"]
+
+# name -> the submodule defining it.  Imported on first use (PEP 562), not by
+# the package itself: a package whose __init__ imports its submodules lets
+# two threads take the import locks in opposite orders (one importing the
+# package, the other a submodule under it while the package is half made),
+# and CPython before 3.15 breaks that tie with an ImportError on a partially
+# initialised module (python/cpython#83065, fixed upstream in 2025, not in
+# the 3.11 this project supports) -- which a scan's judging threads,
+# importing the stores layer lazily and concurrently, met.
+_WHERE = {
+    "RootFS": "rootfs",
+    "build_context": "inspect",
+    "clients_present": "inspect",
+    "inspect_stores": "inspect",
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{where}", __name__), name)
+    globals()[name] = value
+    return value
