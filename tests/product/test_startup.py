@@ -215,3 +215,44 @@ def test_command_help_is_light(command: str, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-500:]
     assert module in mods
     assert heavy(mods, ("rich", "OpenSSL", "asyncio", "certifi")) == []
+
+
+def test_scan_in_jsonl_imports_no_xml_nor_http_stack(tmp_path: Path) -> None:
+    """``xml.sax.saxutils`` (for ``--format junit`` only) pulls ``urllib.request``,
+    ``http.client`` and ``email``: ~25 ms no other format of a scan needs."""
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on: refused at once
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = ["scan", "--target", f"127.0.0.1:{port}", "--format", "jsonl", "--processes", "1"]
+    mods, proc = imported(_RUN_CLI, args, cwd=tmp_path)
+    assert proc.returncode == 3, proc.stdout[-800:] + proc.stderr[-800:]
+    assert "trustdoctor.render.scan" in mods  # the line really was rendered
+    assert heavy(mods, ("xml", "urllib.request", "http.client", "email", "OpenSSL")) == []
+
+
+@pytest.mark.parametrize("package", ["trustdoctor.stores", "trustdoctor.api", "trustdoctor.fixes"])
+def test_packages_whose_modules_threads_import_lazily_import_no_submodule(
+    package: str, tmp_path: Path
+) -> None:
+    """A package whose ``__init__`` imports its own submodules lets two threads
+    take the import locks in opposite orders (one importing the package, the
+    other a submodule while the package is half made): CPython 3.11 then
+    raises ImportError on a partially initialised module (python/cpython#83065).
+    A scan's judging threads import these layers lazily, concurrently: their
+    public names are loaded on first use instead (PEP 562)."""
+    mods, proc = imported(f"import {package}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert sorted(m for m in mods if m.startswith(package + ".")) == []
+
+
+def test_the_stores_package_still_offers_its_public_names() -> None:
+    import trustdoctor.stores as stores
+    from trustdoctor.stores.inspect import build_context
+    from trustdoctor.stores.rootfs import RootFS
+
+    assert stores.build_context is build_context and stores.RootFS is RootFS
+    assert set(stores.__all__) <= set(dir(stores)) | set(stores._WHERE)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        _ = stores.nothing  # type: ignore[attr-defined]

@@ -12,7 +12,6 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from xml.sax.saxutils import escape, quoteattr
 
 from . import doc as d
 from .doc import Doc, Span
@@ -146,10 +145,16 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _x(text: object) -> str:
+    # (xml.sax.saxutils imports urllib.request, http.client and email: ~25 ms
+    # a scan in another format need not pay; imported once, then cached.)
+    from xml.sax.saxutils import escape
+
     return escape(_NOT_XML.sub("", str(text)))
 
 
 def _attr(text: object) -> str:
+    from xml.sax.saxutils import quoteattr
+
     return quoteattr(_NOT_XML.sub("", str(text)))
 
 

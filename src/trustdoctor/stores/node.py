@@ -108,6 +108,18 @@ def compiled_roots(ctx: StoreContext) -> tuple[bytes, str] | None:
     # A distribution's node links the runtime as a shared library (Debian's
     # nodejs: libnode.so.NNN): the roots are compiled into that.
     candidates += find_libs(ctx, "libnode.so")
+    # Scanning a 40-100 MB binary costs ~30 ms: once per root and candidates
+    # (a scan reads the stores once per registry, the node model each time).
+    key = "node_compiled:" + "\0".join(candidates)
+    memo = ctx.fs.memo.get(key)
+    if isinstance(memo, list):
+        return memo[0]  # type: ignore[no-any-return]
+    found = _scan_compiled(ctx, candidates)
+    ctx.fs.memo[key] = [found]
+    return found
+
+
+def _scan_compiled(ctx: StoreContext, candidates: list[str]) -> tuple[bytes, str] | None:
     for path in dict.fromkeys(candidates):
         try:
             with ctx.fs.mapped(path, 1 << 30) as mm:

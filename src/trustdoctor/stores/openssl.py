@@ -42,7 +42,7 @@ from .base import (
     unreadable_finding,
 )
 from .certs import anchors_from_blocks, parse_der
-from .rootfs import LimitExceeded, describe_oserror, parent
+from .rootfs import LimitExceeded, Listing, describe_oserror, parent
 from .subject_hash import subject_hash
 
 CAFILE_ENV = "SSL_CERT_FILE"  # X509_get_default_cert_file_env()
@@ -182,34 +182,40 @@ def _load_cafile(ctx: StoreContext, b: Builder, path: str, detail: str) -> str |
     return None
 
 
-def _load_capath(
-    ctx: StoreContext, b: Builder, d: str, detail: str, unhashed: list[Anchor]
-) -> None:
+@record
+class _Capath:
+    """What a CApath directory holds for ``by_dir.c``, read once per root (the
+    OpenSSL, curl and Python models, and their runs without the environment's
+    overrides, read the same ``/etc/ssl/certs``): per hash, in lookup order,
+    each file visited and its blocks, or the limit it broke (the lookup stops
+    there); and the single-certificate files under other names.  Anchors are
+    made from it per model (their provenance names the model's setting)."""
+
+    listing: Listing | None
+    error: OSError | None
+    hashed: tuple[tuple[str, str, tuple[pemfile.CertBlock, ...] | LimitExceeded], ...]
+    unhashed: tuple[tuple[str, pemfile.CertBlock], ...]
+
+
+def _scan_capath(ctx: StoreContext, d: str) -> _Capath:
     fs = ctx.fs
-    if not d.startswith("/"):
-        d = "/" + d
+    key = f"capath:{d}"
+    hit = fs.memo.get(key)
+    if isinstance(hit, _Capath):
+        return hit
     try:
         listing = fs.listdir(d)
     except OSError as exc:
-        status = oserror_status(exc)
-        b.source(
-            d,
-            "hashdir",
-            status,
-            None,
-            detail if status == SourceStatus.MISSING else describe_oserror(exc),
-        )
-        return
-    if listing.truncated:
-        b.add(entries_limit_finding(b.client, d, len(listing.entries)))
+        scan = _Capath(None, exc, (), ())
+        fs.memo[key] = scan
+        return scan
     names = {e.name for e in listing.entries}
     hashes: dict[str, int] = {}
     for n in names:
         m = _HASH_NAME.match(n)
         if m:
             hashes[m.group(1)] = hashes.get(m.group(1), 0) + 1
-    count = 0
-    reachable: set[str] = set()
+    hashed: list[tuple[str, str, tuple[pemfile.CertBlock, ...] | LimitExceeded]] = []
     for h in sorted(hashes):
         k = 0
         while f"{h}.{k}" in names:  # by_dir.c: stop at the first missing suffix
@@ -218,21 +224,17 @@ def _load_capath(
             try:
                 data = fs.read_bytes(full)
             except LimitExceeded as exc:
-                b.add(limit_finding(b.client, full, exc))
+                hashed.append((h, full, exc))
                 break
             except OSError:
                 break  # X509_load_cert_file fails → the lookup stops
             blocks, _why = pemfile.openssl_sequential(data, trusted=True)
             if not blocks:
                 break
-            anchors, _bad = anchors_from_blocks(blocks, full, f"{detail} hash link")
-            for a in anchors:
-                if subject_hash(a.cert.subject_der) == h:
-                    b.anchors.append(a)
-                    reachable.add(a.cert.sha256)
-                    count += 1
+            hashed.append((h, full, tuple(blocks)))
     # Certificates sitting in the directory under other names: invisible to
     # OpenSSL until rehashed (only single-certificate files get a link).
+    unhashed: list[tuple[str, pemfile.CertBlock]] = []
     for e in listing.entries:
         if e.name in hashes or _HASH_NAME.match(e.name) or e.is_dir:
             continue
@@ -244,16 +246,55 @@ def _load_capath(
         except OSError:
             continue
         blocks, _why = pemfile.openssl_sequential(data, trusted=True)
-        if len(blocks) != 1:
+        if len(blocks) == 1:
+            unhashed.append((full, blocks[0]))
+    scan = _Capath(listing, None, tuple(hashed), tuple(unhashed))
+    fs.memo[key] = scan
+    return scan
+
+
+def _load_capath(
+    ctx: StoreContext, b: Builder, d: str, detail: str, unhashed: list[Anchor]
+) -> None:
+    if not d.startswith("/"):
+        d = "/" + d
+    scan = _scan_capath(ctx, d)
+    listing = scan.listing
+    if listing is None:
+        assert scan.error is not None
+        status = oserror_status(scan.error)
+        b.source(
+            d,
+            "hashdir",
+            status,
+            None,
+            detail if status == SourceStatus.MISSING else describe_oserror(scan.error),
+        )
+        return
+    if listing.truncated:
+        b.add(entries_limit_finding(b.client, d, len(listing.entries)))
+    count = 0
+    reachable: set[str] = set()
+    for h, full, got in scan.hashed:
+        if isinstance(got, LimitExceeded):
+            b.add(limit_finding(b.client, full, got))
             continue
-        info = parse_der(blocks[0].der)
+        anchors, _bad = anchors_from_blocks(got, full, f"{detail} hash link")
+        for a in anchors:
+            if subject_hash(a.cert.subject_der) == h:
+                b.anchors.append(a)
+                reachable.add(a.cert.sha256)
+                count += 1
+    for full, block in scan.unhashed:
+        info = parse_der(block.der)
         if info is None or info.sha256 in reachable:
             continue
-        unhashed.append(Anchor(info, Provenance(full, 0, blocks[0].line, f"no hash link in {d}")))
+        unhashed.append(Anchor(info, Provenance(full, 0, block.line, f"no hash link in {d}")))
     status = SourceStatus.USED if count else SourceStatus.EMPTY
     if listing.truncated:
         status = SourceStatus.TRUNCATED
-    b.source(d, "hashdir", status, count, detail + ("" if hashes else "; no <hash>.<n> links"))
+    hashed = any(_HASH_NAME.match(e.name) for e in listing.entries)
+    b.source(d, "hashdir", status, count, detail + ("" if hashed else "; no <hash>.<n> links"))
 
 
 @dataclass

@@ -107,6 +107,7 @@ class RootFS:
         # Not resolved: /proc/PID/root is a magic link the kernel must follow itself.
         self.root = Path(os.path.abspath(os.fspath(root)))
         self._resolved: dict[tuple[str, bool], str] = {}
+        self._listings: dict[tuple[str, int], Listing] = {}
         self._contents: dict[str, bytes] = {}
         self._cached_bytes = 0
         # Facts computed once per root by the models (OPENSSLDIR, library lists...).
@@ -233,8 +234,13 @@ class RootFS:
         Raises ``OSError`` like ``opendir`` (``ENOENT``, ``ENOTDIR``, ``EACCES``).
         A directory with more entries is cut at ``limit`` (``truncated``): a
         directory of 100,000 files costs ``limit`` entries, not 100,000.
+        Listed once per root, as files are read once (several client models
+        read ``/etc/ssl/certs``).
         """
         resolved = self.resolve(path)
+        hit = self._listings.get((resolved, limit))
+        if hit is not None:
+            return hit
         host = self._host(_split(resolved))
         entries: list[DirEntry] = []
         truncated = False
@@ -250,7 +256,10 @@ class RootFS:
                     is_link, is_dir = False, False
                 entries.append(DirEntry(e.name, is_link, is_dir))
         entries.sort(key=lambda d: d.name)
-        return Listing(resolved, tuple(entries), truncated)
+        listing = Listing(resolved, tuple(entries), truncated)
+        if len(self._listings) < 10_000:
+            self._listings[(resolved, limit)] = listing
+        return listing
 
     def read_bytes(self, path: str, max_size: int = MAX_FILE_BYTES) -> bytes:
         """Read a regular file inside the root, at most ``max_size`` bytes.
