@@ -28,10 +28,10 @@ __all__ = ["RootFS", "build_context", "clients_present", "inspect_stores"]
 # the package itself: a package whose __init__ imports its submodules lets
 # two threads take the import locks in opposite orders (one importing the
 # package, the other a submodule under it while the package is half made),
-# and CPython before 3.15 breaks that tie with an ImportError on a partially
-# initialised module (python/cpython#83065, fixed upstream in 2025, not in
-# the 3.11 this project supports) -- which a scan's judging threads,
-# importing the stores layer lazily and concurrently, met.
+# and CPython 3.11 breaks that tie with an ImportError on a partially
+# initialised module (python/cpython#83065, fixed upstream in 2025) -- which
+# a scan's judging threads, importing the stores layer lazily and
+# concurrently, met.
 _WHERE = {
     "RootFS": "rootfs",
     "build_context": "inspect",

@@ -189,12 +189,14 @@ class _Capath:
     overrides, read the same ``/etc/ssl/certs``): per hash, in lookup order,
     each file visited and its blocks, or the limit it broke (the lookup stops
     there); and the single-certificate files under other names.  Anchors are
-    made from it per model (their provenance names the model's setting)."""
+    made from it per model (their provenance names the model's setting).
+    ``linked``: the directory has ``<hash>.<n>`` names at all."""
 
     listing: Listing | None
     error: OSError | None
     hashed: tuple[tuple[str, str, tuple[pemfile.CertBlock, ...] | LimitExceeded], ...]
     unhashed: tuple[tuple[str, pemfile.CertBlock], ...]
+    linked: bool
 
 
 def _scan_capath(ctx: StoreContext, d: str) -> _Capath:
@@ -206,7 +208,7 @@ def _scan_capath(ctx: StoreContext, d: str) -> _Capath:
     try:
         listing = fs.listdir(d)
     except OSError as exc:
-        scan = _Capath(None, exc, (), ())
+        scan = _Capath(None, exc, (), (), False)
         fs.memo[key] = scan
         return scan
     names = {e.name for e in listing.entries}
@@ -248,7 +250,7 @@ def _scan_capath(ctx: StoreContext, d: str) -> _Capath:
         blocks, _why = pemfile.openssl_sequential(data, trusted=True)
         if len(blocks) == 1:
             unhashed.append((full, blocks[0]))
-    scan = _Capath(listing, None, tuple(hashed), tuple(unhashed))
+    scan = _Capath(listing, None, tuple(hashed), tuple(unhashed), bool(hashes))
     fs.memo[key] = scan
     return scan
 
@@ -293,8 +295,8 @@ def _load_capath(
     status = SourceStatus.USED if count else SourceStatus.EMPTY
     if listing.truncated:
         status = SourceStatus.TRUNCATED
-    hashed = any(_HASH_NAME.match(e.name) for e in listing.entries)
-    b.source(d, "hashdir", status, count, detail + ("" if hashed else "; no <hash>.<n> links"))
+    links = "" if scan.linked else "; no <hash>.<n> links"
+    b.source(d, "hashdir", status, count, detail + links)
 
 
 @dataclass
