@@ -103,19 +103,16 @@ def test_negative_serial_is_a_parse_error_from_go_1_23() -> None:
 def test_parse_error_is_its_own_finding() -> None:
     from trustdoctor.engine.judge import judge
     from trustdoctor.model.anchors import Anchor, make_anchor_set
-    from trustdoctor.model.cert import Provenance, from_certificate
+    from trustdoctor.model.cert import Provenance, parse_certificate
     from trustdoctor.model.diagnosis import PresentedCert
-    from trustdoctor.sources.files import _parse_der_cert
 
     case = ENC["enc/critical-aki"]
-    certs = []
-    for i, d in enumerate(case.chain):
-        c = _parse_der_cert(d)
-        assert c is not None
-        certs.append(PresentedCert(from_certificate(c), Provenance("chain", i)))
-    root = _parse_der_cert(case.roots[0])
-    assert root is not None
-    anchors = make_anchor_set("t", [Anchor(from_certificate(root), Provenance("root", 0))])
+    certs = [
+        PresentedCert(parse_certificate(d), Provenance("chain", i))
+        for i, d in enumerate(case.chain)
+    ]
+    root = parse_certificate(case.roots[0])
+    anchors = make_anchor_set("t", [Anchor(root, Provenance("root", 0))])
     d = judge(certs, clients=[("go", anchors), ("openssl", anchors)], at=case.at, host=case.host)
     go, openssl = d.clients
     f = go.findings[0]

@@ -170,16 +170,12 @@ def model_outcome(
     from ..engine.judge import judge
     from ..engine.policies import policy_for
     from ..model.anchors import Anchor, make_anchor_set
-    from ..model.cert import Provenance, from_certificate
+    from ..model.cert import Provenance, parse_certificate
     from ..model.diagnosis import PresentedCert
-    from ..sources.files import _parse_der_cert
 
     def info(der: bytes, i: int, where: str) -> PresentedCert | None:
-        c = _parse_der_cert(der)
-        if c is None:
-            return None
         try:
-            return PresentedCert(from_certificate(c), Provenance(where, i))
+            return PresentedCert(parse_certificate(der), Provenance(where, i))
         except ValueError:
             return None
 

@@ -30,9 +30,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..model.cert import CertInfo, raw_names, verify_signature
-from . import der
-from .der import DerError
+from ..model import der
+from ..model.cert import CertInfo, verify_signature
+from ..model.der import DerError
 
 SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
 ANY_EKU = "2.5.29.37.0"
@@ -646,9 +646,8 @@ class _Roots(_Pool):
     the roots the search meets (the candidates for an issuer's name, and the
     leaf itself), so those are parsed, with the same rules, when met: a
     system store of 146 roots costs one or two parses, not 146 (~36 ms).
-    The index is the raw subject (:func:`~trustdoctor.model.cert.raw_names`,
-    a shallow walk of the DER); a root whose walk fails would fail to parse,
-    and is left out as Go leaves it out.
+    The index is the raw subject (``CertInfo.subject_der``, the bytes as
+    encoded, Go's RawSubject).
     """
 
     def __init__(self, roots: Sequence[CertInfo], b: Mapping[str, object]) -> None:
@@ -660,9 +659,7 @@ class _Roots(_Pool):
             if r.sha256 in self._by_sha:
                 continue
             self._by_sha[r.sha256] = r
-            names = raw_names(r.der)
-            if names is not None:
-                self._unparsed.setdefault(names[1], []).append(r)
+            self._unparsed.setdefault(r.subject_der, []).append(r)
 
     def _parsed(self, info: CertInfo) -> GoCert | None:
         try:

@@ -39,9 +39,9 @@ import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..model import certder, der
 from ..model.cert import CertInfo, verify_signature
-from . import der
-from .der import DerError
+from ..model.der import DerError
 
 # v3_purp.c X509_supported_extension (3.0): a critical extension outside this
 # list is error 34.  AKI, SKI and AIA are *not* in it.
@@ -184,28 +184,29 @@ class _Facts:
         )
 
 
-def _canon(name: object) -> tuple[tuple[tuple[str, str], ...], ...]:
-    """X509_NAME canonical form: per RDN, (type, lower-cased space-folded value)."""
+def _canon(name: bytes, *, lax: bool = True) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """X509_NAME canonical form of a Name's DER: per RDN, (type, lower-cased
+    space-folded value)."""
     out = []
-    for rdn in getattr(name, "rdns", ()):
+    for rdn in certder.name_rdns(name, lax=lax):
         attrs = []
-        for a in rdn:
-            v = a.value if isinstance(a.value, str) else a.value.decode("latin-1")
-            attrs.append((a.oid.dotted_string, " ".join(v.lower().split())))
+        for oid, value in rdn:
+            v = value if isinstance(value, str) else value.decode("latin-1")
+            attrs.append((oid, " ".join(v.lower().split())))
         out.append(tuple(sorted(attrs)))
     return tuple(out)
 
 
 @functools.lru_cache(maxsize=2048)
 def _facts(info: CertInfo) -> _Facts:
-    cert = info.cert
-    subject = _canon(cert.subject) if cert is not None else ()
-    issuer = _canon(cert.issuer) if cert is not None else ()
-    emails: list[str] = []
-    if cert is not None:
-        for a in cert.subject:
-            if a.oid.dotted_string == "1.2.840.113549.1.9.1":
-                emails.append(str(a.value))
+    subject = _canon(info.subject_der, lax=False)
+    issuer = _canon(info.issuer_der, lax=False)
+    emails = [
+        str(value)
+        for rdn in certder.name_rdns(info.subject_der)
+        for oid, value in rdn
+        if oid == "1.2.840.113549.1.9.1"
+    ]
     upd: dict[str, object] = {}
     try:
         _scan(info.der, upd)
@@ -283,7 +284,7 @@ def _ext(oid: str, value: bytes, upd: dict[str, object]) -> None:
             elif it.tag == 0xA1:
                 for g in der.children(it.value):
                     if g.tag == 0xA4:
-                        upd["aki_issuer"] = _canon(_RawName(g.value))
+                        upd["aki_issuer"] = _canon(g.value)
                         break
     elif oid == "2.5.29.17":
         seq = der.one(value, der.SEQUENCE)
@@ -554,38 +555,11 @@ def _nc_single(tag: int, value: bytes, base: bytes) -> bool | int:
 def _nc_dn(subject_raw: bytes, base_raw: bytes) -> bool:
     """nc_dn: the constraint's canonical RDNs are a prefix of the subject's."""
     try:
-        base = _canon(_RawName(der.one(base_raw).value))
-        subj = _canon(_RawName(subject_raw))
+        base = _canon(der.one(base_raw).value)
+        subj = _canon(subject_raw)
     except (DerError, IndexError, ValueError):
         return False
     return len(base) <= len(subj) and subj[: len(base)] == base
-
-
-class _RawName:
-    """A Name view over DER (an RDN sequence) for the canonical comparison."""
-
-    def __init__(self, data: bytes) -> None:
-        self.rdns: list[list[_Attr]] = []
-        for rdn in der.children(der.one(data, der.SEQUENCE).value):
-            attrs = []
-            for atv in der.children(rdn.value):
-                t, v = der.children(atv.value)[:2]
-                attrs.append(_Attr(der.oid(t.value), v.value))
-            self.rdns.append(attrs)
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class _Oid:
-    """An OID for lookups that take cryptography's ObjectIdentifier (only its dotted string is
-    read)."""
-
-    dotted_string: str
-
-
-class _Attr:
-    def __init__(self, oid: str, value: bytes) -> None:
-        self.oid = _Oid(oid)
-        self.value = value.decode("utf-8", "replace")
 
 
 def _nc_match(tag: int, value: bytes, nc: _Facts) -> int:
@@ -615,13 +589,6 @@ def _nc_match(tag: int, value: bytes, nc: _Facts) -> int:
     return 0
 
 
-def _subject_raw(info: CertInfo) -> bytes:
-    cert = der.one(info.der, der.SEQUENCE)
-    fields = der.children(der.children(cert.value)[0].value)
-    i = 1 if fields and fields[0].tag == 0xA0 else 0
-    return fields[i + 4].raw
-
-
 NAME_CHECK_MAX = 1 << 20  # v3_ncons.c: names × constraints above this is refused (error 1)
 
 
@@ -633,7 +600,7 @@ def _nc_check(x: _Facts, nc: _Facts, leaf: bool) -> int:
         return 1
     if x.subject:
         try:
-            r = _nc_match(0xA4, _subject_raw(x.info), nc)
+            r = _nc_match(0xA4, x.info.subject_der, nc)
         except DerError:
             r = 0
         if r:

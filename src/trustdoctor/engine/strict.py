@@ -10,6 +10,7 @@ specific code (pylibs.md §1.2 lists the texts); unmapped texts become
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Sequence
 
 from ..model.cert import CertInfo
@@ -80,10 +81,21 @@ def webpki_verify(
     from cryptography import x509
     from cryptography.x509 import verification as v
 
-    if leaf.cert is None or not anchors:
+    def load(c: CertInfo) -> x509.Certificate | None:
+        try:
+            with warnings.catch_warnings():
+                # A serial that is not positive: the rules report it themselves.
+                warnings.simplefilter("ignore")
+                return x509.load_der_x509_certificate(c.der)
+        except (ValueError, x509.InvalidVersion):  # refused by cryptography: not checked
+            return None
+
+    peer = load(leaf)
+    roots = [r for r in map(load, anchors) if r is not None]
+    if peer is None or not roots:
         return "unsupported: no anchors"
     try:
-        store = v.Store([a.cert for a in anchors if a.cert is not None])
+        store = v.Store(roots)
         builder = v.PolicyBuilder().store(store).time(at)
         if max_chain_depth is not None:
             builder = builder.max_chain_depth(max_chain_depth)
@@ -101,7 +113,7 @@ def webpki_verify(
     except ValueError as exc:
         return f"unsupported: {exc}"
     try:
-        sv.verify(leaf.cert, [c.cert for c in intermediates if c.cert is not None])
+        sv.verify(peer, [c for c in map(load, intermediates) if c is not None])
     except v.VerificationError as exc:
         return str(exc)
     return None

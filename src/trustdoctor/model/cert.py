@@ -1,8 +1,9 @@
 """Certificates as immutable facts.
 
-:class:`CertInfo` is built once from a parsed ``cryptography`` certificate and
-carries every fact the rules look at, so the rest of the engine never has to
-touch ASN.1.  Parsing is pure (bytes in, values out).
+:class:`CertInfo` is built once from a certificate's DER (``model.certder``
+reads it) and carries every fact the rules look at, so the rest of the engine
+never has to touch ASN.1.  Parsing is pure (bytes in, values out); signatures
+are checked by cryptography on the issuer's SubjectPublicKeyInfo.
 """
 
 from __future__ import annotations
@@ -11,15 +12,14 @@ import contextlib
 import datetime as dt
 import hashlib
 import ipaddress
-import warnings
 from dataclasses import field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from . import certder
 from .record import record
 
 if TYPE_CHECKING:
     from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 # Extension OIDs every modelled client understands.  A *critical* extension
 # outside this set is an "unhandled critical extension" (Go: x509.go
@@ -132,7 +132,6 @@ class CertInfo:
     spki_sha256: str
     trusted_block: bool = False  # came from a BEGIN TRUSTED CERTIFICATE block
     aki_has_issuer: bool = False  # AKI carries authorityCertIssuer/serial (not just keyid)
-    cert: x509.Certificate | None = field(default=None, repr=False, compare=False, hash=False)
 
     @property
     def short_fp(self) -> str:
@@ -160,300 +159,112 @@ class CertInfo:
         return self.self_issued and verify_signature(self, self) is None
 
 
-def _name_attr(name: x509.Name, oid: object) -> str | None:
-    try:
-        attrs = name.get_attributes_for_oid(oid)  # type: ignore[arg-type]
-    except Exception:  # pragma: no cover - malformed names
-        return None
-    if not attrs:
-        return None
-    value = attrs[0].value
-    return value if isinstance(value, str) else value.decode("latin-1")
-
-
-def _rfc4514(name: x509.Name) -> str:
-    try:
-        text = name.rfc4514_string()
-    except Exception:  # pragma: no cover - malformed names
-        return "<unparsable name>"
-    return text or "<empty>"
-
-
-def _encodings() -> tuple[type[Encoding], type[PublicFormat]]:
-    """``Encoding`` and ``PublicFormat`` from their home module, which
-    ``cryptography.x509`` has already loaded: the public
-    ``cryptography.hazmat.primitives.serialization`` package re-exports them but
-    also imports the SSH key and cipher modules, 10-25 ms of every start-up
-    that parses a certificate (``python -X importtime``, cryptography 44-50)."""
-    try:
-        from cryptography.hazmat.primitives import _serialization
-
-        return _serialization.Encoding, _serialization.PublicFormat
-    except ImportError:  # pragma: no cover - a cryptography that moved them
-        from cryptography.hazmat.primitives import serialization
-
-        return serialization.Encoding, serialization.PublicFormat
-
-
-def from_certificate(
-    cert: x509.Certificate, *, trusted_block: bool = False, der: bytes | None = None
-) -> CertInfo:
-    """Derive a :class:`CertInfo` from a parsed certificate (pure).
-
-    ``der``: the bytes ``cert`` was loaded from, when the caller has them
-    (cryptography's parser takes DER only, and gives the same bytes back)."""
-    with warnings.catch_warnings():
-        # cryptography warns about a serial number that is not positive when
-        # it parses the rest of the certificate lazily (its extensions, 50.x):
-        # such roots sit in real stores (Debian's bundle has one) and
-        # trustdoctor reports them itself (clients that refuse them).
-        warnings.simplefilter("ignore")
-        return _from_certificate(cert, trusted_block, der)
-
-
-def raw_names(der: bytes) -> tuple[bytes, bytes] | None:
-    """The issuer and subject fields of a certificate as encoded (Go's
-    RawIssuer and RawSubject), read from the TBS's first elements without
-    parsing them; None if they cannot be read."""
-
-    def end(pos: int) -> int:
-        n = der[pos + 1]
-        if n < 0x80:
-            return pos + 2 + n
-        k = n & 0x7F
-        return pos + 2 + k + int.from_bytes(der[pos + 2 : pos + 2 + k], "big")
-
-    def content(pos: int) -> int:
-        n = der[pos + 1]
-        return pos + 2 + (n & 0x7F if n >= 0x80 else 0)
-
-    try:
-        pos = content(content(0))  # Certificate, tbsCertificate
-        if der[pos] == 0xA0:  # [0] version
-            pos = end(pos)
-        pos = end(end(pos))  # serialNumber, signature
-        issuer_end = end(pos)
-        subject_at = end(issuer_end)  # validity
-        subject_end = end(subject_at)
-    except IndexError:
-        return None
-    if subject_end > len(der):
-        return None
-    return der[pos:issuer_end], der[subject_at:subject_end]
-
-
-def _issuer_is_subject(der: bytes) -> bool:
-    """Whether the issuer and subject fields are the same bytes (a root, a
-    self-issued CA): then one parsed Name serves as both (a store is mostly
-    roots)."""
-    names = raw_names(der)
-    return names is not None and names[0] == names[1]
-
-
-def _from_certificate(cert: x509.Certificate, trusted_block: bool, der: bytes | None) -> CertInfo:
-    from cryptography import x509
-    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-    from cryptography.x509.oid import ExtensionOID, NameOID
-
-    encoding, public_format = _encodings()
-    if der is None:
-        der = cert.public_bytes(encoding.DER)
-    exts: dict[str, x509.Extension[x509.ExtensionType]] = {}
-    bad_ext = False
-    try:
-        for ext in cert.extensions:
-            exts[ext.oid.dotted_string] = ext
-    except Exception:
-        bad_ext = True
-
-    def value(oid: x509.ObjectIdentifier) -> x509.ExtensionType | None:
-        e = exts.get(oid.dotted_string)
-        return e.value if e is not None else None
-
-    bc = value(ExtensionOID.BASIC_CONSTRAINTS)
-    is_ca = bc.ca if isinstance(bc, x509.BasicConstraints) else None
-    path_len = bc.path_length if isinstance(bc, x509.BasicConstraints) else None
-    bc_ext = exts.get(ExtensionOID.BASIC_CONSTRAINTS.dotted_string)
-    ku_val = value(ExtensionOID.KEY_USAGE)
-    key_usage: frozenset[str] | None = None
-    if isinstance(ku_val, x509.KeyUsage):
-        names = [
-            "digital_signature",
-            "content_commitment",
-            "key_encipherment",
-            "data_encipherment",
-            "key_agreement",
-            "key_cert_sign",
-            "crl_sign",
-        ]
-        key_usage = frozenset(n for n in names if getattr(ku_val, n))
-    eku_val = value(ExtensionOID.EXTENDED_KEY_USAGE)
-    eku = (
-        frozenset(o.dotted_string for o in eku_val)
-        if isinstance(eku_val, x509.ExtendedKeyUsage)
-        else None
-    )
-    ski_val = value(ExtensionOID.SUBJECT_KEY_IDENTIFIER)
-    ski = ski_val.digest if isinstance(ski_val, x509.SubjectKeyIdentifier) else None
-    aki_val = value(ExtensionOID.AUTHORITY_KEY_IDENTIFIER)
-    aki = aki_val.key_identifier if isinstance(aki_val, x509.AuthorityKeyIdentifier) else None
-    aki_has_issuer = isinstance(aki_val, x509.AuthorityKeyIdentifier) and (
-        aki_val.authority_cert_issuer is not None
-        or aki_val.authority_cert_serial_number is not None
-    )
-    san_val = value(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
-    dns: tuple[str, ...] = ()
-    ips: tuple[str, ...] = ()
-    emails: tuple[str, ...] = ()
-    if isinstance(san_val, x509.SubjectAlternativeName):
-        dns = tuple(san_val.get_values_for_type(x509.DNSName))
-        ips = tuple(str(i) for i in san_val.get_values_for_type(x509.IPAddress))
-        emails = tuple(san_val.get_values_for_type(x509.RFC822Name))
-    aia_val = value(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
-    ca_issuers: list[str] = []
-    ocsp: list[str] = []
-    if isinstance(aia_val, x509.AuthorityInformationAccess):
-        from cryptography.x509.oid import AuthorityInformationAccessOID as AIA
-
-        for desc in aia_val:
-            loc = desc.access_location
-            if isinstance(loc, x509.UniformResourceIdentifier):
-                if desc.access_method == AIA.CA_ISSUERS:
-                    ca_issuers.append(loc.value)
-                elif desc.access_method == AIA.OCSP:
-                    ocsp.append(loc.value)
-    nc_val = value(ExtensionOID.NAME_CONSTRAINTS)
-    nc = _name_constraints(nc_val) if isinstance(nc_val, x509.NameConstraints) else None
-
-    unhandled = tuple(
-        sorted(o for o, e in exts.items() if e.critical and o not in HANDLED_EXTENSIONS)
-    )
-    if bad_ext:
-        unhandled = (*unhandled, "unparsable-extensions")
-
-    try:
-        sig_alg = cert.signature_algorithm_oid._name
-    except Exception:  # pragma: no cover
-        sig_alg = "unknown"
-    try:
-        h = cert.signature_hash_algorithm
-        sig_hash = h.name if h is not None else None
-    except Exception:
-        # cryptography refuses to name unsupported hashes (MD5 is still named;
-        # MD2/MD4 are not): call it by the OID name.
-        sig_hash = (
-            "md5"
-            if "md5" in sig_alg.lower()
-            else ("md2" if "md2" in sig_alg.lower() else "unknown")
-        )
-
-    key_type, bits, curve = "unknown", 0, None
-    spki_sha = ""
-    try:
-        pub = cert.public_key()
-        spki = pub.public_bytes(encoding.DER, public_format.SubjectPublicKeyInfo)
-        spki_sha = hashlib.sha256(spki).hexdigest()
-        if isinstance(pub, rsa.RSAPublicKey):
-            key_type, bits = "RSA", pub.key_size
-        elif isinstance(pub, ec.EllipticCurvePublicKey):
-            key_type, bits, curve = "EC", pub.key_size, pub.curve.name
-        elif isinstance(pub, ed25519.Ed25519PublicKey):
-            key_type, bits = "Ed25519", 256
-        elif isinstance(pub, ed448.Ed448PublicKey):
-            key_type, bits = "Ed448", 456
-        elif isinstance(pub, dsa.DSAPublicKey):
-            key_type, bits = "DSA", pub.key_size
-    except Exception:
-        spki_sha = hashlib.sha256(der).hexdigest()
-
-    serial = cert.serial_number
-
-    # Each ``cert.subject`` builds a new Name (its RDNs and attributes) in the
-    # binding: read once (a store of 150 roots parses 300 names, not 1,000).
-    subject = cert.subject
-    subject_der = subject.public_bytes()
-    subject_text = _rfc4514(subject)
-    if _issuer_is_subject(der):
-        issuer_der, issuer_text = subject_der, subject_text
+def parse_certificate(der: bytes, *, trusted_block: bool = False) -> CertInfo:
+    """Read a DER certificate's facts (pure); ``certder.CertificateError`` (a
+    ValueError) if the bytes are not a certificate."""
+    p = certder.parse(der, HANDLED_EXTENSIONS)
+    x = p.extensions
+    spki_sha256 = p.spki_sha256
+    if p.key is not None:
+        key_type, bits, curve = p.key
     else:
-        issuer = cert.issuer
-        issuer_der, issuer_text = issuer.public_bytes(), _rfc4514(issuer)
+        key_type, bits, curve, spki_sha256 = _loaded_key_facts(der, p.spki_sha256)
     return CertInfo(
         der=der,
-        sha256=hashlib.sha256(der).hexdigest(),
-        subject=subject_text,
-        issuer=issuer_text,
-        subject_der=subject_der,
-        issuer_der=issuer_der,
-        common_name=_name_attr(subject, NameOID.COMMON_NAME),
-        organization=_name_attr(subject, NameOID.ORGANIZATION_NAME),
-        serial=serial,
-        version=1 if cert.version == x509.Version.v1 else 3,
-        not_before=cert.not_valid_before_utc,
-        not_after=cert.not_valid_after_utc,
-        is_ca=is_ca,
-        path_length=path_len,
-        bc_critical=bool(bc_ext and bc_ext.critical),
-        key_usage=key_usage,
-        eku=eku,
-        ski=ski,
-        aki=aki,
-        dns_names=dns,
-        ip_addresses=ips,
-        emails=emails,
-        has_san=san_val is not None,
-        aia_ca_issuers=tuple(ca_issuers),
-        aia_ocsp=tuple(ocsp),
-        signature_algorithm=sig_alg,
-        signature_hash=sig_hash,
+        sha256=p.sha256,
+        subject=p.subject.text,
+        issuer=p.issuer.text,
+        subject_der=p.subject_der,
+        issuer_der=p.issuer_der,
+        common_name=certder.first_attribute(p.subject, certder.COMMON_NAME),
+        organization=certder.first_attribute(p.subject, certder.ORGANIZATION),
+        serial=p.serial,
+        version=p.version,
+        not_before=p.not_before,
+        not_after=p.not_after,
+        is_ca=x.is_ca,
+        path_length=x.path_length,
+        bc_critical=x.bc_critical,
+        key_usage=x.key_usage,
+        eku=x.eku,
+        ski=x.ski,
+        aki=x.aki,
+        dns_names=x.dns_names,
+        ip_addresses=x.ip_addresses,
+        emails=x.emails,
+        has_san=x.has_san,
+        aia_ca_issuers=x.aia_ca_issuers,
+        aia_ocsp=x.aia_ocsp,
+        signature_algorithm=p.signature_algorithm,
+        signature_hash=p.signature_hash,
         key_type=key_type,
         key_bits=bits,
         key_curve=curve,
-        self_issued=subject_der == issuer_der,
-        unhandled_critical=unhandled,
-        name_constraints=nc,
-        spki_sha256=spki_sha,
+        self_issued=p.subject_der == p.issuer_der,
+        unhandled_critical=x.unhandled_critical,
+        name_constraints=_name_constraints(x.name_constraints),
+        spki_sha256=spki_sha256,
         trusted_block=trusted_block,
-        aki_has_issuer=aki_has_issuer,
-        cert=cert,
+        aki_has_issuer=x.aki_has_issuer,
     )
 
 
-def _name_constraints(nc: x509.NameConstraints) -> NameConstraints:
-    from cryptography import x509
+def _loaded_key_facts(der: bytes, fallback: str) -> tuple[str, int, str | None, str]:
+    """Type, size, curve and SPKI hash of a key the DER reader does not know
+    (explicit EC parameters, a new algorithm), from the key cryptography loads;
+    ("unknown", 0, None) and ``fallback`` if it cannot."""
+    try:
+        from cryptography.hazmat.primitives import _serialization as ser
+        from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
-    def split(
-        subtrees: list[x509.GeneralName] | None,
-    ) -> tuple[list[str], list[str], list[str], bool, bool]:
-        d: list[str] = []
-        i: list[str] = []
-        e: list[str] = []
-        has_dn = False
-        unsupported = False
-        for g in subtrees or []:
-            if isinstance(g, x509.DNSName):
-                d.append(g.value)
-            elif isinstance(g, x509.IPAddress):
-                i.append(str(g.value))
-            elif isinstance(g, x509.RFC822Name):
-                e.append(g.value)
-            elif isinstance(g, x509.DirectoryName):
-                has_dn = True
-            else:
-                unsupported = True
-        return d, i, e, has_dn, unsupported
+        key = _public_key(certder.spki(der))
+        spki = key.public_bytes(ser.Encoding.DER, ser.PublicFormat.SubjectPublicKeyInfo)
+    except Exception:
+        return "unknown", 0, None, fallback
+    sha = hashlib.sha256(spki).hexdigest()
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RSA", key.key_size, None, sha
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "EC", key.key_size, key.curve.name, sha
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "Ed25519", 256, None, sha
+    if isinstance(key, ed448.Ed448PublicKey):
+        return "Ed448", 456, None, sha
+    if isinstance(key, dsa.DSAPublicKey):
+        return "DSA", key.key_size, None, sha
+    return "unknown", 0, None, sha
 
-    pd, pi, pe, pdn, pu = split(nc.permitted_subtrees)
-    ed, ei, ee, edn, eu = split(nc.excluded_subtrees)
+
+def from_certificate(cert: x509.Certificate, *, trusted_block: bool = False) -> CertInfo:
+    """:func:`parse_certificate` of a certificate cryptography has loaded (a
+    PKCS#7 or PKCS#12 bundle's, a library caller's)."""
+    from cryptography.hazmat.primitives import _serialization
+
+    return parse_certificate(
+        cert.public_bytes(_serialization.Encoding.DER), trusted_block=trusted_block
+    )
+
+
+def _name_constraints(
+    nc: tuple[tuple[certder.GeneralName, ...], tuple[certder.GeneralName, ...]] | None,
+) -> NameConstraints | None:
+    if nc is None:
+        return None
+    permitted, excluded = nc
+
+    def of(names: tuple[certder.GeneralName, ...], tag: int) -> tuple[str, ...]:
+        return tuple(str(g.value) for g in names if g.tag == tag)
+
+    both = permitted + excluded
     return NameConstraints(
-        permitted_dns=tuple(pd),
-        excluded_dns=tuple(ed),
-        permitted_ip=tuple(pi),
-        excluded_ip=tuple(ei),
-        permitted_email=tuple(pe),
-        excluded_email=tuple(ee),
-        has_dn_constraints=pdn or edn,
-        unsupported=pu or eu,
+        permitted_dns=of(permitted, 2),
+        excluded_dns=of(excluded, 2),
+        permitted_ip=of(permitted, 7),
+        excluded_ip=of(excluded, 7),
+        permitted_email=of(permitted, 1),
+        excluded_email=of(excluded, 1),
+        has_dn_constraints=any(g.tag == 4 for g in both),
+        unsupported=any(g.tag not in (1, 2, 4, 7) for g in both),
     )
 
 
@@ -488,58 +299,88 @@ _UNKNOWN = object()
 
 
 def _verify_pair(child: CertInfo, parent: CertInfo) -> str | None:
-    if child.cert is None or parent.cert is None:
-        return "unsupported-algorithm"
     if child.issuer_der != parent.subject_der:
         return "name-mismatch"
+    try:
+        signed = certder.signed(child.der)
+        key = _public_key(certder.spki(parent.der))
+    except Exception:  # cryptography refuses the key (unknown curve, malformed)
+        return "unsupported-algorithm"
+    if not signed.inner_matches:
+        return "unsupported-algorithm"
     from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 
     try:
-        child.cert.verify_directly_issued_by(parent.cert)
+        ok = _check(key, signed)
     except InvalidSignature:
         return "bad-signature"
-    except (UnsupportedAlgorithm, TypeError):
+    except (UnsupportedAlgorithm, TypeError, ValueError):
+        # TypeError: a key of another kind than the algorithm names.
         return "unsupported-algorithm"
-    except ValueError as exc:
-        # cryptography raises ValueError for a name mismatch and for
-        # signature algorithms its OpenSSL build refuses (SHA-1, MD5).
-        if "subject does not match" in str(exc):
-            return "name-mismatch"
-        return _verify_legacy(child, parent)
-    return None
+    return None if ok else "unsupported-algorithm"
 
 
-def _verify_legacy(child: CertInfo, parent: CertInfo) -> str | None:
-    """Verify SHA-1/MD5 signatures by hand (prehashed), so that a weak but
-    correct signature is reported as *insecure*, not as *wrong*."""
-    from cryptography.exceptions import InvalidSignature
+# Issuer keys by SubjectPublicKeyInfo (a CA's key checks many children).
+_KEYS: dict[bytes, Any] = {}
+_MAX_KEYS = 512
+
+
+def _public_key(spki: bytes) -> Any:
+    key = _KEYS.get(spki)
+    if key is None:
+        try:
+            # The binding the public loader is (``serialization.base``); the
+            # public package would also import the SSH and PKCS#12 modules.
+            from cryptography.hazmat.bindings._rust import openssl as rust_openssl
+
+            load = rust_openssl.keys.load_der_public_key
+        except (ImportError, AttributeError):  # pragma: no cover - another release
+            from cryptography.hazmat.primitives.serialization import load_der_public_key as load
+        key = load(spki)
+        if len(_KEYS) < _MAX_KEYS:
+            _KEYS[spki] = key
+    return key
+
+
+def _check(key: Any, signed: certder.Signed) -> bool:
+    """Verify; False for an algorithm trustdoctor does not check.
+
+    The digest is computed here and handed over prehashed, so that a SHA-1 or
+    MD5 signature that is correct is reported as *insecure* (by the rules),
+    not as *wrong*: OpenSSL 3 refuses to compute those for a signature."""
     from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+    from cryptography.hazmat.primitives.asymmetric import utils
 
-    assert child.cert is not None and parent.cert is not None
-    algo: hashes.HashAlgorithm
-    if child.signature_hash == "sha1":
-        algo = hashes.SHA1()
-    elif child.signature_hash == "md5":
-        algo = hashes.MD5()
+    oid = signed.algorithm.oid
+    if oid in ("1.3.101.112", "1.3.101.113"):  # Ed25519, Ed448: no digest
+        key.verify(signed.signature, signed.tbs)
+        return True
+    if oid == certder.RSA_PSS:
+        h, mgf_hash, salt = certder.pss_parameters(signed.algorithm.params)
     else:
-        return "unsupported-algorithm"
-    h = hashes.Hash(algo)
-    h.update(child.cert.tbs_certificate_bytes)
-    digest = h.finalize()
-    key = parent.cert.public_key()
-    try:
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(child.cert.signature, digest, padding.PKCS1v15(), utils.Prehashed(algo))
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(child.cert.signature, digest, ec.ECDSA(utils.Prehashed(algo)))
-        else:
-            return "unsupported-algorithm"
-    except InvalidSignature:
-        return "bad-signature"
-    except Exception:
-        return "unsupported-algorithm"
-    return None
+        h = certder.SIGNATURE_ALGORITHMS.get(oid, ("", None))[1] or ""
+        mgf_hash, salt = h, 0
+    algo = getattr(hashes, h.upper(), None)
+    if algo is None or h not in hashlib.algorithms_available:
+        return False
+    digest = hashlib.new(h, signed.tbs).digest()
+    prehashed = utils.Prehashed(algo())
+    if oid.startswith("1.2.840.10045.4."):
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        key.verify(signed.signature, digest, ec.ECDSA(prehashed))
+    elif oid.startswith(("1.2.840.10040.4.", "2.16.840.1.101.3.4.3.")):
+        key.verify(signed.signature, digest, prehashed)  # DSA
+    else:
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        pad: Any = (
+            padding.PSS(mgf=padding.MGF1(getattr(hashes, mgf_hash.upper())()), salt_length=salt)
+            if oid == certder.RSA_PSS
+            else padding.PKCS1v15()
+        )
+        key.verify(signed.signature, digest, pad, prehashed)
+    return True
 
 
 def ip_in_cidr(ip: str, cidr: str) -> bool:

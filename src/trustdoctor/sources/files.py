@@ -17,13 +17,12 @@ import os
 import re
 import stat
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import InputError, PrivateKeyInput
-from ..model.cert import CertInfo, Provenance, from_certificate
+from ..model.cert import CertInfo, Provenance, from_certificate, parse_certificate
 from ..model.diagnosis import PresentedCert
 from ..model.pem import PRIVATE_KEY_LABELS, iter_pem_blocks, pem_encode
 from ..model.record import record
@@ -115,21 +114,25 @@ def _der_length(data: bytes) -> int | None:
     return 2 + n + int.from_bytes(data[2 : 2 + n], "big")
 
 
-def _parse_der_cert(der: bytes) -> x509.Certificate | None:
-    from cryptography import x509
-
+def _parse_der_cert(der: bytes, *, trusted: bool = False) -> CertInfo | ValueError:
+    """The certificate ``der`` starts with, or why it is not one.  A TRUSTED
+    CERTIFICATE block is the certificate's DER followed by OpenSSL's trust data."""
     length = _der_length(der)
     if length is None or length > len(der):
-        return None
+        return ValueError("not DER")
     try:
-        with warnings.catch_warnings():
-            # Serial-0 roots sit in real stores (certifi, Debian): cryptography
-            # warns about them, trustdoctor reports on them instead.
-            warnings.simplefilter("ignore")
-            # TRUSTED CERTIFICATE = certificate DER followed by OpenSSL trust data.
-            return x509.load_der_x509_certificate(der[:length])
-    except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError
-        return None
+        return parse_certificate(der[:length], trusted_block=trusted)
+    except ValueError as exc:
+        return exc
+
+
+def _from_loaded(c: x509.Certificate, name: str, prov: Provenance) -> CertInfo:
+    """A certificate of a PKCS#7 or PKCS#12 bundle."""
+    try:
+        return from_certificate(c)
+    except ValueError as exc:
+        where = prov.label()
+        raise InputError(f"{name}: the certificate {where} cannot be parsed ({exc})") from None
 
 
 def _pkcs7(data: bytes, pem: bool) -> list[x509.Certificate] | None:
@@ -160,7 +163,7 @@ def load_bytes(data: bytes, name: str, *, password: bytes | None = None) -> Load
     """Parse ``data`` (the content of ``name``) into certificates."""
     if not data.strip():
         raise InputError(f"{name}: empty input, no certificate")
-    certs: list[tuple[x509.Certificate, Provenance, bool]] = []
+    certs: list[PresentedCert] = []
     notes: list[str] = []
     if b"-----BEGIN " in data:
         _from_pem(data, name, certs, notes, detail_prefix="")
@@ -186,47 +189,41 @@ def load_bytes(data: bytes, name: str, *, password: bytes | None = None) -> Load
         _from_binary(data, name, password, certs, notes)
     if len(certs) > MAX_CERTS:
         raise InputError(f"{name}: more than {MAX_CERTS} certificates; refusing to load")
-    out: list[PresentedCert] = []
-    for c, prov, tb in certs:
-        try:
-            out.append(PresentedCert(from_certificate(c, trusted_block=tb), prov))
-        except ValueError as exc:  # names are parsed lazily: a bad UTF8String fails here
-            where = f" at line {prov.line}" if prov.line else ""
-            raise InputError(f"{name}: the certificate{where} cannot be parsed ({exc})") from None
-    return Loaded(tuple(out), tuple(notes))
+    return Loaded(tuple(certs), tuple(notes))
 
 
 def _from_pem(
     data: bytes,
     name: str,
-    certs: list[tuple[x509.Certificate, Provenance, bool]],
+    certs: list[PresentedCert],
     notes: list[str],
     detail_prefix: str,
 ) -> None:
-    from cryptography import x509  # noqa: F401  (imported for its side effect of loading)
-
     for block in iter_pem_blocks(data):
+        if len(certs) > MAX_CERTS:  # refuse as soon as it is known, not after parsing all
+            raise InputError(f"{name}: more than {MAX_CERTS} certificates; refusing to load")
         if block.label in CERT_LABELS:
             if block.broken:
                 raise InputError(
                     f"{name}: truncated or corrupt {block.label} block at line {block.line}"
                 )
-            cert = _parse_der_cert(block.data)
-            if cert is None:
-                raise InputError(
-                    f"{name}: {block.label} block at line {block.line} is not a valid certificate"
-                )
             trusted = block.label == "TRUSTED CERTIFICATE"
+            cert = _parse_der_cert(block.data, trusted=trusted)
+            if isinstance(cert, ValueError):
+                raise InputError(
+                    f"{name}: {block.label} block at line {block.line} is not a valid"
+                    f" certificate ({cert})"
+                )
             detail = "trusted-certificate" if trusted else "pem"
-            certs.append(
-                (cert, Provenance(name, len(certs), block.line, detail_prefix + detail), trusted)
-            )
+            prov = Provenance(name, len(certs), block.line, detail_prefix + detail)
+            certs.append(PresentedCert(cert, prov))
         elif block.label in PKCS7_LABELS:
             found = _pkcs7(block.data, pem=False) if not block.broken else None
             if found is None:
                 raise InputError(f"{name}: corrupt PKCS#7 block at line {block.line}")
             for c in found:
-                certs.append((c, Provenance(name, len(certs), block.line, "pkcs7"), False))
+                prov = Provenance(name, len(certs), block.line, "pkcs7")
+                certs.append(PresentedCert(_from_loaded(c, name, prov), prov))
         elif block.label in PRIVATE_KEY_LABELS or block.label.endswith("PRIVATE KEY"):
             notes.append(f"skipped a private key at line {block.line} (not shown)")
         elif block.label in OTHER_LABELS:
@@ -279,7 +276,11 @@ def _b64(token: bytes) -> bytes:
 def _as_pem(raw: bytes) -> bytes | None:
     if raw.lstrip().startswith(b"-----BEGIN"):
         return raw
-    if raw[:1] == b"\x30" and _der_length(raw) == len(raw) and _parse_der_cert(raw) is not None:
+    if (
+        raw[:1] == b"\x30"
+        and _der_length(raw) == len(raw)
+        and not isinstance(_parse_der_cert(raw), ValueError)
+    ):
         return pem_encode(raw)
     return None
 
@@ -288,19 +289,20 @@ def _from_binary(
     data: bytes,
     name: str,
     password: bytes | None,
-    certs: list[tuple[x509.Certificate, Provenance, bool]],
+    certs: list[PresentedCert],
     notes: list[str],
 ) -> None:
     length = _der_length(data)
     if length is not None and length == len(data):
         cert = _parse_der_cert(data)
-        if cert is not None:
-            certs.append((cert, Provenance(name, 0, None, "der"), False))
+        if not isinstance(cert, ValueError):
+            certs.append(PresentedCert(cert, Provenance(name, 0, None, "der")))
             return
         p7 = _pkcs7(data, pem=False)
         if p7:
             for c in p7:
-                certs.append((c, Provenance(name, len(certs), None, "pkcs7"), False))
+                prov = Provenance(name, len(certs), None, "pkcs7")
+                certs.append(PresentedCert(_from_loaded(c, name, prov), prov))
             return
         if _is_der_private_key(data):
             raise PrivateKeyInput(f"{name}: is a DER private key, not a certificate (not shown)")
@@ -317,7 +319,7 @@ def _pkcs12(
     data: bytes,
     name: str,
     password: bytes | None,
-    certs: list[tuple[x509.Certificate, Provenance, bool]],
+    certs: list[PresentedCert],
 ) -> bool:
     from cryptography.hazmat.primitives.serialization import pkcs12
 
@@ -337,10 +339,10 @@ def _pkcs12(
         except Exception as exc:  # unsupported algorithms in legacy files
             last = exc
             continue
-        if p12.cert is not None:
-            certs.append((p12.cert.certificate, Provenance(name, 0, None, "pkcs12"), False))
-        for extra in p12.additional_certs:
-            certs.append((extra.certificate, Provenance(name, len(certs), None, "pkcs12"), False))
+        found = ([p12.cert] if p12.cert is not None else []) + list(p12.additional_certs)
+        for item in found:
+            prov = Provenance(name, len(certs), None, "pkcs12")
+            certs.append(PresentedCert(_from_loaded(item.certificate, name, prov), prov))
         if not certs:
             raise InputError(f"{name}: PKCS#12 file holds no certificate")
         return True

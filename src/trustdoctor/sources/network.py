@@ -42,7 +42,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import ConnectError, UsageError
-from ..model.cert import CertInfo, Provenance, from_certificate
+from ..model.cert import CertInfo, Provenance, parse_certificate
 from ..model.diagnosis import PresentedCert
 from ..model.record import record
 from ..model.target import Target, format_hostport, is_ip_literal, parse_hostport
@@ -543,11 +543,9 @@ def parse_presented(der: bytes) -> CertInfo | Exception:
             _PARSED.move_to_end(der)
             return hit
     info: CertInfo | Exception
-    from cryptography import x509
-
     try:
-        info = from_certificate(x509.load_der_x509_certificate(der), der=der)
-    except (ValueError, TypeError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
+        info = parse_certificate(der)
+    except ValueError as exc:
         info = exc
     with _PARSED_LOCK:
         _PARSED[der] = info

@@ -7,11 +7,10 @@ memoised by DER.  Pure (a memo of a pure function).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 
 from ..model.anchors import Anchor
-from ..model.cert import CertInfo, Provenance, from_certificate
+from ..model.cert import CertInfo, Provenance, parse_certificate
 from .pemfile import CertBlock
 
 _PARSED: dict[bytes, CertInfo | None] = {}
@@ -19,20 +18,15 @@ _MAX_MEMO = 50_000
 
 
 def parse_der(der: bytes, *, trusted_block: bool = False) -> CertInfo | None:
-    """Parse one DER certificate; ``None`` if cryptography refuses it."""
+    """Parse one DER certificate; ``None`` if it is not one."""
     info: CertInfo | None
     if der in _PARSED:
         info = _PARSED[der]
     else:
-        from cryptography import x509
-
-        with warnings.catch_warnings():
-            # Real stores hold serial-0 and other slightly irregular roots.
-            warnings.simplefilter("ignore")
-            try:
-                info = from_certificate(x509.load_der_x509_certificate(der), der=der)
-            except (ValueError, TypeError, x509.InvalidVersion):  # not a certificate
-                info = None
+        try:
+            info = parse_certificate(der)
+        except ValueError:  # not a certificate
+            info = None
         if len(_PARSED) < _MAX_MEMO:
             _PARSED[der] = info
     if info is not None and trusted_block and not info.trusted_block:

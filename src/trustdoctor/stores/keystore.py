@@ -36,7 +36,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
-import warnings as _pywarnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -752,20 +751,16 @@ def _pbes2_decrypt(
 
 def _java_view(bags: list[_Bag], warnings: list[str]) -> list[KeystoreEntry]:
     """Turn bags into entries the way java.base PKCS12KeyStore.engineLoad does."""
-    from cryptography import x509
+    from ..model.cert import parse_certificate
 
     certs = [b for b in bags if b.kind == "cert"]
-    # (subject, issuer) DER of each certificate; None when it does not parse
-    # (cryptography parses lazily, so touch the names inside the try).
+    # (subject, issuer) DER of each certificate; None when it does not parse.
     names: list[tuple[bytes, bytes] | None] = []
     for b in certs:
         try:
-            with _pywarnings.catch_warnings():
-                # A negative serial is Java's business, not ours: no warning noise.
-                _pywarnings.simplefilter("ignore")
-                c = x509.load_der_x509_certificate(b.der)
-            names.append((c.subject.public_bytes(), c.issuer.public_bytes()))
-        except Exception:  # cryptography raises ValueError, TypeError, InvalidVersion...
+            info = parse_certificate(b.der)
+            names.append((info.subject_der, info.issuer_der))
+        except ValueError:
             names.append(None)
     by_subject: dict[bytes, int] = {}
     for i, n in enumerate(names):

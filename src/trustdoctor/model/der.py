@@ -24,29 +24,59 @@ class Tlv:
     raw: bytes  # the whole element, header included
 
 
-def read(data: bytes, pos: int = 0) -> tuple[Tlv, int]:
-    """Read one element at ``pos``; return it and the position after it."""
-    if pos + 2 > len(data):
+def header(d: bytes, pos: int, end: int) -> tuple[int, int, int]:
+    """The element at ``pos`` of ``d`` (not past ``end``): its tag, and where its
+    content starts and ends.  Nothing is copied: readers that walk a whole
+    certificate (``model.certder``) work on positions."""
+    if pos + 2 > end:
         raise DerError("truncated")
-    tag = data[pos]
+    tag = d[pos]
     if tag & 0x1F == 0x1F:
         raise DerError("multi-octet tag")
-    first = data[pos + 1]
-    hdr = 2
-    if first < 0x80:
-        length = first
+    n = d[pos + 1]
+    if n < 0x80:
+        start = pos + 2
+        stop = start + n
     else:
-        n = first & 0x7F
-        if n == 0 or n > 4 or pos + 2 + n > len(data):
+        k = n & 0x7F
+        if k == 0 or k > 4 or pos + 2 + k > end:
             raise DerError("bad length")
-        length = int.from_bytes(data[pos + 2 : pos + 2 + n], "big")
-        if length < 0x80 or data[pos + 2] == 0:
+        length = int.from_bytes(d[pos + 2 : pos + 2 + k], "big")
+        if length < 0x80 or d[pos + 2] == 0:
             raise DerError("non-minimal length")
-        hdr += n
-    end = pos + hdr + length
-    if end > len(data):
+        start = pos + 2 + k
+        stop = start + length
+    if stop > end:
         raise DerError("truncated")
-    return Tlv(tag, data[pos + hdr : end], data[pos:end]), end
+    return tag, start, stop
+
+
+def elements(d: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
+    """The elements of [start, end) of ``d``: (tag, content start, content end,
+    element start) each."""
+    out = []
+    pos = start
+    while pos < end:
+        tag, s, e = header(d, pos, end)
+        out.append((tag, s, e, pos))
+        pos = e
+    return out
+
+
+def single(d: bytes, start: int, end: int, tag: int) -> tuple[int, int]:
+    """Exactly one element with ``tag`` filling [start, end): its content."""
+    t, s, e = header(d, start, end)
+    if e != end:
+        raise DerError("trailing data")
+    if t != tag:
+        raise DerError(f"tag {t:#x}, expected {tag:#x}")
+    return s, e
+
+
+def read(data: bytes, pos: int = 0) -> tuple[Tlv, int]:
+    """Read one element at ``pos``; return it and the position after it."""
+    tag, s, end = header(data, pos, len(data))
+    return Tlv(tag, data[s:end], data[pos:end]), end
 
 
 def children(data: bytes) -> list[Tlv]:
@@ -71,18 +101,23 @@ def one(data: bytes, tag: int | None = None) -> Tlv:
 
 def oid(value: bytes) -> str:
     """Dotted text of an OBJECT IDENTIFIER's content."""
-    if not value or value[-1] & 0x80:
+    return oid_at(value, 0, len(value))
+
+
+def oid_at(d: bytes, s: int, e: int) -> str:
+    """Dotted text of the OBJECT IDENTIFIER content at [s, e) of ``d``."""
+    if s == e or d[e - 1] & 0x80:
         raise DerError("bad OID")
     parts: list[int] = []
     n = 0
-    for b in value:
+    for b in d[s:e]:
         n = (n << 7) | (b & 0x7F)
         if not b & 0x80:
             parts.append(n)
             n = 0
     first = parts[0]
-    head = [0, first] if first < 40 else [1, first - 40] if first < 80 else [2, first - 80]
-    return ".".join(str(p) for p in [*head, *parts[1:]])
+    head = (0, first) if first < 40 else (1, first - 40) if first < 80 else (2, first - 80)
+    return ".".join(map(str, (*head, *parts[1:])))
 
 
 def integer(value: bytes) -> int:
