@@ -366,9 +366,7 @@ def _check(key: Any, signed: certder.Signed) -> bool:
     digest = hashlib.new(h, signed.tbs).digest()
     prehashed = utils.Prehashed(algo())
     if oid.startswith("1.2.840.10045.4."):
-        from cryptography.hazmat.primitives.asymmetric import ec
-
-        key.verify(signed.signature, digest, ec.ECDSA(prehashed))
+        key.verify(signed.signature, digest, _ecdsa(prehashed))
     elif oid.startswith(("1.2.840.10040.4.", "2.16.840.1.101.3.4.3.")):
         key.verify(signed.signature, digest, prehashed)  # DSA
     else:
@@ -381,6 +379,34 @@ def _check(key: Any, signed: certder.Signed) -> bool:
         )
         key.verify(signed.signature, digest, pad, prehashed)
     return True
+
+
+_ECDSA: Any = None
+
+
+def _ecdsa(algorithm: Any) -> Any:
+    """``ec.ECDSA(algorithm)`` for verifying.  ``ECDSA.__init__`` imports
+    cryptography's cffi OpenSSL backend (8-12 ms at start-up, cryptography
+    50) only to check an option of *signing* (RFC 6979); a subclass that
+    leaves it out is the same algorithm to ``verify``."""
+    global _ECDSA
+    if _ECDSA is None:
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        class _Verifying(ec.ECDSA):
+            def __init__(self, algorithm: Any) -> None:
+                self._verify_algorithm = algorithm
+
+            @property
+            def algorithm(self) -> Any:
+                return self._verify_algorithm
+
+            @property
+            def deterministic_signing(self) -> bool:
+                return False
+
+        _ECDSA = _Verifying
+    return _ECDSA(algorithm)
 
 
 def ip_in_cidr(ip: str, cidr: str) -> bool:
