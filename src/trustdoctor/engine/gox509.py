@@ -28,11 +28,12 @@ import functools
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ..model import der
 from ..model.cert import CertInfo, verify_signature
 from ..model.der import DerError
+from ..model.record import identity_record
 
 SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
 ANY_EKU = "2.5.29.37.0"
@@ -77,7 +78,7 @@ class GoParseError(Exception):
     """x509.ParseCertificate's error text (``x509: ...``)."""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@identity_record
 class GoCert:
     """A certificate as Go's parser leaves it (only what verification uses)."""
 
@@ -582,7 +583,7 @@ def _name_constraints(value: bytes, b: Mapping[str, object], upd: dict[str, obje
 # -- verification ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@identity_record
 class GoOutcome:
     """What the Go program prints, and which rule decided it.
 
@@ -601,7 +602,7 @@ class GoOutcome:
     chain: tuple[str, ...] = ()  # the first verified chain (fingerprints)
 
 
-@dataclass(eq=False, repr=False)
+@identity_record
 class _Err:
     """An error of the Go simulation, as Go would return it, before it becomes a GoOutcome."""
 

@@ -37,11 +37,12 @@ import datetime as dt
 import functools
 import ipaddress
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ..model import certder, der
 from ..model.cert import CertInfo, verify_signature
 from ..model.der import DerError
+from ..model.record import identity_record
 
 # v3_purp.c X509_supported_extension (3.0): a critical extension outside this
 # list is error 34.  AKI, SKI and AIA are *not* in it.
@@ -108,7 +109,7 @@ TEXTS_111: Mapping[int, str] = {
 }
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@identity_record
 class OsslError:
     """One error of the OpenSSL simulation: its X509_V_ERR code and where in the chain."""
 
@@ -121,7 +122,7 @@ class OsslError:
         return TEXTS.get(self.code, f"error {self.code}")
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@identity_record
 class OsslOutcome:
     """Every error in the order a continuing callback sees them, and the chain."""
 
@@ -142,7 +143,7 @@ class OsslOutcome:
         return self.errors[-1] if self.errors else None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@identity_record
 class _Facts:
     """What OpenSSL's x509v3_cache_extensions leaves on a certificate."""
 

@@ -17,9 +17,9 @@ change's exact release is not pinned by a release note, the source says so.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from ..errors import UsageError
+from ..model.record import identity_record
 
 # The release each family's model stands for when no version is given.
 NEWEST: Mapping[str, str] = {
@@ -45,7 +45,7 @@ OLDEST: Mapping[str, str] = {
 }
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@identity_record
 class Change:
     """A verification behaviour that changed in a client's release history, with its source."""
 

@@ -8,14 +8,14 @@ Only definite-length DER is read; anything else is reported as malformed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .record import identity_record
 
 
 class DerError(ValueError):
     """The bytes are not the DER element expected."""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@identity_record
 class Tlv:
     """One DER element: its tag, its content and its whole encoding."""
 

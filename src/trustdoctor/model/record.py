@@ -49,6 +49,7 @@ _FIELDS = "_record_fields"
 _COMPARE = "_record_compare"
 _HASH = "_record_hash"
 _REPR = "_record_repr"
+_INIT = "_record_init"
 
 
 def _tuple_of(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
@@ -103,6 +104,89 @@ def _repr(self: Any) -> str:
     return f"{cls.__qualname__}({parts})"
 
 
+class _InitSpec:
+    """What the shared ``__init__`` needs of a class: its init fields in order,
+    their defaults and factories, the ``init=False`` fields that have one,
+    whether a field is also a data descriptor, and ``__post_init__``."""
+
+    __slots__ = ("after", "defaults", "described", "factories", "names", "post", "qualname", "set")
+
+    def __init__(self, made: type, fields: tuple[dataclasses.Field[Any], ...]) -> None:
+        missing = dataclasses.MISSING
+        init = [f for f in fields if f.init]
+        self.names = tuple(f.name for f in init)
+        self.set = frozenset(self.names)
+        self.defaults = {f.name: f.default for f in init if f.default is not missing}
+        self.factories = {
+            f.name: f.default_factory for f in init if f.default_factory is not missing
+        }
+        self.after: tuple[tuple[str, Callable[[], Any]], ...] = tuple(
+            (f.name, f.default_factory if f.default_factory is not missing else _const(f.default))
+            for f in fields
+            if not f.init and (f.default is not missing or f.default_factory is not missing)
+        )
+        self.described = any(_data_descriptor(made, f.name) for f in fields)
+        self.post = hasattr(made, "__post_init__")
+        self.qualname = made.__qualname__
+
+
+def _const(value: Any) -> Callable[[], Any]:
+    return lambda: value
+
+
+def _init_spec(made: type, fields: tuple[dataclasses.Field[Any], ...]) -> _InitSpec:
+    return _InitSpec(made, fields)
+
+
+def _init(self: Any, *args: Any, **kwargs: Any) -> None:
+    # One __init__ for every record, driven by the class's _InitSpec: no
+    # function is compiled per class (dataclasses compiles one with ``exec``,
+    # ~0.3-0.5 ms each at import), and the values go into the instance's dict
+    # at once instead of one frozen __setattr__ call per field.  Arguments
+    # bind as the generated __init__ binds them, with the same TypeErrors.
+    spec: _InitSpec = type(self)._record_init
+    names = spec.names
+    if len(args) > len(names):
+        raise TypeError(
+            f"{spec.qualname}.__init__() takes {len(names) + 1} positional arguments"
+            f" but {len(args) + 1} were given"
+        )
+    values = dict(zip(names, args, strict=False))
+    for k, v in kwargs.items():
+        if k not in spec.set:
+            raise TypeError(f"{spec.qualname}.__init__() got an unexpected keyword argument {k!r}")
+        if k in values:
+            raise TypeError(f"{spec.qualname}.__init__() got multiple values for argument {k!r}")
+        values[k] = v
+    if len(values) < len(names):
+        lacking = []
+        for n in names:
+            if n not in values:
+                if n in spec.defaults:
+                    values[n] = spec.defaults[n]
+                elif n in spec.factories:
+                    values[n] = spec.factories[n]()
+                else:
+                    lacking.append(n)
+        if lacking:
+            raise TypeError(
+                f"{spec.qualname}.__init__() missing {len(lacking)} required argument"
+                f"{'s' if len(lacking) > 1 else ''}: {', '.join(map(repr, lacking))}"
+            )
+    if kwargs:
+        # The generated __init__ sets the fields in field order (vars(), copies).
+        values = {n: values[n] for n in names}
+    for n, make in spec.after:
+        values[n] = make()
+    if spec.described:
+        for n, v in values.items():
+            object.__setattr__(self, n, v)
+    else:
+        self.__dict__.update(values)
+    if spec.post:
+        self.__post_init__()
+
+
 def _data_descriptor(cls: type, name: str) -> bool:
     # As attribute lookup finds it: in the class's MRO, without calling it.
     for klass in cls.__mro__:
@@ -117,8 +201,18 @@ def record(cls: type[_T], /) -> type[_T]:
     own = {k for k, v in cls.__dict__.items() if not (k == "__hash__" and v is None)}
     # (A class that defines __eq__ gets __hash__ = None from Python itself;
     # dataclasses does not count that as a hash of the class's own.)
-    made = dataclasses.dataclass(eq=False, repr=False)(cls)
+    made = dataclasses.dataclass(eq=False, repr=False, init=False)(cls)
     fields = dataclasses.fields(made)  # type: ignore[arg-type]
+    special = any(
+        f.kw_only or f._field_type is not dataclasses._FIELD  # type: ignore[attr-defined]
+        for f in made.__dataclass_fields__.values()  # type: ignore[attr-defined]
+    )
+    if "__init__" not in own:
+        if special:  # InitVar, KW_ONLY: the compiled __init__ of dataclasses
+            made = dataclasses.dataclass(eq=False, repr=False)(cls)
+        else:
+            setattr(made, _INIT, _init_spec(made, fields))
+            setattr(made, "__init__", _init)  # noqa: B010 (mypy: a method is not assigned)
     compare = tuple(f.name for f in fields if f.compare)
     hashed = tuple(f.name for f in fields if (f.compare if f.hash is None else f.hash))
     names = frozenset(f.name for f in fields)
@@ -138,3 +232,14 @@ def record(cls: type[_T], /) -> type[_T]:
         if name not in own:
             setattr(made, name, method)
     return made
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, dataclasses.Field))
+def identity_record(cls: type[_T], /) -> type[_T]:
+    """A record equal only to itself and hashed by identity (what
+    ``@dataclass(frozen=True, eq=False)`` gives): for the working objects of
+    a computation (a parsed element, a model's view of a certificate), which
+    are compared by who they are, not by value."""
+    cls.__eq__ = object.__eq__  # type: ignore[method-assign]
+    cls.__hash__ = object.__hash__  # type: ignore[method-assign]
+    return record(cls)
