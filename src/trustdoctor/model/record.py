@@ -109,7 +109,18 @@ class _InitSpec:
     their defaults and factories, the ``init=False`` fields that have one,
     whether a field is also a data descriptor, and ``__post_init__``."""
 
-    __slots__ = ("after", "defaults", "described", "factories", "names", "post", "qualname", "set")
+    __slots__ = (
+        "after",
+        "defaults",
+        "described",
+        "factories",
+        "made",
+        "names",
+        "post",
+        "qualname",
+        "set",
+        "uses",
+    )
 
     def __init__(self, made: type, fields: tuple[dataclasses.Field[Any], ...]) -> None:
         missing = dataclasses.MISSING
@@ -128,6 +139,8 @@ class _InitSpec:
         self.described = any(_data_descriptor(made, f.name) for f in fields)
         self.post = hasattr(made, "__post_init__")
         self.qualname = made.__qualname__
+        self.made = made
+        self.uses = 0
 
 
 def _const(value: Any) -> Callable[[], Any]:
@@ -138,26 +151,78 @@ def _init_spec(made: type, fields: tuple[dataclasses.Field[Any], ...]) -> _InitS
     return _InitSpec(made, fields)
 
 
+# A class whose instances are made this many times gets a compiled __init__.
+_COMPILE_AFTER = 32
+
+
+def _compiled_init(spec: _InitSpec) -> Callable[..., None]:
+    """The class's own ``__init__``, as dataclasses would write it, but storing
+    into the instance's dict directly (no frozen ``__setattr__`` per field)."""
+    glob: dict[str, Any] = {"__builtins__": __builtins__, "_FACTORY": _FACTORY}
+    params = []
+    body = ["    __td_d = self.__dict__"] if not spec.described else []
+    for i, n in enumerate(spec.names):
+        if n in spec.defaults:
+            glob[f"__td_dflt_{i}"] = spec.defaults[n]
+            params.append(f"{n}=__td_dflt_{i}")
+        elif n in spec.factories:
+            glob[f"__td_fact_{i}"] = spec.factories[n]
+            params.append(f"{n}=_FACTORY")
+            body.append(f"    if {n} is _FACTORY: {n} = __td_fact_{i}()")
+        else:
+            params.append(n)
+    stores = [(n, n) for n in spec.names]
+    for i, (n, make) in enumerate(spec.after):
+        glob[f"__td_after_{i}"] = make
+        stores.append((n, f"__td_after_{i}()"))
+    for n, value in stores:
+        if spec.described:
+            body.append(f"    object.__setattr__(self, {n!r}, {value})")
+        else:
+            body.append(f"    __td_d[{n!r}] = {value}")
+    if spec.post:
+        body.append("    self.__post_init__()")
+    src = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body or ["    pass"])
+    exec(src, glob)
+    fn: Callable[..., None] = glob["__init__"]
+    fn.__qualname__ = f"{spec.qualname}.__init__"
+    return fn
+
+
+_FACTORY: Any = object()  # the default of a field made by a factory, in a compiled __init__
+
+
 def _init(self: Any, *args: Any, **kwargs: Any) -> None:
-    # One __init__ for every record, driven by the class's _InitSpec: no
-    # function is compiled per class (dataclasses compiles one with ``exec``,
-    # ~0.3-0.5 ms each at import), and the values go into the instance's dict
-    # at once instead of one frozen __setattr__ call per field.  Arguments
-    # bind as the generated __init__ binds them, with the same TypeErrors.
+    # The first __init__ of every record, driven by the class's _InitSpec: no
+    # function is compiled when a class is defined (dataclasses compiles one
+    # with ``exec``, ~0.3-0.5 ms each at import, and a command uses a fraction
+    # of the classes it imports); a class made often gets its own compiled
+    # __init__ after _COMPILE_AFTER instances.  Arguments bind as the
+    # generated __init__ binds them, with the same TypeErrors.
     spec: _InitSpec = type(self)._record_init
+    spec.uses += 1
+    if spec.uses == _COMPILE_AFTER and type(self).__init__ is _init:
+        # (A race makes it twice: the same function.)
+        type.__setattr__(spec.made, "__init__", _compiled_init(spec))
     names = spec.names
     if len(args) > len(names):
         raise TypeError(
             f"{spec.qualname}.__init__() takes {len(names) + 1} positional arguments"
             f" but {len(args) + 1} were given"
         )
-    values = dict(zip(names, args, strict=False))
-    for k, v in kwargs.items():
-        if k not in spec.set:
+    if kwargs:  # (a fresh dict per call: ours to fill)
+        if not spec.set.issuperset(kwargs):
+            k = next(k for k in kwargs if k not in spec.set)
             raise TypeError(f"{spec.qualname}.__init__() got an unexpected keyword argument {k!r}")
-        if k in values:
-            raise TypeError(f"{spec.qualname}.__init__() got multiple values for argument {k!r}")
-        values[k] = v
+        for n, v in zip(names, args, strict=False):
+            if n in kwargs:
+                raise TypeError(
+                    f"{spec.qualname}.__init__() got multiple values for argument {n!r}"
+                )
+            kwargs[n] = v
+        values = kwargs
+    else:
+        values = dict(zip(names, args, strict=False))
     if len(values) < len(names):
         lacking = []
         for n in names:
