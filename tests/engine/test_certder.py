@@ -29,12 +29,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
+from helpers import SHARED
 from helpers.certref import reference_facts
 from trustdoctor.lab.pki import hierarchy, make_cert
 from trustdoctor.model import certder
 from trustdoctor.model.cert import CertInfo, parse_certificate, verify_signature
 
-LIMBO = Path(__file__).resolve().parents[3] / "shared" / "limbo" / "limbo.json"
+LIMBO = SHARED / "limbo" / "limbo.json"
 FIELDS = [f.name for f in fields(CertInfo) if f.name != "trusted_block"]
 
 

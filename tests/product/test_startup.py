@@ -195,10 +195,14 @@ def test_diagnose_of_a_trusted_endpoint_imports_no_pyopenssl_nor_planners(tmp_pa
     assert "trustdoctor.sources.network" in mods  # the handshake really ran
     # shutil: argparse's help formatter imports it (cli/main.py measures the
     # width itself); json: the text output never needs it; ast, dis, tokenize:
-    # what `inspect` imports, deferred by the entry (cli/process.py).
+    # what `inspect` imports, deferred by the entry (cli/process.py);
+    # cryptography.x509 and email: certificates are read by model/certder.py;
+    # cryptography's cffi backend: ECDSA checks without it (model/cert.py);
+    # pathlib and urllib: a --trust file is read with os (sources/files.py).
     heavy_here = ("OpenSSL", "rich", "certifi", "asyncio", "trustdoctor.fixes.planner",
                   "trustdoctor.api.aia", "trustdoctor.sources.aia", "shutil", "json",
-                  "ast", "dis", "tokenize")  # fmt: skip
+                  "ast", "dis", "tokenize", "cryptography.x509", "email",
+                  "cryptography.hazmat.backends", "pathlib", "urllib")  # fmt: skip
     assert heavy(mods, heavy_here) == []
 
 

@@ -17,7 +17,6 @@ import datetime as dt
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..clients import CLIENTS, client_specs, verifiers
@@ -218,20 +217,22 @@ def load_trust_paths(
 ) -> list[Anchor]:
     """Anchors from ``--trust`` files or directories (every file in a directory),
     or from inputs already loaded."""
-    from ..sources.files import load_bytes, load_paths, read_source
+    from ..sources.files import is_dir, load_bytes, load_paths, read_source
 
     anchors: list[Anchor] = []
     for p in paths:
         if not isinstance(p, str):
             anchors += [Anchor(c.cert, c.provenance) for c in p.certs]
             continue
-        path = Path(p)
         try:  # EACCES on the directory or a parent raises here, not a one-line error
-            is_dir = path.is_dir()
-            files = sorted(f for f in path.iterdir() if f.is_file()) if is_dir else []
+            directory = is_dir(p)
+            if directory:
+                from pathlib import Path  # (a directory of roots: rare, and named as pathlib names)
+
+                files = sorted(f for f in Path(p).iterdir() if f.is_file())
         except OSError as exc:
             raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
-        if is_dir:
+        if directory:
             found: list[Anchor] = []
             for f in files[:MAX_TRUST_DIR_FILES]:
                 try:
