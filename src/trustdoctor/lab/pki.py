@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from ..model.certder import KEY_USAGE_NAMES
+
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
 
@@ -137,18 +139,7 @@ def make_cert(
         if key_usage is None:
             key_usage = ("key_cert_sign", "crl_sign") if ca else ("digital_signature",)
         if key_usage:
-            flags = {
-                n: n in key_usage
-                for n in (
-                    "digital_signature",
-                    "content_commitment",
-                    "key_encipherment",
-                    "data_encipherment",
-                    "key_agreement",
-                    "key_cert_sign",
-                    "crl_sign",
-                )
-            }
+            flags = {n: n in key_usage for n in KEY_USAGE_NAMES}
             b = b.add_extension(
                 x509.KeyUsage(**flags, encipher_only=False, decipher_only=False), critical=True
             )

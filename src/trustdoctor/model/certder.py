@@ -36,7 +36,6 @@ class CertificateError(DerError):
 
 # Elements are read by position (``der.header``/``der.elements``: tag, content
 # start, content end, element start) over the certificate's own bytes.
-_tlv = der.header
 _items = der.elements
 _one = der.single
 
@@ -228,13 +227,6 @@ def _name(d: bytes, s: int, e: int) -> _Name:
         for rdn in reversed(rdns)
     )
     return _Name(text or "<empty>", tuple(a for rdn in rdns for a in rdn))
-
-
-def _first(name: _Name, oid: str) -> str | None:
-    for o, v in name.attrs:
-        if o == oid:
-            return v if isinstance(v, str) else v.decode("latin-1")
-    return None
 
 
 # --- Time -------------------------------------------------------------------
@@ -568,7 +560,9 @@ _CHECKERS: dict[str, Callable[[bytes, int, int], None]] = {
     "1.3.6.1.4.1.11129.2.4.5": _check_scts,  # SCTs (OCSP)
 }
 
-_KU_NAMES = (
+# keyUsage bits 0-6 by name (RFC 5280 section 4.2.1.3; the names are
+# cryptography's KeyUsage arguments, which the lab's PKI passes them to).
+KEY_USAGE_NAMES = (
     "digital_signature",
     "content_commitment",
     "key_encipherment",
@@ -689,7 +683,7 @@ def _key_usage(d: bytes, s: int, e: int, out: dict[str, object]) -> None:
 
     if (bit(7) or bit(8)) and not bit(4):
         raise CertificateError("encipherOnly/decipherOnly without keyAgreement")
-    out["key_usage"] = frozenset(n for i, n in enumerate(_KU_NAMES) if bit(i))
+    out["key_usage"] = frozenset(n for i, n in enumerate(KEY_USAGE_NAMES) if bit(i))
 
 
 def _eku(d: bytes, s: int, e: int, out: dict[str, object]) -> None:
@@ -992,5 +986,9 @@ def parse(der: bytes, handled: frozenset[str]) -> Parsed:
 
 
 def first_attribute(name: _Name, oid: str) -> str | None:
-    """The first value of attribute ``oid`` (in encoding order), as text."""
-    return _first(name, oid)
+    """The first value of attribute ``oid`` (in encoding order), as text (a
+    BIT STRING's octets as Latin-1)."""
+    for o, v in name.attrs:
+        if o == oid:
+            return v if isinstance(v, str) else v.decode("latin-1")
+    return None

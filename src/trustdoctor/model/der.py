@@ -1,9 +1,10 @@
 """A minimal DER reader (pure): enough to see a certificate as a client does.
 
-cryptography parses certificates strictly and re-encodes names; the client
-models need the raw encoding as Go's and OpenSSL's parsers see it (the exact
-bytes of a name, the order of SAN entries, extensions cryptography refuses).
-Only definite-length DER is read; anything else is reported as malformed.
+The client models need the raw encoding as Go's and OpenSSL's parsers see it
+(the exact bytes of a name, the order of SAN entries, extensions other
+readers refuse), and ``model.certder`` reads every certificate's facts with
+it.  Only definite-length DER is read; anything else is reported as
+malformed.
 """
 
 from __future__ import annotations
