@@ -106,6 +106,11 @@ class RootFS:
     def __init__(self, root: Path | str = "/") -> None:
         # Not resolved: /proc/PID/root is a magic link the kernel must follow itself.
         self.root = Path(os.path.abspath(os.fspath(root)))
+        # Host paths are this prefix and the components (none holds a "/"):
+        # what os.path.join(root, *comps) gives, without a call and an
+        # os.fspath per component (~2,000 per system store read).
+        top = str(self.root)
+        self._prefix = top if top.endswith("/") else top + "/"
         self._resolved: dict[tuple[str, bool], str] = {}
         self._listings: dict[tuple[str, int], Listing] = {}
         self._contents: dict[str, bytes] = {}
@@ -123,7 +128,7 @@ class RootFS:
     # -- path resolution ---------------------------------------------------------
 
     def _host(self, comps: list[str]) -> str:
-        return os.path.join(self.root, *comps) if comps else str(self.root)
+        return self._prefix + "/".join(comps) if comps else str(self.root)
 
     def resolve(self, path: str, *, follow_final: bool = True) -> str:
         """Resolve ``path`` inside the root; return the root-relative result.
