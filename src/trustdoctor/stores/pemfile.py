@@ -34,7 +34,7 @@ import re
 from ..model.record import record
 
 _BEGIN = re.compile(rb"^-----BEGIN ([^\r\n-][^\r\n]*?)-----[ \t\r]*$", re.M)
-_WS = re.compile(rb"[ \t\r\n]")
+_WS = b" \t\r\n"  # removed from a body with bytes.translate (a regex sub was ~10x slower)
 _B64 = re.compile(rb"^[A-Za-z0-9+/]*={0,2}$")
 
 CERT_LABELS = ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE")
@@ -114,7 +114,7 @@ def _scan(data: bytes, max_blocks: int) -> list[Block]:
             headers = True
             split = re.split(rb"\r?\n[ \t]*\r?\n", body, maxsplit=1)
             body = split[1] if len(split) == 2 else b""
-        cleaned = _WS.sub(b"", body)
+        cleaned = body.translate(None, _WS)
         der: bytes | None
         if _B64.match(cleaned) is None:
             der = None
