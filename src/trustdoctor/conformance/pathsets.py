@@ -231,6 +231,42 @@ def _leaf_with(
     return Issued(cert, key)
 
 
+def _explicit_defaults(leaf: Issued, issuer: Issued) -> bytes:
+    """``leaf`` signed again by ``issuer`` with each extension's critical flag
+    written out when FALSE and basicConstraints' cA FALSE written out: DEFAULT
+    values DER leaves out, which Go and OpenSSL read and rust-asn1 refuses
+    (so cryptography cannot load the result: it is returned as DER)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from ..lab.pki import _der_len, _der_seq, _elements
+
+    def tagged(tag: int, body: bytes) -> bytes:
+        return bytes([tag]) + _der_len(len(body)) + body
+
+    def content(element: bytes) -> bytes:
+        return element[2 if element[1] < 0x80 else 2 + (element[1] & 0x7F) :]
+
+    tbs = leaf.cert.tbs_certificate_bytes
+    parts = _elements(content(tbs))
+    exts = []
+    for ext in _elements(content(content(parts[-1]))):
+        items = _elements(content(ext))
+        if len(items) == 2:  # no critical flag: FALSE, written out
+            items = [items[0], b"\x01\x01\x00", items[1]]
+        if items[0] == b"\x06\x03\x55\x1d\x13":  # basicConstraints
+            value = content(items[-1])
+            if value == b"\x30\x00":  # cA FALSE left out: written out
+                items[-1] = tagged(0x04, _der_seq(b"\x01\x01\x00"))
+        exts.append(_der_seq(b"".join(items)))
+    parts[-1] = tagged(0xA3, _der_seq(b"".join(exts)))
+    new_tbs = _der_seq(b"".join(parts))
+    sig = issuer.key.sign(new_tbs, ec.ECDSA(hashes.SHA256()))
+    alg = _elements(content(leaf.cert.public_bytes(Encoding.DER)))[1]
+    return _der_seq(new_tbs + alg + b"\x03" + _der_len(len(sig) + 1) + b"\x00" + sig)
+
+
 def hdr_len(cert: object) -> int:
     from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -293,4 +329,8 @@ def encoding_cases() -> list[OracleCase]:
         out.append(
             OracleCase(f"enc/{cid}", (leaf.der, h.intermediate.der), (h.root.der,), host, NOW)
         )
+    explicit = _explicit_defaults(_leaf_with(h.intermediate, host, [(san, san_value(dns), False)]),
+                                  h.intermediate)  # fmt: skip
+    chain = (explicit, h.intermediate.der)
+    out.append(OracleCase("enc/explicit-defaults", chain, (h.root.der,), host, NOW))
     return out

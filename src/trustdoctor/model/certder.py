@@ -10,13 +10,17 @@ dozen DER elements; signatures are still checked by cryptography (OpenSSL),
 on the key loaded from the SubjectPublicKeyInfo (``model.cert``).
 
 The reader is as strict as cryptography's loader was where that decided what
-trustdoctor calls a certificate (definite, minimal DER; X.509 v1 or v3; a
-DEFAULT value encoded explicitly is refused, as rust-asn1 does), and reads
-the values the way cryptography presented them (RFC 4514 text with its
+trustdoctor calls a certificate (definite, minimal DER; X.509 v1 or v3), and
+reads the values the way cryptography presented them (RFC 4514 text with its
 escaping and attribute names; a malformed extension among those cryptography
 parses makes the set ``unparsable``), so that reports do not change with the
-reader.  ``tests/engine/test_certder.py`` compares both readers on every
-certificate of the x509-limbo corpus, certifi, and generated edge cases.
+reader.  One deliberate difference: a DEFAULT value encoded explicitly (an
+extension's ``critical FALSE``, basicConstraints' ``cA FALSE``, version v1)
+is read, where rust-asn1 refuses the whole certificate: Go's and OpenSSL's
+parsers read it, and trustdoctor must see what they see
+(``conformance/pathsets.py`` ``encoding_cases``, checked against both).
+``tests/engine/test_certder.py`` compares both readers on every certificate
+of the x509-limbo corpus, certifi, and generated edge cases.
 """
 
 from __future__ import annotations
@@ -663,9 +667,7 @@ def _basic_constraints(d: bytes, s: int, e: int, out: dict[str, object]) -> None
         raise CertificateError("bad basicConstraints")
     for i, (tag, cs, ce, _) in enumerate(items):
         if tag == 0x01 and i == 0:
-            is_ca = _boolean(d, cs, ce)
-            if not is_ca:
-                raise CertificateError("cA FALSE encoded (a DEFAULT value)")
+            is_ca = _boolean(d, cs, ce)  # FALSE encoded: read, as Go and OpenSSL do
         elif tag == 0x02 and path is None:
             path = _integer(d, cs, ce)
         else:
@@ -806,9 +808,7 @@ def _extensions(d: bytes, s: int, e: int, handled: frozenset[str]) -> Extensions
         if len(inner) == 3:
             if inner[1][0] != 0x01:
                 raise CertificateError("bad Extension")
-            critical = _boolean(d, inner[1][1], inner[1][2])
-            if not critical:
-                raise CertificateError("critical FALSE encoded (a DEFAULT value)")
+            critical = _boolean(d, inner[1][1], inner[1][2])  # FALSE encoded: read
         vt, vs, ve, _ = inner[-1]
         if vt != 0x04:
             raise CertificateError("bad Extension")
@@ -920,10 +920,11 @@ def parse(der: bytes, handled: frozenset[str]) -> Parsed:
     if fields[0][0] == 0xA0:
         vs, ve = _one(der, fields[0][1], fields[0][2], 0x02)
         v = _integer(der, vs, ve)
-        if v != 2:
-            # 0 is v1 encoded (a DEFAULT value); cryptography knows no v2.
+        if v not in (0, 2):
+            # v2 (1) certificates carry unique identifiers and no extensions;
+            # the model knows v1 and v3, as cryptography did.
             raise CertificateError(f"unsupported X.509 version field {v}")
-        version, i = 3, 1
+        version, i = (1 if v == 0 else 3), 1
     if len(fields) < i + 6:
         raise CertificateError("not a certificate")
     tags = [f[0] for f in fields[i : i + 6]]
