@@ -408,3 +408,18 @@ def test_explicit_defaults_are_read_as_go_and_openssl_read_them() -> None:
     assert got.version == plain.version == 1
     same = ("subject", "serial", "not_after", "key_type")
     assert [getattr(got, k) for k in same] == [getattr(plain, k) for k in same]
+
+
+def test_a_latin1_t61string_is_read_as_openssl_reads_it() -> None:
+    """A T61String that is not UTF-8 (old CAs wrote Latin-1 there): OpenSSL
+    reads it as Latin-1, Go takes its bytes (oracle case
+    ``enc/t61string-latin1``); cryptography refused the certificate."""
+    from trustdoctor.conformance.pathsets import encoding_cases
+
+    case = next(c for c in encoding_cases() if c.id == "enc/t61string-latin1")
+    with pytest.raises(ValueError):
+        reference_facts(case.chain[0])
+    info = parse_certificate(case.chain[0])
+    assert info.subject == "O=\u00e9!!,CN=enc.paths.test"
+    assert info.organization == "\u00e9!!"
+    assert verify_signature(info, parse_certificate(case.chain[1])) is None

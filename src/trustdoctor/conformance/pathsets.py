@@ -185,10 +185,12 @@ def _leaf_with(
     extensions: list[tuple[str, bytes, bool]],
     *,
     serial: int | None = None,
+    organization_t61: str | None = None,
 ) -> Issued:
     """A leaf for ``host`` with raw extensions (OID, DER value, critical), for
     encodings cryptography's builder will not write; a negative ``serial`` is
-    patched into the TBS and the certificate signed again."""
+    patched into the TBS and the certificate signed again; an organization
+    written as a T61String when given."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -198,7 +200,20 @@ def _leaf_with(
     key = new_key()
     b = (
         x509.CertificateBuilder()
-        .subject_name(name(host))
+        .subject_name(
+            name(host)
+            if organization_t61 is None
+            else x509.Name(
+                [
+                    *name(host),
+                    x509.NameAttribute(
+                        x509.NameOID.ORGANIZATION_NAME,
+                        organization_t61,
+                        _type=x509.name._ASN1Type.T61String,
+                    ),
+                ]
+            )
+        )
         .issuer_name(issuer.cert.subject)
         .public_key(key.public_key())
         .serial_number(4242)
@@ -231,40 +246,55 @@ def _leaf_with(
     return Issued(cert, key)
 
 
-def _explicit_defaults(leaf: Issued, issuer: Issued) -> bytes:
-    """``leaf`` signed again by ``issuer`` with each extension's critical flag
-    written out when FALSE and basicConstraints' cA FALSE written out: DEFAULT
-    values DER leaves out, which Go and OpenSSL read and rust-asn1 refuses
-    (so cryptography cannot load the result: it is returned as DER)."""
+def _signed_again(leaf: Issued, issuer: Issued, tbs: bytes) -> bytes:
+    """``tbs`` (``leaf``'s, changed) signed by ``issuer``, as DER: encodings
+    cryptography will not load are returned without loading them."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import Encoding
 
     from ..lab.pki import _der_len, _der_seq, _elements
 
+    sig = issuer.key.sign(tbs, ec.ECDSA(hashes.SHA256()))
+    alg = _elements(_content(leaf.cert.public_bytes(Encoding.DER)))[1]
+    return _der_seq(tbs + alg + b"\x03" + _der_len(len(sig) + 1) + b"\x00" + sig)
+
+
+def _content(element: bytes) -> bytes:
+    return element[2 if element[1] < 0x80 else 2 + (element[1] & 0x7F) :]
+
+
+def _explicit_defaults(leaf: Issued, issuer: Issued) -> bytes:
+    """``leaf`` signed again by ``issuer`` with each extension's critical flag
+    written out when FALSE and basicConstraints' cA FALSE written out: DEFAULT
+    values DER leaves out, which Go and OpenSSL read and rust-asn1 refuses."""
+    from ..lab.pki import _der_len, _der_seq, _elements
+
     def tagged(tag: int, body: bytes) -> bytes:
         return bytes([tag]) + _der_len(len(body)) + body
 
-    def content(element: bytes) -> bytes:
-        return element[2 if element[1] < 0x80 else 2 + (element[1] & 0x7F) :]
-
-    tbs = leaf.cert.tbs_certificate_bytes
-    parts = _elements(content(tbs))
+    parts = _elements(_content(leaf.cert.tbs_certificate_bytes))
     exts = []
-    for ext in _elements(content(content(parts[-1]))):
-        items = _elements(content(ext))
+    for ext in _elements(_content(_content(parts[-1]))):
+        items = _elements(_content(ext))
         if len(items) == 2:  # no critical flag: FALSE, written out
             items = [items[0], b"\x01\x01\x00", items[1]]
         if items[0] == b"\x06\x03\x55\x1d\x13":  # basicConstraints
-            value = content(items[-1])
+            value = _content(items[-1])
             if value == b"\x30\x00":  # cA FALSE left out: written out
                 items[-1] = tagged(0x04, _der_seq(b"\x01\x01\x00"))
         exts.append(_der_seq(b"".join(items)))
     parts[-1] = tagged(0xA3, _der_seq(b"".join(exts)))
-    new_tbs = _der_seq(b"".join(parts))
-    sig = issuer.key.sign(new_tbs, ec.ECDSA(hashes.SHA256()))
-    alg = _elements(content(leaf.cert.public_bytes(Encoding.DER)))[1]
-    return _der_seq(new_tbs + alg + b"\x03" + _der_len(len(sig) + 1) + b"\x00" + sig)
+    return _signed_again(leaf, issuer, _der_seq(b"".join(parts)))
+
+
+def _latin1_t61(leaf: Issued, issuer: Issued, marker: bytes) -> bytes:
+    """``leaf``, whose subject has a T61String holding ``marker`` (UTF-8 "é!"),
+    with those bytes replaced by Latin-1 "é!!" (same length): a T61String
+    that is not UTF-8, which Go and OpenSSL read and cryptography refuses."""
+    tbs = leaf.cert.tbs_certificate_bytes
+    assert tbs.count(marker) == 1
+    return _signed_again(leaf, issuer, tbs.replace(marker, marker[:2] + b"\xe9!!"))
 
 
 def hdr_len(cert: object) -> int:
@@ -333,4 +363,9 @@ def encoding_cases() -> list[OracleCase]:
                                   h.intermediate)  # fmt: skip
     chain = (explicit, h.intermediate.der)
     out.append(OracleCase("enc/explicit-defaults", chain, (h.root.der,), host, NOW))
+    t61 = _latin1_t61(_leaf_with(h.intermediate, host, [(san, san_value(dns), False)],
+                                 organization_t61="\u00e9!"),
+                      h.intermediate, b"\x14\x03\xc3\xa9!")  # fmt: skip
+    chain = (t61, h.intermediate.der)
+    out.append(OracleCase("enc/t61string-latin1", chain, (h.root.der,), host, NOW))
     return out

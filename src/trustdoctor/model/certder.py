@@ -14,11 +14,12 @@ trustdoctor calls a certificate (definite, minimal DER; X.509 v1 or v3), and
 reads the values the way cryptography presented them (RFC 4514 text with its
 escaping and attribute names; a malformed extension among those cryptography
 parses makes the set ``unparsable``), so that reports do not change with the
-reader.  One deliberate difference: a DEFAULT value encoded explicitly (an
-extension's ``critical FALSE``, basicConstraints' ``cA FALSE``, version v1)
-is read, where rust-asn1 refuses the whole certificate: Go's and OpenSSL's
-parsers read it, and trustdoctor must see what they see
-(``conformance/pathsets.py`` ``encoding_cases``, checked against both).
+reader.  Two deliberate differences, where Go's and OpenSSL's parsers read
+what cryptography refused, and trustdoctor must see what they see
+(``conformance/pathsets.py`` ``encoding_cases``, checked against both): a
+DEFAULT value encoded explicitly (an extension's ``critical FALSE``,
+basicConstraints' ``cA FALSE``, version v1), and a T61String that is not
+UTF-8 (read as Latin-1).
 ``tests/engine/test_certder.py`` compares both readers on every certificate
 of the x509-limbo corpus, certifi, and generated edge cases.
 """
@@ -157,7 +158,11 @@ def _attr_value(
         if tag in _TEXT_TAGS and (tag != 0x13 or _PRINTABLE.issuperset(raw)):
             return raw.decode("utf-8")
     except UnicodeDecodeError:
-        pass
+        if tag == 0x14:
+            # A T61String that is not UTF-8: Latin-1, as OpenSSL converts it
+            # (and Go reads its bytes as they are); cryptography refused it.
+            # The oracle case enc/t61string-latin1 checks both clients.
+            return raw.decode("latin-1")
     if lax:
         return raw.decode("utf-8", "replace")
     raise CertificateError("a name attribute's value is not of a type or encoding read here")
