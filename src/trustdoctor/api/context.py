@@ -227,7 +227,8 @@ def load_trust_paths(
         try:  # EACCES on the directory or a parent raises here, not a one-line error
             directory = is_dir(p)
             if directory:
-                from pathlib import Path  # (a directory of roots: rare, and named as pathlib names)
+                # pathlib for a directory only (rare): listed and named as before.
+                from pathlib import Path
 
                 files = sorted(f for f in Path(p).iterdir() if f.is_file())
         except OSError as exc:

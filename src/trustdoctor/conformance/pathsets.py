@@ -193,7 +193,6 @@ def _leaf_with(
     written as a T61String when given."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
 
     from ..lab.pki import _der_len, _der_seq, _elements, name
 
@@ -227,22 +226,15 @@ def _leaf_with(
         )
     cert = b.sign(issuer.key, hashes.SHA256())
     if serial is not None:
-        tbs = cert.tbs_certificate_bytes
-        hdr = 2 if tbs[1] < 0x80 else 2 + (tbs[1] & 0x7F)
-        parts = _elements(tbs[hdr:])
+        parts = _elements(_content(cert.tbs_certificate_bytes))
         raw = serial.to_bytes((serial.bit_length() + 8) // 8, "big", signed=True)
         parts[1] = b"\x02" + _der_len(len(raw)) + raw
-        new_tbs = _der_seq(b"".join(parts))
-        sig = issuer.key.sign(new_tbs, ec.ECDSA(hashes.SHA256()))
-        from cryptography.hazmat.primitives.serialization import Encoding
-
-        alg = _elements(cert.public_bytes(Encoding.DER)[hdr_len(cert) :])[1]
-        bits = b"\x03" + _der_len(len(sig) + 1) + b"\x00" + sig
+        der = _signed_again(Issued(cert, key), issuer, _der_seq(b"".join(parts)))
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # cryptography warns about the negative serial
-            cert = x509.load_der_x509_certificate(_der_seq(new_tbs + alg + bits))
+            cert = x509.load_der_x509_certificate(der)
     return Issued(cert, key)
 
 
@@ -295,13 +287,6 @@ def _latin1_t61(leaf: Issued, issuer: Issued, marker: bytes) -> bytes:
     tbs = leaf.cert.tbs_certificate_bytes
     assert tbs.count(marker) == 1
     return _signed_again(leaf, issuer, tbs.replace(marker, marker[:2] + b"\xe9!!"))
-
-
-def hdr_len(cert: object) -> int:
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    der = cert.public_bytes(Encoding.DER)  # type: ignore[attr-defined]
-    return 2 if der[1] < 0x80 else 2 + (der[1] & 0x7F)
 
 
 def _ia5(tag: int, text: str) -> bytes:

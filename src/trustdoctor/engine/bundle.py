@@ -36,7 +36,7 @@ from dataclasses import field
 
 from ..errors import InputError
 from ..model.anchors import AnchorSet
-from ..model.cert import CertInfo
+from ..model.cert import CertInfo, key_facts
 from ..model.diagnosis import PresentedCert
 from ..model.findings import Code
 from ..model.pem import PRIVATE_KEY_LABELS, pem_text
@@ -604,19 +604,12 @@ def load_private_keys(data: bytes, name: str, *, password: bytes | None = None) 
 
 
 def _key_kind(pub: object) -> str:
-    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-
-    if isinstance(pub, rsa.RSAPublicKey):
-        return f"RSA-{pub.key_size}"
-    if isinstance(pub, ec.EllipticCurvePublicKey):
-        return f"ECDSA {pub.curve.name}"
-    if isinstance(pub, ed25519.Ed25519PublicKey):
-        return "Ed25519"
-    if isinstance(pub, ed448.Ed448PublicKey):
-        return "Ed448"
-    if isinstance(pub, dsa.DSAPublicKey):
-        return "DSA"
-    return "unknown"
+    kind, bits, curve = key_facts(pub)
+    if kind == "RSA":
+        return f"RSA-{bits}"
+    if kind == "EC":
+        return f"ECDSA {curve}"
+    return kind
 
 
 __all__ = [

@@ -188,8 +188,14 @@ class _Facts:
 def _canon(name: bytes, *, lax: bool = True) -> tuple[tuple[tuple[str, str], ...], ...]:
     """X509_NAME canonical form of a Name's DER: per RDN, (type, lower-cased
     space-folded value)."""
+    return _canon_rdns(certder.name_rdns(name, lax=lax))
+
+
+def _canon_rdns(
+    rdns: list[list[certder.Attribute]],
+) -> tuple[tuple[tuple[str, str], ...], ...]:
     out = []
-    for rdn in certder.name_rdns(name, lax=lax):
+    for rdn in rdns:
         attrs = []
         for oid, value in rdn:
             v = value if isinstance(value, str) else value.decode("latin-1")
@@ -200,13 +206,11 @@ def _canon(name: bytes, *, lax: bool = True) -> tuple[tuple[tuple[str, str], ...
 
 @functools.lru_cache(maxsize=2048)
 def _facts(info: CertInfo) -> _Facts:
-    subject = _canon(info.subject_der, lax=False)
+    subject_rdns = certder.name_rdns(info.subject_der)
+    subject = _canon_rdns(subject_rdns)
     issuer = _canon(info.issuer_der, lax=False)
     emails = [
-        str(value)
-        for rdn in certder.name_rdns(info.subject_der)
-        for oid, value in rdn
-        if oid == "1.2.840.113549.1.9.1"
+        str(value) for rdn in subject_rdns for oid, value in rdn if oid == "1.2.840.113549.1.9.1"
     ]
     upd: dict[str, object] = {}
     try:

@@ -222,24 +222,30 @@ def _loaded_key_facts(der: bytes, fallback: str) -> tuple[str, int, str | None, 
     ("unknown", 0, None) and ``fallback`` if it cannot."""
     try:
         from cryptography.hazmat.primitives import _serialization as ser
-        from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
         key = _public_key(certder.spki(der))
         spki = key.public_bytes(ser.Encoding.DER, ser.PublicFormat.SubjectPublicKeyInfo)
     except Exception:
         return "unknown", 0, None, fallback
-    sha = hashlib.sha256(spki).hexdigest()
+    return (*key_facts(key), hashlib.sha256(spki).hexdigest())
+
+
+def key_facts(key: object) -> tuple[str, int, str | None]:
+    """(type, bits, curve) of a public key cryptography has loaded: RSA, EC,
+    Ed25519, Ed448, DSA, else ("unknown", 0, None)."""
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
     if isinstance(key, rsa.RSAPublicKey):
-        return "RSA", key.key_size, None, sha
+        return "RSA", key.key_size, None
     if isinstance(key, ec.EllipticCurvePublicKey):
-        return "EC", key.key_size, key.curve.name, sha
+        return "EC", key.key_size, key.curve.name
     if isinstance(key, ed25519.Ed25519PublicKey):
-        return "Ed25519", 256, None, sha
+        return "Ed25519", 256, None
     if isinstance(key, ed448.Ed448PublicKey):
-        return "Ed448", 456, None, sha
+        return "Ed448", 456, None
     if isinstance(key, dsa.DSAPublicKey):
-        return "DSA", key.key_size, None, sha
-    return "unknown", 0, None, sha
+        return "DSA", key.key_size, None
+    return "unknown", 0, None
 
 
 def from_certificate(cert: x509.Certificate, *, trusted_block: bool = False) -> CertInfo:

@@ -400,19 +400,14 @@ def pss_parameters(params: bytes | None) -> tuple[str, str, int]:
     return h, mgf_hash, salt
 
 
-def _key_facts(d: bytes, s: int, e: int) -> tuple[str, int, str | None] | None:
-    """(type, bits, curve) of a SubjectPublicKeyInfo's content, or None for a
-    key cryptography could not load (unknown algorithm or curve, malformed)."""
+def _key_facts(alg: Algorithm, bits: bytes) -> tuple[str, int, str | None] | None:
+    """(type, bits, curve) of a SubjectPublicKeyInfo (its algorithm, and its
+    BIT STRING's content as :func:`_bits` returns it), or None for a key
+    cryptography could not load (unknown algorithm or curve, malformed)."""
+    if bits[0]:
+        return None
+    key = bits[1:]
     try:
-        items = _items(d, s, e)
-        if len(items) != 2 or items[0][0] != 0x30 or items[1][0] != 0x03:
-            return None
-        alg = _algorithm(d, items[0][1], items[0][2])
-        _, ks, ke, _ = items[1]
-        bits = _bits(d, ks, ke)
-        if bits[0]:
-            return None
-        key = bits[1:]
         if alg.oid == _RSA:
             ns, ne = _one(key, 0, len(key), 0x30)
             n_e = _items(key, ns, ne)
@@ -499,7 +494,7 @@ def _check_crl_dps(d: bytes, s: int, e: int) -> None:
 
 def _check_policy_constraints(d: bytes, s: int, e: int) -> None:
     items = _items(d, *_one(d, s, e, 0x30))
-    if not items or [t for t, *_ in items] not in ([0x80], [0x81], [0x80, 0x81]):
+    if [t for t, *_ in items] not in ([0x80], [0x81], [0x80, 0x81]):
         raise CertificateError("bad policyConstraints")
     for _, cs, ce, _ in items:
         if _integer(d, cs, ce) < 0:
@@ -625,8 +620,7 @@ def _general_name(d: bytes, tag: int, s: int, e: int, *, network: bool) -> Gener
             raise CertificateError("bad iPAddress")
         return GeneralName(7, _ip_network_text(d[s:e]))
     if tag == 0xA4:
-        ns, ne = _one(d, s, e, 0x30)
-        _name(d, ns, ne)
+        _rdns(d, *_one(d, s, e, 0x30))
         return GeneralName(4, d[s:e])
     if tag == 0xA0:
         inner = _items(d, s, e)
@@ -684,13 +678,9 @@ def _basic_constraints(d: bytes, s: int, e: int, out: dict[str, object]) -> None
 
 def _key_usage(d: bytes, s: int, e: int, out: dict[str, object]) -> None:
     bits = _bits(d, *_one(d, s, e, 0x03))
-
-    def bit(i: int) -> bool:
-        return i // 8 + 1 < len(bits) and bool(bits[i // 8 + 1] >> (7 - i % 8) & 1)
-
-    if (bit(7) or bit(8)) and not bit(4):
+    if (der.bit(bits, 7) or der.bit(bits, 8)) and not der.bit(bits, 4):
         raise CertificateError("encipherOnly/decipherOnly without keyAgreement")
-    out["key_usage"] = frozenset(n for i, n in enumerate(KEY_USAGE_NAMES) if bit(i))
+    out["key_usage"] = frozenset(n for i, n in enumerate(KEY_USAGE_NAMES) if der.bit(bits, i))
 
 
 def _eku(d: bytes, s: int, e: int, out: dict[str, object]) -> None:
@@ -778,7 +768,7 @@ def _name_constraints(d: bytes, s: int, e: int, out: dict[str, object]) -> None:
     excluded: tuple[GeneralName, ...] = ()
     items = _items(d, *_one(d, s, e, 0x30))
     tags = [t for t, *_ in items]
-    if not items or tags not in ([0xA0], [0xA1], [0xA0, 0xA1]):
+    if tags not in ([0xA0], [0xA1], [0xA0, 0xA1]):
         raise CertificateError("bad nameConstraints")
     for tag, cs, ce, _ in items:
         if tag == 0xA0:
@@ -969,9 +959,10 @@ def parse(der: bytes, handled: frozenset[str]) -> Parsed:
     spki_items = _items(der, spki_f[1], spki_f[2])
     if [t for t, *_ in spki_items] != [0x30, 0x03]:
         raise CertificateError("bad SubjectPublicKeyInfo")
-    _algorithm(der, spki_items[0][1], spki_items[0][2])
-    _bits(der, spki_items[1][1], spki_items[1][2])
-    key = _key_facts(der, spki_f[1], spki_f[2])
+    key = _key_facts(
+        _algorithm(der, spki_items[0][1], spki_items[0][2]),
+        _bits(der, spki_items[1][1], spki_items[1][2]),
+    )
     spki_raw = der[spki_f[3] : spki_f[2]]
     return Parsed(
         sha256=hashlib.sha256(der).hexdigest(),

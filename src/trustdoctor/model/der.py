@@ -82,12 +82,7 @@ def read(data: bytes, pos: int = 0) -> tuple[Tlv, int]:
 
 def children(data: bytes) -> list[Tlv]:
     """Every element of a concatenation (the content of a SEQUENCE or SET)."""
-    out = []
-    pos = 0
-    while pos < len(data):
-        t, pos = read(data, pos)
-        out.append(t)
-    return out
+    return [Tlv(t, data[s:e], data[p:e]) for t, s, e, p in elements(data, 0, len(data))]
 
 
 def one(data: bytes, tag: int | None = None) -> Tlv:

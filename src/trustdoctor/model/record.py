@@ -5,32 +5,33 @@ with ``exec`` (``__init__``, ``__repr__``, ``__eq__``, ``__hash__``,
 ``__setattr__``, ``__delattr__``): ~1.3 ms per class on the development
 machine whatever the number of fields (a compile costs ~0.15 ms however small
 the function), and ``trustdoctor diagnose`` defines ~45 of them on its way to
-an answer, a quarter of its start-up.  A record is a dataclass whose only
-compiled method is ``__init__``; every record shares one ``__eq__``,
-``__hash__`` and ``__repr__`` and one frozen ``__setattr__``/``__delattr__``.
+an answer, a quarter of its start-up.  A record compiles nothing when it is
+defined: every record shares one ``__eq__``, ``__hash__`` and ``__repr__``,
+one frozen ``__setattr__``/``__delattr__``, and one ``__init__`` driven by a
+per-class table; a class whose instances are made often (32) gets its own
+compiled ``__init__`` then.
 
 They behave as the generated ones: the same fields by the
-``compare``/``hash``/``repr`` options of :func:`dataclasses.field`; equal only
-to an instance of the very same class; the same text; assigning or deleting
-any attribute raises :class:`dataclasses.FrozenInstanceError` with the same
-message.  ``dataclasses.fields``, ``replace``, ``asdict``, copying and
-pickling work, and mypy checks a record as a frozen dataclass
-(``dataclass_transform``).  Comparisons and hashes read the fields through a
-C-level :func:`operator.attrgetter` made once per class, so they cost what
-the generated ones cost.  Two differences, both invisible to the package:
+``compare``/``hash``/``repr`` options of :func:`dataclasses.field`; the same
+argument binding and TypeErrors in ``__init__``; equal only to an instance of
+the very same class; the same text; assigning or deleting any attribute
+raises :class:`dataclasses.FrozenInstanceError` with the same message.
+``dataclasses.fields``, ``replace``, ``asdict``, copying and pickling work,
+and mypy checks a record as a frozen dataclass (``dataclass_transform``).
+Comparisons and hashes read the fields through a C-level
+:func:`operator.attrgetter` made once per class, so they cost what the
+generated ones cost.  Differences, all invisible to the package:
 
-* ``__init__`` assigns each field through the shared ``__setattr__``, which
-  lets a field be set once (what ``__init__`` does) and never again, writing
-  into the instance's dict: a 10-field instance takes 2.4 µs to make instead
-  of 1.7 µs, against ~0.4 ms less per class at import.  A field ``__init__``
-  does not set (``init=False`` without a default) can thus be set once
-  afterwards.
+* ``__init__`` writes the fields into the instance's dict; the shared
+  ``__setattr__`` lets a field that ``__init__`` did not set (``init=False``
+  without a default) be set once afterwards, and refuses everything else.
 * ``__dataclass_params__.frozen`` is False (what ``dataclasses`` was asked
   for), so a ``@dataclass(frozen=True)`` cannot inherit from a record (the
   package has none; tests/engine/test_record.py keeps it so).
+* ``InitVar`` and ``KW_ONLY`` fields are refused (no record has them).
 
 Methods a class defines itself are kept.  Measured in docs/performance.md
-("Start-up trimmed").
+("Start-up trimmed", "Records without a compile per class").
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def _tuple_of(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
 
 
 def _setattr(self: Any, name: str, value: Any) -> None:
-    # Once per field, from __init__ (the field is not in the instance yet);
+    # Once, for a field __init__ did not set (init=False without a default);
     # anything else is what a frozen dataclass refuses.  The value goes into
     # the instance's dict directly: what object.__setattr__ does for a name
     # without a data descriptor (checked per class), at ~60% of its cost.
@@ -122,7 +123,9 @@ class _InitSpec:
         "uses",
     )
 
-    def __init__(self, made: type, fields: tuple[dataclasses.Field[Any], ...]) -> None:
+    def __init__(
+        self, made: type, fields: tuple[dataclasses.Field[Any], ...], described: bool
+    ) -> None:
         missing = dataclasses.MISSING
         init = [f for f in fields if f.init]
         self.names = tuple(f.name for f in init)
@@ -136,7 +139,7 @@ class _InitSpec:
             for f in fields
             if not f.init and (f.default is not missing or f.default_factory is not missing)
         )
-        self.described = any(_data_descriptor(made, f.name) for f in fields)
+        self.described = described
         self.post = hasattr(made, "__post_init__")
         self.qualname = made.__qualname__
         self.made = made
@@ -145,10 +148,6 @@ class _InitSpec:
 
 def _const(value: Any) -> Callable[[], Any]:
     return lambda: value
-
-
-def _init_spec(made: type, fields: tuple[dataclasses.Field[Any], ...]) -> _InitSpec:
-    return _InitSpec(made, fields)
 
 
 # A class whose instances are made this many times gets a compiled __init__.
@@ -268,21 +267,19 @@ def record(cls: type[_T], /) -> type[_T]:
     # dataclasses does not count that as a hash of the class's own.)
     made = dataclasses.dataclass(eq=False, repr=False, init=False)(cls)
     fields = dataclasses.fields(made)  # type: ignore[arg-type]
-    special = any(
+    if any(
         f.kw_only or f._field_type is not dataclasses._FIELD  # type: ignore[attr-defined]
         for f in made.__dataclass_fields__.values()  # type: ignore[attr-defined]
-    )
+    ):
+        raise TypeError(f"{cls.__qualname__}: a record takes no InitVar or KW_ONLY field")
+    names = frozenset(f.name for f in fields)
+    described = any(_data_descriptor(made, n) for n in names)
     if "__init__" not in own:
-        if special:  # InitVar, KW_ONLY: the compiled __init__ of dataclasses
-            made = dataclasses.dataclass(eq=False, repr=False)(cls)
-        else:
-            setattr(made, _INIT, _init_spec(made, fields))
-            setattr(made, "__init__", _init)  # noqa: B010 (mypy: a method is not assigned)
+        setattr(made, _INIT, _InitSpec(made, fields, described))
+        setattr(made, "__init__", _init)  # noqa: B010 (mypy: a method is not assigned)
     compare = tuple(f.name for f in fields if f.compare)
     hashed = tuple(f.name for f in fields if (f.compare if f.hash is None else f.hash))
-    names = frozenset(f.name for f in fields)
     setattr(made, _FIELDS, names)
-    described = any(_data_descriptor(made, n) for n in names)
     setattr(made, _COMPARE, _tuple_of(compare))
     setattr(made, _HASH, _tuple_of(hashed))
     setattr(made, _REPR, tuple(f.name for f in fields if f.repr))

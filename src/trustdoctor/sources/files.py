@@ -205,9 +205,13 @@ def load_bytes(data: bytes, name: str, *, password: bytes | None = None) -> Load
                 inner.notes,
             )
         _from_binary(data, name, password, certs, notes)
+    _refuse_too_many(name, certs)
+    return Loaded(tuple(certs), tuple(notes))
+
+
+def _refuse_too_many(name: str, certs: Sequence[PresentedCert]) -> None:
     if len(certs) > MAX_CERTS:
         raise InputError(f"{name}: more than {MAX_CERTS} certificates; refusing to load")
-    return Loaded(tuple(certs), tuple(notes))
 
 
 def _from_pem(
@@ -218,8 +222,7 @@ def _from_pem(
     detail_prefix: str,
 ) -> None:
     for block in iter_pem_blocks(data):
-        if len(certs) > MAX_CERTS:  # refuse as soon as it is known, not after parsing all
-            raise InputError(f"{name}: more than {MAX_CERTS} certificates; refusing to load")
+        _refuse_too_many(name, certs)  # as soon as it is known, not after parsing all
         if block.label in CERT_LABELS:
             if block.broken:
                 raise InputError(

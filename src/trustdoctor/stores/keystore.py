@@ -751,17 +751,15 @@ def _pbes2_decrypt(
 
 def _java_view(bags: list[_Bag], warnings: list[str]) -> list[KeystoreEntry]:
     """Turn bags into entries the way java.base PKCS12KeyStore.engineLoad does."""
-    from ..model.cert import parse_certificate
+    from .certs import parse_der
 
     certs = [b for b in bags if b.kind == "cert"]
     # (subject, issuer) DER of each certificate; None when it does not parse.
     names: list[tuple[bytes, bytes] | None] = []
     for b in certs:
-        try:
-            info = parse_certificate(b.der)
-            names.append((info.subject_der, info.issuer_der))
-        except ValueError:
-            names.append(None)
+        # Parsed through the stores' memo: the Java model reads these again.
+        info = parse_der(b.der)
+        names.append((info.subject_der, info.issuer_der) if info is not None else None)
     by_subject: dict[bytes, int] = {}
     for i, n in enumerate(names):
         if n is not None:
