@@ -11,10 +11,11 @@ import ast
 import copy
 import dataclasses
 import pickle
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -398,3 +399,181 @@ def test_no_function_is_compiled_per_record() -> None:
     a, b = _point(record), _point(record)
     assert a.__init__ is b.__init__
     assert a.__init__.__code__ is b.__init__.__code__
+
+
+# -- fields read without the dataclasses module -----------------------------------------
+
+
+def _point_with(dec: Decorator, make_field: Callable[..., Any]) -> type[Any]:
+    @dec
+    class Point:
+        """The same record as _point's, written with the given ``field``."""
+
+        x: int
+        label: str = "p"
+        notes: list[int] = make_field(default_factory=list, compare=False, repr=False)
+        raw: bytes = make_field(default=b"", hash=False)
+        secret: str = make_field(default="", repr=False)
+
+    return Point
+
+
+def test_the_packages_field_makes_the_same_record_as_dataclasses_field() -> None:
+    from trustdoctor.model.record import field as own_field
+
+    want = _behaviour(_point(dataclass(frozen=True)))
+    assert _behaviour(_point_with(record, own_field)) == want
+    made = _point_with(record, own_field)
+    assert _init_outcomes(made) == _init_outcomes(_point(dataclass(frozen=True)))
+    # The class keeps the plain defaults, as dataclasses leaves them.
+    assert made.raw == b"" and "notes" not in made.__dict__
+
+
+def _definition_error(dec: Decorator, body: str) -> tuple[str, str]:
+    """The exception (kind, text) defining a class with ``body`` raises."""
+    from trustdoctor.model.record import field as own_field
+
+    namespace: dict[str, Any] = {"dec": dec, "field": own_field, "dc_field": field}
+    src = "@dec\nclass Bad:\n    '''A class dataclasses refuses.'''\n" + body
+    with pytest.raises((TypeError, ValueError)) as err:
+        exec(compile(src, "<bad>", "exec"), namespace)
+    return type(err.value).__name__, str(err.value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "    items: list = []\n",  # a mutable default
+        "    n: dict = field(default={})\n",
+        "    a: int = 0\n    b: int\n",  # a field without a default after one with
+        "    a: int = field(default=1)\n    b: str = field(repr=False)\n",
+        "    a: int\n    b = field(default=3)\n",  # a field() without an annotation
+        "    a: int = field(default=1, default_factory=int)\n",
+    ],
+)
+def test_definitions_dataclasses_refuses_are_refused_alike(body: str) -> None:
+    # dataclasses' own field() on its side: the messages must be the same.
+    theirs = _definition_error(dataclass(frozen=True), body.replace("field(", "dc_field("))
+    assert _definition_error(record, body) == theirs
+
+
+def test_inherited_fields_keep_their_place_and_classvars_are_not_fields() -> None:
+    # (ClassVar and typing are imported at the module's top: dataclasses
+    # looks a string annotation's names up there.)
+    made = []
+    for dec in BOTH:
+
+        @dec
+        class Base:
+            """Two fields and two class variables."""
+
+            x: int
+            y: int = 0
+            kind: ClassVar[str] = "base"
+            count: typing.ClassVar[int] = 0
+
+        @dec
+        class Derived(Base):
+            """Redefines x with a default (it stays first) and adds z."""
+
+            z: int = 5
+            x: int = 1
+
+        fields = [(f.name, f.default) for f in dataclasses.fields(Derived)]
+        made.append((fields, repr(Derived()).split(".")[-1], Derived.__match_args__))
+        assert Derived.kind == "base" and Base.count == 0
+    assert made[0] == made[1]
+    assert made[0][0] == [("x", 1), ("y", 0), ("z", 5)]
+
+
+def test_replace_as_dataclasses_replace() -> None:
+    from trustdoctor.model.record import field as own_field
+    from trustdoctor.model.record import replace
+
+    @record
+    class Counted:
+        """A record with an init=False field."""
+
+        n: int
+        kind: str = own_field(init=False, default="counted")
+
+    c = replace(Counted(1), n=2)
+    assert (c.n, c.kind) == (2, "counted") and type(c) is Counted
+    with pytest.raises(ValueError) as ours:
+        replace(Counted(1), kind="other")
+
+    @dataclass(frozen=True)
+    class Theirs:
+        """The same, by dataclasses."""
+
+        n: int
+        kind: str = field(init=False, default="counted")
+
+    with pytest.raises(ValueError) as theirs:
+        dataclasses.replace(Theirs(1), kind="other")
+    assert str(ours.value) == str(theirs.value)
+    # Any other dataclass is replaced by dataclasses itself.
+    assert replace(Theirs(1), n=3) == Theirs(3)
+
+
+def test_a_mutable_record_is_a_dataclass() -> None:
+    from trustdoctor.model.record import field as own_field
+    from trustdoctor.model.record import mutable_record
+
+    def make(dec: Decorator, make_field: Callable[..., Any]) -> type[Any]:
+        @dec
+        class State:
+            """Working state: a counter and what was seen."""
+
+            name: str
+            seen: list[int] = make_field(default_factory=list)
+            count: int = 0
+
+            def add(self, v: int) -> None:
+                self.seen.append(v)
+                self.count += 1
+
+        return State
+
+    outcomes = []
+    for dec, make_field in ((mutable_record, own_field), (dataclass, field)):
+        cls = make(dec, make_field)
+        a, b = cls("a"), cls("a")
+        a.add(1)
+        b.add(1)
+        with pytest.raises(TypeError):
+            hash(a)
+        a.name = "renamed"
+        outcomes.append(
+            (
+                repr(a).split(".")[-1],
+                a == b,
+                a.name,
+                dataclasses.asdict(a),
+                [f.name for f in dataclasses.fields(cls)],
+                dataclasses.is_dataclass(a),
+                a.seen is not b.seen,
+            )
+        )
+    assert outcomes[0] == outcomes[1]
+
+
+def test_records_do_not_import_dataclasses(tmp_path: Path) -> None:
+    """The point (start-up): the package's model, engine and API define their
+    classes without the dataclasses module, which brings inspect; it comes
+    only when something asks dataclasses about a record."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, trustdoctor.api.endpoint, trustdoctor.api.context, trustdoctor.stores.base\n"
+        "print('dataclasses' in sys.modules)\n"
+        "from trustdoctor.model.cert import CertInfo\n"
+        "import dataclasses\n"
+        "print([f.name for f in dataclasses.fields(CertInfo)][:3])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert out.returncode == 0, out.stderr[-800:]
+    assert out.stdout.split("\n")[:2] == ["False", "['der', 'sha256', 'subject']"]

@@ -19,7 +19,6 @@ import contextlib
 import os
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +29,7 @@ from ..errors import InputError, TrustDoctorError, UnsafePathError, UsageError
 from ..model.anchors import AnchorSet
 from ..model.cert import CertInfo
 from ..model.diagnosis import Diagnosis, PresentedCert
-from ..model.record import record
+from ..model.record import record, replace
 from ..sources.aia import (
     AiaCompletion,
     AiaOptions,

@@ -110,8 +110,7 @@ def make_bundle(
     ``--intermediates``) is checked before any network work.  The chain is
     written to ``out`` only when every client trusts it and the key matches.
     """
-    from dataclasses import replace as _replace
-
+    from ..model.record import replace as _replace
     from .chain import load_inputs
     from .context import (
         aia_route,

@@ -205,7 +205,7 @@ def diagnose_chain(
     Raises:
         InputError, UsageError: unreadable or unusable inputs and options (exit 2).
     """
-    from dataclasses import replace
+    from ..model.record import replace
 
     opts = options or TrustOptions()
     if trust:

@@ -16,7 +16,6 @@ import contextlib
 import datetime as dt
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import field, replace
 from typing import TYPE_CHECKING
 
 from ..clients import CLIENTS, client_specs, verifiers
@@ -25,7 +24,7 @@ from ..engine.policies import Policy, policy_for
 from ..errors import InputError, UsageError
 from ..model.anchors import Anchor, AnchorSet, make_anchor_set
 from ..model.findings import Code, Finding, Severity, Side
-from ..model.record import record
+from ..model.record import field, record, replace
 
 if TYPE_CHECKING:
     # (the store models load only where stores are read: not with --trust)

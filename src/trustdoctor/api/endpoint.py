@@ -15,7 +15,6 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..clients import client_specs
@@ -24,7 +23,7 @@ from ..model.anchors import AnchorSet
 from ..model.causes import CODE_SIDE, NO_PATH
 from ..model.diagnosis import ClientVerdict, Diagnosis, PresentedCert
 from ..model.findings import Code, Confidence, Finding, Severity, Side
-from ..model.record import record
+from ..model.record import record, replace
 from ..model.target import Target, parse_target
 from .chain import confirm, finish, judge_presented, load_inputs
 from .context import (

@@ -11,12 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..clients import CLIENTS, check_clients
 from ..errors import InputError, PrivateKeyInput, UsageError
-from ..model.record import record
+from ..model.record import record, replace
 from .context import TrustOptions, client_set, fix_context, now, open_context
 
 if TYPE_CHECKING:

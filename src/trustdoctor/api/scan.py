@@ -40,12 +40,11 @@ import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..clients import CLIENTS, client_specs
 from ..errors import ConnectError, SourceError, UsageError
-from ..model.record import record
+from ..model.record import field, mutable_record, record, replace
 from ..sources.targetlist import InputProblem, Seen, TargetLine, from_items
 from .context import (
     Clients,
@@ -430,7 +429,7 @@ class _Failure:
         self.exc = exc
 
 
-@dataclass
+@mutable_record
 class _ClientSet:
     """One client set of a scan: its clients, the memo of the chains judged for it, and the facts
     its fix plans are made from."""

@@ -21,8 +21,9 @@ then is frozen (never traversed again) and the collector runs from there on.
 ``dataclasses`` imports ``inspect`` (and with it ``ast``, ``dis``,
 ``tokenize``, ``linecache``: 12-15 ms of a ~250 ms ``diagnose``, -X
 importtime and ``perf_counter``) for one use: writing a docstring for a class
-that has none (``inspect.signature``), and every dataclass of trustdoctor has
-one (tests/engine/test_record.py).  So the entry puts a stand-in for
+that has none (``inspect.signature``).  trustdoctor's own classes no longer
+import dataclasses (model/record.py), but rich does (a terminal's output),
+and every dataclass it defines has a docstring.  So the entry puts a stand-in for
 ``inspect`` in ``sys.modules``: ``import inspect`` gets it, and the first use
 of any of its names imports the real module (which then replaces it) and
 answers from there.  ``importlib.util.LazyLoader`` would be the standard way,

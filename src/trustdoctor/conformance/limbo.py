@@ -91,9 +91,8 @@ def run_case(case: Mapping[str, Any]) -> CaseResult:
     anchors = make_anchor_set(
         "webpki", [Anchor(r.cert, Provenance("trusted", i)) for i, r in enumerate(roots)]
     )
-    from dataclasses import replace
-
     from ..engine.policies import POLICIES
+    from ..model.record import replace
 
     overrides = {}
     if case.get("max_chain_depth") is not None:

@@ -35,11 +35,10 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..model.record import record
+from ..model.record import field, mutable_record, record
 from .cases import OracleCase, Outcome
 from .known import KNOWN_DIFFERENCES
 
@@ -72,7 +71,7 @@ class Comparison:
         return self.model.code == self.real.code
 
 
-@dataclass
+@mutable_record
 class Tally:
     """Agreement figures for one model against one oracle on one case set."""
 
@@ -186,7 +185,7 @@ def model_outcome(
     anchors = make_anchor_set("oracle", [Anchor(r.cert, r.provenance) for r in roots])
     policy = policy_for(family, version=version, godebug=godebug)
     if case.max_depth is not None and family == "openssl":
-        from dataclasses import replace
+        from ..model.record import replace
 
         policy = replace(policy, max_intermediates=case.max_depth)
     presented = [p for p in chain if p is not None]

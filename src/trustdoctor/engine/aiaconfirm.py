@@ -30,7 +30,6 @@ diagnosis is, and that it names the exact certificate.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..model.anchors import AnchorSet
@@ -38,6 +37,7 @@ from ..model.causes import AIA_CONFIRMABLE, CODE_SIDE
 from ..model.cert import CertInfo, Provenance
 from ..model.diagnosis import ClientVerdict, Diagnosis, PresentedCert
 from ..model.findings import Code, Confidence, Finding, Severity, Side
+from ..model.record import replace
 from .judge import Refiner, disagreement, judge, overall_verdict
 from .pathbuild import FETCHED
 from .policies import Policy

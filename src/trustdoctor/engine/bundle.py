@@ -32,7 +32,6 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import field
 
 from ..errors import InputError
 from ..model.anchors import AnchorSet
@@ -40,7 +39,7 @@ from ..model.cert import CertInfo, key_facts
 from ..model.diagnosis import PresentedCert
 from ..model.findings import Code
 from ..model.pem import PRIVATE_KEY_LABELS, pem_text
-from ..model.record import record
+from ..model.record import field, record
 from .pathbuild import FETCHED, PRESENTED, SUPPLIED, Candidate, build_paths
 from .policies import Policy, policy_for
 from .rules import Evaluation, evaluate

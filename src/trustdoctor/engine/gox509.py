@@ -28,12 +28,11 @@ import functools
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import field
 
 from ..model import der
 from ..model.cert import CertInfo, verify_signature
 from ..model.der import DerError
-from ..model.record import identity_record
+from ..model.record import field, identity_record
 
 SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
 ANY_EKU = "2.5.29.37.0"
@@ -381,7 +380,7 @@ def _parse_public_key(spki: der.Tlv) -> str:
 def _extensions(
     g: GoCert, exts: Sequence[tuple[str, bool, bytes]], b: Mapping[str, object]
 ) -> GoCert:
-    from dataclasses import replace
+    from ..model.record import replace
 
     upd: dict[str, object] = {}
     unhandled: list[str] = []

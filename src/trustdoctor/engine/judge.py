@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import ChainMap
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 
 from ..model.anchors import AnchorSet
 from ..model.causes import CODE_SIDE
 from ..model.cert import CertInfo, Provenance
 from ..model.diagnosis import ClientVerdict, Diagnosis, PresentedCert, Verdict
 from ..model.findings import Code, Finding, Severity, Side
+from ..model.record import replace
 from .pathbuild import FETCHED, PRESENTED, SUPPLIED, Candidate
 from .policies import Policy, policy_for
 from .rules import Evaluation, chain_findings, evaluate, overall

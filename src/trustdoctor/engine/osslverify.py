@@ -37,12 +37,11 @@ import datetime as dt
 import functools
 import ipaddress
 from collections.abc import Mapping, Sequence
-from dataclasses import field
 
 from ..model import certder, der
 from ..model.cert import CertInfo, verify_signature
 from ..model.der import DerError
-from ..model.record import identity_record
+from ..model.record import field, identity_record
 
 # v3_purp.c X509_supported_extension (3.0): a critical extension outside this
 # list is error 34.  AKI, SKI and AIA are *not* in it.

@@ -26,11 +26,10 @@ A :class:`Path` ends in one of:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 from ..model.anchors import AnchorSet
 from ..model.cert import CertInfo, verify_signature
-from ..model.record import record
+from ..model.record import field, mutable_record, record
 from .policies import Policy
 
 MAX_SIGNATURE_CHECKS = 3000
@@ -79,7 +78,7 @@ class Path:
         return self.end == "anchor"
 
 
-@dataclass
+@mutable_record
 class _Search:
     """The state of one path search (working data of build_paths, never returned)."""
 

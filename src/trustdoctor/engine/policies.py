@@ -194,8 +194,7 @@ def policy_for(
     they matter only for Go clients.  ``UsageError`` for an unknown client, one
     that verifies nothing, or an unreadable version.
     """
-    from dataclasses import replace
-
+    from ..model.record import replace
     from .versions import NEWEST, parse_version, settings
 
     row = clients.client(client)

@@ -19,14 +19,13 @@ client lacks the anchor*, and the most specific reason wins:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import field, replace
 
 from ..model.anchors import Anchor
 from ..model.causes import CODE_SIDE, NO_PATH
 from ..model.cert import CertInfo, verify_signature
 from ..model.diagnosis import ClientVerdict
 from ..model.findings import Code, Confidence, Finding, Severity, Side
-from ..model.record import record
+from ..model.record import field, record, replace
 from ..model.stores import ClientStore
 from .clienterrors import GO_UNKNOWN_AUTHORITY
 from .policies import policy_for

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import field
 
 from ..model.anchors import AnchorSet
 from ..model.causes import CODE_SIDE
 from ..model.cert import ANY_EKU, SERVER_AUTH, CertInfo, ip_in_cidr
 from ..model.diagnosis import ClientVerdict, PathLink, PresentedCert
 from ..model.findings import Code, Confidence, Finding, Severity, Side
-from ..model.record import record
+from ..model.record import field, record
 from . import policies as P
 from .clienterrors import client_error
 from .hostnames import check_name, dns_match

@@ -15,7 +15,6 @@ names, rank the causes and build the ``trustdoctor diagnose`` line.
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,7 +24,7 @@ from ..clients import CLIENTS
 from ..model.causes import CODE_SIDE
 from ..model.explain import Cause, ExplainMatch, ExplainResult, NextStep, Unrecognised
 from ..model.findings import Code, Side
-from ..model.record import record
+from ..model.record import record, replace
 from . import catalogue as M
 from .records import Block, LogStats, Record, iter_records, records_from_text
 
@@ -211,7 +210,7 @@ def explain_records(
         # s_client's "Verify return code" is its verdict; the per-depth
         # "verify error:num=" lines before it are steps towards it.
         pairs = [(m, c) for m, c in pairs if m.pattern != _S_CLIENT_CALLBACK]
-    matches = tuple(dataclasses.replace(m, count=c) if c != 1 else m for m, c in pairs)
+    matches = tuple(replace(m, count=c) if c != 1 else m for m, c in pairs)
     st = stats if stats is not None else LogStats()
     return ExplainResult(
         matches=matches,

@@ -33,11 +33,10 @@ import codecs
 import itertools
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Protocol
 
-from ..model.record import record
+from ..model.record import field, mutable_record, record
 from . import catalogue
 
 CHUNK = 1 << 20  # bytes read at a time
@@ -75,7 +74,7 @@ _ANSI_RE = re.compile(
 _CTRL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-@dataclass
+@mutable_record
 class Block:
     """Consecutive physical lines read together.
 
@@ -116,7 +115,7 @@ class Record:
         return " ".join(t.strip() for _, t in self.lines)[:MAX_RECORD_CHARS]
 
 
-@dataclass
+@mutable_record
 class LogStats:
     """Counters filled while a stream is read (the only mutable state)."""
 

@@ -22,12 +22,11 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..clients import CLIENTS
-from ..model.record import record
+from ..model.record import field, mutable_record, record, replace
 from ..render.prometheus import PREFIX, Family, Where, node_families
 
 if TYPE_CHECKING:
@@ -48,7 +47,7 @@ class Question:
     clients: tuple[str, ...] | None
 
 
-@dataclass
+@mutable_record
 class Entry:
     """The last answer to a Question and what to watch to know it still holds."""
 
@@ -58,7 +57,7 @@ class Entry:
     at: dt.datetime
 
 
-@dataclass
+@mutable_record
 class Stats:
     """The node watch's own counters, exported as metrics."""
 

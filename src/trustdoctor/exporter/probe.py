@@ -30,12 +30,11 @@ import time
 import tomllib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ConnectError, InputError, TrustDoctorError, UsageError
-from ..model.record import record
+from ..model.record import field, mutable_record, record, replace
 from ..render.prometheus import PREFIX, Family, probe_families
 from .allow import Allowlist, decide
 
@@ -116,7 +115,7 @@ def load_modules(path: str | None, default: Module) -> dict[str, Module]:
     return modules
 
 
-@dataclass
+@mutable_record
 class _Prepared:
     """Clients prepared for /probe, and when their stores were last checked."""
 
@@ -124,7 +123,7 @@ class _Prepared:
     checked: float
 
 
-@dataclass
+@mutable_record
 class ProbeStats:
     """The prober's own counters, exported as metrics."""
 

@@ -20,11 +20,11 @@ import signal
 import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from .. import __version__
+from ..model.record import mutable_record
 from ..render.prometheus import PREFIX, Family
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ REASONS = {
 }
 
 
-@dataclass
+@mutable_record
 class Limits:
     """The exporter's HTTP limits: time-outs and connection counts."""
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 
 from ..clients import CLIENTS, DIR_VARIABLES
+from ..model.record import replace
 from .model import (
     Action,
     CaRef,

@@ -19,13 +19,12 @@ import datetime as dt
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from ..model.findings import Code, Side
 from ..model.pem import pem_encode
-from ..model.record import record
+from ..model.record import field, record
 
 if TYPE_CHECKING:
     from ..engine.refine import CaCheck

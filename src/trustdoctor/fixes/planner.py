@@ -14,13 +14,12 @@ Entry points:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..clients import CLIENTS, modelled
 from ..model.causes import CODE_SIDE, Route, by_route
 from ..model.findings import Code, Finding, Severity, Side
-from ..model.record import record
+from ..model.record import record, replace
 from . import client as C
 from . import server as S
 from .model import PHASES, Action, CaRef, FixContext, Note, Plan, Purpose, Step

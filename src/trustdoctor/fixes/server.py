@@ -15,10 +15,10 @@ import datetime as dt
 import ipaddress
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..model.findings import Code
+from ..model.record import replace
 from ..model.target import Target, format_hostport, is_ip_literal
 from .model import Action, FixContext, Note, Purpose, Step
 from .tables import SERVER_ORDER, SERVERS

@@ -17,11 +17,10 @@ import ssl
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..model.record import record
+from ..model.record import field, mutable_record, record
 from .pki import DAY, Hierarchy, Issued, make_cert
 
 if TYPE_CHECKING:
@@ -38,7 +37,7 @@ OS_RELEASE = {
 }
 
 
-@dataclass
+@mutable_record
 class Setup:
     """What a scenario builds: the chain served, the client's root and environment."""
 
@@ -63,7 +62,7 @@ class Scenario:
     build: Callable[[PKI], Setup]
 
 
-@dataclass
+@mutable_record
 class PKI:
     """The lab's throwaway PKI: a private hierarchy and two "public" roots."""
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
@@ -21,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ..model.certder import KEY_USAGE_NAMES
+from ..model.record import field, mutable_record
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
@@ -49,7 +49,7 @@ def new_key(kind: str = "ec", *, fresh: bool = True, slot: int = 0) -> PrivateKe
     return key
 
 
-@dataclass
+@mutable_record
 class Issued:
     """A certificate with its key."""
 
@@ -303,7 +303,7 @@ def _der_len_total(data: bytes) -> int:
 # -- common shapes ---------------------------------------------------------------
 
 
-@dataclass
+@mutable_record
 class Hierarchy:
     """Root, intermediate and leaf, issued in that order."""
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import field
-
 from .cert import CertInfo, Provenance
-from .record import record
+from .record import field, record
 
 
 @record

@@ -12,11 +12,10 @@ import contextlib
 import datetime as dt
 import hashlib
 import ipaddress
-from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from . import certder
-from .record import record
+from .record import field, record
 
 if TYPE_CHECKING:
     from cryptography import x509

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import field
 
 from .cert import CertInfo, Provenance
 from .findings import Code, Confidence, Finding, Side
-from .record import record
+from .record import field, record
 
 
 @record

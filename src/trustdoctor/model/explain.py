@@ -8,10 +8,9 @@ Reasons and questions are stable codes; English lives in the renderer.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import field
 
 from .findings import Code
-from .record import record
+from .record import field, record
 
 
 @record

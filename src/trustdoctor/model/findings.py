@@ -8,10 +8,9 @@ catalogue in docs/causes.md): never rename one, only add.  English lives in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import field
 from enum import StrEnum
 
-from .record import record
+from .record import field, record
 
 
 class Code(StrEnum):

@@ -1,4 +1,5 @@
-"""``@record``: the frozen dataclass every result, finding and table row is.
+"""``@record``: the frozen dataclass every result, finding and table row is
+(and ``@mutable_record``, the plain ``@dataclass`` of working state).
 
 ``@dataclass(frozen=True)`` on CPython 3.11 compiles six methods per class
 with ``exec`` (``__init__``, ``__repr__``, ``__eq__``, ``__hash__``,
@@ -9,18 +10,23 @@ an answer, a quarter of its start-up.  A record compiles nothing when it is
 defined: every record shares one ``__eq__``, ``__hash__`` and ``__repr__``,
 one frozen ``__setattr__``/``__delattr__``, and one ``__init__`` driven by a
 per-class table; a class whose instances are made often (32) gets its own
-compiled ``__init__`` then.
+compiled ``__init__`` then.  Nor does it import :mod:`dataclasses` (which
+imports :mod:`inspect`, ~14 ms of a cold start): the fields are read here by
+dataclasses' rules, and :func:`field`/:func:`replace` are this module's
+(mypy sees dataclasses' own).
 
 They behave as the generated ones: the same fields by the
 ``compare``/``hash``/``repr`` options of :func:`dataclasses.field`; the same
-argument binding and TypeErrors in ``__init__``; equal only to an instance of
-the very same class; the same text; assigning or deleting any attribute
-raises :class:`dataclasses.FrozenInstanceError` with the same message.
-``dataclasses.fields``, ``replace``, ``asdict``, copying and pickling work,
-and mypy checks a record as a frozen dataclass (``dataclass_transform``).
-Comparisons and hashes read the fields through a C-level
-:func:`operator.attrgetter` made once per class, so they cost what the
-generated ones cost.  Differences, all invisible to the package:
+argument binding and TypeErrors in ``__init__`` (and at definition, a field
+without a default after one with); equal only to an instance of the very
+same class; the same text; assigning or deleting any attribute raises
+:class:`dataclasses.FrozenInstanceError` with the same message.
+``dataclasses.fields``, ``replace``, ``asdict``, ``is_dataclass``, copying
+and pickling work (dataclasses' own view of the fields is made the first
+time one asks), and mypy checks a record as a frozen dataclass
+(``dataclass_transform``).  Comparisons and hashes read the fields through a
+C-level :func:`operator.attrgetter` made once per class, so they cost what
+the generated ones cost.  Differences, all invisible to the package:
 
 * ``__init__`` writes the fields into the instance's dict; the shared
   ``__setattr__`` lets a field that ``__init__`` did not set (``init=False``
@@ -29,19 +35,27 @@ generated ones cost.  Differences, all invisible to the package:
   for), so a ``@dataclass(frozen=True)`` cannot inherit from a record (the
   package has none; tests/engine/test_record.py keeps it so).
 * ``InitVar`` and ``KW_ONLY`` fields are refused (no record has them).
+* A class without a docstring keeps ``__doc__`` None (dataclasses writes
+  its signature there; every class of the package has a docstring).
 
 Methods a class defines itself are kept.  Measured in docs/performance.md
-("Start-up trimmed", "Records without a compile per class").
+("Start-up trimmed", "Records without a compile per class", "Records
+without the dataclasses module").
 """
 
 from __future__ import annotations
 
-import dataclasses
+import re
 import reprlib
 from collections.abc import Callable
-from dataclasses import FrozenInstanceError
 from operator import attrgetter
-from typing import Any, TypeVar, dataclass_transform
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, dataclass_transform
+
+if TYPE_CHECKING:
+    # For mypy, these are dataclasses' own (its plugin checks the fields a
+    # replace() names); at run time, the equivalents below.
+    from dataclasses import field as field
+    from dataclasses import replace as replace
 
 _T = TypeVar("_T")
 
@@ -72,19 +86,27 @@ def _setattr(self: Any, name: str, value: Any) -> None:
     # without a data descriptor (checked per class), at ~60% of its cost.
     d = self.__dict__
     if name in d or name not in type(self)._record_fields:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+        raise _frozen(f"cannot assign to field {name!r}")
     d[name] = value
 
 
 def _setattr_descriptors(self: Any, name: str, value: Any) -> None:
     # The same, for a class where a field's name is also a data descriptor.
     if name in self.__dict__ or name not in type(self)._record_fields:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+        raise _frozen(f"cannot assign to field {name!r}")
     object.__setattr__(self, name, value)
 
 
 def _delattr(self: Any, name: str) -> None:
-    raise FrozenInstanceError(f"cannot delete field {name!r}")
+    raise _frozen(f"cannot delete field {name!r}")
+
+
+def _frozen(message: str) -> Exception:
+    # dataclasses' own exception (callers catch it, or AttributeError, its
+    # base), imported only when an attempt is refused: a bug, not start-up.
+    from dataclasses import FrozenInstanceError
+
+    return FrozenInstanceError(message)
 
 
 def _eq(self: Any, other: Any) -> Any:
@@ -123,10 +145,8 @@ class _InitSpec:
         "uses",
     )
 
-    def __init__(
-        self, made: type, fields: tuple[dataclasses.Field[Any], ...], described: bool
-    ) -> None:
-        missing = dataclasses.MISSING
+    def __init__(self, made: type, fields: tuple[_Field, ...], described: bool) -> None:
+        missing = MISSING
         init = [f for f in fields if f.init]
         self.names = tuple(f.name for f in init)
         self.set = frozenset(self.names)
@@ -259,44 +279,334 @@ def _data_descriptor(cls: type, name: str) -> bool:
     return False
 
 
-@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, dataclasses.Field))
-def record(cls: type[_T], /) -> type[_T]:
-    """Make ``cls`` a record (see the module's docstring)."""
-    own = {k for k, v in cls.__dict__.items() if not (k == "__hash__" and v is None)}
-    # (A class that defines __eq__ gets __hash__ = None from Python itself;
-    # dataclasses does not count that as a hash of the class's own.)
-    made = dataclasses.dataclass(eq=False, repr=False, init=False)(cls)
-    fields = dataclasses.fields(made)  # type: ignore[arg-type]
-    if any(
-        f.kw_only or f._field_type is not dataclasses._FIELD  # type: ignore[attr-defined]
-        for f in made.__dataclass_fields__.values()  # type: ignore[attr-defined]
-    ):
-        raise TypeError(f"{cls.__qualname__}: a record takes no InitVar or KW_ONLY field")
-    names = frozenset(f.name for f in fields)
-    described = any(_data_descriptor(made, n) for n in names)
-    if "__init__" not in own:
-        setattr(made, _INIT, _InitSpec(made, fields, described))
-        setattr(made, "__init__", _init)  # noqa: B010 (mypy: a method is not assigned)
-    compare = tuple(f.name for f in fields if f.compare)
-    hashed = tuple(f.name for f in fields if (f.compare if f.hash is None else f.hash))
-    setattr(made, _FIELDS, names)
-    setattr(made, _COMPARE, _tuple_of(compare))
-    setattr(made, _HASH, _tuple_of(hashed))
-    setattr(made, _REPR, tuple(f.name for f in fields if f.repr))
-    shared = (
-        ("__eq__", _eq),
-        ("__hash__", _hash),
-        ("__repr__", _repr),
-        ("__setattr__", _setattr_descriptors if described else _setattr),
-        ("__delattr__", _delattr),
+# -- fields, without the dataclasses module ------------------------------------------
+#
+# ``import dataclasses`` brings ``inspect`` (and ast, dis, tokenize, linecache):
+# ~14 ms of a ~140 ms ``diagnose`` cold start on the development machine
+# (docs/performance.md, "Records without the dataclasses module"), for the
+# Field objects of its class processing.  A record reads its fields itself, by
+# dataclasses' rules (Python 3.11, ``dataclasses._process_class`` and
+# ``_get_field``); the dataclasses view of them (``__dataclass_fields__``,
+# ``__dataclass_params__``), for ``dataclasses.fields``, ``asdict``,
+# ``replace`` and ``is_dataclass``, is made by dataclasses itself the first
+# time something asks for it.
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()  # "no default" (dataclasses.MISSING, which is not imported)
+
+
+class _Field:
+    """One field of a record: the options of :func:`dataclasses.field` that a
+    record honours, its name and its annotation (a string, as written)."""
+
+    __slots__ = (
+        "compare",
+        "default",
+        "default_factory",
+        "hash",
+        "init",
+        "kw_only",
+        "metadata",
+        "name",
+        "repr",
+        "type",
     )
-    for name, method in shared:
-        if name not in own:
-            setattr(made, name, method)
+
+    def __init__(
+        self,
+        default: Any = MISSING,
+        default_factory: Any = MISSING,
+        init: bool = True,
+        repr: bool = True,
+        hash: bool | None = None,
+        compare: bool = True,
+        metadata: Any = None,
+        kw_only: Any = MISSING,
+    ) -> None:
+        if default is not MISSING and default_factory is not MISSING:
+            raise ValueError("cannot specify both default and default_factory")
+        self.default = default
+        self.default_factory = default_factory
+        self.init = init
+        self.repr = repr
+        self.hash = hash
+        self.compare = compare
+        self.metadata = metadata
+        self.kw_only = kw_only
+        self.name = ""
+        self.type: Any = None
+
+    def named(self, name: str, annotation: Any) -> _Field:
+        """A copy for the field ``name`` of one class (a spec may be shared)."""
+        made = _Field(
+            self.default,
+            self.default_factory,
+            self.init,
+            self.repr,
+            self.hash,
+            self.compare,
+            self.metadata,
+            self.kw_only,
+        )
+        made.name, made.type = name, annotation
+        return made
+
+
+def _field(
+    *,
+    default: Any = MISSING,
+    default_factory: Any = MISSING,
+    init: bool = True,
+    repr: bool = True,
+    hash: bool | None = None,
+    compare: bool = True,
+    metadata: Any = None,
+    kw_only: Any = MISSING,
+) -> Any:
+    """:func:`dataclasses.field` for records (mypy sees that one)."""
+    return _Field(default, default_factory, init, repr, hash, compare, metadata, kw_only)
+
+
+def _replace(obj: Any, /, **changes: Any) -> Any:
+    """:func:`dataclasses.replace` (mypy sees that one): a copy of ``obj`` with
+    ``changes``, made through its ``__init__``; any other dataclass goes to
+    dataclasses itself."""
+    fields: tuple[_Field, ...] | None = getattr(type(obj), _ALL, None)
+    if fields is None:
+        import dataclasses
+
+        return dataclasses.replace(obj, **changes)
+    for f in fields:
+        name = f.name
+        if not f.init:
+            if name in changes:
+                raise ValueError(
+                    f"field {name} is declared with init=False,"
+                    " it cannot be specified with replace()"
+                )
+        elif name not in changes:
+            changes[name] = getattr(obj, name)
+    return obj.__class__(**changes)
+
+
+if not TYPE_CHECKING:
+    field = _field
+    replace = _replace
+
+# The record's fields, in order (a tuple of _Field): a class attribute.
+_ALL = "_record_all"
+
+# dataclasses' reading of a string annotation: an optional module alias, a name.
+_IDENTIFIER = re.compile(r"^(?:\s*(\w+)\s*\.)?\s*(\w+)")
+
+
+def _named(annotation: Any) -> str:
+    """The name an annotation starts with: ``ClassVar`` for ``ClassVar[int]``,
+    ``"typing.ClassVar[int]"`` or ``typing.ClassVar``; ``InitVar``, ``KW_ONLY``...
+
+    dataclasses also checks that the name is bound to typing's ClassVar where
+    the class was written (it reads the module's namespace); a record takes
+    the name at its word (no class of the package is named so)."""
+    if isinstance(annotation, str):
+        match = _IDENTIFIER.match(annotation)
+        return match.group(2) if match else ""
+    if getattr(annotation, "__origin__", None) is ClassVar or annotation is ClassVar:
+        return "ClassVar"
+    kind = annotation if isinstance(annotation, type) else type(annotation)
+    if kind.__module__ == "dataclasses":
+        return {"InitVar": "InitVar", "_KW_ONLY_TYPE": "KW_ONLY"}.get(kind.__name__, "")
+    return ""
+
+
+def _foreign_field(value: Any) -> bool:
+    # A dataclasses.Field (tests write records with it); no import to ask.
+    kind = type(value)
+    return kind.__name__ == "Field" and kind.__module__ == "dataclasses"
+
+
+def _from_dataclasses(f: Any) -> _Field:
+    import dataclasses  # (already imported: f is one of its Fields)
+
+    def ours(value: Any) -> Any:
+        return MISSING if value is dataclasses.MISSING else value
+
+    made = _Field(
+        ours(f.default),
+        ours(f.default_factory),
+        f.init,
+        f.repr,
+        f.hash,
+        f.compare,
+        f.metadata or None,
+        ours(f.kw_only),
+    )
+    made.name, made.type = f.name, f.type
     return made
 
 
-@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, dataclasses.Field))
+def _fields_of(cls: type) -> tuple[_Field, ...]:
+    """The fields of ``cls`` as dataclasses reads them: the bases' first (a
+    field redefined keeps its place), then its own annotations in order,
+    ClassVars left out; a ``field()`` default is replaced on the class by its
+    plain default (or removed), as dataclasses leaves it."""
+    found: dict[str, _Field] = {}
+    for base in cls.__mro__[-1:0:-1]:
+        inherited = base.__dict__.get(_ALL)
+        if inherited is not None:
+            found.update((f.name, f) for f in inherited)
+        elif "__dataclass_fields__" in base.__dict__:  # a dataclass base
+            import dataclasses
+
+            found.update((f.name, _from_dataclasses(f)) for f in dataclasses.fields(base))
+    # (Not inspect.get_annotations: importing inspect is what this avoids.)
+    annotations: dict[str, Any] = cls.__dict__.get("__annotations__", {})  # noqa: RUF063
+    for name, annotation in annotations.items():
+        named = _named(annotation)
+        if named == "ClassVar":
+            continue
+        if named in ("InitVar", "KW_ONLY"):
+            raise TypeError(f"{cls.__qualname__}: a record takes no InitVar or KW_ONLY field")
+        default = getattr(cls, name, MISSING)
+        if isinstance(default, _Field):
+            f = default.named(name, annotation)
+        elif _foreign_field(default):
+            f = _from_dataclasses(default)
+            f.name, f.type = name, annotation
+        else:
+            f = _Field(default)
+            f.name, f.type = name, annotation
+        if f.kw_only is True:
+            raise TypeError(f"{cls.__qualname__}: a record takes no InitVar or KW_ONLY field")
+        if f.default is not MISSING and type(f.default).__hash__ is None:
+            raise ValueError(
+                f"mutable default {type(f.default)} for field {name} is not allowed:"
+                " use default_factory"
+            )
+        own = cls.__dict__.get(name)
+        if isinstance(own, _Field) or _foreign_field(own):
+            if f.default is MISSING:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, f.default)
+        found[name] = f
+    for name, value in cls.__dict__.items():
+        if (type(value) is _Field or _foreign_field(value)) and name not in annotations:
+            raise TypeError(f"{name!r} is a field but has no type annotation")
+    fields = tuple(found.values())
+    seen_default = False
+    for f in fields:
+        if not f.init:
+            continue
+        if f.default is not MISSING or f.default_factory is not MISSING:
+            seen_default = True
+        elif seen_default:
+            raise TypeError(f"non-default argument {f.name!r} follows default argument")
+    return fields
+
+
+class _DataclassView:
+    """``__dataclass_fields__`` or ``__dataclass_params__`` of a record, made
+    by dataclasses on first use (one throwaway class with the same fields,
+    processed as ``dataclass(init=False, repr=False, eq=False)`` would have
+    processed the record), then kept on the record's class."""
+
+    __slots__ = ("attr", "owner")
+
+    def __init__(self, owner: type, attr: str) -> None:
+        self.owner = owner
+        self.attr = attr
+
+    def __get__(self, obj: object, objtype: type | None = None) -> Any:
+        import dataclasses
+
+        cls = self.owner
+        fields: tuple[_Field, ...] = cls.__dict__[_ALL]
+
+        def spec(f: _Field) -> Any:
+            def dc(value: Any) -> Any:
+                return dataclasses.MISSING if value is MISSING else value
+
+            return dataclasses.field(
+                default=dc(f.default),
+                default_factory=dc(f.default_factory),
+                init=f.init,
+                repr=f.repr,
+                hash=f.hash,
+                compare=f.compare,
+                metadata=f.metadata,
+            )
+
+        namespace: dict[str, Any] = {f.name: spec(f) for f in fields}
+        namespace["__annotations__"] = {f.name: f.type for f in fields}
+        namespace["__module__"] = cls.__module__
+        namespace["__doc__"] = cls.__doc__ or cls.__qualname__
+        twin: Any = dataclasses.dataclass(init=False, repr=False, eq=False, match_args=False)(
+            type(cls.__name__, (), namespace)
+        )
+        type.__setattr__(cls, "__dataclass_fields__", twin.__dataclass_fields__)
+        type.__setattr__(cls, "__dataclass_params__", twin.__dataclass_params__)
+        return cls.__dict__[self.attr]
+
+
+def _make(cls: type[_T], frozen: bool) -> type[_T]:
+    own = {k for k, v in cls.__dict__.items() if not (k == "__hash__" and v is None)}
+    # (A class that defines __eq__ gets __hash__ = None from Python itself;
+    # dataclasses does not count that as a hash of the class's own.)
+    fields = _fields_of(cls)
+    setattr(cls, _ALL, fields)
+    for attr in ("__dataclass_fields__", "__dataclass_params__"):
+        setattr(cls, attr, _DataclassView(cls, attr))
+    if "__match_args__" not in own:
+        setattr(cls, "__match_args__", tuple(f.name for f in fields if f.init))  # noqa: B010
+    names = frozenset(f.name for f in fields)
+    described = any(_data_descriptor(cls, n) for n in names)
+    if "__init__" not in own:
+        setattr(cls, _INIT, _InitSpec(cls, fields, described))
+        setattr(cls, "__init__", _init)  # noqa: B010 (mypy: a method is not assigned)
+    compare = tuple(f.name for f in fields if f.compare)
+    hashed = tuple(f.name for f in fields if (f.compare if f.hash is None else f.hash))
+    setattr(cls, _FIELDS, names)
+    setattr(cls, _COMPARE, _tuple_of(compare))
+    setattr(cls, _HASH, _tuple_of(hashed))
+    setattr(cls, _REPR, tuple(f.name for f in fields if f.repr))
+    shared: tuple[tuple[str, Any], ...] = (("__eq__", _eq), ("__repr__", _repr))
+    if frozen:
+        shared += (
+            ("__hash__", _hash),
+            ("__setattr__", _setattr_descriptors if described else _setattr),
+            ("__delattr__", _delattr),
+        )
+    elif "__hash__" not in own:
+        shared += (("__hash__", None),)  # equal by value, changeable: no hash
+    for name, method in shared:
+        if name not in own:
+            setattr(cls, name, method)
+    return cls
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))
+def record(cls: type[_T], /) -> type[_T]:
+    """Make ``cls`` a record (see the module's docstring)."""
+    return _make(cls, frozen=True)
+
+
+@dataclass_transform(field_specifiers=(field,))
+def mutable_record(cls: type[_T], /) -> type[_T]:
+    """``@dataclass`` (not frozen): the same fields, ``__init__``, ``__eq__``
+    and ``__repr__`` as a record, attributes assignable, no hash.  For the
+    working state of one computation (a path search, a store being read, a
+    document being built)."""
+    return _make(cls, frozen=False)
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))
 def identity_record(cls: type[_T], /) -> type[_T]:
     """A record equal only to itself and hashed by identity (what
     ``@dataclass(frozen=True, eq=False)`` gives): for the working objects of

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from .anchors import Anchor, AnchorSet
 from .binary import BinaryInfo
 from .findings import Finding
-from .record import record
+from .record import field, record
 
 if TYPE_CHECKING:
     from ..engine.refine import CaCheck

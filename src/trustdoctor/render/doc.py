@@ -7,9 +7,7 @@ renderers keeps them pure and keeps start-up fast when output is piped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from ..model.record import record
+from ..model.record import field, mutable_record, record
 
 # Styles are rich style names; plain output ignores them.
 OK = "bold green"
@@ -28,7 +26,7 @@ class Span:
     style: str | None = None
 
 
-@dataclass
+@mutable_record
 class Doc:
     """Lines of spans: what the text renderers build and the terminal or plain output prints."""
 

@@ -10,11 +10,11 @@ is one line.  JSON: the chain schema plus ``target``, ``tls`` and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..model.causes import CODE_SIDE
 from ..model.findings import Code, Side
+from ..model.record import replace
 from . import doc as d
 from .doc import Doc, Span
 from .json import SCHEMA_VERSION, diagnosis_to_dict, presented_to_list

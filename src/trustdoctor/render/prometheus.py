@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import field
 from typing import TYPE_CHECKING
 
 from ..model.findings import Code
-from ..model.record import record
+from ..model.record import field, record
 
 if TYPE_CHECKING:
     from ..api.endpoint import EndpointReport

@@ -39,12 +39,11 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import field
 from pathlib import Path
 
 from ..errors import UsageError
 from ..model.cert import CertInfo, verify_signature
-from ..model.record import record
+from ..model.record import field, record
 from .http import HttpError, describe, http_get, parse_proxy_url, parse_url, show_url
 
 # -- stable vocabulary ---------------------------------------------------------

@@ -51,13 +51,12 @@ import tarfile
 import tempfile
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from trustdoctor.errors import InputError, UnsafePathError, UsageError
 
-from ..model.record import record
+from ..model.record import field, mutable_record, record
 from .imageref import ImageRef, Platform, choose_manifest, host_platform, parse_reference
 
 if TYPE_CHECKING:
@@ -472,7 +471,7 @@ def env_paths(env: dict[str, str], workdir: str = "/") -> tuple[set[str], set[st
 # Bounded streams
 
 
-@dataclass
+@mutable_record
 class _Limits:
     """The bounds an image read stays within (sizes and counts)."""
 
@@ -615,7 +614,7 @@ class _Prefixed(io.RawIOBase):
 # The outer archive
 
 
-@dataclass
+@mutable_record
 class _OuterMember:
     """A member of an image archive's outer tar: a file at an offset, or a link."""
 
@@ -765,7 +764,7 @@ def _why(exc: BaseException) -> str:
 # Layer application
 
 
-@dataclass
+@mutable_record
 class _Node:
     """One path of the merged image file system, and the layer it comes from."""
 
@@ -778,7 +777,7 @@ class _Node:
     speculative: bool = False
 
 
-@dataclass
+@mutable_record
 class _Layer:
     """One layer blob of an image, and how messages name it."""
 

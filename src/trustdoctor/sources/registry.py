@@ -55,7 +55,6 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -66,7 +65,7 @@ from ..errors import (
     SourceError,
     UsageError,
 )
-from ..model.record import record
+from ..model.record import field, mutable_record, record
 from .imageref import (
     CONFIG_TYPES,
     DOCKER_HUB,
@@ -396,7 +395,7 @@ class _Deadline:
 # -- HTTP ----------------------------------------------------------------------------------
 
 
-@dataclass
+@mutable_record
 class _Response:
     """An open HTTP response from a registry, with the connection it holds."""
 

@@ -32,13 +32,13 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import FixError, UnsafePathError
 from ..fixes.model import Action, Plan, Purpose, Step, StepOutcome
 from ..fixes.tables import FORBIDDEN
 from ..model.pem import pem_encode
+from ..model.record import field, mutable_record
 from ..sources.atomic import WriteError, remove_stale
 from ..sources.atomic import atomic_write as write_atomically
 
@@ -212,7 +212,7 @@ def _has_key_material(data: bytes) -> bool:
 # -- the applier -----------------------------------------------------------------------------------
 
 
-@dataclass
+@mutable_record
 class Applier:
     """Applies one plan to one root; keeps what it changed for the report."""
 

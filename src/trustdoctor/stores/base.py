@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 
 from ..model.anchors import Anchor, AnchorSet, make_anchor_set
 from ..model.causes import CODE_SIDE
 from ..model.findings import Code, Finding, Severity, Side
+from ..model.record import field, mutable_record
 from ..model.stores import ClientStore, SourceStatus, StoreSource
 from .rootfs import LimitExceeded, describe_oserror
 
@@ -110,7 +110,7 @@ def unreadable_finding(
     )
 
 
-@dataclass
+@mutable_record
 class Builder:
     """Accumulates what one client model found, then freezes it into a :class:`ClientStore`."""
 

@@ -204,7 +204,7 @@ def _gostring(d: memoryview, elf: _Elf, vaddr: int, fmt: str, ptr_size: int) -> 
 
 
 def _with_modinfo(info: BinaryInfo, mod: str) -> BinaryInfo:
-    from dataclasses import replace
+    from ..model.record import replace
 
     if len(mod) >= 33 and mod[-17] == "\n":
         mod = mod[16:-16]  # the sentinels

@@ -30,7 +30,7 @@ def parse_der(der: bytes, *, trusted_block: bool = False) -> CertInfo | None:
         if len(_PARSED) < _MAX_MEMO:
             _PARSED[der] = info
     if info is not None and trusted_block and not info.trusted_block:
-        from dataclasses import replace
+        from ..model.record import replace
 
         info = replace(info, trusted_block=True)
     return info

@@ -32,10 +32,9 @@ only the candidates curl's configure probes are looked for
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from ..model.anchors import Anchor
-from ..model.record import record
+from ..model.record import mutable_record, record
 from ..model.stores import ClientStore, SourceStatus, StoreContext
 from .base import Builder, env_value
 from .openssl import _finish_common, _load_cafile, _load_capath, find_libs
@@ -131,7 +130,7 @@ def present(ctx: StoreContext) -> bool:
     return any(ctx.fs.exists(p) for p in BINARIES)
 
 
-@dataclass
+@mutable_record
 class _CurlRun:
     """Working state while curl's store is assembled."""
 

@@ -14,11 +14,10 @@ table of :mod:`.families`.
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import TYPE_CHECKING
 
 from ..model.families import FAMILIES, FamilyFacts
-from ..model.record import record
+from ..model.record import field, record
 
 if TYPE_CHECKING:
     from .rootfs import RootFS

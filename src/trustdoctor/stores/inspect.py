@@ -16,7 +16,6 @@ import datetime as dt
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +23,7 @@ from ..clients import CLIENTS, check_clients, modelled
 from ..errors import InputError, TrustDoctorError, UsageError
 from ..model.anchors import Anchor
 from ..model.findings import Code, Finding, Severity
+from ..model.record import replace
 from ..model.stores import ClientStore, SourceStatus, StoreContext
 from . import anchordirs
 from .base import finding

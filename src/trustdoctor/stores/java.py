@@ -143,7 +143,7 @@ def _refresh(ctx: StoreContext, system: bool, store: str) -> str:
 
 
 def model(ctx: StoreContext) -> ClientStore:
-    from dataclasses import replace
+    from ..model.record import replace
 
     b = Builder("java", partial_chain=True)  # PKIX: any trusted certificate is an anchor
     homes = candidate_homes(ctx)

@@ -37,12 +37,11 @@ import hashlib
 import hmac
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from trustdoctor.errors import InputError
 
-from ..model.record import record
+from ..model.record import mutable_record, record
 
 # ---------------------------------------------------------------------------
 # Public results
@@ -319,7 +318,7 @@ _SC_WRITE_METHOD, _SC_SERIALIZABLE, _SC_EXTERNALIZABLE, _SC_BLOCK_DATA = 1, 2, 4
 _PRIM_SIZE = {"B": 1, "C": 2, "D": 8, "F": 4, "I": 4, "J": 8, "S": 2, "Z": 1}
 
 
-@dataclass
+@mutable_record
 class _ClassDesc:
     """A Java serialization class descriptor (JCEKS sealed entries)."""
 
@@ -516,7 +515,7 @@ def _seq_items(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
     return list(_children(data, start, end))
 
 
-@dataclass
+@mutable_record
 class _Bag:
     """One PKCS#12 safe bag: a certificate or a key, with its attributes."""
 
@@ -527,7 +526,7 @@ class _Bag:
     java_trusted: bool
 
 
-@dataclass
+@mutable_record
 class _Pfx:
     """Where a PKCS#12 file's AuthenticatedSafe lies, and its MAC iteration count."""
 

@@ -263,8 +263,7 @@ def _run(ctx: StoreContext, chosen: str) -> Builder:
 
 
 def model(ctx: StoreContext) -> ClientStore:
-    from dataclasses import replace
-
+    from ..model.record import replace
     from .overrides import compare_default
 
     chosen, why = mode(ctx)

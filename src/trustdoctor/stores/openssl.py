@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from ..model.anchors import Anchor
 from ..model.cert import Provenance
 from ..model.findings import Code, Severity
-from ..model.record import record
+from ..model.record import mutable_record, record
 from ..model.stores import ClientStore, SourceStatus, StoreContext
 from . import pemfile
 from .base import (
@@ -299,7 +298,7 @@ def _load_capath(
     b.source(d, "hashdir", status, count, detail + links)
 
 
-@dataclass
+@mutable_record
 class OpenSSLStore:
     """OpenSSL's store while it is assembled: the anchors and the facts behind them."""
 

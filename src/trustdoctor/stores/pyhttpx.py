@@ -15,9 +15,9 @@ requests (:func:`trustdoctor.stores.pyrequests.certifi_where`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 
 from ..model.anchors import Anchor
+from ..model.record import replace
 from ..model.stores import ClientStore, SourceStatus, StoreContext
 from .base import Builder, env_value
 from .openssl import _finish_common, _load_cafile, _load_capath, python_version

@@ -121,7 +121,7 @@ def _run(
 
 
 def model(ctx: StoreContext) -> ClientStore:
-    from dataclasses import replace
+    from ..model.record import replace
 
     b, unhashed, active, system = _run(ctx, ctx.env)
     note_truststore(ctx, b)

@@ -11,11 +11,10 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import InputError, UsageError
-from ..model.record import record
+from ..model.record import field, mutable_record, record
 from .settings import KIB, Settings
 from .targets import Allowlist, Decision, decide, parse_allowlist
 
@@ -62,7 +61,7 @@ class ChainQuestion:
     password: str = ""
 
 
-@dataclass
+@mutable_record
 class Service:
     """One server process's configuration, anchors and counters."""
 
