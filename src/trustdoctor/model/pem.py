@@ -11,7 +11,6 @@ writes the strict form of RFC 7468 §2 that every reader accepts.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 from collections.abc import Iterator
@@ -74,7 +73,7 @@ def iter_pem_blocks(text: bytes) -> Iterator[PemBlock]:
         # Tolerate transcripts that prefix lines (e.g. "> " in chat, YAML indent).
         cleaned = body.translate(None, _NOT_BASE64)
         try:
-            data = base64.b64decode(cleaned, validate=True) if cleaned else b""
+            data = binascii.a2b_base64(cleaned, strict_mode=True) if cleaned else b""
             broken = not data
         except (binascii.Error, ValueError):
             data, broken = b"", True
@@ -128,7 +127,7 @@ def looks_like_pem(text: bytes) -> bool:
 def pem_encode(der: bytes, label: str = "CERTIFICATE") -> bytes:
     """``der`` as one PEM block: RFC 7468 §2 strict encoding (base64 in lines of
     64 characters, LF line ends, a final newline), as OpenSSL writes it."""
-    b64 = base64.b64encode(der)
+    b64 = binascii.b2a_base64(der, newline=False)
     body = b"".join(b64[i : i + 64] + b"\n" for i in range(0, len(b64), 64))
     tag = label.encode("ascii")
     return b"-----BEGIN " + tag + b"-----\n" + body + b"-----END " + tag + b"-----\n"

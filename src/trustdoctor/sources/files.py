@@ -11,7 +11,6 @@ never echoed.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import errno
 import os
@@ -279,7 +278,7 @@ def _from_base64_text(data: bytes) -> bytes | None:
     joined = b"".join(data.split())
     if len(joined) >= 60 and re.fullmatch(rb"[A-Za-z0-9+/]+={0,2}", joined):
         try:
-            raw = base64.b64decode(joined, validate=True)
+            raw = binascii.a2b_base64(joined, strict_mode=True)
         except (binascii.Error, ValueError):
             raise InputError("truncated or corrupt base64 input") from None
         return _as_pem(raw)
@@ -289,7 +288,7 @@ def _from_base64_text(data: bytes) -> bytes | None:
 
 def _b64(token: bytes) -> bytes:
     try:
-        return base64.b64decode(token + b"=" * (-len(token) % 4), validate=True)
+        return binascii.a2b_base64(token + b"=" * (-len(token) % 4), strict_mode=True)
     except (binascii.Error, ValueError):
         return b""
 

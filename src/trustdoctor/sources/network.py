@@ -591,14 +591,20 @@ def _read_raw_chain(wire: Wire, rx: bytearray, state: _State) -> list[bytes]:
 
 def stdlib_capable() -> bool:
     """This Python's ``ssl`` gives the unverified peer chain as sent
-    (CPython 3.10+: ``_SSLSocket.get_unverified_chain``)."""
+    (CPython 3.10+: ``_SSLSocket.get_unverified_chain``), through the C module
+    the engine drives directly (see :func:`_stdlib_context`)."""
     global _CAPABLE
     if _CAPABLE is None:
         try:
             import _ssl
 
-            sock = getattr(_ssl, "_SSLSocket", None)
-            _CAPABLE = hasattr(sock, "get_unverified_chain") and hasattr(_ssl, "ENCODING_DER")
+            context = getattr(_ssl, "_SSLContext", None)
+            _CAPABLE = (
+                hasattr(getattr(_ssl, "_SSLSocket", None), "get_unverified_chain")
+                and hasattr(context, "_wrap_bio")
+                and hasattr(context, "_set_alpn_protocols")
+                and all(hasattr(_ssl, n) for n in _SSL_NAMES)
+            )
         except ImportError:  # pragma: no cover - a Python without ssl
             _CAPABLE = False
     return _CAPABLE
@@ -607,6 +613,19 @@ def stdlib_capable() -> bool:
 _CAPABLE: bool | None = None
 _CONTEXTS: dict[bool, Any] = {}
 _CONTEXT_LOCK = threading.Lock()
+
+# What the engine uses of ``_ssl`` (CPython's C module behind ``ssl``).
+_SSL_NAMES = (
+    "CERT_NONE",
+    "ENCODING_DER",
+    "MemoryBIO",
+    "OP_NO_COMPRESSION",
+    "OP_NO_TICKET",
+    "PROTOCOL_TLS_CLIENT",
+    "PROTO_TLSv1",
+    "SSLError",
+    "SSLWantReadError",
+)
 
 # SSL_OP_LEGACY_SERVER_CONNECT (ssl.h); ``ssl`` names it only from 3.12.
 _OP_LEGACY_SERVER_CONNECT = 0x4
@@ -617,30 +636,39 @@ _CCS, _HANDSHAKE, _APPLICATION_DATA = 20, 22, 23
 
 def _stdlib_context(alpn: bool) -> Any:
     """One client context per process and ALPN choice (contexts are thread-safe
-    and costly to make; every connection gets its own SSLObject)."""
+    and costly to make; every connection gets its own SSL object).
+
+    The context is ``_ssl``'s own, not ``ssl.SSLContext``: the ``ssl`` module
+    adds enums (six made from ``_ssl``'s constants when it is imported, ~5 ms
+    of a ``diagnose`` cold start, -X importtime) and wrappers this engine does
+    not use; what it calls are the C methods those wrappers call (CPython
+    3.10-3.14: ``_wrap_bio``, ``_set_alpn_protocols``), checked by
+    :func:`stdlib_capable`, else the pyOpenSSL engine runs."""
+    ctx: Any
     with _CONTEXT_LOCK:
         ctx = _CONTEXTS.get(alpn)
         if ctx is not None:
             return ctx
-        import ssl
+        import _ssl
         import warnings
 
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx = _ssl._SSLContext(_ssl.PROTOCOL_TLS_CLIENT)
         # Capture only: verification happens offline against every client model.
         ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
+        ctx.verify_mode = _ssl.CERT_NONE
         # No tickets: a resumed session carries no peer chain (and no session
-        # is ever offered back: each SSLObject starts afresh).
-        ctx.options |= ssl.OP_NO_TICKET | ssl.OP_NO_COMPRESSION | _OP_LEGACY_SERVER_CONNECT
+        # is ever offered back: each SSL object starts afresh).
+        ctx.options |= _ssl.OP_NO_TICKET | _ssl.OP_NO_COMPRESSION | _OP_LEGACY_SERVER_CONNECT
         # Reach old servers too (TLS 1.0/1.1, small keys, legacy ciphers): we only
         # look at what they present; OpenSSL 3 hides these behind SECLEVEL=0.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            ctx.minimum_version = ssl.TLSVersion.TLSv1
-        with contextlib.suppress(ssl.SSLError):  # depends on the OpenSSL build
+            ctx.minimum_version = _ssl.PROTO_TLSv1
+        with contextlib.suppress(_ssl.SSLError):  # depends on the OpenSSL build
             ctx.set_ciphers("ALL:@SECLEVEL=0")
         if alpn:
-            ctx.set_alpn_protocols([p.decode("ascii") for p in HTTP_ALPN])
+            # The wire format (RFC 7301 §3.1): each name after its length.
+            ctx._set_alpn_protocols(b"".join(bytes((len(p),)) + p for p in HTTP_ALPN))
         _CONTEXTS[alpn] = ctx
         return ctx
 
@@ -663,7 +691,7 @@ def _stdlib_certs(obj: Any) -> list[bytes]:
     import _ssl
 
     try:
-        chain = obj._sslobj.get_unverified_chain()
+        chain = obj.get_unverified_chain()
     except Exception:  # pragma: no cover
         return []
     return [c.public_bytes(_ssl.ENCODING_DER) for c in chain or ()]
@@ -768,13 +796,12 @@ def _handshake_stdlib(
     start: float,
     notes: list[str],
 ) -> RawFetch:
-    import ssl
+    import _ssl
 
     ctx = _stdlib_context(target.alpn)
-    incoming, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-    # Bytes: ssl would otherwise run an A-label name through the idna codec.
-    sni = target.sni.encode("ascii") if target.sni is not None else None
-    obj = ctx.wrap_bio(incoming, out, server_hostname=sni)
+    incoming, out = _ssl.MemoryBIO(), _ssl.MemoryBIO()
+    # (An A-label name: _ssl passes it through the idna codec, as ssl does.)
+    obj = ctx._wrap_bio(incoming, out, False, target.sni)
     rx = bytearray(wire.buffer)  # every byte the server sent since TLS began
     wire.buffer.clear()
     if rx:
@@ -786,13 +813,13 @@ def _handshake_stdlib(
         try:
             obj.do_handshake()
             break
-        except ssl.SSLWantReadError:
+        except _ssl.SSLWantReadError:
             _send_out(out, wire, sent)
             data, error = _next_bytes(wire, rx, lambda: bool(_stdlib_certs(obj)))
             if error is not None:
                 break
             incoming.write(data)
-        except ssl.SSLError as exc:
+        except _ssl.SSLError as exc:
             reason = _stdlib_reason(exc)
             if "excessive message size" in reason.lower():
                 # Keep quiet (no alert) so the server goes on sending the list.
@@ -838,8 +865,8 @@ def _handshake_stdlib(
     # (before close_notify, itself one more sealed record in TLS 1.3)
     requested = _sent_certificate(bytes(sent), number, cipher_name)
     if error is None:
-        with contextlib.suppress(ssl.SSLError):
-            obj.unwrap()  # close_notify
+        with contextlib.suppress(_ssl.SSLError):
+            obj.shutdown()  # close_notify
         _send_out(out, wire, sent, best_effort=True)
     return _raw(
         wire,

@@ -27,7 +27,6 @@ Pure: bytes in, DER certificates out.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 
@@ -120,7 +119,7 @@ def _scan(data: bytes, max_blocks: int) -> list[Block]:
             der = None
         else:
             try:
-                der = base64.b64decode(cleaned, validate=True)
+                der = binascii.a2b_base64(cleaned, strict_mode=True)
             except (binascii.Error, ValueError):
                 der = None
         out.append(Block(label, der, line, headers, True))
