@@ -415,6 +415,8 @@ def _named(annotation: Any) -> str:
     the class was written (it reads the module's namespace); a record takes
     the name at its word (no class of the package is named so)."""
     if isinstance(annotation, str):
+        if "Var" not in annotation and "KW_ONLY" not in annotation:
+            return ""  # (most annotations: no match to make)
         match = _IDENTIFIER.match(annotation)
         return match.group(2) if match else ""
     if getattr(annotation, "__origin__", None) is ClassVar or annotation is ClassVar:
@@ -474,7 +476,7 @@ def _fields_of(cls: type) -> tuple[_Field, ...]:
         if named in ("InitVar", "KW_ONLY"):
             raise TypeError(f"{cls.__qualname__}: a record takes no InitVar or KW_ONLY field")
         default = getattr(cls, name, MISSING)
-        if isinstance(default, _Field):
+        if type(default) is _Field:
             f = default.named(name, annotation)
         elif _foreign_field(default):
             f = _from_dataclasses(default)
@@ -489,16 +491,18 @@ def _fields_of(cls: type) -> tuple[_Field, ...]:
                 f"mutable default {type(f.default)} for field {name} is not allowed:"
                 " use default_factory"
             )
-        own = cls.__dict__.get(name)
-        if isinstance(own, _Field) or _foreign_field(own):
+        own = cls.__dict__.get(name, MISSING)
+        if own is not MISSING and (type(own) is _Field or _foreign_field(own)):
             if f.default is MISSING:
                 delattr(cls, name)
             else:
                 setattr(cls, name, f.default)
         found[name] = f
     for name, value in cls.__dict__.items():
-        if (type(value) is _Field or _foreign_field(value)) and name not in annotations:
-            raise TypeError(f"{name!r} is a field but has no type annotation")
+        kind = type(value)
+        if (kind is _Field or kind.__name__ == "Field") and name not in annotations:
+            if kind is _Field or _foreign_field(value):
+                raise TypeError(f"{name!r} is a field but has no type annotation")
     fields = tuple(found.values())
     seen_default = False
     for f in fields:
@@ -563,19 +567,31 @@ def _make(cls: type[_T], frozen: bool) -> type[_T]:
     setattr(cls, _ALL, fields)
     for attr in ("__dataclass_fields__", "__dataclass_params__"):
         setattr(cls, attr, _DataclassView(cls, attr))
+    init: list[str] = []
+    compare: list[str] = []
+    hashed: list[str] = []
+    shown: list[str] = []
+    described = False
+    for f in fields:
+        name = f.name
+        if f.init:
+            init.append(name)
+        if f.compare:
+            compare.append(name)
+        if f.compare if f.hash is None else f.hash:
+            hashed.append(name)
+        if f.repr:
+            shown.append(name)
+        described = described or _data_descriptor(cls, name)
     if "__match_args__" not in own:
-        setattr(cls, "__match_args__", tuple(f.name for f in fields if f.init))  # noqa: B010
-    names = frozenset(f.name for f in fields)
-    described = any(_data_descriptor(cls, n) for n in names)
+        setattr(cls, "__match_args__", tuple(init))  # noqa: B010
     if "__init__" not in own:
         setattr(cls, _INIT, _InitSpec(cls, fields, described))
         setattr(cls, "__init__", _init)  # noqa: B010 (mypy: a method is not assigned)
-    compare = tuple(f.name for f in fields if f.compare)
-    hashed = tuple(f.name for f in fields if (f.compare if f.hash is None else f.hash))
-    setattr(cls, _FIELDS, names)
-    setattr(cls, _COMPARE, _tuple_of(compare))
-    setattr(cls, _HASH, _tuple_of(hashed))
-    setattr(cls, _REPR, tuple(f.name for f in fields if f.repr))
+    setattr(cls, _FIELDS, frozenset(f.name for f in fields))
+    setattr(cls, _COMPARE, _tuple_of(tuple(compare)))
+    setattr(cls, _HASH, _tuple_of(tuple(hashed)))
+    setattr(cls, _REPR, tuple(shown))
     shared: tuple[tuple[str, Any], ...] = (("__eq__", _eq), ("__repr__", _repr))
     if frozen:
         shared += (
