@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..clients import client_specs
-from ..engine.aiaconfirm import needs_aia
 from ..engine.judge import judge, pick_leaf
 from ..engine.servechecks import serve_findings
 from ..errors import InputError
@@ -105,7 +104,11 @@ def confirm(
 ) -> tuple[Diagnosis, AiaCompletion | None]:
     """Confirm a missing issuer through AIA when allowed (``aia``) and needed;
     the diagnosis as it stands otherwise."""
-    if aia is None or not needs_aia(diag):
+    if aia is None:
+        return diag, None
+    from ..engine.aiaconfirm import needs_aia
+
+    if not needs_aia(diag):
         return diag, None
     from .aia import confirm_with_aia
 

@@ -25,7 +25,6 @@ from ..model.diagnosis import ClientVerdict, PathLink, PresentedCert
 from ..model.findings import Code, Confidence, Finding, Severity, Side
 from ..model.record import field, record
 from . import policies as P
-from .clienterrors import client_error
 from .hostnames import check_name, dns_match
 from .pathbuild import ANCHOR, PRESENTED, Candidate, Path, PathSearch, build_paths
 from .policies import Policy
@@ -518,6 +517,11 @@ def evaluate(
     missing_link: tuple[PathLink, ...] = ()
     if not best.anchored and best.end == "missing-issuer":
         missing_link = (PathLink("", "missing", "absent"),)
+    if go_text is None:
+        # (Imported here: a trusted chain never needs the error texts.)
+        from .clienterrors import client_error
+
+        go_text = client_error(policy.name, findings[0], best, host, client)
     v = ClientVerdict(
         client=client,
         trusted=False,
@@ -526,9 +530,7 @@ def evaluate(
         confidence=confidence,
         findings=tuple(findings),
         path=path_links + missing_link,
-        client_error=go_text
-        if go_text is not None
-        else client_error(policy.name, findings[0], best, host, client),
+        client_error=go_text,
         alternatives=alternatives,
         settle=settle,
         anchor_source=anchor_source,

@@ -500,9 +500,9 @@ def _fields_of(cls: type) -> tuple[_Field, ...]:
         found[name] = f
     for name, value in cls.__dict__.items():
         kind = type(value)
-        if (kind is _Field or kind.__name__ == "Field") and name not in annotations:
-            if kind is _Field or _foreign_field(value):
-                raise TypeError(f"{name!r} is a field but has no type annotation")
+        field_like = kind is _Field or (kind.__name__ == "Field" and _foreign_field(value))
+        if field_like and name not in annotations:
+            raise TypeError(f"{name!r} is a field but has no type annotation")
     fields = tuple(found.values())
     seen_default = False
     for f in fields:

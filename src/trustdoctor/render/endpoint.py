@@ -17,7 +17,6 @@ from ..model.findings import Code, Side
 from ..model.record import replace
 from . import doc as d
 from .doc import Doc, Span
-from .json import SCHEMA_VERSION, diagnosis_to_dict, presented_to_list
 from .text import render_diagnosis
 from .words import fmt, interception_evidence
 
@@ -245,6 +244,9 @@ def endpoint_to_dict(
     the rest of the document shares ``shared``'s values.  ``plan``: see
     :func:`endpoint_extra`.
     """
+    # (Imported here: the text report does not need the JSON renderer.)
+    from .json import SCHEMA_VERSION, diagnosis_to_dict, presented_to_list
+
     extra = endpoint_extra(e, plan=plan)
     if e.diagnosis is None:
         code = e.error.code if e.error else "handshake-failed"
