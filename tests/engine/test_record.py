@@ -256,6 +256,28 @@ def test_the_packages_records_on_a_real_report(tmp_path: Path) -> None:
             assert changed != obj
 
 
+def test_no_dataclass_is_declared_by_hand() -> None:
+    """Every dataclass of the package is a ``@record`` or a
+    ``@mutable_record`` (start-up cost: see trustdoctor/model/record.py), and
+    no module imports ``dataclasses`` for its classes."""
+    root = Path(trustdoctor.__file__).parent
+    found = []
+    for path in root.rglob("*.py"):
+        if path.name == "record.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                for dec in node.decorator_list:
+                    target = dec.func if isinstance(dec, ast.Call) else dec
+                    if getattr(target, "id", getattr(target, "attr", "")) == "dataclass":
+                        found.append(f"{path.relative_to(root)}:{node.lineno} {node.name}")
+            elif isinstance(node, ast.ImportFrom) and node.module == "dataclasses":
+                names = {a.name for a in node.names}
+                if names & {"dataclass", "field", "replace"}:
+                    found.append(f"{path.relative_to(root)}:{node.lineno} {sorted(names)}")
+    assert found == []
+
+
 def test_no_frozen_dataclass_is_declared_by_hand() -> None:
     """Every frozen dataclass of the package is a ``@record`` (start-up cost:
     see trustdoctor/model/record.py); eq=False/repr=False ones (identity
@@ -290,7 +312,8 @@ def test_every_dataclass_has_a_docstring() -> None:
                 getattr(d.func if isinstance(d, ast.Call) else d, "id", "")
                 for d in node.decorator_list
             }
-            if names & {"record", "dataclass"} and ast.get_docstring(node) is None:
+            kinds = {"record", "mutable_record", "identity_record", "dataclass"}
+            if names & kinds and ast.get_docstring(node) is None:
                 missing.append(f"{path.relative_to(root)}:{node.lineno} {node.name}")
     assert missing == []
 
