@@ -29,10 +29,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable
-from typing import NamedTuple
 
 from . import der
 from .der import DerError
+from .record import record
 
 
 class CertificateError(DerError):
@@ -196,7 +196,10 @@ def _escape(value: str | bytes) -> str:
 Attribute = tuple[str, "str | bytes"]  # (type OID, value as decoded below)
 
 
-class _Name(NamedTuple):
+@record
+class _Name:
+    """A distinguished name: its RFC 4514 text and its attributes."""
+
     text: str  # RFC 4514 (RDNs last to first); "<empty>" for an empty name
     attrs: tuple[Attribute, ...]  # in encoding order
 
@@ -329,7 +332,10 @@ _ED25519 = "1.3.101.112"
 _ED448 = "1.3.101.113"
 
 
-class Algorithm(NamedTuple):
+@record
+class Algorithm:
+    """An AlgorithmIdentifier: its OID and its parameters' encoding."""
+
     oid: str
     params: bytes | None  # the parameters element, whole; None when absent
 
@@ -577,7 +583,10 @@ KEY_USAGE_NAMES = (
 )
 
 
-class GeneralName(NamedTuple):
+@record
+class GeneralName:
+    """One GeneralName (RFC 5280 §4.2.1.6): its tag and its value."""
+
     tag: int  # the context tag number (0 otherName ... 8 registeredID)
     value: str | bytes  # text for rfc822/DNS/URI, "a.b.c.d" / "net/len" for IPs, raw else
 
@@ -639,7 +648,10 @@ def _general_names(d: bytes, s: int, e: int, *, network: bool = False) -> list[G
     return [_general_name(d, t, cs, ce, network=network) for t, cs, ce, _ in _items(d, s, e)]
 
 
-class Extensions(NamedTuple):
+@record
+class Extensions:
+    """The facts of the extensions clients act on (defaults: extension absent)."""
+
     is_ca: bool | None = None
     path_length: int | None = None
     bc_critical: bool = False
@@ -835,7 +847,8 @@ def _extensions(d: bytes, s: int, e: int, handled: frozenset[str]) -> Extensions
 # --- The certificate --------------------------------------------------------
 
 
-class Parsed(NamedTuple):
+@record
+class Parsed:
     """Every fact of one certificate (``model.cert.CertInfo`` is made from it)."""
 
     sha256: str
@@ -854,7 +867,8 @@ class Parsed(NamedTuple):
     extensions: Extensions
 
 
-class Signed(NamedTuple):
+@record
+class Signed:
     """What a signature check needs from the signed certificate."""
 
     tbs: bytes  # the TBSCertificate, whole
