@@ -234,7 +234,6 @@ EDGE_EXTENSIONS: list[tuple[str, list[tuple[str, bytes, bool]]]] = [
         "NC IP mask not a prefix",
         [("2.5.29.30", b"\x30\x0e\xa0\x0c\x30\x0a\x87\x08\x0a\0\0\0\xff\0\xff\0", True)],
     ),
-    ("NC minimum 0", [("2.5.29.30", b"\x30\x0c\xa0\x0a\x30\x08" b"\x82\x03a.b\x80\x01\x00", True)]),
     ("NC minimum 1", [("2.5.29.30", b"\x30\x0c\xa0\x0a\x30\x08\x82\x03a.b\x80\x01\x01", True)]),
     ("NC maximum", [("2.5.29.30", b"\x30\x0c\xa0\x0a\x30\x08\x82\x03a.b\x81\x01\x01", True)]),
     ("NC URI", [("2.5.29.30", b"\x30\x09\xa0\x07\x30\x05\x86\x03a.b", True)]),
@@ -423,3 +422,29 @@ def test_a_latin1_t61string_is_read_as_openssl_reads_it() -> None:
     assert info.subject == "O=\u00e9!!,CN=enc.paths.test"
     assert info.organization == "\u00e9!!"
     assert verify_signature(info, parse_certificate(case.chain[1])) is None
+
+
+def test_a_name_constraint_minimum_of_zero_is_read_as_go_and_openssl_read_it() -> None:
+    """A GeneralSubtree's ``minimum 0`` written out (a DEFAULT value): Go and
+    OpenSSL read the CA (oracle case ``enc/nc-minimum-zero``), cryptography
+    refused it; the reader reads the constraint.  A maximum, or a minimum of
+    1, is read too: the OpenSSL model refuses those names with 49 (oracle
+    cases ``enc/nc-maximum``, ``enc/nc-minimum-one``), Go ignores them."""
+    from trustdoctor.conformance import oracles as O
+    from trustdoctor.conformance.pathsets import encoding_cases
+
+    cases = {c.id: c for c in encoding_cases()}
+    ca_der = cases["enc/nc-minimum-zero"].chain[1]
+    # cryptography loads the certificate and refuses its extensions.
+    assert reference_facts(ca_der)["unhandled_critical"] == ("unparsable-extensions",)
+    ca = parse_certificate(ca_der)
+    assert ca.unhandled_critical == ()
+    assert ca.name_constraints is not None
+    assert ca.name_constraints.permitted_dns == ("paths.test",)
+    assert verify_signature(parse_certificate(cases["enc/nc-minimum-zero"].chain[0]), ca) is None
+    for cid, code in (("enc/nc-minimum-zero", None), ("enc/nc-maximum", 49),
+                      ("enc/nc-minimum-one", 49), ("enc/nc-minimum-zero-violated", 47)):
+        case = cases[cid]
+        assert parse_certificate(case.chain[1]).unhandled_critical == ()
+        assert O.model_outcome(case, "openssl", host=True).code == code, cid
+        assert O.model_outcome(case, "go").ok is (code != 47), cid

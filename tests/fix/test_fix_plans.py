@@ -567,6 +567,50 @@ def test_plan_for_diagnosis_missing_intermediate(tmp_path: Path) -> None:
     assert softwares == ["nginx", "apache", "haproxy", "envoy", "traefik", "caddy"]
 
 
+def test_a_ca_whose_name_constraints_have_a_maximum_is_reissued_for_openssl(
+    tmp_path: Path,
+) -> None:
+    """OpenSSL refuses every name a bounded subtree covers (49; the oracle
+    case ``enc/nc-maximum`` agrees with ``openssl verify``), Go ignores the
+    bound: the cause names the CA, and the plan reissues that CA with the
+    same constraints, which OpenSSL's configuration writes without bounds."""
+    from trustdoctor import api
+    from trustdoctor.conformance.pathsets import encoding_cases
+    from trustdoctor.model.pem import pem_encode
+    from trustdoctor.render.words import headline
+    from trustdoctor.sources.files import load_bytes
+
+    case = next(c for c in encoding_cases() if c.id == "enc/nc-maximum")
+    (tmp_path / "root.pem").write_bytes(pem_encode(case.roots[0]))
+    chain = b"".join(pem_encode(d) for d in case.chain)
+    diag = api.diagnose_chain(
+        [load_bytes(chain, "chain.pem")],
+        trust=[str(tmp_path / "root.pem")],
+        host=case.host,
+        at=case.at,
+        clients=["go", "openssl"],
+    ).diagnosis
+    by = {v.client: v for v in diag.clients}
+    assert by["go"].trusted and not by["openssl"].trusted
+    assert by["openssl"].client_error.startswith("verify error:num=49:")
+    f = by["openssl"].findings[0]
+    assert f.code == Code.NAME_CONSTRAINTS
+    assert (f.params["reason"], f.params["bound"], f.params["subject"]) == (
+        "subtree-bounds", "maximum", "CN=NC Bounds CA"
+    )
+    assert headline(f.code.value, f.params).startswith(
+        "'NC Bounds CA' bounds its name constraints with a maximum"
+    )
+    plan = plan_for_diagnosis(diag, None, "debian")
+    assert plan.cause == Code.NAME_CONSTRAINTS and plan.side.value == "server"
+    reissue = next(s for s in plan.steps if s.action == Action.REISSUE)
+    assert (reissue.params["role"], reissue.params["depth"]) == ("ca", 1)
+    assert reissue.params["profile"] == ["nc-without-bounds"]
+    assert "nameConstraints=critical,permitted;DNS:paths.test" in reissue.params["extensions"]
+    text = render_plan(plan).plain()
+    assert "reissue the CA 'NC Bounds CA' with the same name constraints but no maximum" in text
+
+
 def test_plan_for_diagnosis_untrusted_root_uses_the_store(tmp_path: Path) -> None:
     from helpers.fix import make_root
     from trustdoctor import api

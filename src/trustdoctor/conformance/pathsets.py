@@ -289,6 +289,28 @@ def _latin1_t61(leaf: Issued, issuer: Issued, marker: bytes) -> bytes:
     return _signed_again(leaf, issuer, tbs.replace(marker, marker[:2] + b"\xe9!!"))
 
 
+def _subtree_bounds(ca: Issued, issuer: Issued, base_dns: str, bounds: bytes) -> bytes:
+    """``ca`` signed again by ``issuer`` with its nameConstraints replaced by
+    one permitted dNSName subtree ``base_dns`` carrying ``bounds`` (encoded
+    minimum [0] / maximum [1]): what DER leaves out or what OpenSSL does not
+    support, and Go ignores."""
+    from ..lab.pki import _der_len, _der_seq, _elements
+
+    def tagged(tag: int, body: bytes) -> bytes:
+        return bytes([tag]) + _der_len(len(body)) + body
+
+    parts = _elements(_content(ca.cert.tbs_certificate_bytes))
+    exts = []
+    for ext in _elements(_content(_content(parts[-1]))):
+        items = _elements(_content(ext))
+        if items[0] == b"\x06\x03\x55\x1d\x1e":  # nameConstraints
+            subtree = _der_seq(tagged(0x82, base_dns.encode()) + bounds)
+            items[-1] = tagged(0x04, _der_seq(tagged(0xA0, subtree)))
+        exts.append(_der_seq(b"".join(items)))
+    parts[-1] = tagged(0xA3, _der_seq(b"".join(exts)))
+    return _signed_again(ca, issuer, _der_seq(b"".join(parts)))
+
+
 def _ia5(tag: int, text: str) -> bytes:
     from ..lab.pki import _der_len
 
@@ -353,4 +375,17 @@ def encoding_cases() -> list[OracleCase]:
                       h.intermediate, b"\x14\x03\xc3\xa9!")  # fmt: skip
     chain = (t61, h.intermediate.der)
     out.append(OracleCase("enc/t61string-latin1", chain, (h.root.der,), host, NOW))
+    # GeneralSubtree bounds: a minimum of 0 written out (all read it), a
+    # maximum and a minimum of 1 (OpenSSL: 49 for the names of their type;
+    # Go ignores them), and one where the name is outside (47 either way).
+    nc = make_cert("NC Bounds CA", issuer=h.root, permitted_dns=["paths.test"])
+    nc_leaf = make_cert(host, issuer=nc, ca=False, dns=(host,))
+    for cid, base, bounds in (
+        ("nc-minimum-zero", "paths.test", b"\x80\x01\x00"),
+        ("nc-maximum", "paths.test", b"\x81\x01\x05"),
+        ("nc-minimum-one", "paths.test", b"\x80\x01\x01"),
+        ("nc-minimum-zero-violated", "other.test", b"\x80\x01\x00"),
+    ):
+        ca = _subtree_bounds(nc, h.root, base, bounds)
+        out.append(OracleCase(f"enc/{cid}", (nc_leaf.der, ca), (h.root.der,), host, NOW))
     return out

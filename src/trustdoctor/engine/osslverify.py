@@ -91,6 +91,7 @@ TEXTS: Mapping[int, str] = {
     34: "unhandled critical extension",
     47: "permitted subtree violation",
     48: "excluded subtree violation",
+    49: "name constraints minimum and maximum not supported",
     51: "unsupported name constraint type",
     53: "unsupported or invalid name syntax",
     62: "hostname mismatch",
@@ -161,8 +162,9 @@ class _Facts:
     aki_issuer: tuple[tuple[tuple[str, str], ...], ...] | None = None
     alg_mismatch: bool = False
     sans: tuple[tuple[int, bytes], ...] | None = None
-    nc_permitted: tuple[tuple[int, bytes], ...] = ()
-    nc_excluded: tuple[tuple[int, bytes], ...] = ()
+    # (base tag, base value, the bound OpenSSL does not support or None: _bound)
+    nc_permitted: tuple[tuple[int, bytes, str | None], ...] = ()
+    nc_excluded: tuple[tuple[int, bytes, str | None], ...] = ()
     has_nc: bool = False
     critical_unsupported: bool = False
     explicit_curve: bool = False
@@ -301,10 +303,30 @@ def _ext(oid: str, value: bytes, upd: dict[str, object]) -> None:
         for part in der.children(der.one(value, der.SEQUENCE).value):
             subtrees = []
             for s in der.children(part.value):
-                base = der.children(s.value)[0]
-                subtrees.append((base.tag, base.value if base.tag != 0xA4 else base.raw))
+                base, *bounds = der.children(s.value)
+                value = base.value if base.tag != 0xA4 else base.raw
+                subtrees.append((base.tag, value, _bound(bounds)))
             key = "nc_permitted" if part.tag == 0xA0 else "nc_excluded"
             upd[key] = tuple(subtrees)
+
+
+def _bound(bounds: list[der.Tlv]) -> str | None:
+    """nc_minmax_valid (v3_ncons.c): OpenSSL supports neither a maximum nor a
+    minimum other than 0 (written out or not); a subtree with either fails
+    every name of its type with 49 (Go ignores both).  Which one, or None."""
+    for b in bounds:
+        if b.tag == 0x81:
+            return "maximum"
+        if b.tag == 0x80 and der.integer(b.value) != 0:
+            return "minimum"
+    return None
+
+
+def subtree_bounds(cert: CertInfo) -> str | None:
+    """``"maximum"`` or ``"minimum"`` when one of ``cert``'s name-constraint
+    subtrees has a bound OpenSSL does not support (see :func:`_bound`)."""
+    f = _facts(cert)
+    return next((b for *_, b in (*f.nc_permitted, *f.nc_excluded) if b is not None), None)
 
 
 def _general_name_ok(e: der.Tlv) -> bool:
@@ -567,11 +589,13 @@ def _nc_dn(subject_raw: bytes, base_raw: bytes) -> bool:
 
 
 def _nc_match(tag: int, value: bytes, nc: _Facts) -> int:
-    """nc_match: 0 OK, else 47 / 48 / 51 / 53."""
+    """nc_match: 0 OK, else 47 / 48 / 49 / 51 / 53."""
     match = 0
-    for btag, base in nc.nc_permitted:
+    for btag, base, bound in nc.nc_permitted:
         if btag != tag:
             continue
+        if bound is not None:
+            return 49
         if match == 2:
             continue
         match = 1
@@ -582,9 +606,11 @@ def _nc_match(tag: int, value: bytes, nc: _Facts) -> int:
             return r
     if match == 1:
         return 47
-    for btag, base in nc.nc_excluded:
+    for btag, base, bound in nc.nc_excluded:
         if btag != tag:
             continue
+        if bound is not None:
+            return 49
         r = _nc_single(tag, value, base)
         if r is True:
             return 48

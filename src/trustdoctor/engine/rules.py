@@ -647,6 +647,7 @@ _OSSL_CODES: Mapping[int, tuple[str, ...]] = {
     34: (Code.UNHANDLED_CRITICAL_EXTENSION,),
     47: (Code.NAME_CONSTRAINTS,),
     48: (Code.NAME_CONSTRAINTS,),
+    49: (Code.NAME_CONSTRAINTS,),
     51: (Code.NAME_CONSTRAINTS,),
     53: (Code.NAME_CONSTRAINTS,),
     62: (Code.HOSTNAME_MISMATCH,),
@@ -676,7 +677,7 @@ def _openssl_reconcile(
     the text the one this client prints (clienterrors.openssl_style_text).
     """
     from .clienterrors import host_checked_by_openssl, openssl_style, openssl_style_text
-    from .osslverify import _check_host, _facts, verify
+    from .osslverify import _check_host, _facts, subtree_bounds, verify
 
     style = openssl_style(client)
     untrusted = [c for c in presented if c.sha256 != leaf.sha256]
@@ -710,8 +711,19 @@ def _openssl_reconcile(
             params["rule"] = "openssl-verify"
         elif code in (Code.WEAK_KEY,):
             params.update(key_type=cause.cert.key_type, bits=cause.cert.key_bits)
+        cert = cause.cert
+        if cause.code == 49:
+            # The names are fine; a CA above them bounds a subtree (minimum,
+            # maximum) and OpenSSL supports none: that CA is the one to change.
+            above = list(enumerate(out.chain))[depth_i + 1 :]
+            ca = next(((d, c) for d, c in reversed(above) if subtree_bounds(c)), None)
+            if ca is not None:
+                depth_i, cert = ca
+                params.update(
+                    reason="subtree-bounds", subject=cert.subject, bound=subtree_bounds(cert)
+                )
         stage = P.CHAIN if code == NO_ANCHOR else _stage(policy, Code(code), depth_i)
-        chosen = Problem(code, stage, depth_i, cause.cert, params)
+        chosen = Problem(code, stage, depth_i, cert, params)
     rest = [p for p in ranked if p is not chosen]
     return [chosen, *rest], text
 

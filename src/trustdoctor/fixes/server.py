@@ -24,7 +24,7 @@ from .model import Action, FixContext, Note, Purpose, Step
 from .tables import SERVER_ORDER, SERVERS
 
 if TYPE_CHECKING:
-    from ..model.cert import CertInfo
+    from ..model.cert import CertInfo, NameConstraints
     from ..model.diagnosis import Diagnosis
 
 Steps = list[Step]
@@ -392,6 +392,8 @@ def reissue_steps(
     host = str(params.get("host") or ctx.host or (diag.host if diag else None) or "") or None
     now = ctx.now or (diag.at if diag else None)
     profile = list(PROFILE.get(code, ("renew",)))
+    if code == Code.NAME_CONSTRAINTS and params.get("reason") == "subtree-bounds":
+        profile = ["nc-without-bounds"]  # the CA at `depth` is the one to reissue
     signer: object = None
     if code == Code.NOT_A_CA:
         # The certificate at `depth` signed another one but is no CA: the one
@@ -434,6 +436,7 @@ def reissue_steps(
         "hash",
         "bits",
         "minimum",
+        "bound",
         "algorithm",
         "path_length",
         "message",
@@ -512,7 +515,33 @@ def _extensions(
     ]
     if code == Code.WRONG_USAGE:
         ext.append("extendedKeyUsage=serverAuth,clientAuth")
+    nc = cert.name_constraints if cert is not None else None
+    if code == Code.NAME_CONSTRAINTS and nc is not None:
+        # The same subtrees, in OpenSSL's configuration syntax (which writes
+        # neither a minimum nor a maximum).
+        ext.append("nameConstraints=critical," + ",".join(_subtrees_config(nc)))
     return ext
+
+
+def _subtrees_config(nc: NameConstraints) -> list[str]:
+    """``permitted;DNS:…``/``excluded;IP:addr/mask``… items of an OpenSSL
+    ``nameConstraints`` line (x509v3_config(5)); directoryName subtrees are
+    not named (the CA's owner writes them as a [section])."""
+    def ip(cidr: str) -> str:
+        try:
+            return "IP:" + ipaddress.ip_network(cidr, strict=False).with_netmask
+        except ValueError:
+            return "IP:" + cidr
+
+    out = []
+    for kind, dns, ips, emails in (
+        ("permitted", nc.permitted_dns, nc.permitted_ip, nc.permitted_email),
+        ("excluded", nc.excluded_dns, nc.excluded_ip, nc.excluded_email),
+    ):
+        out += [f"{kind};DNS:{d}" for d in dns]
+        out += [f"{kind};{ip(c)}" for c in ips]
+        out += [f"{kind};email:{e}" for e in emails]
+    return out
 
 
 # -- network ---------------------------------------------------------------------------------------

@@ -14,12 +14,12 @@ trustdoctor calls a certificate (definite, minimal DER; X.509 v1 or v3), and
 reads the values the way cryptography presented them (RFC 4514 text with its
 escaping and attribute names; a malformed extension among those cryptography
 parses makes the set ``unparsable``), so that reports do not change with the
-reader.  Two deliberate differences, where Go's and OpenSSL's parsers read
+reader.  Deliberate differences, where Go's and OpenSSL's parsers read
 what cryptography refused, and trustdoctor must see what they see
 (``conformance/pathsets.py`` ``encoding_cases``, checked against both): a
 DEFAULT value encoded explicitly (an extension's ``critical FALSE``,
-basicConstraints' ``cA FALSE``, version v1), and a T61String that is not
-UTF-8 (read as Latin-1).
+basicConstraints' ``cA FALSE``, version v1, a name-constraint subtree's
+``minimum 0``), and a T61String that is not UTF-8 (read as Latin-1).
 ``tests/engine/test_certder.py`` compares both readers on every certificate
 of the x509-limbo corpus, certifi, and generated edge cases.
 """
@@ -764,12 +764,18 @@ def _subtrees(d: bytes, s: int, e: int) -> tuple[GeneralName, ...]:
         if base.tag == 2 and "*" in str(base.value):
             raise CertificateError("a dNSName constraint with '*'")
         out.append(base)
-        for i, (t, ms, me, _) in enumerate(inner[1:]):
-            if t == 0x80 and i == 0:
-                if _integer(d, ms, me) == 0:
-                    raise CertificateError("minimum 0 encoded (a DEFAULT value)")
-            elif t != 0x81:
+        # minimum [0] DEFAULT 0, maximum [1] OPTIONAL: read, not used (Go
+        # ignores both; OpenSSL's own reading, osslverify, refuses a subtree
+        # with a maximum or a minimum other than 0).  A minimum of 0 written
+        # out is read, as Go and OpenSSL read it (oracle case
+        # enc/nc-minimum-zero); cryptography refused the certificate.
+        last = 0x7F
+        for t, ms, me, _ in inner[1:]:
+            if t not in (0x80, 0x81) or t <= last:
                 raise CertificateError("bad GeneralSubtree")
+            if t == 0x80:
+                _integer(d, ms, me)
+            last = t
     if not out:
         raise CertificateError("empty subtrees")
     return tuple(out)

@@ -280,7 +280,9 @@ def why(step: Step) -> str:
 
     params = dict(step.params)
     if step.action == Action.REISSUE:
-        return fmt(REISSUE_WHY.get(str(params.get("cause")), "reissue {subject!q}"), params)
+        cause = str(params.get("cause"))
+        why = REISSUE_WHY.get(f"{cause}/{params.get('reason')}") or REISSUE_WHY.get(cause)
+        return fmt(why or "reissue {subject!q}", params)
     if step.action == Action.COPY_ANCHOR and "convert" in params:
         params["convert"] = _CONVERT.get(str(params["convert"]), params["convert"])
     template = WHY.get(step.reason)

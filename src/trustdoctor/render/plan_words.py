@@ -136,6 +136,8 @@ REISSUE_WHY: Mapping[str, str] = {
     "not-a-ca": "{issuer!q} is not a CA but signed the certificate below it: issue that one again from a real CA",
     "wrong-usage": "reissue {subject!q} with serverAuth in extendedKeyUsage ({which})",
     "name-constraints": "issue {subject!q} under a CA whose name constraints allow {name!q}",
+    # (cause/reason: chosen before the cause alone)
+    "name-constraints/subtree-bounds": "reissue the CA {subject!q} with the same name constraints but no {bound} (OpenSSL refuses bounded subtrees)",
     "insecure-algorithm": "reissue {subject!q} with a SHA-256 signature (it has {algorithm})",
     "weak-key": "reissue {subject!q} with RSA ≥ 2048 bits or ECDSA P-256",
     "path-too-long": "reissue {subject!q} with a path length that allows the intermediates below it",

@@ -9,9 +9,12 @@ from typing import Any
 
 from ..model.findings import Code
 
+# A tuple holds alternatives: the first whose placeholders are all set is used.
+Template = str | tuple[str, ...]
+
 # One-line verdict per primary cause.  "{x}" placeholders come from the
 # primary finding's params (see docs/causes.md for each code's params).
-HEADLINE: Mapping[str, str] = {
+HEADLINE: Mapping[str, Template] = {
     Code.OK: "trusted",
     Code.MISSING_INTERMEDIATE: "the server omits the intermediate {issuer!q} — fix the server, not the clients",
     Code.UNTRUSTED_ROOT: "the chain ends at {issuer!q}, which this client does not trust — install that root on the client",
@@ -22,7 +25,11 @@ HEADLINE: Mapping[str, str] = {
     Code.NOT_YET_VALID: "{subject!q} is not valid before {not_before} — check the clock, or reissue",
     Code.HOSTNAME_MISMATCH: "the certificate is not valid for {host!q} (valid for: {names}) — reissue with the right name or connect by a listed name",
     Code.WRONG_USAGE: "{subject!q} is not allowed for TLS server authentication ({which}) — reissue with serverAuth",
-    Code.NAME_CONSTRAINTS: "{subject!q} may not issue for {name!q} (constraint {constraint!q}) — reissue under a CA allowed for that name",
+    Code.NAME_CONSTRAINTS: (
+        # (reason subtree-bounds: OpenSSL's 49; {bound} is "minimum" or "maximum")
+        "{subject!q} bounds its name constraints with a {bound}, which OpenSSL does not support: it refuses the names they cover — reissue that CA without it",
+        "{subject!q} may not issue for {name!q} (constraint {constraint!q}) — reissue under a CA allowed for that name",
+    ),
     Code.BAD_SIGNATURE: "a certificate's signature does not verify with its issuer's key — the chain mixes certificates of different CAs",
     Code.INSECURE_ALGORITHM: "{subject!q} is signed with {hash} — reissue with SHA-256",
     Code.WEAK_KEY: "{subject!q} has a {bits}-bit {key_type} key, below this client's minimum — reissue with a stronger key",
@@ -105,7 +112,6 @@ NEXT: Mapping[str, str] = {
 # One table, keyed by finding code then reason code, so the stores view, the
 # diagnosis text and the fix notes say the same thing.  A tuple holds
 # alternatives: the first whose placeholders are all set is used.
-Template = str | tuple[str, ...]
 
 REASONS: Mapping[str, Mapping[str, Template]] = {
     # trustdoctor's own safety limits (stores/rootfs.py); {error}: the OS's text
@@ -305,12 +311,12 @@ def _short(value: object) -> str:
 
 
 def headline(code: str, params: Mapping[str, object]) -> str:
-    return fmt(HEADLINE.get(code, code), explained(code, params))
+    return fmt(pick(HEADLINE.get(code, code), params), explained(code, params))
 
 
 def finding_text(code: str, params: Mapping[str, object]) -> str:
     template = FINDING.get(code) or HEADLINE.get(code) or code
-    return fmt(template, explained(code, params))
+    return fmt(pick(template, params), explained(code, params))
 
 
 def fetched_lines(params: Mapping[str, object]) -> list[str]:
