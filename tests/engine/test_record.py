@@ -27,16 +27,16 @@ BOTH: list[Decorator] = [record, dataclass(frozen=True)]
 IDS = ["record", "dataclass"]
 
 
-def _point(dec: Decorator) -> type[Any]:
+def _point(dec: Decorator, make_field: Callable[..., Any] = field) -> type[Any]:
     @dec
     class Point:
         """A record with every field option the package uses."""
 
         x: int
         label: str = "p"
-        notes: list[int] = field(default_factory=list, compare=False, repr=False)
-        raw: bytes = field(default=b"", hash=False)
-        secret: str = field(default="", repr=False)
+        notes: list[int] = make_field(default_factory=list, compare=False, repr=False)
+        raw: bytes = make_field(default=b"", hash=False)
+        secret: str = make_field(default="", repr=False)
 
     return Point
 
@@ -427,26 +427,12 @@ def test_no_function_is_compiled_per_record() -> None:
 # -- fields read without the dataclasses module -----------------------------------------
 
 
-def _point_with(dec: Decorator, make_field: Callable[..., Any]) -> type[Any]:
-    @dec
-    class Point:
-        """The same record as _point's, written with the given ``field``."""
-
-        x: int
-        label: str = "p"
-        notes: list[int] = make_field(default_factory=list, compare=False, repr=False)
-        raw: bytes = make_field(default=b"", hash=False)
-        secret: str = make_field(default="", repr=False)
-
-    return Point
-
-
 def test_the_packages_field_makes_the_same_record_as_dataclasses_field() -> None:
     from trustdoctor.model.record import field as own_field
 
     want = _behaviour(_point(dataclass(frozen=True)))
-    assert _behaviour(_point_with(record, own_field)) == want
-    made = _point_with(record, own_field)
+    assert _behaviour(_point(record, own_field)) == want
+    made = _point(record, own_field)
     assert _init_outcomes(made) == _init_outcomes(_point(dataclass(frozen=True)))
     # The class keeps the plain defaults, as dataclasses leaves them.
     assert made.raw == b"" and "notes" not in made.__dict__

@@ -256,28 +256,44 @@ def _content(element: bytes) -> bytes:
     return element[2 if element[1] < 0x80 else 2 + (element[1] & 0x7F) :]
 
 
+def _tagged(tag: int, body: bytes) -> bytes:
+    from ..lab.pki import _der_len
+
+    return bytes([tag]) + _der_len(len(body)) + body
+
+
+def _extensions_rewritten(
+    cert: Issued, issuer: Issued, rewrite: Callable[[list[bytes]], list[bytes]]
+) -> bytes:
+    """``cert`` signed again by ``issuer`` with each extension's elements
+    (extnID, [critical], extnValue) passed through ``rewrite``."""
+    from ..lab.pki import _der_seq, _elements
+
+    parts = _elements(_content(cert.cert.tbs_certificate_bytes))
+    exts = [
+        _der_seq(b"".join(rewrite(_elements(_content(ext)))))
+        for ext in _elements(_content(_content(parts[-1])))
+    ]
+    parts[-1] = _tagged(0xA3, _der_seq(b"".join(exts)))
+    return _signed_again(cert, issuer, _der_seq(b"".join(parts)))
+
+
 def _explicit_defaults(leaf: Issued, issuer: Issued) -> bytes:
     """``leaf`` signed again by ``issuer`` with each extension's critical flag
     written out when FALSE and basicConstraints' cA FALSE written out: DEFAULT
     values DER leaves out, which Go and OpenSSL read and rust-asn1 refuses."""
-    from ..lab.pki import _der_len, _der_seq, _elements
+    from ..lab.pki import _der_seq
 
-    def tagged(tag: int, body: bytes) -> bytes:
-        return bytes([tag]) + _der_len(len(body)) + body
-
-    parts = _elements(_content(leaf.cert.tbs_certificate_bytes))
-    exts = []
-    for ext in _elements(_content(_content(parts[-1]))):
-        items = _elements(_content(ext))
+    def rewrite(items: list[bytes]) -> list[bytes]:
         if len(items) == 2:  # no critical flag: FALSE, written out
             items = [items[0], b"\x01\x01\x00", items[1]]
         if items[0] == b"\x06\x03\x55\x1d\x13":  # basicConstraints
             value = _content(items[-1])
             if value == b"\x30\x00":  # cA FALSE left out: written out
-                items[-1] = tagged(0x04, _der_seq(b"\x01\x01\x00"))
-        exts.append(_der_seq(b"".join(items)))
-    parts[-1] = tagged(0xA3, _der_seq(b"".join(exts)))
-    return _signed_again(leaf, issuer, _der_seq(b"".join(parts)))
+                items[-1] = _tagged(0x04, _der_seq(b"\x01\x01\x00"))
+        return items
+
+    return _extensions_rewritten(leaf, issuer, rewrite)
 
 
 def _latin1_t61(leaf: Issued, issuer: Issued, marker: bytes) -> bytes:
@@ -294,28 +310,19 @@ def _subtree_bounds(ca: Issued, issuer: Issued, base_dns: str, bounds: bytes) ->
     one permitted dNSName subtree ``base_dns`` carrying ``bounds`` (encoded
     minimum [0] / maximum [1]): what DER leaves out or what OpenSSL does not
     support, and Go ignores."""
-    from ..lab.pki import _der_len, _der_seq, _elements
+    from ..lab.pki import _der_seq
 
-    def tagged(tag: int, body: bytes) -> bytes:
-        return bytes([tag]) + _der_len(len(body)) + body
-
-    parts = _elements(_content(ca.cert.tbs_certificate_bytes))
-    exts = []
-    for ext in _elements(_content(_content(parts[-1]))):
-        items = _elements(_content(ext))
+    def rewrite(items: list[bytes]) -> list[bytes]:
         if items[0] == b"\x06\x03\x55\x1d\x1e":  # nameConstraints
-            subtree = _der_seq(tagged(0x82, base_dns.encode()) + bounds)
-            items[-1] = tagged(0x04, _der_seq(tagged(0xA0, subtree)))
-        exts.append(_der_seq(b"".join(items)))
-    parts[-1] = tagged(0xA3, _der_seq(b"".join(exts)))
-    return _signed_again(ca, issuer, _der_seq(b"".join(parts)))
+            subtree = _der_seq(_tagged(0x82, base_dns.encode()) + bounds)
+            items[-1] = _tagged(0x04, _der_seq(_tagged(0xA0, subtree)))
+        return items
+
+    return _extensions_rewritten(ca, issuer, rewrite)
 
 
 def _ia5(tag: int, text: str) -> bytes:
-    from ..lab.pki import _der_len
-
-    raw = text.encode()
-    return bytes([tag]) + _der_len(len(raw)) + raw
+    return _tagged(tag, text.encode())
 
 
 def encoding_cases() -> list[OracleCase]:

@@ -321,6 +321,7 @@ class _Field:
 
     def __init__(
         self,
+        *,
         default: Any = MISSING,
         default_factory: Any = MISSING,
         init: bool = True,
@@ -330,6 +331,7 @@ class _Field:
         metadata: Any = None,
         kw_only: Any = MISSING,
     ) -> None:
+        """:func:`dataclasses.field` for records (mypy sees that one)."""
         if default is not MISSING and default_factory is not MISSING:
             raise ValueError("cannot specify both default and default_factory")
         self.default = default
@@ -345,33 +347,11 @@ class _Field:
 
     def named(self, name: str, annotation: Any) -> _Field:
         """A copy for the field ``name`` of one class (a spec may be shared)."""
-        made = _Field(
-            self.default,
-            self.default_factory,
-            self.init,
-            self.repr,
-            self.hash,
-            self.compare,
-            self.metadata,
-            self.kw_only,
-        )
+        made = _Field.__new__(_Field)
+        for attr in _Field.__slots__:
+            setattr(made, attr, getattr(self, attr))
         made.name, made.type = name, annotation
         return made
-
-
-def _field(
-    *,
-    default: Any = MISSING,
-    default_factory: Any = MISSING,
-    init: bool = True,
-    repr: bool = True,
-    hash: bool | None = None,
-    compare: bool = True,
-    metadata: Any = None,
-    kw_only: Any = MISSING,
-) -> Any:
-    """:func:`dataclasses.field` for records (mypy sees that one)."""
-    return _Field(default, default_factory, init, repr, hash, compare, metadata, kw_only)
 
 
 def _replace(obj: Any, /, **changes: Any) -> Any:
@@ -397,7 +377,7 @@ def _replace(obj: Any, /, **changes: Any) -> Any:
 
 
 if not TYPE_CHECKING:
-    field = _field
+    field = _Field
     replace = _replace
 
 # The record's fields, in order (a tuple of _Field): a class attribute.
@@ -433,22 +413,22 @@ def _foreign_field(value: Any) -> bool:
     return kind.__name__ == "Field" and kind.__module__ == "dataclasses"
 
 
+def _options(f: Any, missing: Any, into: Any) -> dict[str, Any]:
+    """The options of field ``f`` (ours or a dataclasses.Field) as keywords of
+    the other kind's ``field()``: its "no default" ``missing`` becomes ``into``."""
+    out = {k: getattr(f, k) for k in ("init", "repr", "hash", "compare")}
+    for k in ("default", "default_factory"):
+        value = getattr(f, k)
+        out[k] = into if value is missing else value
+    out["metadata"] = f.metadata or None
+    return out
+
+
 def _from_dataclasses(f: Any) -> _Field:
     import dataclasses  # (already imported: f is one of its Fields)
 
-    def ours(value: Any) -> Any:
-        return MISSING if value is dataclasses.MISSING else value
-
-    made = _Field(
-        ours(f.default),
-        ours(f.default_factory),
-        f.init,
-        f.repr,
-        f.hash,
-        f.compare,
-        f.metadata or None,
-        ours(f.kw_only),
-    )
+    kw_only = MISSING if f.kw_only is dataclasses.MISSING else f.kw_only
+    made = _Field(**_options(f, dataclasses.MISSING, MISSING), kw_only=kw_only)
     made.name, made.type = f.name, f.type
     return made
 
@@ -482,7 +462,7 @@ def _fields_of(cls: type) -> tuple[_Field, ...]:
             f = _from_dataclasses(default)
             f.name, f.type = name, annotation
         else:
-            f = _Field(default)
+            f = _Field(default=default)
             f.name, f.type = name, annotation
         if f.kw_only is True:
             raise TypeError(f"{cls.__qualname__}: a record takes no InitVar or KW_ONLY field")
@@ -533,21 +513,10 @@ class _DataclassView:
         cls = self.owner
         fields: tuple[_Field, ...] = cls.__dict__[_ALL]
 
-        def spec(f: _Field) -> Any:
-            def dc(value: Any) -> Any:
-                return dataclasses.MISSING if value is MISSING else value
-
-            return dataclasses.field(
-                default=dc(f.default),
-                default_factory=dc(f.default_factory),
-                init=f.init,
-                repr=f.repr,
-                hash=f.hash,
-                compare=f.compare,
-                metadata=f.metadata,
-            )
-
-        namespace: dict[str, Any] = {f.name: spec(f) for f in fields}
+        namespace: dict[str, Any] = {
+            f.name: dataclasses.field(**_options(f, MISSING, dataclasses.MISSING))
+            for f in fields
+        }
         namespace["__annotations__"] = {f.name: f.type for f in fields}
         namespace["__module__"] = cls.__module__
         namespace["__doc__"] = cls.__doc__ or cls.__qualname__
