@@ -448,3 +448,29 @@ def test_a_name_constraint_minimum_of_zero_is_read_as_go_and_openssl_read_it() -
         assert parse_certificate(case.chain[1]).unhandled_critical == ()
         assert O.model_outcome(case, "openssl", host=True).code == code, cid
         assert O.model_outcome(case, "go").ok is (code != 47), cid
+
+
+def test_a_v2_certificate_is_read_as_go_and_openssl_read_it() -> None:
+    """Version field 1 (X.509 v2): cryptography refused it; Go and OpenSSL
+    read it (oracle cases ``enc/v2-*``).  Its extensions are read as OpenSSL
+    reads them; the Go model does not look at them, as Go does not."""
+    from trustdoctor.conformance import oracles as O
+    from trustdoctor.conformance.pathsets import encoding_cases
+
+    cases = {c.id: c for c in encoding_cases()}
+    bare = cases["enc/v2-root"].roots[0]
+    with pytest.raises(x509.InvalidVersion):
+        reference_facts(bare)
+    root = parse_certificate(bare)
+    assert (root.version, root.is_ca, root.ski) == (2, None, None)
+    assert verify_signature(root, root) is None
+    inter = parse_certificate(cases["enc/v2-inter-with-extensions"].chain[1])
+    assert (inter.version, inter.is_ca) == (2, True)
+    expected = {  # case: (Go trusts, OpenSSL's verify code)
+        "enc/v2-root": (True, 79),
+        "enc/v2-root-with-extensions": (True, None),
+        "enc/v2-inter-with-extensions": (False, None),
+    }
+    for cid, (go_ok, code) in expected.items():
+        assert O.model_outcome(cases[cid], "go").ok is go_ok, cid
+        assert O.model_outcome(cases[cid], "openssl", host=True).code == code, cid

@@ -321,6 +321,17 @@ def _subtree_bounds(ca: Issued, issuer: Issued, base_dns: str, bounds: bytes) ->
     return _extensions_rewritten(ca, issuer, rewrite)
 
 
+def _as_v2(cert: Issued, signer: Issued, *, extensions: bool) -> bytes:
+    """``cert`` as an X.509 v2 certificate (version field 1), with or without
+    its extensions, signed again by ``signer``: Go reads a v2 certificate but
+    not its extensions, OpenSSL reads both, cryptography refuses it."""
+    from ..lab.pki import _der_seq, _elements
+
+    parts = _elements(_content(cert.cert.tbs_certificate_bytes))
+    body = [_tagged(0xA0, b"\x02\x01\x01"), *parts[1:7], *(parts[7:] if extensions else [])]
+    return _signed_again(cert, signer, _der_seq(b"".join(body)))
+
+
 def _ia5(tag: int, text: str) -> bytes:
     return _tagged(tag, text.encode())
 
@@ -395,4 +406,17 @@ def encoding_cases() -> list[OracleCase]:
     ):
         ca = _subtree_bounds(nc, h.root, base, bounds)
         out.append(OracleCase(f"enc/{cid}", (nc_leaf.der, ca), (h.root.der,), host, NOW))
+    # X.509 v2: a root without extensions (Go trusts it as it trusts a v1 root;
+    # OpenSSL: not a CA, 79), one with its extensions (both read it: Go does
+    # not look at them, OpenSSL does), an intermediate with its extensions (Go
+    # ignores its basicConstraints: not authorized to sign; OpenSSL: fine).
+    pair = (h.leaf.der, h.intermediate.der)
+    for cid, root in (
+        ("v2-root", _as_v2(h.root, h.root, extensions=False)),
+        ("v2-root-with-extensions", _as_v2(h.root, h.root, extensions=True)),
+    ):
+        out.append(OracleCase(f"enc/{cid}", pair, (root,), host, NOW))
+    inter = _as_v2(h.intermediate, h.root, extensions=True)
+    chain = (h.leaf.der, inter)
+    out.append(OracleCase("enc/v2-inter-with-extensions", chain, (h.root.der,), host, NOW))
     return out

@@ -309,7 +309,9 @@ def _parse(info: CertInfo, b: Mapping[str, object]) -> GoCert:
     )
     exts: list[der.Tlv] = []
     for f in fields[i + 6 :]:
-        if f.tag == 0xA3:
+        # x509/parser.go reads extensions of a v3 certificate only: a v1 or
+        # v2 one's are not looked at (oracle case enc/v2-inter-with-extensions).
+        if f.tag == 0xA3 and version == 3:
             exts = der.children(der.one(f.value, der.SEQUENCE).value)
     seen: set[str] = set()
     parsed: list[tuple[str, bool, bytes]] = []

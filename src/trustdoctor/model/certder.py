@@ -10,7 +10,7 @@ dozen DER elements; signatures are still checked by cryptography (OpenSSL),
 on the key loaded from the SubjectPublicKeyInfo (``model.cert``).
 
 The reader is as strict as cryptography's loader was where that decided what
-trustdoctor calls a certificate (definite, minimal DER; X.509 v1 or v3), and
+trustdoctor calls a certificate (definite, minimal DER), and
 reads the values the way cryptography presented them (RFC 4514 text with its
 escaping and attribute names; a malformed extension among those cryptography
 parses makes the set ``unparsable``), so that reports do not change with the
@@ -19,7 +19,8 @@ what cryptography refused, and trustdoctor must see what they see
 (``conformance/pathsets.py`` ``encoding_cases``, checked against both): a
 DEFAULT value encoded explicitly (an extension's ``critical FALSE``,
 basicConstraints' ``cA FALSE``, version v1, a name-constraint subtree's
-``minimum 0``), and a T61String that is not UTF-8 (read as Latin-1).
+``minimum 0``), a T61String that is not UTF-8 (read as Latin-1), and an
+X.509 v2 certificate.
 ``tests/engine/test_certder.py`` compares both readers on every certificate
 of the x509-limbo corpus, certifi, and generated edge cases.
 """
@@ -935,11 +936,12 @@ def parse(der: bytes, handled: frozenset[str]) -> Parsed:
     if fields[0][0] == 0xA0:
         vs, ve = _one(der, fields[0][1], fields[0][2], 0x02)
         v = _integer(der, vs, ve)
-        if v not in (0, 2):
-            # v2 (1) certificates carry unique identifiers and no extensions;
-            # the model knows v1 and v3, as cryptography did.
+        if v not in (0, 1, 2):
             raise CertificateError(f"unsupported X.509 version field {v}")
-        version, i = (1 if v == 0 else 3), 1
+        # v2 (1) is read as Go and OpenSSL read it (oracle cases enc/v2-*;
+        # cryptography refused it): unique identifiers, and extensions too,
+        # which OpenSSL uses and Go ignores below v3 (engine/gox509.py).
+        version, i = v + 1, 1
     if len(fields) < i + 6:
         raise CertificateError("not a certificate")
     tags = [f[0] for f in fields[i : i + 6]]
