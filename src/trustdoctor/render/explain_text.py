@@ -31,6 +31,8 @@ CLASS_TITLE: Mapping[str, str] = {
     "hostname-mismatch": "the certificate is not valid for the name the client asked for",
     "legacy-common-name": "the certificate names the host only in its Common Name",
     "name-constraints": "a CA's name constraints forbid this name",
+    "name-constraint-bounds": "a CA's name constraints bound a subtree (a minimum or "
+    "maximum), which OpenSSL does not support",
     "wrong-usage": "a certificate is not allowed for TLS server authentication",
     "path-too-long": "the chain is longer than a CA allows",
     "unhandled-critical-extension": "a certificate carries a critical extension the client does "
@@ -94,6 +96,8 @@ REASON: Mapping[str, str] = {
     "unsupported-key": "the chain uses a key or signature algorithm this client does not implement",
     "key-too-small": "a key in the chain is below the client's minimum size",
     "ca-constrained": "an issuing CA's name constraints exclude, or do not permit, this name",
+    "subtree-bounds": "a CA gives a name-constraint subtree a minimum or maximum: OpenSSL "
+    "refuses every name of that type below it (Go ignores the bounds)",
     "too-many-constraints": "Go gave up on very many name constraints (its 'unknown error')",
     "no-server-auth": "a certificate's extendedKeyUsage does not include serverAuth",
     "policy-constraints": "certificate policy constraints leave no valid chain",
