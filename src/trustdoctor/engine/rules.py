@@ -716,12 +716,11 @@ def _openssl_reconcile(
             # The names are fine; a CA above them bounds a subtree (minimum,
             # maximum) and OpenSSL supports none: that CA is the one to change.
             above = list(enumerate(out.chain))[depth_i + 1 :]
-            ca = next(((d, c) for d, c in reversed(above) if subtree_bounds(c)), None)
+            found = ((d, c, b) for d, c in reversed(above) if (b := subtree_bounds(c)))
+            ca = next(found, None)
             if ca is not None:
-                depth_i, cert = ca
-                params.update(
-                    reason="subtree-bounds", subject=cert.subject, bound=subtree_bounds(cert)
-                )
+                depth_i, cert, bound = ca
+                params.update(reason="subtree-bounds", subject=cert.subject, bound=bound)
         stage = P.CHAIN if code == NO_ANCHOR else _stage(policy, Code(code), depth_i)
         chosen = Problem(code, stage, depth_i, cert, params)
     rest = [p for p in ranked if p is not chosen]

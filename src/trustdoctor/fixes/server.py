@@ -516,10 +516,11 @@ def _extensions(
     if code == Code.WRONG_USAGE:
         ext.append("extendedKeyUsage=serverAuth,clientAuth")
     nc = cert.name_constraints if cert is not None else None
-    if code == Code.NAME_CONSTRAINTS and nc is not None:
+    subtrees = _subtrees_config(nc) if code == Code.NAME_CONSTRAINTS and nc else []
+    if subtrees:
         # The same subtrees, in OpenSSL's configuration syntax (which writes
         # neither a minimum nor a maximum).
-        ext.append("nameConstraints=critical," + ",".join(_subtrees_config(nc)))
+        ext.append("nameConstraints=critical," + ",".join(subtrees))
     return ext
 
 

@@ -428,9 +428,7 @@ def _from_dataclasses(f: Any) -> _Field:
     import dataclasses  # (already imported: f is one of its Fields)
 
     kw_only = MISSING if f.kw_only is dataclasses.MISSING else f.kw_only
-    made = _Field(**_options(f, dataclasses.MISSING, MISSING), kw_only=kw_only)
-    made.name, made.type = f.name, f.type
-    return made
+    return _Field(**_options(f, dataclasses.MISSING, MISSING), kw_only=kw_only)
 
 
 def _fields_of(cls: type) -> tuple[_Field, ...]:
@@ -446,7 +444,10 @@ def _fields_of(cls: type) -> tuple[_Field, ...]:
         elif "__dataclass_fields__" in base.__dict__:  # a dataclass base
             import dataclasses
 
-            found.update((f.name, _from_dataclasses(f)) for f in dataclasses.fields(base))
+            for dc_field in dataclasses.fields(base):
+                made = _from_dataclasses(dc_field)
+                made.name, made.type = dc_field.name, dc_field.type
+                found[made.name] = made
     # (Not inspect.get_annotations: importing inspect is what this avoids.)
     annotations: dict[str, Any] = cls.__dict__.get("__annotations__", {})  # noqa: RUF063
     for name, annotation in annotations.items():
@@ -457,12 +458,9 @@ def _fields_of(cls: type) -> tuple[_Field, ...]:
             raise TypeError(f"{cls.__qualname__}: a record takes no InitVar or KW_ONLY field")
         default = getattr(cls, name, MISSING)
         if type(default) is _Field:
-            f = default.named(name, annotation)
-        elif _foreign_field(default):
-            f = _from_dataclasses(default)
-            f.name, f.type = name, annotation
+            f = default.named(name, annotation)  # (a spec may be shared)
         else:
-            f = _Field(default=default)
+            f = _from_dataclasses(default) if _foreign_field(default) else _Field(default=default)
             f.name, f.type = name, annotation
         if f.kw_only is True:
             raise TypeError(f"{cls.__qualname__}: a record takes no InitVar or KW_ONLY field")
@@ -479,8 +477,7 @@ def _fields_of(cls: type) -> tuple[_Field, ...]:
                 setattr(cls, name, f.default)
         found[name] = f
     for name, value in cls.__dict__.items():
-        kind = type(value)
-        field_like = kind is _Field or (kind.__name__ == "Field" and _foreign_field(value))
+        field_like = type(value) is _Field or _foreign_field(value)
         if field_like and name not in annotations:
             raise TypeError(f"{name!r} is a field but has no type annotation")
     fields = tuple(found.values())
@@ -512,7 +509,6 @@ class _DataclassView:
 
         cls = self.owner
         fields: tuple[_Field, ...] = cls.__dict__[_ALL]
-
         namespace: dict[str, Any] = {
             f.name: dataclasses.field(**_options(f, MISSING, dataclasses.MISSING))
             for f in fields

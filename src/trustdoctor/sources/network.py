@@ -641,8 +641,8 @@ def _stdlib_context(alpn: bool) -> Any:
     The context is ``_ssl``'s own, not ``ssl.SSLContext``: the ``ssl`` module
     adds enums (six made from ``_ssl``'s constants when it is imported, ~5 ms
     of a ``diagnose`` cold start, -X importtime) and wrappers this engine does
-    not use; what it calls are the C methods those wrappers call (CPython
-    3.10-3.14: ``_wrap_bio``, ``_set_alpn_protocols``), checked by
+    not use; what it calls are the C methods those wrappers call
+    (``_wrap_bio``, ``_set_alpn_protocols``), checked by
     :func:`stdlib_capable`, else the pyOpenSSL engine runs."""
     ctx: Any
     with _CONTEXT_LOCK:
