@@ -525,6 +525,67 @@ def test_replace_as_dataclasses_replace() -> None:
     assert replace(Theirs(1), n=3) == Theirs(3)
 
 
+def test_replace_copies_what_init_would_store() -> None:
+    """``replace`` copies a plain record's fields without calling ``__init__``;
+    what only ``__init__`` knows (``__post_init__``, an own ``__init__``, an
+    unknown keyword) still goes through it, as dataclasses.replace does."""
+    from trustdoctor.model.record import replace
+
+    @record
+    class Plain:
+        """Fields only; a memo kept in the instance's dict."""
+
+        a: int
+        b: tuple[int, ...] = ()
+
+    p = Plain(1, (2,))
+    object.__setattr__(p, "_memo", "cached")
+    for _ in range(40):  # past the compiled __init__ as well
+        q = replace(p, a=5)
+    assert (q.a, q.b, type(q)) == (5, (2,), Plain) and "_memo" not in vars(q)
+    assert list(vars(q)) == ["a", "b"] and replace(p) == p and replace(p) is not p
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        q.a = 1  # type: ignore[misc]
+
+    @dataclass(frozen=True)
+    class Theirs:
+        """The same, by dataclasses."""
+
+        a: int
+        b: tuple[int, ...] = ()
+
+    with pytest.raises(TypeError) as ours:
+        replace(p, c=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError) as theirs:
+        dataclasses.replace(Theirs(1), c=1)  # type: ignore[call-arg]
+    assert str(ours.value).split(".")[-1] == str(theirs.value).split(".")[-1]
+
+    seen: list[int] = []
+
+    @record
+    class Checked:
+        """A __post_init__ runs on the copy too."""
+
+        n: int
+
+        def __post_init__(self) -> None:
+            seen.append(self.n)
+
+    replace(Checked(1), n=2)
+    assert seen == [1, 2]
+
+    @record
+    class Own:
+        """An own __init__ is called by replace."""
+
+        n: int
+
+        def __init__(self, n: int) -> None:
+            object.__setattr__(self, "n", n * 10)
+
+    assert replace(Own(1), n=2).n == 20
+
+
 def test_a_mutable_record_is_a_dataclass() -> None:
     from trustdoctor.model.record import field as own_field
     from trustdoctor.model.record import mutable_record

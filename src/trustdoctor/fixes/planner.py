@@ -493,12 +493,12 @@ def plan_parts(
     # What a client changes never depends on the endpoint it was seen at.
     cbase = replace(base, endpoint=None)
 
+    also: dict[int, list[str]] = {}  # the other clients of a server plan
+
     def server_plan(code: Code, who: str, params: dict[str, object]) -> None:
         nonlocal made
         if code in seen_server:
-            i = seen_server[code]
-            if server:
-                plans[i] = replace(plans[i], clients=(*plans[i].clients, who))
+            also.setdefault(seen_server[code], []).append(who)
             return
         seen_server[code] = len(seen_server)
         made += 1
@@ -534,6 +534,9 @@ def plan_parts(
         if client:
             client_plans.append(_client_plan(diag, v, code, params, primary, stores, cbase))
             client_at.append(made)
+    if server:
+        for i, who in also.items():
+            plans[i] = replace(plans[i], clients=(*plans[i].clients, *who))
     return PlanParts(
         tuple(plans),
         tuple(replace(p, context=base) for p in client_plans),

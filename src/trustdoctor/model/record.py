@@ -205,6 +205,7 @@ def _compiled_init(spec: _InitSpec) -> Callable[..., None]:
     exec(src, glob)
     fn: Callable[..., None] = glob["__init__"]
     fn.__qualname__ = f"{spec.qualname}.__init__"
+    fn._record_spec = spec  # type: ignore[attr-defined]  # (_copied_fields knows it)
     return fn
 
 
@@ -358,7 +359,17 @@ def _replace(obj: Any, /, **changes: Any) -> Any:
     """:func:`dataclasses.replace` (mypy sees that one): a copy of ``obj`` with
     ``changes``, made through its ``__init__``; any other dataclass goes to
     dataclasses itself."""
-    fields: tuple[_Field, ...] | None = getattr(type(obj), _ALL, None)
+    cls = type(obj)
+    names = cls.__dict__.get(_COPY, MISSING)
+    if names is MISSING:
+        names = _copied_fields(cls)
+    if names is not None and (not changes or cls._record_init.set.issuperset(changes)):
+        # What __init__ would store, without the call: the fields in order.
+        d = obj.__dict__
+        made = object.__new__(cls)
+        made.__dict__.update({n: changes[n] if n in changes else d[n] for n in names})
+        return made
+    fields: tuple[_Field, ...] | None = getattr(cls, _ALL, None)
     if fields is None:
         import dataclasses
 
@@ -375,6 +386,30 @@ def _replace(obj: Any, /, **changes: Any) -> Any:
             changes[name] = getattr(obj, name)
     return obj.__class__(**changes)
 
+
+def _copied_fields(cls: type) -> tuple[str, ...] | None:
+    """The fields a copy of a ``cls`` instance takes straight from its dict,
+    when its ``__init__`` only stores its arguments (the shared or compiled
+    one, every field an init field, no ``__post_init__``, no descriptor, no
+    ``__new__``); else ``None`` (through ``__init__``).  Once per class."""
+    spec: _InitSpec | None = getattr(cls, _INIT, None)
+    init = cls.__dict__.get("__init__")
+    names: tuple[str, ...] | None = None
+    if (
+        spec is not None
+        and spec.made is cls
+        and (init is _init or getattr(init, "_record_spec", None) is spec)
+        and getattr(cls, "__new__") is object.__new__  # noqa: B009 (mypy: a method)
+        and not (spec.post or spec.described or spec.after)
+        and len(spec.names) == len(cls.__dict__[_ALL])
+    ):
+        names = spec.names
+    type.__setattr__(cls, _COPY, names)
+    return names
+
+
+# The fields :func:`_replace` copies for a class (or None): a class attribute.
+_COPY = "_record_copy"
 
 if not TYPE_CHECKING:
     field = _Field
