@@ -29,11 +29,11 @@ the key can be checked against the leaf without ever being exposed.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
 
 from ..errors import InputError
+from ..model import digest
 from ..model.anchors import AnchorSet
 from ..model.cert import CertInfo, key_facts
 from ..model.diagnosis import PresentedCert
@@ -597,7 +597,7 @@ def load_private_keys(data: bytes, name: str, *, password: bytes | None = None) 
         der = pub.public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        fps.append(hashlib.sha256(der).hexdigest())
+        fps.append(digest.sha256(der).hexdigest())
         kinds.append(_key_kind(pub))
     return PrivateKeys(name, tuple(fps), tuple(kinds))
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import ipaddress
 from typing import TYPE_CHECKING, Any
 
-from . import certder
+from . import certder, digest
 from .record import field, record
 
 if TYPE_CHECKING:
@@ -226,7 +225,7 @@ def _loaded_key_facts(der: bytes, fallback: str) -> tuple[str, int, str | None, 
         spki = key.public_bytes(ser.Encoding.DER, ser.PublicFormat.SubjectPublicKeyInfo)
     except Exception:
         return "unknown", 0, None, fallback
-    return (*key_facts(key), hashlib.sha256(spki).hexdigest())
+    return (*key_facts(key), digest.sha256(spki).hexdigest())
 
 
 def key_facts(key: object) -> tuple[str, int, str | None]:
@@ -373,14 +372,14 @@ def _check(key: Any, signed: certder.Signed) -> bool:
         h = certder.SIGNATURE_ALGORITHMS.get(oid, ("", None))[1] or ""
         mgf_hash, salt = h, 0
     algo = getattr(hashes, h.upper(), None)
-    if algo is None or h not in hashlib.algorithms_available:
+    if algo is None or not digest.available(h):
         return False
-    digest = hashlib.new(h, signed.tbs).digest()
+    tbs_digest = digest.new(h, signed.tbs).digest()
     prehashed = utils.Prehashed(algo())
     if oid.startswith("1.2.840.10045.4."):
-        key.verify(signed.signature, digest, _ecdsa(prehashed))
+        key.verify(signed.signature, tbs_digest, _ecdsa(prehashed))
     elif oid.startswith(("1.2.840.10040.4.", "2.16.840.1.101.3.4.3.")):
-        key.verify(signed.signature, digest, prehashed)  # DSA
+        key.verify(signed.signature, tbs_digest, prehashed)  # DSA
     else:
         from cryptography.hazmat.primitives.asymmetric import padding
 
@@ -389,7 +388,7 @@ def _check(key: Any, signed: certder.Signed) -> bool:
             if oid == certder.RSA_PSS
             else padding.PKCS1v15()
         )
-        key.verify(signed.signature, digest, pad, prehashed)
+        key.verify(signed.signature, tbs_digest, pad, prehashed)
     return True
 
 

@@ -28,10 +28,9 @@ of the x509-limbo corpus, certifi, and generated edge cases.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable
 
-from . import der
+from . import der, digest
 from .der import DerError
 from .record import record
 
@@ -987,7 +986,7 @@ def parse(der: bytes, handled: frozenset[str]) -> Parsed:
     )
     spki_raw = der[spki_f[3] : spki_f[2]]
     return Parsed(
-        sha256=hashlib.sha256(der).hexdigest(),
+        sha256=digest.sha256(der).hexdigest(),
         subject=subject,
         issuer=issuer,
         subject_der=subject_der,
@@ -999,7 +998,7 @@ def parse(der: bytes, handled: frozenset[str]) -> Parsed:
         signature_algorithm=sig_name,
         signature_hash=sig_hash,
         key=key,
-        spki_sha256=hashlib.sha256(spki_raw if key is not None else der).hexdigest(),
+        spki_sha256=digest.sha256(spki_raw if key is not None else der).hexdigest(),
         extensions=exts,
     )
 

@@ -17,8 +17,7 @@ Per client, :func:`classify` splits them into
 
 from __future__ import annotations
 
-import hashlib
-
+from ..model import digest
 from ..model.anchors import Anchor, AnchorSet
 from ..model.cert import Provenance
 from ..model.families import AnchorDir
@@ -135,7 +134,7 @@ def scan(ctx: StoreContext) -> AnchorScan:
             data = ctx.fs.read_bytes(facts.bundle)
             bundle_exists = True
             bundle_fps = frozenset(
-                hashlib.sha256(b.der).hexdigest() for b in pemfile.go_certs(data)
+                digest.sha256(b.der).hexdigest() for b in pemfile.go_certs(data)
             )
         except OSError:
             pass

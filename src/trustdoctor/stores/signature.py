@@ -23,11 +23,11 @@ temporary file and a rename changes the inode, an in-place write the mtime
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Sequence
 
 from ..clients import env_variables
+from ..model import digest
 from ..model.stores import ClientStore, StoreContext
 
 MAX_ENTRIES = 4000  # directory entries looked at per signature (a hash dir has ~300)
@@ -95,7 +95,7 @@ def watched_paths(ctx: StoreContext, stores: Sequence[ClientStore]) -> tuple[lis
 
 def signature(ctx: StoreContext, stores: Iterable[ClientStore]) -> str:
     """A short hex digest that changes when anything ``stores`` were read from changes."""
-    h = hashlib.sha256()
+    h = digest.sha256()
     files, dirs = watched_paths(ctx, list(stores))
     budget = [MAX_ENTRIES]
     for p in files:

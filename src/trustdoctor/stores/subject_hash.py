@@ -20,7 +20,7 @@ Pure.
 
 from __future__ import annotations
 
-import hashlib
+from ..model import digest
 
 # Universal tags of the string types OpenSSL canonicalises (ASN1_MASK_CANON).
 _UTF8, _PRINTABLE, _T61, _IA5, _UNIVERSAL, _VISIBLE, _BMP = 0x0C, 0x13, 0x14, 0x16, 0x1C, 0x1A, 0x1E
@@ -138,7 +138,7 @@ def subject_hash(name_der: bytes) -> str | None:
     except NameError_:
         out = None
     else:
-        md = hashlib.sha1(canon).digest()
+        md = digest.sha1(canon).digest()
         out = f"{md[0] | (md[1] << 8) | (md[2] << 16) | (md[3] << 24):08x}"
     if len(_MEMO) < 100_000:
         _MEMO[name_der] = out
