@@ -30,7 +30,7 @@ def test_the_builtin_modules_are_used_where_cpython_has_them() -> None:
 
 
 def test_without_a_builtin_module_hashlib_makes_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(digest, "_BUILTIN", {"sha256": "_no_such_module_td"})
+    monkeypatch.setattr(digest, "_BUILTIN", {"sha256": ("_no_such_module_td",)})
     monkeypatch.setattr(digest, "_FOUND", {})
     assert digest.sha256(b"abc").hexdigest() == hashlib.sha256(b"abc").hexdigest()
     assert digest.available("sha256")

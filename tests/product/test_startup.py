@@ -203,12 +203,13 @@ def test_diagnose_of_a_trusted_endpoint_imports_no_pyopenssl_nor_planners(tmp_pa
     # ``inspect`` is the entry's stand-in, and ast/dis/tokenize would show a
     # real one); hashlib: it loads OpenSSL's libcrypto through _hashlib, the
     # digests come from CPython's own modules (model/digest.py); cryptography
-    # at all: the chain's ECDSA signatures are confirmed by model/fastverify.py.
+    # at all: the chain's ECDSA signatures are confirmed by model/fastverify.py;
+    # typing: only type checkers need it (model/record.py, TYPE_CHECKING).
     heavy_here = ("OpenSSL", "rich", "certifi", "asyncio", "trustdoctor.fixes.planner",
                   "trustdoctor.api.aia", "trustdoctor.sources.aia", "shutil", "json",
                   "ast", "dis", "tokenize", "cryptography.x509", "email",
                   "cryptography.hazmat.backends", "pathlib", "urllib",
-                  "dataclasses", "hashlib", "_hashlib", "cryptography")  # fmt: skip
+                  "dataclasses", "hashlib", "_hashlib", "cryptography", "typing")  # fmt: skip
     assert heavy(mods, heavy_here) == []
 
 

@@ -28,7 +28,10 @@ Names are imported on first use, so ``import trustdoctor.api`` stays cheap.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "BundleResult",

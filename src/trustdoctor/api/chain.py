@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
 
 from ..clients import client_specs
 from ..engine.judge import judge, pick_leaf
@@ -34,7 +33,10 @@ from .context import (
 )
 from .reference import LazyReference
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..fixes.model import FixContext, Plan
     from ..render.doc import Doc
     from ..sources.aia import AiaCompletion, AiaOptions

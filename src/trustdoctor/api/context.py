@@ -16,7 +16,6 @@ import contextlib
 import datetime as dt
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from ..clients import CLIENTS, client_specs, verifiers
 from ..engine.judge import Refiner
@@ -26,6 +25,7 @@ from ..model.anchors import Anchor, AnchorSet, make_anchor_set
 from ..model.findings import Code, Finding, Severity, Side
 from ..model.record import field, record, replace
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
     # (the store models load only where stores are read: not with --trust)
     from ..fixes.model import FixContext

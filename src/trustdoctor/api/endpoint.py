@@ -15,7 +15,6 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
 
 from ..clients import client_specs
 from ..errors import ConnectError, UsageError
@@ -42,7 +41,10 @@ from .context import (
 )
 from .reference import mozilla_reference
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..fixes.model import FixContext, Plan
     from ..fixes.planner import PlanParts
     from ..model.stores import StoreContext

@@ -9,8 +9,8 @@ with ``--cache DIR`` (still without ``--fetch``) it uses only that cache.
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
     from ..sources.aia import AiaOptions
 

@@ -14,10 +14,13 @@ import importlib
 import importlib.util
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from .. import __version__
 from ..errors import TrustDoctorError
+
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 EXIT_TRUSTED = 0
 EXIT_NOT_TRUSTED = 1

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Protocol, TextIO
 
 from ..render.doc import Doc
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
+if TYPE_CHECKING:
+    from typing import Any, Protocol, TextIO
 
-class Report(Protocol):
-    """What every API result offers a front end: its JSON document and its text."""
+    class Report(Protocol):
+        """What every API result offers a front end: its JSON document and its text."""
 
-    def to_dict(self) -> dict[str, Any]: ...
+        def to_dict(self) -> dict[str, Any]: ...
 
-    def to_text(self) -> Doc: ...
+        def to_text(self) -> Doc: ...
 
 
 def use_color(stream: TextIO) -> bool:

@@ -38,7 +38,10 @@ import importlib
 import importlib.util
 import sys
 import types
-from typing import Any
+
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Generation-0 threshold once a long command runs: a pass every 20,000
 # allocations rather than 3.11's 700 (fewer, larger passes; the same work).

@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import re
-from typing import TYPE_CHECKING
 
 from ..errors import InputError, UsageError
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
     from ..api.context import TrustOptions
     from ..sources.registry import PullOptions

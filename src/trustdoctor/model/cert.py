@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import ipaddress
-from typing import TYPE_CHECKING, Any
 
 from . import certder, digest, fastverify
 from .record import field, record
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from cryptography import x509
 
 # Extension OIDs every modelled client understands.  A *critical* extension

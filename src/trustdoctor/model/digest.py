@@ -15,36 +15,36 @@ builtin ones are as fast.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from typing import Any, Protocol
+
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+
+    class Hash(Protocol):
+        """What a digest object offers (``hashlib``'s interface)."""
+
+        def update(self, data: bytes, /) -> None: ...
+
+        def digest(self) -> bytes: ...
+
+        def hexdigest(self) -> str: ...
 
 
-class Hash(Protocol):
-    """What a digest object offers (``hashlib``'s interface)."""
-
-    def update(self, data: bytes, /) -> None: ...
-
-    def digest(self) -> bytes: ...
-
-    def hexdigest(self) -> str: ...
-
-
-# Digest name -> the builtin module holding its constructor (CPython 3.12
-# merged _sha256 and _sha512 into _sha2: a failed import costs a search of
-# sys.path, so only this version's name is tried).
-_SHA2 = sys.version_info >= (3, 12)
-_BUILTIN: dict[str, str] = {
-    "sha224": "_sha2" if _SHA2 else "_sha256",
-    "sha256": "_sha2" if _SHA2 else "_sha256",
-    "sha384": "_sha2" if _SHA2 else "_sha512",
-    "sha512": "_sha2" if _SHA2 else "_sha512",
-    "sha1": "_sha1",
-    "md5": "_md5",
-    "sha3_224": "_sha3",
-    "sha3_256": "_sha3",
-    "sha3_384": "_sha3",
-    "sha3_512": "_sha3",
+# Digest name -> the builtin modules that may hold its constructor, in the
+# order tried (3.11's first: a failed import costs a search of sys.path;
+# CPython 3.12 merged _sha256 and _sha512 into _sha2).
+_BUILTIN: dict[str, tuple[str, ...]] = {
+    "sha224": ("_sha256", "_sha2"),
+    "sha256": ("_sha256", "_sha2"),
+    "sha384": ("_sha512", "_sha2"),
+    "sha512": ("_sha512", "_sha2"),
+    "sha1": ("_sha1",),
+    "md5": ("_md5",),
+    "sha3_224": ("_sha3",),
+    "sha3_256": ("_sha3",),
+    "sha3_384": ("_sha3",),
+    "sha3_512": ("_sha3",),
 }
 
 _FOUND: dict[str, Callable[..., Any] | None] = {}
@@ -55,12 +55,13 @@ def _constructor(name: str) -> Callable[..., Any] | None:
     if name in _FOUND:
         return _FOUND[name]
     made: Callable[..., Any] | None = None
-    module = _BUILTIN.get(name)
-    if module is not None:
+    for module in _BUILTIN.get(name, ()):
         try:
             made = getattr(__import__(module), name, None)
         except ImportError:
-            made = None
+            continue
+        if made is not None:
+            break
     _FOUND[name] = made
     return made
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import binascii
 import re
 from collections.abc import Iterator
-from typing import Protocol
 
 from .record import record
 
@@ -85,12 +84,16 @@ CERT_BEGIN = b"-----BEGIN CERTIFICATE-----"
 CERT_END = b"-----END CERTIFICATE-----"
 
 
-class Searchable(Protocol):
-    """``bytes`` or an ``mmap``: what :func:`cert_blocks` searches."""
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
+if TYPE_CHECKING:
+    from typing import Protocol
 
-    def find(self, sub: bytes, start: int = ..., end: int = ...) -> int: ...
-    def rfind(self, sub: bytes, start: int = ..., end: int = ...) -> int: ...
-    def __getitem__(self, key: slice) -> bytes: ...
+    class Searchable(Protocol):
+        """``bytes`` or an ``mmap``: what :func:`cert_blocks` searches."""
+
+        def find(self, sub: bytes, start: int = ..., end: int = ...) -> int: ...
+        def rfind(self, sub: bytes, start: int = ..., end: int = ...) -> int: ...
+        def __getitem__(self, key: slice) -> bytes: ...
 
 
 def cert_blocks(

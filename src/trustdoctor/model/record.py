@@ -49,15 +49,28 @@ import re
 import reprlib
 from collections.abc import Callable
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, dataclass_transform
 
+# ``typing`` is not imported at run time (~5 ms of every command's start-up,
+# -X importtime; docs/performance.md): type checkers take the name
+# TYPE_CHECKING as true wherever it is defined (mypy: by its name), and
+# annotations are strings (``from __future__ import annotations``), so what
+# is only for them is imported under it.  Modules of the package that need
+# no typing name at run time do the same.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     # For mypy, these are dataclasses' own (its plugin checks the fields a
     # replace() names); at run time, the equivalents below.
     from dataclasses import field as field
     from dataclasses import replace as replace
+    from typing import Any, TypeVar, dataclass_transform
 
-_T = TypeVar("_T")
+    _T = TypeVar("_T")
+else:
+
+    def dataclass_transform(**_: object) -> Callable[[object], object]:
+        """typing.dataclass_transform at run time: a marker for type checkers only."""
+        return lambda f: f
+
 
 # The per-class readers are class attributes under these names.
 _FIELDS = "_record_fields"
@@ -434,7 +447,9 @@ def _named(annotation: Any) -> str:
             return ""  # (most annotations: no match to make)
         match = _IDENTIFIER.match(annotation)
         return match.group(2) if match else ""
-    if getattr(annotation, "__origin__", None) is ClassVar or annotation is ClassVar:
+    # typing.ClassVar or ClassVar[...], recognised without importing typing.
+    origin = getattr(annotation, "__origin__", annotation)
+    if type(origin).__module__ == "typing" and repr(origin) == "typing.ClassVar":
         return "ClassVar"
     kind = annotation if isinstance(annotation, type) else type(annotation)
     if kind.__module__ == "dataclasses":
@@ -545,8 +560,7 @@ class _DataclassView:
         cls = self.owner
         fields: tuple[_Field, ...] = cls.__dict__[_ALL]
         namespace: dict[str, Any] = {
-            f.name: dataclasses.field(**_options(f, MISSING, dataclasses.MISSING))
-            for f in fields
+            f.name: dataclasses.field(**_options(f, MISSING, dataclasses.MISSING)) for f in fields
         }
         namespace["__annotations__"] = {f.name: f.type for f in fields}
         namespace["__module__"] = cls.__module__

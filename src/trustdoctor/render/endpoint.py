@@ -10,7 +10,6 @@ is one line.  JSON: the chain schema plus ``target``, ``tls`` and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
 
 from ..model.causes import CODE_SIDE
 from ..model.findings import Code, Side
@@ -20,7 +19,10 @@ from .doc import Doc, Span
 from .text import render_diagnosis
 from .words import fmt, interception_evidence
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..api.endpoint import AddressResult, EndpointReport
     from ..model.diagnosis import Diagnosis
     from ..model.findings import Finding

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..model.cert import CertInfo
 from ..model.diagnosis import ClientVerdict, Diagnosis
 from ..model.findings import Code, Severity
@@ -11,6 +9,7 @@ from . import doc as d
 from .doc import Doc, Span
 from .words import CONFIDENCE_NOTE, NEXT, SETTLE, fetched_lines, finding_text, fmt, headline, safe
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
     from ..fixes.model import Plan
 

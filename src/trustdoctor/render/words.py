@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from ..model.findings import Code
+
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # A tuple holds alternatives: the first whose placeholders are all set is used.
 Template = str | tuple[str, ...]

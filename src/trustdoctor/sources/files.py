@@ -18,7 +18,6 @@ import re
 import stat
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import InputError, PrivateKeyInput
 from ..model.cert import CertInfo, Provenance, from_certificate, parse_certificate
@@ -26,7 +25,10 @@ from ..model.diagnosis import PresentedCert
 from ..model.pem import PRIVATE_KEY_LABELS, iter_pem_blocks, pem_encode
 from ..model.record import record
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
+    from typing import BinaryIO
+
     from cryptography import x509
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024  # a bundle of every public root is ~250 KB

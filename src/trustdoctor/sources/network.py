@@ -38,7 +38,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from .. import __version__
 from ..errors import ConnectError, UsageError
@@ -47,6 +46,10 @@ from ..model.diagnosis import PresentedCert
 from ..model.record import record
 from ..model.target import Target, format_hostport, is_ip_literal, parse_hostport
 from .wire import Wire, dial, resolve
+
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # More certificates than this are not a chain but an attack or an accident;
 # keep the first MAX_CHAIN and say so (real chains have 2-5; Go's and

@@ -17,10 +17,13 @@ import contextlib
 import select
 import socket
 import time
-from typing import Any
 
 from ..errors import ConnectError
 from ..model.target import format_hostport, is_ip_literal
+
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # A line in a plaintext dialogue (SMTP, IMAP, FTP...) longer than this is not
 # a real server: RFC 5321 §4.5.3.1.5 caps SMTP reply lines at 512 octets and
