@@ -3,8 +3,9 @@ finding codes become sentences; params fill the templates."""
 
 from __future__ import annotations
 
-import string
-from collections.abc import Mapping, Sequence
+# What ``string.Formatter`` parses with (string.py imports it unconditionally).
+import _string  # type: ignore[import-not-found]  # (no stub)
+from collections.abc import Iterator, Mapping, Sequence
 
 from ..model.findings import Code
 
@@ -255,10 +256,40 @@ DISK_MARKERS: Mapping[str, str] = {
 }
 
 
-class _Formatter(string.Formatter):
+class _Formatter:
     """``{x}`` fills a parameter, ``{x!q}`` quotes it (a DN shown by its CN);
     lists are joined with commas (``{x:and}``: "a, b and c"); a missing
-    parameter shows as ``?``."""
+    parameter shows as ``?``.
+
+    ``string.Formatter``'s algorithm on the parser it uses (``_string``, the
+    C half of ``str.format``): importing ``string`` (its ``Template``
+    metaclass compiles a pattern) was ~1 ms of every command's start-up.
+    ``tests/engine/test_words_format.py`` compares the two on every template."""
+
+    def parse(self, template: str) -> Iterator[tuple[str, str | None, str | None, str | None]]:
+        return _string.formatter_parser(template)  # type: ignore[no-any-return]
+
+    def vformat(self, template: str, kwargs: Mapping[str, Any], depth: int = 2) -> str:
+        if depth < 0:
+            raise ValueError("Max string recursion exceeded")
+        out: list[str] = []
+        auto = 0
+        for literal, name, spec, conversion in _string.formatter_parser(template):
+            if literal:
+                out.append(literal)
+            if name is None:
+                continue
+            first, rest = _string.formatter_field_name_split(name)
+            if first == "":
+                first, auto = auto, auto + 1
+            value = self.get_value(first, (), kwargs)
+            for is_attr, key in rest:
+                value = getattr(value, key) if is_attr else value[key]
+            value = self.convert_field(value, conversion)
+            if spec and "{" in spec:
+                spec = self.vformat(spec, kwargs, depth - 1)
+            out.append(self.format_field(value, spec or ""))
+        return "".join(out)
 
     def get_value(self, key: int | str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
         value = kwargs.get(str(key), "?")
@@ -271,12 +302,20 @@ class _Formatter(string.Formatter):
             value = _join(value, "")
         if conversion == "q":
             return f"'{_short(value)}'"
-        return super().convert_field(value, conversion)
+        if conversion is None:
+            return value
+        if conversion == "s":
+            return str(value)
+        if conversion == "r":
+            return repr(value)
+        if conversion == "a":
+            return ascii(value)
+        raise ValueError(f"Unknown conversion specifier {conversion!s}")
 
     def format_field(self, value: Any, format_spec: str) -> Any:
         if isinstance(value, list):
             return _join(value, format_spec)
-        return super().format_field(value, format_spec)
+        return format(value, format_spec)
 
 
 def _join(items: list[str], spec: str) -> str:
@@ -301,7 +340,7 @@ def safe(value: object) -> str:
 
 def fmt(template: str, params: Mapping[str, object]) -> str:
     """Fill ``template`` with ``params`` (see :class:`_Formatter`)."""
-    return _FORMATTER.vformat(template, (), dict(params))
+    return _FORMATTER.vformat(template, dict(params))
 
 
 def _short(value: object) -> str:
