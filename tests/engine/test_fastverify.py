@@ -288,3 +288,29 @@ def test_verify_signature_uses_it_for_a_few_checks_then_cryptography(
     monkeypatch.setattr(C, "_FAST_LEFT", 0)
     assert C.verify_signature(leaf, inter) is None  # cryptography's answer: the same
     assert C.verify_signature(inter, root) is None
+
+
+def test_the_naf_and_the_batch_inversion() -> None:
+    import itertools
+    import random
+
+    rng = random.Random(13)
+    for k in [
+        1,
+        2,
+        15,
+        16,
+        17,
+        31,
+        (1 << 256) - 1,
+        *(rng.randrange(1, 1 << 384) for _ in range(50)),
+    ]:
+        digits = fv._naf(k)
+        assert sum(d << i for i, d in enumerate(digits)) == k
+        assert all(d == 0 or (d % 2 and abs(d) < 1 << (fv._W - 1)) for d in digits)
+        nonzero = [i for i, d in enumerate(digits) if d]
+        assert all(b - a >= fv._W for a, b in itertools.pairwise(nonzero))
+    p = fv.P256.p
+    pts = [(3, 5, 7), (1, 1, 0), (11, 13, 1), (2, 9, p - 2)]
+    assert fv._affine_all(pts, p) == [fv._affine(pt, p) for pt in pts]
+    assert fv._affine_all([], p) == []

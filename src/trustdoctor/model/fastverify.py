@@ -168,7 +168,7 @@ def _double(pt: _Jacobian, p: int) -> _Jacobian:
     beta = x * gamma % p
     alpha = 3 * (x - delta) * (x + delta) % p
     x3 = (alpha * alpha - 8 * beta) % p
-    z3 = ((y + z) * (y + z) - gamma - delta) % p
+    z3 = 2 * y * z % p  # = (y + z)^2 - gamma - delta, one product fewer in Python
     y3 = (alpha * (4 * beta - x3) - 8 * gamma * gamma) % p
     return (x3, y3, z3)
 
@@ -205,21 +205,81 @@ def _affine(pt: _Jacobian, p: int) -> tuple[int, int] | None:
     return x * zi2 % p, y * zi2 * zi % p
 
 
+# Window of the width-w NAF of each scalar (Hankerson, Menezes, Vanstone,
+# "Guide to Elliptic Curve Cryptography", algorithms 3.35 and 3.51): a
+# non-zero digit every w+1 bits on average, so ~86 additions for two 256-bit
+# scalars instead of ~192 with one bit at a time; 8 odd multiples a point.
+_W = 5
+
+
+def _naf(k: int) -> list[int]:
+    """The width-_W NAF of ``k`` > 0, least significant digit first."""
+    digits: list[int] = []
+    full, half = 1 << _W, 1 << (_W - 1)
+    while k:
+        if k & 1:
+            d = k & (full - 1)
+            if d >= half:
+                d -= full
+            k -= d
+        else:
+            d = 0
+        digits.append(d)
+        k >>= 1
+    return digits
+
+
+def _odd_multiples(pt: tuple[int, int], p: int) -> list[_Jacobian]:
+    """P, 3P, 5P ... (2^(_W-1) - 1)P, Jacobian."""
+    twice = _affine(_double((pt[0], pt[1], 1), p), p)
+    out: list[_Jacobian] = [(pt[0], pt[1], 1)]
+    for _ in range((1 << (_W - 2)) - 1):
+        out.append(_add_affine(out[-1], twice, p) if twice is not None else out[-1])
+    return out
+
+
+def _affine_all(points: list[_Jacobian], p: int) -> list[tuple[int, int] | None]:
+    """:func:`_affine` of every point with one inversion (Montgomery's trick:
+    an inversion costs ~30 multiplications here)."""
+    zs = [z for _, _, z in points if z]
+    prefix: list[int] = []
+    acc = 1
+    for z in zs:
+        prefix.append(acc)
+        acc = acc * z % p
+    inv = pow(acc, -1, p) if zs else 0
+    inverses = [0] * len(zs)
+    for i in range(len(zs) - 1, -1, -1):
+        inverses[i] = inv * prefix[i] % p
+        inv = inv * zs[i] % p
+    out: list[tuple[int, int] | None] = []
+    it = iter(inverses)
+    for x, y, z in points:
+        if not z:
+            out.append(None)
+            continue
+        zi = next(it)
+        zi2 = zi * zi % p
+        out.append((x * zi2 % p, y * zi2 * zi % p))
+    return out
+
+
 def _combination(c: _Curve, u1: int, u2: int, q: tuple[int, int]) -> tuple[int, int] | None:
-    """u1*G + u2*Q (Shamir's trick), affine, or None for the point at infinity."""
+    """u1*G + u2*Q (interleaved width-w NAFs), affine, or None for the point at infinity."""
     p = c.p
-    g = c.g
-    gq = _affine(_add_affine((g[0], g[1], 1), q, p), p)
-    table = {1: g, 2: q, 3: gq}
+    scalars = [(k, pt) for k, pt in ((u1, c.g), (u2, q)) if k]
+    size = 1 << (_W - 2)
+    tables = _affine_all([m for _, pt in scalars for m in _odd_multiples(pt, p)], p)
+    plan = [(_naf(k), tables[i * size : (i + 1) * size]) for i, (k, _) in enumerate(scalars)]
     acc: _Jacobian = (1, 1, 0)
-    for i in range(max(u1.bit_length(), u2.bit_length()) - 1, -1, -1):
+    for i in range(max((len(d) for d, _ in plan), default=0) - 1, -1, -1):
         acc = _double(acc, p)
-        k = ((u1 >> i) & 1) | (((u2 >> i) & 1) << 1)
-        if k:
-            add = table[k]
-            if add is None:  # G + Q is the point at infinity
-                continue
-            acc = _add_affine(acc, add, p)
+        for digits, table in plan:
+            d = digits[i] if i < len(digits) else 0
+            if d:
+                add = table[abs(d) >> 1]
+                if add is not None:
+                    acc = _add_affine(acc, add if d > 0 else (add[0], p - add[1]), p)
     return _affine(acc, p)
 
 
