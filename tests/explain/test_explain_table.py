@@ -289,3 +289,17 @@ def test_engine_client_error_texts_read_back() -> None:
         assert want in [c.code.value for c in m[0].causes], (key, text)
         checked += 1
     assert checked >= 20
+
+
+def test_every_code_the_openssl_model_gives_is_explained() -> None:
+    """What ``openssl verify`` prints for each code the OpenSSL model
+    (engine/osslverify.py) can return is in the catalogue, with that code."""
+    from trustdoctor.engine import osslverify
+
+    for num, text in osslverify.TEXTS.items():
+        for line in (f"verify error:num={num}:{text}", f"error {num} at 0 depth lookup: {text}"):
+            m = explain(line).matches
+            assert m and m[0].detail["verify_code"] == str(num), line
+            # Its own entry, not the catch-all of an unknown code (1 is
+            # OpenSSL's own "unspecified" error: the catch-all is its entry).
+            assert num == 1 or m[0].error_class != "verify-failed", line
