@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from ..clients import CLIENTS
 from ..model.findings import Code, Finding
 from .pathbuild import Path
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
     from ..model.cert import CertInfo
     from .osslverify import OsslError, OsslOutcome

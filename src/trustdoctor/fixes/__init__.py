@@ -14,9 +14,11 @@ builds a :class:`FixContext` from a :class:`~trustdoctor.stores.StoreContext`.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..render.doc import Doc
     from .model import (
         Action,

@@ -19,12 +19,12 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import TYPE_CHECKING, cast
 
 from ..model.findings import Code, Side
 from ..model.pem import pem_encode
 from ..model.record import field, record
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
     from ..engine.refine import CaCheck
     from ..model.cert import CertInfo
@@ -106,11 +106,10 @@ def _canonical(value: object) -> object:
     t = type(value)
     if t in _PLAIN:
         return value
-    if t is list or t is tuple:
-        return tuple([_canonical(v) for v in cast("list[object]", value)])
-    if t is dict or isinstance(value, Mapping):
-        pairs = cast("Mapping[object, object]", value).items()
-        return tuple(sorted([(str(k), _canonical(v)) for k, v in pairs]))
+    if isinstance(value, list | tuple):  # (a subclass: the same form below)
+        return tuple([_canonical(v) for v in value])
+    if isinstance(value, dict | Mapping):  # (dict first: no ABC check)
+        return tuple(sorted([(str(k), _canonical(v)) for k, v in value.items()]))
     if isinstance(value, list | tuple | set | frozenset):
         items = [_canonical(v) for v in value]
         return tuple(sorted(items, key=repr) if isinstance(value, set | frozenset) else items)

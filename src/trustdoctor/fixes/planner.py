@@ -14,7 +14,6 @@ Entry points:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from ..clients import CLIENTS, modelled
 from ..model.causes import CODE_SIDE, Route, by_route
@@ -24,6 +23,7 @@ from . import client as C
 from . import server as S
 from .model import PHASES, Action, CaRef, FixContext, Note, Plan, Purpose, Step
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
     from ..model.cert import CertInfo
     from ..model.diagnosis import ClientVerdict, Diagnosis

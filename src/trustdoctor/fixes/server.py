@@ -15,7 +15,6 @@ import datetime as dt
 import ipaddress
 import shlex
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from ..model.findings import Code
 from ..model.record import replace
@@ -23,6 +22,7 @@ from ..model.target import Target, format_hostport, is_ip_literal
 from .model import Action, FixContext, Note, Purpose, Step
 from .tables import SERVER_ORDER, SERVERS
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
     from ..model.cert import CertInfo, NameConstraints
     from ..model.diagnosis import Diagnosis

@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from .anchors import Anchor, AnchorSet
 from .binary import BinaryInfo
 from .findings import Finding
 from .record import field, record
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
     from ..engine.refine import CaCheck
     from ..stores.distro import Distro

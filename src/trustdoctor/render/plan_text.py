@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from . import doc as d
 from .doc import Doc, Span
 from .plan_words import NOTE_FINDING, NOTES, REISSUE_WHY, WHY
 from .words import explained, fmt
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
     from ..fixes.model import ApplyReport, Plan, Step
 

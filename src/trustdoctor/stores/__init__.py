@@ -16,9 +16,11 @@ for every model and finding.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from .inspect import build_context, clients_present, inspect_stores
     from .rootfs import RootFS
 

@@ -14,11 +14,10 @@ table of :mod:`.families`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..model.families import FAMILIES, FamilyFacts
 from ..model.record import field, record
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
     from .rootfs import RootFS
 

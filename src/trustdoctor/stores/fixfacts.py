@@ -19,12 +19,12 @@ import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..clients import trust_variables
 from ..fixes.model import ContainerdInfo, EnvOrigin, FixContext, JavaInfo
 from ..fixes.tables import CONTAINERD_REGISTRY_TABLE, JAVA_SYSTEM_HOOK, SYSTEM_INSTALL
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
     from ..model.stores import ClientStore, StoreContext
 

@@ -17,7 +17,6 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..clients import CLIENTS, check_clients, modelled
 from ..errors import InputError, TrustDoctorError, UsageError
@@ -31,6 +30,7 @@ from .distro import detect_distro
 from .reference import is_public
 from .rootfs import RootFS, describe_oserror
 
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
     from ..model.binary import BinaryInfo
     from ..sources.image import Reduction

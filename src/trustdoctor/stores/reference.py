@@ -10,8 +10,8 @@ This reads the tool's own installed certifi, not the inspected root.
 from __future__ import annotations
 
 import functools
-import hashlib
 
+from ..model import digest
 from ..model.record import record
 from . import pemfile
 
@@ -48,7 +48,7 @@ def certifi_reference() -> Reference | None:
     except OSError:  # pragma: no cover
         return None
     blocks = tuple(pemfile.go_certs(data))
-    fps = frozenset(hashlib.sha256(b.der).hexdigest() for b in blocks)
+    fps = frozenset(digest.sha256(b.der).hexdigest() for b in blocks)
     return Reference(path, m.group(1) if m else "unknown", blocks, fps)
 
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from ..model.findings import Code, Severity
 from ..model.stores import ClientStore, SourceStatus, StoreContext
@@ -42,6 +41,10 @@ from .base import Builder, finding, merge_into
 from .certs import anchors_from_blocks
 from .go import load_system_roots
 from .rootfs import describe_oserror
+
+TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 DOCKER_CERTS_D = "/etc/docker/certs.d"  # moby registry.CertsDir() (rootful)
 CONTAINERD_CONFIG = "/etc/containerd/config.toml"
