@@ -129,6 +129,18 @@ def _positive(d: bytes, s: int, e: int) -> int:
     return int.from_bytes(d[s:e], "big")
 
 
+def _two_positives(d: bytes) -> tuple[int, int] | None:
+    """A SEQUENCE of exactly two minimal positive INTEGERs filling ``d``, or None."""
+    try:
+        s, e = _only(d, 0, len(d), 0x30)
+        items = elements(d, s, e)
+        if len(items) != 2 or items[0][0] != 0x02 or items[1][0] != 0x02:
+            return None
+        return _positive(d, items[0][1], items[0][2]), _positive(d, items[1][1], items[1][2])
+    except DerError:
+        return None
+
+
 def _oid_text(d: bytes, s: int, e: int) -> str:
     from .der import oid_at
 
@@ -292,15 +304,10 @@ def _ecdsa(curve: _Curve, key: bytes, signature: bytes, hashed: bytes) -> bool:
     qy = int.from_bytes(key[1 + size :], "big")
     if not curve.on_curve(qx, qy):
         return False
-    try:
-        s_, e_ = _only(signature, 0, len(signature), 0x30)
-        rs = elements(signature, s_, e_)
-        if len(rs) != 2 or rs[0][0] != 0x02 or rs[1][0] != 0x02:
-            return False
-        r = _positive(signature, rs[0][1], rs[0][2])
-        s = _positive(signature, rs[1][1], rs[1][2])
-    except DerError:
+    pair = _two_positives(signature)  # ECDSA-Sig-Value (RFC 3279 section 2.2.3)
+    if pair is None:
         return False
+    r, s = pair
     if not (0 < r < n and 0 < s < n):
         return False
     e = int.from_bytes(hashed, "big")
@@ -318,15 +325,10 @@ def _ecdsa(curve: _Curve, key: bytes, signature: bytes, hashed: bytes) -> bool:
 def _rsa(key: bytes, params: bytes | None, signature: bytes, hashed: bytes, h: str) -> bool:
     if params not in (None, b"\x05\x00"):
         return False
-    try:
-        s_, e_ = _only(key, 0, len(key), 0x30)
-        ne = elements(key, s_, e_)
-        if len(ne) != 2 or ne[0][0] != 0x02 or ne[1][0] != 0x02:
-            return False
-        n = _positive(key, ne[0][1], ne[0][2])
-        e = _positive(key, ne[1][1], ne[1][2])
-    except DerError:
+    pair = _two_positives(key)  # RSAPublicKey (RFC 8017 appendix A.1.1)
+    if pair is None:
         return False
+    n, e = pair
     bits = n.bit_length()
     if not (_RSA_BITS[0] <= bits <= _RSA_BITS[1]) or e < 3 or not e & 1 or not n & 1:
         return False
