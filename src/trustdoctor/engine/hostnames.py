@@ -9,10 +9,9 @@ wildcard only as the whole left-most label, matching exactly one label.
 
 from __future__ import annotations
 
-import ipaddress
-
 from ..model.cert import CertInfo
 from ..model.record import record
+from ..model.target import parse_ip
 
 
 def _norm(name: str) -> str:
@@ -35,11 +34,7 @@ def dns_match(pattern: str, host: str) -> bool:
 
 
 def is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
+    return parse_ip(host.strip("[]")) is not None
 
 
 @record
@@ -54,14 +49,11 @@ class NameCheck:
 def check_name(leaf: CertInfo, host: str, *, cn_fallback: bool, require_san: bool) -> NameCheck:
     """Decide whether ``leaf`` is valid for ``host``."""
     names = leaf.dns_names + leaf.ip_addresses
-    if is_ip(host):
-        ip = ipaddress.ip_address(host.strip("[]"))
+    ip = parse_ip(host.strip("[]"))
+    if ip is not None:
         for cand in leaf.ip_addresses:
-            try:
-                if ipaddress.ip_address(cand) == ip:
-                    return NameCheck(True, "match", names)
-            except ValueError:
-                continue
+            if parse_ip(cand) == ip:
+                return NameCheck(True, "match", names)
         return NameCheck(False, "ip-not-in-san", names)
     if any(dns_match(p, host) for p in leaf.dns_names):
         return NameCheck(True, "match", names)

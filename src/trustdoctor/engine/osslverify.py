@@ -35,13 +35,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import ipaddress
 from collections.abc import Mapping, Sequence
 
 from ..model import certder, der
 from ..model.cert import CertInfo, verify_signature
 from ..model.der import DerError
 from ..model.record import field, identity_record
+from ..model.target import parse_ip
 
 # v3_purp.c X509_supported_extension (3.0): a critical extension outside this
 # list is error 34.  AKI, SKI and AIA are *not* in it.
@@ -495,10 +495,7 @@ def _host_match(pattern: str, host: str) -> bool:
 
 
 def _check_host(f: _Facts, host: str) -> int | None:
-    try:
-        ip = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        ip = None
+    ip = parse_ip(host.strip("[]"))
     sans = f.sans or ()
     if ip is not None:
         if any(t == 0x87 and v == ip.packed for t, v in sans):
