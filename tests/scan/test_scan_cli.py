@@ -385,7 +385,15 @@ def test_ctrl_c_with_handshake_workers(mini: Mini, tmp_path: Path) -> None:
         line = proc.stdout.readline()
         if line and line[0] in "✓✗":
             seen += 1
+    # The pool starts in the thread that takes target POOL_AFTER + 1 while the
+    # others go on in-process: on a loaded machine the quick targets can all
+    # be answered before its children are spawned (the silent ones keep the
+    # scan going for --timeout).
     workers = _children(proc.pid)
+    end = time.monotonic() + 20
+    while len(workers) < 2 and time.monotonic() < end:
+        time.sleep(0.05)
+        workers = _children(proc.pid)
     assert len(workers) == 2, workers  # the pool is running
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=15)
