@@ -110,9 +110,8 @@ def _canonical(value: object) -> object:
         return tuple([_canonical(v) for v in value])
     if isinstance(value, dict | Mapping):  # (dict first: no ABC check)
         return tuple(sorted([(str(k), _canonical(v)) for k, v in value.items()]))
-    if isinstance(value, list | tuple | set | frozenset):
-        items = [_canonical(v) for v in value]
-        return tuple(sorted(items, key=repr) if isinstance(value, set | frozenset) else items)
+    if isinstance(value, set | frozenset):
+        return tuple(sorted([_canonical(v) for v in value], key=repr))
     if isinstance(value, bool | int | float | str):
         return value
     return str(value)

@@ -26,7 +26,7 @@ parameters).
 from __future__ import annotations
 
 from . import digest
-from .der import DerError, elements, header
+from .der import DerError, elements, header, oid_at
 
 # -- curves (SEC 2 v2 section 2.4.2 and 2.5.1; FIPS 186-4 D.1.2.3-4) -------------------
 
@@ -110,6 +110,9 @@ _RSA_KEY = "1.2.840.113549.1.1.1"
 # RSA moduli confirmed here: what OpenSSL verifies without question (its
 # OPENSSL_RSA_MAX_MODULUS_BITS is 16384; small keys are the rules' business).
 _RSA_BITS = (1024, 8192)
+# Public exponents confirmed here (65537 in practice; OpenSSL caps them at
+# 64 bits above 3072-bit moduli).
+_RSA_E_BITS = 32
 
 
 # -- DER, strictly ------------------------------------------------------------------------
@@ -141,12 +144,6 @@ def _two_positives(d: bytes) -> tuple[int, int] | None:
         return None
 
 
-def _oid_text(d: bytes, s: int, e: int) -> str:
-    from .der import oid_at
-
-    return oid_at(d, s, e)
-
-
 def _spki(spki: bytes) -> tuple[str, bytes | None, bytes]:
     """(algorithm OID, parameters element or None, key bits) of a
     SubjectPublicKeyInfo filling ``spki``; DerError otherwise."""
@@ -157,7 +154,7 @@ def _spki(spki: bytes) -> tuple[str, bytes | None, bytes]:
     alg = elements(spki, items[0][1], items[0][2])
     if not alg or len(alg) > 2 or alg[0][0] != 0x06:
         raise DerError("bad AlgorithmIdentifier")
-    oid = _oid_text(spki, alg[0][1], alg[0][2])
+    oid = oid_at(spki, alg[0][1], alg[0][2])
     params = spki[alg[1][3] : alg[1][2]] if len(alg) == 2 else None
     bs, be = items[1][1], items[1][2]
     if be - bs < 2 or spki[bs] != 0:
@@ -332,6 +329,8 @@ def _rsa(key: bytes, params: bytes | None, signature: bytes, hashed: bytes, h: s
     bits = n.bit_length()
     if not (_RSA_BITS[0] <= bits <= _RSA_BITS[1]) or e < 3 or not e & 1 or not n & 1:
         return False
+    if e.bit_length() > _RSA_E_BITS:
+        return False  # (a huge exponent is slow in Python: cryptography's call)
     k = (bits + 7) // 8
     if len(signature) != k:
         return False
@@ -365,7 +364,7 @@ def confirms(algorithm: str, tbs: bytes, signature: bytes, spki: bytes) -> bool:
             return False
         try:
             cs, ce = _only(params, 0, len(params), 0x06)
-            curve = CURVES.get(_oid_text(params, cs, ce))
+            curve = CURVES.get(oid_at(params, cs, ce))
         except DerError:
             return False
         if curve is None:
