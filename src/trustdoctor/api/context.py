@@ -488,8 +488,15 @@ def fix_context(
     proxy: str | None = None,
     plan_clients: Sequence[str] = (),
     ctx: StoreContext | None = None,
+    origins: bool | None = None,
 ) -> FixContext:
-    """The facts the fix planners need, read once, the same for every question."""
+    """The facts the fix planners need, read once, the same for every question.
+
+    Where the trust variables are set (``env_origins``) is read when
+    ``origins`` says so, by default only when a store reports ``env-override``:
+    the only plan that shows origins unsets an override (fixes/client.py
+    ``env_steps``), and that cause comes from that finding (engine/refine.py).
+    """
     from ..fixes.model import FixContext
 
     ctx = ctx or (clients.context if clients is not None else None)
@@ -508,6 +515,8 @@ def fix_context(
     from ..stores.fixfacts import fix_context as read_facts
 
     stores = list({id(s): s for s in (clients.stores if clients else {}).values()}.values())
+    if origins is None:
+        origins = not stores or any(f.code == Code.ENV_OVERRIDE for s in stores for f in s.findings)
     fctx = read_facts(
         ctx,
         stores,
@@ -516,5 +525,6 @@ def fix_context(
         servers=opts.servers,
         host=host,
         clients=tuple(plan_clients),
+        origins=origins,
     )
     return replace(fctx, endpoint=endpoint, proxy=proxy, as_root=as_root, now=at)

@@ -188,7 +188,9 @@ def plan_fix(
         return replace(report, warnings=tuple(warnings))
     with open_context(opts, when) as ctx:
         assert ctx is not None
-        stores, fix = _stores_and_facts(ctx, real, pseudo, opts, when, request.clients)
+        stores, fix = _stores_and_facts(
+            ctx, real, pseudo, opts, when, request.clients, origins=bool(request.cause) or None
+        )
         if request.cause:
             from ..fixes import plan_for
             from ..fixes.model import CaRef
@@ -211,6 +213,8 @@ def _stores_and_facts(
     opts: TrustOptions,
     at: dt.datetime,
     asked: Sequence[str],
+    *,
+    origins: bool | None = None,
 ) -> tuple[tuple[ClientStore, ...], FixContext]:
     from ..stores import inspect_stores
 
@@ -218,7 +222,9 @@ def _stores_and_facts(
     stores = inspect_stores(ctx, real or None) if (real or not asked) else ()
     cs = client_set((), ctx=ctx)
     cs = replace(cs, stores={s.client: s for s in stores})
-    return stores, fix_context(cs, opts, at=at, plan_clients=(*(s.client for s in stores), *pseudo))
+    # --cause env-override plans the unset whatever the stores say: read the origins.
+    plan_clients = (*(s.client for s in stores), *pseudo)
+    return stores, fix_context(cs, opts, at=at, plan_clients=plan_clients, origins=origins)
 
 
 def _plan_for_target(

@@ -69,8 +69,14 @@ def fix_context(
     servers: Sequence[str] = (),
     host: str | None = None,
     clients: Sequence[str] = (),
+    origins: bool = True,
 ) -> FixContext:
-    """Everything the planners need, read from the root of ``ctx``."""
+    """Everything the planners need, read from the root of ``ctx``.
+
+    ``origins=False`` skips :func:`env_origins` (every profile script and
+    systemd unit of the root, ~12 ms on a Debian host): only a plan that
+    unsets an override (``env-override``) shows where variables are set.
+    """
     from .registries import docker_certs_root
 
     facts = SYSTEM_INSTALL.get(ctx.distro.family, SYSTEM_INSTALL["unknown"])
@@ -91,7 +97,9 @@ def fix_context(
         tool_installed=tool_installed,
         registry=ctx.registry,
         env=env,
-        env_origins=tuple(env_origins(ctx, env, env_given=env_given, dockerfile=dockerfile)),
+        env_origins=tuple(env_origins(ctx, env, env_given=env_given, dockerfile=dockerfile))
+        if origins
+        else (),
         java=java_info(ctx, by_client["java"]) if "java" in by_client else None,
         # Only containerd's recipe reads it (its config and package version:
         # ~15 ms): skipped when the plan is for other clients only.
@@ -199,12 +207,19 @@ def _profile_origins(ctx: StoreContext, names: Sequence[str]) -> list[EnvOrigin]
 def _unit_files(ctx: StoreContext) -> Iterable[tuple[str, str]]:
     """(unit name, file) for every ``*.service`` and ``*.service.d/*.conf`` (bounded)."""
     budget = MAX_UNIT_FILES
+    seen: set[str] = set()
     for d in UNIT_DIRS:
         try:
-            entries = ctx.fs.listdir(d, limit=MAX_UNIT_FILES).entries
+            listing = ctx.fs.listdir(d, limit=MAX_UNIT_FILES)
         except OSError:
             continue
-        for e in entries:
+        # Merged /usr: /lib is a link to usr/lib, so /lib/systemd/system is
+        # /usr/lib/systemd/system again; systemd drops such duplicates too
+        # (lookup_paths_init: path_strv_resolve_uniq).
+        if listing.path in seen:
+            continue
+        seen.add(listing.path)
+        for e in listing.entries:
             if budget <= 0:
                 return
             if e.name.endswith(".service") and not e.is_dir:

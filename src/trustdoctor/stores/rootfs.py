@@ -112,6 +112,13 @@ class RootFS:
         top = str(self.root)
         self._prefix = top if top.endswith("/") else top + "/"
         self._resolved: dict[tuple[str, bool], str] = {}
+        # lstat modes and link targets by host path: a root is read as a
+        # snapshot, and the same links are met by several lookups (a hash
+        # link's own lstat and readlink, then again to read through it) and by
+        # several models (Go's store is read twice: with and without
+        # SSL_CERT_FILE/SSL_CERT_DIR).
+        self._modes: dict[str, int] = {}
+        self._links: dict[str, str] = {}
         self._listings: dict[tuple[str, int], Listing] = {}
         self._contents: dict[str, bytes] = {}
         self._cached_bytes = 0
@@ -158,23 +165,30 @@ class RootFS:
                 continue
             candidate = [*resolved, comp]
             is_last = not pending
-            try:
-                st = os.lstat(self._host(candidate))
-            except FileNotFoundError:
-                if is_last:
-                    resolved = candidate
-                    break
-                raise FileNotFoundError(errno.ENOENT, "No such file or directory", path) from None
-            if stat.S_ISLNK(st.st_mode) and (follow_final or not is_last):
+            host = self._host(candidate)
+            mode = self._modes.get(host)
+            if mode is None:
+                try:
+                    mode = os.lstat(host).st_mode
+                except FileNotFoundError:
+                    if is_last:
+                        resolved = candidate
+                        break
+                    raise FileNotFoundError(
+                        errno.ENOENT, "No such file or directory", path
+                    ) from None
+                if len(self._modes) < 100_000:
+                    self._modes[host] = mode
+            if stat.S_ISLNK(mode) and (follow_final or not is_last):
                 links += 1
                 if links > MAX_SYMLINKS:
                     raise OSError(errno.ELOOP, "Too many levels of symbolic links", path)
-                target = os.readlink(self._host(candidate))
+                target = self._link(host)
                 if target.startswith("/"):
                     resolved = []  # absolute targets restart from the root, not the host's /
                 pending.extendleft(reversed(_split(target)))
                 continue
-            if not is_last and not stat.S_ISDIR(st.st_mode):
+            if not is_last and not stat.S_ISDIR(mode):
                 raise NotADirectoryError(errno.ENOTDIR, "Not a directory", path)
             resolved = candidate
         out = "/" + "/".join(resolved)
@@ -221,7 +235,15 @@ class RootFS:
 
     def readlink(self, path: str) -> str:
         """The raw target of the symlink ``path`` (its parents resolved in the root)."""
-        return os.readlink(self.host_path(path, follow_final=False))
+        return self._link(self.host_path(path, follow_final=False))
+
+    def _link(self, host: str) -> str:
+        target = self._links.get(host)
+        if target is None:
+            target = os.readlink(host)
+            if len(self._links) < 100_000:
+                self._links[host] = target
+        return target
 
     def mtime(self, path: str) -> dt.datetime | None:
         """Modification time of what ``path`` points to (UTC), or ``None``."""
