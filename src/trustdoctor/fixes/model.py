@@ -9,7 +9,7 @@ a server software, ``ca`` for the certificate issuer...).  Steps carry a
 
 Planners (``fixes/client.py``, ``fixes/server.py``) are pure: everything they
 need to know about the machine arrives in a :class:`FixContext`, built at the
-I/O edge by ``fixes/discover.py``.  ``fixes/apply.py`` carries out the file
+I/O edge by ``stores/fixfacts.py``.  ``stores/apply.py`` carries out the file
 steps of a plan.
 """
 
