@@ -45,7 +45,8 @@ def main() -> int:
             runs=args.runs,
         )
         ossl = time_command(
-            ["openssl", "verify", "-CAfile", str(dd / "root.pem"), "-untrusted", str(dd / "inter.pem"),
+            ["openssl", "verify", "-CAfile", str(dd / "root.pem"),
+             "-untrusted", str(dd / "inter.pem"),
              "-verify_hostname", "registry.internal.example.com", "-attime", "1780315200",
              str(dd / "leaf.pem")],
             runs=args.runs,

@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import serve  # noqa: E402
+from common import serve
 
-from trustdoctor.lab.pki import hierarchy  # noqa: E402
+from trustdoctor.lab.pki import hierarchy
 
 
 def run(src: str, argv: list[str]) -> tuple[float, float]:
@@ -81,7 +81,7 @@ def main() -> int:
         results: dict[str, dict[str, list[tuple[float, float]]]] = {
             k: {"before": [], "after": []} for k in cases
         }
-        for name, argv in cases.items():  # warm the caches (.pyc, page cache)
+        for argv in cases.values():  # warm the caches (.pyc, page cache)
             run(args.before, argv)
             run(args.after, argv)
         for _ in range(args.runs):
@@ -89,7 +89,8 @@ def main() -> int:
                 results[name]["before"].append(run(args.before, argv))
                 results[name]["after"].append(run(args.after, argv))
         sock.close()
-    print(f"{'command':<38} {'before wall':>12} {'after wall':>11} {'before cpu':>11} {'after cpu':>10}")
+    head = ("command", "before wall", "after wall", "before cpu", "after cpu")
+    print(f"{head[0]:<38} {head[1]:>12} {head[2]:>11} {head[3]:>11} {head[4]:>10}")
     for name, r in results.items():
         bw = statistics.median(w for w, _ in r["before"]) * 1000
         aw = statistics.median(w for w, _ in r["after"]) * 1000

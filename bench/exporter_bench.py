@@ -29,14 +29,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.helpers import netlab  # noqa: E402
-from tests.helpers.exporter import Exporter, free_port, samples  # noqa: E402
-from tests.helpers.stores import FAR_FUTURE, FAR_PAST, Root, ca, debian  # noqa: E402
-from trustdoctor.lab import pki  # noqa: E402
+from tests.helpers import netlab
+from tests.helpers.exporter import Exporter, free_port, samples
+from tests.helpers.stores import FAR_FUTURE, FAR_PAST, Root, ca, debian
+
+from trustdoctor.lab import pki
 
 
 def med(xs: list[float]) -> str:
-    return f"median {statistics.median(xs) * 1000:7.2f} ms  (p90 {sorted(xs)[int(len(xs) * 0.9)] * 1000:.2f}, n={len(xs)})"
+    p90 = sorted(xs)[int(len(xs) * 0.9)] * 1000
+    return f"median {statistics.median(xs) * 1000:7.2f} ms  (p90 {p90:.2f}, n={len(xs)})"
 
 
 def timed(fn, n: int) -> list[float]:  # type: ignore[no-untyped-def]

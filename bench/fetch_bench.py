@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import serve_hierarchy, summary, time_command
 
 from trustdoctor.lab.pki import hierarchy
-from trustdoctor.sources.network import fetch_chain
 from trustdoctor.model.target import parse_target
+from trustdoctor.sources.network import fetch_chain
 
 NAME = "bench.test"
 
