@@ -137,6 +137,12 @@ class RootFS:
     def _host(self, comps: list[str]) -> str:
         return self._prefix + "/".join(comps) if comps else str(self.root)
 
+    def _host_of(self, resolved: str) -> str:
+        """``_host(_split(resolved))`` for what :meth:`resolve` returns ("/" and
+        its components joined: none empty, none "." or ".."), without
+        splitting and joining it again."""
+        return self._prefix + resolved[1:] if resolved != "/" else str(self.root)
+
     def resolve(self, path: str, *, follow_final: bool = True) -> str:
         """Resolve ``path`` inside the root; return the root-relative result.
 
@@ -153,7 +159,8 @@ class RootFS:
         if 1 < len(comps) <= 64:
             # Resolution is left to right: resolve the (memoised) parent, then
             # the last component from there.  One lstat per file of a directory.
-            resolved = _split(self.resolve("/" + "/".join(comps[:-1])))
+            up = self.resolve("/" + "/".join(comps[:-1]))
+            resolved = up[1:].split("/") if up != "/" else []
             comps = comps[-1:]
         pending: deque[str] = deque(comps)
         links = 0
@@ -198,7 +205,7 @@ class RootFS:
 
     def host_path(self, path: str, *, follow_final: bool = True) -> str:
         """The host path of ``path`` after resolution inside the root."""
-        return self._host(_split(self.resolve(path, follow_final=follow_final)))
+        return self._host_of(self.resolve(path, follow_final=follow_final))
 
     # -- metadata ---------------------------------------------------------------
 
@@ -268,7 +275,7 @@ class RootFS:
         hit = self._listings.get((resolved, limit))
         if hit is not None:
             return hit
-        host = self._host(_split(resolved))
+        host = self._host_of(resolved)
         entries: list[DirEntry] = []
         truncated = False
         with os.scandir(host) as it:
@@ -298,7 +305,7 @@ class RootFS:
         hit = self._contents.get(resolved)
         if hit is not None and len(hit) <= max_size:
             return hit
-        host = self._host(_split(resolved))
+        host = self._host_of(resolved)
         flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
         fd = os.open(host, flags)
         try:
