@@ -278,9 +278,15 @@ def test_a_scan_whose_worker_dies_ends_in_one_line() -> None:
     assert "worker process ended unexpectedly (killed by signal 9)" in err.value.message
 
 
-def test_a_hung_worker_does_not_hang_the_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("known_length", [True, False])
+def test_a_hung_worker_does_not_hang_the_scan(
+    monkeypatch: pytest.MonkeyPatch, known_length: bool
+) -> None:
     """A child that stops answering (SIGSTOP here) costs the scan the targets'
-    timeout and a grace period, then a one-line error, never a hang."""
+    timeout and a grace period, then a one-line error, never a hang: with a
+    list, the workers start at once and the window (32 targets) fills up
+    with targets that get no answer; with a generator, they start past
+    POOL_AFTER targets and the last 20 wait in the window."""
     from trustdoctor import api
     from trustdoctor.api import scan as scan_module
     from trustdoctor.api.scan import POOL_AFTER
@@ -297,7 +303,8 @@ def test_a_hung_worker_does_not_hang_the_scan(monkeypatch: pytest.MonkeyPatch) -
     with netlab.serving(netlab.silent(stop_after=20)) as srv:
         lines = _silent_lines(srv.port, POOL_AFTER + 20)
         start_t = time.monotonic()
-        scan = api.scan_endpoints(lines, clients=["go"], timeout=1, processes=2)
+        items = lines if known_length else iter(lines)
+        scan = api.scan_endpoints(items, clients=["go"], timeout=1, processes=2)
         with pytest.raises(SourceError, match="no answer from the handshake workers"), scan as s:
             for _ in s:
                 pass

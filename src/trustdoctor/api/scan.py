@@ -22,10 +22,11 @@ Fast by design:
   in a :class:`~trustdoctor.api.endpoint.ChainMemo`, and so are the
   client-side fix plans and the rendered JSON of the shared part;
 * **handshakes on every core**: with ``processes`` > 1, once a scan is past
-  its first :data:`POOL_AFTER` targets, the handshakes run in child
-  processes (:mod:`~trustdoctor.sources.fetchpool`) and only the judging
-  stays here (it shares the stores and the memo): one interpreter runs one
-  thread at a time;
+  its first :data:`POOL_AFTER` targets (from its first, when it is known to
+  be larger), the handshakes run in child processes
+  (:mod:`~trustdoctor.sources.fetchpool`) and only the judging stays here
+  (it shares the stores and the memo): one interpreter runs one thread at a
+  time;
 * **bounded memory**: targets are read as the threads take them, results
   leave through a bounded queue, duplicates are found in 8 bytes per target
   (:class:`~trustdoctor.sources.targetlist.Seen`), the memo and the summary's
@@ -39,7 +40,7 @@ import datetime as dt
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from typing import TYPE_CHECKING, Any
 
 from ..clients import CLIENTS, client_specs
@@ -92,6 +93,10 @@ AUTO_PROCESSES = 8
 # Handshake worker processes start once this many targets were taken: a
 # smaller scan ends before starting them would pay off (each child costs
 # ~150 ms of CPU to start, and a cold scan of a few targets is all start-up).
+# A scan known to be larger (a list's length, a targets file's lines: the
+# ``expected`` of scan_endpoints) starts them with its first target instead,
+# while the trust stores are read on the other core: 2,000 targets on this
+# project's 2-core machine, 369 -> 411 targets/s (docs/performance.md).
 POOL_AFTER = 64
 # Seconds past the last target's timeout the feeder waits for the workers'
 # last answers before calling them lost (they enforce the timeout themselves).
@@ -462,6 +467,7 @@ class Scan:
         strict: bool,
         engine: str,
         processes: int = 1,
+        pool_after: int = POOL_AFTER,
     ) -> None:
         self._items = items
         self._opts = opts
@@ -500,9 +506,10 @@ class Scan:
         self._ends_at = float("inf")
         self._iterated = False
         self._processes = processes
+        self._pool_after = pool_after
         self._taken = 0  # targets handed to the threads
         self._pool: FetchPool | None = None
-        # off | waiting (for POOL_AFTER targets) → starting → running | failed
+        # off | waiting (for pool_after targets) → starting → running | failed
         self._pool_state = "off" if processes <= 1 else "waiting"
         self._pool_lock = threading.Lock()
         # The feeder (see _work): targets in flight in the workers, and when to
@@ -670,6 +677,8 @@ class Scan:
         in flight; its answer is judged in the thread that reads it."""
         with self._room:
             while self._inflight >= self._concurrency and not self._stop.is_set():
+                # A full window that no answer empties: the workers hang.
+                self._hung_check()
                 self._room.wait(0.2)
             if self._stop.is_set():
                 return
@@ -715,13 +724,18 @@ class Scan:
         answer is delivered before this thread says it is done."""
         with self._room:
             while self._inflight and not self._stop.is_set():
-                # The workers enforce each target's timeout; past it and a grace
-                # period an answer is not coming (a hung child).
-                if time.monotonic() > self._last_fed + self._timeout + DRAIN_GRACE:
-                    raise SourceError(
-                        f"{self._inflight} target(s) had no answer from the handshake workers"
-                    )
+                self._hung_check()
                 self._room.wait(0.2)
+
+    def _hung_check(self) -> None:
+        """(Holding ``_room``.)  The workers enforce each target's timeout: no
+        answer for that long and a grace period after the last target was
+        handed out means a hung child, whether the feeder waits for room in
+        the window or for the last answers."""
+        if time.monotonic() > self._last_fed + self._timeout + DRAIN_GRACE:
+            raise SourceError(
+                f"{self._inflight} target(s) had no answer from the handshake workers"
+            )
 
     def _put(self, item: object) -> None:
         while True:
@@ -801,12 +815,12 @@ class Scan:
 
     def _pool_now(self) -> FetchPool | None:
         """The handshake workers once running (``None``: this handshake runs in
-        this process).  The first thread past POOL_AFTER targets starts them;
+        this process).  The first thread past ``pool_after`` targets starts them;
         the others go on here meanwhile; if none can start, the scan stays in
         this process (same results, one core)."""
         if self._pool_state == "running":
             return self._pool
-        if self._pool_state != "waiting" or self._taken <= POOL_AFTER:
+        if self._pool_state != "waiting" or self._taken <= self._pool_after:
             return None
         with self._pool_lock:
             if self._pool_state != "waiting" or self._stop.is_set():
@@ -909,6 +923,7 @@ def scan_endpoints(
     strict: bool = False,
     engine: str = "auto",
     processes: int | None = 1,
+    expected: int | None = None,
 ) -> Scan:
     """Diagnose many endpoints; use as ``with scan_endpoints(...) as s: for item in s: ...``.
 
@@ -929,8 +944,12 @@ def scan_endpoints(
         engine: the handshake engine (``sources.network.fetch_chain``).
         processes: handshake worker processes (1: every handshake in this
             process; ``None``: :func:`auto_processes`); they start once the
-            scan is past :data:`POOL_AFTER` targets, and the results are the
-            same either way.
+            scan is past :data:`POOL_AFTER` targets, or with the first target
+            when more than that are ``expected``; the results are the same
+            either way.
+        expected: about how many targets ``targets`` holds, if known
+            (default: its length when it has one); only when the workers
+            start depends on it.
 
     Raises:
         UsageError, InputError: bad options or unreadable ``--trust`` or
@@ -966,6 +985,8 @@ def scan_endpoints(
     from .chain import load_inputs
 
     supplied = [pc for item in load_inputs(intermediates, opts.password) for pc in item.certs]
+    if expected is None and isinstance(targets, Sized):
+        expected = len(targets)
     return Scan(
         from_items(targets),
         opts=opts,
@@ -984,6 +1005,7 @@ def scan_endpoints(
         strict=strict,
         engine=engine,
         processes=processes,
+        pool_after=0 if expected is not None and expected > POOL_AFTER else POOL_AFTER,
     )
 
 

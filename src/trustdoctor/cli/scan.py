@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     if args.targets_file is None and not args.target:
         raise UsageError("give a targets file, - for stdin, or --target (see --help)")
     with contextlib.ExitStack() as stack:
-        stream, total = _open(args.targets_file, stack)
+        stream, total, lines = _open(args.targets_file, stack)
         the_scan = scan_endpoints(
             _targets(args.target, stream, args.targets_file),
             clients=args.client,
@@ -165,21 +165,26 @@ def run(args: argparse.Namespace) -> int:
             aia=aia_options_from_args(args, default_fetch=False),
             intermediates=args.intermediates,
             strict=args.strict,
+            expected=lines + len(args.target) if lines is not None else None,
         )
         out = _Output.make(args.format, stack)
         code = _drive(the_scan, out, total + len(args.target) if total is not None else None)
     return code
 
 
-def _open(path: str | None, stack: contextlib.ExitStack) -> tuple[IO[bytes] | None, int | None]:
-    """The targets file (binary, read lazily) and its line count for the progress
-    bar (only for a regular file on a terminal: counting reads it once)."""
+def _open(
+    path: str | None, stack: contextlib.ExitStack
+) -> tuple[IO[bytes] | None, int | None, int | None]:
+    """The targets file (binary, read lazily); its line count for the progress
+    bar (only for a regular file on a terminal: counting reads it once); and
+    for a regular file, its lines as far as its first megabyte tells (how
+    large a scan to expect: when the handshake workers start)."""
     from ..errors import InputError
 
     if path is None:
-        return None, 0
+        return None, 0, 0
     if path == "-":
-        return sys.stdin.buffer, None
+        return sys.stdin.buffer, None, None
     import os
     import stat
 
@@ -195,11 +200,15 @@ def _open(path: str | None, stack: contextlib.ExitStack) -> tuple[IO[bytes] | No
         stream = stack.enter_context(os.fdopen(fd, "rb"))
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    total = None
-    if sys.stderr.isatty() and stat.S_ISREG(mode):
-        total = sum(chunk.count(b"\n") for chunk in iter(lambda: stream.read(1 << 20), b""))
+    total = lines = None
+    if stat.S_ISREG(mode):
+        if sys.stderr.isatty():
+            total = sum(chunk.count(b"\n") for chunk in iter(lambda: stream.read(1 << 20), b""))
+            lines = total
+        else:
+            lines = stream.read(1 << 20).count(b"\n")
         stream.seek(0)
-    return stream, total
+    return stream, total, lines
 
 
 def _targets(

@@ -1,0 +1,133 @@
+"""When a scan starts its handshake workers: past POOL_AFTER targets, or with the
+first target when the input is known to be larger (a list, a targets file)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import helpers.netlab as netlab
+from trustdoctor import api
+from trustdoctor.api.scan import POOL_AFTER
+from trustdoctor.cli import scan as cli_scan
+from trustdoctor.lab import pki
+from trustdoctor.sources.fetchpool import FetchPool
+
+
+@pytest.fixture(scope="module")
+def files() -> Iterator[netlab.Files]:
+    f = netlab.Files()
+    yield f
+    f.cleanup()
+
+
+@pytest.fixture(scope="module")
+def h() -> pki.Hierarchy:
+    return pki.hierarchy("start.test", root_cn="Start Root", inter_cn="Start Issuing CA")
+
+
+@pytest.fixture
+def taken_at_start(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many targets the scan had taken when each pool started."""
+    seen: list[int] = []
+    real = FetchPool.start
+
+    def start(self: FetchPool) -> None:
+        seen.append(current[-1]._taken)
+        real(self)
+
+    current: list[api.Scan] = []
+    real_enter = api.Scan.__enter__
+
+    def enter(self: api.Scan) -> api.Scan:
+        current.append(self)
+        return real_enter(self)
+
+    monkeypatch.setattr(FetchPool, "start", start)
+    monkeypatch.setattr(api.Scan, "__enter__", enter)
+    return seen
+
+
+def _lines(port: int, n: int) -> list[str]:
+    return [f"127.0.0.1:{port} servername=n{k}.start.test" for k in range(n)]
+
+
+def _gen(lines: list[str]) -> Iterator[str]:
+    yield from lines  # no length: the scan cannot know how many come
+
+
+def _scan(items: object, **kw: object) -> list[object]:
+    with api.scan_endpoints(items, clients=["go"], timeout=5, processes=2, **kw) as s:  # type: ignore[arg-type]
+        return list(s)
+
+
+def test_a_list_larger_than_pool_after_starts_the_workers_at_once(
+    files: netlab.Files, h: pki.Hierarchy, taken_at_start: list[int]
+) -> None:
+    ctx = netlab.server_context(files, [h.leaf, h.intermediate])
+    with netlab.serving(netlab.tls_handler(ctx)) as srv:
+        lines = _lines(srv.port, POOL_AFTER + 20)
+        results = _scan(lines, concurrency=8)
+    assert len(results) == len(lines)
+    assert all(isinstance(r, api.ScanResult) and r.report.diagnosis for r in results)
+    # Started by the first thread with a target, while the others took theirs.
+    assert len(taken_at_start) == 1 and taken_at_start[0] <= 8
+
+
+def test_a_stream_of_unknown_length_starts_them_past_pool_after(
+    files: netlab.Files, h: pki.Hierarchy, taken_at_start: list[int]
+) -> None:
+    ctx = netlab.server_context(files, [h.leaf, h.intermediate])
+    with netlab.serving(netlab.tls_handler(ctx)) as srv:
+        lines = _lines(srv.port, POOL_AFTER + 20)
+        results = _scan(_gen(lines), concurrency=8)
+    assert len(results) == len(lines)
+    assert len(taken_at_start) == 1 and taken_at_start[0] > POOL_AFTER
+
+
+def test_a_small_scan_starts_no_worker(
+    files: netlab.Files, h: pki.Hierarchy, taken_at_start: list[int]
+) -> None:
+    ctx = netlab.server_context(files, [h.leaf, h.intermediate])
+    with netlab.serving(netlab.tls_handler(ctx)) as srv:
+        lines = _lines(srv.port, 20)
+        results = _scan(lines, concurrency=8)
+        # A generator said to be large is believed.
+        big = _scan(_gen(_lines(srv.port, 10)), concurrency=4, expected=POOL_AFTER + 1)
+    assert len(results) == 20 and len(big) == 10
+    # Only the second scan started workers, with its first targets.
+    assert len(taken_at_start) == 1 and taken_at_start[0] <= 4
+
+
+def test_the_cli_counts_a_regular_file_but_not_stdin(tmp_path: Path) -> None:
+    f = tmp_path / "targets.txt"
+    f.write_text("".join(f"host{k}.example:443\n" for k in range(100)))
+    with contextlib.ExitStack() as stack:
+        stream, _total, lines = cli_scan._open(str(f), stack)
+        assert lines == 100 and stream is not None and stream.read(5) == b"host0"
+        _s, _t, piped = cli_scan._open("-", stack)
+        assert piped is None
+    assert cli_scan._open(None, contextlib.ExitStack())[2] == 0
+
+
+def test_the_cli_passes_what_it_counted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    f = tmp_path / "targets.txt"
+    f.write_text("".join(f"host{k}.invalid:443\n" for k in range(70)))
+    got: dict[str, object] = {}
+
+    def fake(targets: object, **kw: object) -> object:
+        got.update(kw)
+        raise SystemExit(0)
+
+    monkeypatch.setattr("trustdoctor.api.scan.scan_endpoints", fake)
+    parser = argparse.ArgumentParser()
+    cli_scan.add_arguments(parser)
+    args = parser.parse_args([str(f), "--target", "one.invalid:443", "--client", "go"])
+    with pytest.raises(SystemExit), contextlib.redirect_stdout(io.StringIO()):
+        cli_scan.run(args)
+    assert got["expected"] == 71
