@@ -109,8 +109,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N|auto",
         help="handshake worker processes, once past the first "
-        f"{POOL_AFTER} targets (default auto: one per CPU this process may use, "
-        f"at most {AUTO_PROCESSES}; 1: all in this process)",
+        f"{POOL_AFTER} targets, or at once for a larger targets file (default auto: "
+        f"one per CPU this process may use, at most {AUTO_PROCESSES}; 1: all in this process)",
     )
     add_network_arguments(
         p,
