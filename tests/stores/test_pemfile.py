@@ -64,3 +64,10 @@ def test_base64_rule_matches_the_reference_on_random_bodies() -> None:
             for _ in range(n)
         ).replace(b"\n", b"")
         assert _der_of(body) == _expected(body), body
+
+
+def test_the_memo_answers_only_for_its_own_block_limit() -> None:
+    two = (b"-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----\n") * 2
+    assert len(pemfile.scan(two)) == 2
+    assert len(pemfile.scan(two, max_blocks=1)) == 1
+    assert len(pemfile.scan(two)) == 2

@@ -71,6 +71,8 @@ def scan(data: bytes, max_blocks: int = MAX_BLOCKS) -> tuple[Block, ...]:
 
     Memoised by content: the same bundle is read by several client models.
     """
+    if max_blocks != MAX_BLOCKS:  # (the memo holds scans of the default limit)
+        return tuple(_scan(data, max_blocks))
     hit = _SCAN_MEMO.get(data)
     if hit is not None:
         return hit
