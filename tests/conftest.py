@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import helpers.netlab as netlab
 from helpers import home as home_guard
 from trustdoctor.lab import pki
 
@@ -35,3 +36,12 @@ def private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def seed_pki() -> pki.Hierarchy:
     """The seed guide's hierarchy: Example Internal Root CA → Issuing CA → registry leaf."""
     return pki.hierarchy()
+
+
+@pytest.fixture(scope="module")
+def files() -> Iterator[netlab.Files]:
+    """A temporary directory for loopback servers' PEM files (the stdlib ssl
+    API wants paths), one per test module."""
+    f = netlab.Files()
+    yield f
+    f.cleanup()

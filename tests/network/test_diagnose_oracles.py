@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,13 +101,6 @@ def _shapes() -> dict[str, Shape]:
 
 
 SHAPES = _shapes()
-
-
-@pytest.fixture(scope="module")
-def files() -> Iterator[netlab.Files]:
-    f = netlab.Files()
-    yield f
-    f.cleanup()
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -178,13 +177,6 @@ def test_no_other_proxy_logic_in_the_product() -> None:
 
 
 # -- tunnels on loopback -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def files() -> Iterator[netlab.Files]:
-    f = netlab.Files()
-    yield f
-    f.cleanup()
 
 
 @pytest.fixture(scope="module")

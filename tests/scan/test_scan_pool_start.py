@@ -20,13 +20,6 @@ from trustdoctor.sources.fetchpool import FetchPool
 
 
 @pytest.fixture(scope="module")
-def files() -> Iterator[netlab.Files]:
-    f = netlab.Files()
-    yield f
-    f.cleanup()
-
-
-@pytest.fixture(scope="module")
 def h() -> pki.Hierarchy:
     return pki.hierarchy("start.test", root_cn="Start Root", inter_cn="Start Issuing CA")
 
