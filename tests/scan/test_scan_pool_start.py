@@ -59,28 +59,21 @@ def _scan(items: object, **kw: object) -> list[object]:
         return list(s)
 
 
-def test_a_list_larger_than_pool_after_starts_the_workers_at_once(
-    files: netlab.Files, h: pki.Hierarchy, taken_at_start: list[int]
+@pytest.mark.parametrize("known_length", [True, False])
+def test_when_a_larger_scan_starts_its_workers(
+    files: netlab.Files, h: pki.Hierarchy, taken_at_start: list[int], known_length: bool
 ) -> None:
+    """A list larger than POOL_AFTER: started by the first thread with a
+    target, while the others took theirs; a generator (its length unknown):
+    past POOL_AFTER targets, as before."""
     ctx = netlab.server_context(files, [h.leaf, h.intermediate])
     with netlab.serving(netlab.tls_handler(ctx)) as srv:
         lines = _lines(srv.port, POOL_AFTER + 20)
-        results = _scan(lines, concurrency=8)
+        results = _scan(lines if known_length else _gen(lines), concurrency=8)
     assert len(results) == len(lines)
     assert all(isinstance(r, api.ScanResult) and r.report.diagnosis for r in results)
-    # Started by the first thread with a target, while the others took theirs.
-    assert len(taken_at_start) == 1 and taken_at_start[0] <= 8
-
-
-def test_a_stream_of_unknown_length_starts_them_past_pool_after(
-    files: netlab.Files, h: pki.Hierarchy, taken_at_start: list[int]
-) -> None:
-    ctx = netlab.server_context(files, [h.leaf, h.intermediate])
-    with netlab.serving(netlab.tls_handler(ctx)) as srv:
-        lines = _lines(srv.port, POOL_AFTER + 20)
-        results = _scan(_gen(lines), concurrency=8)
-    assert len(results) == len(lines)
-    assert len(taken_at_start) == 1 and taken_at_start[0] > POOL_AFTER
+    assert len(taken_at_start) == 1
+    assert taken_at_start[0] <= 8 if known_length else taken_at_start[0] > POOL_AFTER
 
 
 def test_a_small_scan_starts_no_worker(
