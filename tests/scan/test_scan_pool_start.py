@@ -101,6 +101,31 @@ def test_the_cli_counts_a_regular_file_but_not_stdin(tmp_path: Path) -> None:
     assert cli_scan._open(None, contextlib.ExitStack())[2] == 0
 
 
+def test_a_read_error_while_counting_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import os
+
+    from trustdoctor.errors import InputError
+
+    f = tmp_path / "targets.txt"
+    f.write_text("host.example:443\n")
+    real = os.fdopen
+
+    class Failing(io.RawIOBase):
+        def read(self, n: int = -1) -> bytes:
+            raise OSError(5, "Input/output error")
+
+    def fdopen(fd: int, *a: object, **k: object) -> object:
+        real(fd, "rb").close()
+        return Failing()
+
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    with contextlib.ExitStack() as stack, pytest.raises(InputError) as err:
+        cli_scan._open(str(f), stack)
+    assert err.value.message == f"{f}: cannot read (Input/output error)"
+
+
 def test_the_cli_passes_what_it_counted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     f = tmp_path / "targets.txt"
     f.write_text("".join(f"host{k}.invalid:443\n" for k in range(70)))

@@ -188,8 +188,11 @@ def plan_fix(
         return replace(report, warnings=tuple(warnings))
     with open_context(opts, when) as ctx:
         assert ctx is not None
+        # --cause env-override plans the unset whatever the stores say: a
+        # cause asked for reads where the variables are set.
+        origins = True if request.cause else None
         stores, fix = _stores_and_facts(
-            ctx, real, pseudo, opts, when, request.clients, origins=bool(request.cause) or None
+            ctx, real, pseudo, opts, when, request.clients, origins=origins
         )
         if request.cause:
             from ..fixes import plan_for
@@ -222,7 +225,6 @@ def _stores_and_facts(
     stores = inspect_stores(ctx, real or None) if (real or not asked) else ()
     cs = client_set((), ctx=ctx)
     cs = replace(cs, stores={s.client: s for s in stores})
-    # --cause env-override plans the unset whatever the stores say: read the origins.
     plan_clients = (*(s.client for s in stores), *pseudo)
     return stores, fix_context(cs, opts, at=at, plan_clients=plan_clients, origins=origins)
 

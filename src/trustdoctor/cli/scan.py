@@ -202,12 +202,15 @@ def _open(
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
     total = lines = None
     if stat.S_ISREG(mode):
-        if sys.stderr.isatty():
-            total = sum(chunk.count(b"\n") for chunk in iter(lambda: stream.read(1 << 20), b""))
-            lines = total
-        else:
-            lines = stream.read(1 << 20).count(b"\n")
-        stream.seek(0)
+        try:
+            if sys.stderr.isatty():
+                chunks = iter(lambda: stream.read(1 << 20), b"")
+                total = lines = sum(chunk.count(b"\n") for chunk in chunks)
+            else:
+                lines = stream.read(1 << 20).count(b"\n")
+            stream.seek(0)
+        except OSError as exc:  # EIO on a failing disk, a vanished mount...
+            raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
     return stream, total, lines
 
 
