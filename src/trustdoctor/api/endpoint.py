@@ -12,7 +12,7 @@ plan for the chain shown).  :func:`diagnose_endpoint` runs both.
 from __future__ import annotations
 
 import datetime as dt
-import threading
+from _thread import allocate_lock  # threading.Lock itself (see sources/network.py)
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 
@@ -43,6 +43,7 @@ from .reference import mozilla_reference
 
 TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
+    from threading import Event
     from typing import Any
 
     from ..fixes.model import FixContext, Plan
@@ -254,7 +255,7 @@ class JudgedChain:
     def __init__(self, diagnosis: Diagnosis, completion: AiaCompletion | None) -> None:
         self.diagnosis = diagnosis
         self.completion = completion
-        self.lock = threading.Lock()
+        self.lock = allocate_lock()
         self.client_parts: PlanParts | None = None
         self.client_plan: Plan | None = None  # the parts merged, when no server part
         self.doc: dict[str, Any] | None = None  # diagnosis_to_dict(diagnosis)
@@ -281,9 +282,9 @@ class ChainMemo:
         self.size = size
         self.hits = 0
         self.misses = 0
-        self._lock = threading.Lock()
+        self._lock = allocate_lock()
         self._done: OrderedDict[tuple[object, ...], JudgedChain] = OrderedDict()
-        self._pending: dict[tuple[object, ...], threading.Event] = {}
+        self._pending: dict[tuple[object, ...], Event] = {}
 
     def __len__(self) -> int:
         return len(self._done)
@@ -300,7 +301,9 @@ class ChainMemo:
                     return hit
                 wait = self._pending.get(key)
                 if wait is None:
-                    event = self._pending[key] = threading.Event()
+                    from threading import Event
+
+                    event = self._pending[key] = Event()
                     self.misses += 1
                     break
             wait.wait()

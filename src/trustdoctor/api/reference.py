@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+from _thread import allocate_lock  # threading.Lock itself (see sources/network.py)
 from collections.abc import Iterator, Mapping
 
 from ..model.anchors import AnchorSet, make_anchor_set
@@ -30,7 +30,7 @@ class LazyReference(Mapping[str, AnchorSet]):
         return len(self._names)
 
 
-_LOCK = threading.Lock()
+_LOCK = allocate_lock()
 _LOADED: list[AnchorSet] = []
 
 

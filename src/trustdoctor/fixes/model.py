@@ -160,6 +160,36 @@ class Step:
         return self.platform in HOST_PLATFORMS
 
 
+class StepSet:
+    """Steps added so far, told apart by :meth:`Step.key`.
+
+    The full key canonicalises the parameters (the costly part: a scan merges
+    a new server plan for every target it refuses); it is computed only for a
+    step sharing action, platform and alternative with an earlier one, the
+    only steps whose keys can be equal.
+    """
+
+    __slots__ = ("_groups",)
+
+    def __init__(self) -> None:
+        self._groups: dict[tuple[Action, str, bool], Step | set[str]] = {}
+
+    def add(self, step: Step) -> bool:
+        """Whether no step with the same key was added before (``step`` now is)."""
+        cheap = (step.action, step.platform, step.alternative)
+        got = self._groups.get(cheap)
+        if got is None:
+            self._groups[cheap] = step
+            return True
+        if not isinstance(got, set):
+            got = self._groups[cheap] = {got.key()}
+        key = step.key()
+        if key in got:
+            return False
+        got.add(key)
+        return True
+
+
 @record
 class Note:
     """A remark attached to a plan (the English is in render/plan_text.py)."""

@@ -21,7 +21,7 @@ from ..model.findings import Code, Finding, Severity, Side
 from ..model.record import record, replace
 from . import client as C
 from . import server as S
-from .model import PHASES, Action, CaRef, FixContext, Note, Plan, Purpose, Step
+from .model import PHASES, Action, CaRef, FixContext, Note, Plan, Purpose, Step, StepSet
 
 TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
@@ -187,10 +187,8 @@ def _plan_one(
         notes.append(Note("no-plan", {"cause": code.value}))
     if ctx.image:
         steps = _image_steps(steps)
-    unique: dict[str, Step] = {}
-    for st in steps:
-        unique.setdefault(st.key(), st)
-    steps = list(unique.values())
+    seen = StepSet()
+    steps = [st for st in steps if seen.add(st)]
     return Plan(
         cause=code,
         side=side,
@@ -629,14 +627,12 @@ def merge_plans(plans: Sequence[Plan]) -> Plan:
         return plans[0]
     plans = sorted(plans, key=lambda p: _SIDE_RANK.get(p.side, 3) if not p.empty else 4)
     first = next((p for p in plans if not p.empty), plans[0])
-    seen: set[str] = set()
+    seen = StepSet()
     steps: list[tuple[int, int, Step]] = []
     for i, p in enumerate(plans):
         for j, s in enumerate(p.steps):
-            k = s.key()
-            if k in seen:
+            if not seen.add(s):
                 continue
-            seen.add(k)
             phase = PHASES.get(s.phase, 3)
             # Checks and verification come last, whichever side they belong to.
             rank = min(_SIDE_RANK.get(p.side, 3), 3) if phase < PHASES["check"] else 9

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping, Sequence
 
+from ..fixes.model import Action
 from . import doc as d
 from .doc import Doc, Span
 from .plan_words import NOTE_FINDING, NOTES, REISSUE_WHY, WHY
@@ -60,8 +61,6 @@ def _inner(argv: Sequence[object]) -> str:
 
 def step_commands(plan: Plan, step: Step) -> list[str]:
     """The shell lines of one step (comments start with ``#``)."""
-    from ..fixes.model import Action
-
     p = step.params
     sudo = _sudo(plan, step)
     a = step.action
@@ -276,8 +275,6 @@ def _cn(subject: str) -> str:
 
 def why(step: Step) -> str:
     """The comment explaining a step."""
-    from ..fixes.model import Action
-
     params = dict(step.params)
     if step.action == Action.REISSUE:
         cause = str(params.get("cause"))

@@ -375,17 +375,23 @@ def _indent(doc: Doc, inner: Doc, by: str = "    ") -> None:
         doc.lines.append([Span(by), *line] if line else [])
 
 
+# ``json.dumps(v, separators=(",", ":"), default=str)``, without building an
+# encoder per call (json.dumps makes one for any non-default argument: a scan
+# line took eight).  No circular check: documents are trees of fresh dicts and
+# lists (a cycle would be a bug, and raise RecursionError instead of ValueError).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str, check_circular=False)
+_value = _ENCODER.encode
+
+
 def dumps_line(data: Mapping[str, Any]) -> str:
     """One JSON line (``--format jsonl``)."""
-    return json.dumps(data, separators=(",", ":"), default=str) + "\n"
-
-
-def _value(v: object) -> str:
-    return json.dumps(v, separators=(",", ":"), default=str)
+    return _value(data) + "\n"
 
 
 def _members(items: Sequence[tuple[str, object]]) -> str:
-    return ",".join(f"{json.dumps(k)}:{_value(v)}" for k, v in items)
+    """The members of a JSON object, without its braces (``""`` for none):
+    the object's own text, which the encoder writes in one call."""
+    return _value(dict(items))[1:-1]
 
 
 def shared_fragments(shared: Mapping[str, Any]) -> tuple[str, str]:
