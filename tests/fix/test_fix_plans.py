@@ -1100,3 +1100,37 @@ def test_seed_guide_fixes_are_covered() -> None:
 def test_supported_families_table() -> None:
     assert set(FAMILIES) == set(SYSTEM_INSTALL)
     assert set(FAMILIES) <= HOST_PLATFORMS
+
+
+def test_step_set_tells_steps_apart_exactly_by_their_key() -> None:
+    """StepSet computes full keys only within a group of equal action, platform
+    and alternative: over steps that collide in every other way (params equal
+    but for order, nesting, types), it keeps exactly the steps the first of
+    each key would keep."""
+    import random
+
+    from trustdoctor.fixes.model import Step, StepSet
+
+    rng = random.Random(13)
+    values: list[object] = [
+        1, "1", True, None, [1, 2], [2, 1], {"a": 1, "b": [1]}, {"b": [1], "a": 1}, ("x",),
+    ]  # fmt: skip
+    for _ in range(200):
+        steps = []
+        for _ in range(rng.randrange(1, 12)):
+            params = {k: rng.choice(values) for k in rng.sample(["p", "q", "r"], rng.randrange(4))}
+            steps.append(
+                Step(
+                    rng.choice([Action.RUN, Action.WRITE_FILE]),
+                    params,
+                    platform=rng.choice(["linux", "debian"]),
+                    alternative=rng.random() < 0.3,
+                    reason=rng.choice(["a", "b"]),
+                )
+            )
+        seen = StepSet()
+        kept = [s for s in steps if seen.add(s)]
+        first: dict[str, Step] = {}
+        for s in steps:
+            first.setdefault(s.key(), s)
+        assert [id(s) for s in kept] == [id(s) for s in first.values()]
