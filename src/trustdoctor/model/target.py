@@ -93,6 +93,8 @@ DEFAULT_PORT = 443
 # What a target never contains: white space (str.isspace, which \s matches) or
 # a control character.
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+# Whitespace as str.isspace() has it (sre's \s is Py_UNICODE_ISSPACE).
+_SPACE = re.compile(r"\s")
 
 # A DNS label as found on real networks: letters, digits, hyphens and also
 # underscores (common in internal and container names, e.g. Docker Compose
@@ -269,7 +271,7 @@ def parse_target(
     sname: str | None
     if servername is not None:
         s = servername.strip()
-        if not s or any(c.isspace() for c in s):
+        if not s or _SPACE.search(s):
             raise UsageError(f"--servername {servername!r} is not a host name")
         if s.startswith("[") and s.endswith("]"):
             s = s[1:-1]
@@ -280,7 +282,7 @@ def parse_target(
     chost, cport = host, port
     if connect_to is not None:
         c = connect_to.strip()
-        if not c or any(ch.isspace() for ch in c) or "/" in c or "@" in c:
+        if not c or _SPACE.search(c) or "/" in c or "@" in c:
             raise UsageError(f"--connect-to {connect_to!r} is not ADDRESS[:PORT]")
         h, p = _split_hostport(c, what="--connect-to", original=connect_to)
         chost = _normalise_host(h, what="--connect-to", original=connect_to)
@@ -312,7 +314,7 @@ def parse_hostport(text: str, *, what: str = "address") -> tuple[str, int | None
         UsageError: not a host, a bad port, spaces.
     """
     t = text.strip()
-    if not t or any(c.isspace() for c in t):
+    if not t or _SPACE.search(t):
         raise UsageError(f"{what} {text!r} is not host[:port]")
     h, p = _split_hostport(t, what=what, original=text)
     return _normalise_host(h, what=what, original=text), p
@@ -361,25 +363,42 @@ def _normalise_host(host: str, *, what: str, original: str) -> str:
     """Lower-case A-label host name or canonical IP literal."""
     if not host:
         raise UsageError(f"{what} {original!r} has no host name")
-    ip = parse_ip(host)
-    if ip is not None:
-        return str(ip)
-    if re.fullmatch(r"[0-9.]+", host):
-        # 999.1.1.1 or 10.1: not an address, and not a sensible DNS name either.
-        raise UsageError(f"{what} {original!r}: {host!r} is not a valid IPv4 address")
-    name = host[:-1] if host.endswith(".") else host
-    if not name or ".." in name or name.startswith("."):
-        raise UsageError(f"{what} {original!r}: {host!r} is not a valid host name")
-    if not name.isascii():
-        name = _to_alabels(name, what=what, original=original)
-    name = name.lower()
-    if len(name) > 253 or not all(_LABEL.match(label) for label in name.split(".")):
-        raise UsageError(f"{what} {original!r}: {host!r} is not a valid host name")
+    name, why = _host_form(host)
+    if why:
+        raise UsageError(f"{what} {original!r}: {why}")
     return name
 
 
-def _to_alabels(name: str, *, what: str, original: str) -> str:
-    """Internationalised name → A-labels (``xn--``), as browsers and curl send it.
+@lru_cache(maxsize=4096)
+def _host_form(host: str) -> tuple[str, str]:
+    """``(canonical form, "")`` of a non-empty host, or ``("", why it is none)``.
+
+    Memoised (a pure function of the string), as :func:`is_ip_literal`: the
+    lines of a scan repeat hosts and server names (one address, many ports),
+    and parsing an IP literal with ``ipaddress`` was a third of a line's
+    reading."""
+    ip = parse_ip(host)
+    if ip is not None:
+        return str(ip), ""
+    if re.fullmatch(r"[0-9.]+", host):
+        # 999.1.1.1 or 10.1: not an address, and not a sensible DNS name either.
+        return "", f"{host!r} is not a valid IPv4 address"
+    name = host[:-1] if host.endswith(".") else host
+    if not name or ".." in name or name.startswith("."):
+        return "", f"{host!r} is not a valid host name"
+    if not name.isascii():
+        name, why = _to_alabels(name)
+        if why:
+            return "", why
+    name = name.lower()
+    if len(name) > 253 or not all(_LABEL.match(label) for label in name.split(".")):
+        return "", f"{host!r} is not a valid host name"
+    return name, ""
+
+
+def _to_alabels(name: str) -> tuple[str, str]:
+    """Internationalised name → A-labels (``xn--``), as browsers and curl send
+    it, or ``("", why not)``.
 
     Uses the ``idna`` package (IDNA 2008 with UTS #46 mapping, what curl via
     libidn2 and browsers do) when installed, else Python's IDNA 2003 codec.
@@ -388,13 +407,11 @@ def _to_alabels(name: str, *, what: str, original: str) -> str:
         import idna
     except ImportError:  # pragma: no cover - idna is usually present
         try:
-            return name.encode("idna").decode("ascii")
-        except UnicodeError as exc:
-            raise UsageError(f"{what} {original!r}: not a valid internationalised name") from exc
+            return name.encode("idna").decode("ascii"), ""
+        except UnicodeError:
+            return "", "not a valid internationalised name"
     try:
         out = idna.encode(name, uts46=True)
     except idna.IDNAError as exc:
-        raise UsageError(
-            f"{what} {original!r}: not a valid internationalised name ({exc})"
-        ) from exc
-    return str(out.decode("ascii"))
+        return "", f"not a valid internationalised name ({exc})"
+    return str(out.decode("ascii")), ""
