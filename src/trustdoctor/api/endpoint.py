@@ -263,6 +263,8 @@ class JudgedChain:
         self.has_server = False  # its plans have server parts
         self.plan_doc: dict[bool, dict[str, Any]] = {}  # client_plan's, by as_root
         self.plan_text: dict[bool, str] = {}  # the same, as JSON text
+        # Its targets' own plans' steps, as JSON text (render.scan.plan_json_text).
+        self.step_text: OrderedDict[tuple[object, ...], str] = OrderedDict()
         self.targets = 0
 
 

@@ -159,15 +159,20 @@ class ScanResult:
         _, fragments, plan = self._shared(entry, text=True)
         assert fragments is not None
         plan_text = None
+        own = self.report.plan
         if plan is not None:
-            as_root = bool(self.report.plan and self.report.plan.context and
-                           self.report.plan.context.as_root)  # fmt: skip
+            as_root = bool(own and own.context and own.context.as_root)
             with entry.lock:
                 plan_text = entry.plan_text.get(as_root)
                 if plan_text is None:
                     from ..render.scan import json_text
 
                     plan_text = entry.plan_text[as_root] = json_text(plan)
+        elif own is not None:  # its own plan (server parts): steps shared where equal
+            from ..render.scan import plan_json_text
+
+            with entry.lock:
+                plan_text = plan_json_text(own, entry.step_text)
         return document_line(self.report, fragments, plan_text=plan_text)
 
     def _shared(

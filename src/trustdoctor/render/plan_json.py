@@ -32,7 +32,9 @@ def step_to_dict(plan: Plan, step: Step) -> dict[str, Any]:
     }
 
 
-def plan_to_dict(plan: Plan) -> dict[str, Any]:
+def plan_to_dict(plan: Plan, *, steps: bool = True) -> dict[str, Any]:
+    """The plan's document (``steps=False``: its ``steps`` member empty, for a
+    caller that renders them itself: render/scan.py)."""
     return {
         "cause": plan.cause.value,
         "side": plan.side.value,
@@ -41,7 +43,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "root": plan.root,
         "ca": plan.ca.to_dict() if plan.ca else None,
         "empty": plan.empty,
-        "steps": [step_to_dict(plan, s) for s in plan.steps],
+        "steps": [step_to_dict(plan, s) for s in plan.steps] if steps else [],
         "notes": [
             {"code": n.code, "params": dict(n.params), "text": note_text(n.code, n.params)}
             for n in plan.notes

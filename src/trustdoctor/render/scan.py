@@ -18,8 +18,11 @@ from .doc import Doc, Span
 from .json import SCHEMA_VERSION
 
 if TYPE_CHECKING:
+    from collections import OrderedDict
+
     from ..api.endpoint import EndpointReport
     from ..api.scan import ScanSummary
+    from ..fixes.model import Plan
     from ..sources.targetlist import InputProblem
 
 # Plans shown under the text summary, per kind (the JSON summary has them all).
@@ -405,6 +408,37 @@ def shared_fragments(shared: Mapping[str, Any]) -> tuple[str, str]:
 def json_text(data: object) -> str:
     """Compact JSON text, as :func:`dumps_line` writes values."""
     return _value(data)
+
+
+# Steps whose JSON text a memo keeps (per judged chain: see plan_json_text).
+STEP_MEMO = 256
+
+
+def plan_json_text(plan: Plan, memo: OrderedDict[tuple[object, ...], str]) -> str:
+    """:func:`json_text` of ``plan_to_dict(plan)``, each step's text taken from
+    ``memo`` when an equal step was rendered before under the same root and
+    privileges (then the text is the same: render/plan_text.py reads nothing
+    else of the plan for a step).  A scan's targets refused for one chain
+    share their client steps, and their server steps but for the few naming
+    the endpoint; ``memo`` keeps the :data:`STEP_MEMO` most recently used."""
+    from .plan_json import plan_to_dict, step_to_dict
+
+    as_root = bool(plan.context and plan.context.as_root)
+    steps = []
+    for s in plan.steps:
+        key = (s.key(), s.needs_root, s.changes, s.reason, plan.root, as_root)
+        text = memo.get(key)
+        if text is None:
+            text = memo[key] = _value(step_to_dict(plan, s))
+            if len(memo) > STEP_MEMO:
+                memo.popitem(last=False)
+        else:
+            memo.move_to_end(key)
+        steps.append(text)
+    items = list(plan_to_dict(plan, steps=False).items())
+    i = [k for k, _ in items].index("steps")
+    parts = [_members(items[:i]), f'"steps":[{",".join(steps)}]', _members(items[i + 1 :])]
+    return "{" + ",".join(p for p in parts if p) + "}"
 
 
 def document_line(
