@@ -204,12 +204,15 @@ def test_diagnose_of_a_trusted_endpoint_imports_no_pyopenssl_nor_planners(tmp_pa
     # real one); hashlib: it loads OpenSSL's libcrypto through _hashlib, the
     # digests come from CPython's own modules (model/digest.py); cryptography
     # at all: the chain's ECDSA signatures are confirmed by model/fastverify.py;
-    # typing: only type checkers need it (model/record.py, TYPE_CHECKING).
+    # typing: only type checkers need it (model/record.py, TYPE_CHECKING);
+    # threading: the memos' locks are _thread's, a thread starts only for an
+    # endpoint with several addresses (api/endpoint.py).
     heavy_here = ("OpenSSL", "rich", "certifi", "asyncio", "trustdoctor.fixes.planner",
                   "trustdoctor.api.aia", "trustdoctor.sources.aia", "shutil", "json",
                   "ast", "dis", "tokenize", "cryptography.x509", "email",
                   "cryptography.hazmat.backends", "pathlib", "urllib",
-                  "dataclasses", "hashlib", "_hashlib", "cryptography", "typing")  # fmt: skip
+                  "dataclasses", "hashlib", "_hashlib", "cryptography", "typing",
+                  "threading")  # fmt: skip
     assert heavy(mods, heavy_here) == []
 
 

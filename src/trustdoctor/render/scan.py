@@ -397,12 +397,22 @@ def _members(items: Sequence[tuple[str, object]]) -> str:
     return _value(dict(items))[1:-1]
 
 
+def _around(doc: Mapping[str, Any], key: str) -> tuple[str, str]:
+    """The members of ``doc`` before and after ``key``, as JSON text."""
+    items = list(doc.items())
+    i = [k for k, _ in items].index(key)
+    return _members(items[:i]), _members(items[i + 1 :])
+
+
+def _object(parts: Sequence[str]) -> str:
+    """A JSON object from member texts (empty ones left out)."""
+    return "{" + ",".join(p for p in parts if p) + "}"
+
+
 def shared_fragments(shared: Mapping[str, Any]) -> tuple[str, str]:
     """The JSON text of a shared diagnosis document (``diagnosis_to_dict``) before
     and after ``presented_chain``, the one member that differs per target."""
-    items = list(shared.items())
-    i = [k for k, _ in items].index("presented_chain")
-    return _members(items[:i]), _members(items[i + 1 :])
+    return _around(shared, "presented_chain")
 
 
 def json_text(data: object) -> str:
@@ -435,10 +445,8 @@ def plan_json_text(plan: Plan, memo: OrderedDict[tuple[object, ...], str]) -> st
         else:
             memo.move_to_end(key)
         steps.append(text)
-    items = list(plan_to_dict(plan, steps=False).items())
-    i = [k for k, _ in items].index("steps")
-    parts = [_members(items[:i]), f'"steps":[{",".join(steps)}]', _members(items[i + 1 :])]
-    return "{" + ",".join(p for p in parts if p) + "}"
+    head, tail = _around(plan_to_dict(plan, steps=False), "steps")
+    return _object([head, f'"steps":[{",".join(steps)}]', tail])
 
 
 def document_line(
@@ -461,4 +469,4 @@ def document_line(
     parts += [tail, _members(list(extra.items()))]
     if plan_text is not None:
         parts.append(f'"plan":{plan_text}')
-    return "{" + ",".join(p for p in parts if p) + "}\n"
+    return _object(parts) + "\n"
