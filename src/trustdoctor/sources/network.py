@@ -42,7 +42,7 @@ import time
 # starts one: an endpoint with several addresses).
 from _thread import allocate_lock
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 
 from .. import __version__
 from ..errors import ConnectError, UsageError
@@ -54,7 +54,9 @@ from .wire import Wire, dial, resolve
 
 TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
 
 # More certificates than this are not a chain but an attack or an accident;
 # keep the first MAX_CHAIN and say so (real chains have 2-5; Go's and
@@ -562,8 +564,11 @@ def parse_presented(der: bytes) -> CertInfo | Exception:
     return info
 
 
-def _read_raw_chain(wire: Wire, rx: bytearray, state: _State) -> list[bytes]:
-    """Keep reading until the Certificate message is complete, then parse it ourselves."""
+def _read_raw_chain(
+    wire: Wire, rx: bytearray, state: _State
+) -> Generator[None, None, list[bytes]]:
+    """Keep reading until the Certificate message is complete, then parse it
+    ourselves (a generator: see _wait_readable)."""
     from .tlsrecord import extract_certificates
 
     last_try = 0
@@ -575,6 +580,7 @@ def _read_raw_chain(wire: Wire, rx: bytearray, state: _State) -> list[bytes]:
             ders = extract_certificates(bytes(rx), server_handshake_secret=state.server_hs_secret)
             if ders is not None:
                 return ders
+        yield from _wait_readable(wire)
         data = wire.recv(during="reading an oversized certificate list")
         if not data:
             ders = extract_certificates(bytes(rx), server_handshake_secret=state.server_hs_secret)
@@ -769,9 +775,35 @@ def _send_out(out: Any, wire: Wire, sent: bytearray, *, best_effort: bool = Fals
             raise
 
 
+# -- reads a driver may wait for -----------------------------------------------------
+#
+# The handshake code reads the server through ``wire`` and yields just before
+# each read that would wait: it runs as a generator, driven by _blocking
+# (Wire's own read then waits, bounded by the deadline) or by a selector that
+# resumes it once the socket is readable or the deadline has passed, when the
+# same read raises the same timeout (sources/multiplex.py).  One handshake
+# code for both.  (Its writes never wait: a handshake flight is a few hundred
+# bytes into an empty socket buffer.)
+
+
+def _wait_readable(wire: Wire) -> Iterator[None]:
+    """Where a driver may wait before reading ``wire`` (not with bytes buffered)."""
+    if not wire.buffer:
+        yield
+
+
+def _blocking(flow: Generator[None, None, T]) -> T:
+    """Run a handshake generator whose reads wait themselves."""
+    while True:
+        try:
+            next(flow)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+
 def _next_bytes(
     wire: Wire, rx: bytearray, certs_seen: Callable[[], bool]
-) -> tuple[bytes, str | None]:
+) -> Generator[None, None, tuple[bytes, str | None]]:
     """The server's next bytes, appended to ``rx`` (both engines read alike).
 
     Once its certificates have arrived, a timeout, reset or close ends the
@@ -779,6 +811,7 @@ def _next_bytes(
     (raised), as are bytes that cannot be TLS and a handshake over the limit.
     """
     try:
+        yield from _wait_readable(wire)
         data = wire.recv(during=_DURING)
     except ConnectError as exc:
         if certs_seen():
@@ -804,6 +837,24 @@ def _handshake_stdlib(
     start: float,
     notes: list[str],
 ) -> RawFetch:
+    return _blocking(
+        _stdlib_flow(
+            wire, target, address=address, proxy_used=proxy_used, start=start, notes=notes
+        )
+    )
+
+
+def _stdlib_flow(
+    wire: Wire,
+    target: Target,
+    *,
+    address: str,
+    proxy_used: str | None,
+    start: float,
+    notes: list[str],
+) -> Generator[None, None, RawFetch]:
+    """The handshake over the standard library's ssl (memory BIOs), as a
+    generator (see _wait_readable)."""
     import _ssl
 
     ctx = _stdlib_context(target.alpn)
@@ -823,7 +874,7 @@ def _handshake_stdlib(
             break
         except _ssl.SSLWantReadError:
             _send_out(out, wire, sent)
-            data, error = _next_bytes(wire, rx, lambda: bool(_stdlib_certs(obj)))
+            data, error = yield from _next_bytes(wire, rx, lambda: bool(_stdlib_certs(obj)))
             if error is not None:
                 break
             incoming.write(data)
@@ -854,7 +905,7 @@ def _handshake_stdlib(
         negotiated = _server_hello_version(bytes(rx))
         if negotiated is None or negotiated >= 0x0304:
             raise _NeedOpenSSL  # TLS 1.3: encrypted under a secret ssl does not give
-        ders = _read_raw_chain(wire, rx, _State())  # TLS 1.2: in clear text
+        ders = yield from _read_raw_chain(wire, rx, _State())  # TLS 1.2: in clear text
         notes.append(_oversized_note())
     else:
         ders = _stdlib_certs(obj)
@@ -984,7 +1035,7 @@ def _handshake_openssl(
                 conn.bio_write(bytes(rx[fed:]))
                 fed = len(rx)
                 continue
-            _, error = _next_bytes(wire, rx, lambda: bool(_peer_certs(conn)))
+            _, error = _blocking(_next_bytes(wire, rx, lambda: bool(_peer_certs(conn))))
             if error is not None:
                 break
         except SSL.Error as exc:
@@ -1004,7 +1055,7 @@ def _handshake_openssl(
 
     certs: list[bytes | str]
     if oversized:
-        ders = _read_raw_chain(wire, rx, state)
+        ders = _blocking(_read_raw_chain(wire, rx, state))
         notes.append(_oversized_note())
         certs, count = list(ders[: MAX_CHAIN + 1]), len(ders)
     else:
