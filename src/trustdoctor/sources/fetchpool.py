@@ -6,7 +6,8 @@ many threads it starts (on this project's 2-core machine, the threads also
 spend ~1 ms of CPU per target handing the interpreter lock to each other).
 A :class:`FetchPool` runs the handshakes, the bulk of a scan's CPU, in
 ``processes`` child interpreters (``python -m trustdoctor.sources.fetchpool``),
-each with a few threads; the parent keeps what must be shared (the trust
+each driving its direct handshakes from one thread (:mod:`.multiplex`) and
+the others (proxies, STARTTLS) in a few threads; the parent keeps what must be shared (the trust
 stores, the memo of judged chains, the summary) and receives each handshake
 as a :class:`~trustdoctor.sources.network.RawFetch`: plain bytes and strings,
 its certificates parsed in the parent once per content
@@ -31,12 +32,13 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import IO, Any
 
 from ..errors import ConnectError, SourceError, UsageError
 from ..model.target import Target
-from .network import FetchResult, RawFetch, assemble, fetch_raw
+from .network import FetchResult, RawFetch, assemble, direct_stdlib, fetch_raw, fetch_started
 
 # The length prefix of every frame (network byte order, 4 bytes).
 _HEAD = struct.Struct("!I")
@@ -351,38 +353,76 @@ def _outcome(
 # -- the child ------------------------------------------------------------------------------
 
 
+def _answer_of(result: RawFetch | None, error: BaseException | None) -> tuple[str, Any]:
+    """What the parent receives for ``fetch_raw``'s result or exception."""
+    if error is None:
+        return ("ok", result)
+    if isinstance(error, ConnectError):
+        return ("connect", (error.message, error.code))
+    if isinstance(error, UsageError):
+        return ("usage", error.message)
+    # A bug: one line to the parent, never a traceback.
+    return ("error", f"{type(error).__name__}: {error}")
+
+
 def _serve(threads: int) -> int:
+    """A child: direct handshakes (most of a scan) in one multiplexing thread
+    (sources/multiplex.py), the others (proxies, STARTTLS, names to resolve
+    first) in ``threads`` threads, each doing one at a time."""
     import queue
     import signal
+
+    from ..model.target import is_ip_literal
+    from .multiplex import Multiplexer
+    from .wire import dial
 
     # Ctrl-C reaches the whole foreground process group: the parent decides.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     # The protocol owns stdout: a stray print anywhere would corrupt it.
     sys.stdout = sys.stderr
-    jobs: queue.SimpleQueue[tuple[int, dict[str, Any]] | None] = queue.SimpleQueue()
+    # (request id, fetch_raw's arguments, what to do: "fetch", "dial" then hand
+    # to the multiplexer, or "finish" what it handed back, from ``start``).
+    Job = tuple[int, dict[str, Any], str, float]
+    jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
     out_lock = threading.Lock()
+
+    def send(rid: int, result: RawFetch | None, error: BaseException | None) -> None:
+        with out_lock:
+            try:
+                _write(out, (rid, *_answer_of(result, error)))
+            except (OSError, ValueError):  # the parent is gone
+                os._exit(0)
+
+    mux = Multiplexer(send, lambda rid, kw, start, engine: jobs.put((rid, kw, engine, start)))
+    mux.start()
 
     def work() -> None:
         while True:
             job = jobs.get()
             if job is None:
                 return
-            rid, kw = job
-            answer: tuple[str, Any]
+            rid, kw, what, start = job
             try:
-                answer = ("ok", fetch_raw(**kw))
-            except ConnectError as exc:
-                answer = ("connect", (exc.message, exc.code))
-            except UsageError as exc:
-                answer = ("usage", exc.message)
-            except Exception as exc:  # a bug: one line to the parent, never a traceback
-                answer = ("error", f"{type(exc).__name__}: {exc}")
-            with out_lock:
-                try:
-                    _write(out, (rid, *answer))
-                except (OSError, ValueError):  # the parent is gone
-                    os._exit(0)
+                if what == "dial":  # the budget counts from here, as in fetch_raw
+                    t, start = kw["target"], time.monotonic()
+                    sock, address = dial(
+                        t.connect_host, t.connect_port, family=kw["family"],
+                        deadline=start + kw["timeout"], timeout=kw["timeout"], what=t.display,
+                    )  # fmt: skip
+                    mux.adopt(rid, kw, start, sock, address)
+                    continue
+                if what == "fetch":
+                    result = fetch_raw(**kw)
+                else:  # handed back by the multiplexer, with the engine to use
+                    result = fetch_started(
+                        kw["target"], kw["timeout"], kw["proxy"], kw["env"], kw["family"],
+                        None, start, what,
+                    )  # fmt: skip
+            except Exception as exc:
+                send(rid, None, exc)
+                continue
+            send(rid, result, None)
 
     for i in range(threads):
         threading.Thread(target=work, name=f"fetch-{i}", daemon=True).start()
@@ -395,11 +435,19 @@ def _serve(threads: int) -> int:
             # The parent closed the pipe (or died): handshakes in flight are
             # abandoned, as the parent's own threads abandon them.
             return 0
-        if frame[1] == "ping":
+        rid, kw = frame
+        if kw == "ping":
             with out_lock:
-                _write(out, (frame[0], "pong", os.getpid()))
+                _write(out, (rid, "pong", os.getpid()))
             continue
-        jobs.put(frame)
+        t = kw["target"]
+        direct = direct_stdlib(
+            t, timeout=kw["timeout"], proxy=kw["proxy"], env=kw["env"], engine=kw["engine"]
+        )
+        if direct and is_ip_literal(t.connect_host):
+            mux.submit(rid, kw)
+        else:
+            jobs.put((rid, kw, "dial" if direct else "fetch", 0.0))
 
 
 if __name__ == "__main__":  # python -m trustdoctor.sources.fetchpool THREADS

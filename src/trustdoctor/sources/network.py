@@ -255,9 +255,25 @@ def fetch_raw(
     use = ("stdlib" if stdlib_capable() else "openssl") if engine == "auto" else engine
     if use == "stdlib" and not stdlib_capable():
         raise UsageError("this Python's ssl module cannot report the peer chain as sent")
+    return fetch_started(target, timeout, proxy, env, family, address, start, use)
+
+
+def fetch_started(
+    target: Target,
+    timeout: float,
+    proxy: str | None,
+    env: Mapping[str, str] | None,
+    family: int,
+    address: str | None,
+    start: float,
+    engine: str,
+) -> RawFetch:
+    """:func:`fetch_raw` from the moment it started (``time.monotonic()``: the
+    budget counts from there), its arguments checked and ``engine`` chosen
+    (``stdlib`` or ``openssl``)."""
     try:
-        return _fetch_once(target, timeout, proxy, env, family, address, start, use)
-    except _NeedOpenSSL:
+        return _fetch_once(target, timeout, proxy, env, family, address, start, engine)
+    except NeedOpenSSL:
         # A TLS 1.3 certificate list over OpenSSL's limit: only pyOpenSSL's
         # key-log callback yields the secret that decrypts it (rare).
         return _fetch_once(target, timeout, proxy, env, family, address, start, "openssl")
@@ -275,10 +291,7 @@ def _fetch_once(
 ) -> RawFetch:
     deadline = start + timeout
     spec = None
-    # Every proxy variable names "proxy" (http.PROXY_VARS): without one, and
-    # without --proxy, the connection is direct and the HTTP stack (proxy
-    # parsing, CONNECT) is not even imported.
-    if proxy is not None or (env and any("proxy" in k.lower() for k in env)):
+    if _may_proxy(proxy, env):
         from .http import select_proxy
 
         # A STARTTLS dialogue is no https:// request: only --proxy applies to it.
@@ -342,6 +355,36 @@ def _fetch_once(
         wire.close()
 
 
+def _may_proxy(proxy: str | None, env: Mapping[str, str] | None) -> bool:
+    # Every proxy variable names "proxy" (http.PROXY_VARS): without one, and
+    # without --proxy, the connection is direct and the HTTP stack (proxy
+    # parsing, CONNECT) is not even imported.
+    return proxy is not None or bool(env and any("proxy" in k.lower() for k in env))
+
+
+def direct_stdlib(
+    target: Target,
+    *,
+    timeout: float,
+    proxy: str | None = None,
+    env: Mapping[str, str] | None = None,
+    engine: str = "auto",
+    address: str | None = None,
+) -> bool:
+    """Whether :func:`fetch_raw` with these (valid) arguments makes one direct
+    TCP connection and the standard library's handshake: no proxy, no
+    STARTTLS, no address given.  Such a fetch can also be driven without a
+    thread of its own (sources/multiplex.py)."""
+    return (
+        0 < timeout <= MAX_TIMEOUT
+        and engine in ("auto", "stdlib")
+        and address is None
+        and target.starttls is None
+        and not _may_proxy(proxy, env)
+        and stdlib_capable()
+    )
+
+
 # -- what both engines share -----------------------------------------------------------
 
 ENGINES = ("auto", "stdlib", "openssl")
@@ -357,7 +400,7 @@ _VERSION_NAMES = {0x0300: "SSLv3", 0x0301: "TLSv1", 0x0302: "TLSv1.1", 0x0303: "
 _VERSION_NUMBERS = {name: number for number, name in _VERSION_NAMES.items()}
 
 
-class _NeedOpenSSL(Exception):
+class NeedOpenSSL(Exception):
     """The stdlib engine cannot read this handshake; pyOpenSSL must redo it."""
 
 
@@ -838,13 +881,13 @@ def _handshake_stdlib(
     notes: list[str],
 ) -> RawFetch:
     return _blocking(
-        _stdlib_flow(
+        stdlib_flow(
             wire, target, address=address, proxy_used=proxy_used, start=start, notes=notes
         )
     )
 
 
-def _stdlib_flow(
+def stdlib_flow(
     wire: Wire,
     target: Target,
     *,
@@ -904,7 +947,7 @@ def _stdlib_flow(
     if oversized:
         negotiated = _server_hello_version(bytes(rx))
         if negotiated is None or negotiated >= 0x0304:
-            raise _NeedOpenSSL  # TLS 1.3: encrypted under a secret ssl does not give
+            raise NeedOpenSSL  # TLS 1.3: encrypted under a secret ssl does not give
         ders = yield from _read_raw_chain(wire, rx, _State())  # TLS 1.2: in clear text
         notes.append(_oversized_note())
     else:

@@ -262,13 +262,7 @@ def connect_any(
     Raises:
         ConnectError: ``unreachable`` (refused, no route...) or ``timeout``.
     """
-    unique: list[tuple[Any, ...]] = []
-    seen: set[tuple[Any, ...]] = set()
-    for fam, stype, proto, _canon, sockaddr in infos:
-        key = (fam, *sockaddr[:2])
-        if key not in seen:
-            seen.add(key)
-            unique.append((fam, stype, proto, sockaddr))
+    unique = unique_addresses(infos)
     refused: list[str] = []
     errors: list[str] = []
     timed_out: list[str] = []
@@ -295,21 +289,59 @@ def connect_any(
             continue
         except OSError as exc:
             sock.close()
-            errors.append(f"{addr}: {(exc.strerror or type(exc).__name__).lower()}")
+            errors.append(f"{addr}: {connect_error_text(exc)}")
             continue
-        with contextlib.suppress(OSError):  # not every socket type has it
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        no_delay(sock)
         return sock, addr
+    raise connect_failure(
+        refused, errors, timed_out, what=what, timeout=timeout, op_timeout=op_timeout
+    )
+
+
+def unique_addresses(infos: list[Any]) -> list[tuple[Any, ...]]:
+    """``getaddrinfo`` results without repeats: ``(family, type, proto, sockaddr)``."""
+    unique: list[tuple[Any, ...]] = []
+    seen: set[tuple[Any, ...]] = set()
+    for fam, stype, proto, _canon, sockaddr in infos:
+        key = (fam, *sockaddr[:2])
+        if key not in seen:
+            seen.add(key)
+            unique.append((fam, stype, proto, sockaddr))
+    return unique
+
+
+def no_delay(sock: socket.socket) -> None:
+    """TCP_NODELAY on a connected socket (a handshake is small flights)."""
+    with contextlib.suppress(OSError):  # not every socket type has it
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def connect_error_text(exc: OSError) -> str:
+    """How a failed connect is named after its address (``no route to host``)."""
+    return (exc.strerror or type(exc).__name__).lower()
+
+
+def connect_failure(
+    refused: list[str],
+    errors: list[str],
+    timed_out: list[str],
+    *,
+    what: str,
+    timeout: float,
+    op_timeout: float | None = None,
+) -> ConnectError:
+    """The error once every address failed: refused by some, other errors
+    (``addr: why``) at others, no answer in time at the rest."""
     if refused:
         more = f"; {'; '.join(errors)}" if errors else ""
-        raise ConnectError(
+        return ConnectError(
             f"{what}: connection refused by {', '.join(refused)}{more}", "unreachable"
         )
     if errors and not timed_out:
-        raise ConnectError(f"{what}: cannot connect ({'; '.join(errors)})", "unreachable")
+        return ConnectError(f"{what}: cannot connect ({'; '.join(errors)})", "unreachable")
     where = f" to {', '.join(timed_out)}" if timed_out else ""
     limit = timeout if op_timeout is None else min(timeout, op_timeout)
-    raise ConnectError(f"{what}: connecting{where} timed out after {limit:g} s", "timeout")
+    return ConnectError(f"{what}: connecting{where} timed out after {limit:g} s", "timeout")
 
 
 def dial(
