@@ -22,7 +22,10 @@ Timed, in the same run, as fresh processes:
 * ``sslyze --quiet --certinfo --targets_in FILE`` on the first
   ``--sslyze-targets`` targets (``svcNN.bench.test:PORT{127.0.0.1}``: the same
   SNI name and address), reported per target; sslyze is installed with pip in
-  its own virtual environment (``--venv``, default ``/tmp/sslyze-venv``).
+  its own virtual environment (``--venv``, default ``/tmp/sslyze-venv``);
+* two floors, handshakes with nothing else (no analysis, no output): 32
+  threads in one process, and one process per core each driving 16 at once
+  from one thread (the scan's workers' design, sources/multiplex.py).
 
 ``--memory``: peak RSS of a process scanning 1,000 and then 100,000 targets
 read from a generator (each a fresh process, through the API, the clients
@@ -263,6 +266,87 @@ def run_bare(targets: Path, env: dict[str, str]) -> dict[str, float]:
     return {"rate": rate, "cpu_ms_per_target": cpu_ms}
 
 
+# The floor of the scan's own design: one process per core, each driving 16
+# handshakes at once from one thread (memory BIOs, non-blocking sockets, a
+# selector), as the scan's workers do (sources/multiplex.py); still no
+# analysis and no output.
+_BARE_MUX = r"""
+import selectors, socket, ssl, sys
+lines = [l.split() for l in open(sys.argv[1]).read().splitlines()]
+part, parts = int(sys.argv[2]), int(sys.argv[3])
+todo = iter(lines[part::parts])
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+sel = selectors.DefaultSelector()
+def start():
+    line = next(todo, None)
+    if line is None:
+        return False
+    host, port = line[0].rsplit(":", 1)
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex((host, int(port)))
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname=line[1].split("=", 1)[1])
+    sel.register(s, selectors.EVENT_WRITE, (s, inc, out, obj))
+    return True
+def step(s, inc, out, obj):
+    while True:
+        try:
+            obj.do_handshake()
+        except ssl.SSLWantReadError:
+            data = out.read()
+            if data:
+                s.send(data)
+            try:
+                got = s.recv(65536)
+            except BlockingIOError:
+                sel.modify(s, selectors.EVENT_READ, (s, inc, out, obj))
+                return False
+            if not got:
+                raise SystemExit("closed")
+            inc.write(got)
+            continue
+        data = out.read()
+        if data:
+            s.send(data)
+        obj._sslobj.get_unverified_chain()
+        sel.unregister(s)
+        s.close()
+        return True
+active = sum(start() for _ in range(16))
+while active:
+    for key, _ in sel.select(10):
+        if step(*key.data):
+            active -= 1
+            active += start()
+"""
+
+
+def run_bare_mux(targets: Path, env: dict[str, str]) -> dict[str, float]:
+    """The floor of a multiplexed design: see _BARE_MUX."""
+    import resource
+
+    parts = os.cpu_count() or 1
+    n = len(targets.read_text().splitlines())
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _BARE_MUX, str(targets), str(i), str(parts)],
+                         env=env, stderr=subprocess.PIPE, text=True)
+        for i in range(parts)
+    ]  # fmt: skip
+    for p in procs:
+        _, err = p.communicate()
+        if p.returncode != 0:
+            raise SystemExit(f"bare multiplexed handshakes failed: {err[-2000:]}")
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return {"rate": n / wall, "cpu_ms_per_target": 1000 * cpu / n, "processes": float(parts)}
+
+
 def run_sslyze(base: list[str], lines: list[str], d: Path, env: dict[str, str]) -> dict[str, float]:
     file = d / "sslyze-targets.txt"
     out = []
@@ -362,7 +446,14 @@ def main() -> int:
         figures["bare_handshakes"] = bare
         print(
             f"bare handshakes (stdlib ssl, 32 threads, nothing else): {bare['rate']:.0f}/s, "
-            f"{bare['cpu_ms_per_target']:.2f} ms CPU each: the floor on this machine now"
+            f"{bare['cpu_ms_per_target']:.2f} ms CPU each"
+        )
+        mux = run_bare_mux(targets, env)
+        figures["bare_handshakes_multiplexed"] = mux
+        print(
+            f"bare handshakes, multiplexed ({mux['processes']:.0f} processes, 16 in flight "
+            f"each, one thread, nothing else): {mux['rate']:.0f}/s, "
+            f"{mux['cpu_ms_per_target']:.2f} ms CPU each: the floor of the scan's design"
         )
         ours = figures["scan_jsonl"]
         assert isinstance(ours, dict)
