@@ -133,6 +133,19 @@ def test_connect_to_keeps_the_name() -> None:
     assert (t.connect_host, t.connect_port) == ("::1", 8443)
 
 
+def test_label_adds_the_name_sent_only_when_it_is_not_the_host() -> None:
+    assert parse_target("10.0.0.5").label == "https://10.0.0.5:443"
+    assert parse_target("api.example:8443").label == "https://api.example:8443"
+    t = parse_target("10.0.0.5", servername="API.example")
+    assert t.label == "https://10.0.0.5:443 servername=api.example"
+    assert parse_target("a.example", servername="b.example").label == (
+        "https://a.example:443 servername=b.example"
+    )
+    # --connect-to keeps the name: the display says where it goes.
+    t = parse_target("api.example", connect_to="10.0.0.5")
+    assert t.label == t.display == "https://api.example:443 (via 10.0.0.5:443)"
+
+
 def test_parse_hostport() -> None:
     assert parse_hostport("[::1]:80") == ("::1", 80)
     assert parse_hostport("Proxy.Example:3128") == ("proxy.example", 3128)

@@ -162,10 +162,16 @@ def test_json_csv_junit_and_text_say_the_same(
     errors = [c for c in cases if c.find("error") is not None]
     assert int(suite.get("failures", "-1")) == len(failures) == len(mini.broken)
     assert int(suite.get("errors", "-1")) == len(errors) == len(mini.refused)
+    # A case is named by the target and the name sent (the list's spelling).
+    labels = {}
+    for d in doc["results"]:
+        t, sent = d["target"], d["target"]["servername"]
+        labels[t["display"] + (f" servername={sent}" if sent else "")] = d["verdict"]
+    assert {c.get("name") for c in cases} == set(labels)
     for case in failures:
         failure = case.find("failure")
         assert failure is not None and failure.get("type") == "missing-intermediate"
-        assert verdicts[case.get("name", "")]["cause"] == "missing-intermediate"
+        assert labels[case.get("name", "")]["cause"] == "missing-intermediate"
     out = suite.find("system-out")
     assert out is not None and "By cause, side and client" in (out.text or "")
 
@@ -179,6 +185,36 @@ def test_json_csv_junit_and_text_say_the_same(
     }
     assert any(line.startswith("Scanned ") for line in lines)
     assert "Server fixes" in t.out
+
+
+def test_one_address_under_several_names_is_told_apart(
+    mini: Mini, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load balancer scanned under each of its names: every line, summary
+    example and JUnit case names the target with the name sent, as the list
+    spells it (the display alone, https://127.0.0.1:PORT, is the same for all)."""
+    port = mini.good[0]
+    names = ["mini.scan.test", "other.scan.test", "third.scan.test"]
+    f = write(tmp_path, [f"127.0.0.1:{port} servername={n}" for n in names]
+              + [f"127.0.0.1:{port} servername=other.scan.test"])  # fmt: skip
+    base = (f, "--trust", mini.root, *COMMON)
+    t = scan(capsys, monkeypatch, *base)
+    assert t.rc == 1
+    lines = [x for x in t.out.splitlines() if x[:1] in ("✓", "✗")]
+    assert sorted(x.split()[2] for x in lines) == sorted(f"servername={n}" for n in names)
+    verdict = {x.split()[2]: x.split()[0] for x in lines}
+    assert verdict == {"servername=mini.scan.test": "✓", "servername=other.scan.test": "✗",
+                       "servername=third.scan.test": "✗"}  # fmt: skip
+    # The summary's examples tell the refused names apart too.
+    row = next(x for x in t.out.splitlines() if "hostname-mismatch" in x and x[:1] == " ")
+    assert "servername=other.scan.test" in row and "servername=third.scan.test" in row
+    # The repeated line is a duplicate of the one with the same name only.
+    dup = next(x for x in t.err.splitlines() if "duplicate target" in x)
+    assert f"https://127.0.0.1:{port} servername=other.scan.test" in dup
+    x = scan(capsys, monkeypatch, *base, "--format", "junit")
+    cases = ET.fromstring(x.out).findall("testsuite/testcase")
+    scanned = [c.get("name") for c in cases if c.get("classname") == "trustdoctor.scan"]
+    assert sorted(scanned) == sorted(f"https://127.0.0.1:{port} servername={n}" for n in names)
 
 
 def test_all_trusted_exits_0_and_stdin_works(

@@ -324,7 +324,7 @@ class _Summary:
             self.problems[item.code] = self.problems.get(item.code, 0) + 1
             return
         r = item.report
-        name = r.target.display
+        name = r.target.label
         if r.diagnosis is None:
             self.failed += 1
             code = r.error.code if r.error is not None else "handshake-failed"
@@ -614,7 +614,7 @@ class Scan:
                 if not self._seen.add(item.target):
                     return InputProblem(
                         "duplicate",
-                        f"{item.where}: duplicate target {item.target.display} "
+                        f"{item.where}: duplicate target {item.target.label} "
                         "(listed before); skipped",
                         item.text,
                         item.source,

@@ -149,8 +149,24 @@ class Target:
         return format_hostport(self.host, self.port)
 
     @property
+    def label(self) -> str:
+        """:func:`target_label`: the display, and the name sent when it is not the host."""
+        return target_label(self.display, self.host, self.servername)
+
+    @property
     def connect_hostport(self) -> str:
         return format_hostport(self.connect_host, self.connect_port)
+
+
+def target_label(display: str, host: str, servername: str | None) -> str:
+    """A target as named where several share one address: a scan's lines, its
+    summary's examples, its JUnit test cases.  One load balancer scanned under
+    each of its names (``10.0.0.5:443 servername=api.example``...) has the same
+    ``display`` for all of them, so the name sent is added when it is not the
+    host, as the target list spells it."""
+    if servername and servername != host:
+        return f"{display} servername={servername}"
+    return display
 
 
 _IPV4_CHARS = frozenset("0123456789.")

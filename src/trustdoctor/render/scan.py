@@ -34,7 +34,7 @@ TEXT_PLANS = 5
 def result_line(r: EndpointReport) -> Doc:
     """``✓``/``✗``/``!``, the target, the verdict and who refuses."""
     doc = Doc()
-    name = r.target.display
+    name = r.target.label
     if r.diagnosis is None:
         from .endpoint import ERROR_HEADLINE, error_side
 
@@ -169,8 +169,10 @@ def junit_case(doc: Mapping[str, Any]) -> str:
     addrs = doc.get("addresses") or [{}]
     ms = addrs[0].get("elapsed_ms") if addrs else None
     seconds = f"{(ms or 0) / 1000:.3f}"
-    name = _attr(t.get("display"))
-    head = f'    <testcase classname="trustdoctor.scan" name={name} time="{seconds}"'
+    from ..model.target import target_label
+
+    label = target_label(str(t.get("display")), str(t.get("host")), t.get("servername"))
+    head = f'    <testcase classname="trustdoctor.scan" name={_attr(label)} time="{seconds}"'
     if v.get("trusted"):
         return head + "/>\n"
     err = doc.get("error")
