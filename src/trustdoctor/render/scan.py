@@ -312,10 +312,10 @@ def render_summary(s: ScanSummary) -> Doc:
     )
     style = d.OK if s.scanned and s.trusted == s.scanned else d.BAD
     doc.line(Span(head, style))
-    extra = [f"{s.chains_judged} distinct chain(s) judged, judged at {s.at:%Y-%m-%d %H:%M} UTC"]
+    extra = [f"{_n(s.chains_judged)} distinct chain(s) judged, judged at {s.at:%Y-%m-%d %H:%M} UTC"]
     if s.problems:
         total = sum(s.problems.values())
-        kinds = ", ".join(f"{n} {k}" for k, n in sorted(s.problems.items()))
+        kinds = ", ".join(f"{_n(n)} {k}" for k, n in sorted(s.problems.items()))
         extra.append(f"{_n(total)} input line(s) skipped ({kinds})")
     for e in extra:
         doc.line(Span(f"  {e}", d.DIM))
