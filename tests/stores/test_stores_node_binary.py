@@ -57,6 +57,55 @@ def test_roots_compiled_into_a_binary_are_the_bundled_store(tmp_path: Path) -> N
     assert C.cert.fingerprint(_sha()).hex() not in fps  # the OS store is not read by default
 
 
+def _elf64(sections: list[tuple[str, bytes]]) -> bytes:
+    """A little-endian ELF64 file with these sections (their bytes in order after
+    the header), a section name table and the section headers at the end."""
+    import struct
+
+    names = b"\0" + b"".join(n.encode() + b"\0" for n, _ in sections) + b".shstrtab\0"
+    body = bytearray(b"\0" * 64)
+    heads = [struct.pack("<IIQQQQIIQQ", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)]
+    at = 1
+    for name, data in [*sections, (".shstrtab", names)]:
+        heads.append(struct.pack("<IIQQQQIIQQ", at, 1, 0, 0, len(body), len(data), 0, 0, 1, 0))
+        at += len(name) + 1
+        body += data
+    shoff = len(body)
+    ident = b"\x7fELF\x02\x01\x01" + b"\0" * 9
+    head = ident + struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0, 0, shoff, 0, 64, 0, 0, 64,
+                               len(heads), len(heads) - 1)  # fmt: skip
+    body[:64] = head
+    return bytes(body) + b"".join(heads)
+
+
+def test_roots_are_read_from_rodata_else_from_the_whole_program(tmp_path: Path) -> None:
+    """In an ELF program only .rodata holds the compiled roots (string literals):
+    a PEM block elsewhere (a test vector in .data) is not a root; with no
+    .rodata, or none there, the whole file is searched as for any program."""
+    from trustdoctor.stores.binaries import section_span
+
+    program = _elf64([(".text", b"\x90" * 300), (".rodata", b"x" + A.pem + b"\0" + B.pem),
+                      (".data", b"\0" + C.pem)])  # fmt: skip
+    start, end = section_span(program, ".rodata") or (0, 0)
+    assert program[start:end] == b"x" + A.pem + b"\0" + B.pem
+    assert section_span(program, ".nothing") is None
+    assert section_span(b"\x7fELF" + b"\xff" * 100, ".rodata") is None  # garbage headers
+    cases = {
+        "rodata": (program, [A, B]),
+        "elsewhere": (_elf64([(".rodata", b"no roots"), (".data", C.pem)]), [C]),
+        "no-sections": (b"\x7fELF" + b"\0" * 200 + C.pem, [C]),
+    }
+    for name, (blob, want) in cases.items():
+        r = Root(tmp_path / name)
+        debian(r, [])
+        r.file("/usr/bin/node", blob, 0o755)
+        s = stores(r, ["node"])["node"]
+        src = next(x for x in s.sources if x.kind == "bundled")
+        assert src.path == "/usr/bin/node" and src.count == len(want), name
+        fps = {a.cert.sha256 for a in s.anchors.anchors}
+        assert fps == {x.cert.fingerprint(_sha()).hex() for x in want}, name
+
+
 def test_without_a_node_binary_certifi_stands_in(tmp_path: Path) -> None:
     r = Root(tmp_path / "r")
     debian(r, [C])

@@ -94,14 +94,16 @@ if TYPE_CHECKING:
         def find(self, sub: bytes, start: int = ..., end: int = ...) -> int: ...
         def rfind(self, sub: bytes, start: int = ..., end: int = ...) -> int: ...
         def __getitem__(self, key: slice) -> bytes: ...
+        def __len__(self) -> int: ...
 
 
 def cert_blocks(
-    data: Searchable, *, max_block: int, limit: int, start: int = 0
+    data: Searchable, *, max_block: int, limit: int, start: int = 0, end: int | None = None
 ) -> tuple[list[bytes], int]:
     """``CERTIFICATE`` PEM blocks of at most ``max_block`` bytes in ``data``
     (a program's read-only data: text among binary bytes), each with a final
     newline, at most ``limit``; and the offset after the last END marker seen.
+    Only ``data[start:end]`` is searched (``end`` ``None``: to the end).
 
     Linear whatever the input: each END marker is found once, and the block is
     the *last* BEGIN before it (blocks do not nest; an earlier BEGIN with no END
@@ -111,12 +113,13 @@ def cert_blocks(
     """
     blocks: list[bytes] = []
     pos = start
+    last = len(data) if end is None else end
     while len(blocks) < limit:
-        end = data.find(CERT_END, pos)
-        if end < 0:
+        at = data.find(CERT_END, pos, last)
+        if at < 0:
             break
-        begin = data.rfind(CERT_BEGIN, max(pos, end - max_block), end)
-        stop = end + len(CERT_END)
+        begin = data.rfind(CERT_BEGIN, max(pos, at - max_block), at)
+        stop = at + len(CERT_END)
         if begin >= 0 and stop - begin <= max_block:
             blocks.append(data[begin:stop] + b"\n")
         pos = stop

@@ -109,6 +109,24 @@ def _elf(d: memoryview) -> _Elf | None:
     return _Elf(bits, e, tuple(segments), tuple(sections))
 
 
+def section_span(buf: bytes | memoryview | object, name: str) -> tuple[int, int] | None:
+    """Where the section ``name`` (``.rodata``) lies in the ELF file held in ``buf``
+    (bytes or a memory map), as ``(start, end)`` file offsets inside it; ``None``
+    when the file is no ELF, has no section headers (stripped) or no such
+    section, or the headers are garbage."""
+    data = memoryview(buf)  # type: ignore[arg-type]
+    try:
+        elf = _elf(data)
+    except (struct.error, IndexError, ValueError, OverflowError, KeyError):
+        return None
+    if elf is None:
+        return None
+    for sname, off, size in elf.sections:
+        if sname == name and size > 0 and off + size <= len(data):
+            return off, off + size
+    return None
+
+
 def _parse(d: memoryview, path: str) -> BinaryInfo:
     elf = _elf(d)
     if elf is None:

@@ -120,12 +120,26 @@ def compiled_roots(ctx: StoreContext) -> tuple[bytes, str] | None:
 
 
 def _scan_compiled(ctx: StoreContext, candidates: list[str]) -> tuple[bytes, str] | None:
+    from .binaries import section_span
+
     for path in dict.fromkeys(candidates):
         try:
             with ctx.fs.mapped(path, 1 << 30) as mm:
                 if mm is None:
                     continue
-                blocks, _ = cert_blocks(mm, max_block=_MAX_BLOCK, limit=_MAX_BLOCKS)
+                # The roots are string literals (src/node_root_certs.h), so in
+                # .rodata: half of a 99 MB node, ~20 ms less to search (and to
+                # page in).  The whole file when there is no such section (an
+                # image's reduced copy, a stripped or foreign binary) or it
+                # holds none.
+                blocks: list[bytes] = []
+                span = section_span(mm, ".rodata")
+                if span is not None:
+                    blocks, _ = cert_blocks(
+                        mm, max_block=_MAX_BLOCK, limit=_MAX_BLOCKS, start=span[0], end=span[1]
+                    )
+                if not blocks:
+                    blocks, _ = cert_blocks(mm, max_block=_MAX_BLOCK, limit=_MAX_BLOCKS)
         except OSError:
             continue
         if blocks:
