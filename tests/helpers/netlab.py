@@ -405,6 +405,49 @@ def trickle(upstream_port: int, every: float = 0.2, stop_after: float = 30.0) ->
     return handle
 
 
+def corrupting(upstream_port: int, sealed: int, *, first_only: bool = False) -> Handler:
+    """Relay to a real TLS server, flipping the last byte (the AEAD tag) of the
+    server's ``sealed``-th encrypted record: a TLS 1.3 client reads the records
+    before it, then aborts ("bad record mac").  With ``first_only`` a later
+    connection is closed at once (the relay's ``connections`` counts them)."""
+    seen = [0]
+
+    def handle(conn: socket.socket) -> None:
+        seen[0] += 1
+        if first_only and seen[0] > 1:
+            return
+        with socket.create_connection(("127.0.0.1", upstream_port), timeout=5) as up:
+            pending, count, stop = bytearray(), 0, time.monotonic() + 10
+            while time.monotonic() < stop:
+                r, _, _ = select.select([conn, up], [], [], 0.1)
+                if conn in r:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    up.sendall(data)
+                if up in r:
+                    data = up.recv(65536)
+                    if not data:
+                        return
+                    pending += data
+                    out = bytearray()
+                    while len(pending) >= 5:
+                        end = 5 + int.from_bytes(pending[3:5], "big")
+                        if len(pending) < end:
+                            break
+                        record = bytearray(pending[:end])
+                        del pending[:end]
+                        if record[0] == 23:
+                            count += 1
+                            if count == sealed:
+                                record[-1] ^= 0x01
+                        out += record
+                    with contextlib.suppress(OSError):
+                        conn.sendall(bytes(out))
+
+    return handle
+
+
 # -- HTTP CONNECT proxy --------------------------------------------------------------------
 
 

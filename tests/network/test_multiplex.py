@@ -28,6 +28,7 @@ from trustdoctor.sources.network import (
     fetch_chain,
     fetch_raw,
     fetch_started,
+    redo_openssl,
 )
 
 TIMEOUT = 1.5
@@ -76,11 +77,16 @@ def _together(kws: list[dict[str, Any]]) -> list[tuple[RawFetch | None, BaseExce
         if len(got) == len(kws):
             all_done.set()
 
-    def spill(rid: int, kw: dict[str, Any], start: float, engine: str) -> None:
+    def spill(
+        rid: int, kw: dict[str, Any], start: float, engine: str, partial: RawFetch | None
+    ) -> None:
         def finish() -> None:
             try:
-                r = fetch_started(
-                    kw["target"], kw["timeout"], None, None, kw["family"], None, start, engine
+                args = (kw["target"], kw["timeout"], None, None, kw["family"], None, start)
+                r = (
+                    redo_openssl(*args, partial)
+                    if engine == "openssl"
+                    else fetch_started(*args, engine)
                 )
             except Exception as exc:
                 done(rid, None, exc)
@@ -133,6 +139,8 @@ def servers(h: pki.Hierarchy) -> Iterator[dict[str, dict[str, Any]]]:
                 files, _big_chain(400), max_version=ssl.TLSVersion.TLSv1_2))).port, timeout=10),
             "huge-1.3": _kw(serve(netlab.tls_handler(netlab.server_context(
                 files, _big_chain(400)))).port, timeout=10),
+            # Its CertificateVerify corrupted: our side ends it, pyOpenSSL redoes it.
+            "aborted-1.3": _kw(serve(netlab.corrupting(real.port, 4)).port, "mux.test"),
         }  # fmt: skip
         black = stack.enter_context(netlab.black_hole())
         shapes["black-hole"] = _kw(black)
@@ -172,14 +180,26 @@ def test_slow_servers_do_not_hold_up_the_others(servers: dict[str, dict[str, Any
 
 def test_through_the_workers(servers: dict[str, dict[str, Any]]) -> None:
     """The children route a name through a thread (resolved, connected, then
-    handed over) and finish a TLS 1.3 list over OpenSSL's limit in a thread:
-    the facts are those of a handshake here."""
+    handed over) and finish in a thread a TLS 1.3 list over OpenSSL's limit
+    and a TLS 1.3 handshake our side ended (its certificate request seen by
+    pyOpenSSL): the facts are those of a handshake here."""
     port = servers["tls1.3"]["target"].port
     named = parse_target(f"localhost:{port}", servername="mux.test")
     huge = servers["huge-1.3"]["target"]
+    aborted = servers["aborted-1.3"]["target"]
     with FetchPool(1, 2) as pool:
-        for t, timeout in ((named, TIMEOUT), (huge, 10.0)):
+        for t, timeout in ((named, TIMEOUT), (huge, 10.0), (aborted, TIMEOUT)):
             here, there = fetch_chain(t, timeout=timeout), pool.fetch(t, timeout=timeout)
             assert [p.cert.sha256 for p in there.chain] == [p.cert.sha256 for p in here.chain]
-            assert (there.address, there.tls_version, there.handshake_error, there.notes) == (
-                here.address, here.tls_version, here.handshake_error, here.notes)  # fmt: skip
+            assert (there.address, there.tls_version, there.handshake_error, there.notes,
+                    there.client_cert_requested) == (
+                here.address, here.tls_version, here.handshake_error, here.notes,
+                here.client_cert_requested)  # fmt: skip
+        assert there.client_cert_requested and there.handshake_error
+        # The redo refused: what the multiplexed handshake read is the answer.
+        with netlab.serving(netlab.corrupting(port, 4, first_only=True)) as relay:
+            r = pool.fetch(parse_target(f"127.0.0.1:{relay.port}", servername="mux.test"),
+                           timeout=TIMEOUT)  # fmt: skip
+            assert len(r.chain) == 2 and not r.client_cert_requested
+            assert r.handshake_error and "bad record mac" in r.handshake_error
+            assert relay.connections == 2

@@ -139,6 +139,45 @@ def test_client_certificate_requests_are_seen_by_both(
             assert not r.client_cert_requested, (version, engine)
 
 
+def test_a_tls13_request_is_seen_when_our_side_ends_the_handshake(
+    files: netlab.Files, h: pki.Hierarchy
+) -> None:
+    """TLS 1.3 seals the CertificateRequest (before the Certificate); when our
+    side ends the handshake after the certificates (here: the server's
+    CertificateVerify record corrupted on the way, "bad record mac") our own
+    last flight never went out, so the stdlib engine cannot tell whether it
+    was asked.  The handshake is made again over pyOpenSSL, whose state
+    callback sees the request; if that second connection fails, what the
+    first one read is the answer (the chain, no request known)."""
+    asking = netlab.server_context(files, [h.leaf, h.intermediate], max_version=V13,
+                                   client_ca=h.root)  # fmt: skip
+    plain = netlab.server_context(files, [h.leaf, h.intermediate], max_version=V13)
+    with (
+        netlab.serving(netlab.tls_handler(asking)) as srv,
+        netlab.serving(netlab.tls_handler(plain)) as other,
+    ):
+        # Sealed records: EncryptedExtensions, CertificateRequest, Certificate,
+        # CertificateVerify (the 4th; the 3rd without a request), Finished.
+        for upstream, nth, asked in ((srv, 4, True), (other, 3, False)):
+            for engine in ("auto", "openssl"):
+                with netlab.serving(netlab.corrupting(upstream.port, nth)) as relay:
+                    r = fetch_chain(parse_target(f"127.0.0.1:{relay.port}"), timeout=5,
+                                    engine=engine)  # fmt: skip
+                    assert r.client_cert_requested is asked, (asked, engine)
+                    assert len(r.chain) == 2
+                    assert r.handshake_error and "bad record mac" in r.handshake_error
+                    # Our side ended it: not worded as the server refusing us.
+                    assert "ended the handshake without one" not in r.handshake_error
+                    # The stdlib engine hands over to pyOpenSSL (a second connection).
+                    assert relay.connections == (2 if engine == "auto" else 1)
+        relay_once = netlab.corrupting(srv.port, 4, first_only=True)
+        with netlab.serving(relay_once) as relay:
+            r = fetch_chain(parse_target(f"127.0.0.1:{relay.port}"), timeout=5)
+            assert len(r.chain) == 2 and not r.client_cert_requested
+            assert r.handshake_error and "bad record mac" in r.handshake_error
+            assert relay.connections == 2
+
+
 @pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
 def test_legacy_tls10(files: netlab.Files, rsa: pki.Hierarchy) -> None:
     ctx = netlab.server_context(files, [rsa.leaf, rsa.intermediate], min_version=V10,

@@ -38,7 +38,15 @@ from typing import IO, Any
 
 from ..errors import ConnectError, SourceError, UsageError
 from ..model.target import Target
-from .network import FetchResult, RawFetch, assemble, direct_stdlib, fetch_raw, fetch_started
+from .network import (
+    FetchResult,
+    RawFetch,
+    assemble,
+    direct_stdlib,
+    fetch_raw,
+    fetch_started,
+    redo_openssl,
+)
 
 # The length prefix of every frame (network byte order, 4 bytes).
 _HEAD = struct.Struct("!I")
@@ -383,7 +391,7 @@ def _serve(threads: int) -> int:
     sys.stdout = sys.stderr
     # (request id, fetch_raw's arguments, what to do: "fetch", "dial" then hand
     # to the multiplexer, or "finish" what it handed back, from ``start``).
-    Job = tuple[int, dict[str, Any], str, float]
+    Job = tuple[int, dict[str, Any], str, float, RawFetch | None]
     jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
     out_lock = threading.Lock()
 
@@ -394,7 +402,9 @@ def _serve(threads: int) -> int:
             except (OSError, ValueError):  # the parent is gone
                 os._exit(0)
 
-    mux = Multiplexer(send, lambda rid, kw, start, engine: jobs.put((rid, kw, engine, start)))
+    mux = Multiplexer(
+        send, lambda rid, kw, start, engine, partial: jobs.put((rid, kw, engine, start, partial))
+    )
     mux.start()
 
     def work() -> None:
@@ -402,7 +412,7 @@ def _serve(threads: int) -> int:
             job = jobs.get()
             if job is None:
                 return
-            rid, kw, what, start = job
+            rid, kw, what, start, partial = job
             try:
                 if what == "dial":  # the budget counts from here, as in fetch_raw
                     t, start = kw["target"], time.monotonic()
@@ -414,6 +424,11 @@ def _serve(threads: int) -> int:
                     continue
                 if what == "fetch":
                     result = fetch_raw(**kw)
+                elif what == "openssl":  # the stdlib handshake could not read it all
+                    result = redo_openssl(
+                        kw["target"], kw["timeout"], kw["proxy"], kw["env"], kw["family"],
+                        None, start, partial,
+                    )  # fmt: skip
                 else:  # handed back by the multiplexer, with the engine to use
                     result = fetch_started(
                         kw["target"], kw["timeout"], kw["proxy"], kw["env"], kw["family"],
@@ -447,7 +462,7 @@ def _serve(threads: int) -> int:
         if direct and is_ip_literal(t.connect_host):
             mux.submit(rid, kw)
         else:
-            jobs.put((rid, kw, "dial" if direct else "fetch", 0.0))
+            jobs.put((rid, kw, "dial" if direct else "fetch", 0.0, None))
 
 
 if __name__ == "__main__":  # python -m trustdoctor.sources.fetchpool THREADS

@@ -15,7 +15,8 @@ messages and the deadlines are therefore those of
 What would block this thread is done elsewhere: a host *name* is resolved
 and connected by the caller's thread (``getaddrinfo`` has no non-blocking
 form), which hands the socket over (:meth:`Multiplexer.adopt`); a
-certificate list only pyOpenSSL can read goes back to a thread (``spill``).
+certificate list only pyOpenSSL can read, or a TLS 1.3 handshake whose
+certificate request only pyOpenSSL can see, goes back to a thread (``spill``).
 """
 
 from __future__ import annotations
@@ -41,8 +42,10 @@ from .wire import Wire, connect_error_text, connect_failure, no_delay, resolve, 
 # Called once per request: (request id, the result or None, the error or None).
 Done = Callable[[int, RawFetch | None, BaseException | None], None]
 # Called for a request a thread must finish: (request id, its arguments, when
-# it started, the engine to finish it with).
-Spill = Callable[[int, dict[str, Any], float, str], None]
+# it started, the engine to finish it with, and for "openssl" what the
+# standard library's handshake read, the answer if the redo fails:
+# network.redo_openssl).
+Spill = Callable[[int, dict[str, Any], float, str, RawFetch | None], None]
 
 
 class _Fetch:
@@ -164,7 +167,7 @@ class Multiplexer:
         unique = unique_addresses(infos)
         if len(unique) != 1:  # (not from an IP literal): the thread's way
             f.done = True
-            self._spill(f.rid, f.kw, f.start, "stdlib")
+            self._spill(f.rid, f.kw, f.start, "stdlib", None)
             return
         fam, stype, proto, sockaddr = unique[0]
         f.addr = format_hostport(str(sockaddr[0]), int(sockaddr[1]))
@@ -216,9 +219,9 @@ class Multiplexer:
             next(f.flow)
         except StopIteration as end:
             self._finish(f, end.value, None)
-        except NeedOpenSSL:
+        except NeedOpenSSL as need:
             self._close(f)
-            self._spill(f.rid, f.kw, f.start, "openssl")
+            self._spill(f.rid, f.kw, f.start, "openssl", need.partial)
         except Exception as exc:  # ConnectError, or a bug: the caller words it
             self._finish(f, None, exc)
 

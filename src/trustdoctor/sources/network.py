@@ -23,7 +23,11 @@ costs ~20-35 ms of a cold ``diagnose``; ``ssl`` is a few).  Either way:
 
 A TLS 1.3 list over the 100 KiB limit is encrypted under a secret only
 pyOpenSSL's key-log callback hands over: that rare case takes a second
-connection over pyOpenSSL (TLS 1.2 lists are read from the first one).
+connection over pyOpenSSL (TLS 1.2 lists are read from the first one).  So
+does a TLS 1.3 handshake that *our* side ended after the server's
+certificates (a corrupt record, a bad signature): our last flight never
+went out, so with ``ssl`` a sealed CertificateRequest cannot be told; if
+the second connection fails, the first one's reading stands (:func:`redo_openssl`).
 
 Connection problems are results: :class:`~trustdoctor.errors.ConnectError`
 with a stable ``code`` (``unreachable``, ``timeout``, ``not-tls``,
@@ -273,10 +277,33 @@ def fetch_started(
     (``stdlib`` or ``openssl``)."""
     try:
         return _fetch_once(target, timeout, proxy, env, family, address, start, engine)
-    except NeedOpenSSL:
-        # A TLS 1.3 certificate list over OpenSSL's limit: only pyOpenSSL's
-        # key-log callback yields the secret that decrypts it (rare).
+    except NeedOpenSSL as need:
+        return redo_openssl(target, timeout, proxy, env, family, address, start, need.partial)
+
+
+def redo_openssl(
+    target: Target,
+    timeout: float,
+    proxy: str | None,
+    env: Mapping[str, str] | None,
+    family: int,
+    address: str | None,
+    start: float,
+    partial: RawFetch | None = None,
+) -> RawFetch:
+    """The handshake again, over pyOpenSSL, within what is left of the budget
+    (:class:`NeedOpenSSL`, both rare): a TLS 1.3 certificate list over
+    OpenSSL's limit (only pyOpenSSL's key-log callback yields the secret that
+    decrypts it), or a TLS 1.3 handshake our side ended after the server's
+    certificates (its state callback sees a certificate request the stdlib
+    engine cannot).  When that second connection fails, ``partial`` (what the
+    first one read) is the answer, if there is one."""
+    try:
         return _fetch_once(target, timeout, proxy, env, family, address, start, "openssl")
+    except ConnectError:
+        if partial is None:
+            raise
+        return partial
 
 
 def _fetch_once(
@@ -401,7 +428,15 @@ _VERSION_NUMBERS = {name: number for number, name in _VERSION_NAMES.items()}
 
 
 class NeedOpenSSL(Exception):
-    """The stdlib engine cannot read this handshake; pyOpenSSL must redo it."""
+    """The stdlib engine cannot read this handshake; pyOpenSSL must redo it.
+
+    ``partial``: what the stdlib engine did read when only one fact is
+    missing (whether a TLS 1.3 server asked for a client certificate before
+    our side ended the handshake): the answer if the redo cannot be made."""
+
+    def __init__(self, partial: RawFetch | None = None) -> None:
+        super().__init__()
+        self.partial = partial
 
 
 class _State:
@@ -477,7 +512,9 @@ def _too_much(wire: Wire) -> ConnectError:
 
 
 def _failed_after_certs(reason: str, state: _State) -> str:
-    if state.cert_requested:
+    # The server ending it (an alert) after asking is about the certificate we
+    # did not send; our own side ending it (a bad record, a bad signature) is not.
+    if state.cert_requested and "alert" in reason.lower():
         return (
             f"{reason} (the server asked for a client certificate and ended the "
             "handshake without one)"
@@ -805,6 +842,14 @@ def _sent_certificate(sent: bytes, version: int | None, cipher: str | None) -> b
     return False
 
 
+def _sent_finished(sent: bytes | bytearray, cipher: str | None) -> bool:
+    """Whether our TLS 1.3 flight after the server's went out: a sealed record
+    at least as long as a Finished (see :func:`_sent_certificate`); an alert
+    alone (2 bytes, the inner type, the tag: 19) is shorter."""
+    finished = (48 if cipher and cipher.endswith("SHA384") else 32) + 4 + 1 + 16
+    return any(t == _APPLICATION_DATA and len(b) >= finished for t, b in _records(bytes(sent)))
+
+
 def _send_out(out: Any, wire: Wire, sent: bytearray, *, best_effort: bool = False) -> None:
     data = out.read()
     if not data:
@@ -910,7 +955,7 @@ def stdlib_flow(
         incoming.write(bytes(rx))
     sent = bytearray()  # every byte we sent
     error: str | None = None
-    oversized = False
+    oversized = unsure = False
     while True:
         try:
             obj.do_handshake()
@@ -935,6 +980,9 @@ def stdlib_flow(
                 name = suite[0] if isinstance(suite, tuple) and suite else None
                 state = _State()
                 state.cert_requested = _sent_certificate(bytes(sent), chosen, name)
+                # TLS 1.3 and our side ended it before its last flight: a
+                # request (sealed, before the Certificate) cannot be told.
+                unsure = chosen is not None and chosen >= 0x0304 and not _sent_finished(sent, name)
                 error = _failed_after_certs(reason, state)
                 break
             raise ConnectError(
@@ -970,7 +1018,7 @@ def stdlib_flow(
         with contextlib.suppress(_ssl.SSLError):
             obj.shutdown()  # close_notify
         _send_out(out, wire, sent, best_effort=True)
-    return _raw(
+    raw = _raw(
         wire,
         target,
         certs,
@@ -985,6 +1033,9 @@ def stdlib_flow(
         cert_requested=requested,
         error=error,
     )
+    if unsure:
+        raise NeedOpenSSL(raw)
+    return raw
 
 
 # -- pyOpenSSL ---------------------------------------------------------------------------
