@@ -206,13 +206,14 @@ def test_diagnose_of_a_trusted_endpoint_imports_no_pyopenssl_nor_planners(tmp_pa
     # at all: the chain's ECDSA signatures are confirmed by model/fastverify.py;
     # typing: only type checkers need it (model/record.py, TYPE_CHECKING);
     # threading: the memos' locks are _thread's, a thread starts only for an
-    # endpoint with several addresses (api/endpoint.py).
+    # endpoint with several addresses (api/endpoint.py); socket (and its four
+    # IntEnums): the connection is made with _socket (sources/wire.py).
     heavy_here = ("OpenSSL", "rich", "certifi", "asyncio", "trustdoctor.fixes.planner",
                   "trustdoctor.api.aia", "trustdoctor.sources.aia", "shutil", "json",
                   "ast", "dis", "tokenize", "cryptography.x509", "email",
                   "cryptography.hazmat.backends", "pathlib", "urllib",
                   "dataclasses", "hashlib", "_hashlib", "cryptography", "typing",
-                  "threading")  # fmt: skip
+                  "threading", "socket")  # fmt: skip
     assert heavy(mods, heavy_here) == []
 
 

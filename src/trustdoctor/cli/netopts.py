@@ -3,9 +3,9 @@ the target (``--servername``, ``--connect-to``, ``--starttls``) and ``--timeout`
 
 from __future__ import annotations
 
+import _socket  # (its constants; socket.py's enums cost ~4 ms of start-up: sources/wire.py)
 import argparse
 import math
-import socket
 
 # Longest --timeout accepted; sources/network.py enforces the same bound.
 MAX_TIMEOUT = 86400.0
@@ -55,11 +55,11 @@ def add_family_arguments(p: argparse.ArgumentParser) -> None:
     """``-4`` / ``-6`` (together: a usage error), as ``family`` (0: either)."""
     family = p.add_mutually_exclusive_group()
     family.add_argument(
-        "-4", dest="family", action="store_const", const=socket.AF_INET, default=0,
+        "-4", dest="family", action="store_const", const=_socket.AF_INET, default=0,
         help="IPv4 only",
     )  # fmt: skip
     family.add_argument(
-        "-6", dest="family", action="store_const", const=socket.AF_INET6, help="IPv6 only"
+        "-6", dest="family", action="store_const", const=_socket.AF_INET6, help="IPv6 only"
     )
 
 

@@ -530,12 +530,17 @@ class _Get:
 
     def _connect(self, u: Url, spec: ProxySpec | None) -> socket.socket:
         """A socket to the origin: direct, or through ``spec`` (CONNECT for https), TLS on."""
+        # ssl's wrap_socket takes socket.socket objects: dial makes those once
+        # the socket module is loaded (sources/wire.py _sockets).
+        import socket
+
         host, port = (u.host, u.port) if spec is None else (spec.host, spec.port)
         what = u.hostport if spec is None else f"proxy {spec.display}"
         sock, _ = dial(
             host, port, deadline=self.deadline, timeout=self.timeout, what=what,
             dns_what="" if spec is None else "proxy ", op_timeout=self.timeout,
         )  # fmt: skip
+        assert isinstance(sock, socket.socket)
         try:
             if spec is not None and u.scheme == "https":
                 wire = self._wire(sock, what)

@@ -21,6 +21,7 @@ certificate request only pyOpenSSL can see, goes back to a thread (``spill``).
 
 from __future__ import annotations
 
+import _socket
 import contextlib
 import errno
 import heapq
@@ -58,7 +59,7 @@ class _Fetch:
         self.kw = kw
         self.start = start
         self.deadline = start + float(kw["timeout"])
-        self.sock: socket.socket | None = None
+        self.sock: _socket.socket | None = None
         self.addr = ""
         self.wire: Wire | None = None  # set once connected
         self.flow: Generator[None, None, RawFetch] | None = None
@@ -85,7 +86,7 @@ class Multiplexer:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._sel.register(self._wake_r, selectors.EVENT_READ, None)
-        self._inbox: deque[tuple[_Fetch, socket.socket | None, str]] = deque()
+        self._inbox: deque[tuple[_Fetch, _socket.socket | None, str]] = deque()
         self._deadlines: list[tuple[float, int, _Fetch]] = []
         self._order = itertools.count()
         self._thread = threading.Thread(target=self._run, name="multiplex", daemon=True)
@@ -99,12 +100,12 @@ class Multiplexer:
         self._post(_Fetch(rid, kw, time.monotonic()), None, "")
 
     def adopt(
-        self, rid: int, kw: dict[str, Any], start: float, sock: socket.socket, address: str
+        self, rid: int, kw: dict[str, Any], start: float, sock: _socket.socket, address: str
     ) -> None:
         """A direct fetch already connected (by :func:`~.wire.dial`) at ``start``."""
         self._post(_Fetch(rid, kw, start), sock, address)
 
-    def _post(self, f: _Fetch, sock: socket.socket | None, address: str) -> None:
+    def _post(self, f: _Fetch, sock: _socket.socket | None, address: str) -> None:
         self._inbox.append((f, sock, address))
         with contextlib.suppress(BlockingIOError, InterruptedError):  # one is pending
             self._wake_w.send(b"\0")

@@ -13,9 +13,10 @@ client of AIA (:mod:`.http`) dial through :func:`dial`.
 
 from __future__ import annotations
 
+import _socket
 import contextlib
 import select
-import socket
+import sys
 import time
 
 from ..errors import ConnectError
@@ -24,6 +25,17 @@ from ..model.target import format_hostport, is_ip_literal
 TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
     from typing import Any
+
+
+def _sockets() -> Any:
+    """Where sockets and ``getaddrinfo`` come from: the :mod:`socket` module
+    when this process has loaded it (an application's, patched or not: gevent,
+    a test's stand-in resolver, are used as they are), else ``_socket``, the C
+    module under it.  socket.py makes four IntEnums when imported, ~4 ms of a
+    cold ``diagnose`` that needs none of them (-X importtime); what is used
+    here is the same in both (``socket.socket`` is a subclass of
+    ``_socket.socket``, the errors and constants are ``_socket``'s)."""
+    return sys.modules.get("socket") or _socket
 
 # A line in a plaintext dialogue (SMTP, IMAP, FTP...) longer than this is not
 # a real server: RFC 5321 §4.5.3.1.5 caps SMTP reply lines at 512 octets and
@@ -47,7 +59,7 @@ class Wire:
 
     def __init__(
         self,
-        sock: socket.socket,
+        sock: _socket.socket,
         *,
         deadline: float,
         timeout: float,
@@ -195,10 +207,10 @@ def resolve(
     """
     if is_ip_literal(host):
         try:
-            return socket.getaddrinfo(
-                host.encode("ascii"), port, family, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST
+            return _sockets().getaddrinfo(  # type: ignore[no-any-return]
+                host.encode("ascii"), port, family, _socket.SOCK_STREAM, 0, _socket.AI_NUMERICHOST
             )
-        except socket.gaierror as exc:
+        except _socket.gaierror as exc:
             raise ConnectError(
                 f"cannot connect to {what}{format_hostport(host, port)}: {exc.strerror}",
                 "unreachable",
@@ -211,7 +223,9 @@ def resolve(
 
     def run() -> None:
         try:
-            box["infos"] = socket.getaddrinfo(_host_bytes(host), port, family, socket.SOCK_STREAM)
+            box["infos"] = _sockets().getaddrinfo(
+                _host_bytes(host), port, family, _socket.SOCK_STREAM
+            )
         except (UnicodeError, OSError) as exc:  # delivered to the caller's thread
             box["error"] = exc
 
@@ -250,7 +264,7 @@ def connect_any(
     timeout: float,
     what: str,
     op_timeout: float | None = None,
-) -> tuple[socket.socket, str]:
+) -> tuple[_socket.socket, str]:
     """Connect to the first address that answers; returns the socket and ``ip:port``.
 
     Addresses are tried in resolver order.  With several, each attempt gets a
@@ -275,7 +289,7 @@ def connect_any(
         attempt = left if others == 0 else min(left, max(1.0, left / (others + 1)))
         if op_timeout is not None:
             attempt = min(attempt, op_timeout)
-        sock = socket.socket(fam, stype, proto)
+        sock = _sockets().socket(fam, stype, proto)
         sock.settimeout(attempt)
         try:
             sock.connect(sockaddr)
@@ -310,10 +324,10 @@ def unique_addresses(infos: list[Any]) -> list[tuple[Any, ...]]:
     return unique
 
 
-def no_delay(sock: socket.socket) -> None:
+def no_delay(sock: _socket.socket) -> None:
     """TCP_NODELAY on a connected socket (a handshake is small flights)."""
     with contextlib.suppress(OSError):  # not every socket type has it
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
 
 
 def connect_error_text(exc: OSError) -> str:
@@ -354,7 +368,7 @@ def dial(
     family: int = 0,
     dns_what: str = "",
     op_timeout: float | None = None,
-) -> tuple[socket.socket, str]:
+) -> tuple[_socket.socket, str]:
     """:func:`resolve` then :func:`connect_any`: a connected socket and its ``ip:port``."""
     infos = resolve(
         host, port, family=family, deadline=deadline, timeout=timeout, what=dns_what,
