@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trustdoctor.model.target import is_ip_literal, parse_ip
+from trustdoctor.model.target import ip_identity, ip_packed, ip_text, is_ip_literal, parse_ip
 
 
 def reference(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -62,3 +62,31 @@ def test_a_host_name_never_reaches_ipaddress(monkeypatch: pytest.MonkeyPatch) ->
     assert check_name(leaf, t.host, cn_fallback=False, require_san=True).ok
     with pytest.raises(AssertionError):
         parse_ip("10.0.0.1")  # (the stand-in is really in the way)
+
+
+def _reference_packed(text: str) -> bytes | None:
+    ip = reference(text)
+    return ip.packed if ip is not None else None
+
+
+@given(st.text(alphabet="0123456789.:abf%", max_size=20))
+def test_ip_literals_read_as_ipaddress_reads_them(text: str) -> None:
+    # An IPv4 address is read without ipaddress (a cold diagnose of an IP
+    # never imports it): the same answer, for near-misses too.
+    assert ip_packed(text) == _reference_packed(text)
+    ident = ip_identity(text)
+    assert (ident is None) == (_reference_packed(text) is None)
+
+
+def test_ip_literal_edge_cases() -> None:
+    edges = ["0.0.0.0", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.5",
+             "1..2.3", "١.2.3.4", "1.2.3.4 ", "::ffff:1.2.3.4", "::1", "fe80::1%eth0", ""]
+    for text in edges:
+        assert ip_packed(text) == _reference_packed(text), text
+    assert ip_identity("10.0.0.1") == ip_identity("10.0.0.1")
+    assert ip_identity("::1") == ip_identity("0:0::1") != ip_identity("0.0.0.1")
+
+
+@given(st.binary(min_size=4, max_size=4) | st.binary(min_size=16, max_size=16))
+def test_ip_text_is_ipaddress_text(raw: bytes) -> None:
+    assert ip_text(raw) == str(ipaddress.ip_address(raw))

@@ -207,13 +207,14 @@ def test_diagnose_of_a_trusted_endpoint_imports_no_pyopenssl_nor_planners(tmp_pa
     # typing: only type checkers need it (model/record.py, TYPE_CHECKING);
     # threading: the memos' locks are _thread's, a thread starts only for an
     # endpoint with several addresses (api/endpoint.py); socket (and its four
-    # IntEnums): the connection is made with _socket (sources/wire.py).
+    # IntEnums): the connection is made with _socket (sources/wire.py);
+    # ipaddress: an IPv4 target and IPv4 SANs are read without it (model/target.py).
     heavy_here = ("OpenSSL", "rich", "certifi", "asyncio", "trustdoctor.fixes.planner",
                   "trustdoctor.api.aia", "trustdoctor.sources.aia", "shutil", "json",
                   "ast", "dis", "tokenize", "cryptography.x509", "email",
                   "cryptography.hazmat.backends", "pathlib", "urllib",
                   "dataclasses", "hashlib", "_hashlib", "cryptography", "typing",
-                  "threading", "socket")  # fmt: skip
+                  "threading", "socket", "ipaddress")  # fmt: skip
     assert heavy(mods, heavy_here) == []
 
 

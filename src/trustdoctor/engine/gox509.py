@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 
@@ -33,6 +32,7 @@ from ..model import der
 from ..model.cert import CertInfo, verify_signature
 from ..model.der import DerError
 from ..model.record import field, identity_record
+from ..model.target import ip_packed, ip_text
 
 SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
 ANY_EKU = "2.5.29.37.0"
@@ -225,11 +225,7 @@ def _parse_uri(value: str, b: Mapping[str, object]) -> None:
 
 
 def _host_is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
+    return ip_packed(host.strip("[]")) is not None
 
 
 def _q(s: str) -> str:
@@ -897,31 +893,30 @@ def _match_hostnames(pattern: str, host: str) -> bool:
     )
 
 
-def _parse_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def _parse_ip(host: str) -> bytes | None:
+    """The address bytes of an IP host (brackets allowed), else ``None``."""
     h = host[1:-1] if len(host) >= 3 and host[0] == "[" and host[-1] == "]" else host
-    try:
-        return ipaddress.ip_address(h)
-    except ValueError:
-        return None
+    return ip_packed(h)
+
+
+_V4_MAPPED = b"\x00" * 10 + b"\xff\xff"
+
+
+def _unmapped(packed: bytes) -> bytes:
+    """An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as its IPv4 bytes: Go's
+    net.IP.Equal compares the two forms as one address."""
+    return packed[12:] if len(packed) == 16 and packed[:12] == _V4_MAPPED else packed
 
 
 def _ip_text(raw: bytes) -> str:
-    if len(raw) == 16 and raw[:12] == b"\x00" * 10 + b"\xff\xff":
-        return str(ipaddress.IPv4Address(raw[12:]))
     try:
-        return str(ipaddress.ip_address(raw))
+        return ip_text(_unmapped(raw))
     except ValueError:
         return "?" + raw.hex()
 
 
-def _ip_equal(raw: bytes, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if len(raw) == 16 and raw[:12] == b"\x00" * 10 + b"\xff\xff":
-        raw = raw[12:]
-    return raw == ip.packed or (
-        isinstance(ip, ipaddress.IPv6Address)
-        and ip.ipv4_mapped is not None
-        and raw == ip.ipv4_mapped.packed
-    )
+def _ip_equal(raw: bytes, ip: bytes) -> bool:
+    return _unmapped(raw) == _unmapped(ip)
 
 
 def verify_hostname(c: GoCert, host: str, b: Mapping[str, object]) -> _Err | None:
@@ -929,7 +924,7 @@ def verify_hostname(c: GoCert, host: str, b: Mapping[str, object]) -> _Err | Non
     if ip is not None:
         if any(_ip_equal(raw, ip) for raw in c.ip_addresses):
             return None
-        return _hostname_error(c, str(ip) if b.get("bare_wildcard_rejected") else host, b)
+        return _hostname_error(c, ip_text(ip) if b.get("bare_wildcard_rejected") else host, b)
     name = _lower(host)
     valid = _valid_hostname(name, False, b)
     for m in c.dns_names:
@@ -1143,7 +1138,7 @@ def _check_dns_legacy(
 def _nc_text(tag: int, v: bytes) -> str:
     if tag == 7:
         half = len(v) // 2
-        ip = ipaddress.ip_address(v[:half])
+        ip = ip_text(v[:half])
         mask = v[half:]
         ones = sum(bin(x).count("1") for x in mask)
         if _valid_mask(mask):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..model.cert import CertInfo
 from ..model.record import record
-from ..model.target import parse_ip
+from ..model.target import ip_identity
 
 
 def _norm(name: str) -> str:
@@ -34,7 +34,7 @@ def dns_match(pattern: str, host: str) -> bool:
 
 
 def is_ip(host: str) -> bool:
-    return parse_ip(host.strip("[]")) is not None
+    return ip_identity(host.strip("[]")) is not None
 
 
 @record
@@ -49,10 +49,10 @@ class NameCheck:
 def check_name(leaf: CertInfo, host: str, *, cn_fallback: bool, require_san: bool) -> NameCheck:
     """Decide whether ``leaf`` is valid for ``host``."""
     names = leaf.dns_names + leaf.ip_addresses
-    ip = parse_ip(host.strip("[]"))
+    ip = ip_identity(host.strip("[]"))
     if ip is not None:
         for cand in leaf.ip_addresses:
-            if parse_ip(cand) == ip:
+            if ip_identity(cand) == ip:
                 return NameCheck(True, "match", names)
         return NameCheck(False, "ip-not-in-san", names)
     if any(dns_match(p, host) for p in leaf.dns_names):

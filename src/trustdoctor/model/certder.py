@@ -592,9 +592,9 @@ class GeneralName:
 
 
 def _ip_text(raw: bytes) -> str:
-    import ipaddress
+    from .target import ip_text
 
-    return str(ipaddress.ip_address(raw))
+    return ip_text(raw)
 
 
 def _ip_network_text(raw: bytes) -> str:
