@@ -208,13 +208,14 @@ def test_diagnose_of_a_trusted_endpoint_imports_no_pyopenssl_nor_planners(tmp_pa
     # threading: the memos' locks are _thread's, a thread starts only for an
     # endpoint with several addresses (api/endpoint.py); socket (and its four
     # IntEnums): the connection is made with _socket (sources/wire.py);
-    # ipaddress: an IPv4 target and IPv4 SANs are read without it (model/target.py).
+    # ipaddress: an IPv4 target and IPv4 SANs are read without it (model/target.py);
+    # locale: argparse does not ask gettext for its words (cli/process.py).
     heavy_here = ("OpenSSL", "rich", "certifi", "asyncio", "trustdoctor.fixes.planner",
                   "trustdoctor.api.aia", "trustdoctor.sources.aia", "shutil", "json",
                   "ast", "dis", "tokenize", "cryptography.x509", "email",
                   "cryptography.hazmat.backends", "pathlib", "urllib",
                   "dataclasses", "hashlib", "_hashlib", "cryptography", "typing",
-                  "threading", "socket", "ipaddress")  # fmt: skip
+                  "threading", "socket", "ipaddress", "locale")  # fmt: skip
     assert heavy(mods, heavy_here) == []
 
 

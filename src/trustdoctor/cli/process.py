@@ -52,11 +52,29 @@ _owned = False
 
 def starting() -> None:
     """The console entry owns the process: the collector is off until a
-    command says it runs long, and ``inspect`` is imported on first use."""
+    command says it runs long, ``inspect`` is imported on first use, and
+    argparse speaks English without asking gettext."""
     global _owned
     _owned = True
     gc.disable()
     defer_import("inspect")
+    _argparse_in_english()
+
+
+def _argparse_in_english() -> None:
+    """argparse passes every string it registers or prints ("usage: ", "show
+    this help message and exit"...) through ``gettext.gettext``, which at
+    every call searches the locale directories for a catalogue of the
+    ``messages`` domain (a ``stat`` per language $LANGUAGE, $LC_ALL,
+    $LC_MESSAGES or $LANG names) after importing ``locale``: 2-4 ms of every
+    command's start-up (argparse's parser built and read, with and without).
+    CPython ships no such catalogue and this command's own words are
+    English, so its argparse answers as gettext's ``NullTranslations`` does:
+    each string as it is."""
+    import argparse
+
+    setattr(argparse, "_", lambda message: message)  # noqa: B010  (a private name)
+    setattr(argparse, "ngettext", lambda one, many, n: one if n == 1 else many)  # noqa: B010
 
 
 class _Deferred(types.ModuleType):
