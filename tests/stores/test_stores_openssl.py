@@ -80,6 +80,12 @@ NAMES = [
         ]
     ),
     x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "MiXeD中文 Root  ")]),
+    # Every byte OpenSSL counts as a space (ossl_isspace), runs and ends, and
+    # ones it does not: a no-break space, a unit separator, Unicode's spaces.
+    x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, " \t Tab\tNL\nVT\x0bFF\x0cCR\r  end \r\n")]),
+    x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "No\u00a0Break\x1fUs\u2003Em\u3000Ide")]),
+    x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ÀÉ Ïx  Y", _type=_ASN1Type.BMPString),
+               x509.NameAttribute(NameOID.COMMON_NAME, "  A\tB  ", _type=_ASN1Type.IA5String)]),
     x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Ab\u00e9 C", _type=_ASN1Type.T61String)]),
     x509.Name([]),
 ]

@@ -73,23 +73,11 @@ def _canon_value(tag: int, content: bytes, raw: bytes) -> bytes:
             text = content.decode("latin-1")
     except UnicodeDecodeError as exc:
         raise NameError_("undecodable string") from exc
-    s = text.encode("utf-8")
-    s = s.strip(_SPACE)
-    out = bytearray()
-    i = 0
-    while i < len(s):
-        c = s[i]
-        if c >= 0x80:
-            out.append(c)
-            i += 1
-        elif c in _SPACE:
-            out.append(0x20)
-            while i < len(s) and s[i] in _SPACE:
-                i += 1
-        else:
-            out.append(c + 32 if 0x41 <= c <= 0x5A else c)
-            i += 1
-    return bytes([_UTF8]) + _len(len(out)) + bytes(out)
+    # bytes.split() splits at runs of exactly the six ossl_isspace bytes and
+    # drops them at both ends; bytes.lower() lower-cases A-Z only (the bytes
+    # of a multi-byte UTF-8 character are all >= 0x80: left as they are).
+    out = b" ".join(text.encode("utf-8").split()).lower()
+    return bytes([_UTF8]) + _len(len(out)) + out
 
 
 def canonical_encoding(name_der: bytes) -> bytes:
