@@ -249,6 +249,21 @@ def test_scan_in_jsonl_imports_no_xml_nor_http_stack(tmp_path: Path) -> None:
     assert heavy(mods, ("xml", "urllib.request", "http.client", "email", "OpenSSL")) == []
 
 
+def test_reading_a_roots_stores_imports_no_pathlib(tmp_path: Path) -> None:
+    """The store readers join paths as text (stores/rootfs.py): pathlib and
+    what it imports (urllib.parse, fnmatch, ipaddress) are ~6 ms of every
+    command that reads a store, ``diagnose`` without ``--trust`` among them."""
+    from helpers.stores import Root, ca, debian
+
+    r = Root(tmp_path / "root")
+    debian(r, [ca("Startup Store Root")])
+    args = ["stores", "--root", str(r.path), "--client", "go,openssl,curl", "--format", "json"]
+    mods, proc = imported(_RUN_CLI, args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-800:] + proc.stderr[-800:]
+    assert "trustdoctor.stores.openssl" in mods  # the stores really were read
+    assert heavy(mods, ("pathlib", "urllib", "fnmatch", "ipaddress", "OpenSSL")) == []
+
+
 @pytest.mark.parametrize("package", ["trustdoctor.stores", "trustdoctor.api", "trustdoctor.fixes"])
 def test_packages_whose_modules_threads_import_lazily_import_no_submodule(
     package: str, tmp_path: Path

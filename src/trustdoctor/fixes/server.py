@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import shlex
 from collections.abc import Mapping, Sequence
 
@@ -372,11 +371,8 @@ def _names(cert: CertInfo | None, host: str | None, code: Code) -> list[str]:
         ):
             names.append(f"DNS:{cert.common_name}")
     if host and host != "<host>":
-        try:
-            ipaddress.ip_address(host.strip("[]"))
-            want = f"IP:{host.strip('[]')}"
-        except ValueError:
-            want = f"DNS:{host}"
+        bare = host.strip("[]")
+        want = f"IP:{bare}" if is_ip_literal(bare) else f"DNS:{host}"
         if want not in names:
             names.append(want)
     return names
@@ -529,6 +525,8 @@ def _subtrees_config(nc: NameConstraints) -> list[str]:
     ``nameConstraints`` line (x509v3_config(5)); directoryName subtrees are
     not named (the CA's owner writes them as a [section])."""
     def ip(cidr: str) -> str:
+        import ipaddress
+
         try:
             return "IP:" + ipaddress.ip_network(cidr, strict=False).with_netmask
         except ValueError:

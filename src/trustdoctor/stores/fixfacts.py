@@ -18,7 +18,6 @@ import os
 import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 
 from ..clients import trust_variables
 from ..fixes.model import ContainerdInfo, EnvOrigin, FixContext, JavaInfo
@@ -150,7 +149,8 @@ def env_origins(
 def _unit_of_pid(pid: int, proc: str = "/proc") -> str | None:
     """The systemd unit of a process, from its cgroup (``0::/system.slice/docker.service``)."""
     try:
-        text = Path(f"{proc}/{pid}/cgroup").read_text("utf-8", "replace")
+        with open(f"{proc}/{pid}/cgroup", encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
     except OSError:
         return None
     for line in text.splitlines():

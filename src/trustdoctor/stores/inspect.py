@@ -15,8 +15,8 @@ import contextlib
 import datetime as dt
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
 
 from ..clients import CLIENTS, check_clients, modelled
 from ..errors import InputError, TrustDoctorError, UsageError
@@ -32,6 +32,8 @@ from .rootfs import RootFS, describe_oserror
 
 TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..model.binary import BinaryInfo
     from ..sources.image import Reduction
     from ..sources.registry import PullOptions
@@ -127,8 +129,6 @@ DAEMONS: Mapping[str, str] = {c.daemon: n for n, c in CLIENTS.items() if c.daemo
 
 def _find_daemons(proc: str = "/proc") -> tuple[dict[str, dt.datetime], dict[str, dict[str, str]]]:
     """Start times and environments of dockerd/containerd/crio running on this host."""
-    from ..sources.process import read_process
-
     out: dict[str, dt.datetime] = {}
     envs: dict[str, dict[str, str]] = {}
     try:
@@ -152,6 +152,11 @@ def _find_daemons(proc: str = "/proc") -> tuple[dict[str, dt.datetime], dict[str
             continue
         if comm in DAEMONS and comm not in out:
             try:
+                # (imported here: most hosts run none of these daemons)
+                from pathlib import Path
+
+                from ..sources.process import read_process
+
                 info = read_process(pid, Path(proc))
             except TrustDoctorError:
                 continue
@@ -255,15 +260,17 @@ def build_context(
                 env_origin="image",
             )
         return
-    path = Path(root)
+    path = os.fspath(root)
     if not is_default_root:
         try:
-            exists = path.exists()
-        except OSError as exc:  # EACCES on a parent directory: exists() raises it
+            mode = os.stat(path).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            raise InputError(f"--root {root}: no such directory") from None
+        except OSError as exc:  # EACCES on a parent directory
             raise InputError(f"--root {root}: cannot access ({exc.strerror})") from None
-        if not exists:
-            raise InputError(f"--root {root}: no such directory")
-        if not path.is_dir():
+        except ValueError:  # a NUL byte: no such path on any system
+            raise InputError(f"--root {root}: no such directory") from None
+        if not stat.S_ISDIR(mode):
             raise InputError(f"--root {root}: not a directory")
     fs = RootFS(path if not is_default_root else "/")
     origin = "given"
@@ -293,7 +300,11 @@ def _program(fs: RootFS, path: str) -> tuple[str, BinaryInfo]:
     """``--binary PATH``: the program the client is, read from the root (never run)."""
     from .binaries import read_binary
 
-    where = path if path.startswith("/") else str(Path.cwd() / path) if fs.is_host else "/" + path
+    where = (
+        path
+        if path.startswith("/")
+        else os.path.join(os.getcwd(), path) if fs.is_host else "/" + path
+    )
     try:
         if not fs.is_file(where):
             raise InputError(f"--binary {path}: no such file")

@@ -32,7 +32,6 @@ import os
 import stat
 from collections import deque
 from collections.abc import Iterator
-from pathlib import Path
 
 from ..model.record import record
 
@@ -103,9 +102,11 @@ def basename(path: str) -> str:
 class RootFS:
     """Read-only, bounded access to a filesystem root (``/`` or a mounted image)."""
 
-    def __init__(self, root: Path | str = "/") -> None:
+    def __init__(self, root: os.PathLike[str] | str = "/") -> None:
         # Not resolved: /proc/PID/root is a magic link the kernel must follow itself.
-        self.root = Path(os.path.abspath(os.fspath(root)))
+        # (A string, not a pathlib.Path: pathlib and what it imports are ~6 ms
+        # of a command's start-up, and every path here is joined as text.)
+        self.root: str = os.path.abspath(os.fspath(root))
         # Host paths are this prefix and the components (none holds a "/"):
         # what os.path.join(root, *comps) gives, without a call and an
         # os.fspath per component (~2,000 per system store read).
