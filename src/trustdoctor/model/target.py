@@ -442,15 +442,30 @@ def _host_form(host: str) -> tuple[str, str]:
         return "", f"{host!r} is not a valid IPv4 address"
     name = host[:-1] if host.endswith(".") else host
     if not name or ".." in name or name.startswith("."):
-        return "", f"{host!r} is not a valid host name"
+        return "", f"{host!r} is not a valid host name (an empty label)"
     if not name.isascii():
         name, why = _to_alabels(name)
         if why:
             return "", why
     name = name.lower()
-    if len(name) > 253 or not all(_LABEL.match(label) for label in name.split(".")):
-        return "", f"{host!r} is not a valid host name"
+    if len(name) > 253:
+        return "", f"{host!r} is not a valid host name (longer than 253 characters)"
+    for label in name.split("."):
+        if not _LABEL.match(label):
+            return "", f"{host!r} is not a valid host name ({_label_fault(label)})"
     return name, ""
+
+
+def _label_fault(label: str) -> str:
+    """Why a lower-cased ASCII label breaks the host-name rule (RFC 1123 §2.1,
+    and ``_`` as resolvers allow it): what a user fixes first."""
+    shown = label if len(label) <= 24 else label[:21] + "..."
+    if len(label) > 63:
+        return f"the label {shown!r} is longer than 63 characters"
+    bad = next((c for c in label if not (c.isalnum() or c in "-_")), None)
+    if bad is not None:
+        return f"{bad!r} is not allowed in a host name"
+    return f"the label {shown!r} begins or ends with '-'"
 
 
 def _to_alabels(name: str) -> tuple[str, str]:
