@@ -37,6 +37,7 @@ def _sockets() -> Any:
     ``_socket.socket``, the errors and constants are ``_socket``'s)."""
     return sys.modules.get("socket") or _socket
 
+
 # A line in a plaintext dialogue (SMTP, IMAP, FTP...) longer than this is not
 # a real server: RFC 5321 §4.5.3.1.5 caps SMTP reply lines at 512 octets and
 # IMAP servers stay far below; 64 KiB leaves room for odd banners.
