@@ -28,7 +28,6 @@ from trustdoctor.sources.network import (
     fetch_chain,
     fetch_raw,
     fetch_started,
-    redo_openssl,
 )
 
 TIMEOUT = 1.5
@@ -82,12 +81,10 @@ def _together(kws: list[dict[str, Any]]) -> list[tuple[RawFetch | None, BaseExce
     ) -> None:
         def finish() -> None:
             try:
-                args = (kw["target"], kw["timeout"], None, None, kw["family"], None, start)
-                r = (
-                    redo_openssl(*args, partial)
-                    if engine == "openssl"
-                    else fetch_started(*args, engine)
-                )
+                r = fetch_started(
+                    kw["target"], kw["timeout"], None, None, kw["family"], None, start, engine,
+                    partial,
+                )  # fmt: skip
             except Exception as exc:
                 done(rid, None, exc)
             else:

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from . import der, digest
 from .der import DerError
 from .record import record
+from .target import ip_text
 
 
 class CertificateError(DerError):
@@ -591,12 +592,6 @@ class GeneralName:
     value: str | bytes  # text for rfc822/DNS/URI, "a.b.c.d" / "net/len" for IPs, raw else
 
 
-def _ip_text(raw: bytes) -> str:
-    from .target import ip_text
-
-    return ip_text(raw)
-
-
 def _ip_network_text(raw: bytes) -> str:
     """An iPAddress of name constraints: address then mask (RFC 5280 section
     4.2.1.10); the mask must be a prefix and the address have no host bits,
@@ -624,7 +619,7 @@ def _general_name(d: bytes, tag: int, s: int, e: int, *, network: bool) -> Gener
         # network: 8 or 32), as cryptography reads it; a constraint must be
         # a network.
         if e - s in (4, 16) and not network:
-            return GeneralName(7, _ip_text(d[s:e]))
+            return GeneralName(7, ip_text(d[s:e]))
         if e - s not in (8, 32):
             raise CertificateError("bad iPAddress")
         return GeneralName(7, _ip_network_text(d[s:e]))

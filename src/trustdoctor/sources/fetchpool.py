@@ -45,7 +45,6 @@ from .network import (
     direct_stdlib,
     fetch_raw,
     fetch_started,
-    redo_openssl,
 )
 
 # The length prefix of every frame (network byte order, 4 bytes).
@@ -424,15 +423,10 @@ def _serve(threads: int) -> int:
                     continue
                 if what == "fetch":
                     result = fetch_raw(**kw)
-                elif what == "openssl":  # the stdlib handshake could not read it all
-                    result = redo_openssl(
-                        kw["target"], kw["timeout"], kw["proxy"], kw["env"], kw["family"],
-                        None, start, partial,
-                    )  # fmt: skip
                 else:  # handed back by the multiplexer, with the engine to use
                     result = fetch_started(
                         kw["target"], kw["timeout"], kw["proxy"], kw["env"], kw["family"],
-                        None, start, what,
+                        None, start, what, partial,
                     )  # fmt: skip
             except Exception as exc:
                 send(rid, None, exc)

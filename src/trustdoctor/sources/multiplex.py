@@ -45,7 +45,7 @@ Done = Callable[[int, RawFetch | None, BaseException | None], None]
 # Called for a request a thread must finish: (request id, its arguments, when
 # it started, the engine to finish it with, and for "openssl" what the
 # standard library's handshake read, the answer if the redo fails:
-# network.redo_openssl).
+# network.fetch_started).
 Spill = Callable[[int, dict[str, Any], float, str, RawFetch | None], None]
 
 

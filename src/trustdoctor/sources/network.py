@@ -27,7 +27,7 @@ connection over pyOpenSSL (TLS 1.2 lists are read from the first one).  So
 does a TLS 1.3 handshake that *our* side ended after the server's
 certificates (a corrupt record, a bad signature): our last flight never
 went out, so with ``ssl`` a sealed CertificateRequest cannot be told; if
-the second connection fails, the first one's reading stands (:func:`redo_openssl`).
+the second connection fails, the first one's reading stands (:func:`fetch_started`).
 
 Connection problems are results: :class:`~trustdoctor.errors.ConnectError`
 with a stable ``code`` (``unreachable``, ``timeout``, ``not-tls``,
@@ -271,35 +271,26 @@ def fetch_started(
     address: str | None,
     start: float,
     engine: str,
+    partial: RawFetch | None = None,
 ) -> RawFetch:
     """:func:`fetch_raw` from the moment it started (``time.monotonic()``: the
     budget counts from there), its arguments checked and ``engine`` chosen
-    (``stdlib`` or ``openssl``)."""
+    (``stdlib`` or ``openssl``).
+
+    The stdlib engine hands a handshake over to pyOpenSSL (:class:`NeedOpenSSL`,
+    both rare) for a TLS 1.3 certificate list over OpenSSL's limit (only
+    pyOpenSSL's key-log callback yields the secret that decrypts it), or a
+    TLS 1.3 handshake our side ended after the server's certificates (its
+    state callback sees a certificate request the stdlib engine cannot): the
+    handshake is made again within what is left of the budget.  When that
+    connection fails, ``partial`` (what the first one read) is the answer, if
+    there is one."""
     try:
         return _fetch_once(target, timeout, proxy, env, family, address, start, engine)
     except NeedOpenSSL as need:
-        return redo_openssl(target, timeout, proxy, env, family, address, start, need.partial)
-
-
-def redo_openssl(
-    target: Target,
-    timeout: float,
-    proxy: str | None,
-    env: Mapping[str, str] | None,
-    family: int,
-    address: str | None,
-    start: float,
-    partial: RawFetch | None = None,
-) -> RawFetch:
-    """The handshake again, over pyOpenSSL, within what is left of the budget
-    (:class:`NeedOpenSSL`, both rare): a TLS 1.3 certificate list over
-    OpenSSL's limit (only pyOpenSSL's key-log callback yields the secret that
-    decrypts it), or a TLS 1.3 handshake our side ended after the server's
-    certificates (its state callback sees a certificate request the stdlib
-    engine cannot).  When that second connection fails, ``partial`` (what the
-    first one read) is the answer, if there is one."""
-    try:
-        return _fetch_once(target, timeout, proxy, env, family, address, start, "openssl")
+        return fetch_started(
+            target, timeout, proxy, env, family, address, start, "openssl", need.partial
+        )
     except ConnectError:
         if partial is None:
             raise
