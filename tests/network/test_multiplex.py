@@ -65,16 +65,34 @@ def _alone(kw: dict[str, Any]) -> tuple[Any, ...]:
         return _outcome(None, exc)
 
 
-def _together(kws: list[dict[str, Any]]) -> list[tuple[RawFetch | None, BaseException | None]]:
+def _together(
+    kws: list[dict[str, Any]], *, rounds: list[int] | None = None
+) -> list[tuple[RawFetch | None, BaseException | None]]:
     """Every request through one Multiplexer at once (a spill finished in a
-    thread, as the workers do)."""
+    thread, as the workers do).  With ``rounds``, the multiplexer's answers
+    are held until its flush, as the workers send them (one write a round):
+    ``rounds`` gets the number of answers each flush delivered."""
     got: dict[int, tuple[RawFetch | None, BaseException | None]] = {}
+    held: list[tuple[int, RawFetch | None, BaseException | None]] = []
     all_done = threading.Event()
 
     def done(rid: int, result: RawFetch | None, error: BaseException | None) -> None:
         got[rid] = (result, error)
         if len(got) == len(kws):
             all_done.set()
+
+    def hold(rid: int, result: RawFetch | None, error: BaseException | None) -> None:
+        assert threading.current_thread().name == "multiplex"
+        held.append((rid, result, error))
+
+    def flush() -> None:
+        assert threading.current_thread().name == "multiplex"
+        if held:
+            assert rounds is not None
+            rounds.append(len(held))
+            for answer in held:
+                done(*answer)
+            held.clear()
 
     def spill(
         rid: int, kw: dict[str, Any], start: float, engine: str, partial: RawFetch | None
@@ -92,7 +110,7 @@ def _together(kws: list[dict[str, Any]]) -> list[tuple[RawFetch | None, BaseExce
 
         threading.Thread(target=finish, daemon=True).start()
 
-    mux = Multiplexer(done, spill)
+    mux = Multiplexer(done, spill) if rounds is None else Multiplexer(hold, spill, flush)
     mux.start()
     for i, kw in enumerate(kws):
         assert direct_stdlib(kw["target"], timeout=kw["timeout"], engine=kw["engine"])
@@ -173,6 +191,22 @@ def test_slow_servers_do_not_hold_up_the_others(servers: dict[str, dict[str, Any
         assert result.elapsed_ms < 1000 * TIMEOUT / 2, (name, result.elapsed_ms)
     for (result, error), name in zip(together[: len(slow)], slow, strict=True):
         assert result is None and getattr(error, "code", None) == "timeout", name
+
+
+def test_answers_held_to_the_end_of_their_round(servers: dict[str, dict[str, Any]]) -> None:
+    """The workers' way: answers kept by ``done`` and sent by ``flush`` once per
+    round arrive all, as soon as their round ends (a silent server's timeout
+    holds up no other answer), the same as without holding."""
+    names = ["tls1.3", "tls1.2", "self-named", "refused", "closes", "http"] * 4 + ["silent"]
+    kws = [servers[n] for n in names]
+    alone = {n: _alone(servers[n]) for n in set(names)}
+    rounds: list[int] = []
+    together = _together(kws, rounds=rounds)
+    for name, (result, error) in zip(names, together, strict=True):
+        assert _outcome(result, error) == alone[name], name
+        if name != "silent":
+            assert result is None or result.elapsed_ms < 1000 * TIMEOUT / 2, name
+    assert sum(rounds) == len(names)  # every answer by a flush, none left held
 
 
 def test_through_the_workers(servers: dict[str, dict[str, Any]]) -> None:

@@ -75,11 +75,15 @@ class Multiplexer:
     """A thread driving direct handshakes; :meth:`start` it once.
 
     ``done`` is called in that thread (it must not block); ``spill`` too, for
-    a request it hands to a thread of the caller's.
+    a request it hands to a thread of the caller's.  ``flush``, when given, is
+    called in that thread after each round of ready sockets and deadlines:
+    ``done`` may keep its answers until then, to send those of one round at
+    once (one write, one wake-up of the reader, instead of one per answer).
     """
 
-    def __init__(self, done: Done, spill: Spill) -> None:
+    def __init__(self, done: Done, spill: Spill, flush: Callable[[], None] | None = None) -> None:
         self._done = done
+        self._flush = flush
         self._spill = spill
         self._sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -130,6 +134,8 @@ class Multiplexer:
                     self._guarded(f, self._expired)
                 if not f.done:  # it had bytes buffered, and waits again: expire it again
                     heapq.heappush(heap, (f.deadline, next(self._order), f))
+            if self._flush is not None:
+                self._flush()
 
     def _guarded(self, f: _Fetch, step: Callable[[_Fetch], None]) -> None:
         # What fetch_raw would raise (no socket left: EMFILE...) ends this
