@@ -54,3 +54,37 @@ def test_plan_text_is_the_documents_text_with_steps_shared() -> None:
 def test_plan_text_of_a_plan_without_steps() -> None:
     plan = merge_plans([])
     assert plan_json_text(plan, OrderedDict()) == _expected(plan)
+
+
+def test_plan_members_other_than_steps_follow_their_notes_and_ca() -> None:
+    """The text around the steps is shared too, but never across plans whose
+    notes (their parameters, in any order) or CA differ."""
+    from trustdoctor.fixes.model import CaRef, Note, Plan
+    from trustdoctor.model.findings import Side
+
+    memo = _Counted()
+    made = []
+    for issuer in ("CN=A", "CN=B", "CN=A,O=x", None, ["CN=A"], {"cn": "A"}):
+        for ca in (None, CaRef.placeholder("CN=A"), CaRef.placeholder("CN=B")):
+            notes = (Note("get-intermediate", {"issuer": issuer, "n": 1}), Note("nothing-ok"))
+            made.append(Plan(Code.MISSING_INTERMEDIATE, Side.SERVER, notes=notes, ca=ca))
+    for _ in range(2):
+        for plan in made:
+            assert plan_json_text(plan, memo) == _expected(plan)
+    assert len({plan_json_text(p, memo) for p in made}) == len(made)
+    assert memo.hits >= len(made) * 2  # the second round and the set's: from the memo
+    # Parameters equal in Python but written otherwise: in another order, 1,
+    # 1.0 and True, a tuple and a list (the same), a mapping that is no dict.
+    from types import MappingProxyType
+
+    from trustdoctor.fixes.model import Action, Step
+
+    values: list[object] = [{"a": 1, "b": 2}, {"b": 2, "a": 1}, {"a": 1.0, "b": 2},
+                            {"a": True, "b": 2}, {"a": (1,), "b": 2}, {"a": [1], "b": 2},
+                            MappingProxyType({"a": 1, "b": 2})]  # fmt: skip
+    for _ in range(2):
+        for v in values:
+            note = Plan(Code.EXPIRED, Side.SERVER, notes=(Note("x", {"v": v}),))
+            step = Plan(Code.EXPIRED, Side.SERVER, steps=(Step(Action.RUN, {"v": v}),))
+            for plan in (note, step):
+                assert plan_json_text(plan, memo) == _expected(plan)

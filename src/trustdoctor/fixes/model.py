@@ -117,6 +117,27 @@ def _canonical(value: object) -> object:
     return str(value)
 
 
+def _exact(value: object) -> object:
+    """``value`` as a hashable form equal only for values JSON writes the same
+    (``json.dumps(..., default=str)``): mappings keep their order, numbers their
+    type (``1``, ``1.0`` and ``True`` are equal in Python, not in JSON), and what
+    JSON has no form for is its text.  What a rendered text may be memoised by."""
+    t = type(value)
+    if t is str:
+        return value
+    if t in _PLAIN:
+        return t, value
+    if isinstance(value, dict):  # (json writes any other Mapping with default=str)
+        return "{", tuple([(_exact(k), _exact(v)) for k, v in value.items()])
+    if isinstance(value, list | tuple):
+        return "[", tuple([_exact(v) for v in value])
+    if isinstance(value, str):  # a StrEnum: written as its string
+        return str.__str__(value)
+    if isinstance(value, bool | int | float):
+        return t, value
+    return "?", str(value)
+
+
 @record
 class Step:
     """One step of a plan.
@@ -153,6 +174,16 @@ class Step:
             params = _canonical(self.params)
             key = repr((self.action.value, self.platform, self.alternative, params))
             object.__setattr__(self, "_key", key)  # a memo, not a field (frozen)
+        return key
+
+    def text_key(self) -> object:
+        """Identity of the step's rendered text (its fields; the parameters by
+        :func:`_exact`, order and types kept), computed once per step."""
+        key: object = self.__dict__.get("_text_key")
+        if key is None:
+            key = (self.action.value, self.needs_root, self.changes, self.platform,
+                   self.reason, self.alternative, self.phase, _exact(self.params))  # fmt: skip
+            object.__setattr__(self, "_text_key", key)  # a memo, not a field (frozen)
         return key
 
     @property
@@ -196,6 +227,10 @@ class Note:
 
     code: str
     params: Mapping[str, object] = field(default_factory=dict)
+
+    def text_key(self) -> object:
+        """Identity of the remark's rendered text (the parameters by :func:`_exact`)."""
+        return self.code, _exact(self.params)
 
 
 _SLUG = re.compile(r"[^a-z0-9]+")

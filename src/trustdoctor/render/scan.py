@@ -432,13 +432,14 @@ def plan_json_text(plan: Plan, memo: OrderedDict[tuple[object, ...], str]) -> st
     privileges (then the text is the same: render/plan_text.py reads nothing
     else of the plan for a step).  A scan's targets refused for one chain
     share their client steps, and their server steps but for the few naming
-    the endpoint; ``memo`` keeps the :data:`STEP_MEMO` most recently used."""
+    the endpoint; the plan's other members (its notes' text...) likewise.
+    ``memo`` keeps the :data:`STEP_MEMO` most recently used."""
     from .plan_json import plan_to_dict, step_to_dict
 
     as_root = bool(plan.context and plan.context.as_root)
     steps = []
     for s in plan.steps:
-        key = (s.key(), s.needs_root, s.changes, s.reason, plan.root, as_root)
+        key = (s.text_key(), plan.root, as_root)
         text = memo.get(key)
         if text is None:
             text = memo[key] = _value(step_to_dict(plan, s))
@@ -447,7 +448,19 @@ def plan_json_text(plan: Plan, memo: OrderedDict[tuple[object, ...], str]) -> st
         else:
             memo.move_to_end(key)
         steps.append(text)
-    head, tail = _around(plan_to_dict(plan, steps=False), "steps")
+    # The members around the steps, the notes' English among them, are the same
+    # for the chain's targets too (what plan_to_dict reads of the plan but steps).
+    around_key = ("plan", plan.cause, plan.side, plan.clients, plan.platform, plan.root, plan.ca,
+           plan.empty, tuple(n.text_key() for n in plan.notes))  # fmt: skip
+    around = memo.get(around_key)
+    if around is None:
+        head, tail = _around(plan_to_dict(plan, steps=False), "steps")
+        around = memo[around_key] = f"{head}\0{tail}"  # (JSON text has no NUL: escaped)
+        if len(memo) > STEP_MEMO:
+            memo.popitem(last=False)
+    else:
+        memo.move_to_end(around_key)
+    head, _, tail = around.partition("\0")
     return _object([head, f'"steps":[{",".join(steps)}]', tail])
 
 
