@@ -197,6 +197,63 @@ def test_image_node_program_is_read_not_stood_in(tmp_path: Path) -> None:
     assert any("/usr/local/ssl-node" in (x.path or "") for x in s.sources), s.sources
 
 
+@pytest.mark.parametrize(
+    ("link", "to"),
+    [
+        ("/usr/local/bin/node", "/opt/node-v20/bin/node"),  # absolute
+        ("/usr/local/bin/node", "../../../opt/node-v20/bin/node"),  # relative
+        ("/usr/local/bin", "/opt/node-v20/bin"),  # a directory on the way
+        ("/usr/local/bin/node", "/etc/ssl/certs/ca-certificates.crt"),  # a trust file
+    ],
+)
+def test_image_node_behind_a_symlink(tmp_path: Path, link: str, to: str) -> None:
+    """A node installed elsewhere and linked from a path the model reads (the
+    program comes first in the layer, before the link): the image keeps the
+    program's roots, as the same tree read as a root does, not certifi's.  A
+    link to a trust file keeps that file whole."""
+    from helpers.images import docker_save, layer_from_dir
+    from trustdoctor.stores import build_context
+    from trustdoctor.stores.inspect import inspect_stores
+
+    program = _program(70 * CHUNK, [(5 * CHUNK, A.pem), (60 * CHUNK, B.pem)])
+    r = Root(tmp_path / "r")
+    debian(r, [C])
+    # (A bundle with text between its blocks, as RHEL's: a reduced copy would lose it.)
+    bundle = r.path / "etc/ssl/certs/ca-certificates.crt"
+    bundle.write_bytes(b"# Subject: the root\n" + bundle.read_bytes() + b"# end\n")
+    r.file("/opt/node-v20/bin/node", program, 0o755)
+    first = Root(tmp_path / "first")  # a layer of the link alone
+    for where in (r, first):
+        (where.path / link.strip("/")).parent.mkdir(parents=True, exist_ok=True)
+        (where.path / link.strip("/")).symlink_to(to)
+    full = layer_from_dir(r.path, compress=None)
+    # The program before the link (a layer lists opt/ before usr/), and after.
+    images = [
+        docker_save(tmp_path / "one.tar", [full]),
+        docker_save(tmp_path / "two.tar", [layer_from_dir(first.path, compress=None), full]),
+    ]
+
+    def node_store(**where: object) -> tuple[set[str], list[tuple[str, str, int]]]:
+        with build_context(env={}, **where) as ctx:  # type: ignore[arg-type]
+            s = next(iter(inspect_stores(ctx, ["node"])))
+        fps = {a.cert.sha256 for a in s.anchors.anchors}
+        return fps, [(x.kind, x.path, x.count) for x in s.sources]
+
+    from_root = node_store(root=str(r.path))
+    for image in images:
+        from_image = node_store(image=str(image))
+        assert from_image == from_root, image.name
+        fps, sources = from_image
+        if to.endswith(".crt"):  # node reads the bundle as its program: the bundle's root
+            assert fps == {C.cert.fingerprint(_sha()).hex()}
+            with build_context(image=str(image), env={}) as ctx:
+                kept = ctx.fs.read_bytes("/etc/ssl/certs/ca-certificates.crt")
+            assert kept == bundle.read_bytes(), image.name
+            continue
+        assert ("bundled", "/usr/local/bin/node", 2) in sources
+        assert fps == {A.cert.fingerprint(_sha()).hex(), B.cert.fingerprint(_sha()).hex()}
+
+
 def test_image_debian_node_reads_libnode(tmp_path: Path) -> None:
     """Debian's nodejs: /usr/bin/node -> nodejs, a small program linking
     libnode.so.108, where the roots are compiled in."""

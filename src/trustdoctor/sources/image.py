@@ -981,9 +981,10 @@ class _Extractor:
             for attempt in range(_MAX_PASSES):
                 self.budget = _Budget(self.limits, self.image)
                 pass_warnings: list[str] = []
-                before = matcher.copy()
+                before, reduced_before = matcher.copy(), self.reduced_any.copy()
                 tree = self._apply(layers, matcher, pass_warnings)
-                if not self._needs_rescan(tree, before, matcher) or attempt == _MAX_PASSES - 1:
+                rescan = self._needs_rescan(tree, before, matcher, reduced_before)
+                if not rescan or attempt == _MAX_PASSES - 1:
                     self.warnings.extend(pass_warnings)
                     break
             unwanted = [p for p, n in tree.nodes.items() if n.speculative and not matcher(p)]
@@ -1235,6 +1236,12 @@ class _Extractor:
                         resolved = tree.resolve(path)[0]
                         if resolved is not None and match.add(*match.redirect(path, resolved)):
                             tree.redirects_left -= 1
+                    if tree.redirects_left > 0 and self._reduced_link(path):
+                        # Likewise a program kept in part (/usr/local/bin/node
+                        # -> /opt/node-v20/bin/node): its target, reduced so.
+                        resolved = tree.resolve(path)[0]
+                        if resolved is not None and self._reduce_through(path, resolved, match):
+                            tree.redirects_left -= 1
                 continue
             if not (ti.isreg() or ti.islnk()):
                 continue  # devices, FIFOs
@@ -1321,24 +1328,54 @@ class _Extractor:
                 break
         return out
 
-    def _needs_rescan(self, tree: _Tree, before: _Matcher, match: _Matcher) -> bool:
-        """Extend ``match`` with what the final links need; rescan if a seen file was missed."""
+    def _reduced_link(self, link: str) -> bool:
+        """Whether a symlink at ``link`` is (or leads to) a path kept in part."""
+        return self.reduced_any(link) or link in self.reduced_any.ancestors
+
+    def _reduce_through(self, link: str, resolved: str, match: _Matcher) -> bool:
+        """Reduce what the paths kept in part name through ``link`` at its target
+        (``resolved``), as they are reduced; True if that is new.  Never a file
+        kept whole (a link from a program's path to a CA bundle)."""
+        added = False
+        for m, reduction in list(self.reduced):
+            globs, exact, _dirs = m.redirect(link, resolved)  # (a program: no entries)
+            exact = {e for e in exact if not match(e)}
+            if (globs or exact) and self.reduced_any.add(globs, exact, ()):
+                self.reduced.append((_Matcher(globs, exact, ()), reduction))
+                added = True
+        return added
+
+    def _needs_rescan(
+        self, tree: _Tree, before: _Matcher, match: _Matcher, reduced_before: _Matcher
+    ) -> bool:
+        """Extend ``match`` (and the paths kept in part) with what the final links
+        need; rescan if a seen file was missed."""
         for p, n in list(tree.nodes.items()):
-            if n.kind == "link" and (match(p) or p in match.ancestors):
+            if n.kind != "link":
+                continue
+            if match(p) or p in match.ancestors:
                 resolved = tree.resolve(p)[0]
                 if resolved is not None:
                     match.add(*match.redirect(p, resolved))
+            if self._reduced_link(p):
+                resolved = tree.resolve(p)[0]
+                if resolved is not None:
+                    self._reduce_through(p, resolved, match)
         match.add((), tree.missing, ())
-        new = _Matcher(
-            [g for g in match.globs if g not in before.globs],
-            match.exact - before.exact,
-            match.child_dirs - before.child_dirs,
-        )
-        if not (new.globs or new.exact or new.child_dirs):
+        new = [
+            _Matcher(
+                [g for g in now.globs if g not in was.globs],
+                now.exact - was.exact,
+                now.child_dirs - was.child_dirs,
+            )
+            for now, was in ((match, before), (self.reduced_any, reduced_before))
+        ]
+        new = [m for m in new if m.globs or m.exact or m.child_dirs]
+        if not new:
             return False
         if tree.seen_overflow:
             return True
-        return any(new(p) for p in tree.seen if p not in tree.nodes)
+        return any(m(p) for p in tree.seen if p not in tree.nodes for m in new)
 
     def _materialize(self, tree: _Tree, match: _Matcher, root: Path) -> tuple[int, dict[str, str]]:
         nfiles = 0
