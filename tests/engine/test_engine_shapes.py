@@ -326,6 +326,63 @@ def test_rsa1024_go_accepts_others_refuse():
     assert d.clients[1].client_error == "verify error:num=67:CA certificate key too weak"
 
 
+def _weak(d, client: str = "webpki"):
+    v = next(v for v in d.clients if v.client == client)
+    f = next(f for f in v.findings if f.code == Code.WEAK_KEY)
+    from trustdoctor.render.words import headline
+
+    return f, headline(f.code, f.params)
+
+
+@pytest.mark.parametrize("where", ["intermediate", "root", "every"])
+def test_ed25519_keys_outside_the_web_pki_profile(where: str):
+    """Go and OpenSSL verify Ed25519 certificates (``openssl verify`` agrees);
+    cryptography's Web PKI verifier (CA/B Forum BR §6.1.5: RSA and ECDSA)
+    refuses an Ed25519 key that verifies a signature in the path, a CA's: the
+    finding names that CA and its key type, not "a ?-bit ? key".  (A leaf's
+    own Ed25519 key it leaves to the handshake.)"""
+    ed = {"intermediate": ("ec", "ed25519", "ec"), "root": ("ed25519", "ec", "ec"),
+          "every": ("ed25519", "ed25519", "ed25519")}[where]  # fmt: skip
+    root = make_cert("Ed Root", key_kind=ed[0])
+    inter = make_cert("Ed Inter", issuer=root, key_kind=ed[1])
+    leaf = make_cert(H, issuer=inter, ca=False, dns=[H], key_kind=ed[2])
+    d = run([leaf, inter], [root])
+    assert causes(d) == {"go": "ok", "openssl": "ok", "webpki": "weak-key"}
+    f, text = _weak(d)
+    named = root if where == "root" else inter
+    assert f.params["subject"] == named.cert.subject.rfc4514_string()
+    assert f.params["key_type"] == "Ed25519" and f.params["rule"] == "key-algorithm"
+    assert "key of type Ed25519" in text and "?" not in text, text
+    # The client's error is the verifier's own, not "RSA key is too weak".
+    webpki = next(v for v in d.clients if v.client == "webpki")
+    assert "Forbidden public key algorithm" in webpki.client_error, webpki.client_error
+    ec_root = make_cert("EC Root")
+    ed_leaf = make_cert(H, issuer=ec_root, ca=False, dns=[H], key_kind="ed25519")
+    assert causes(run([ed_leaf], [ec_root])) == {"go": "ok", "openssl": "ok", "webpki": "ok"}
+
+
+def test_weak_key_headlines_say_what_is_wrong():
+    """Each way a key is refused has its own words: below the minimum (with it),
+    an RSA size not divisible by 8 (the Web PKI), a curve outside it."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    small = make_cert("Small Root", key_kind="rsa1024")
+    _, text = _weak(run([make_cert(H, issuer=small, ca=False, dns=[H])], [small]), "openssl")
+    assert "1024-bit RSA key, below this client's minimum" in text and "?" not in text, text
+    _, text = _weak(run([make_cert(H, issuer=small, ca=False, dns=[H])], [small]))
+    assert "below this client's minimum of 2048 bits" in text, text
+    odd = make_cert("Odd Root", key=rsa.generate_private_key(public_exponent=65537, key_size=2052))
+    d = run([make_cert(H, issuer=odd, ca=False, dns=[H])], [odd])
+    assert causes(d)["webpki"] == "weak-key" and causes(d)["go"] == "ok"
+    _, text = _weak(d)
+    assert "2052-bit RSA key" in text and "not divisible by 8" in text, text
+    p224 = make_cert("P224 Root", key=ec.generate_private_key(ec.SECP224R1()))
+    d = run([make_cert(H, issuer=p224, ca=False, dns=[H])], [p224])
+    assert causes(d)["webpki"] == "weak-key"
+    _, text = _weak(d)
+    assert "ECDSA key on secp224r1, a curve this client refuses" in text, text
+
+
 def test_unknown_critical_extension(h):
     leaf = make_cert(H, issuer=h.intermediate, ca=False, dns=[H], unknown_critical=True)
     d = run([leaf, h.intermediate], [h.root])

@@ -260,6 +260,11 @@ def _policy_error(policy: str, f: Finding, path: Path, host: str | None) -> str:
         key = "no-san"
     elif f.code == Code.NOT_A_CA and p.get("reason") == "no-key-cert-sign":
         key = "no-key-cert-sign"
+    detail = p.get("detail")
+    if isinstance(detail, str) and detail and "rule" in p:
+        # A finding only cryptography's verifier made (engine/rules.py
+        # _strict_problems): its own words, not our stand-in for the code's.
+        return f"validation failed: {detail}"
     return WEBPKI_TEXTS.get(key, f"validation failed: {f.code}")
 
 

@@ -183,13 +183,14 @@ def check_path(path: Path, policy: Policy, at: dt.datetime) -> list[Problem]:
                 bits=c.key_bits,
                 minimum=policy.min_rsa_bits,
                 rule="modulus-not-multiple-of-8",
+                divisible_by=8,
             )
         elif c.key_type == "DSA" and policy.name in ("go", "webpki"):
             add(Code.INSECURE_ALGORITHM, i, algorithm="DSA")
         elif (
             policy.name == "webpki"
             and c.key_type == "EC"
-            and c.key_curve not in ("secp256r1", "secp384r1", "secp521r1")
+            and c.key_curve not in WEB_PKI_CURVES
         ):
             add(Code.WEAK_KEY, i, key_type="EC", curve=c.key_curve or "unknown")
         # Signature digest: never checked on a self-signed top (all clients).
@@ -767,7 +768,36 @@ def _strict_problems(
         # §1.4), so a clean path of ours outranks its word here.
         return []
     detail = msg.removeprefix("validation failed: ")
-    return [Problem(code, P.LEAF_TIME, 0, leaf, {"rule": rule, "detail": detail[:300]})]
+    params: dict[str, object] = {"rule": rule, "detail": detail[:300]}
+    depth, cert = 0, leaf
+    if code == Code.WEAK_KEY:
+        # cryptography names the key type, not the certificate.  It refuses a
+        # key that verifies a signature (a CA's: a leaf's own key is left to
+        # the handshake): the first CA key the Web PKI profile forbids, its
+        # depth its place among the certificates given, its facts for the words.
+        given = [leaf, *(c.cert for c in pool), *(a.cert for a in anchors.anchors)]
+        found = next(
+            ((i, c) for i, c in enumerate(given) if i and not _web_pki_key(c)), None
+        )
+        if found is not None:
+            depth, cert = found
+            params.update(subject=cert.subject, key_type=cert.key_type)
+            if cert.key_type == "RSA":
+                params["bits"] = cert.key_bits
+            elif cert.key_type == "EC":
+                params["curve"] = cert.key_curve or "unknown"
+    return [Problem(code, P.LEAF_TIME, depth, cert, params)]
+
+
+# Keys the CA/B Forum Baseline Requirements (§6.1.5) allow: RSA of at least
+# 2048 bits, its size divisible by 8; ECDSA on P-256, P-384 or P-521.
+WEB_PKI_CURVES = frozenset({"secp256r1", "secp384r1", "secp521r1"})
+
+
+def _web_pki_key(c: CertInfo) -> bool:
+    if c.key_type == "RSA":
+        return c.key_bits >= 2048 and c.key_bits % 8 == 0
+    return c.key_type == "EC" and c.key_curve in WEB_PKI_CURVES
 
 
 # -- chain-level (client independent) findings ------------------------------------------
