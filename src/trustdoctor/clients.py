@@ -60,6 +60,12 @@ class Client:
             the roots compiled into ``node``.
         fix: its fix recipe in ``trustdoctor.fixes.client``.
         summary: one line for ``--help`` and docs.
+        trailing_dot: what it does with the final dot of a fully qualified
+            name it is asked to reach (``svc.ns.svc.cluster.local.``) before
+            checking the certificate against it: ``strip-one`` (the name
+            without that dot is checked), ``strip-all`` (every final dot
+            dropped) or ``keep`` (the name is compared with its dot, which no
+            certificate name carries: a mismatch).  See :data:`TRAILING_DOT`.
     """
 
     name: str
@@ -80,6 +86,7 @@ class Client:
     context_env: tuple[str, ...] = ()
     image_paths: tuple[str, ...] = ()
     image_reduced: str | None = None
+    trailing_dot: str = "strip-one"
 
     @property
     def model(self) -> str:
@@ -88,6 +95,20 @@ class Client:
 
 
 _OPENSSL_ENV = ("SSL_CERT_FILE", "SSL_CERT_DIR")  # OpenSSL's X509_get_default_cert_file_env
+
+# The final dot of the name checked (Client.trailing_dot), measured against a
+# loopback server whose certificate names ``leaf.test``, asked for
+# ``leaf.test.``: Go crypto/x509 ``matchHostnames`` trims one
+# (``strings.TrimSuffix(host, ".")``; two dots leave an empty label: no
+# match); curl (lib/vtls/hostcheck.c) and Node (lib/tls.js ``unfqdn``) drop
+# one; JSSE's HTTPS endpoint identification (JDK 17/21) and browsers (the
+# pkix/webpki reference-name rules) accept it; urllib3 2 (requests) checks
+# ``host.rstrip(".")``.  OpenSSL's ``X509_check_host`` compares the name as
+# given (``openssl verify -verify_hostname leaf.test.``: error 62, 3.0.19),
+# and so do CPython's ``ssl`` (``server_hostname`` is handed to it as is:
+# "Hostname mismatch, certificate is not valid for 'leaf.test.'") and httpx
+# (httpcore passes the URL's host as ``server_hostname``).
+TRAILING_DOT = ("strip-one", "strip-all", "keep")
 _LIBCRYPTO = (
     "/usr/lib/*/libcrypto.so*",
     "/usr/lib/libcrypto.so*",
@@ -123,6 +144,7 @@ CLIENTS: Mapping[str, Client] = {
             process=r"^openssl$",
             trust_env=_OPENSSL_ENV,
             image_paths=("/usr/bin/openssl", *_LIBCRYPTO),
+            trailing_dot="keep",
         ),
         # curl: --cacert/CURL_CA_BUNDLE, then its built-in CA path; curl 7.88
         # reads SSL_CERT_FILE only when SSL_CERT_DIR is unset (TS §2.5).
@@ -155,6 +177,7 @@ CLIENTS: Mapping[str, Client] = {
             trust_env=_OPENSSL_ENV,
             context_env=("VIRTUAL_ENV", "PYTHONPATH"),
             image_paths=_PYTHON,
+            trailing_dot="keep",
         ),
         # requests: REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE, else certifi.where()
         # (sessions.py merge_environment_settings); SSL_CERT_FILE is ignored.
@@ -174,6 +197,7 @@ CLIENTS: Mapping[str, Client] = {
                 "**/dist-packages/requests/__init__.py",
                 *_PYTHON,
             ),
+            trailing_dot="strip-all",
         ),
         # httpx ≥0.28 (_config.py create_ssl_context): SSL_CERT_FILE, else
         # SSL_CERT_DIR, else certifi.where(); each one *replaces* the store.
@@ -193,6 +217,7 @@ CLIENTS: Mapping[str, Client] = {
                 "**/dist-packages/httpx/__init__.py",
                 *_PYTHON,
             ),
+            trailing_dot="keep",
         ),
         # Node: its bundled Mozilla roots + NODE_EXTRA_CA_CERTS, read at
         # start-up; --use-openssl-ca / --use-system-ca switch stores (TS §2.6).

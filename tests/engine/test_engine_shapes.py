@@ -543,3 +543,38 @@ def test_signature_answers_keep_no_certificate() -> None:
     del child, parent
     gc.collect()
     assert all(r() is None for r in refs)
+
+
+ALL_CLIENTS = ("go", "openssl", "curl", "python", "requests", "httpx", "node", "java", "webpki")
+
+
+@pytest.mark.parametrize(
+    ("host", "trusting"),
+    [
+        (H + ".", {"go", "curl", "requests", "node", "java", "webpki"}),
+        (H + "..", {"requests"}),  # one dot dropped leaves an empty label; urllib3 drops all
+        (H, set(ALL_CLIENTS)),
+    ],
+)
+def test_final_dot_of_the_name_checked_per_client(h, host: str, trusting: set[str]):
+    """clients.TRAILING_DOT: OpenSSL, Python's ssl and httpx compare the name with
+    its final dot (a mismatch no certificate can fix: the plan says so and
+    reissues nothing); Go, curl, Node, Java and browsers drop one dot."""
+    from trustdoctor.fixes import plan_for_diagnosis
+
+    d = run([h.leaf, h.intermediate], [h.root], host=host, clients=ALL_CLIENTS)
+    assert {v.client for v in d.clients if v.trusted} == trusting, causes(d)
+    for v in d.clients:
+        if v.trusted:
+            continue
+        f = v.findings[0]
+        assert f.code == Code.HOSTNAME_MISMATCH and f.params["host"] == host
+        # Only the dots stand between the name and the certificate's.
+        assert f.params["reason"] == "trailing-dot" and f.params["without_dot"] == H
+        assert v.side.value == "client"
+    if host != H:
+        plan = plan_for_diagnosis(d, None, "debian")
+        assert plan.side.value == "client" and plan.empty
+        assert not any(s.action.value == "reissue" for s in plan.steps)
+        assert [n.code for n in plan.notes if n.code == "trailing-dot-name"]
+        assert d.verdict.sides == (d.verdict.side,)

@@ -90,6 +90,9 @@ def _shapes() -> dict[str, Shape]:
         "root-sent-untrusted": Shape([h.leaf, h.intermediate, h.root], [other], HOST),
         "expired": Shape([expired, h.intermediate], [h.root], HOST),
         "hostname-mismatch": Shape([h.leaf, h.intermediate], [h.root], "other.oracle.test"),
+        # A fully qualified name (final dot): Go and curl drop it, OpenSSL
+        # compares it (error 62).
+        "trailing-dot": Shape([h.leaf, h.intermediate], [h.root], HOST + "."),
         "ip-without-san": Shape([h.leaf, h.intermediate], [h.root], None),
         "self-signed": Shape([selfsigned], [h.root], HOST),
         "not-a-ca": Shape(
@@ -245,3 +248,57 @@ def test_openssl_verdict_matches_s_client(capsys, monkeypatch, files, tmp_path, 
         m = re.search(r"verify error:num=\d+:[^\n]*", out)
         assert m is not None, out[-600:]
         assert verdict["client_error"] == m.group(0), (shape, m.group(0))
+
+
+# Python's ssl and Node, for the names whose final dot they treat differently
+# (clients.py TRAILING_DOT): Python compares the name as given, Node drops one dot.
+_PY_CLIENT = r"""
+import socket, ssl, sys
+port, name, roots = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=roots)
+try:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        ctx.wrap_socket(s, server_hostname=name).close()
+    print("OK")
+except ssl.SSLError as e:
+    print("ERR", e)
+"""
+
+_NODE_CLIENT = r"""
+const tls = require("tls"), fs = require("fs");
+const [port, name, roots] = process.argv.slice(1);
+const s = tls.connect({host: "127.0.0.1", port: Number(port), servername: name,
+  ca: fs.readFileSync(roots),
+  checkServerIdentity: (_h, cert) => tls.checkServerIdentity(name, cert)}, () => {
+  console.log("OK"); s.end(); });
+s.on("error", (e) => { console.log("ERR " + (e.code || e.message)); });
+"""
+
+NAMES = [HOST + ".", HOST, "x." + HOST + "."]
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("client", ["python", "node"])
+def test_final_dot_as_python_and_node_treat_it(
+    capsys, monkeypatch, files, tmp_path, client, name
+) -> None:
+    exe = shutil.which("python3" if client == "python" else "node")
+    if exe is None:
+        pytest.skip(f"{client} is not installed")
+    h = dh.chain_for(HOST, root_cn="Oracle Root CA", inter_cn="Oracle Issuing CA")
+    s = Shape([h.leaf, h.intermediate], [h.root], name)
+    root = dh.write_pem(tmp_path / "roots.pem", *s.roots)
+    code = _PY_CLIENT if client == "python" else _NODE_CLIENT
+    argv = [exe, "-c", code] if client == "python" else [exe, "-e", code]
+    with _serve(files, s) as srv:
+        real = subprocess.run([*argv, str(srv.port), name, root], capture_output=True,
+                              text=True, timeout=30).stdout.strip()  # fmt: skip
+        r = ours(capsys, monkeypatch, s, srv.port, client, root)
+    assert r.doc is not None
+    verdict = r.doc["clients"][0]
+    assert verdict["trusted"] == (real == "OK"), (client, name, real, verdict)
+    if client == "python" and name == HOST + ".":
+        assert real.startswith("ERR") and "Hostname mismatch" in real
+        assert verdict["cause"] == "hostname-mismatch" and verdict["side"] == "client"
+        assert verdict["client_error"].endswith(f"certificate is not valid for '{name}'.")
+        assert r.doc["verdict"]["params"]["without_dot"] == HOST

@@ -202,7 +202,8 @@ class ChainFacts:
     Attributes:
         chain: the certificates as presented (their provenance names the
             target, and is only carried into the diagnosis' ``presented``).
-        host: the name checked (``--servername``, else the host).
+        host: the name checked (``--servername``, else the host), as written
+            (its final dot kept: :attr:`~trustdoctor.model.target.Target.checked_name`).
         servername: the SNI name (interception detection weighs it).
         proxied: the chain came through an HTTP proxy.
         cert_requested: the server asked for a client certificate.
@@ -220,7 +221,7 @@ class ChainFacts:
     def of(cls, target: Target, fetched: FetchResult) -> ChainFacts:
         return cls(
             chain=fetched.chain,
-            host=target.servername or target.host,
+            host=target.checked_name,
             servername=target.servername,
             proxied=fetched.proxy_used is not None,
             cert_requested=fetched.client_cert_requested,

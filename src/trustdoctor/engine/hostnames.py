@@ -15,7 +15,26 @@ from ..model.target import ip_identity
 
 
 def _norm(name: str) -> str:
-    return name.rstrip(".").lower()
+    # Compared as given (X509_check_host): what a client does with a final dot
+    # is its own step before the check (peer_name).
+    return name.lower()
+
+
+def peer_name(client: str, host: str) -> str:
+    """The name ``client`` checks the certificate against when asked for
+    ``host``: its final dot dropped or kept as the client does
+    (``clients.Client.trailing_dot``; an unknown client keeps it)."""
+    if not host.endswith("."):
+        return host
+    from ..clients import CLIENTS
+
+    row = CLIENTS.get(client.partition("@")[0])
+    how = row.trailing_dot if row is not None else "keep"
+    if how == "strip-all":
+        return host.rstrip(".")
+    if how == "strip-one":
+        return host[:-1]
+    return host
 
 
 def dns_match(pattern: str, host: str) -> bool:

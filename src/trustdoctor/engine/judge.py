@@ -11,7 +11,6 @@ from collections import ChainMap
 from collections.abc import Callable, Mapping, Sequence
 
 from ..model.anchors import AnchorSet
-from ..model.causes import CODE_SIDE
 from ..model.cert import CertInfo, Provenance
 from ..model.diagnosis import ClientVerdict, Diagnosis, PresentedCert, Verdict
 from ..model.findings import Code, Finding, Severity, Side
@@ -191,7 +190,7 @@ def acting_sides(refusing: Sequence[ClientVerdict]) -> tuple[Side, ...]:
     """Every side an error of a refusing client belongs to, in :data:`SIDE_ORDER`."""
     found = {v.side for v in refusing}
     errors = (f for v in refusing for f in v.findings if f.severity == Severity.ERROR)
-    found |= {CODE_SIDE[f.code] for f in errors}
+    found |= {f.side for f in errors}  # (the code's side, unless the finding knows better)
     return tuple(s for s in SIDE_ORDER if s in found)
 
 

@@ -465,7 +465,9 @@ def _sig_bits(info: CertInfo) -> int:
 
 
 def _host_match(pattern: str, host: str) -> bool:
-    p, h = pattern.lower(), host.lower().rstrip(".")
+    # (No final-dot folding: X509_check_host compares the name as given, and
+    # `openssl verify -verify_hostname name.` fails on a certificate for name.)
+    p, h = pattern.lower(), host.lower()
     if p == h:
         return True
     star = p.find("*")

@@ -25,7 +25,7 @@ from ..model.diagnosis import ClientVerdict, PathLink, PresentedCert
 from ..model.findings import Code, Confidence, Finding, Severity, Side
 from ..model.record import field, record
 from . import policies as P
-from .hostnames import check_name, dns_match
+from .hostnames import check_name, dns_match, peer_name
 from .pathbuild import ANCHOR, PRESENTED, Candidate, Path, PathSearch, build_paths
 from .policies import Policy
 
@@ -414,6 +414,8 @@ def _problem_finding(
     code = Code(p.code)
     params: dict[str, object] = {"depth": p.depth, "subject": p.cert.subject}
     params.update(p.params)
+    if side is None and code == Code.HOSTNAME_MISMATCH and params.get("reason") == "trailing-dot":
+        side = Side.CLIENT  # the certificate is right; this client's name is not
     return Finding(
         code,
         severity,
@@ -440,16 +442,21 @@ def evaluate(
     valid += [a.cert.sha256 for a in anchors.anchors if a.cert.valid_at(at)]
     search: PathSearch = build_paths(leaf, pool, anchors, policy, valid_fps=valid)
     name_problem: Problem | None = None
-    if host:
-        nc = check_name(leaf, host, cn_fallback=policy.cn_fallback, require_san=policy.require_san)
+    # The name this client checks: a final dot dropped or kept as it does.
+    checked = peer_name(client, host) if host else host
+    if checked:
+        nc = check_name(
+            leaf, checked, cn_fallback=policy.cn_fallback, require_san=policy.require_san
+        )
         if not nc.ok:
-            name_problem = Problem(
-                Code.HOSTNAME_MISMATCH,
-                P.HOSTNAME,
-                0,
-                leaf,
-                {"host": host, "reason": nc.reason, "names": list(nc.names)},
-            )
+            params: dict[str, object] = {"host": host, "reason": nc.reason, "names": list(nc.names)}
+            bare = checked.rstrip(".")
+            if bare != checked and check_name(
+                leaf, bare, cn_fallback=policy.cn_fallback, require_san=policy.require_san
+            ).ok:
+                # Only the dot stands between them: the client compares it.
+                params.update(reason="trailing-dot", without_dot=bare)
+            name_problem = Problem(Code.HOSTNAME_MISMATCH, P.HOSTNAME, 0, leaf, params)
     scored: list[tuple[tuple[int, int, int], Path, list[Problem]]] = []
     for path in search.paths:
         probs = check_path(path, policy, at)
@@ -459,14 +466,14 @@ def evaluate(
     if name_problem is not None:
         probs = [*probs, name_problem]
     if policy.strict_profile and not [p for p in probs if p.code != Code.HOSTNAME_MISMATCH]:
-        probs = [*probs, *_strict_problems(leaf, pool, anchors, host, at, policy)]
+        probs = [*probs, *_strict_problems(leaf, pool, anchors, checked, at, policy)]
     ranked = _rank(policy, probs)
     go_text: str | None = None
     if policy.name == "go":
         ranked, go_text = _go_reconcile(policy, leaf, pool, anchors, host, at, presented, ranked)
     elif policy.name == "openssl":
         ranked, go_text = _openssl_reconcile(
-            policy, client, leaf, pool, anchors, host, at, presented, ranked
+            policy, client, leaf, pool, anchors, checked, at, presented, ranked
         )
     path_links = tuple(
         PathLink(
@@ -910,7 +917,8 @@ def chain_findings(
                     (c.sha256,),
                 )
             )
-    if host and not leaf.dns_names and leaf.common_name and dns_match(leaf.common_name, host):
+    bare = host[:-1] if host and host.endswith(".") else host
+    if bare and not leaf.dns_names and leaf.common_name and dns_match(leaf.common_name, bare):
         out.append(
             Finding(
                 Code.LEGACY_COMMON_NAME,

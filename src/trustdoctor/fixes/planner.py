@@ -164,6 +164,13 @@ def _plan_one(
         notes += n
         side = Side.SERVER
         platform = "server"
+    elif code == Code.HOSTNAME_MISMATCH and params.get("reason") == "trailing-dot":
+        # No certificate names a host with its final dot (a dNSName never
+        # carries it): the client is given the name without it.
+        bare = params.get("without_dot")
+        notes.append(Note("trailing-dot-name", {"host": params.get("host"), "client": client,
+                                                "without_dot": bare}))  # fmt: skip
+        side = Side.CLIENT
     elif code in REISSUE:
         s, n = S.reissue_steps(code, ctx, params, diag)
         steps += s
@@ -512,7 +519,11 @@ def plan_parts(
         if diag.host and "host" not in params:
             params["host"] = diag.host
         code = v.cause
+        # The finding's side where it is the cause's (a host name the client
+        # checks with its final dot is the client's to change), else the code's.
         side = CODE_SIDE.get(code, v.side)
+        if primary is not None and primary.code == code:
+            side = primary.side
         # Both sides must act (the server omits an intermediate *and* the client
         # lacks the root): the other side's errors get their own plans too.
         for f in v.findings:

@@ -120,6 +120,10 @@ class Target:
         connect_port: the port the TCP connection goes to.
         display: the target as shown to people (``https://host:port``,
             ``smtp://[::1]:25``...).
+        absolute: the name checked was written with its final dot
+            (``svc.ns.svc.cluster.local.``, a fully qualified name that skips
+            the resolver's search list): ``host``/``servername`` drop it, but
+            clients differ in whether they compare it (see :attr:`checked_name`).
     """
 
     host: str
@@ -130,6 +134,14 @@ class Target:
     connect_host: str
     connect_port: int
     display: str
+    absolute: bool = False
+
+    @property
+    def checked_name(self) -> str:
+        """The name a client is asked to check, as written: ``servername`` (else
+        the host), with its final dot when it had one."""
+        name = self.servername or self.host
+        return name + "." if self.absolute else name
 
     @property
     def alpn(self) -> bool:
@@ -331,8 +343,10 @@ def parse_target(
         if s.startswith("[") and s.endswith("]"):
             s = s[1:-1]
         sname = _normalise_host(s, what="--servername", original=servername)
+        absolute = s.endswith(".") and not is_ip_literal(sname)
     else:
         sname = None if is_ip_literal(host) else host
+        absolute = sname is not None and _written_host(rest).endswith(".")
 
     chost, cport = host, port
     if connect_to is not None:
@@ -359,7 +373,15 @@ def parse_target(
         connect_host=chost,
         connect_port=cport,
         display=display,
+        absolute=absolute,
     )
+
+
+def _written_host(authority: str) -> str:
+    """The host of ``host[:port]`` as written (``[v6]`` and bare IPv6 aside)."""
+    if authority.startswith("[") or authority.count(":") > 1:
+        return authority
+    return authority.rsplit(":", 1)[0] if ":" in authority else authority
 
 
 def parse_hostport(text: str, *, what: str = "address") -> tuple[str, int | None]:
@@ -441,7 +463,7 @@ def _host_form(host: str) -> tuple[str, str]:
         # 999.1.1.1 or 10.1: not an address, and not a sensible DNS name either.
         return "", f"{host!r} is not a valid IPv4 address"
     name = host[:-1] if host.endswith(".") else host
-    if not name or ".." in name or name.startswith("."):
+    if not name or ".." in name or name.startswith(".") or name.endswith("."):
         return "", f"{host!r} is not a valid host name (an empty label)"
     if not name.isascii():
         name, why = _to_alabels(name)

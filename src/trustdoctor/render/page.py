@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model.findings import Code, Severity
 from .explain_text import CLASS_TITLE, LIBRARY_NAME, MAX_CAUSES_SHOWN, QUESTION, reason_text
-from .words import CONFIDENCE_NOTE, NEXT, finding_text, fmt, headline
+from .words import CONFIDENCE_NOTE, NEXT, finding_text, fmt, headline, pick
 
 if TYPE_CHECKING:
     from ..fixes.model import Plan
@@ -239,7 +239,7 @@ def chain_view(
         out["alternatives"] = [a.value for a in first.alternatives]
         out["settle"] = [fmt(SETTLE_PAGE.get(s, s), params) for s in first.settle]
         fallback = "see docs/causes.md#" + first.cause.value
-        out["next"] = fmt(NEXT.get(first.cause.value, fallback), params)
+        out["next"] = fmt(pick(NEXT.get(first.cause.value, fallback), params), params)
     out["chain"] = chain_picture(diag)
     out["clients"] = [_client_row(c) for c in diag.clients]
     out["findings"] = [

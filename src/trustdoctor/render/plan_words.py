@@ -222,6 +222,7 @@ NOTES: Mapping[str, str] = {
     "expired-intermediate": "an expired intermediate: your CA usually has a current one; serve that",
     "self-signed-pin": "for a lab only: trust this exact certificate on the clients (trustdoctor fix --ca it.pem --force)",
     "connect-by-listed-name": "or connect by a name it is valid for: {names}",
+    "trailing-dot-name": "{client} checks {host!q} with its final dot, and no certificate name has one: give it {without_dot!q} (the dot only keeps the resolver from trying its search domains: for a name that must skip them, give the client the address to reach with the name without the dot, as curl --resolve or /etc/hosts do); the certificate needs no change",
     "network-unreachable": "no TLS problem yet: {host} could not be reached",
     "network-timeout": "no TLS problem yet: {host} did not answer in time",
     "network-not-tls": "{host} did not answer with TLS on that port",

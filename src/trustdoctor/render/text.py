@@ -7,7 +7,17 @@ from ..model.diagnosis import ClientVerdict, Diagnosis
 from ..model.findings import Code, Severity
 from . import doc as d
 from .doc import Doc, Span
-from .words import CONFIDENCE_NOTE, NEXT, SETTLE, fetched_lines, finding_text, fmt, headline, safe
+from .words import (
+    CONFIDENCE_NOTE,
+    NEXT,
+    SETTLE,
+    fetched_lines,
+    finding_text,
+    fmt,
+    headline,
+    pick,
+    safe,
+)
 
 TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
@@ -83,10 +93,8 @@ def render_diagnosis(
     elif refusing:
         first = refusing[0]
         params = dict(first.findings[0].params) if first.findings else {}
-        doc.line(
-            Span("Next: ", d.BOLD),
-            fmt(NEXT.get(first.cause.value, "see docs/causes.md#" + first.cause.value), params),
-        )
+        step = NEXT.get(first.cause.value, f"see docs/causes.md#{first.cause.value}")
+        doc.line(Span("Next: ", d.BOLD), fmt(pick(step, params), params))
     else:
         doc.line(Span("Next: ", d.BOLD), "nothing to do")
     return doc

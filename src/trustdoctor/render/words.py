@@ -27,7 +27,10 @@ HEADLINE: Mapping[str, Template] = {
     Code.NOT_A_CA: "{subject!q} signed a certificate but is not allowed to ({reason}) — reissue from a real CA",
     Code.EXPIRED: "{subject!q} expired on {not_after} — renew it",
     Code.NOT_YET_VALID: "{subject!q} is not valid before {not_before} — check the clock, or reissue",
-    Code.HOSTNAME_MISMATCH: "the certificate is not valid for {host!q} (valid for: {names}) — reissue with the right name or connect by a listed name",
+    Code.HOSTNAME_MISMATCH: (
+        "this client checks {host!q} with its final dot, which no certificate name has (valid for: {names}) — connect to {without_dot!q}, or use the name without the dot for this client",
+        "the certificate is not valid for {host!q} (valid for: {names}) — reissue with the right name or connect by a listed name",
+    ),
     Code.WRONG_USAGE: "{subject!q} is not allowed for TLS server authentication ({which}) — reissue with serverAuth",
     Code.NAME_CONSTRAINTS: (
         # (reason subtree-bounds: OpenSSL's 49; {bound} is "minimum" or "maximum")
@@ -98,13 +101,16 @@ CONFIDENCE_NOTE: Mapping[str, str] = {
     "low": "uncertain",
 }
 
-NEXT: Mapping[str, str] = {
+NEXT: Mapping[str, Template] = {
     Code.OK: "nothing to do",
     Code.MISSING_INTERMEDIATE: "serve the full chain (leaf, then each intermediate; not the root): e.g. nginx ssl_certificate fullchain.pem",
     Code.UNTRUSTED_ROOT: "install the root {issuer!q} into this client's trust store (trustdoctor fix shows the commands)",
     Code.OUTDATED_STORE: "update the CA bundle package (ca-certificates) on the client",
     Code.SELF_SIGNED_LEAF: "issue the server certificate from a CA the clients trust",
-    Code.HOSTNAME_MISMATCH: "reissue the certificate with {host!q} in its subjectAltName",
+    Code.HOSTNAME_MISMATCH: (
+        "give this client {without_dot!q}, without the final dot (the certificate needs no change)",
+        "reissue the certificate with {host!q} in its subjectAltName",
+    ),
     Code.EXPIRED: "renew {subject!q} and deploy it",
     Code.STALE_BUNDLE: "{refresh}",
     Code.NO_TRUST_STORE: "install the CA bundle (e.g. apt-get install ca-certificates / apk add ca-certificates)",
