@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,16 @@ def _shapes() -> dict[str, tuple[list[pki.Issued], list[pki.Issued], str]]:
     )
     no_san = pki.make_cert(HOST, issuer=h.intermediate, ca=False, **dh.VALID)
     selfsigned = pki.make_cert(HOST, ca=False, dns=[HOST], **dh.VALID)
+    # Wildcards the clients read differently (OpenSSL, Node and Java take a
+    # '*' inside the first label; Python and curl do not; Go and Java take
+    # one over a single label for a private CA).
+    partial = pki.make_cert(HOST, issuer=h.intermediate, ca=False, dns=["s*.texts.test"],
+                            **dh.VALID)  # fmt: skip
+    one_label = pki.make_cert("x.test", issuer=h.intermediate, ca=False, dns=["*.test"],
+                              **dh.VALID)  # fmt: skip
     return {
+        "partial-wildcard": ([partial, h.intermediate], [h.root], HOST),
+        "wildcard-one-label": ([one_label, h.intermediate], [h.root], "x.test"),
         "trusted": ([h.leaf, h.intermediate], [h.root], HOST),
         "expired-leaf-missing-intermediate": ([expired], [h.root], HOST),
         "expired-leaf-untrusted-root": ([expired, h.intermediate], [other], HOST),
@@ -162,7 +172,8 @@ public class Client {
 @pytest.mark.skipif(JAVA is None, reason="java not installed")
 @pytest.mark.parametrize(
     "shape",
-    ["trusted", "hostname", "ip-dns-san-only", "ip-other-ip-san", "ip-no-san", "cn-only-mismatch"],
+    ["trusted", "hostname", "ip-dns-san-only", "ip-other-ip-san", "ip-no-san", "cn-only-mismatch",
+     "partial-wildcard", "wildcard-one-label"],
 )
 def test_java_host_name_text_matches_java(tmp_path: Path, shape: str) -> None:
     assert JAVA
@@ -206,6 +217,8 @@ def _curl_version() -> str:
         "untrusted-root",
         "self-signed",
         "hostname",
+        "partial-wildcard",
+        "wildcard-one-label",
     ],
 )
 def test_curl_text_matches_curl(tmp_path: Path, shape: str) -> None:
@@ -228,3 +241,37 @@ def test_curl_text_matches_curl(tmp_path: Path, shape: str) -> None:
     assert trusted == (out.returncode == 0), (shape, out.stderr)
     if not trusted:
         assert out.stderr.splitlines()[0] == text, (shape, out.stderr, text)
+
+
+# -- Python's ssl ------------------------------------------------------------------------------
+
+PYTHON_CLIENT = r"""
+import socket, ssl, sys
+port, name, roots = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=roots)
+try:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        ctx.wrap_socket(s, server_hostname=name).close()
+    print("OK")
+except ssl.SSLError as e:
+    print("ERR", e)
+"""
+
+
+@pytest.mark.parametrize(
+    "shape", ["trusted", "hostname", "cn-only-mismatch", "partial-wildcard", "wildcard-one-label"]
+)
+def test_python_host_name_matches_python(tmp_path: Path, shape: str) -> None:
+    """CPython's ssl (X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS) in a child process."""
+    chain, roots, name = SHAPES[shape]
+    root_file = dh.write_pem(tmp_path / "roots.pem", *roots)
+    with tls_server(chain, chain[0]) as (_, port):
+        real = subprocess.run(
+            [sys.executable, "-c", PYTHON_CLIENT, str(port), name, root_file],
+            env=clean_env(), capture_output=True, text=True, timeout=30,
+        ).stdout.strip()  # fmt: skip
+    trusted, text = _model(shape, "python")
+    assert trusted == (real == "OK"), (shape, real, text)
+    if not trusted:
+        # The model's text is CPython's, less the "(_ssl.c:NNNN)" of its build.
+        assert real.removeprefix("ERR ").startswith(text.rstrip(".")), (shape, real, text)

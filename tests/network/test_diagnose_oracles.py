@@ -81,6 +81,8 @@ def _shapes() -> dict[str, Shape]:
     expired = pki.make_cert(HOST, issuer=h.intermediate, ca=False, dns=[HOST],
                             not_before=dh.NOW - 90 * dh.DAY, not_after=dh.NOW - 3 * dh.DAY)
     selfsigned = pki.make_cert(HOST, ca=False, dns=[HOST], **dh.VALID)
+    partial = pki.make_cert(HOST, issuer=h.intermediate, ca=False, dns=["s*.oracle.test"],
+                            **dh.VALID)  # fmt: skip
     return {
         "trusted": Shape([h.leaf, h.intermediate], [h.root], HOST),
         "trusted-rsa": Shape([rsa.leaf, rsa.intermediate], [rsa.root], HOST),
@@ -93,6 +95,8 @@ def _shapes() -> dict[str, Shape]:
         # A fully qualified name (final dot): Go and curl drop it, OpenSSL
         # compares it (error 62).
         "trailing-dot": Shape([h.leaf, h.intermediate], [h.root], HOST + "."),
+        # A '*' inside the first label: OpenSSL takes it, Go and curl do not.
+        "partial-wildcard": Shape([partial, h.intermediate], [h.root], HOST),
         "ip-without-san": Shape([h.leaf, h.intermediate], [h.root], None),
         "self-signed": Shape([selfsigned], [h.root], HOST),
         "not-a-ca": Shape(

@@ -358,6 +358,17 @@ def host_checked_by_openssl(style: str) -> bool:
     return style in ("openssl", "python")
 
 
+# Whether a wildcard may be part of the left-most label (``f*.example.com``
+# matching ``foo.example.com``), per text style; measured against the real
+# clients (tests/network/test_diagnose_oracles.py): OpenSSL's X509_check_host
+# with flags 0 (openssl s_client -verify_hostname) and Node (lib/tls.js
+# check(): a '*' anywhere in the first label) accept it; CPython sets
+# X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS (Modules/_ssl.c, the context's default
+# host flags) and curl's own check (lib/vtls/hostcheck.c) wants "*." as the
+# whole first label.
+PARTIAL_WILDCARDS: dict[str, bool] = {"openssl": True, "node": True, "python": False, "curl": False}
+
+
 def _curl_host_text(host: str, version: str | None) -> str:
     from .versions import settings
 

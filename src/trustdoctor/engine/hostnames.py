@@ -37,10 +37,14 @@ def peer_name(client: str, host: str) -> str:
     return host
 
 
-def dns_match(pattern: str, host: str) -> bool:
+def dns_match(pattern: str, host: str, wildcards: str = "strict") -> bool:
+    """Whether the certificate name ``pattern`` covers ``host`` (``wildcards``:
+    ``strict``, or ``java``: :func:`_java_match`)."""
     p, h = _norm(pattern), _norm(host)
     if not p or not h:
         return False
+    if wildcards == "java":
+        return _java_match(p, h)
     if p.startswith("*."):
         suffix = p[1:]
         if "*" in suffix or "." not in h:
@@ -50,6 +54,36 @@ def dns_match(pattern: str, host: str) -> bool:
     if "*" in p:
         return False
     return p == h
+
+
+def _java_match(p: str, h: str) -> bool:
+    """JSSE's HTTPS name check (sun.security.util.HostnameChecker, JDK 17/21:
+    ``hasIllegalWildcard``, ``matchLeftmostWildcard``, ``matchWildCards``): a
+    ``*`` anywhere in the first label matches any run of characters there
+    (``f*.example.com`` covers ``f.example.com``), the other labels compare
+    exactly; ``*`` or ``*.`` alone, or no dot after the last ``*``, never
+    match.  Java also refuses a wildcard right under a public suffix when the
+    chain ends at a public CA (its public-suffix list, not modelled here:
+    public CAs issue no such names)."""
+    last = p.rfind("*")
+    if last >= 0 and (p in ("*", "*.") or "." not in p[last:]):
+        return False
+    pf, _, prest = p.partition(".")
+    hf, _, hrest = h.partition(".")
+    if prest != hrest or (bool(prest) != ("." in p)) or (bool(hrest) != ("." in h)):
+        return False
+    parts = pf.split("*")
+    if len(parts) == 1:
+        return pf == hf
+    if not hf.startswith(parts[0]):
+        return False
+    pos = len(parts[0])
+    for middle in parts[1:-1]:
+        found = hf.find(middle, pos)
+        if found < 0:
+            return False
+        pos = found + len(middle)
+    return hf[pos:].endswith(parts[-1])
 
 
 def is_ip(host: str) -> bool:
@@ -65,7 +99,9 @@ class NameCheck:
     names: tuple[str, ...]  # what the certificate is valid for
 
 
-def check_name(leaf: CertInfo, host: str, *, cn_fallback: bool, require_san: bool) -> NameCheck:
+def check_name(
+    leaf: CertInfo, host: str, *, cn_fallback: bool, require_san: bool, wildcards: str = "strict"
+) -> NameCheck:
     """Decide whether ``leaf`` is valid for ``host``."""
     names = leaf.dns_names + leaf.ip_addresses
     ip = ip_identity(host.strip("[]"))
@@ -74,11 +110,11 @@ def check_name(leaf: CertInfo, host: str, *, cn_fallback: bool, require_san: boo
             if ip_identity(cand) == ip:
                 return NameCheck(True, "match", names)
         return NameCheck(False, "ip-not-in-san", names)
-    if any(dns_match(p, host) for p in leaf.dns_names):
+    if any(dns_match(p, host, wildcards) for p in leaf.dns_names):
         return NameCheck(True, "match", names)
     if not leaf.has_san or not leaf.dns_names:
         cn = leaf.common_name
-        if cn and dns_match(cn, host):
+        if cn and dns_match(cn, host, wildcards):
             if cn_fallback and not require_san:
                 return NameCheck(True, "cn-fallback", (cn,))
             return NameCheck(False, "legacy-cn" if not require_san else "no-san", (cn,))

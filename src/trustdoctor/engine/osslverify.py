@@ -464,7 +464,7 @@ def _sig_bits(info: CertInfo) -> int:
 # -- host names (v3_utl.c X509_check_host, flags 0) ------------------------------------------
 
 
-def _host_match(pattern: str, host: str) -> bool:
+def _host_match(pattern: str, host: str, partial: bool = True) -> bool:
     # (No final-dot folding: X509_check_host compares the name as given, and
     # `openssl verify -verify_hostname name.` fails on a certificate for name.)
     p, h = pattern.lower(), host.lower()
@@ -486,6 +486,8 @@ def _host_match(pattern: str, host: str) -> bool:
     if len(hl) != len(labels) or hl[1:] != labels[1:]:
         return False
     prefix, _, suffix = first.partition("*")
+    if not partial and first != "*":  # X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS
+        return False
     label = hl[0]
     if label.startswith("xn--") and (prefix or suffix):
         return False
@@ -496,7 +498,7 @@ def _host_match(pattern: str, host: str) -> bool:
     )
 
 
-def _check_host(f: _Facts, host: str) -> int | None:
+def _check_host(f: _Facts, host: str, partial: bool = True) -> int | None:
     ip = parse_ip(host.strip("[]"))
     sans = f.sans or ()
     if ip is not None:
@@ -505,9 +507,9 @@ def _check_host(f: _Facts, host: str) -> int | None:
         return 64
     dns = [v.decode("latin-1") for t, v in sans if t == 0x82]
     if dns:
-        return None if any(_host_match(d, host) for d in dns) else 62
+        return None if any(_host_match(d, host, partial) for d in dns) else 62
     cn = f.info.common_name
-    if cn is not None and _host_match(cn, host):
+    if cn is not None and _host_match(cn, host, partial):
         return None
     return 62
 
@@ -676,8 +678,10 @@ def verify(
     host: str | None = None,
     auth_level: int = 2,
     depth: int = 100,
+    partial_wildcards: bool = True,
 ) -> OsslOutcome:
-    """X509_verify_cert with purpose sslserver, trusted-first, no partial chain."""
+    """X509_verify_cert with purpose sslserver, trusted-first, no partial chain
+    (``partial_wildcards=False``: X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS)."""
     at = at.replace(microsecond=0)
     errors: list[OsslError] = []
     lf = _facts(leaf)
@@ -719,7 +723,7 @@ def verify(
                 err(68, i)
     # check_id
     if host:
-        code = _check_host(lf, host)
+        code = _check_host(lf, host, partial_wildcards)
         if code is not None:
             err(code, 0)
     # internal_verify

@@ -53,6 +53,9 @@ class Policy:
         loop_by_name_and_key: a candidate with the subject and key of a
             certificate already on the path is a loop (Go ``alreadyInChain``:
             subject, public key and SANs); others compare whole certificates.
+        wildcards: how a ``*`` in a certificate name matches
+            (:func:`~trustdoctor.engine.hostnames.dns_match`): ``strict``, the
+            whole left-most label over two labels or more; ``java``, JSSE's.
     """
 
     name: str
@@ -72,6 +75,7 @@ class Policy:
     strict_profile: bool
     stop_at_self_signed: bool = False
     loop_by_name_and_key: bool = False
+    wildcards: str = "strict"
     version: str | None = None
     behaviour: tuple[tuple[str, object], ...] = ()
 
@@ -178,6 +182,7 @@ POLICIES = {
         max_intermediates=None,
         require_leaf_aki=False,
         strict_profile=False,
+        wildcards="java",
     ),
 }
 

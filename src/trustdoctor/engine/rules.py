@@ -445,15 +445,14 @@ def evaluate(
     # The name this client checks: a final dot dropped or kept as it does.
     checked = peer_name(client, host) if host else host
     if checked:
-        nc = check_name(
-            leaf, checked, cn_fallback=policy.cn_fallback, require_san=policy.require_san
-        )
+        nc = check_name(leaf, checked, cn_fallback=policy.cn_fallback,
+                        require_san=policy.require_san, wildcards=policy.wildcards)  # fmt: skip
         if not nc.ok:
             params: dict[str, object] = {"host": host, "reason": nc.reason, "names": list(nc.names)}
             bare = checked.rstrip(".")
-            if bare != checked and check_name(
-                leaf, bare, cn_fallback=policy.cn_fallback, require_san=policy.require_san
-            ).ok:
+            if bare != checked and check_name(leaf, bare, cn_fallback=policy.cn_fallback,
+                                              require_san=policy.require_san,
+                                              wildcards=policy.wildcards).ok:  # fmt: skip
                 # Only the dot stands between them: the client compares it.
                 params.update(reason="trailing-dot", without_dot=bare)
             name_problem = Problem(Code.HOSTNAME_MISMATCH, P.HOSTNAME, 0, leaf, params)
@@ -684,7 +683,12 @@ def _openssl_reconcile(
     differ from the best path we found; the cause is OpenSSL's first error,
     the text the one this client prints (clienterrors.openssl_style_text).
     """
-    from .clienterrors import host_checked_by_openssl, openssl_style, openssl_style_text
+    from .clienterrors import (
+        PARTIAL_WILDCARDS,
+        host_checked_by_openssl,
+        openssl_style,
+        openssl_style_text,
+    )
     from .osslverify import _check_host, _facts, subtree_bounds, verify
 
     style = openssl_style(client)
@@ -696,10 +700,12 @@ def _openssl_reconcile(
     trusted = [a.cert for a in anchors.anchors]
     depth = policy.max_intermediates if policy.max_intermediates is not None else 100
     by_openssl = host_checked_by_openssl(style)
-    out = verify(leaf, untrusted, trusted, at=at, host=host if by_openssl else None, depth=depth)
+    partial = PARTIAL_WILDCARDS[style]
+    out = verify(leaf, untrusted, trusted, at=at, host=host if by_openssl else None, depth=depth,
+                 partial_wildcards=partial)  # fmt: skip
     host_error = None
     if not out.errors and host and not by_openssl:
-        host_error = _check_host(_facts(leaf), host)
+        host_error = _check_host(_facts(leaf), host, partial)
     shown, text = openssl_style_text(
         style, out, host=host, leaf=leaf, host_error=host_error, version=policy.version
     )
