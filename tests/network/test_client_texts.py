@@ -58,7 +58,13 @@ def _shapes() -> dict[str, tuple[list[pki.Issued], list[pki.Issued], str]]:
                             **dh.VALID)  # fmt: skip
     one_label = pki.make_cert("x.test", issuer=h.intermediate, ca=False, dns=["*.test"],
                               **dh.VALID)  # fmt: skip
+    # An intermediate whose EKU lists clientAuth only: OpenSSL (xku_reject on
+    # every certificate) and Go refuse the chain; Java checks the leaf's only.
+    client_ca = pki.make_cert("Texts Client-only CA", issuer=h.root, eku=["clientAuth"],
+                              **dh.VALID)  # fmt: skip
+    under_client_ca = pki.make_cert(HOST, issuer=client_ca, ca=False, dns=[HOST], **dh.VALID)
     return {
+        "ca-eku-client-only": ([under_client_ca, client_ca], [h.root], HOST),
         "partial-wildcard": ([partial, h.intermediate], [h.root], HOST),
         "wildcard-one-label": ([one_label, h.intermediate], [h.root], "x.test"),
         "trusted": ([h.leaf, h.intermediate], [h.root], HOST),
@@ -173,7 +179,7 @@ public class Client {
 @pytest.mark.parametrize(
     "shape",
     ["trusted", "hostname", "ip-dns-san-only", "ip-other-ip-san", "ip-no-san", "cn-only-mismatch",
-     "partial-wildcard", "wildcard-one-label"],
+     "partial-wildcard", "wildcard-one-label", "ca-eku-client-only"],
 )
 def test_java_host_name_text_matches_java(tmp_path: Path, shape: str) -> None:
     assert JAVA
@@ -219,6 +225,7 @@ def _curl_version() -> str:
         "hostname",
         "partial-wildcard",
         "wildcard-one-label",
+        "ca-eku-client-only",
     ],
 )
 def test_curl_text_matches_curl(tmp_path: Path, shape: str) -> None:
@@ -259,7 +266,9 @@ except ssl.SSLError as e:
 
 
 @pytest.mark.parametrize(
-    "shape", ["trusted", "hostname", "cn-only-mismatch", "partial-wildcard", "wildcard-one-label"]
+    "shape",
+    ["trusted", "hostname", "cn-only-mismatch", "partial-wildcard", "wildcard-one-label",
+     "ca-eku-client-only"],
 )
 def test_python_host_name_matches_python(tmp_path: Path, shape: str) -> None:
     """CPython's ssl (X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS) in a child process."""
