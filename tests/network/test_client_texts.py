@@ -63,7 +63,12 @@ def _shapes() -> dict[str, tuple[list[pki.Issued], list[pki.Issued], str]]:
     client_ca = pki.make_cert("Texts Client-only CA", issuer=h.root, eku=["clientAuth"],
                               **dh.VALID)  # fmt: skip
     under_client_ca = pki.make_cert(HOST, issuer=client_ca, ca=False, dns=[HOST], **dh.VALID)
+    # No DNS SAN, an IP SAN, the host in the CN: curl alone refuses (it takes
+    # the CN only without any DNS or IP SAN).
+    cn_and_ip = pki.make_cert(HOST, issuer=h.intermediate, ca=False, ips=["10.9.9.9"],
+                              **dh.VALID)  # fmt: skip
     return {
+        "cn-beside-ip-san": ([cn_and_ip, h.intermediate], [h.root], HOST),
         "ca-eku-client-only": ([under_client_ca, client_ca], [h.root], HOST),
         "partial-wildcard": ([partial, h.intermediate], [h.root], HOST),
         "wildcard-one-label": ([one_label, h.intermediate], [h.root], "x.test"),
@@ -179,7 +184,7 @@ public class Client {
 @pytest.mark.parametrize(
     "shape",
     ["trusted", "hostname", "ip-dns-san-only", "ip-other-ip-san", "ip-no-san", "cn-only-mismatch",
-     "partial-wildcard", "wildcard-one-label", "ca-eku-client-only"],
+     "partial-wildcard", "wildcard-one-label", "ca-eku-client-only", "cn-beside-ip-san"],
 )
 def test_java_host_name_text_matches_java(tmp_path: Path, shape: str) -> None:
     assert JAVA
@@ -226,6 +231,7 @@ def _curl_version() -> str:
         "partial-wildcard",
         "wildcard-one-label",
         "ca-eku-client-only",
+        "cn-beside-ip-san",
     ],
 )
 def test_curl_text_matches_curl(tmp_path: Path, shape: str) -> None:
@@ -268,7 +274,7 @@ except ssl.SSLError as e:
 @pytest.mark.parametrize(
     "shape",
     ["trusted", "hostname", "cn-only-mismatch", "partial-wildcard", "wildcard-one-label",
-     "ca-eku-client-only"],
+     "ca-eku-client-only", "cn-beside-ip-san"],
 )
 def test_python_host_name_matches_python(tmp_path: Path, shape: str) -> None:
     """CPython's ssl (X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS) in a child process."""

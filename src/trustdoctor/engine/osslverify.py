@@ -498,7 +498,13 @@ def _host_match(pattern: str, host: str, partial: bool = True) -> bool:
     )
 
 
-def _check_host(f: _Facts, host: str, partial: bool = True) -> int | None:
+def _check_host(
+    f: _Facts, host: str, partial: bool = True, cn_beside_ip_sans: bool = True
+) -> int | None:
+    """62/64 or ``None``: X509_check_host/X509_check_ip as the client runs them
+    (``partial``: see :func:`_host_match`; ``cn_beside_ip_sans=False``: no
+    subject CN once the certificate has an IP address SAN, as curl's own
+    check, which OpenSSL and Node do not mind)."""
     ip = parse_ip(host.strip("[]"))
     sans = f.sans or ()
     if ip is not None:
@@ -508,6 +514,8 @@ def _check_host(f: _Facts, host: str, partial: bool = True) -> int | None:
     dns = [v.decode("latin-1") for t, v in sans if t == 0x82]
     if dns:
         return None if any(_host_match(d, host, partial) for d in dns) else 62
+    if not cn_beside_ip_sans and any(t == 0x87 for t, _ in sans):
+        return 62
     cn = f.info.common_name
     if cn is not None and _host_match(cn, host, partial):
         return None

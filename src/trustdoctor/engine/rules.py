@@ -684,6 +684,7 @@ def _openssl_reconcile(
     the text the one this client prints (clienterrors.openssl_style_text).
     """
     from .clienterrors import (
+        CN_BESIDE_IP_SANS,
         PARTIAL_WILDCARDS,
         host_checked_by_openssl,
         openssl_style,
@@ -705,7 +706,7 @@ def _openssl_reconcile(
                  partial_wildcards=partial)  # fmt: skip
     host_error = None
     if not out.errors and host and not by_openssl:
-        host_error = _check_host(_facts(leaf), host, partial)
+        host_error = _check_host(_facts(leaf), host, partial, CN_BESIDE_IP_SANS[style])
     shown, text = openssl_style_text(
         style, out, host=host, leaf=leaf, host_error=host_error, version=policy.version
     )
