@@ -148,11 +148,16 @@ def server_context(
     sni: Mapping[str, Sequence[pki.Issued]] | None = None,
     seen_sni: list[str | None] | None = None,
     alpn: Sequence[str] | None = None,
+    ciphers: str | None = None,
 ) -> ssl.SSLContext:
-    """A stdlib server context serving ``certs`` (leaf first; the key is the leaf's)."""
+    """A stdlib server context serving ``certs`` (leaf first; the key is the leaf's).
+    ``ciphers``: an OpenSSL cipher string (``DEFAULT:@SECLEVEL=0`` serves keys
+    the default security level refuses to load)."""
 
     def make(chain: Sequence[pki.Issued]) -> ssl.SSLContext:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        if ciphers is not None:
+            ctx.set_ciphers(ciphers)
         if min_version is not None:
             ctx.minimum_version = min_version
         if max_version is not None:

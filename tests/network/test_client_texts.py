@@ -290,3 +290,44 @@ def test_python_host_name_matches_python(tmp_path: Path, shape: str) -> None:
     if not trusted:
         # The model's text is CPython's, less the "(_ssl.c:NNNN)" of its build.
         assert real.removeprefix("ERR ").startswith(text.rstrip(".")), (shape, real, text)
+
+
+# -- the security level ------------------------------------------------------------------------
+
+
+def test_rsa_1024_leaf_as_each_client_takes_it(tmp_path: Path) -> None:
+    """An RSA-1024 leaf: Python, curl and `openssl s_client` run at the level
+    Debian's openssl.cnf sets (2: refused); Node reads its own configuration
+    section only (level 1: accepted) — policies.SECURITY_LEVEL."""
+    import helpers.netlab as netlab
+
+    h = dh.chain_for(HOST, root_cn="Texts Root CA", inter_cn="Texts Issuing CA")
+    leaf = pki.make_cert(HOST, issuer=h.intermediate, ca=False, dns=[HOST], key_kind="rsa1024",
+                         **dh.VALID)  # fmt: skip
+    root_file = dh.write_pem(tmp_path / "roots.pem", h.root)
+    files = netlab.Files()
+    ctx = netlab.server_context(files, [leaf, h.intermediate], ciphers="DEFAULT:@SECLEVEL=0")
+    real: dict[str, bool] = {}
+    with netlab.serving(netlab.tls_handler(ctx)) as srv:
+        port = str(srv.port)
+        py = subprocess.run([sys.executable, "-c", PYTHON_CLIENT, port, HOST, root_file],
+                            env=clean_env(), capture_output=True, text=True, timeout=30)
+        real["python"] = py.stdout.strip() == "OK"
+        if NODE is not None:
+            (tmp_path / "client.js").write_text(NODE_CLIENT)
+            node = subprocess.run([NODE, str(tmp_path / "client.js"), port, HOST, root_file],
+                                  env=clean_env(), capture_output=True, text=True, timeout=30)
+            real["node"] = node.stdout.strip() == "OK"
+        openssl = shutil.which("openssl")
+        if openssl is not None:
+            o = subprocess.run([openssl, "s_client", "-connect", f"127.0.0.1:{port}", "-servername",
+                                HOST, "-verify_hostname", HOST, "-CAfile", root_file,
+                                "-verify_return_error"], input="", capture_output=True,
+                               text=True, timeout=30)  # fmt: skip
+            real["openssl"] = "Verify return code: 0 (ok)" in o.stdout
+    files.cleanup()
+    assert real["python"] is False and real.get("node", True) is True, real
+    chain, roots = [leaf, h.intermediate], [h.root]
+    for client, trusted in real.items():
+        v = run(chain, roots, host=HOST, at=dh.NOW, clients=(client,)).clients[0]
+        assert v.trusted == trusted, (client, v.cause, v.client_error)

@@ -53,6 +53,10 @@ class Policy:
         loop_by_name_and_key: a candidate with the subject and key of a
             certificate already on the path is a loop (Go ``alreadyInChain``:
             subject, public key and SANs); others compare whole certificates.
+        auth_level: the OpenSSL security level the client verifies at
+            (``check_auth_level``; ``min_rsa_bits`` follows it): 2 from
+            Debian's and RHEL's openssl.cnf, 1 where that file is not read
+            (:data:`SECURITY_LEVEL`).
         wildcards: how a ``*`` in a certificate name matches
             (:func:`~trustdoctor.engine.hostnames.dns_match`): ``strict``, the
             whole left-most label over two labels or more; ``java``, JSSE's.
@@ -76,6 +80,7 @@ class Policy:
     stop_at_self_signed: bool = False
     loop_by_name_and_key: bool = False
     wildcards: str = "strict"
+    auth_level: int = 2
     version: str | None = None
     behaviour: tuple[tuple[str, object], ...] = ()
 
@@ -186,6 +191,17 @@ POLICIES = {
     ),
 }
 
+# Clients of the OpenSSL family that run at another security level than the
+# system's openssl.cnf sets (Debian's and RHEL's: 2).  Node (≥ 18) reads only
+# its own ``nodejs_conf`` section of that file unless --openssl-shared-config,
+# so OpenSSL's built-in level 1 applies: measured, Debian's node 20 (system
+# libcrypto 3.0.19) accepts an RSA-1024 leaf that Python, curl and
+# `openssl s_client` refuse (tests/network/test_client_texts.py).
+SECURITY_LEVEL: Mapping[str, int] = {"node": 1}
+# The smallest RSA key each level accepts (OpenSSL's 80/112/128/192/256 bits).
+LEVEL_RSA_BITS: Mapping[int, int] = {0: 0, 1: 1024, 2: 2048, 3: 3072, 4: 7680, 5: 15360}
+
+
 def policy_for(
     client: str,
     *,
@@ -210,6 +226,9 @@ def policy_for(
     if version is not None:
         parse_version(version)
     b = settings(family, version, godebug if family == "go" else None)
+    level = SECURITY_LEVEL.get(row.name)
+    if level is not None:
+        base = replace(base, auth_level=level, min_rsa_bits=LEVEL_RSA_BITS[level])
     return replace(
         base,
         # The release shown is the client's own where it has one (curl 8.17,

@@ -703,7 +703,7 @@ def _openssl_reconcile(
     by_openssl = host_checked_by_openssl(style)
     partial = PARTIAL_WILDCARDS[style]
     out = verify(leaf, untrusted, trusted, at=at, host=host if by_openssl else None, depth=depth,
-                 partial_wildcards=partial)  # fmt: skip
+                 partial_wildcards=partial, auth_level=policy.auth_level)  # fmt: skip
     host_error = None
     if not out.errors and host and not by_openssl:
         host_error = _check_host(_facts(leaf), host, partial, CN_BESIDE_IP_SANS[style])
