@@ -67,7 +67,17 @@ def _shapes() -> dict[str, tuple[list[pki.Issued], list[pki.Issued], str]]:
     # the CN only without any DNS or IP SAN).
     cn_and_ip = pki.make_cert(HOST, issuer=h.intermediate, ca=False, ips=["10.9.9.9"],
                               **dh.VALID)  # fmt: skip
+    # Java: a leaf whose keyUsage lacks digitalSignature cannot sign the
+    # handshake (the others accept keyEncipherment); a root's pathlen 0 does
+    # not bind (an anchor is a name and a key to PKIX).
+    ku_enc = pki.make_cert(HOST, issuer=h.intermediate, ca=False, dns=[HOST],
+                           key_usage=["key_encipherment"], **dh.VALID)  # fmt: skip
+    root0 = pki.make_cert("Texts Root pathlen 0", path_length=0, **dh.VALID)
+    inter0 = pki.make_cert("Texts CA under pathlen 0", issuer=root0, **dh.VALID)
+    under0 = pki.make_cert(HOST, issuer=inter0, ca=False, dns=[HOST], **dh.VALID)
     return {
+        "leaf-ku-key-encipherment": ([ku_enc, h.intermediate], [h.root], HOST),
+        "root-pathlen-0": ([under0, inter0], [root0], HOST),
         "cn-beside-ip-san": ([cn_and_ip, h.intermediate], [h.root], HOST),
         "ca-eku-client-only": ([under_client_ca, client_ca], [h.root], HOST),
         "partial-wildcard": ([partial, h.intermediate], [h.root], HOST),
@@ -184,7 +194,8 @@ public class Client {
 @pytest.mark.parametrize(
     "shape",
     ["trusted", "hostname", "ip-dns-san-only", "ip-other-ip-san", "ip-no-san", "cn-only-mismatch",
-     "partial-wildcard", "wildcard-one-label", "ca-eku-client-only", "cn-beside-ip-san"],
+     "partial-wildcard", "wildcard-one-label", "ca-eku-client-only", "cn-beside-ip-san",
+     "leaf-ku-key-encipherment", "root-pathlen-0"],
 )
 def test_java_host_name_text_matches_java(tmp_path: Path, shape: str) -> None:
     assert JAVA
@@ -274,7 +285,7 @@ except ssl.SSLError as e:
 @pytest.mark.parametrize(
     "shape",
     ["trusted", "hostname", "cn-only-mismatch", "partial-wildcard", "wildcard-one-label",
-     "ca-eku-client-only", "cn-beside-ip-san"],
+     "ca-eku-client-only", "cn-beside-ip-san", "leaf-ku-key-encipherment", "root-pathlen-0"],
 )
 def test_python_host_name_matches_python(tmp_path: Path, shape: str) -> None:
     """CPython's ssl (X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS) in a child process."""

@@ -207,6 +207,10 @@ def client_error(
     if style == "java":
         if num in (9, 10):
             return JAVA_VALIDITY
+        if num == 26 and f.params.get("reason") == "no-digital-signature":
+            # sun.security.validator.EndEntityChecker, for a key that signs the
+            # handshake (TLS 1.3, ECDHE): the text JSSE raises, measured.
+            return "KeyUsage does not allow digital signatures"
         if num in (62, 64):
             return java_host_text(path.certs[0] if path.certs else None, host or "")
         if num in (2, 18, 19, 20, 21):

@@ -53,6 +53,14 @@ class Policy:
         loop_by_name_and_key: a candidate with the subject and key of a
             certificate already on the path is a loop (Go ``alreadyInChain``:
             subject, public key and SANs); others compare whole certificates.
+        anchor_constraints: the trust anchor's own pathLenConstraint, name
+            constraints and CA flag bind the path (Go, OpenSSL); Java's PKIX
+            takes an anchor as a name and a key (``TrustAnchor``): measured,
+            JDK 17/21 accepts a path under a root limited to pathlen 0.
+        leaf_ku_signature: a leaf keyUsage must include digitalSignature (the
+            key signs the handshake: TLS 1.3, ECDHE): Java's end-entity check
+            ("KeyUsage does not allow digital signatures"); OpenSSL and Go
+            accept keyEncipherment or keyAgreement alone.
         auth_level: the OpenSSL security level the client verifies at
             (``check_auth_level``; ``min_rsa_bits`` follows it): 2 from
             Debian's and RHEL's openssl.cnf, 1 where that file is not read
@@ -80,6 +88,8 @@ class Policy:
     stop_at_self_signed: bool = False
     loop_by_name_and_key: bool = False
     wildcards: str = "strict"
+    anchor_constraints: bool = True
+    leaf_ku_signature: bool = False
     auth_level: int = 2
     version: str | None = None
     behaviour: tuple[tuple[str, object], ...] = ()
@@ -188,6 +198,8 @@ POLICIES = {
         require_leaf_aki=False,
         strict_profile=False,
         wildcards="java",
+        anchor_constraints=False,
+        leaf_ku_signature=True,
     ),
 }
 

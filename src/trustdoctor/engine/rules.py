@@ -208,10 +208,20 @@ def check_path(path: Path, policy: Policy, at: dt.datetime) -> list[Problem]:
                 and not is_top_anchor
             ):
                 add(Code.WRONG_USAGE, 0, which="leaf-key-usage", key_usage=sorted(c.key_usage))
+            elif (
+                policy.leaf_ku_signature
+                and c.key_usage is not None
+                and "digital_signature" not in c.key_usage
+                and not is_top_anchor
+            ):
+                add(Code.WRONG_USAGE, 0, which="leaf-key-usage", key_usage=sorted(c.key_usage),
+                    reason="no-digital-signature")  # fmt: skip
             if policy.strict_profile and not is_top_anchor:
                 _leaf_profile(c, add)
             continue
         # c issued certs[i-1]: may it?
+        if is_top_anchor and not policy.anchor_constraints:
+            continue  # an anchor is a name and a key (Java's TrustAnchor)
         if c.version == 1:
             if not (is_top_anchor and policy.v1_anchors) and not policy.v1_intermediates:
                 add(Code.NOT_A_CA, i, reason="v1-certificate")
