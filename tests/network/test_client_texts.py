@@ -75,7 +75,11 @@ def _shapes() -> dict[str, tuple[list[pki.Issued], list[pki.Issued], str]]:
     root0 = pki.make_cert("Texts Root pathlen 0", path_length=0, **dh.VALID)
     inter0 = pki.make_cert("Texts CA under pathlen 0", issuer=root0, **dh.VALID)
     under0 = pki.make_cert(HOST, issuer=inter0, ca=False, dns=[HOST], **dh.VALID)
+    root_nc = pki.make_cert("Texts Root for good.test", permitted_dns=["good.test"], **dh.VALID)
+    inter_nc = pki.make_cert("Texts CA under the NC root", issuer=root_nc, **dh.VALID)
+    under_nc = pki.make_cert(HOST, issuer=inter_nc, ca=False, dns=[HOST], **dh.VALID)
     return {
+        "root-name-constraints": ([under_nc, inter_nc], [root_nc], HOST),
         "leaf-ku-key-encipherment": ([ku_enc, h.intermediate], [h.root], HOST),
         "root-pathlen-0": ([under0, inter0], [root0], HOST),
         "cn-beside-ip-san": ([cn_and_ip, h.intermediate], [h.root], HOST),
@@ -195,7 +199,7 @@ public class Client {
     "shape",
     ["trusted", "hostname", "ip-dns-san-only", "ip-other-ip-san", "ip-no-san", "cn-only-mismatch",
      "partial-wildcard", "wildcard-one-label", "ca-eku-client-only", "cn-beside-ip-san",
-     "leaf-ku-key-encipherment", "root-pathlen-0"],
+     "leaf-ku-key-encipherment", "root-pathlen-0", "root-name-constraints"],
 )
 def test_java_host_name_text_matches_java(tmp_path: Path, shape: str) -> None:
     assert JAVA
@@ -285,7 +289,8 @@ except ssl.SSLError as e:
 @pytest.mark.parametrize(
     "shape",
     ["trusted", "hostname", "cn-only-mismatch", "partial-wildcard", "wildcard-one-label",
-     "ca-eku-client-only", "cn-beside-ip-san", "leaf-ku-key-encipherment", "root-pathlen-0"],
+     "ca-eku-client-only", "cn-beside-ip-san", "leaf-ku-key-encipherment", "root-pathlen-0",
+     "root-name-constraints"],
 )
 def test_python_host_name_matches_python(tmp_path: Path, shape: str) -> None:
     """CPython's ssl (X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS) in a child process."""

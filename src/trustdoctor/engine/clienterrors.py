@@ -106,33 +106,40 @@ def _go_algo(hash_name: str, path: Path, depth: int) -> str:
     return f"{hash_name.upper()}-RSA"
 
 
-# OpenSSL verify code -> the macro Node.js reports as ``err.code``
-# (X509_V_ERR_ prefix dropped; node src/crypto CASE_X509_ERR list).
+# OpenSSL verify code -> the macro Node.js reports as ``err.code`` (X509_V_ERR_
+# prefix dropped): node's src/crypto/crypto_common.cc CASE_X509_ERR list, which
+# stops at 28 (and 62); any other code is reported as UNSPECIFIED with
+# OpenSSL's text, measured with Node 20 (34 unhandled critical extension, 32
+# keyCertSign, 47 permitted subtree violation: "UNSPECIFIED: ...").
 NODE_CODES: Mapping[int, str] = {
-    1: "UNSPECIFIED",
     2: "UNABLE_TO_GET_ISSUER_CERT",
+    3: "UNABLE_TO_GET_CRL",
+    4: "UNABLE_TO_DECRYPT_CERT_SIGNATURE",
+    5: "UNABLE_TO_DECRYPT_CRL_SIGNATURE",
+    6: "UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY",
     7: "CERT_SIGNATURE_FAILURE",
+    8: "CRL_SIGNATURE_FAILURE",
     9: "CERT_NOT_YET_VALID",
     10: "CERT_HAS_EXPIRED",
+    11: "CRL_NOT_YET_VALID",
+    12: "CRL_HAS_EXPIRED",
+    13: "ERROR_IN_CERT_NOT_BEFORE_FIELD",
+    14: "ERROR_IN_CERT_NOT_AFTER_FIELD",
+    15: "ERROR_IN_CRL_LAST_UPDATE_FIELD",
+    16: "ERROR_IN_CRL_NEXT_UPDATE_FIELD",
+    17: "OUT_OF_MEM",
     18: "DEPTH_ZERO_SELF_SIGNED_CERT",
     19: "SELF_SIGNED_CERT_IN_CHAIN",
     20: "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
     21: "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
     22: "CERT_CHAIN_TOO_LONG",
+    23: "CERT_REVOKED",
+    24: "INVALID_CA",
     25: "PATH_LENGTH_EXCEEDED",
     26: "INVALID_PURPOSE",
-    32: "KEYUSAGE_NO_CERTSIGN",
-    34: "UNHANDLED_CRITICAL_EXTENSION",
-    47: "PERMITTED_VIOLATION",
-    48: "EXCLUDED_VIOLATION",
-    49: "SUBTREE_MINMAX",
-    51: "UNSUPPORTED_CONSTRAINT_TYPE",
-    53: "UNSUPPORTED_NAME_SYNTAX",
-    66: "EE_KEY_TOO_SMALL",
-    67: "CA_KEY_TOO_SMALL",
-    68: "CA_MD_TOO_WEAK",
-    79: "INVALID_CA",
-    94: "EC_KEY_EXPLICIT_PARAMS",
+    27: "CERT_UNTRUSTED",
+    28: "CERT_REJECTED",
+    62: "HOSTNAME_MISMATCH",
 }
 
 # Java (JSSE/PKIX) texts, truststores.md §3.4.
@@ -203,7 +210,7 @@ def client_error(
                 return f"{prefix}IP: {host} is not in the cert's list: {ips}"
             names = ", ".join(f"DNS:{n}" for n in leaf.dns_names) if leaf else ""
             return f"{prefix}Host: {host}. is not in the cert's altnames: {names}"
-        return f"{NODE_CODES.get(num, str(num))}: {msg}"
+        return f"{NODE_CODES.get(num, 'UNSPECIFIED')}: {msg}"
     if style == "java":
         if num in (9, 10):
             return JAVA_VALIDITY
@@ -421,7 +428,7 @@ def openssl_style_text(
                 msg = f"IP address mismatch, certificate is not valid for '{host}'."
             return e, f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {msg}"
         if style == "node":
-            return e, f"{NODE_CODES.get(e.code, str(e.code))}: {msg}"
+            return e, f"{NODE_CODES.get(e.code, 'UNSPECIFIED')}: {msg}"
         return e, f"verify error:num={e.code}:{msg}"
     if host_error is None or not host:
         return None, ""

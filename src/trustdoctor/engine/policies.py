@@ -53,10 +53,11 @@ class Policy:
         loop_by_name_and_key: a candidate with the subject and key of a
             certificate already on the path is a loop (Go ``alreadyInChain``:
             subject, public key and SANs); others compare whole certificates.
-        anchor_constraints: the trust anchor's own pathLenConstraint, name
-            constraints and CA flag bind the path (Go, OpenSSL); Java's PKIX
-            takes an anchor as a name and a key (``TrustAnchor``): measured,
-            JDK 17/21 accepts a path under a root limited to pathlen 0.
+        anchor_constraints: the trust anchor's own pathLenConstraint and name
+            constraints bind the path (Go, OpenSSL); Java's PKIX takes an
+            anchor as a name and a key (``TrustAnchor``): measured, JDK 17/21
+            accepts a path under a root limited to pathlen 0 or to other
+            names (a root with cA false it still refuses).
         leaf_ku_signature: a leaf keyUsage must include digitalSignature (the
             key signs the handshake: TLS 1.3, ECDHE): Java's end-entity check
             ("KeyUsage does not allow digital signatures"); OpenSSL and Go

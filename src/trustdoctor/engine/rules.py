@@ -219,9 +219,9 @@ def check_path(path: Path, policy: Policy, at: dt.datetime) -> list[Problem]:
             if policy.strict_profile and not is_top_anchor:
                 _leaf_profile(c, add)
             continue
-        # c issued certs[i-1]: may it?
-        if is_top_anchor and not policy.anchor_constraints:
-            continue  # an anchor is a name and a key (Java's TrustAnchor)
+        # c issued certs[i-1]: may it?  (Java's anchor binds by its CA flag
+        # only: its pathlen and name constraints are not PKIX's TrustAnchor's.)
+        bound = not (is_top_anchor and not policy.anchor_constraints)
         if c.version == 1:
             if not (is_top_anchor and policy.v1_anchors) and not policy.v1_intermediates:
                 add(Code.NOT_A_CA, i, reason="v1-certificate")
@@ -231,7 +231,7 @@ def check_path(path: Path, policy: Policy, at: dt.datetime) -> list[Problem]:
             add(Code.NOT_A_CA, i, reason="ca-false")
         elif not c.can_sign_certs:
             add(Code.NOT_A_CA, i, reason="no-key-cert-sign")
-        if c.path_length is not None:
+        if c.path_length is not None and bound:
             below = sum(1 for x in certs[1:i] if not x.self_issued)
             if below > c.path_length:
                 add(Code.PATH_TOO_LONG, i, path_length=c.path_length, intermediates=below)
@@ -251,7 +251,7 @@ def check_path(path: Path, policy: Policy, at: dt.datetime) -> list[Problem]:
                 add(Code.STRICT_PROFILE, i, rule="missing-aki")
         if policy.ca_eku and not _eku_ok(c.eku, policy):
             add(Code.WRONG_USAGE, i, which="ca-eku", eku=sorted(c.eku or ()))
-        for j in range(i):
+        for j in range(i if bound else 0):
             if j > 0 and certs[j].self_issued:
                 continue
             v = _nc_violation(c, certs[j])
