@@ -78,7 +78,23 @@ def _shapes() -> dict[str, tuple[list[pki.Issued], list[pki.Issued], str]]:
     root_nc = pki.make_cert("Texts Root for good.test", permitted_dns=["good.test"], **dh.VALID)
     inter_nc = pki.make_cert("Texts CA under the NC root", issuer=root_nc, **dh.VALID)
     under_nc = pki.make_cert(HOST, issuer=inter_nc, ca=False, dns=[HOST], **dh.VALID)
+    # Verify codes beyond Node's own list (it says UNSPECIFIED for them).
+    crit = pki.make_cert(HOST, issuer=h.intermediate, ca=False, dns=[HOST], unknown_critical=True,
+                         **dh.VALID)  # fmt: skip
+    no_kcs = pki.make_cert("Texts CA without keyCertSign", issuer=h.root,
+                           key_usage=["digital_signature"], **dh.VALID)  # fmt: skip
+    under_no_kcs = pki.make_cert(HOST, issuer=no_kcs, ca=False, dns=[HOST], **dh.VALID)
+    not_ca = pki.make_cert("Texts not a CA", issuer=h.root, ca=False, **dh.VALID)
+    under_not_ca = pki.make_cert(HOST, issuer=not_ca, ca=False, dns=[HOST], **dh.VALID)
+    kcs = ["key_cert_sign", "digital_signature"]
+    ca_false = pki.make_cert("Texts cA false, keyCertSign", issuer=h.root, ca=False, key_usage=kcs,
+                             **dh.VALID)  # fmt: skip
+    under_ca_false = pki.make_cert(HOST, issuer=ca_false, ca=False, dns=[HOST], **dh.VALID)
     return {
+        "issuer-ca-false": ([under_ca_false, ca_false], [h.root], HOST),
+        "unknown-critical-extension": ([crit, h.intermediate], [h.root], HOST),
+        "ca-without-key-cert-sign": ([under_no_kcs, no_kcs], [h.root], HOST),
+        "issuer-not-a-ca": ([under_not_ca, not_ca], [h.root], HOST),
         "root-name-constraints": ([under_nc, inter_nc], [root_nc], HOST),
         "leaf-ku-key-encipherment": ([ku_enc, h.intermediate], [h.root], HOST),
         "root-pathlen-0": ([under0, inter0], [root0], HOST),
@@ -199,7 +215,9 @@ public class Client {
     "shape",
     ["trusted", "hostname", "ip-dns-san-only", "ip-other-ip-san", "ip-no-san", "cn-only-mismatch",
      "partial-wildcard", "wildcard-one-label", "ca-eku-client-only", "cn-beside-ip-san",
-     "leaf-ku-key-encipherment", "root-pathlen-0", "root-name-constraints"],
+     "leaf-ku-key-encipherment", "root-pathlen-0", "root-name-constraints",
+     "unknown-critical-extension", "ca-without-key-cert-sign", "issuer-not-a-ca",
+     "issuer-ca-false"],
 )
 def test_java_host_name_text_matches_java(tmp_path: Path, shape: str) -> None:
     assert JAVA
@@ -290,7 +308,8 @@ except ssl.SSLError as e:
     "shape",
     ["trusted", "hostname", "cn-only-mismatch", "partial-wildcard", "wildcard-one-label",
      "ca-eku-client-only", "cn-beside-ip-san", "leaf-ku-key-encipherment", "root-pathlen-0",
-     "root-name-constraints"],
+     "root-name-constraints", "unknown-critical-extension", "ca-without-key-cert-sign",
+     "issuer-not-a-ca"],
 )
 def test_python_host_name_matches_python(tmp_path: Path, shape: str) -> None:
     """CPython's ssl (X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS) in a child process."""

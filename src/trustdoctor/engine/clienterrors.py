@@ -147,7 +147,8 @@ JAVA_PKIX_BUILD = (
     "PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: "
     "unable to find valid certification path to requested target"
 )
-JAVA_VALIDITY = "PKIX path validation failed: java.security.cert.CertPathValidatorException: validity check failed"
+JAVA_PKIX_VALIDATION = "PKIX path validation failed: java.security.cert.CertPathValidatorException: "
+JAVA_VALIDITY = JAVA_PKIX_VALIDATION + "validity check failed"
 
 
 def java_host_text(leaf: CertInfo | None, host: str) -> str:
@@ -214,6 +215,16 @@ def client_error(
     if style == "java":
         if num in (9, 10):
             return JAVA_VALIDITY
+        if f.code == Code.UNHANDLED_CRITICAL_EXTENSION:
+            return JAVA_PKIX_VALIDATION + "unrecognized critical extension(s)"
+        if f.code == Code.NOT_A_CA:
+            # PKIXCertPathValidator runs KeyChecker (a keyUsage without
+            # keyCertSign) before ConstraintsChecker (no cA), measured.
+            depth = f.params.get("depth")
+            issuer = path.certs[depth] if isinstance(depth, int) and depth < len(path.certs) else None
+            if issuer is not None and issuer.key_usage is not None and not issuer.can_sign_certs:
+                return JAVA_PKIX_VALIDATION + "CA key usage check failed: keyCertSign bit is not set"
+            return JAVA_PKIX_VALIDATION + "basic constraints check failed: this is not a CA certificate"
         if num == 26 and f.params.get("reason") == "no-digital-signature":
             # sun.security.validator.EndEntityChecker, for a key that signs the
             # handshake (TLS 1.3, ECDHE): the text JSSE raises, measured.
