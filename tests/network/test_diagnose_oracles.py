@@ -83,7 +83,40 @@ def _shapes() -> dict[str, Shape]:
     selfsigned = pki.make_cert(HOST, ca=False, dns=[HOST], **dh.VALID)
     partial = pki.make_cert(HOST, issuer=h.intermediate, ca=False, dns=["s*.oracle.test"],
                             **dh.VALID)  # fmt: skip
+    def under(ca: pki.Issued, **kw: object) -> pki.Issued:
+        return pki.make_cert(HOST, issuer=ca, ca=False, dns=[HOST], **{**dh.VALID, **kw})
+
+    client_ca = pki.make_cert("Oracle Client-only CA", issuer=h.root, eku=["clientAuth"],
+                              **dh.VALID)  # fmt: skip
+    no_kcs = pki.make_cert("Oracle CA without keyCertSign", issuer=h.root,
+                           key_usage=["digital_signature"], **dh.VALID)  # fmt: skip
+    kcs = ["key_cert_sign", "digital_signature"]
+    ca_false = pki.make_cert("Oracle cA false", issuer=h.root, ca=False, key_usage=kcs,
+                             **dh.VALID)  # fmt: skip
+    root0 = pki.make_cert("Oracle Root pathlen 0", path_length=0, **dh.VALID)
+    inter0 = pki.make_cert("Oracle CA under pathlen 0", issuer=root0, **dh.VALID)
+    root_nc = pki.make_cert("Oracle Root for good.test", permitted_dns=["good.test"], **dh.VALID)
+    inter_nc = pki.make_cert("Oracle CA under NC", issuer=root_nc, **dh.VALID)
+    one_label = pki.make_cert("x.test", issuer=h.intermediate, ca=False, dns=["*.test"],
+                              **dh.VALID)  # fmt: skip
+    more = {
+        "ca-eku-client-only": Shape([under(client_ca), client_ca], [h.root], HOST),
+        "ca-without-key-cert-sign": Shape([under(no_kcs), no_kcs], [h.root], HOST),
+        "issuer-ca-false": Shape([under(ca_false), ca_false], [h.root], HOST),
+        "root-pathlen-0": Shape([under(inter0), inter0], [root0], HOST),
+        "root-name-constraints": Shape([under(inter_nc), inter_nc], [root_nc], HOST),
+        "unknown-critical-extension": Shape(
+            [under(h.intermediate, unknown_critical=True), h.intermediate], [h.root], HOST),
+        "leaf-ku-key-encipherment": Shape(
+            [under(h.intermediate, key_usage=["key_encipherment"]), h.intermediate], [h.root],
+            HOST),
+        "cn-beside-ip-san": Shape(
+            [pki.make_cert(HOST, issuer=h.intermediate, ca=False, ips=["10.9.9.9"], **dh.VALID),
+             h.intermediate], [h.root], HOST),
+        "wildcard-one-label": Shape([one_label, h.intermediate], [h.root], "x.test"),
+    }  # fmt: skip
     return {
+        **more,
         "trusted": Shape([h.leaf, h.intermediate], [h.root], HOST),
         "trusted-rsa": Shape([rsa.leaf, rsa.intermediate], [rsa.root], HOST),
         "untrusted-root": Shape([h.leaf, h.intermediate], [other], HOST),
