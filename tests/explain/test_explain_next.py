@@ -36,3 +36,29 @@ def test_plain_go_client_gets_no_registry_flag():
         'Get "https://api.internal.example.com/v1": x509: certificate signed by unknown authority'
     )
     assert "--registry" not in argv and argv[-1] == "go"
+
+
+PY_MISMATCH = (
+    "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+    "failed: Hostname mismatch, certificate is not valid for '{name}'. (_ssl.c:1006)"
+)
+
+
+def test_a_fully_qualified_name_keeps_its_dot_into_diagnose():
+    """Python names the host it compared, dot included: the dot is the cause
+    (Python keeps it, no certificate lists it) and the next command keeps it,
+    so diagnose judges what Python judged (clients.TRAILING_DOT)."""
+    from trustdoctor.model.target import parse_target
+
+    (m,) = explain(PY_MISMATCH.format(name="api.default.svc.cluster.local.")).matches
+    assert m.causes[0].reason == "trailing-dot"
+    assert m.next.argv[:3] == ("trustdoctor", "diagnose", "api.default.svc.cluster.local.")
+    assert parse_target(m.next.argv[2]).checked_name == "api.default.svc.cluster.local."
+    # Without the dot, or unquoted (a dot that ends the sentence): no such cause.
+    (m,) = explain(PY_MISMATCH.format(name="api.default.svc.cluster.local")).matches
+    assert all(c.reason != "trailing-dot" for c in m.causes)
+    assert m.next.argv[2] == "api.default.svc.cluster.local"
+    (m,) = explain(
+        "x509: certificate is not valid for any names, but wanted to match registry.local."
+    ).matches
+    assert all(c.reason != "trailing-dot" for c in m.causes) and m.host == "registry.local"

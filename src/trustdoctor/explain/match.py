@@ -362,14 +362,27 @@ def _match_flat(flat: str, rec: Record) -> ExplainMatch | None:
     for k in ("now", "not_after", "not_before", "path", "valid_for"):
         if k in groups:
             detail[k] = groups[k].strip()
-    wanted = groups.get("wanted") or groups.get("wanted_ip") or groups.get("wanted_cn")
-    if wanted:
-        wanted = wanted.strip().rstrip(".")
+    key = next((k for k in ("wanted", "wanted_ip", "wanted_cn") if groups.get(k)), None)
+    wanted = groups.get(key) if key else None
+    absolute = False
+    if wanted and key is not None:
+        # A quoted name keeps its final dot (Python's 'name.'): a fully
+        # qualified name the client compared as such; unquoted, a final dot
+        # ends the sentence.
+        after = flat[mt.end(key) : mt.end(key) + 1]
+        absolute = after in ("'", '"') and wanted.strip().endswith(".")
+        wanted = wanted.strip() if absolute else wanted.strip().rstrip(".")
         detail["wanted"] = wanted
 
     host, port = _endpoint(flat, comp)
     servername: str | None = None
     wanted_host = _valid_host(wanted) if wanted else None
+    if absolute and wanted_host is not None and not _is_ip(wanted_host):
+        # The name as the client had it (diagnose checks it with its dot),
+        # and the cause no certificate fixes, first.
+        wanted_host += "."
+        if error_class == "hostname-mismatch":
+            causes.insert(0, Cause(Code.HOSTNAME_MISMATCH, "trailing-dot"))
     if host is None and wanted_host is not None:
         host = wanted_host
     elif (

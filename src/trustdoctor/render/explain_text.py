@@ -73,6 +73,9 @@ REASON: Mapping[str, str] = {
     "expired-cross-sign-sent": "the server sends an old cross-signed intermediate that has expired",
     "store-lacks-new-root": "the client's store predates the root the chain now ends at",
     "name-not-in-san": "the certificate's subjectAltName does not list {wanted}",
+    "trailing-dot": "{wanted} ends with a dot (a fully qualified name), which this client "
+    "compares as part of the name: no certificate lists it — give the client the name "
+    "without the dot (Go, curl, Node and Java drop it themselves)",
     "default-cert-without-sni": "the server returned its default certificate (wrong SNI or "
     "virtual host)",
     "proxy-cert-for-other-name": "a proxy answered with a certificate for another name",
