@@ -134,3 +134,19 @@ def fps(*issued: pki.Issued) -> list[str]:
     import hashlib
 
     return [hashlib.sha256(i.der).hexdigest() for i in issued]
+
+
+# A real Python ssl client (run as ``python -c PYTHON_CLIENT PORT NAME ROOTS``):
+# connects to 127.0.0.1:PORT, checks the chain against ROOTS for NAME (SNI and
+# host name as given), prints OK or "ERR <the ssl.SSLError>".
+PYTHON_CLIENT = r"""
+import socket, ssl, sys
+port, name, roots = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=roots)
+try:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        ctx.wrap_socket(s, server_hostname=name).close()
+    print("OK")
+except ssl.SSLError as e:
+    print("ERR", e)
+"""

@@ -298,17 +298,7 @@ def test_curl_text_matches_curl(tmp_path: Path, shape: str) -> None:
 
 # -- Python's ssl ------------------------------------------------------------------------------
 
-PYTHON_CLIENT = r"""
-import socket, ssl, sys
-port, name, roots = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-ctx = ssl.create_default_context(cafile=roots)
-try:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        ctx.wrap_socket(s, server_hostname=name).close()
-    print("OK")
-except ssl.SSLError as e:
-    print("ERR", e)
-"""
+PYTHON_CLIENT = dh.PYTHON_CLIENT
 
 
 @pytest.mark.parametrize(

@@ -287,20 +287,8 @@ def test_openssl_verdict_matches_s_client(capsys, monkeypatch, files, tmp_path, 
         assert verdict["client_error"] == m.group(0), (shape, m.group(0))
 
 
-# Python's ssl and Node, for the names whose final dot they treat differently
-# (clients.py TRAILING_DOT): Python compares the name as given, Node drops one dot.
-_PY_CLIENT = r"""
-import socket, ssl, sys
-port, name, roots = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-ctx = ssl.create_default_context(cafile=roots)
-try:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        ctx.wrap_socket(s, server_hostname=name).close()
-    print("OK")
-except ssl.SSLError as e:
-    print("ERR", e)
-"""
-
+# Node (and Python: helpers.diagnose.PYTHON_CLIENT), for the names whose final dot
+# they treat differently (clients.py TRAILING_DOT): Python keeps it, Node drops one.
 _NODE_CLIENT = r"""
 const tls = require("tls"), fs = require("fs");
 const [port, name, roots] = process.argv.slice(1);
@@ -325,7 +313,7 @@ def test_final_dot_as_python_and_node_treat_it(
     h = dh.chain_for(HOST, root_cn="Oracle Root CA", inter_cn="Oracle Issuing CA")
     s = Shape([h.leaf, h.intermediate], [h.root], name)
     root = dh.write_pem(tmp_path / "roots.pem", *s.roots)
-    code = _PY_CLIENT if client == "python" else _NODE_CLIENT
+    code = dh.PYTHON_CLIENT if client == "python" else _NODE_CLIENT
     argv = [exe, "-c", code] if client == "python" else [exe, "-e", code]
     with _serve(files, s) as srv:
         real = subprocess.run([*argv, str(srv.port), name, root], capture_output=True,

@@ -154,6 +154,17 @@ def _program(size: int, blocks: list[tuple[int, bytes]], tail: bytes = b"") -> b
     return bytes(out) + tail
 
 
+def _node_store(**where: object) -> tuple[set[str], list[tuple[str, str, int]]]:
+    """The node model's anchors (fingerprints) and sources, for a root or an image."""
+    from trustdoctor.stores import build_context
+    from trustdoctor.stores.inspect import inspect_stores
+
+    with build_context(env={}, **where) as ctx:  # type: ignore[arg-type]
+        s = next(iter(inspect_stores(ctx, ["node"])))
+    fps = {a.cert.sha256 for a in s.anchors.anchors}
+    return fps, [(x.kind, x.path, x.count) for x in s.sources]
+
+
 def test_image_node_program_is_read_not_stood_in(tmp_path: Path) -> None:
     """An official-image layout: /usr/local/bin/node of 70 MB (over the 64 MB limit
     for a kept file), one root across the boundary between two chunks, one
@@ -179,14 +190,8 @@ def test_image_node_program_is_read_not_stood_in(tmp_path: Path) -> None:
     r.file("/usr/local/lib/node_modules/npm/package.json", "{}")
     image = docker_save(tmp_path / "node.tar", [layer_from_dir(r.path, compress=None)])
 
-    def node_store(**where: object) -> tuple[set[str], list[tuple[str, str, int]]]:
-        with build_context(env={}, **where) as ctx:  # type: ignore[arg-type]
-            s = next(iter(inspect_stores(ctx, ["node"])))
-        fps = {a.cert.sha256 for a in s.anchors.anchors}
-        return fps, [(x.kind, x.path, x.count) for x in s.sources]
-
-    from_root = node_store(root=str(r.path))
-    from_image = node_store(image=str(image))
+    from_root = _node_store(root=str(r.path))
+    from_image = _node_store(image=str(image))
     assert from_image == from_root
     fps, sources = from_image
     assert ("bundled", "/usr/local/bin/node", 2) in sources
@@ -213,7 +218,6 @@ def test_image_node_behind_a_symlink(tmp_path: Path, link: str, to: str) -> None
     link to a trust file keeps that file whole."""
     from helpers.images import docker_save, layer_from_dir
     from trustdoctor.stores import build_context
-    from trustdoctor.stores.inspect import inspect_stores
 
     program = _program(70 * CHUNK, [(5 * CHUNK, A.pem), (60 * CHUNK, B.pem)])
     r = Root(tmp_path / "r")
@@ -233,15 +237,9 @@ def test_image_node_behind_a_symlink(tmp_path: Path, link: str, to: str) -> None
         docker_save(tmp_path / "two.tar", [layer_from_dir(first.path, compress=None), full]),
     ]
 
-    def node_store(**where: object) -> tuple[set[str], list[tuple[str, str, int]]]:
-        with build_context(env={}, **where) as ctx:  # type: ignore[arg-type]
-            s = next(iter(inspect_stores(ctx, ["node"])))
-        fps = {a.cert.sha256 for a in s.anchors.anchors}
-        return fps, [(x.kind, x.path, x.count) for x in s.sources]
-
-    from_root = node_store(root=str(r.path))
+    from_root = _node_store(root=str(r.path))
     for image in images:
-        from_image = node_store(image=str(image))
+        from_image = _node_store(image=str(image))
         assert from_image == from_root, image.name
         fps, sources = from_image
         if to.endswith(".crt"):  # node reads the bundle as its program: the bundle's root
