@@ -86,7 +86,12 @@ def test_accepted(
         servername,
     )
     assert (t.connect_host, t.connect_port) == (host, port)
-    assert t.display.endswith(f"{t.hostport}")
+    # A host written with its final dot is shown with it (the name checked).
+    if t.absolute:
+        assert t.display.endswith(f"{t.host}.:{t.port}") and t.checked_name == f"{t.host}."
+    else:
+        assert t.display.endswith(f"{t.hostport}") and t.checked_name == (t.servername or t.host)
+    assert t.absolute == (text == "Example.COM.")
 
 
 def test_idna_to_a_labels() -> None:

@@ -148,3 +148,21 @@ def test_seen_is_exact_across_merges() -> None:
     assert len(seen._runs) <= 5
     # 8 bytes per target in the runs.
     assert sum(r.itemsize * len(r) for r in seen._runs) <= 8 * 20_001
+
+
+def test_a_final_dot_makes_another_target_shown_with_it() -> None:
+    """``host.`` and ``host`` are checked differently by some clients (clients.py
+    TRAILING_DOT): two targets, each line and label naming its own form."""
+    from trustdoctor.sources.targetlist import read_target_lines
+
+    text = b"leaf.test.:8443\nleaf.test:8443\n127.0.0.1:8443 servername=leaf.test.\n"
+    items = list(read_target_lines(io.BytesIO(text), "t.txt"))
+    targets = [i.target for i in items]  # type: ignore[union-attr]
+    assert [t.label for t in targets] == [
+        "https://leaf.test.:8443",
+        "https://leaf.test:8443",
+        "https://127.0.0.1:8443 servername=leaf.test.",
+    ]
+    assert [t.checked_name for t in targets] == ["leaf.test.", "leaf.test", "leaf.test."]
+    assert len(set(targets)) == 3  # not duplicates of each other
+    assert all(t.sni == "leaf.test" for t in targets)  # the SNI drops the dot

@@ -162,8 +162,13 @@ class Target:
 
     @property
     def label(self) -> str:
-        """:func:`target_label`: the display, and the name sent when it is not the host."""
-        return target_label(self.display, self.host, self.servername)
+        """:func:`target_label`: the display, and the name checked when it is not
+        the host as shown (a final dot counts: see :attr:`checked_name`)."""
+        # (The display shows the host's final dot when it was written with one.)
+        dotted = self.display.startswith(f"{self.scheme}://{self.host}.")
+        shown = self.host + "." if dotted else self.host
+        checked = self.checked_name if self.servername is not None else None
+        return target_label(self.display, shown, checked)
 
     @property
     def connect_hostport(self) -> str:
@@ -347,6 +352,9 @@ def parse_target(
     else:
         sname = None if is_ip_literal(host) else host
         absolute = sname is not None and _written_host(rest).endswith(".")
+    # The host as shown: with its final dot when written with it (the name
+    # checked then differs from the same host without it).
+    shown = host + "." if not is_ip_literal(host) and _written_host(rest).endswith(".") else host
 
     chost, cport = host, port
     if connect_to is not None:
@@ -361,7 +369,7 @@ def parse_target(
     if scheme is None and proto is not None:
         # ``--starttls smtp host``: show it as the URL that means the same.
         final_scheme = proto
-    display = f"{final_scheme}://{format_hostport(host, port)}"
+    display = f"{final_scheme}://{format_hostport(shown, port)}"
     if (chost, cport) != (host, port):
         display += f" (via {format_hostport(chost, cport)})"
     return Target(
