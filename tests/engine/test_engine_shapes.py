@@ -578,3 +578,10 @@ def test_final_dot_of_the_name_checked_per_client(h, host: str, trusting: set[st
         assert not any(s.action.value == "reissue" for s in plan.steps)
         assert [n.code for n in plan.notes if n.code == "trailing-dot-name"]
         assert d.verdict.sides == (d.verdict.side,)
+
+
+def test_every_client_says_what_it_does_with_a_final_dot():
+    from trustdoctor.clients import CLIENTS, TRAILING_DOT
+
+    odd = {n: c.trailing_dot for n, c in CLIENTS.items() if c.trailing_dot not in TRAILING_DOT}
+    assert odd == {}

@@ -338,26 +338,28 @@ def test_rsa_1024_leaf_as_each_client_takes_it(tmp_path: Path) -> None:
                          **dh.VALID)  # fmt: skip
     root_file = dh.write_pem(tmp_path / "roots.pem", h.root)
     files = netlab.Files()
-    ctx = netlab.server_context(files, [leaf, h.intermediate], ciphers="DEFAULT:@SECLEVEL=0")
     real: dict[str, bool] = {}
-    with netlab.serving(netlab.tls_handler(ctx)) as srv:
-        port = str(srv.port)
-        py = subprocess.run([sys.executable, "-c", PYTHON_CLIENT, port, HOST, root_file],
-                            env=clean_env(), capture_output=True, text=True, timeout=30)
-        real["python"] = py.stdout.strip() == "OK"
-        if NODE is not None:
-            (tmp_path / "client.js").write_text(NODE_CLIENT)
-            node = subprocess.run([NODE, str(tmp_path / "client.js"), port, HOST, root_file],
-                                  env=clean_env(), capture_output=True, text=True, timeout=30)
-            real["node"] = node.stdout.strip() == "OK"
-        openssl = shutil.which("openssl")
-        if openssl is not None:
-            o = subprocess.run([openssl, "s_client", "-connect", f"127.0.0.1:{port}", "-servername",
-                                HOST, "-verify_hostname", HOST, "-CAfile", root_file,
-                                "-verify_return_error"], input="", capture_output=True,
-                               text=True, timeout=30)  # fmt: skip
-            real["openssl"] = "Verify return code: 0 (ok)" in o.stdout
-    files.cleanup()
+    try:
+        ctx = netlab.server_context(files, [leaf, h.intermediate], ciphers="DEFAULT:@SECLEVEL=0")
+        with netlab.serving(netlab.tls_handler(ctx)) as srv:
+            port = str(srv.port)
+            py = subprocess.run([sys.executable, "-c", PYTHON_CLIENT, port, HOST, root_file],
+                                env=clean_env(), capture_output=True, text=True, timeout=30)
+            real["python"] = py.stdout.strip() == "OK"
+            if NODE is not None:
+                (tmp_path / "client.js").write_text(NODE_CLIENT)
+                node = subprocess.run([NODE, str(tmp_path / "client.js"), port, HOST, root_file],
+                                      env=clean_env(), capture_output=True, text=True, timeout=30)
+                real["node"] = node.stdout.strip() == "OK"
+            openssl = shutil.which("openssl")
+            if openssl is not None:
+                argv = [openssl, "s_client", "-connect", f"127.0.0.1:{port}", "-servername",
+                        HOST, "-verify_hostname", HOST, "-CAfile", root_file,
+                        "-verify_return_error"]  # fmt: skip
+                o = subprocess.run(argv, input="", capture_output=True, text=True, timeout=30)
+                real["openssl"] = "Verify return code: 0 (ok)" in o.stdout
+    finally:
+        files.cleanup()
     assert real["python"] is False and real.get("node", True) is True, real
     chain, roots = [leaf, h.intermediate], [h.root]
     for client, trusted in real.items():

@@ -180,6 +180,7 @@ def test_parse_hostport() -> None:
         ("999.1.1.1", {}, "not a valid IPv4"),
         ("-bad-.example", {}, "not a valid host name (the label '-bad-' begins or ends with '-')"),
         ("a..b", {}, "not a valid host name (an empty label)"),
+        ("svc.example..", {}, "not a valid host name (an empty label)"),
         ("x" * 64 + ".example", {}, "(the label 'xxxxxxxxxxxxxxxxxxxxx...' is longer than 63"),
         ("ex$ample.com", {}, "not a valid host name ('$' is not allowed in a host name)"),
         ("a." * 127 + "example", {}, "not a valid host name (longer than 253 characters)"),

@@ -388,14 +388,14 @@ def host_checked_by_openssl(style: str) -> bool:
 # X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS (Modules/_ssl.c, the context's default
 # host flags) and curl's own check (lib/vtls/hostcheck.c) wants "*." as the
 # whole first label.
-PARTIAL_WILDCARDS: dict[str, bool] = {"openssl": True, "node": True, "python": False, "curl": False}
+PARTIAL_WILDCARDS: Mapping[str, bool] = {"openssl": True, "node": True, "python": False, "curl": False}
 
 # Whether the subject CN still names the host when the certificate has an IP
 # address SAN but no DNS one: OpenSSL counts only SANs of the type asked for
 # (v3_utl.c do_x509_check), Node only DNS names (lib/tls.js); curl's own
 # check (lib/vtls/openssl.c ossl_verifyhost) takes the CN only when there is
 # neither a DNS nor an IP SAN.  Measured with a certificate for an IP only.
-CN_BESIDE_IP_SANS: dict[str, bool] = {"openssl": True, "node": True, "python": True, "curl": False}
+CN_BESIDE_IP_SANS: Mapping[str, bool] = {"openssl": True, "node": True, "python": True, "curl": False}
 
 
 def _curl_host_text(host: str, version: str | None) -> str:

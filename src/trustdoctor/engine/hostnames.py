@@ -9,6 +9,7 @@ wildcard only as the whole left-most label, matching exactly one label.
 
 from __future__ import annotations
 
+from ..clients import CLIENTS
 from ..model.cert import CertInfo
 from ..model.record import record
 from ..model.target import ip_identity
@@ -26,8 +27,6 @@ def peer_name(client: str, host: str) -> str:
     (``clients.Client.trailing_dot``; an unknown client keeps it)."""
     if not host.endswith("."):
         return host
-    from ..clients import CLIENTS
-
     row = CLIENTS.get(client.partition("@")[0])
     how = row.trailing_dot if row is not None else "keep"
     if how == "strip-all":
@@ -68,9 +67,10 @@ def _java_match(p: str, h: str) -> bool:
     last = p.rfind("*")
     if last >= 0 and (p in ("*", "*.") or "." not in p[last:]):
         return False
-    pf, _, prest = p.partition(".")
-    hf, _, hrest = h.partition(".")
-    if prest != hrest or (bool(prest) != ("." in p)) or (bool(hrest) != ("." in h)):
+    # The first labels match by wildcards; the rest, from its dot, exactly.
+    pf, pdot, prest = p.partition(".")
+    hf, hdot, hrest = h.partition(".")
+    if (pdot, prest) != (hdot, hrest):
         return False
     parts = pf.split("*")
     if len(parts) == 1:

@@ -49,6 +49,7 @@ class Problem:
     depth: int
     cert: CertInfo
     params: Mapping[str, object] = field(default_factory=dict)
+    side: Side | None = None  # who must act, when not the code's (CODE_SIDE)
 
 
 # -- per-path checks --------------------------------------------------------------
@@ -424,12 +425,10 @@ def _problem_finding(
     code = Code(p.code)
     params: dict[str, object] = {"depth": p.depth, "subject": p.cert.subject}
     params.update(p.params)
-    if side is None and code == Code.HOSTNAME_MISMATCH and params.get("reason") == "trailing-dot":
-        side = Side.CLIENT  # the certificate is right; this client's name is not
     return Finding(
         code,
         severity,
-        side or CODE_SIDE.get(code, Side.SERVER),
+        side or p.side or CODE_SIDE.get(code, Side.SERVER),
         params,
         (p.cert.sha256,),
     )
@@ -459,13 +458,16 @@ def evaluate(
                         require_san=policy.require_san, wildcards=policy.wildcards)  # fmt: skip
         if not nc.ok:
             params: dict[str, object] = {"host": host, "reason": nc.reason, "names": list(nc.names)}
+            side = None
             bare = checked.rstrip(".")
             if bare != checked and check_name(leaf, bare, cn_fallback=policy.cn_fallback,
                                               require_san=policy.require_san,
                                               wildcards=policy.wildcards).ok:  # fmt: skip
-                # Only the dot stands between them: the client compares it.
+                # Only the dot stands between them: the client compares it, and
+                # the certificate is right: the client's name is what changes.
                 params.update(reason="trailing-dot", without_dot=bare)
-            name_problem = Problem(Code.HOSTNAME_MISMATCH, P.HOSTNAME, 0, leaf, params)
+                side = Side.CLIENT
+            name_problem = Problem(Code.HOSTNAME_MISMATCH, P.HOSTNAME, 0, leaf, params, side)
     scored: list[tuple[tuple[int, int, int], Path, list[Problem]]] = []
     for path in search.paths:
         probs = check_path(path, policy, at)

@@ -340,6 +340,9 @@ def parse_target(
     if proto is None and info is not None:
         proto = info.starttls
 
+    # A host written with its final dot is shown with it (the name checked
+    # then differs from the same host without it).
+    host_dotted = not is_ip_literal(host) and _written_host(rest).endswith(".")
     sname: str | None
     if servername is not None:
         s = servername.strip()
@@ -351,10 +354,8 @@ def parse_target(
         absolute = s.endswith(".") and not is_ip_literal(sname)
     else:
         sname = None if is_ip_literal(host) else host
-        absolute = sname is not None and _written_host(rest).endswith(".")
-    # The host as shown: with its final dot when written with it (the name
-    # checked then differs from the same host without it).
-    shown = host + "." if not is_ip_literal(host) and _written_host(rest).endswith(".") else host
+        absolute = host_dotted
+    shown = host + "." if host_dotted else host
 
     chost, cport = host, port
     if connect_to is not None:

@@ -1231,17 +1231,19 @@ class _Extractor:
             if ti.issym():
                 if tree.blocked_by(path) is None:
                     tree.add(path, _Node("link", number, target=ti.linkname))
-                    if tree.redirects_left > 0 and (match(path) or path in match.ancestors):
-                        # Keep what lies behind the link from now on in this pass.
+                    left = tree.redirects_left > 0
+                    trust = left and (match(path) or path in match.ancestors)
+                    reduced = left and self._reduced_link(path)
+                    if trust or reduced:
+                        # Keep what lies behind the link from now on in this
+                        # pass; a program kept in part (/usr/local/bin/node ->
+                        # /opt/node-v20/bin/node) likewise, reduced so.
                         resolved = tree.resolve(path)[0]
-                        if resolved is not None and match.add(*match.redirect(path, resolved)):
-                            tree.redirects_left -= 1
-                    if tree.redirects_left > 0 and self._reduced_link(path):
-                        # Likewise a program kept in part (/usr/local/bin/node
-                        # -> /opt/node-v20/bin/node): its target, reduced so.
-                        resolved = tree.resolve(path)[0]
-                        if resolved is not None and self._reduce_through(path, resolved, match):
-                            tree.redirects_left -= 1
+                        if resolved is not None:
+                            if trust and match.add(*match.redirect(path, resolved)):
+                                tree.redirects_left -= 1
+                            if reduced and self._reduce_through(path, resolved, match):
+                                tree.redirects_left -= 1
                 continue
             if not (ti.isreg() or ti.islnk()):
                 continue  # devices, FIFOs
@@ -1353,14 +1355,15 @@ class _Extractor:
         for p, n in list(tree.nodes.items()):
             if n.kind != "link":
                 continue
-            if match(p) or p in match.ancestors:
-                resolved = tree.resolve(p)[0]
-                if resolved is not None:
-                    match.add(*match.redirect(p, resolved))
-            if self._reduced_link(p):
-                resolved = tree.resolve(p)[0]
-                if resolved is not None:
-                    self._reduce_through(p, resolved, match)
+            trust = match(p) or p in match.ancestors
+            reduced = self._reduced_link(p)
+            resolved = tree.resolve(p)[0] if trust or reduced else None
+            if resolved is None:
+                continue
+            if trust:
+                match.add(*match.redirect(p, resolved))
+            if reduced:
+                self._reduce_through(p, resolved, match)
         match.add((), tree.missing, ())
         new = [
             _Matcher(
