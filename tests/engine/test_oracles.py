@@ -6,6 +6,8 @@
   and cached under the temporary directory);
 - ``openssl`` against ``openssl verify -purpose sslserver -auth_level 2``,
   with and without ``-verify_hostname``/``-verify_ip``;
+- the same with X509_V_FLAG_X509_STRICT and X509_V_FLAG_PARTIAL_CHAIN (the
+  flags of Python ≥ 3.13) against ``openssl verify -x509_strict -partial_chain``;
 
 on the usable x509-limbo SERVER cases, on a generated path-building set with
 several candidate issuers (invalid ones among them), on one chain per common
@@ -28,7 +30,12 @@ import pytest
 from helpers import SHARED
 from trustdoctor.conformance import oracles as O
 from trustdoctor.conformance.known import KNOWN_DIFFERENCES
-from trustdoctor.conformance.pathsets import basic_cases, encoding_cases, multi_issuer_cases
+from trustdoctor.conformance.pathsets import (
+    basic_cases,
+    encoding_cases,
+    multi_issuer_cases,
+    strict_cases,
+)
 
 pytestmark = [pytest.mark.oracle, pytest.mark.slow]
 
@@ -64,6 +71,7 @@ def case_sets() -> dict[str, list[O.OracleCase]]:
         "paths": multi_issuer_cases(),
         "shapes": basic_cases(),
         "encodings": encoding_cases(),
+        "strict": strict_cases(),
     }
     if LIMBO.exists():
         sets["limbo"] = O.limbo_cases(json.loads(LIMBO.read_text()))
@@ -81,7 +89,7 @@ def _assert_explained(t: O.Tally, *, codes: bool = False) -> None:
     assert not bad, O.format_tally(t, codes=codes)
 
 
-@pytest.mark.parametrize("which", ["limbo", "paths", "shapes", "encodings"])
+@pytest.mark.parametrize("which", ["limbo", "paths", "shapes", "encodings", "strict"])
 def test_go_1_19_model_matches_go_1_19(go19, case_sets, which) -> None:
     cases = _cases(case_sets, which)
     t = O.go_tally(f"go@1.19 {which}", cases, go19, "1.19")
@@ -90,7 +98,7 @@ def test_go_1_19_model_matches_go_1_19(go19, case_sets, which) -> None:
     assert v / n >= 0.99, O.format_tally(t)
 
 
-@pytest.mark.parametrize("which", ["limbo", "paths", "shapes", "encodings"])
+@pytest.mark.parametrize("which", ["limbo", "paths", "shapes", "encodings", "strict"])
 def test_go_model_matches_newest_go(go_current, case_sets, which) -> None:
     cases = _cases(case_sets, which)
     t = O.go_tally(f"go {which}", cases, go_current, None)
@@ -100,7 +108,7 @@ def test_go_model_matches_newest_go(go_current, case_sets, which) -> None:
 
 
 @pytest.mark.parametrize("host", [True, False], ids=["verify-hostname", "no-host"])
-@pytest.mark.parametrize("which", ["limbo", "paths", "shapes", "encodings"])
+@pytest.mark.parametrize("which", ["limbo", "paths", "shapes", "encodings", "strict"])
 def test_openssl_model_matches_openssl_verify(case_sets, which, host) -> None:
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed")
@@ -110,6 +118,33 @@ def test_openssl_model_matches_openssl_verify(case_sets, which, host) -> None:
     _assert_explained(t, codes=True)
     v, n = t.verdicts
     assert v / n >= 0.98, O.format_tally(t, codes=True)
+
+
+@pytest.mark.parametrize("which", ["limbo", "paths", "shapes", "encodings", "strict"])
+def test_strict_openssl_model_matches_openssl_verify_strict(case_sets, which) -> None:
+    """Python 3.13's flags: the model with x509_strict and partial_chain against
+    ``openssl verify -x509_strict -partial_chain``, with the host name checked."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cases = _cases(case_sets, which)
+    t = O.openssl_tally(f"openssl-strict {which}", cases, host=True, strict=True)
+    _assert_explained(t, codes=True)
+    v, n = t.verdicts
+    assert v / n >= 0.98, O.format_tally(t, codes=True)
+
+
+def test_strict_cases_exercise_every_strict_error(case_sets) -> None:
+    """The strict set is not vacuous: each profile error OpenSSL 3.0 can raise
+    is some case's first error, and the partial chains are accepted."""
+    from trustdoctor.engine.osslverify import STRICT_RULES
+
+    t = O.openssl_tally("openssl-strict strict", case_sets["strict"], host=True, strict=True)
+    firsts = {r.real.code for r in t.results if not r.real.ok}
+    # 90/91 cannot occur in 3.0 (a critical AKI/SKI is error 34 first); 78
+    # and 83 need a re-signed TBS and an empty issuer, covered by limbo.
+    assert set(STRICT_RULES) - {78, 83, 90, 91} - {81, 84, 93} <= firsts, sorted(firsts)
+    ok = {r.id for r in t.results if r.real.ok}
+    assert {"strict/intermediate-anchor", "strict/leaf-anchor", "strict/ok"} <= ok
 
 
 def test_godebug_settings_are_modelled(go_current, go19, case_sets) -> None:
@@ -137,6 +172,6 @@ def test_godebug_settings_are_modelled(go_current, go19, case_sets) -> None:
 
 def test_known_differences_table_is_documented() -> None:
     for tally, entries in KNOWN_DIFFERENCES.items():
-        assert tally.split()[0] in ("go", "go@1.19", "openssl"), tally
+        assert tally.split()[0] in ("go", "go@1.19", "openssl", "openssl-strict"), tally
         for case_id, reason in entries.items():
             assert case_id and len(reason) > 20, (tally, case_id)

@@ -563,10 +563,13 @@ def test_wrapper_case(case: Case) -> None:
     if case.host is not None:
         target = case.host if case.port is None else f"{case.host}:{case.port}"
         assert m.next.argv[:3] == ("trustdoctor", "diagnose", target)
-        assert m.next.argv[-2:] == ("--client", case.client)
+        assert m.next.argv[-2] == "--client"
+        assert m.next.argv[-1].partition("@")[0] == case.client
         assert m.next.runnable
     else:
-        assert m.next.argv[0] == "trustdoctor" and m.next.argv[-2:] == ("--client", case.client)
+        # (A strict-profile text names the release: python@3.13.)
+        assert m.next.argv[0] == "trustdoctor" and m.next.argv[-2] == "--client"
+        assert m.next.argv[-1].partition("@")[0] == case.client
 
 
 def test_one_match_per_wrapped_event() -> None:
@@ -600,3 +603,27 @@ def test_one_match_per_wrapped_event() -> None:
     got = [(m.host, m.error_class, m.line) for m in res.matches]
     # The line is the one holding the error text (the wrapped continuation).
     assert got == [("reg.example.com", "unknown-issuer", 6), ("other.example.com", "expired", 8)]
+
+
+def test_a_strict_profile_text_is_judged_as_python_3_13() -> None:
+    """Only Python ≥ 3.13 verifies with X509_STRICT by default: the next
+    command judges the chain as it does, for requests with its host too."""
+    m = explain(
+        "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+        "failed: Missing Authority Key Identifier (_ssl.c:1028)"
+    ).matches[0]
+    assert m.next.argv[-2:] == ("--client", "python@3.13")
+    m = explain(
+        "requests.exceptions.SSLError: HTTPSConnectionPool(host='api.corp.test', port=443): "
+        "Max retries exceeded with url: / (Caused by SSLError(SSLCertVerificationError(1, "
+        "'[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Basic Constraints of "
+        "CA cert not marked critical (_ssl.c:1028)')))"
+    ).matches[0]
+    assert m.next.argv == ("trustdoctor", "diagnose", "api.corp.test:443", "--client",
+                           "requests@3.13")  # fmt: skip
+    # An ordinary Python failure keeps the plain client (the root's release decides).
+    m = explain(
+        "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+        "failed: unable to get local issuer certificate (_ssl.c:1028)"
+    ).matches[0]
+    assert m.next.argv[-1] == "python"

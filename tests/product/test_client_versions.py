@@ -167,3 +167,74 @@ def test_binary_is_judged_with_its_own_go(capsys, tmp_path: Path, wrong_host) ->
     assert doc["clients"][0]["version"] == release
     assert main(["stores", "--binary", str(tmp_path / "nothing")]) == 2
     assert "--binary" in capsys.readouterr().err
+
+
+# -- Python 3.13's strict flags, from the root's interpreter and urllib3 ---------------------
+
+
+def _lax_chain(tmp_path: Path) -> tuple[Root, str]:
+    """A private CA whose basicConstraints is not critical (Python < 3.13,
+    OpenSSL and Go accept it; 3.13's VERIFY_X509_STRICT does not)."""
+    from trustdoctor.lab import pki
+
+    root = pki.make_cert("Lax Root")
+    inter = pki.make_cert("Lax Issuing CA", issuer=root, bc_critical=False)
+    leaf = pki.make_cert("app.lax.test", issuer=inter, ca=False, dns=["app.lax.test"])
+    (tmp_path / "chain.pem").write_bytes(leaf.pem + inter.pem)
+    r = Root(tmp_path / "r")
+    debian(r, [root])
+    return r, str(tmp_path / "chain.pem")
+
+
+def _site(r: Root, minor: int, urllib3: str | None) -> None:
+    r.file(f"/usr/bin/python3.{minor}", "", 0o755)
+    r.link("/usr/bin/python3", f"python3.{minor}")
+    site = "/usr/lib/python3/dist-packages"
+    r.file(f"{site}/requests/__init__.py", "")
+    r.file(f"{site}/certifi/__init__.py", "")
+    where = "def where():\n    return '/etc/ssl/certs/ca-certificates.crt'\n"
+    r.file(f"{site}/certifi/core.py", where)
+    if urllib3 is not None:
+        r.file(f"{site}/urllib3/__init__.py", "from ._version import __version__\n")
+        r.file(f"{site}/urllib3/_version.py", f"__version__ = version = {urllib3!r}\n")
+
+
+@pytest.mark.parametrize(
+    ("minor", "urllib3", "python_strict", "requests_strict"),
+    [(11, "2.8.0", False, False), (13, "2.8.0", True, True), (13, "2.3.0", True, False),
+     (13, "1.26.12", True, False), (13, None, True, True)],
+)  # fmt: skip
+def test_the_roots_python_and_urllib3_decide_strictness(
+    capsys, tmp_path: Path, minor, urllib3, python_strict, requests_strict
+) -> None:
+    """``python`` is judged as the root's ``python3`` (3.13: VERIFY_X509_STRICT and
+    VERIFY_X509_PARTIAL_CHAIN); ``requests`` takes them only from urllib3 2.4 on
+    (an unknown urllib3 counts as the newest)."""
+    r, chain = _lax_chain(tmp_path)
+    _site(r, minor, urllib3)
+    argv = ["chain", chain, "--root", str(r.path), "--host", "app.lax.test",
+            "--client", "python,requests,go", "--format", "json"]  # fmt: skip
+    _, doc = _json(capsys, argv)
+    by = {v["client"]: v for v in doc["clients"]}
+    assert by["python"]["version"] == f"3.{minor}"
+    assert by["python"]["trusted"] is not python_strict, by["python"]
+    assert by["requests"]["trusted"] is not requests_strict, by["requests"]
+    assert by["go"]["trusted"]
+    for c in ("python", "requests"):
+        if not by[c]["trusted"]:
+            assert by[c]["cause"] == "strict-profile"
+            assert by[c]["findings"][0]["params"]["rule"] == "ca-basic-constraints-not-critical"
+    # The stores command shows the same partial-chain flag the verdict used.
+    _, st = _json(capsys, ["stores", "--root", str(r.path), "--client", "requests",
+                           "--format", "json"])  # fmt: skip
+    assert st["clients"][0]["partial_chain"] is requests_strict
+
+
+def test_python_version_on_the_command_line_wins(capsys, tmp_path: Path) -> None:
+    r, chain = _lax_chain(tmp_path)
+    _site(r, 13, "2.8.0")
+    base = ["chain", chain, "--root", str(r.path), "--host", "app.lax.test", "--format", "json"]
+    _, doc = _json(capsys, [*base, "--client", "python@3.12"])
+    assert doc["clients"][0]["version"] == "3.12" and doc["clients"][0]["trusted"]
+    rc, doc = _json(capsys, [*base, "--client", "python@3.13"])
+    assert rc == 1 and doc["clients"][0]["cause"] == "strict-profile"

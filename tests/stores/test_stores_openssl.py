@@ -233,6 +233,28 @@ def test_python_313_sets_partial_chain(tmp_path: Path) -> None:
     assert not stores(r, ["python"])["python"].anchors.partial_chain
 
 
+def test_package_version_reads_version_files_and_dist_info(tmp_path: Path) -> None:
+    """The urllib3 release decides whether requests verifies strictly on 3.13."""
+    from helpers.stores import build_context
+    from trustdoctor.stores.pysite import package_version
+
+    r = Root(tmp_path / "root")
+    debian(r, [A])
+    r.file("/usr/bin/python3.13", "", 0o755)
+    r.link("/usr/bin/python3", "python3.13")
+    site = "/usr/local/lib/python3.13/dist-packages"
+    r.file(f"{site}/urllib3/__init__.py", "")
+    r.file(f"{site}/urllib3/_version.py", "# file generated\n__version__ = version = '2.3.0'\n")
+    r.file(f"{site}/certifi/__init__.py", "x = 1\n")
+    r.dir(f"{site}/certifi-2026.10.19.dist-info")
+    r.file(f"{site}/idna/__init__.py", "")
+    with build_context(root=r.path, env={}) as ctx:
+        assert package_version(ctx, "urllib3") == "2.3.0"
+        assert package_version(ctx, "certifi") == "2026.10.19"
+        assert package_version(ctx, "idna") is None  # neither says
+        assert package_version(ctx, "absent") is None
+
+
 def test_multi_cert_local_file_is_invisible_to_capath_only_clients(tmp_path: Path) -> None:
     """Older Debian (no /usr/lib/ssl/cert.pem): OpenSSL and Python depend on hash links only."""
     r = Root(tmp_path / "root")

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from ..clients import CLIENTS, client_specs, verifiers
 from ..engine.judge import Refiner
-from ..engine.policies import Policy, policy_for
+from ..engine.policies import FLAG_CARRIERS, Policy, policy_for
 from ..errors import InputError, UsageError
 from ..model.anchors import Anchor, AnchorSet, make_anchor_set
 from ..model.findings import Code, Finding, Severity, Side
@@ -417,6 +417,7 @@ def model_policy(client: str, ctx: StoreContext | None, version: str | None = No
     the process (its build's ``DefaultGODEBUG``, then its environment's)."""
     row = CLIENTS[client]
     godebug: dict[str, str] | None = None
+    libraries: dict[str, str] = {}
     if ctx is not None:
         binary = ctx.process_binary if _is_process(ctx, client) else None
         if version is None and binary is not None and binary.go_release is not None:
@@ -425,12 +426,24 @@ def model_policy(client: str, ctx: StoreContext | None, version: str | None = No
             from ..stores.curl import curl_version
 
             version = curl_version(ctx)
+        if row.texts == "python":
+            # The root's Python (a --pid interpreter's own): 3.13 verifies strictly.
+            from ..stores.openssl import python_version
+
+            if version is None and (py := python_version(ctx)) is not None:
+                version = "{}.{}".format(*py)
+            carrier = FLAG_CARRIERS.get(client)
+            if carrier is not None:
+                from ..stores.pysite import package_version
+
+                if (lib := package_version(ctx, carrier)) is not None:
+                    libraries[carrier] = lib
         if row.policy == "go":
             godebug = {}
             if binary is not None:
                 godebug.update(_godebug(binary.settings.get("DefaultGODEBUG", "")))
             godebug.update(_godebug(ctx.env.get("GODEBUG", "")))
-    return policy_for(client, version=version, godebug=godebug)
+    return policy_for(client, version=version, godebug=godebug, libraries=libraries)
 
 
 def _is_process(ctx: StoreContext, client: str) -> bool:

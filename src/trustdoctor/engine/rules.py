@@ -675,6 +675,8 @@ _OSSL_CODES: Mapping[int, tuple[str, ...]] = {
     67: (Code.WEAK_KEY,),
     68: (Code.INSECURE_ALGORITHM,),
     94: (Code.WEAK_KEY,),
+    # X509_V_FLAG_X509_STRICT's profile errors (78, 80-93): osslverify.STRICT_RULES.
+    **{c: (Code.STRICT_PROFILE,) for c in (78, *range(80, 94))},
 }
 
 
@@ -702,7 +704,7 @@ def _openssl_reconcile(
         openssl_style,
         openssl_style_text,
     )
-    from .osslverify import _check_host, _facts, subtree_bounds, verify
+    from .osslverify import STRICT_RULES, _check_host, _facts, subtree_bounds, verify
 
     style = openssl_style(client)
     untrusted = [c for c in presented if c.sha256 != leaf.sha256]
@@ -715,7 +717,8 @@ def _openssl_reconcile(
     by_openssl = host_checked_by_openssl(style)
     partial = PARTIAL_WILDCARDS[style]
     out = verify(leaf, untrusted, trusted, at=at, host=host if by_openssl else None, depth=depth,
-                 partial_wildcards=partial, auth_level=policy.auth_level)  # fmt: skip
+                 partial_wildcards=partial, auth_level=policy.auth_level,
+                 partial_chain=policy.partial_chain, x509_strict=policy.x509_strict)  # fmt: skip
     host_error = None
     if not out.errors and host and not by_openssl:
         host_error = _check_host(_facts(leaf), host, partial, CN_BESIDE_IP_SANS[style])
@@ -735,7 +738,20 @@ def _openssl_reconcile(
             params.update(host=host or "", names=list(leaf.dns_names + leaf.ip_addresses))
             params["reason"] = "ip-not-in-san" if cause.code == 64 else "no-match"
         elif code == Code.STRICT_PROFILE:
-            params["rule"] = "openssl-verify"
+            params.update(rule=STRICT_RULES.get(cause.code, "openssl-verify"), detail=cause.text)
+            # The client stops at the first; the others would come next, one
+            # fix at a time: name every certificate to reissue at once.
+            others: dict[str, dict[str, object]] = {}
+            for e in out.errors:
+                if e.code in STRICT_RULES and e.cert.sha256 != cause.cert.sha256:
+                    others.setdefault(e.cert.sha256, {"subject": e.cert.subject,
+                                                      "depth": e.depth,
+                                                      "rule": STRICT_RULES[e.code]})  # fmt: skip
+            if others:
+                params["others"] = list(others.values())
+            if style == "python":
+                # The flag a program can clear until the CA is reissued.
+                params["client_flag"] = "VERIFY_X509_STRICT"
         elif code in (Code.WEAK_KEY,):
             params.update(key_type=cause.cert.key_type, bits=cause.cert.key_bits)
         cert = cause.cert

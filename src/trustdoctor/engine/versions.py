@@ -28,7 +28,8 @@ NEWEST: Mapping[str, str] = {
     "curl": "8.17",
     "node": "24",
     "java": "17",
-    "python": "3.11",
+    "python": "3.13",
+    "urllib3": "2.8",
     "webpki": "49",
 }
 
@@ -41,6 +42,7 @@ OLDEST: Mapping[str, str] = {
     "node": "18",
     "java": "11",
     "python": "3.8",
+    "urllib3": "1.26",
     "webpki": "43",
 }
 
@@ -137,6 +139,25 @@ CHANGES: tuple[Change, ...] = (
         "node", "23", "use_system_ca", False, True, None,
         "Node 23.8 --use-system-ca, NODE_USE_SYSTEM_CA=1 (nodejs doc/api/cli.md; "
         "non-Windows/macOS from 23.9, nodejs/node#57009)",
+    ),
+    # -- Python (ssl.create_default_context) ------------------------------------------
+    Change(
+        "python", "3.13", "x509_strict", False, True, None,
+        "cpython#107361 (What's New in Python 3.13, ssl): create_default_context() sets "
+        "VERIFY_X509_STRICT; measured with CPython 3.13.0 on OpenSSL 3.0.19 "
+        "(tests/network/test_python313.py)",
+    ),
+    Change(
+        "python", "3.13", "partial_chain", False, True, None,
+        "cpython#107361: create_default_context() sets VERIFY_X509_PARTIAL_CHAIN "
+        "(a trusted intermediate ends the chain)",
+    ),
+    # -- urllib3 (requests builds its context with create_urllib3_context) -------------
+    Change(
+        "urllib3", "2.4", "python_default_flags", False, True, None,
+        "urllib3 2.4.0 src/urllib3/util/ssl_.py create_urllib3_context: on Python 3.13+ "
+        "verify_flags |= VERIFY_X509_PARTIAL_CHAIN | VERIFY_X509_STRICT (2.3.0 sets neither; "
+        "both wheels read)",
     ),
     # -- OpenSSL ------------------------------------------------------------------------
     Change(

@@ -578,6 +578,9 @@ def next_step(
     error_class: str,
 ) -> NextStep:
     """The command that settles the question, concrete even without a host."""
+    if error_class == "strict-profile" and client in CLIENTS and CLIENTS[client].texts == "python":
+        # Only Python ≥ 3.13 verifies with X509_STRICT by default: judge as it does.
+        client = f"{client}@3.13"
     if host is not None:
         argv = ["trustdoctor", "diagnose", _target(host, port)]
         if servername:

@@ -472,6 +472,14 @@ def reissue_steps(
             notes.append(Note("expired-intermediate", {"subject": facts["subject"]}))
     if code == Code.SELF_SIGNED_LEAF:
         notes.append(Note("self-signed-pin", {}))
+    if code == Code.STRICT_PROFILE and isinstance(others := params.get("others"), list):
+        # A strict client reports the first violation only: reissuing that
+        # certificate alone would surface the next.
+        listed = [f"{o.get('subject')!s} ({o.get('rule')!s})" for o in others
+                  if isinstance(o, Mapping)]  # fmt: skip
+        notes.append(Note("strict-profile-others", {"certificates": listed}))
+    if code == Code.STRICT_PROFILE and params.get("client_flag"):
+        notes.append(Note("strict-client-flag", {"flag": params["client_flag"]}))
     if code == Code.HOSTNAME_MISMATCH and params.get("names"):
         notes.append(Note("connect-by-listed-name", {"names": params.get("names")}))
     return steps, notes

@@ -114,8 +114,14 @@ def make_cert(
     aia_ca_issuers: Sequence[str] = (),
     san_critical: bool = False,
     issuer_name: x509.Name | None = None,
+    bc_critical: bool = True,
+    raw_extensions: Sequence[tuple[str, bytes, bool]] = (),
 ) -> Issued:
-    """Issue one certificate.  ``issuer=None`` makes it self-signed."""
+    """Issue one certificate.  ``issuer=None`` makes it self-signed.
+
+    ``raw_extensions``: (OID, DER value, critical) written as given, for
+    encodings the builder refuses (a pathLenConstraint on a non-CA, an empty
+    subjectAltName)."""
     subj = subject if isinstance(subject, x509.Name) else name(subject)
     key = key if key is not None else new_key(key_kind)
     sign_key = issuer.key if issuer is not None else key
@@ -134,7 +140,7 @@ def make_cert(
         if ca is not None:
             b = b.add_extension(
                 x509.BasicConstraints(ca=ca, path_length=path_length if ca else None),
-                critical=True,
+                critical=bc_critical,
             )
         if key_usage is None:
             key_usage = ("key_cert_sign", "crl_sign") if ca else ("digital_signature",)
@@ -191,6 +197,10 @@ def make_cert(
                     ]
                 ),
                 critical=False,
+            )
+        for oid, value, critical in raw_extensions:
+            b = b.add_extension(
+                x509.UnrecognizedExtension(x509.ObjectIdentifier(oid), value), critical=critical
             )
         if unknown_critical:
             b = b.add_extension(

@@ -83,3 +83,33 @@ def find_package(ctx: StoreContext, name: str) -> tuple[str, str] | None:
         if ctx.fs.is_file(f"{d}/{name}/__init__.py"):
             return f"{d}/{name}", why
     return None
+
+
+_VERSION = re.compile(rb"""__version__[^"'\n]*["'](\d+(?:\.\d+)+)""")
+
+
+def package_version(ctx: StoreContext, name: str) -> str | None:
+    """The release of the importable ``name`` package: its ``_version.py``
+    (urllib3, Debian's python3-urllib3 1.26 too), else a ``name-X.Y.dist-info``
+    beside it; ``None`` when neither says."""
+    found = find_package(ctx, name)
+    if found is None:
+        return None
+    pkg = found[0]
+    for f in (f"{pkg}/_version.py", f"{pkg}/__init__.py"):
+        try:
+            m = _VERSION.search(ctx.fs.read_bytes(f, 64 * 1024))
+        except OSError:
+            continue
+        if m:
+            return m.group(1).decode()
+    try:
+        entries = ctx.fs.listdir(parent(pkg), limit=20_000).entries
+    except OSError:
+        return None
+    dist = re.compile(rf"^{re.escape(name)}-(\d+(?:\.\d+)+)\.(?:dist|egg)-info$", re.I)
+    for e in entries:
+        if m2 := dist.match(e.name):
+            return m2.group(1)
+    return None
+
