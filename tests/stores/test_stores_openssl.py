@@ -26,6 +26,7 @@ from helpers.stores import (
     clean_env,
     codes,
     debian,
+    fp,
     has,
     hash_of,
     leaf,
@@ -231,6 +232,49 @@ def test_python_313_sets_partial_chain(tmp_path: Path) -> None:
     r.link("/usr/bin/python3", "python3.11")
     r.file("/usr/bin/python3.11", "", 0o755)
     assert not stores(r, ["python"])["python"].anchors.partial_chain
+
+
+def test_python_313_names_the_roots_its_strict_checks_refuse(tmp_path: Path) -> None:
+    """``strict-anchor``: roots a chain cannot end at under VERIFY_X509_STRICT
+    (basicConstraints not critical, no keyUsage, no SKI, a v1 root); clean
+    roots and a pinned self-signed leaf are not named; Python 3.11 and
+    requests on urllib3 2.3 verify without the flag: no finding."""
+    lax = pki.make_cert("Lax Corp Root", bc_critical=False)
+    no_ku = pki.make_cert("No KU Corp Root", key_usage=())
+    no_ski = pki.make_cert("No SKI Corp Root", ski=False)
+    v1 = pki.make_cert("V1 Corp Root", version1=True)
+    pinned = pki.make_cert("pinned.test", ca=False, dns=["pinned.test"])
+    r = Root(tmp_path / "root")
+    debian(r, [A, lax, no_ku, no_ski, v1, pinned])
+    r.file("/usr/bin/python3.13", "", 0o755)
+    r.link("/usr/bin/python3", "python3.13")
+    site = "/usr/lib/python3/dist-packages"
+    r.file(f"{site}/requests/__init__.py", "")
+    r.file(f"{site}/certifi/__init__.py", "")
+    where = "def where():\n    return '/etc/ssl/certs/ca-certificates.crt'\n"
+    r.file(f"{site}/certifi/core.py", where)
+    r.file(f"{site}/urllib3/__init__.py", "")
+    r.file(f"{site}/urllib3/_version.py", "__version__ = '2.3.0'\n")
+    s = stores(r, ["python", "requests", "go"])
+    f = [x for x in s["python"].findings if x.code.value == "strict-anchor"]
+    assert len(f) == 1, s["python"].findings
+    p = f[0].params
+    assert p["count"] == 4 and p["flag"] == "VERIFY_X509_STRICT"
+    assert sorted(p["roots"]) == [  # type: ignore[call-overload]
+        "Lax Corp Root (ca-basic-constraints-not-critical)",
+        "No KU Corp Root (ca-missing-key-usage)",
+        "No SKI Corp Root (missing-ski)",
+        "V1 Corp Root (not-a-ca)",
+    ]
+    assert set(f[0].certs) == {fp(c) for c in (lax, no_ku, no_ski, v1)}
+    # requests on urllib3 2.3, and Go: no strict flag, no finding.
+    for c in ("requests", "go"):
+        assert "strict-anchor" not in codes(s[c]), c
+    r.file(f"{site}/urllib3/_version.py", "__version__ = '2.4.0'\n")
+    assert "strict-anchor" in codes(stores(r, ["requests"])["requests"])
+    r.link("/usr/bin/python3", "python3.11")
+    r.file("/usr/bin/python3.11", "", 0o755)
+    assert "strict-anchor" not in codes(stores(r, ["python"])["python"])
 
 
 def test_package_version_reads_version_files_and_dist_info(tmp_path: Path) -> None:

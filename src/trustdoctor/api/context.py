@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from ..clients import CLIENTS, client_specs, verifiers
 from ..engine.judge import Refiner
-from ..engine.policies import FLAG_CARRIERS, Policy, policy_for
+from ..engine.policies import Policy, policy_for
 from ..errors import InputError, UsageError
 from ..model.anchors import Anchor, AnchorSet, make_anchor_set
 from ..model.findings import Code, Finding, Severity, Side
@@ -428,16 +428,10 @@ def model_policy(client: str, ctx: StoreContext | None, version: str | None = No
             version = curl_version(ctx)
         if row.texts == "python":
             # The root's Python (a --pid interpreter's own): 3.13 verifies strictly.
-            from ..stores.openssl import python_version
+            from ..stores.openssl import python_release
 
-            if version is None and (py := python_version(ctx)) is not None:
-                version = "{}.{}".format(*py)
-            carrier = FLAG_CARRIERS.get(client)
-            if carrier is not None:
-                from ..stores.pysite import package_version
-
-                if (lib := package_version(ctx, carrier)) is not None:
-                    libraries[carrier] = lib
+            found, libraries = python_release(ctx, client)
+            version = version or found
         if row.policy == "go":
             godebug = {}
             if binary is not None:

@@ -888,6 +888,22 @@ def _strict_errors(x: _Facts, i: int, n: int) -> list[int]:
     return out
 
 
+def anchor_strict_errors(cert: CertInfo) -> str | None:
+    """The strict-profile rule a trust anchor breaks at the top of a chain
+    (X509_V_FLAG_X509_STRICT: what check_extensions reports for the last
+    certificate, 79 for a v1 or keyCertSign-only root included), or None."""
+    f = _facts(cert)
+    ca = _check_ca(f)
+    if ca == 0:
+        # No issuer with or without strict (79); a pinned self-signed leaf is
+        # trusted alone, a chain of one, which the strict checks skip.
+        return None
+    if ca != 1:
+        return "not-a-ca"  # a v1 or keyCertSign-only root: an anchor only without strict
+    errors = _strict_errors(f, 1, 2)
+    return STRICT_RULES[errors[0]] if errors else None
+
+
 def _time(f: _Facts, d: int, at: dt.datetime, err: object) -> None:
     assert callable(err)
     if f.info.not_before.replace(microsecond=0) > at:

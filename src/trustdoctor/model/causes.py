@@ -95,6 +95,8 @@ CAUSES: Mapping[Code, Cause] = {
         Cause(Code.STORE_LIMIT, _C, _T),
         Cause(Code.OVERRIDE_HARMLESS, _C, _O),
         Cause(Code.PARTIAL_TRUST, _C, _I),
+        # The root itself must be reissued by its CA: nothing to run here.
+        Cause(Code.STRICT_ANCHOR, _C, _O),
         # -- the network --------------------------------------------------------------
         Cause(Code.INTERCEPTED, _N, _I),
         Cause(Code.UNREACHABLE, _N, _W),

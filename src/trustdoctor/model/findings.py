@@ -66,6 +66,8 @@ class Code(StrEnum):
     EMPTY_BUNDLE = "empty-bundle"
     OVERRIDE_HARMLESS = "override-harmless"
     PARTIAL_TRUST = "partial-trust"
+    # Roots a strict client (Python ≥ 3.13's X509_STRICT) cannot end a chain at.
+    STRICT_ANCHOR = "strict-anchor"
     CLIENT_DISAGREEMENT = "client-disagreement"
     DIFFERENT_CHAINS = "different-chains"  # addresses of one name serve different chains
     STORE_LIMIT = "store-limit"  # a store file/directory over the safety limits: partial view

@@ -163,6 +163,7 @@ NOTES: Mapping[str, str] = {
     "nothing-ok": "nothing to do: every client trusts the chain",
     "nothing-client-cert-requested": "the server asks for a client certificate: not a trust problem",
     "nothing-client-disagreement": "clients disagree; see each client's cause",
+    "nothing-strict-anchor": "{client} cannot end a chain at {roots}: its CA must reissue it following the profile (basicConstraints critical, keyUsage, subjectKeyIdentifier), and the new root be installed; until then a program you control can clear {flag}",
     "nothing-override-harmless": "the override hides no root: nothing to change",
     "nothing-aia-fetch-failed": "the missing issuer could not be fetched from {url} ({reason}): get it from the CA that issued the leaf",
     "different-chains": "the addresses of this name serve different chains ({verdicts}): configure every node (load balancer member) with the same full chain",

@@ -81,6 +81,7 @@ NODE_FINDINGS: frozenset[Code] = frozenset(
         Code.RESTART_REQUIRED,
         Code.ANCHOR_FILE_IGNORED,
         Code.PARTIAL_TRUST,
+        Code.STRICT_ANCHOR,
         Code.UNREADABLE_FILE,
         Code.EMPTY_BUNDLE,
         Code.STORE_LIMIT,

@@ -87,6 +87,13 @@ def describe_finding(f: Finding) -> str:
             f"{_p(p, 'variables')} hide(s) {_p(p, 'hidden')} root(s) the default store has"
             f" ({_p(p, 'hidden_private')} private)" + _opt(p, "examples", ", e.g. {}")
         )
+    if code == "strict-anchor":
+        count = p.get("count")
+        more = f" (+{count - 5} more)" if isinstance(count, int) and count > 5 else ""
+        return (
+            f"{_p(p, 'count')} root(s) break the RFC 5280 profile {_p(p, 'client')} enforces "
+            f"({_p(p, 'flag')}): {_p(p, 'roots')}{more} — a chain ending at one fails"
+        )
     if code == "override-harmless":
         return f"{_p(p, 'variables')} set, but harmless: {_p(p, 'reason')}"
     if code == "empty-bundle":

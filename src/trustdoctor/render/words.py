@@ -58,6 +58,7 @@ HEADLINE: Mapping[str, Template] = {
     Code.RESTART_REQUIRED: "{process} started {started}, before its trust store changed ({changed}) — restart it",
     Code.DAEMON_STORE: "{client}'s own trust store is wrong: {path} — {reason}",
     Code.PARTIAL_TRUST: "the root is trusted by some clients and not others",
+    Code.STRICT_ANCHOR: "{client} verifies with {flag}: a chain ending at {root!q} fails ({rule})",
     Code.INTERCEPTED: "the connection is intercepted by {issuer!q} — trust the inspection CA or bypass the proxy",
     Code.UNREACHABLE: "could not connect",
     Code.NOT_TLS: "the port does not speak TLS",

@@ -572,6 +572,40 @@ def _partial_trust(ctx: StoreContext, stores: list[ClientStore]) -> list[ClientS
     ]
 
 
+def _strict_anchors(ctx: StoreContext, stores: list[ClientStore]) -> list[ClientStore]:
+    """One ``strict-anchor`` finding per strict Python client (3.13's
+    VERIFY_X509_STRICT, for requests with urllib3 ≥ 2.4) naming the roots of
+    its store a chain cannot end at: OpenSSL's strict checks of the top
+    certificate (basicConstraints critical, keyUsage and SKI present, a v3
+    CA), as osslverify runs them on the anchor of every chain."""
+    from ..engine.osslverify import anchor_strict_errors
+    from .openssl import python_policy
+
+    out = []
+    for s in stores:
+        row = CLIENTS.get(s.client)
+        if row is None or row.texts != "python" or not python_policy(ctx, s.client).x509_strict:
+            out.append(s)
+            continue
+        bad = [(a, rule) for a in s.anchors.anchors if (rule := anchor_strict_errors(a.cert))]
+        if not bad:
+            out.append(s)
+            continue
+        f = finding(
+            Code.STRICT_ANCHOR,
+            Severity.WARNING,
+            certs=[a.cert.sha256 for a, _ in bad],
+            client=s.client,
+            flag="VERIFY_X509_STRICT",
+            root=bad[0][0].cert.display_name,
+            rule=bad[0][1],
+            count=len(bad),
+            roots=[f"{a.cert.display_name} ({rule})" for a, rule in bad[:5]],
+        )
+        out.append(replace(s, findings=(*s.findings, f)))
+    return out
+
+
 def inspect_stores(
     ctx: StoreContext, clients: Iterable[str] | None = None
 ) -> tuple[ClientStore, ...]:
@@ -580,4 +614,4 @@ def inspect_stores(
         clients_present(ctx)
     )
     stores = [_post(ctx, _model(n)(ctx)) for n in names]
-    return tuple(_partial_trust(ctx, stores))
+    return tuple(_strict_anchors(ctx, _partial_trust(ctx, stores)))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from ..model.anchors import Anchor
 from ..model.cert import Provenance
@@ -43,6 +44,9 @@ from .base import (
 from .certs import anchors_from_blocks, parse_der
 from .rootfs import LimitExceeded, Listing, describe_oserror, parent
 from .subject_hash import subject_hash
+
+if TYPE_CHECKING:
+    from ..engine.policies import Policy
 
 CAFILE_ENV = "SSL_CERT_FILE"  # X509_get_default_cert_file_env()
 CAPATH_ENV = "SSL_CERT_DIR"  # X509_get_default_cert_dir_env()
@@ -435,6 +439,31 @@ def python_version(ctx: StoreContext) -> tuple[int, int] | None:
     return best
 
 
+def python_release(ctx: StoreContext, client: str) -> tuple[str | None, dict[str, str]]:
+    """The root's Python release (``"3.13"``) and the releases of the libraries
+    a Python client builds its TLS context with (``{"urllib3": "2.8.0"}``):
+    what :func:`python_policy` judges with, and ``model_policy`` too."""
+    from ..engine.policies import FLAG_CARRIERS
+    from .pysite import package_version
+
+    ver = python_version(ctx)
+    libraries: dict[str, str] = {}
+    carrier = FLAG_CARRIERS.get(client)
+    if carrier is not None and (lib := package_version(ctx, carrier)) is not None:
+        libraries[carrier] = lib
+    return ("{}.{}".format(*ver) if ver else None), libraries
+
+
+def python_policy(ctx: StoreContext, client: str) -> Policy:
+    """How the root's Python verifies for ``client`` (python, requests, httpx):
+    3.13's create_default_context sets X509_STRICT and PARTIAL_CHAIN, which
+    reach requests from urllib3 2.4 on (engine/versions.py)."""
+    from ..engine.policies import policy_for
+
+    version, libraries = python_release(ctx, client)
+    return policy_for(client, version=version, libraries=libraries)
+
+
 def python_present(ctx: StoreContext) -> bool:
     return any(ctx.fs.exists(p) for p in ("/usr/bin/python3", "/usr/local/bin/python3")) or bool(
         ctx.process_exe and "python" in ctx.process_exe
@@ -490,7 +519,7 @@ def python_model(ctx: StoreContext) -> ClientStore:
     """``python``: ``ssl.create_default_context()`` = OpenSSL's default paths, of the
     OpenSSL its ``ssl`` module links."""
     ver = python_version(ctx)
-    partial = ver is not None and ver >= (3, 13)
+    partial = python_policy(ctx, "python").partial_chain
     own = python_openssl(ctx, ver)
     st = openssl_store(ctx, "python", partial_chain=partial, openssldir=own[2] if own else None)
     if own is not None:

@@ -20,7 +20,7 @@ from ..model.anchors import Anchor
 from ..model.record import replace
 from ..model.stores import ClientStore, SourceStatus, StoreContext
 from .base import Builder, env_value
-from .openssl import _finish_common, _load_cafile, _load_capath, python_version
+from .openssl import _finish_common, _load_cafile, _load_capath, python_policy
 from .pyrequests import certifi_where, note_truststore
 from .pysite import find_package
 
@@ -32,8 +32,7 @@ def present(ctx: StoreContext) -> bool:
 def _run(
     ctx: StoreContext, env: Mapping[str, str]
 ) -> tuple[Builder, list[Anchor], list[str], bool]:
-    ver = python_version(ctx)
-    b = Builder("httpx", partial_chain=ver is not None and ver >= (3, 13))
+    b = Builder("httpx", partial_chain=python_policy(ctx, "httpx").partial_chain)
     unhashed: list[Anchor] = []
     cafile = env_value(env, "SSL_CERT_FILE")
     capath = None if cafile else env_value(env, "SSL_CERT_DIR")

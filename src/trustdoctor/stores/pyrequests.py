@@ -25,8 +25,8 @@ from collections.abc import Mapping
 from ..model.anchors import Anchor
 from ..model.stores import ClientStore, SourceStatus, StoreContext
 from .base import Builder, env_value
-from .openssl import _finish_common, _load_cafile, _load_capath, python_version
-from .pysite import find_package, package_version
+from .openssl import _finish_common, _load_cafile, _load_capath, python_policy
+from .pysite import find_package
 
 ENV_VARS = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 _PATCHED = re.compile(r"""["'](/(?:etc|usr|var)/[^"'\s]+\.(?:crt|pem))["']""")
@@ -71,19 +71,10 @@ def note_truststore(ctx: StoreContext, b: Builder) -> None:
         )
 
 
-def _carries(ctx: StoreContext) -> bool:
-    """Whether the root's urllib3 copies Python 3.13's default verify flags
-    (X509_STRICT, PARTIAL_CHAIN) into requests' context: 2.4 and later."""
-    from ..engine.versions import settings
-
-    return bool(settings("urllib3", package_version(ctx, "urllib3")).get("python_default_flags"))
-
-
 def _run(
     ctx: StoreContext, env: Mapping[str, str]
 ) -> tuple[Builder, list[Anchor], list[str], bool]:
-    ver = python_version(ctx)
-    b = Builder("requests", partial_chain=ver is not None and ver >= (3, 13) and _carries(ctx))
+    b = Builder("requests", partial_chain=python_policy(ctx, "requests").partial_chain)
     active: list[str] = []
     unhashed: list[Anchor] = []
     path: str | None = None
