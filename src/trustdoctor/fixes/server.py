@@ -421,6 +421,12 @@ def reissue_steps(
     }
     extensions = _extensions(code, params, names, is_leaf, cert)
     facts["extensions"] = extensions
+    if not is_leaf:
+        # A CA re-signed with its own key and subject keeps every certificate
+        # it issued valid (their signatures and AKIs name that key): only a
+        # weak key must change, and then everything below it too.
+        facts["keep_key"] = code != Code.WEAK_KEY
+        facts["self_signed"] = bool(cert is not None and cert.self_issued)
     for k in (
         "reason",
         "which",
@@ -466,6 +472,9 @@ def reissue_steps(
         expected = len(serve_order(diag, params)) if diag is not None else None
         steps += verify_server_steps(ctx, host or "<host>", expected=expected)
         notes.append(Note("public-ca-validity", {"days": PUBLIC_MAX_DAYS}))
+    elif facts.get("self_signed"):
+        # A root is its own issuer; clients trust the certificate, not only the key.
+        notes.append(Note("root-reissue", {"subject": facts["subject"]}))
     else:
         notes.append(Note("ca-reissue", {"subject": facts["subject"]}))
         if code == Code.EXPIRED:

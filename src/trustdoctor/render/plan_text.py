@@ -253,6 +253,20 @@ def _reissue_lines(step: Step) -> list[str]:
     stem = "server" if is_leaf else "ca"
     days = 365 if is_leaf else 1825
     signer = "issuing-ca" if is_leaf else "parent-ca"
+    if p.get("keep_key"):
+        ext_line = "printf '%s\\n' " + " ".join(_q(e) for e in exts) + f" > {stem}.ext"
+        out.append("# the CA's own key and exact subject: what it issued stays valid")
+        out.append(f"openssl x509 -x509toreq -in {stem}.pem -signkey {stem}.key -out {stem}.csr")
+        out.append(ext_line)
+        if p.get("self_signed"):
+            sign = f"-signkey {stem}.key -days 3650"
+        else:
+            sign = f"-CA {signer}.pem -CAkey {signer}.key -CAcreateserial -days {days}"
+        out.append(
+            f"openssl x509 -req -in {stem}.csr {sign} -sha256 -extfile {stem}.ext "
+            f"-out {stem}-new.pem"
+        )
+        return out
     out.append("# with a private CA (openssl); a public CA: request a certificate with these names")
     out.append(
         f"openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout {stem}.key "

@@ -220,6 +220,7 @@ NOTES: Mapping[str, str] = {
     "drop-extra": "remove {subject!q} from the served file",
     "public-ca-validity": "a publicly trusted certificate may be valid for at most {days} days",
     "ca-reissue": "{subject!q} is a CA certificate: its issuer (the CA operator) must reissue it",
+    "root-reissue": "{subject!q} is a root: its operator re-signs it, and every client that trusts the old one must be given the new one (trustdoctor fix --ca ca-new.pem), the old one removed once all have it",
     "expired-intermediate": "an expired intermediate: your CA usually has a current one; serve that",
     "self-signed-pin": "for a lab only: trust this exact certificate on the clients (trustdoctor fix --ca it.pem --force)",
     "connect-by-listed-name": "or connect by a name it is valid for: {names}",
