@@ -65,6 +65,25 @@ def _strict_verify(cwd: Path, cafile: str, untrusted: str | None, leaf: str) -> 
     return (proc.stdout + proc.stderr).strip()
 
 
+def _write(
+    d: Path,
+    root: pki.Issued,
+    inter: pki.Issued,
+    leaf: pki.Issued,
+    *,
+    ca: pki.Issued,
+    parent: pki.Issued | None = None,
+) -> None:
+    """The served chain and its root, the certificates by name, and the files
+    the plan's commands read: the CA to reissue (ca.pem/.key), its parent."""
+    files = {"chain.pem": leaf.pem + inter.pem, "root.pem": root.pem, "leaf.pem": leaf.pem,
+             "inter.pem": inter.pem, "ca.pem": ca.pem, "ca.key": ca.key_pem}  # fmt: skip
+    if parent is not None:
+        files |= {"parent-ca.pem": parent.pem, "parent-ca.key": parent.key_pem}
+    for name, data in files.items():
+        (d / name).write_bytes(data)
+
+
 def _now() -> dt.datetime:
     # The reissued CA is valid from the real clock (openssl x509 -req).
     return dt.datetime.now(dt.UTC)
@@ -80,13 +99,7 @@ def test_an_intermediate_reissued_with_its_key_keeps_the_leaf(capsys, tmp_path: 
     root = pki.make_cert("Reissue Root", **VALID)
     inter = pki.make_cert("Reissue Issuing CA", issuer=root, key_usage=(), **VALID)
     leaf = pki.make_cert(HOST, issuer=inter, ca=False, dns=[HOST], **VALID)
-    (tmp_path / "chain.pem").write_bytes(leaf.pem + inter.pem)
-    (tmp_path / "root.pem").write_bytes(root.pem)
-    (tmp_path / "leaf.pem").write_bytes(leaf.pem)
-    (tmp_path / "ca.pem").write_bytes(inter.pem)
-    (tmp_path / "ca.key").write_bytes(inter.key_pem)
-    (tmp_path / "parent-ca.pem").write_bytes(root.pem)
-    (tmp_path / "parent-ca.key").write_bytes(root.key_pem)
+    _write(tmp_path, root, inter, leaf, ca=inter, parent=root)
     before = _strict_verify(tmp_path, "root.pem", "ca.pem", "leaf.pem")
     assert "error 92" in before, before
     _run(_plan_commands(capsys, tmp_path / "chain.pem", tmp_path / "root.pem"), tmp_path)
@@ -102,12 +115,7 @@ def test_a_root_re_signed_with_its_key_keeps_the_chain(capsys, tmp_path: Path) -
     root = pki.make_cert("Reissue Lax Root", bc_critical=False, **VALID)
     inter = pki.make_cert("Reissue Issuing CA 2", issuer=root, **VALID)
     leaf = pki.make_cert(HOST, issuer=inter, ca=False, dns=[HOST], **VALID)
-    (tmp_path / "chain.pem").write_bytes(leaf.pem + inter.pem)
-    (tmp_path / "root.pem").write_bytes(root.pem)
-    (tmp_path / "leaf.pem").write_bytes(leaf.pem)
-    (tmp_path / "inter.pem").write_bytes(inter.pem)
-    (tmp_path / "ca.pem").write_bytes(root.pem)
-    (tmp_path / "ca.key").write_bytes(root.key_pem)
+    _write(tmp_path, root, inter, leaf, ca=root)
     assert "error 89" in _strict_verify(tmp_path, "root.pem", "inter.pem", "leaf.pem")
     cmds = _plan_commands(capsys, tmp_path / "chain.pem", tmp_path / "root.pem")
     assert not any("parent-ca" in c for c in cmds), cmds  # a root signs itself
