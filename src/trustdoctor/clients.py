@@ -195,6 +195,11 @@ CLIENTS: Mapping[str, Client] = {
             image_paths=(
                 "**/site-packages/requests/__init__.py",
                 "**/dist-packages/requests/__init__.py",
+                # urllib3's release: from 2.4 it copies Python 3.13's strict flags.
+                "**/site-packages/urllib3/__init__.py",
+                "**/dist-packages/urllib3/__init__.py",
+                "**/site-packages/urllib3/_version.py",
+                "**/dist-packages/urllib3/_version.py",
                 *_PYTHON,
             ),
             trailing_dot="strip-all",

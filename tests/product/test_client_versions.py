@@ -172,6 +172,10 @@ def test_binary_is_judged_with_its_own_go(capsys, tmp_path: Path, wrong_host) ->
 # -- Python 3.13's strict flags, from the root's interpreter and urllib3 ---------------------
 
 
+# A distro-patched certifi: where() names the system bundle.
+WHERE_SYSTEM = "def where():\n    return '/etc/ssl/certs/ca-certificates.crt'\n"
+
+
 def _lax_chain(tmp_path: Path) -> tuple[Root, str]:
     """A private CA whose basicConstraints is not critical (Python < 3.13,
     OpenSSL and Go accept it; 3.13's VERIFY_X509_STRICT does not)."""
@@ -192,8 +196,7 @@ def _site(r: Root, minor: int, urllib3: str | None) -> None:
     site = "/usr/lib/python3/dist-packages"
     r.file(f"{site}/requests/__init__.py", "")
     r.file(f"{site}/certifi/__init__.py", "")
-    where = "def where():\n    return '/etc/ssl/certs/ca-certificates.crt'\n"
-    r.file(f"{site}/certifi/core.py", where)
+    r.file(f"{site}/certifi/core.py", WHERE_SYSTEM)
     if urllib3 is not None:
         r.file(f"{site}/urllib3/__init__.py", "from ._version import __version__\n")
         r.file(f"{site}/urllib3/_version.py", f"__version__ = version = {urllib3!r}\n")
@@ -238,3 +241,39 @@ def test_python_version_on_the_command_line_wins(capsys, tmp_path: Path) -> None
     assert doc["clients"][0]["version"] == "3.12" and doc["clients"][0]["trusted"]
     rc, doc = _json(capsys, [*base, "--client", "python@3.13"])
     assert rc == 1 and doc["clients"][0]["cause"] == "strict-profile"
+
+
+@pytest.mark.parametrize(("urllib3", "strict"), [("2.3.0", False), ("2.8.0", True)])
+def test_a_python_313_image_is_judged_with_its_urllib3(capsys, tmp_path: Path, urllib3,
+                                                      strict) -> None:  # fmt: skip
+    """``python:3.13-slim`` with requests: the extraction keeps urllib3's version
+    files, so requests on urllib3 2.3 is lax and on 2.8 strict; ``python`` (the
+    image's own 3.13) is strict either way."""
+    from helpers.images import docker_save, layer
+    from trustdoctor.lab import pki
+
+    root = pki.make_cert("Image Lax Root")
+    inter = pki.make_cert("Image Lax Issuing CA", issuer=root, bc_critical=False)
+    leaf = pki.make_cert("app.lax.test", issuer=inter, ca=False, dns=["app.lax.test"])
+    (tmp_path / "chain.pem").write_bytes(leaf.pem + inter.pem)
+    site = "usr/local/lib/python3.13/site-packages"
+    entries = [
+        ("file", "etc/os-release", 'ID=debian\nVERSION_ID="12"\n'),
+        ("file", "etc/ssl/certs/ca-certificates.crt", root.pem),
+        ("symlink", "usr/lib/ssl/cert.pem", "/etc/ssl/certs/ca-certificates.crt"),
+        ("file", "usr/local/bin/python3.13", b"\x7fELF python"),
+        ("symlink", "usr/local/bin/python3", "python3.13"),
+        ("file", "usr/local/lib/python3.13/ssl.py", "# ssl\n"),
+        ("file", f"{site}/requests/__init__.py", ""),
+        ("file", f"{site}/certifi/__init__.py", ""),
+        ("file", f"{site}/certifi/core.py", WHERE_SYSTEM),
+        ("file", f"{site}/urllib3/__init__.py", "from ._version import __version__\n"),
+        ("file", f"{site}/urllib3/_version.py", f"__version__ = version = {urllib3!r}\n"),
+    ]  # fmt: skip
+    image = docker_save(tmp_path / "img.tar", [layer(entries)], env=["PATH=/usr/local/bin"])
+    argv = ["chain", str(tmp_path / "chain.pem"), "--image", str(image), "--host",
+            "app.lax.test", "--client", "python,requests", "--format", "json"]  # fmt: skip
+    _, doc = _json(capsys, argv)
+    by = {v["client"]: v for v in doc["clients"]}
+    assert by["python"]["version"] == "3.13" and not by["python"]["trusted"], by["python"]
+    assert by["requests"]["trusted"] is not strict, by["requests"]
