@@ -90,7 +90,37 @@ def _shapes() -> dict[str, tuple[list[pki.Issued], list[pki.Issued], str]]:
     ca_false = pki.make_cert("Texts cA false, keyCertSign", issuer=h.root, ca=False, key_usage=kcs,
                              **dh.VALID)  # fmt: skip
     under_ca_false = pki.make_cert(HOST, issuer=ca_false, ca=False, dns=[HOST], **dh.VALID)
+    # RFC 5280 profile deviations only strict verifiers refuse (Python 3.13:
+    # tests/network/test_python313.py); every lenient client must accept them,
+    # and a store holding the intermediate is an anchor for Java (PKIX) but
+    # not for OpenSSL's default (no partial chain: curl, Node, Python 3.11).
+    from trustdoctor.lab.pki import _der_seq
+
+    bc_pathlen = ("2.5.29.19", _der_seq(b"\x02\x01\x00"), True)
+    leaf_pathlen = pki.make_cert(HOST, issuer=h.intermediate, ca=None, dns=[HOST],
+                                 raw_extensions=[bc_pathlen], **dh.VALID)  # fmt: skip
+    leaf_kcs = pki.make_cert(HOST, issuer=h.intermediate, ca=False, dns=[HOST],
+                             key_usage=["digital_signature", "key_cert_sign"], **dh.VALID)  # fmt: skip
+    from cryptography import x509 as _x509
+
+    empty_subject = pki.make_cert(_x509.Name([]), issuer=h.intermediate, ca=False, dns=[HOST],
+                                  san_critical=True, **dh.VALID)  # fmt: skip
+    v1 = pki.make_cert("Texts v1 Root", version1=True, **dh.VALID)
+    inter_v1 = pki.make_cert("Texts CA under a v1 root", issuer=v1, **dh.VALID)
+    under_v1 = pki.make_cert(HOST, issuer=inter_v1, ca=False, dns=[HOST], **dh.VALID)
+    lax_ca = pki.make_cert("Texts lax CA", issuer=h.root, bc_critical=False, key_usage=(),
+                           ski=False, **dh.VALID)  # fmt: skip
+    under_lax = pki.make_cert(HOST, issuer=lax_ca, ca=False, dns=[HOST], aki=False, **dh.VALID)
+    profile = {
+        "leaf-pathlen-non-ca": ([leaf_pathlen, h.intermediate], [h.root], HOST),
+        "leaf-key-cert-sign": ([leaf_kcs, h.intermediate], [h.root], HOST),
+        "empty-subject-critical-san": ([empty_subject, h.intermediate], [h.root], HOST),
+        "v1-root": ([under_v1, inter_v1], [v1], HOST),
+        "lax-ca-profile": ([under_lax, lax_ca], [h.root], HOST),
+        "intermediate-anchor": ([h.leaf, h.intermediate], [h.intermediate], HOST),
+    }
     return {
+        **profile,
         "issuer-ca-false": ([under_ca_false, ca_false], [h.root], HOST),
         "unknown-critical-extension": ([crit, h.intermediate], [h.root], HOST),
         "ca-without-key-cert-sign": ([under_no_kcs, no_kcs], [h.root], HOST),
@@ -217,7 +247,8 @@ public class Client {
      "partial-wildcard", "wildcard-one-label", "ca-eku-client-only", "cn-beside-ip-san",
      "leaf-ku-key-encipherment", "root-pathlen-0", "root-name-constraints",
      "unknown-critical-extension", "ca-without-key-cert-sign", "issuer-not-a-ca",
-     "issuer-ca-false"],
+     "issuer-ca-false", "leaf-pathlen-non-ca", "leaf-key-cert-sign", "empty-subject-critical-san", "v1-root",
+     "lax-ca-profile", "intermediate-anchor",],
 )
 def test_java_host_name_text_matches_java(tmp_path: Path, shape: str) -> None:
     assert JAVA
@@ -272,6 +303,12 @@ def _curl_version() -> str:
         "ca-without-key-cert-sign",
         "issuer-not-a-ca",
         "issuer-ca-false",
+        "leaf-pathlen-non-ca",
+        "leaf-key-cert-sign",
+        "empty-subject-critical-san",
+        "v1-root",
+        "lax-ca-profile",
+        "intermediate-anchor",
     ],
 )
 def test_curl_text_matches_curl(tmp_path: Path, shape: str) -> None:
@@ -306,7 +343,8 @@ PYTHON_CLIENT = dh.PYTHON_CLIENT
     ["trusted", "hostname", "cn-only-mismatch", "partial-wildcard", "wildcard-one-label",
      "ca-eku-client-only", "cn-beside-ip-san", "leaf-ku-key-encipherment", "root-pathlen-0",
      "root-name-constraints", "unknown-critical-extension", "ca-without-key-cert-sign",
-     "issuer-not-a-ca", "issuer-ca-false"],
+     "issuer-not-a-ca", "issuer-ca-false", "leaf-pathlen-non-ca", "leaf-key-cert-sign",
+     "empty-subject-critical-san", "v1-root", "lax-ca-profile", "intermediate-anchor"],
 )
 def test_python_host_name_matches_python(tmp_path: Path, shape: str) -> None:
     """CPython's ssl (X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS) in a child process."""

@@ -120,6 +120,12 @@ CHANGES: tuple[Change, ...] = (
     ),
     # -- curl ---------------------------------------------------------------------------
     Change(
+        "curl", "7.68", "partial_chain", False, True, None,
+        "curl 7.68.0 lib/vtls/openssl.c: X509_V_FLAG_PARTIAL_CHAIN unless "
+        "CURLSSLOPT_NO_PARTIALCHAIN (a trusted intermediate ends the chain); measured with "
+        "curl 7.88.1 (tests/network/test_client_texts.py, intermediate-anchor)",
+    ),
+    Change(
         "curl", "8.0", "hostname_word", "host name", "hostname", None,
         "curl lib/vtls/openssl.c 'no alternative certificate subject name matches target "
         "hostname' (7.88.1 prints 'target host name'; reference/README.md §8)",

@@ -678,8 +678,11 @@ def _basic_constraints(d: bytes, s: int, e: int, out: dict[str, object]) -> None
             path = _integer(d, cs, ce)
         else:
             raise CertificateError("bad basicConstraints")
-    if path is not None and (path < 0 or not is_ca):
-        raise CertificateError("pathLenConstraint without cA, or negative")
+    if path is not None and path < 0:
+        raise CertificateError("negative pathLenConstraint")
+    # A pathLenConstraint beside cA FALSE is read, not refused: Go, OpenSSL 3
+    # and Java accept such a leaf (measured; only OpenSSL's X509_STRICT
+    # refuses it, error 80, and cryptography's builder will not write it).
     out["is_ca"], out["path_length"] = is_ca, path
 
 
