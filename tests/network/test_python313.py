@@ -170,3 +170,29 @@ def test_diagnose_names_the_strict_rule_and_the_ca(capsys, monkeypatch, files, t
         "Basic Constraints of CA cert not marked critical"
     )
     assert by["go"]["trusted"]
+
+
+def test_a_proxy_minted_leaf_is_the_proxys_to_fix(capsys, monkeypatch, files, tmp_path) -> None:
+    """Python 3.13 behind a TLS-inspection proxy whose CA the client trusts, and
+    whose minted leaves carry no AKI (openssl/openssl#28391): the cause is the
+    strict profile, the side the network, and the plan reissues nothing at the
+    server; Go (the same trust) connects."""
+    proxy_root = pki.make_cert("Zscaler Root CA", **dh.VALID)
+    proxy_ca = pki.make_cert("Zscaler Intermediate Root CA", issuer=proxy_root, **dh.VALID)
+    minted = pki.make_cert(HOST, issuer=proxy_ca, ca=False, dns=[HOST], aki=False, **dh.VALID)
+    root = dh.write_pem(tmp_path / "proxy-root.pem", proxy_root)
+    with dh.serve_chain(files, [minted, proxy_ca], key=minted) as srv:
+        r = dh.diagnose(capsys, monkeypatch, f"127.0.0.1:{srv.port}", "--servername", HOST,
+                        "--client", "python@3.13,go", "--trust", root, "--format", "json")  # fmt: skip
+    assert r.doc is not None and r.rc == 1, r.err
+    by = {v["client"]: v for v in r.doc["clients"]}
+    assert by["go"]["trusted"]
+    py = by["python"]
+    assert py["cause"] == "strict-profile" and py["side"] == "network", py
+    f = py["findings"][0]
+    assert f["params"]["rule"] == "missing-aki" and f["params"]["minted_by"] == "Zscaler"
+    assert r.doc["verdict"]["side"] == "network"
+    plan = r.doc["fix"] if "fix" in r.doc else r.doc.get("plan")
+    assert plan is not None, sorted(r.doc)
+    assert not [s for s in plan["steps"] if s["action"] == "reissue"], plan["steps"]
+    assert any(n["code"] == "proxy-minted" for n in plan["notes"]), plan["notes"]

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from ..clients import client_specs
 from ..errors import ConnectError, UsageError
 from ..model.anchors import AnchorSet
-from ..model.causes import CODE_SIDE, NO_PATH
+from ..model.causes import NO_PATH
 from ..model.diagnosis import ClientVerdict, Diagnosis, PresentedCert
 from ..model.findings import Code, Confidence, Finding, Severity, Side
 from ..model.record import record, replace
@@ -558,8 +558,20 @@ def _different_chains(diags: Sequence[tuple[list[AddressResult], Diagnosis]]) ->
 def _with_interception(diag: Diagnosis, f: Finding) -> Diagnosis:
     """An inspection CA explains "no path to an anchor" better than the store does."""
     clients: list[ClientVerdict] = []
+    minted = {p.cert.sha256 for p in diag.presented}
     for v in diag.clients:
-        if not v.trusted and v.cause in NO_PATH:
+        if not v.trusted and v.cause == Code.STRICT_PROFILE and v.findings and (
+            set(v.findings[0].certs) & minted
+        ):
+            # The client trusts the inspection CA, and the certificate it
+            # refuses was minted by the proxy (Python 3.13 and a leaf without
+            # AKI: openssl/openssl#28391): the proxy's profile is what changes.
+            primary = v.findings[0]
+            proxy = f.params.get("product") or f.params.get("issuer")
+            params = {**primary.params, "minted_by": proxy}
+            moved = replace(primary, side=Side.NETWORK, params=params)
+            v = replace(v, side=Side.NETWORK, findings=(moved, *v.findings[1:]))
+        elif not v.trusted and v.cause in NO_PATH:
             err = Finding(Code.INTERCEPTED, Severity.ERROR, Side.NETWORK, f.params, f.certs)
             v = replace(
                 v,
@@ -578,7 +590,7 @@ def _with_interception(diag: Diagnosis, f: Finding) -> Diagnosis:
         verdict = replace(
             verdict,
             cause=first.cause,
-            side=CODE_SIDE.get(first.cause, first.side),
+            side=first.side,
             confidence=first.confidence,
             params=dict(first.findings[0].params) if first.findings else {},
         )

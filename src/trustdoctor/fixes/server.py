@@ -382,6 +382,13 @@ def reissue_steps(
     code: Code, ctx: FixContext, params: Mapping[str, object], diag: Diagnosis | None
 ) -> tuple[Steps, Notes]:
     """Which certificate to reissue, with which names, dates and profile; then deploy it."""
+    if params.get("minted_by"):
+        # A TLS-inspection proxy made the certificate: reissuing at the server
+        # changes nothing the client sees.
+        minted = [Note("proxy-minted", {"proxy": params["minted_by"], "rule": params.get("rule")})]
+        if params.get("client_flag"):
+            minted.append(Note("strict-client-flag", {"flag": params["client_flag"]}))
+        return [], minted
     depth = params.get("depth") if isinstance(params.get("depth"), int) else 0
     assert isinstance(depth, int)
     cert = _cert_at(diag, params)

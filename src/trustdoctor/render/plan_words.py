@@ -224,6 +224,7 @@ NOTES: Mapping[str, str] = {
     "expired-intermediate": "an expired intermediate: your CA usually has a current one; serve that",
     "self-signed-pin": "for a lab only: trust this exact certificate on the clients (trustdoctor fix --ca it.pem --force)",
     "connect-by-listed-name": "or connect by a name it is valid for: {names}",
+    "proxy-minted": "the refused certificate was minted by the TLS-inspection proxy {proxy!q} ({rule}), not by the server: the proxy's certificate profile must change (its vendor setting or a newer release), or the host be exempted from inspection; reissuing at the server changes nothing",
     "strict-profile-others": "the client stops at the first violation: also reissue {certificates}, or it fails on the next",
     "strict-client-flag": "until the CA is reissued, a Python program you control can verify as before 3.13 (the same trust, without the RFC 5280 profile checks): ctx = ssl.create_default_context(); ctx.verify_flags &= ~ssl.{flag} — for requests, pass that context to an HTTPAdapter; reissuing the CA is the fix",
     "trailing-dot-name": "{client} checks {host!q} with its final dot, and no certificate name has one: give it {without_dot!q} (the dot only keeps the resolver from trying its search domains: for a name that must skip them, give the client the address to reach with the name without the dot, as curl --resolve or /etc/hosts do); the certificate needs no change",
