@@ -99,8 +99,9 @@ def _shapes() -> dict[str, tuple[list[pki.Issued], list[pki.Issued], str]]:
     bc_pathlen = ("2.5.29.19", _der_seq(b"\x02\x01\x00"), True)
     leaf_pathlen = pki.make_cert(HOST, issuer=h.intermediate, ca=None, dns=[HOST],
                                  raw_extensions=[bc_pathlen], **dh.VALID)  # fmt: skip
+    kcs_leaf = ["digital_signature", "key_cert_sign"]
     leaf_kcs = pki.make_cert(HOST, issuer=h.intermediate, ca=False, dns=[HOST],
-                             key_usage=["digital_signature", "key_cert_sign"], **dh.VALID)  # fmt: skip
+                             key_usage=kcs_leaf, **dh.VALID)  # fmt: skip
     from cryptography import x509 as _x509
 
     empty_subject = pki.make_cert(_x509.Name([]), issuer=h.intermediate, ca=False, dns=[HOST],
@@ -247,8 +248,8 @@ public class Client {
      "partial-wildcard", "wildcard-one-label", "ca-eku-client-only", "cn-beside-ip-san",
      "leaf-ku-key-encipherment", "root-pathlen-0", "root-name-constraints",
      "unknown-critical-extension", "ca-without-key-cert-sign", "issuer-not-a-ca",
-     "issuer-ca-false", "leaf-pathlen-non-ca", "leaf-key-cert-sign", "empty-subject-critical-san", "v1-root",
-     "lax-ca-profile", "intermediate-anchor",],
+     "issuer-ca-false", "leaf-pathlen-non-ca", "leaf-key-cert-sign",
+     "empty-subject-critical-san", "v1-root", "lax-ca-profile", "intermediate-anchor"],
 )
 def test_java_host_name_text_matches_java(tmp_path: Path, shape: str) -> None:
     assert JAVA

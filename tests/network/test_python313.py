@@ -182,8 +182,9 @@ def test_a_proxy_minted_leaf_is_the_proxys_to_fix(capsys, monkeypatch, files, tm
     minted = pki.make_cert(HOST, issuer=proxy_ca, ca=False, dns=[HOST], aki=False, **dh.VALID)
     root = dh.write_pem(tmp_path / "proxy-root.pem", proxy_root)
     with dh.serve_chain(files, [minted, proxy_ca], key=minted) as srv:
-        r = dh.diagnose(capsys, monkeypatch, f"127.0.0.1:{srv.port}", "--servername", HOST,
-                        "--client", "python@3.13,go", "--trust", root, "--format", "json")  # fmt: skip
+        argv = [f"127.0.0.1:{srv.port}", "--servername", HOST, "--client", "python@3.13,go",
+                "--trust", root, "--format", "json"]  # fmt: skip
+        r = dh.diagnose(capsys, monkeypatch, *argv)
     assert r.doc is not None and r.rc == 1, r.err
     by = {v["client"]: v for v in r.doc["clients"]}
     assert by["go"]["trusted"]
