@@ -334,6 +334,22 @@ CLIENTS: Mapping[str, Client] = {
             service="kubelet",
             trust_env=_OPENSSL_ENV,
         ),
+        # kubectl, helm and client-go programs: the kubeconfig cluster's CA
+        # alone when set, else Go's system roots (stores/kubeconfig.py, TS §3.7).
+        Client(
+            "kubectl",
+            "go",
+            "go",
+            "kubeconfig:model",
+            "kubeconfig:present",
+            "kubectl",
+            "kubectl, helm, client-go programs (the kubeconfig cluster's CA, else system roots)",
+            process=r"^(kubectl|helm)$",
+            system_store=False,
+            trust_env=_OPENSSL_ENV,
+            context_env=("KUBECONFIG", "HOME"),
+            image_paths=("/root/.kube/config",),
+        ),
         # A strict verifier with Mozilla's roots: browsers, cryptography+certifi.
         Client(
             "webpki",

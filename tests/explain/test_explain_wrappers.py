@@ -137,7 +137,7 @@ CASES = [
         "kubectl",
         f"Unable to connect to the server: tls: failed to verify certificate: {GO_UA}",
         "kubectl",
-        "go",
+        "kubectl",
         "unknown-issuer",
         None,
         None,

@@ -667,6 +667,39 @@ def _set_env(
     )
 
 
+def kubectl_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
+    """kubectl trusts the kubeconfig cluster's CA alone when one is set
+    (client-go rootCertPool): the CA goes into the kubeconfig, embedded;
+    without one it reads Go's system roots, which get the CA instead."""
+    kc = ctx.kubeconfig
+    if kc is None or not (kc.ca_data or kc.ca_file):
+        steps, notes = system_install(ca, ctx)
+        if kc is None:
+            notes.append(Note("kubeconfig-unknown", {}))
+        return steps, notes
+    argv = ["kubectl", "config", "set-cluster", kc.cluster, f"--certificate-authority={ca.file}",
+            "--embed-certs=true"]  # fmt: skip
+    if not kc.default_file:
+        argv.append(f"--kubeconfig={kc.file}")
+    step = Step(
+        Action.RUN,
+        {
+            "argv": argv,
+            "purpose": Purpose.CONFIGURE.value,
+            "cluster": kc.cluster,
+            "kubeconfig": kc.file,
+        },
+        changes=(kc.file,),
+        platform="shell",
+        reason="kubectl-set-cluster",
+        phase="config",
+    )
+    told: Notes = [Note("kubectl-ca-replaces", {"cluster": kc.cluster, "file": kc.file})]
+    if kc.ca_file and not kc.ca_data:
+        told.append(Note("kubectl-ca-file", {"path": kc.ca_file}))
+    return [step], told
+
+
 def kubernetes_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
     """Every node's runtime must trust the registry (TS §5.4).
 
@@ -831,6 +864,7 @@ def install_for_client(
         "containerd": lambda: containerd_steps(ca, ctx),
         "containers": lambda: containers_steps(client, ca, ctx),
         "kubernetes": lambda: kubernetes_steps(ca, ctx),
+        "kubectl": lambda: kubectl_steps(ca, ctx),
     }
     return recipes[recipe]()
 

@@ -56,6 +56,7 @@ class Purpose(StrEnum):
     BUILD = "build"  # build a file on the server side (fullchain.pem)
     VERIFY = "verify"  # prove the fix worked
     RELOAD = "reload"  # reload a server after a configuration change
+    CONFIGURE = "configure"  # change a client's own configuration with its own tool
 
 
 # Step order inside a merged plan: packages first, then files, then the
@@ -413,6 +414,28 @@ class ContainerdInfo:
 
 
 @record
+class KubeconfigInfo:
+    """The kubeconfig cluster a ``kubectl`` plan changes.
+
+    Attributes:
+        cluster: the current context's cluster.
+        file: the kubeconfig defining it.
+        default_file: ``file`` is the one kubectl reads by default (no
+            ``--kubeconfig`` needed).
+        ca_file: the cluster's ``certificate-authority`` file, when it names one.
+        ca_data: the cluster embeds its CA (``certificate-authority-data``).
+        insecure: ``insecure-skip-tls-verify: true``.
+    """
+
+    cluster: str
+    file: str
+    default_file: bool = True
+    ca_file: str | None = None
+    ca_data: bool = False
+    insecure: bool = False
+
+
+@record
 class FixContext:
     """Everything a planner needs to know about where the fix goes (pure data).
 
@@ -441,6 +464,7 @@ class FixContext:
         now: the time plans are made at (reissue dates).
         node_version: the Node.js major version, if known.
         clients: the clients asked about (``--client``).
+        kubeconfig: the cluster kubectl talks to (its kubeconfig's CA).
     """
 
     family: str = "unknown"
@@ -465,6 +489,7 @@ class FixContext:
     now: dt.datetime | None = None
     node_version: int | None = None
     clients: tuple[str, ...] = ()
+    kubeconfig: KubeconfigInfo | None = None
 
 
 @record

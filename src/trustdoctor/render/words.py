@@ -204,6 +204,7 @@ REASONS: Mapping[str, Mapping[str, Template]] = {
         "name-cannot-match": "dockerd looks for {expected} exactly; {misses} cannot match",
         "name-must-match": "the directory name must match the image reference's host[:port] exactly ({registry}); {found} cannot match",
         "skip-verify": "skip_verify = true for {url}: certificates are not verified at all",
+        "insecure-skip-tls-verify": "insecure-skip-tls-verify: true for cluster {cluster}: certificates are not verified at all",
         # containerd's own messages (core/remotes/docker/config/hosts.go)
         "hosts-ca-unreadable": 'unable to read CA cert "{path}": {error}',
         "hosts-ca-no-pem": 'unable to load CA cert "{path}": no PEM certificate',

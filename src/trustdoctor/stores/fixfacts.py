@@ -20,7 +20,7 @@ import shlex
 from collections.abc import Iterable, Mapping, Sequence
 
 from ..clients import trust_variables
-from ..fixes.model import ContainerdInfo, EnvOrigin, FixContext, JavaInfo
+from ..fixes.model import ContainerdInfo, EnvOrigin, FixContext, JavaInfo, KubeconfigInfo
 from ..fixes.tables import CONTAINERD_REGISTRY_TABLE, JAVA_SYSTEM_HOOK, SYSTEM_INSTALL
 
 TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
@@ -110,6 +110,25 @@ def fix_context(
         as_root=os.geteuid() == 0,
         now=ctx.now,
         clients=tuple(clients),
+        kubeconfig=kubeconfig_info(ctx) if "kubectl" in by_client or "kubectl" in clients else None,
+    )
+
+
+def kubeconfig_info(ctx: StoreContext) -> KubeconfigInfo | None:
+    """The cluster a kubectl plan changes: the current context's (stores/kubeconfig.py)."""
+    from .kubeconfig import kubeconfig_paths, read_kubeconfig
+
+    kc = read_kubeconfig(ctx)
+    if kc.cluster is None or kc.origin is None:
+        return None
+    files, why = kubeconfig_paths(ctx)
+    return KubeconfigInfo(
+        cluster=kc.cluster,
+        file=kc.origin,
+        default_file=why == "$HOME/.kube/config" or kc.origin == files[0],
+        ca_file=kc.ca_file,
+        ca_data=kc.ca_data is not None,
+        insecure=kc.insecure,
     )
 
 

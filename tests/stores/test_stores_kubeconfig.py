@@ -1,0 +1,157 @@
+"""``kubectl``: the kubeconfig cluster's CA replaces the system roots (client-go).
+
+Real files in temporary roots (stores/kubeconfig.py): the CA embedded or in a
+file (relative to the kubeconfig), none (Go's system roots), KUBECONFIG lists
+merged first-wins, insecure-skip-tls-verify, and every way the configuration
+breaks; then ``diagnose`` against a loopback API server whose CA was rotated,
+and the plan that embeds the new CA — run with a real kubectl when one is
+installed (it never is in CI: skipped).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+import helpers.diagnose as dh
+from helpers.stores import Root, codes, debian, fp, has, stores
+from trustdoctor.lab import pki
+
+API = "api.cluster.test"
+
+
+def _kubeconfig(ca: pki.Issued | None = None, *, ca_file: str | None = None,
+                insecure: bool = False, current: str = "prod", cluster: str = "prod",
+                server: str = f"https://{API}:6443") -> str:  # fmt: skip
+    lines = ["apiVersion: v1", "kind: Config", "clusters:", "- cluster:"]
+    if ca is not None:
+        lines.append(f"    certificate-authority-data: {base64.b64encode(ca.pem).decode()}")
+    if ca_file is not None:
+        lines.append(f"    certificate-authority: {ca_file}")
+    if insecure:
+        lines.append("    insecure-skip-tls-verify: true")
+    lines += [f"    server: {server}", f"  name: {cluster}", "contexts:", "- context:",
+              f"    cluster: {cluster}", "    user: admin", f"  name: {current}",
+              f"current-context: {current}", "preferences: {}", "users:", "- name: admin",
+              "  user:", "    token: not-a-secret"]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Root:
+    r = Root(tmp_path / "r")
+    debian(r, [pki.make_cert("Public Root")])
+    return r
+
+
+ENV = {"HOME": "/home/dev"}
+
+
+def test_embedded_ca_is_the_only_trust(root: Root) -> None:
+    cluster_ca = pki.make_cert("kubernetes")
+    root.file("/home/dev/.kube/config", _kubeconfig(cluster_ca))
+    s = stores(root, ["kubectl"], env=ENV)["kubectl"]
+    assert [a.cert.sha256 for a in s.anchors.anchors] == [fp(cluster_ca)]
+    assert not s.system_store and s.load_error is None
+    used = [x for x in s.sources if x.status.value == "used" and x.kind == "cluster"]
+    assert used and "context 'prod' → cluster 'prod'" in (used[0].detail or "")
+    assert "the only roots" in (used[0].detail or "")
+
+
+def test_ca_file_is_relative_to_its_kubeconfig(root: Root) -> None:
+    cluster_ca = pki.make_cert("kubernetes")
+    root.file("/etc/kube/pki/ca.crt", cluster_ca.pem)
+    root.file("/etc/kube/admin.conf", _kubeconfig(ca_file="pki/ca.crt"))
+    s = stores(root, ["kubectl"], env={"KUBECONFIG": "/etc/kube/admin.conf"})["kubectl"]
+    assert has(s, cluster_ca) and len(s.anchors) == 1
+    assert any(x.path == "/etc/kube/pki/ca.crt" for x in s.sources)
+    # The file missing: kubectl's own error.
+    (root.path / "etc/kube/pki/ca.crt").unlink()
+    s = stores(root, ["kubectl"], env={"KUBECONFIG": "/etc/kube/admin.conf"})["kubectl"]
+    assert s.load_error and s.load_error.startswith("unable to read certificate-authority")
+
+
+def test_without_a_ca_the_system_roots_apply(root: Root) -> None:
+    root.file("/home/dev/.kube/config", _kubeconfig())
+    s = stores(root, ["kubectl", "go"], env=ENV)
+    assert {a.cert.sha256 for a in s["kubectl"].anchors.anchors} == {
+        a.cert.sha256 for a in s["go"].anchors.anchors
+    }
+    assert len(s["kubectl"].anchors) == 1
+
+
+def test_kubeconfig_files_merge_first_wins(root: Root) -> None:
+    """client-go merges KUBECONFIG's files: the first current-context, the first
+    definition of each cluster and context win; a missing file is skipped."""
+    a, b = pki.make_cert("CA of a"), pki.make_cert("CA of b")
+
+    def cluster(name: str, ca: pki.Issued) -> str:
+        data = base64.b64encode(ca.pem).decode()
+        return f"- name: {name}\n  cluster:\n    certificate-authority-data: {data}\n"
+
+    root.file("/k/one", "clusters:\n" + cluster("a", a) + "current-context: ctx-b\n")
+    root.file("/k/two", "clusters:\n" + cluster("a", b) + "contexts:\n- name: ctx-b\n"
+              "  context:\n    cluster: a\ncurrent-context: ctx-other\n")  # fmt: skip
+    s = stores(root, ["kubectl"], env={"KUBECONFIG": "/k/one:/k/missing:/k/two"})["kubectl"]
+    assert has(s, a) and not has(s, b), s.load_error
+    assert [x.status.value for x in s.sources if x.kind == "kubeconfig"] == [
+        "used", "missing", "used"]  # fmt: skip
+
+
+def test_insecure_and_broken_configurations(root: Root) -> None:
+    root.file("/home/dev/.kube/config", _kubeconfig(insecure=True))
+    s = stores(root, ["kubectl"], env=ENV)["kubectl"]
+    f = [x for x in s.findings if x.code.value == "daemon-store"]
+    assert f and f[0].params["reason"] == "insecure-skip-tls-verify"
+    root.file("/home/dev/.kube/config", _kubeconfig(pki.make_cert("x"), insecure=True))
+    s = stores(root, ["kubectl"], env=ENV)["kubectl"]
+    assert "insecure flag is not allowed" in (s.load_error or "")
+    for text, words in (
+        ("clusters: [unclosed\n", "yaml: not a valid kubeconfig"),
+        (_kubeconfig().replace("current-context: prod", "current-context: gone"),
+         "context was not found"),
+        (_kubeconfig().replace("    cluster: prod", "    cluster: nowhere"), "not found"),
+        (_kubeconfig().replace("    server:", "    certificate-authority-data: '%%%'\n    server:"),
+         "illegal base64"),
+    ):  # fmt: skip
+        root.file("/home/dev/.kube/config", text)
+        s = stores(root, ["kubectl"], env=ENV)["kubectl"]
+        assert words in (s.load_error or ""), (words, s.load_error)
+        assert "no-trust-store" in codes(s)
+    (root.path / "home/dev/.kube/config").unlink()
+    s = stores(root, ["kubectl"], env=ENV)["kubectl"]
+    assert "no kubeconfig" in (s.load_error or "")
+
+
+def test_diagnose_a_rotated_cluster_ca_and_its_plan(capsys, monkeypatch, files, root) -> None:
+    """The API server now chains to a new cluster CA; the kubeconfig still holds
+    the old one: kubectl refuses (client side, untrusted root); the plan embeds
+    the new CA with kubectl config set-cluster.  With the new CA embedded,
+    kubectl trusts the server and Go's system roots still do not."""
+    # kubeadm's CA keeps its name, "kubernetes", across a rotation; the API
+    # server sends its own certificate only.
+    old = pki.make_cert("kubernetes", **dh.VALID)
+    new = pki.make_cert("kubernetes", **dh.VALID)
+    leaf = pki.make_cert(API, issuer=new, ca=False, dns=[API], **dh.VALID)
+    root.file("/home/dev/.kube/config", _kubeconfig(old))
+    with dh.serve_chain(files, [leaf], key=leaf) as srv:
+        base = [f"127.0.0.1:{srv.port}", "--servername", API, "--root", str(root.path),
+                "--env", "HOME=/home/dev", "--client", "kubectl,go", "--format", "json"]  # fmt: skip
+        r = dh.diagnose(capsys, monkeypatch, *base)
+        assert r.doc is not None and r.rc == 1, r.err
+        by = {v["client"]: v for v in r.doc["clients"]}
+        assert by["kubectl"]["cause"] == "untrusted-root" and by["kubectl"]["side"] == "client"
+        plan = r.doc["plan"]
+        steps = [s for s in plan["steps"] if s["reason"] == "kubectl-set-cluster"]
+        assert steps, json.dumps(plan["steps"], indent=1)[:2000]
+        argv = steps[0]["params"]["argv"]
+        assert argv[:4] == ["kubectl", "config", "set-cluster", "prod"]
+        assert "--embed-certs=true" in argv and not any(a.startswith("--kubeconfig") for a in argv)
+        root.file("/home/dev/.kube/config", _kubeconfig(new))
+        r = dh.diagnose(capsys, monkeypatch, *base)
+    assert r.doc is not None
+    by = {v["client"]: v for v in r.doc["clients"]}
+    assert by["kubectl"]["trusted"] and not by["go"]["trusted"]
