@@ -139,7 +139,8 @@ def test_diagnose_a_rotated_cluster_ca_and_its_plan(capsys, monkeypatch, files, 
     root.file("/home/dev/.kube/config", _kubeconfig(old))
     with dh.serve_chain(files, [leaf], key=leaf) as srv:
         base = [f"127.0.0.1:{srv.port}", "--servername", API, "--root", str(root.path),
-                "--env", "HOME=/home/dev", "--client", "kubectl,go", "--format", "json"]  # fmt: skip
+                "--env", "HOME=/home/dev", "--client", "kubectl,go",
+                "--format", "json"]  # fmt: skip
         r = dh.diagnose(capsys, monkeypatch, *base)
         assert r.doc is not None and r.rc == 1, r.err
         by = {v["client"]: v for v in r.doc["clients"]}
