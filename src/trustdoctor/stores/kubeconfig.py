@@ -188,8 +188,12 @@ def model(ctx: StoreContext) -> ClientStore:
     """``kubectl``: the current context's cluster CA, else Go's system roots."""
     b = Builder("kubectl", partial_chain=True)
     kc = read_kubeconfig(ctx, b)
-    where = (f"context {kc.context!r} → cluster {kc.cluster!r}"
-             + (f" ({kc.server})" if kc.server else ""))  # fmt: skip
+    where = f"context {kc.context!r} → cluster {kc.cluster!r}"
+    if kc.server:
+        where += f" ({kc.server})"
+    if kc.server_name:
+        # client-go checks the certificate against this name, not the server's host.
+        where += f", tls-server-name {kc.server_name}"
     if kc.error is not None:
         b.load_error = kc.error
         return b.build(system_store=False)
