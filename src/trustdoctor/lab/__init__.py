@@ -227,6 +227,37 @@ def _root_sent(pki: PKI) -> Setup:
     return Setup([pki.h.leaf, pki.h.intermediate, pki.h.root], pki.h.leaf, files, links)
 
 
+def _python313_strict(pki: PKI) -> Setup:
+    """An image on Python 3.13 (VERIFY_X509_STRICT): the private root is
+    installed, but the issuing CA's basicConstraints is not critical."""
+    lax = pki.cert("Example Internal Issuing CA", issuer=pki.h.root, bc_critical=False)
+    leaf = pki.cert(HOST, issuer=lax, ca=False, dns=[HOST])
+    files, links = _debian_links(pki, with_private=True)
+    files["usr/bin/python3.13"] = b"\x7fELF python3.13"
+    links["usr/bin/python3"] = "python3.13"
+    return Setup([leaf, lax], leaf, files, links)
+
+
+def _kubectl_rotated_ca(pki: PKI) -> Setup:
+    """The cluster CA was rotated (kubeadm keeps its name, "kubernetes"); the
+    kubeconfig still embeds the old one, which kubectl trusts alone."""
+    import base64
+
+    old = pki.cert("kubernetes")
+    new = pki.cert("kubernetes")
+    leaf = pki.cert(HOST, issuer=new, ca=False, dns=[HOST])
+    data = base64.b64encode(old.pem).decode()
+    config = (
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: prod\n  cluster:\n"
+        f"    server: https://{HOST}:6443\n    certificate-authority-data: {data}\n"
+        "contexts:\n- name: prod\n  context:\n    cluster: prod\n    user: admin\n"
+        "current-context: prod\n"
+    )
+    files = _debian(pki, with_private=True)
+    files["home/ops/.kube/config"] = config.encode()
+    return Setup([leaf], leaf, files, env={"HOME": "/home/ops"})
+
+
 def _healthy(pki: PKI) -> Setup:
     return Setup([pki.h.leaf, pki.h.intermediate], pki.h.leaf, _debian(pki, with_private=True))
 
@@ -305,6 +336,20 @@ SCENARIOS: tuple[Scenario, ...] = (
         "openssl",
         "untrusted-root",
         _root_sent,
+    ),
+    Scenario(
+        "python313-strict",
+        "Python 3.13: the issuing CA's basicConstraints is not critical",
+        "python",
+        "strict-profile",
+        _python313_strict,
+    ),
+    Scenario(
+        "kubectl-rotated-ca",
+        "cluster CA rotated; the kubeconfig embeds the old one",
+        "kubectl",
+        "untrusted-root",
+        _kubectl_rotated_ca,
     ),
     Scenario("healthy", "complete chain, root installed", "go", "ok", _healthy),
 )
