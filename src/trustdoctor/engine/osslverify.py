@@ -9,10 +9,13 @@ never goes back.  A wrong pick (an expired cross-sign, a same-name CA with
 another key) is then reported by the checks that follow, in this order:
 
 1. the leaf's key strength (66) — before anything else;
-2. build_chain: 2, 18, 19, 20 (22 when longer than the depth limit);
+2. build_chain: 2, 18, 19, 20 (22 when longer than the depth limit); with
+   X509_V_FLAG_PARTIAL_CHAIN the first trusted certificate ends the chain,
+   and a leaf found in the store is trusted by itself;
 3. check_extensions per certificate from the leaf up: unhandled critical
-   extension (34), not a CA (79), explicit EC parameters (94), purpose (26),
-   path length (25);
+   extension (34), not a CA (79), explicit EC parameters (94), with
+   X509_V_FLAG_X509_STRICT the RFC 5280 profile errors (78, 80-93), purpose
+   (26), path length (25);
 4. check_auth_level: CA key strength (67), signature digest (68);
 5. check_id: host name (62) / IP address (64);
 6. internal_verify from the top down: keyCertSign (32), signature (7),
