@@ -145,6 +145,12 @@ def test_diagnose_a_rotated_cluster_ca_and_its_plan(capsys, monkeypatch, files, 
         assert r.doc is not None and r.rc == 1, r.err
         by = {v["client"]: v for v in r.doc["clients"]}
         assert by["kubectl"]["cause"] == "untrusted-root" and by["kubectl"]["side"] == "client"
+        # The old CA has the new one's name: a rotation, said so.
+        params = by["kubectl"]["findings"][0]["params"]
+        assert params["same_name_different_key"] and params["trusted_sha256"] == fp(old)
+        from trustdoctor.render.words import headline
+
+        assert "re-keyed" in headline("untrusted-root", params), params
         plan = r.doc["plan"]
         steps = [s for s in plan["steps"] if s["reason"] == "kubectl-set-cluster"]
         assert steps, json.dumps(plan["steps"], indent=1)[:2000]

@@ -364,6 +364,7 @@ def classify_missing(
             # The client trusts a CA with this name but another key: the CA was
             # re-keyed (or a different CA reuses the name).
             base["same_name_different_key"] = True
+            base["trusted_sha256"] = from_anchor[0].cert.sha256
             return MissingCause(
                 Code.UNTRUSTED_ROOT,
                 Confidence.MEDIUM,

@@ -21,7 +21,10 @@ Template = str | tuple[str, ...]
 HEADLINE: Mapping[str, Template] = {
     Code.OK: "trusted",
     Code.MISSING_INTERMEDIATE: "the server omits the intermediate {issuer!q} — fix the server, not the clients",
-    Code.UNTRUSTED_ROOT: "the chain ends at {issuer!q}, which this client does not trust — install that root on the client",
+    Code.UNTRUSTED_ROOT: (
+        "the chain is signed by {issuer!q}, and this client trusts a CA of that name but with another key (sha256 {trusted_sha256:.16}): the CA was re-keyed (a rotation) or another CA reuses the name — give the client the CA that signs the chain now",
+        "the chain ends at {issuer!q}, which this client does not trust — install that root on the client",
+    ),
     Code.OUTDATED_STORE: "the root {issuer!q} is publicly trusted but missing from this client's store — update the client's CA bundle",
     Code.SELF_SIGNED_LEAF: "the server presents a self-signed certificate ({subject}) — replace it with a CA-issued one, or trust it explicitly",
     Code.NOT_A_CA: "{subject!q} signed a certificate but is not allowed to ({reason}) — reissue from a real CA",
