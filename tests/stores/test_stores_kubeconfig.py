@@ -111,6 +111,12 @@ def test_insecure_and_broken_configurations(root: Root) -> None:
     assert "insecure flag is not allowed" in (s.load_error or "")
     for text, words in (
         ("clusters: [unclosed\n", "yaml: not a valid kubeconfig"),
+        # Hostile files: nesting past the parser's recursion, a value that
+        # looks like a date and is none, bytes that are no text.
+        ("[" * 100_000 + "]" * 100_000, "yaml: not a valid kubeconfig"),
+        ("current-context: 2020-13-45\n", "yaml: not a valid kubeconfig"),
+        (b"\xff\xfe\x00clusters: [\n", "yaml: not a valid kubeconfig"),
+        ("x: " + "a" * (1 << 20), "too large"),
         (_kubeconfig().replace("current-context: prod", "current-context: gone"),
          "context was not found"),
         (_kubeconfig().replace("    cluster: prod", "    cluster: nowhere"), "not found"),

@@ -39,7 +39,9 @@ from .base import Builder, env_value, finding, merge_into, oserror_status
 from .certs import anchors_from_blocks
 from .rootfs import describe_oserror, parent
 
-MAX_KUBECONFIG = 4 * 1024 * 1024  # client-go reads the whole file; ours stop here
+# client-go reads the whole file; ours stop here (real ones are kilobytes; the
+# pure-Python parser takes ~0.5 s per MiB).
+MAX_KUBECONFIG = 1024 * 1024
 
 
 @record
@@ -123,8 +125,13 @@ def read_kubeconfig(ctx: StoreContext, b: Builder | None = None) -> Kubeconfig:
         if b is not None:
             b.files_read.append(path)
         try:
+            # The pure-Python safe loader: libyaml's composer recurses in C and
+            # overflows the stack on a deeply nested file (measured: a crash),
+            # where this one raises RecursionError.
             doc = yaml.safe_load(data.decode("utf-8", "replace")) or {}
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, RecursionError, ValueError, OverflowError, TypeError) as exc:
+            # A hostile file too: nesting deeper than the parser's recursion,
+            # a timestamp-looking value that is no date (safe_load builds it).
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark is not None else ""
             if b is not None:
