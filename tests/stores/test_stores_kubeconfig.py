@@ -168,3 +168,31 @@ def test_diagnose_a_rotated_cluster_ca_and_its_plan(capsys, monkeypatch, files, 
     assert r.doc is not None
     by = {v["client"]: v for v in r.doc["clients"]}
     assert by["kubectl"]["trusted"] and not by["go"]["trusted"]
+
+
+def test_found_only_with_a_kubeconfig_and_an_unusable_one_is_no_bundle_to_install(
+    capsys, root: Root, tmp_path: Path
+) -> None:
+    """A kubectl binary without a kubeconfig talks to no cluster: not among the
+    clients found; with a kubeconfig it is.  A configuration kubectl cannot use
+    is no CA bundle to install: the plan says what to fix instead."""
+    from helpers.stores import build_context
+    from trustdoctor.cli.main import main
+    from trustdoctor.stores import clients_present
+
+    root.file("/usr/bin/kubectl", b"\x7fELF kubectl", 0o755)
+    with build_context(root=root.path, env=ENV) as ctx:
+        assert "kubectl" not in clients_present(ctx)
+    root.file("/home/dev/.kube/config", "apiVersion: v1\nkind: Config\n")
+    with build_context(root=root.path, env=ENV) as ctx:
+        assert "kubectl" in clients_present(ctx)
+    h = pki.hierarchy(API)
+    (tmp_path / "chain.pem").write_bytes(h.fullchain_pem)
+    rc = main(["chain", str(tmp_path / "chain.pem"), "--root", str(root.path),
+               "--env", "HOME=/home/dev", "--host", API, "--client", "kubectl",
+               "--format", "json"])  # fmt: skip
+    doc = json.loads(capsys.readouterr().out)
+    assert rc == 1 and doc["clients"][0]["cause"] == "no-trust-store"
+    plan = doc["plan"]
+    assert not plan["steps"], plan["steps"]
+    assert [n["code"] for n in plan["notes"]] == ["kubeconfig-unusable"]

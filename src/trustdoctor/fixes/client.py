@@ -1108,6 +1108,11 @@ def no_store_steps(client: str, ctx: FixContext, ca: CaRef | None) -> tuple[Step
     f = family_facts(ctx)
     steps: Steps = []
     notes: Notes = []
+    if client == "kubectl":
+        # No CA bundle is missing: the kubeconfig is (or its CA holds no PEM).
+        if ctx.kubeconfig is not None and ca is not None:
+            return kubectl_steps(ca, ctx)
+        return [], [Note("kubeconfig-unusable", {})]
     if client == "requests":
         bundle = system_bundle(ctx)
         steps.append(

@@ -83,10 +83,11 @@ def kubeconfig_paths(ctx: StoreContext) -> tuple[list[str], str]:
 
 
 def present(ctx: StoreContext) -> bool:
+    """A kubeconfig to read (a kubectl binary alone talks to no cluster), or a
+    ``--pid`` kubectl/helm process."""
     files, _ = kubeconfig_paths(ctx)
-    return any(ctx.fs.exists(f) for f in files) or any(
-        ctx.fs.exists(p) for p in ("/usr/bin/kubectl", "/usr/local/bin/kubectl")
-    ) or bool(ctx.process_exe and ctx.process_exe.rsplit("/", 1)[-1] == "kubectl")
+    exe = (ctx.process_exe or "").rsplit("/", 1)[-1]
+    return exe in ("kubectl", "helm") or any(ctx.fs.exists(f) for f in files)
 
 
 def _named(items: object) -> list[tuple[str, Mapping[str, Any]]]:
