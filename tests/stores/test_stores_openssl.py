@@ -277,6 +277,36 @@ def test_python_313_names_the_roots_its_strict_checks_refuse(tmp_path: Path) -> 
     assert "strict-anchor" not in codes(stores(r, ["python"])["python"])
 
 
+def test_a_ca_python_313_cannot_end_a_chain_at_fails_the_compliance_check(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``stores --ca``: a root in the store that breaks the strict profile is
+    not trusted by Python 3.13 (reason ``strict-anchor``, the rule as detail;
+    exit 1), and is by 3.11."""
+    from trustdoctor.cli.main import main
+
+    lax = pki.make_cert("Lax Corp Root", bc_critical=False)
+    (tmp_path / "lax.pem").write_bytes(lax.pem)
+    r = Root(tmp_path / "root")
+    debian(r, [A, lax])
+    r.file("/usr/bin/python3.13", "", 0o755)
+    r.link("/usr/bin/python3", "python3.13")
+    argv = ["stores", "--root", str(r.path), "--ca", str(tmp_path / "lax.pem"),
+            "--client", "python,openssl", "--format", "json"]  # fmt: skip
+    assert main(argv) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["trusted"] is False
+    checks = {c["client"]: c["checks"][0] for c in doc["clients"]}
+    assert checks["openssl"]["trusted"]
+    py = checks["python"]
+    assert not py["trusted"] and py["reason"] == "strict-anchor", py
+    assert py["detail"] == "ca-basic-constraints-not-critical"
+    r.file("/usr/bin/python3.11", "", 0o755)
+    r.link("/usr/bin/python3", "python3.11")
+    assert main(argv) == 0
+    capsys.readouterr()
+
+
 def test_package_version_reads_version_files_and_dist_info(tmp_path: Path) -> None:
     """The urllib3 release decides whether requests verifies strictly on 3.13."""
     from helpers.stores import build_context

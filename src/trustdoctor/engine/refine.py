@@ -174,7 +174,9 @@ class CaCheck:
         reason: ``present``, ``equivalent`` (same name and key, another
             certificate), or the store reason it is missing: ``no-trust-store``,
             ``stale-bundle``, ``anchor-file-ignored``, ``env-override``,
-            ``daemon-store``, ``not-present``.
+            ``daemon-store``, ``not-present``; or ``strict-anchor``: present,
+            but the client's strict checks refuse a chain ending there
+            (``detail``: the rule).
         source: where the anchor was read (trusted), or where the CA sits unused.
         detail: one more fact (the refresh command, the variable...); for
             ``anchor-file-ignored`` and ``daemon-store`` the finding's reason code.
@@ -234,6 +236,16 @@ def check_ca(
     name = cert.display_name if cert is not None else fp[:16]
     client = store.client
     found = store.anchors.find(fp)
+    strict = next(
+        (f for f in store.findings if f.code == Code.STRICT_ANCHOR and fp in f.certs), None
+    )
+    if found is not None and strict is not None:
+        # In the store, but the client's strict checks refuse a chain ending
+        # there (Python 3.13's VERIFY_X509_STRICT): present is not trusted.
+        rules = strict.params.get("rules")
+        rule = rules[strict.certs.index(fp)] if isinstance(rules, list) else None
+        return CaCheck(client, fp, found.cert.display_name, False, Code.STRICT_ANCHOR.value,
+                       _label(found), str(rule) if rule else None)  # fmt: skip
     if found is not None:
         return CaCheck(client, fp, found.cert.display_name, True, "present", _label(found))
     if cert is not None:

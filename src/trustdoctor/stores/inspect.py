@@ -601,6 +601,7 @@ def _strict_anchors(ctx: StoreContext, stores: list[ClientStore]) -> list[Client
             rule=bad[0][1],
             count=len(bad),
             roots=[f"{a.cert.display_name} ({rule})" for a, rule in bad[:5]],
+            rules=[rule for _, rule in bad],  # one per certificate, in ``certs`` order
         )
         out.append(replace(s, findings=(*s.findings, f)))
     return out
