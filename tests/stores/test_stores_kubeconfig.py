@@ -196,3 +196,27 @@ def test_found_only_with_a_kubeconfig_and_an_unusable_one_is_no_bundle_to_instal
     plan = doc["plan"]
     assert not plan["steps"], plan["steps"]
     assert [n["code"] for n in plan["notes"]] == ["kubeconfig-unusable"]
+
+
+def test_the_plans_check_finds_the_kubeconfig_in_a_root(capsys, root: Root, tmp_path) -> None:
+    """``fix --client kubectl --root R``: the plan's check carries KUBECONFIG,
+    so run as printed it reads the root's kubeconfig whatever the HOME of
+    whoever runs it; it fails before the change and passes after."""
+    from trustdoctor.cli.main import main
+
+    old, new = pki.make_cert("kubernetes"), pki.make_cert("kubernetes")
+    (tmp_path / "new.pem").write_bytes(new.pem)
+    root.file("/home/ops/.kube/config", _kubeconfig(old))
+    argv = ["fix", "--client", "kubectl", "--ca", str(tmp_path / "new.pem"), "--root",
+            str(root.path), "--env", "HOME=/home/ops", "--format", "json"]  # fmt: skip
+    main(argv)
+    plan = json.loads(capsys.readouterr().out)["plan"]
+    checks = [s for s in plan["steps"] if s["reason"] == "verify-stores"]
+    assert len(checks) == 1, plan["steps"]
+    check = checks[0]["params"]["argv"]
+    assert "--env" in check and "KUBECONFIG=/home/ops/.kube/config" in check, check
+    assert main(check[1:]) == 1  # (argv[0] is the program) not yet
+    root.file("/home/ops/.kube/config", _kubeconfig(new))  # what set-cluster does
+    capsys.readouterr()
+    assert main(check[1:]) == 0
+    capsys.readouterr()

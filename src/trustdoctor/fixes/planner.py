@@ -292,6 +292,10 @@ def _verify_step(ca: CaRef, ctx: FixContext, client: str) -> Step:
         argv += ["--pid", str(ctx.pid)]
     if ctx.registry and C.registry_store(client):
         argv += ["--registry", ctx.registry]
+    if client == "kubectl" and ctx.kubeconfig is not None and ctx.root != "/":
+        # The kubeconfig read in the root: the check finds it whatever the
+        # HOME of whoever runs it.
+        argv += ["--env", f"KUBECONFIG={ctx.kubeconfig.file}"]
     return Step(
         Action.RUN,
         {"argv": argv, "purpose": Purpose.VERIFY.value},
@@ -675,7 +679,13 @@ def merge_plans(plans: Sequence[Plan]) -> Plan:
 
 def _combine_verify(steps: list[Step]) -> list[Step]:
     """One ``trustdoctor stores --ca`` check for every client instead of one per client."""
-    checks = [s for s in steps if s.reason == "verify-stores"]
+    # (A check with its own environment, kubectl's KUBECONFIG, stays apart:
+    # --env replaces every variable for every client of the command.)
+    checks = [
+        s
+        for s in steps
+        if s.reason == "verify-stores" and "--env" not in (s.params.get("argv") or ())  # type: ignore[operator]
+    ]
     if len(checks) < 2:
         return steps
     argv: list[str] = []
@@ -698,7 +708,7 @@ def _combine_verify(steps: list[Step]) -> list[Step]:
             i += 1
     first = checks[0]
     merged = replace(first, params={**dict(first.params), "argv": argv})
-    out = [s for s in steps if s.reason != "verify-stores"]
+    out = [s for s in steps if s not in checks]
     return [*out, merged]
 
 
