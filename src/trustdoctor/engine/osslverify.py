@@ -793,7 +793,8 @@ def verify(
                 err(strict_error, i)
         # X509_check_purpose is -1 for a certificate whose extensions do not
         # decode: check_purpose lets it pass unless strict.
-        if not (_purpose_ok(x, i > 0) if not x.invalid else not x509_strict):
+        purpose_ok = not x509_strict if x.invalid else _purpose_ok(x, i > 0)
+        if not purpose_ok:
             err(26, i)
         if i > 1 and x.pathlen != -1 and plen > x.pathlen:
             err(25, i)

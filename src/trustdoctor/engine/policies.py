@@ -271,12 +271,10 @@ def policy_for(
     level = SECURITY_LEVEL.get(row.name)
     if level is not None:
         base = replace(base, auth_level=level, min_rsa_bits=LEVEL_RSA_BITS[level])
-    if b.get("x509_strict"):
-        base = replace(base, x509_strict=True)
-    if b.get("partial_chain"):
-        base = replace(base, partial_chain=True)
     return replace(
         base,
+        x509_strict=base.x509_strict or bool(b.get("x509_strict")),
+        partial_chain=base.partial_chain or bool(b.get("partial_chain")),
         # The release shown is the client's own where it has one (curl 8.17,
         # Node 24...), else its verifier's (Go 1.27, OpenSSL 3.0).
         version=version or NEWEST.get(row.texts) or NEWEST.get(family),

@@ -102,8 +102,6 @@ def _named(items: object) -> list[tuple[str, Mapping[str, Any]]]:
 
 def read_kubeconfig(ctx: StoreContext, b: Builder | None = None) -> Kubeconfig:
     """Merge the kubeconfig files as client-go does (sources go to ``b``)."""
-    import yaml
-
     files, why = kubeconfig_paths(ctx)
     current: str | None = None
     clusters: dict[str, tuple[Mapping[str, Any], str]] = {}
@@ -125,22 +123,12 @@ def read_kubeconfig(ctx: StoreContext, b: Builder | None = None) -> Kubeconfig:
         read.append(path)
         if b is not None:
             b.files_read.append(path)
-        try:
-            # The pure-Python safe loader: libyaml's composer recurses in C and
-            # overflows the stack on a deeply nested file (measured: a crash),
-            # where this one raises RecursionError.
-            doc = yaml.safe_load(data.decode("utf-8", "replace")) or {}
-        except (yaml.YAMLError, RecursionError, ValueError, OverflowError, TypeError) as exc:
-            # A hostile file too: nesting deeper than the parser's recursion,
-            # a timestamp-looking value that is no date (safe_load builds it).
-            mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 1})" if mark is not None else ""
+        doc, where = _parse(ctx, path, data)
+        if doc is None:
             if b is not None:
                 b.source(path, "kubeconfig", SourceStatus.REJECTED, None, f"not YAML{where}")
             error = f'error loading config file "{path}": yaml: not a valid kubeconfig{where}'
             return Kubeconfig(tuple(read), error=error)
-        if not isinstance(doc, dict):
-            doc = {}
         if b is not None:
             b.source(path, "kubeconfig", SourceStatus.USED, None, why)
         if not current and isinstance(doc.get("current-context"), str):
@@ -186,6 +174,34 @@ def read_kubeconfig(ctx: StoreContext, b: Builder | None = None) -> Kubeconfig:
         tuple(read), current, cname, server, origin, ca_data, ca_file, insecure,
         _text(body.get("tls-server-name")), refused,
     )  # fmt: skip
+
+
+def _parse(ctx: StoreContext, path: str, data: bytes) -> tuple[dict[str, Any] | None, str]:
+    """The kubeconfig document (``{}`` for one that is no mapping), or ``None``
+    and where the YAML broke; parsed once per root (the store model and the
+    fix planner both read it)."""
+    key = f"kubeconfig:{path}"
+    hit = ctx.fs.memo.get(key)
+    if isinstance(hit, tuple) and hit[0] == data:
+        return hit[1], hit[2]
+    import yaml
+
+    doc: dict[str, Any] | None
+    where = ""
+    try:
+        # The pure-Python safe loader: libyaml's composer recurses in C and
+        # overflows the stack on a deeply nested file (measured: a crash),
+        # where this one raises RecursionError.
+        loaded = yaml.safe_load(data.decode("utf-8", "replace")) or {}
+        doc = loaded if isinstance(loaded, dict) else {}
+    except (yaml.YAMLError, RecursionError, ValueError, OverflowError, TypeError) as exc:
+        # A hostile file too: nesting deeper than the parser's recursion, a
+        # timestamp-looking value that is no date (safe_load builds it).
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        doc = None
+    ctx.fs.memo[key] = (data, doc, where)
+    return doc, where
 
 
 def _text(value: object) -> str | None:

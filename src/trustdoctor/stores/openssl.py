@@ -446,12 +446,20 @@ def python_release(ctx: StoreContext, client: str) -> tuple[str | None, dict[str
     from ..engine.policies import FLAG_CARRIERS
     from .pysite import package_version
 
+    # Asked by each Python store model (twice where an override is compared),
+    # the strict-anchor pass and model_policy: read once per root and client.
+    key = f"python_release:{client}:{ctx.process_exe or ''}"
+    hit = ctx.fs.memo.get(key)
+    if isinstance(hit, tuple):
+        return hit[0], dict(hit[1])
     ver = python_version(ctx)
     libraries: dict[str, str] = {}
     carrier = FLAG_CARRIERS.get(client)
     if carrier is not None and (lib := package_version(ctx, carrier)) is not None:
         libraries[carrier] = lib
-    return ("{}.{}".format(*ver) if ver else None), libraries
+    found = "{}.{}".format(*ver) if ver else None
+    ctx.fs.memo[key] = (found, dict(libraries))
+    return found, libraries
 
 
 def python_policy(ctx: StoreContext, client: str) -> Policy:
