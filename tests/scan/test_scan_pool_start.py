@@ -142,3 +142,86 @@ def test_the_cli_passes_what_it_counted(monkeypatch: pytest.MonkeyPatch, tmp_pat
     with pytest.raises(SystemExit), contextlib.redirect_stdout(io.StringIO()):
         cli_scan.run(args)
     assert got["expected"] == 71
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The targets whose handshake ran in the scanning process."""
+    seen: list[str] = []
+    real = api.Scan._fetch
+
+    def fetch(self: api.Scan, t: object, timeout: float) -> object:
+        seen.append(str(t))
+        return real(self, t, timeout)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(api.Scan, "_fetch", fetch)
+    return seen
+
+
+@pytest.mark.parametrize("known_length", [True, False])
+def test_a_larger_scan_hands_every_handshake_to_the_workers(
+    files: netlab.Files, h: pki.Hierarchy, in_process: list[str], known_length: bool
+) -> None:
+    """Known to be large: the threads wait for the workers rather than shake
+    hands here while they start (that took the interpreter from the thread
+    reading the stores, which every judging waits for).  A generator: its
+    first POOL_AFTER targets here, as before."""
+    ctx = netlab.server_context(files, [h.leaf, h.intermediate])
+    with netlab.serving(netlab.tls_handler(ctx)) as srv:
+        lines = _lines(srv.port, POOL_AFTER + 20)
+        results = _scan(lines if known_length else _gen(lines), concurrency=8)
+    assert len(results) == len(lines)
+    assert all(isinstance(r, api.ScanResult) and r.report.diagnosis for r in results)
+    if known_length:
+        assert in_process == []
+    else:
+        assert POOL_AFTER <= len(in_process) < len(lines)
+
+
+def test_workers_that_cannot_start_leave_the_scan_here(
+    files: netlab.Files, h: pki.Hierarchy, in_process: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The threads waiting for the workers go on in this process when they
+    fail to start: every target diagnosed, none lost, no hang."""
+    from trustdoctor.errors import SourceError
+
+    def fail(self: FetchPool) -> None:
+        raise SourceError("cannot start the handshake workers (test)")
+
+    monkeypatch.setattr(FetchPool, "start", fail)
+    ctx = netlab.server_context(files, [h.leaf, h.intermediate])
+    with netlab.serving(netlab.tls_handler(ctx)) as srv:
+        lines = _lines(srv.port, POOL_AFTER + 20)
+        results = _scan(lines, concurrency=8)
+    assert len(results) == len(lines) == len(in_process)
+    assert all(isinstance(r, api.ScanResult) and r.report.diagnosis for r in results)
+
+
+def test_the_stores_are_read_ahead_of_the_first_target(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The scan's client set is read by its own thread as the scan starts (not
+    by the first target judged), once; with a client reading per-registry
+    directories the target decides which set, so none is read ahead."""
+    import threading
+
+    from trustdoctor.api import scan as scan_mod
+
+    readers: list[tuple[str, tuple[str, ...]]] = []
+    real = scan_mod.client_set
+
+    def client_set(names: tuple[str, ...], **kw: object) -> object:
+        readers.append((threading.current_thread().name, tuple(names)))
+        return real(names, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scan_mod, "client_set", client_set)
+    # Nothing listens on port 9 of loopback: no target reaches judging.
+    dead = ["127.0.0.1:9"]
+    with api.scan_endpoints(dead, clients=["go", "openssl"], timeout=2) as s:
+        out = list(s)
+    assert len(out) == 1 and not out[0].report.diagnosis  # type: ignore[union-attr]
+    assert readers == [("scan-stores", ("go", "openssl"))]
+    readers.clear()
+    with api.scan_endpoints(dead, clients=["go", "docker"], timeout=2) as s:
+        list(s)
+    assert readers == []

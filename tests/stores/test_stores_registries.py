@@ -190,6 +190,27 @@ def test_containerd_config_path_unset(tmp_path: Path) -> None:
     )
     s3 = stores(r, ["containerd"], registry=REG)["containerd"]
     assert has(s3, B)
+    # A real status file: many stanzas, a removed containerd.io (its config
+    # kept) before the installed containerd, the last stanza unterminated.
+    others = "".join(
+        f"Package: lib{k}\nStatus: install ok installed\nVersion: 1.{k}.0\n\n" for k in range(50)
+    )
+    r.file(
+        "/var/lib/dpkg/status",
+        "Package: containerd.io\nStatus: deinstall ok config-files\nVersion: 2.2.0-1\n\n"
+        + others
+        + "Package: containerd\nStatus: install ok installed\nVersion: 1.7.24~ds1-1\n\n"
+        + others
+        + "Package: containerd-shim\nStatus: install ok installed\nVersion: 2.2.0-1",
+    )
+    s4 = stores(r, ["containerd"], registry=REG)["containerd"]
+    unset = next(e for e in _daemon_errors(s4) if e["reason"] == "config-path-unset")
+    assert unset["version"] == "1.7.24" and not has(s4, B)
+    r.file(
+        "/var/lib/dpkg/status",
+        others + "Package: containerd\nStatus: install ok installed\nVersion: 1:2.2.1-1",
+    )
+    assert has(stores(r, ["containerd"], registry=REG)["containerd"], B)
 
 
 def test_containerd_invalid_toml(tmp_path: Path) -> None:
@@ -218,6 +239,13 @@ def test_containerd_facts_read_only_for_a_containerd_plan(tmp_path: Path) -> Non
             assert info is not None and info.exists and info.version == 2
             assert info.config_path == "/etc/containerd/certs.d"
         assert fix_context(ctx, clients=("go", "java")).containerd is None
+        # No --client: the stores judged decide (a scan of the host's clients
+        # found no containerd: its facts are not read).
+        judged = stores(r, ["go", "java"], registry=REG)
+        assert fix_context(ctx, list(judged.values())).containerd is None
+        judged = stores(r, ["go", "containerd"], registry=REG)
+        info = fix_context(ctx, list(judged.values())).containerd
+        assert info is not None and info.config_path == "/etc/containerd/certs.d"
 
 
 # -- CRI-O / Podman --------------------------------------------------------------------------------

@@ -504,6 +504,7 @@ class Scan:
         self._stop = threading.Event()
         self._results: queue.Queue[Any] = queue.Queue(maxsize=max(8, 2 * concurrency))
         self._threads: list[threading.Thread] = []
+        self._stores_thread: threading.Thread | None = None
         self._summary = _Summary()
         self.stopped: str | None = None
         self._start = 0.0
@@ -517,6 +518,7 @@ class Scan:
         # off | waiting (for pool_after targets) → starting → running | failed
         self._pool_state = "off" if processes <= 1 else "waiting"
         self._pool_lock = threading.Lock()
+        self._pool_ready = threading.Event()  # set once the workers ran or failed
         # The feeder (see _work): targets in flight in the workers, and when to
         # wake it for more (a quarter of the window free).
         self._room = threading.Condition()
@@ -534,6 +536,13 @@ class Scan:
         self._start = time.monotonic()
         if self._deadline_s is not None:
             self._ends_at = self._start + self._deadline_s
+        # The stores are read while the first handshakes run: read by the first
+        # target judged, they began ~60 ms into a scan and every judging thread
+        # (and through them the workers) waited ~0.2 s for them.
+        self._stores_thread = threading.Thread(
+            target=self._read_stores, name="scan-stores", daemon=True
+        )
+        self._stores_thread.start()
         for i in range(self._concurrency):
             t = threading.Thread(target=self._work, name=f"scan-{i}", daemon=True)
             self._threads.append(t)
@@ -547,6 +556,10 @@ class Scan:
             self._pool_state = "off"
         if pool is not None:
             pool.close()
+        if self._stores_thread is not None:
+            # It reads the context's root (an extracted image): done before
+            # the root goes away.
+            self._stores_thread.join()
         self._stack.close()
 
     def stop(self, reason: str | None = "interrupted") -> None:
@@ -602,6 +615,19 @@ class Scan:
 
     # -- the workers
 
+    def _read_stores(self) -> None:
+        """The scan's one client set, read ahead of the first judging (none ahead
+        when a client reads per-registry directories: the target says which)."""
+        try:
+            with self._sets_lock:
+                if self._names is None:
+                    self._names = self._requested or select_clients(None, self._ctx)
+                names = self._names
+            if not any(CLIENTS[n].registry_store for n in names):
+                self._client_set(None)
+        except Exception:  # the first judging reads them again and reports it
+            pass
+
     def _next(self) -> TargetLine | InputProblem | None:
         with self._read_lock:
             while not self._stop.is_set():
@@ -625,7 +651,7 @@ class Scan:
             return None
 
     def _work(self) -> None:
-        feeder = False
+        feeder = False  # this thread hands the workers their targets
         try:
             while not self._stop.is_set():
                 item = self._next()
@@ -645,9 +671,16 @@ class Scan:
                     feeder = True
                     self._feed(pool, item)
                     continue
-                self._put(self._outcome(item, None))  # its handshake here
                 if pool is not None:
-                    break  # the feeder has taken over
+                    # The feeder has taken over: this thread's target goes to
+                    # the workers too, and the thread waits for that answer
+                    # (the feeder's drain may have ended before it was fed).
+                    answered = threading.Event()
+                    self._feed(pool, item, answered)
+                    while not answered.wait(0.2) and not self._stop.is_set():
+                        pass
+                    break
+                self._put(self._outcome(item, None))  # its handshake here
             if feeder:
                 self._drain()
         except BaseException as exc:  # delivered to the consumer, never printed here
@@ -677,9 +710,12 @@ class Scan:
             self._feeder_claimed = True
             return True
 
-    def _feed(self, pool: FetchPool, item: TargetLine) -> None:
+    def _feed(
+        self, pool: FetchPool, item: TargetLine, answered: threading.Event | None = None
+    ) -> None:
         """Hand ``item`` to the workers once fewer than ``concurrency`` targets are
-        in flight; its answer is judged in the thread that reads it."""
+        in flight; its answer is judged in the thread that reads it, then
+        ``answered`` is set (also when it could not be handed over)."""
         with self._room:
             while self._inflight >= self._concurrency and not self._stop.is_set():
                 # A full window that no answer empties: the workers hang.
@@ -713,6 +749,8 @@ class Scan:
                     # Wake the feeder for a batch, not for every answer.
                     if self._inflight <= self._refill:
                         self._room.notify_all()
+                if answered is not None:
+                    answered.set()
 
         try:
             pool.submit(
@@ -722,6 +760,8 @@ class Scan:
         except BaseException:
             with self._room:
                 self._inflight -= 1
+            if answered is not None:
+                answered.set()
             raise
 
     def _drain(self) -> None:
@@ -825,29 +865,42 @@ class Scan:
         this process (same results, one core)."""
         if self._pool_state == "running":
             return self._pool
-        if self._pool_state != "waiting" or self._taken <= self._pool_after:
-            return None
-        with self._pool_lock:
-            if self._pool_state != "waiting" or self._stop.is_set():
-                return None
-            self._pool_state = "starting"
+        if self._pool_state == "waiting" and self._taken > self._pool_after:
+            with self._pool_lock:
+                start = self._pool_state == "waiting" and not self._stop.is_set()
+                if start:
+                    self._pool_state = "starting"
+            if start:
+                return self._start_pool()
+        if self._pool_state == "starting" and self._pool_after == 0:
+            # A scan known to be large: the workers take every handshake.  A
+            # handshake here meanwhile would take the interpreter from the
+            # thread reading the stores, which every judging waits for.
+            self._pool_ready.wait()
+            return self._pool if self._pool_state == "running" else None
+        return None
+
+    def _start_pool(self) -> FetchPool | None:
         from ..sources.fetchpool import FetchPool
 
         # Each child gets its share of the handshakes in flight.
         pool = FetchPool(self._processes, -(-self._concurrency // self._processes))
         try:
-            pool.start()
-        except SourceError:
+            try:
+                pool.start()
+            except SourceError:
+                with self._pool_lock:
+                    if self._pool_state == "starting":
+                        self._pool_state = "failed"
+                return None
             with self._pool_lock:
-                if self._pool_state == "starting":
-                    self._pool_state = "failed"
+                if self._pool_state == "starting":  # not closed meanwhile (__exit__)
+                    self._pool, self._pool_state = pool, "running"
+                    return pool
+            pool.close()
             return None
-        with self._pool_lock:
-            if self._pool_state == "starting":  # not closed meanwhile (__exit__)
-                self._pool, self._pool_state = pool, "running"
-                return pool
-        pool.close()
-        return None
+        finally:
+            self._pool_ready.set()
 
     def _registry(self, t: Target) -> str | None:
         """The registry ``diagnose`` would take for ``t`` (``--registry``, else the

@@ -356,9 +356,13 @@ def containerd_version(ctx: StoreContext) -> tuple[tuple[int, int, int] | None, 
         status = ctx.fs.read_text("/var/lib/dpkg/status", 64 << 20)
     except OSError:
         status = ""
-    for block in status.split("\n\n"):
-        m = re.search(r"^Package: (containerd(?:\.io)?)$", block, re.M)
-        if m and re.search(r"^Status: .*installed$", block, re.M):
+    # Only the stanzas naming containerd are cut out (a host's status file is
+    # ~1 MB of ~1,000 stanzas: splitting it all took ~8 ms).
+    for m in re.finditer(r"^Package: (containerd(?:\.io)?)$", status, re.M):
+        start = status.rfind("\n\n", 0, m.start()) + 1
+        stop = status.find("\n\n", m.end())
+        block = status[start : stop if stop >= 0 else len(status)]
+        if re.search(r"^Status: .*installed$", block, re.M):
             v = re.search(r"^Version: (?:\d+:)?(\d+)\.(\d+)\.(\d+)", block, re.M)
             if v:
                 return (int(v[1]), int(v[2]), int(v[3])), f"dpkg package {m[1]}"
