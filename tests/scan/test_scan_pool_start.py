@@ -46,6 +46,20 @@ def taken_at_start(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return seen
 
 
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The targets whose handshake ran in the scanning process."""
+    seen: list[str] = []
+    real = api.Scan._fetch
+
+    def fetch(self: api.Scan, t: object, timeout: float) -> object:
+        seen.append(str(t))
+        return real(self, t, timeout)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(api.Scan, "_fetch", fetch)
+    return seen
+
+
 def _lines(port: int, n: int) -> list[str]:
     return [f"127.0.0.1:{port} servername=n{k}.start.test" for k in range(n)]
 
@@ -59,21 +73,38 @@ def _scan(items: object, **kw: object) -> list[object]:
         return list(s)
 
 
-@pytest.mark.parametrize("known_length", [True, False])
-def test_when_a_larger_scan_starts_its_workers(
-    files: netlab.Files, h: pki.Hierarchy, taken_at_start: list[int], known_length: bool
-) -> None:
-    """A list larger than POOL_AFTER: started by the first thread with a
-    target, while the others took theirs; a generator (its length unknown):
-    past POOL_AFTER targets, as before."""
+def _larger_scan(files: netlab.Files, h: pki.Hierarchy, known_length: bool) -> list[str]:
+    """A scan of POOL_AFTER + 20 targets (a list, or a generator), each diagnosed."""
     ctx = netlab.server_context(files, [h.leaf, h.intermediate])
     with netlab.serving(netlab.tls_handler(ctx)) as srv:
         lines = _lines(srv.port, POOL_AFTER + 20)
         results = _scan(lines if known_length else _gen(lines), concurrency=8)
     assert len(results) == len(lines)
     assert all(isinstance(r, api.ScanResult) and r.report.diagnosis for r in results)
+    return lines
+
+
+@pytest.mark.parametrize("known_length", [True, False])
+def test_when_a_larger_scan_starts_its_workers(
+    files: netlab.Files,
+    h: pki.Hierarchy,
+    taken_at_start: list[int],
+    in_process: list[str],
+    known_length: bool,
+) -> None:
+    """A list larger than POOL_AFTER: started by the first thread with a
+    target, while the others took theirs, and every handshake is the workers'
+    (the threads wait for them rather than shake hands here while they start:
+    that took the interpreter from the thread reading the stores, which every
+    judging waits for); a generator (its length unknown): past POOL_AFTER
+    targets, its first POOL_AFTER handshakes here, as before."""
+    lines = _larger_scan(files, h, known_length)
     assert len(taken_at_start) == 1
-    assert taken_at_start[0] <= 8 if known_length else taken_at_start[0] > POOL_AFTER
+    if known_length:
+        assert taken_at_start[0] <= 8 and in_process == []
+    else:
+        assert taken_at_start[0] > POOL_AFTER
+        assert POOL_AFTER <= len(in_process) < len(lines)
 
 
 def test_a_small_scan_starts_no_worker(
@@ -144,40 +175,6 @@ def test_the_cli_passes_what_it_counted(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert got["expected"] == 71
 
 
-@pytest.fixture
-def in_process(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The targets whose handshake ran in the scanning process."""
-    seen: list[str] = []
-    real = api.Scan._fetch
-
-    def fetch(self: api.Scan, t: object, timeout: float) -> object:
-        seen.append(str(t))
-        return real(self, t, timeout)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(api.Scan, "_fetch", fetch)
-    return seen
-
-
-@pytest.mark.parametrize("known_length", [True, False])
-def test_a_larger_scan_hands_every_handshake_to_the_workers(
-    files: netlab.Files, h: pki.Hierarchy, in_process: list[str], known_length: bool
-) -> None:
-    """Known to be large: the threads wait for the workers rather than shake
-    hands here while they start (that took the interpreter from the thread
-    reading the stores, which every judging waits for).  A generator: its
-    first POOL_AFTER targets here, as before."""
-    ctx = netlab.server_context(files, [h.leaf, h.intermediate])
-    with netlab.serving(netlab.tls_handler(ctx)) as srv:
-        lines = _lines(srv.port, POOL_AFTER + 20)
-        results = _scan(lines if known_length else _gen(lines), concurrency=8)
-    assert len(results) == len(lines)
-    assert all(isinstance(r, api.ScanResult) and r.report.diagnosis for r in results)
-    if known_length:
-        assert in_process == []
-    else:
-        assert POOL_AFTER <= len(in_process) < len(lines)
-
-
 def test_workers_that_cannot_start_leave_the_scan_here(
     files: netlab.Files, h: pki.Hierarchy, in_process: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -189,12 +186,7 @@ def test_workers_that_cannot_start_leave_the_scan_here(
         raise SourceError("cannot start the handshake workers (test)")
 
     monkeypatch.setattr(FetchPool, "start", fail)
-    ctx = netlab.server_context(files, [h.leaf, h.intermediate])
-    with netlab.serving(netlab.tls_handler(ctx)) as srv:
-        lines = _lines(srv.port, POOL_AFTER + 20)
-        results = _scan(lines, concurrency=8)
-    assert len(results) == len(lines) == len(in_process)
-    assert all(isinstance(r, api.ScanResult) and r.report.diagnosis for r in results)
+    assert len(_larger_scan(files, h, True)) == len(in_process)
 
 
 def test_the_stores_are_read_ahead_of_the_first_target(
