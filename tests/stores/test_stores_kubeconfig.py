@@ -25,8 +25,11 @@ API = "api.cluster.test"
 
 def _kubeconfig(ca: pki.Issued | None = None, *, ca_file: str | None = None,
                 insecure: bool = False, current: str = "prod", cluster: str = "prod",
-                server: str = f"https://{API}:6443") -> str:  # fmt: skip
+                server: str = f"https://{API}:6443",
+                server_name: str | None = None) -> str:  # fmt: skip
     lines = ["apiVersion: v1", "kind: Config", "clusters:", "- cluster:"]
+    if server_name is not None:
+        lines.append(f"    tls-server-name: {server_name}")
     if ca is not None:
         lines.append(f"    certificate-authority-data: {base64.b64encode(ca.pem).decode()}")
     if ca_file is not None:
@@ -220,3 +223,77 @@ def test_the_plans_check_finds_the_kubeconfig_in_a_root(capsys, root: Root, tmp_
     capsys.readouterr()
     assert main(check[1:]) == 0
     capsys.readouterr()
+
+
+def test_tls_server_name_is_sent_and_checked_at_the_clusters_server(
+    capsys, monkeypatch, files, root, tmp_path
+) -> None:
+    """client-go sends the cluster's tls-server-name (SNI) and checks the
+    certificate against it: an API server reached by its address, whose
+    certificate names only "kubernetes", is trusted by kubectl.  Applied when
+    kubectl is asked about, the target is the cluster's server and no name was
+    given; said in the output; the same in a scan."""
+    import subprocess
+    import sys
+
+    import helpers.netlab as netlab
+
+    ca = pki.make_cert("kubernetes", **dh.VALID)
+    api_leaf = pki.make_cert("kube-apiserver", issuer=ca, ca=False,
+                             dns=["kubernetes", "kubernetes.default"], **dh.VALID)  # fmt: skip
+    other = pki.make_cert("other.cluster.test", issuer=ca, ca=False,
+                          dns=["other.cluster.test"], **dh.VALID)  # fmt: skip
+    seen: list[str | None] = []
+    ctx = netlab.server_context(files, [other], sni={"kubernetes": [api_leaf]}, seen_sni=seen)
+    config = "/home/dev/.kube/config"
+    with netlab.serving(netlab.tls_handler(ctx)) as srv:
+        here = f"127.0.0.1:{srv.port}"
+        root.file(config, _kubeconfig(ca, server=f"https://{here}", server_name="kubernetes"))
+        base = [here, "--root", str(root.path), "--env", "HOME=/home/dev", "--client", "kubectl",
+                "--format", "json"]  # fmt: skip
+        r = dh.diagnose(capsys, monkeypatch, *base)
+        assert r.doc is not None and r.rc == 0, r.err
+        t = r.doc["target"]
+        assert (t["servername"], t["sni"]) == ("kubernetes", "kubernetes")
+        assert t["servername_from"] == {"kind": "kubeconfig", "file": config, "cluster": "prod"}
+        assert seen[-1] == "kubernetes"
+        text = dh.diagnose(capsys, monkeypatch, *base[:-2])
+        assert "name sent and checked: kubernetes (tls-server-name of cluster 'prod'" in text.out
+        # Every client of the question gets kubectl's name.
+        both = dh.diagnose(capsys, monkeypatch, *base[:-3], "kubectl,go", "--format", "json")
+        assert both.doc is not None and both.doc["target"]["servername"] == "kubernetes"
+        # A name given wins: the server's other certificate, checked for it.
+        given = dh.diagnose(capsys, monkeypatch, *base, "--servername", "other.cluster.test")
+        assert given.doc is not None and given.rc == 0 and seen[-1] == "other.cluster.test"
+        assert given.doc["target"]["servername_from"] is None
+        # Not asked about kubectl: the address, as every other client connects.
+        go = dh.diagnose(capsys, monkeypatch, *base[:-3], "go", "--format", "json")
+        assert go.doc is not None and go.doc["target"]["servername"] is None
+        assert go.doc["target"]["servername_from"] is None and seen[-1] is None
+        # The scan sends and checks the same name, line for line as diagnose.
+        targets = tmp_path / "targets.txt"
+        targets.write_text(f"{here}\n")
+        scan = subprocess.run(
+            [sys.executable, "-m", "trustdoctor", "scan", str(targets), *base[1:-1], "jsonl"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        line = json.loads(scan.stdout.splitlines()[0])
+        assert scan.returncode == 0, scan.stderr
+        assert line["target"] == r.doc["target"] and line["verdict"] == r.doc["verdict"]
+        # Another server of the kubeconfig (another port): the address again,
+        # and the certificate (for "other.cluster.test") fails the name check.
+        root.file(config, _kubeconfig(ca, server="https://127.0.0.1:1", server_name="kubernetes"))
+        away = dh.diagnose(capsys, monkeypatch, *base)
+        assert away.doc is not None and away.rc == 1 and seen[-1] is None
+        assert away.doc["target"]["servername_from"] is None
+        by = {v["client"]: v for v in away.doc["clients"]}
+        assert by["kubectl"]["cause"] == "hostname-mismatch"
+        # No tls-server-name: the address is checked, as kubectl checks it.
+        root.file(config, _kubeconfig(ca, server=f"https://{here}"))
+        plain = dh.diagnose(capsys, monkeypatch, *base)
+        assert plain.doc is not None and plain.rc == 1 and seen[-1] is None
+        # A tls-server-name that is no host name is not used (kubectl fails
+        # on it before any handshake).
+        root.file(config, _kubeconfig(ca, server=f"https://{here}", server_name="'a b'"))
+        bad = dh.diagnose(capsys, monkeypatch, *base)
+        assert bad.doc is not None and bad.doc["target"]["servername_from"] is None

@@ -485,6 +485,26 @@ def default_registry(target: Target, requested: Sequence[str]) -> str | None:
     )
 
 
+def client_target(t: Target, requested: Sequence[str], ctx: StoreContext | None) -> Target:
+    """``t`` as the client asked about connects to it: kubectl (``--client
+    kubectl``) sends its cluster's ``tls-server-name`` and checks the
+    certificate against it when ``t`` is that cluster's server and no name was
+    given; otherwise ``t`` itself.  The same for ``diagnose``, a scan's lines
+    and the exporter's probes."""
+    if ctx is None or "kubectl" not in requested or t.given_name:
+        return t
+    from ..model.target import with_client_name
+    from ..stores.kubeconfig import server_name_for
+
+    found = server_name_for(ctx, t)
+    if found is None:
+        return t
+    try:
+        return with_client_name(t, *found)
+    except UsageError:  # no host name: kubectl's own handshake fails on it
+        return t
+
+
 def fix_context(
     clients: Clients | None,
     opts: TrustOptions,

@@ -30,6 +30,7 @@ from .context import (
     TrustOptions,
     aia_route,
     client_set,
+    client_target,
     default_registry,
     fix_context,
     load_trust_paths,
@@ -733,7 +734,7 @@ def diagnose_endpoint(
     if trust and prepared is None:
         opts = replace(opts, trust=tuple(trust))
     opts.check()
-    t = (
+    target_in = (
         target
         if isinstance(target, Target)
         else parse_target(target, starttls=starttls, servername=servername, connect_to=connect_to)
@@ -748,20 +749,23 @@ def diagnose_endpoint(
     )
     supplied = [pc for item in load_inputs(intermediates, opts.password) for pc in item.certs]
     if opts.registry is None and not opts.trust and prepared is None:
-        opts = replace(opts, registry=default_registry(t, requested))
-    host = t.servername or t.host
+        opts = replace(opts, registry=default_registry(target_in, requested))
     chosen: Clients | None = None
     if prepared is not None:
         if client_specs(clients)[1]:
             raise UsageError("client versions are chosen when the clients are prepared")
         chosen = prepared.clients.subset(requested) if requested else prepared.clients
 
-    def fixes(cs: Clients | None) -> Callable[[], FixContext]:
-        return lambda: fix_context(
-            cs, opts, at=when, host=host, endpoint=t, proxy=proxy, plan_clients=requested
-        )
-
     def run(ctx: StoreContext | None) -> EndpointReport:
+        # As the client asked about connects (kubectl's tls-server-name).
+        t = client_target(target_in, requested, ctx)
+        host = t.servername or t.host
+
+        def fixes(cs: Clients | None) -> Callable[[], FixContext]:
+            return lambda: fix_context(
+                cs, opts, at=when, host=host, endpoint=t, proxy=proxy, plan_clients=requested
+            )
+
         results = fetch_all(
             t,
             timeout=timeout,

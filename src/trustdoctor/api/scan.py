@@ -52,6 +52,7 @@ from .context import (
     TrustOptions,
     aia_route,
     client_set,
+    client_target,
     default_registry,
     fix_context,
     load_trust_paths,
@@ -637,6 +638,10 @@ class Scan:
                 item = next(self._items, None)
                 if item is None or isinstance(item, InputProblem):
                     return item
+                # As the client asked about connects (diagnose does the same).
+                seen_as = client_target(item.target, self._requested, self._ctx)
+                if seen_as is not item.target:
+                    item = replace(item, target=seen_as)
                 if not self._seen.add(item.target):
                     return InputProblem(
                         "duplicate",

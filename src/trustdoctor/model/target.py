@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from ..errors import UsageError
-from .record import record
+from .record import record, replace
 
 TYPE_CHECKING = False  # typing's constant, without importing typing (model/record.py)
 if TYPE_CHECKING:
@@ -103,6 +103,17 @@ _LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 
 
 @record
+class NameSource:
+    """Where a target's ``servername`` came from when nobody gave it: the
+    configuration of the client asked about (``kind`` ``kubeconfig``: the
+    ``tls-server-name`` of ``cluster``, in ``file``)."""
+
+    kind: str
+    file: str
+    cluster: str
+
+
+@record
 class Target:
     """A parsed endpoint.
 
@@ -124,6 +135,8 @@ class Target:
             (``svc.ns.svc.cluster.local.``, a fully qualified name that skips
             the resolver's search list): ``host``/``servername`` drop it, but
             clients differ in whether they compare it (see :attr:`checked_name`).
+        name_source: where ``servername`` came from when it is the client's
+            own setting (:func:`with_client_name`), else ``None``.
     """
 
     host: str
@@ -135,6 +148,13 @@ class Target:
     connect_port: int
     display: str
     absolute: bool = False
+    name_source: NameSource | None = None
+
+    @property
+    def given_name(self) -> bool:
+        """A name to send and check was chosen (``--servername``, a client's
+        setting): not just the host's."""
+        return self.name_source is not None or self.servername not in (None, self.host)
 
     @property
     def checked_name(self) -> str:
@@ -384,6 +404,24 @@ def parse_target(
         display=display,
         absolute=absolute,
     )
+
+
+def with_client_name(t: Target, name: str, source: NameSource) -> Target:
+    """``t`` as a client connects to it when its configuration names the server
+    (SNI, and the name the certificate is checked against): validated and
+    normalised as ``--servername`` is.
+
+    Raises:
+        UsageError: ``name`` is no host name.
+    """
+    s = name.strip()
+    if not s or _SPACE.search(s):
+        raise UsageError(f"{name!r} is not a host name")
+    if s.startswith("[") and s.endswith("]"):
+        s = s[1:-1]
+    sname = _normalise_host(s, what="the server name", original=name)
+    absolute = s.endswith(".") and not is_ip_literal(sname)
+    return replace(t, servername=sname, absolute=absolute, name_source=source)
 
 
 def _written_host(authority: str) -> str:

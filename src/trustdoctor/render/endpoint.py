@@ -100,6 +100,16 @@ def _verdict_of(diag: Diagnosis) -> str:
 
 def _connection(doc: Doc, e: EndpointReport, diag: Diagnosis) -> None:
     doc.line(Span("Connection", d.HEAD), Span(f"  {e.target.display}", d.DIM))
+    src = e.target.name_source
+    if src is not None:
+        doc.line(
+            Span(f"  name sent and checked: {e.target.servername}", d.DIM),
+            Span(
+                f" (tls-server-name of cluster {src.cluster!r} in {src.file}: "
+                "what kubectl sends, and checks the certificate against)",
+                d.DIM,
+            ),
+        )
     judged = dict(e.judged)
     several = len(e.results) > 1
     for r in e.results:
@@ -205,6 +215,11 @@ def endpoint_extra(e: EndpointReport, *, plan: dict[str, Any] | None = None) -> 
         "port": t.port,
         "scheme": t.scheme,
         "servername": t.servername,
+        "servername_from": (
+            {"kind": src.kind, "file": src.file, "cluster": src.cluster}
+            if (src := t.name_source) is not None
+            else None
+        ),
         "sni": t.sni,
         "starttls": t.starttls,
         "connect": t.connect_hostport,

@@ -18,7 +18,9 @@ k8s.io/client-go ``tools/clientcmd`` (loader.go, client_config.go) and
 * ``insecure-skip-tls-verify: true``: nothing is verified; with a CA as well
   kubectl refuses the configuration ("specifying a root certificates file
   with the insecure flag is not allowed");
-* ``tls-server-name``: the name the certificate is checked against.
+* ``tls-server-name``: client-go puts it in ``tls.Config.ServerName``: the
+  SNI sent *and* the name the certificate is checked against, instead of the
+  ``server`` URL's host (:func:`server_name_for`).
 
 YAML is read with PyYAML's safe loader (kubeconfig is YAML or JSON), imported
 only here.
@@ -31,9 +33,11 @@ import binascii
 from collections.abc import Mapping
 from typing import Any
 
+from ..errors import UsageError
 from ..model.findings import Code, Severity
 from ..model.record import record
 from ..model.stores import ClientStore, SourceStatus, StoreContext
+from ..model.target import NameSource, Target, parse_target
 from . import pemfile
 from .base import Builder, env_value, finding, merge_into, oserror_status
 from .certs import anchors_from_blocks
@@ -174,6 +178,22 @@ def read_kubeconfig(ctx: StoreContext, b: Builder | None = None) -> Kubeconfig:
         tuple(read), current, cname, server, origin, ca_data, ca_file, insecure,
         _text(body.get("tls-server-name")), refused,
     )  # fmt: skip
+
+
+def server_name_for(ctx: StoreContext, target: Target) -> tuple[str, NameSource] | None:
+    """The current cluster's ``tls-server-name`` when ``target`` is that
+    cluster's ``server`` (same host and port, https): the name kubectl sends
+    and checks there (rest.Config ``TLSClientConfig.ServerName``)."""
+    kc = read_kubeconfig(ctx)
+    if kc.error is not None or not kc.server_name or not kc.server or target.scheme != "https":
+        return None
+    try:
+        server = parse_target(kc.server)
+    except UsageError:  # not an https URL kubectl could reach: nothing to match
+        return None
+    if (server.scheme, server.host, server.port) != ("https", target.host, target.port):
+        return None
+    return kc.server_name, NameSource("kubeconfig", kc.origin or "", kc.cluster or "")
 
 
 def _parse(ctx: StoreContext, path: str, data: bytes) -> tuple[dict[str, Any] | None, str]:
