@@ -423,7 +423,8 @@ def client_specs(
     """``--client NAME[@VERSION]`` values → registry names in order, and the versions asked.
 
     ``go@1.19`` judges as Go 1.19 does (engine/versions.py); one version per
-    client in one question.
+    client in one question.  A program built with Go (docker, kubectl...)
+    takes the Go release that built it (``kubectl@go1.22``), never its own.
     """
     known = allowed if allowed is not None else verifiers()
     values = [names] if isinstance(names, str) else list(names or ())
@@ -439,6 +440,18 @@ def client_specs(
             if version:
                 if versions.get(name, version) != version:
                     raise UsageError(f"--client {name}: one version per client ({raw.strip()!r})")
+                row = CLIENTS[name]
+                if row.policy == "go" and name != "go" and not version.startswith("go"):
+                    # A Go program verifies as the Go release that built it, and
+                    # its own release does not say which: one Kubernetes minor
+                    # is built with several over its patches (release-1.30
+                    # moved from go1.22 to go1.23 in February 2025,
+                    # kubernetes/kubernetes#130195).
+                    raise UsageError(
+                        f"--client {raw.strip()}: {version} is {name}'s own release, not the "
+                        f"Go release that built it: give that ({name}@go1.22), or the "
+                        "program itself (--binary PATH or --pid PID reads its build info)"
+                    )
                 versions[name] = version
             if name not in out:
                 out.append(name)

@@ -69,12 +69,24 @@ def test_go_at_a_version_prints_that_versions_text(capsys, wrong_host) -> None:
         (["--client", "go@banana"], "not a version"),
         (["--client", "go@1.19", "--client", "go@1.21"], "one version per client"),
         (["--client", "nope@1.2"], "unknown client"),
+        # A Go program's own release is not the Go that built it.
+        (["--client", "kubectl@1.27"], "1.27 is kubectl's own release, not the Go release"),
+        (["--client", "docker@24"], "(docker@go1.22), or the program itself"),
     ],
 )
 def test_bad_versions_are_one_line_usage_errors(capsys, wrong_host, argv, message) -> None:
     assert main(["chain", *wrong_host, *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_go_program_at_the_go_release_that_built_it(capsys, wrong_host) -> None:
+    """``kubectl@go1.19`` judges as Go 1.19 (its text), and says so."""
+    _, doc = _json(capsys, ["chain", *wrong_host, "--client", "kubectl@go1.19", "--format", "json"])
+    assert doc["clients"][0]["version"] == "go1.19"
+    assert doc["clients"][0]["client_error"].startswith("x509: certificate is valid for")
+    main(["chain", *wrong_host, "--client", "kubelet@go1.19"])
+    assert "Clients  (models: kubelet go1.19)" in capsys.readouterr().out
 
 
 def test_stores_takes_no_version_and_shows_the_model(capsys, tmp_path: Path) -> None:
