@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
     from ..fixes.model import FixContext, Plan
     from ..fixes.planner import PlanParts
+    from ..fixes.porttemplate import PortTemplate
     from ..model.stores import StoreContext
     from ..render.doc import Doc
     from ..sources.aia import AiaCompletion, AiaOptions
@@ -267,6 +268,9 @@ class JudgedChain:
         self.plan_text: dict[bool, str] = {}  # the same, as JSON text
         # Its targets' own plans' steps, as JSON text (render.scan.plan_json_text).
         self.step_text: OrderedDict[tuple[object, ...], str] = OrderedDict()
+        # Its server plans over the port, by endpoint shape (fixes/porttemplate.py):
+        # the context they were learnt in (endpoint aside) and the template.
+        self.templates: dict[tuple[object, ...], tuple[FixContext, PortTemplate | None]] = {}
         self.targets = 0
 
 
@@ -471,12 +475,53 @@ def _plan(
                 entry.client_plan = plan_from_parts(diag, cached, base)
             merged = entry.client_plan
         return replace(merged, context=base), cached
-    parts = replace(
-        plan_parts(diag, clients.stores, base, client=False),
-        client=tuple(replace(p, context=base) for p in cached.client),
-        client_at=cached.client_at,
-    )
-    return plan_from_parts(diag, parts, base), parts
+    client_parts = tuple(replace(p, context=base) for p in cached.client)
+
+    def made(b: FixContext) -> tuple[Plan, PlanParts]:
+        parts = replace(
+            plan_parts(diag, clients.stores, b, client=False),
+            client=client_parts,
+            client_at=cached.client_at,
+        )
+        return plan_from_parts(diag, parts, b), parts
+
+    plan, parts = _port_templated(entry, base, made)
+    if plan.context is not base:  # filled from a template: this endpoint's contexts
+        server = tuple(replace(p, context=base) for p in parts.server)
+        plan = replace(plan, context=base)
+        parts = replace(parts, server=server, client=client_parts)
+    return plan, parts
+
+
+def _port_templated(
+    entry: JudgedChain,
+    base: FixContext,
+    made: Callable[[FixContext], tuple[Plan, PlanParts]],
+) -> tuple[Plan, PlanParts]:
+    """The server-side plan of ``base``'s endpoint, from the chain's template
+    for endpoints differing only by port when there is one (fixes/porttemplate.py:
+    the planner's answer, without planning again), else planned (and the
+    template learnt for the next endpoints)."""
+    from ..fixes import porttemplate as pt
+
+    t = base.endpoint
+    if t is None or not pt.eligible(t):
+        return made(base)
+    key = pt.shape_key(t)
+    free = pt.context_key(base)
+    with entry.lock:
+        known = entry.templates.get(key)
+    if known is not None:
+        context, template = known
+        if template is not None and context == free:
+            filled: tuple[Plan, PlanParts] = template.fill(t.port)
+            return filled
+        return made(base)
+    first, template = pt.learn(lambda port: made(pt.context_on_port(base, port)), t.port)
+    with entry.lock:
+        if len(entry.templates) < 8:  # endpoint shapes per chain: a few
+            entry.templates[key] = (free, template)
+    return first  # type: ignore[no-any-return]
 
 
 def _judge_one(
