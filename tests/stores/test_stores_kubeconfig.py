@@ -233,6 +233,8 @@ def test_tls_server_name_is_sent_and_checked_at_the_clusters_server(
     certificate names only "kubernetes", is trusted by kubectl.  Applied when
     kubectl is asked about, the target is the cluster's server and no name was
     given; said in the output; the same in a scan."""
+    import os
+    import shutil
     import subprocess
     import sys
 
@@ -292,6 +294,31 @@ def test_tls_server_name_is_sent_and_checked_at_the_clusters_server(
         root.file(config, _kubeconfig(ca, server=f"https://{here}"))
         plain = dh.diagnose(capsys, monkeypatch, *base)
         assert plain.doc is not None and plain.rc == 1 and seen[-1] is None
+        # A tls-server-name the certificate does not have (the server sends
+        # its default one for it): kubectl refuses the name; the plan's
+        # alternative points the cluster at one that certificate has.
+        root.file(config, _kubeconfig(ca, server=f"https://{here}", server_name="api.old.test"))
+        wrong = dh.diagnose(capsys, monkeypatch, *base)
+        assert wrong.doc is not None and wrong.rc == 1 and seen[-1] == "api.old.test"
+        by = {v["client"]: v for v in wrong.doc["clients"]}
+        assert by["kubectl"]["cause"] == "hostname-mismatch"
+        step = next(x for x in wrong.doc["plan"]["steps"]
+                    if x["reason"] == "kubectl-tls-server-name")  # fmt: skip
+        argv = step["params"]["argv"]
+        assert argv == ["kubectl", "config", "set-cluster", "prod",
+                        "--tls-server-name=other.cluster.test"]  # fmt: skip
+        assert step["alternative"] and step["params"]["purpose"] == "configure"
+        text = dh.diagnose(capsys, monkeypatch, *base[:-2])
+        assert "kubectl config set-cluster prod --tls-server-name=other.cluster.test" in text.out
+        kubectl = shutil.which("kubectl")
+        if kubectl is not None:  # the real one, on the file the root holds
+            real = str(root.path) + config
+            env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+            subprocess.run([kubectl, *argv[1:], f"--kubeconfig={real}"], check=True,
+                           capture_output=True, env=env)  # fmt: skip
+            fixed = dh.diagnose(capsys, monkeypatch, *base)
+            assert fixed.doc is not None and fixed.rc == 0 and seen[-1] == "other.cluster.test"
+            assert fixed.doc["target"]["servername_from"]["cluster"] == "prod"
         # A tls-server-name that is no host name is not used (kubectl fails
         # on it before any handshake).
         root.file(config, _kubeconfig(ca, server=f"https://{here}", server_name="'a b'"))

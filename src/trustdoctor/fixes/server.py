@@ -498,7 +498,43 @@ def reissue_steps(
         notes.append(Note("strict-client-flag", {"flag": params["client_flag"]}))
     if code == Code.HOSTNAME_MISMATCH and params.get("names"):
         notes.append(Note("connect-by-listed-name", {"names": params.get("names")}))
+        steps += _kubectl_server_name(ctx, params)
     return steps, notes
+
+
+def _kubectl_server_name(ctx: FixContext, params: Mapping[str, object]) -> Steps:
+    """The name checked was kubectl's cluster ``tls-server-name``: pointing it
+    at a name the certificate has is the client's fix (an alternative to
+    reissuing; ``kubectl config set-cluster`` takes ``--tls-server-name``)."""
+    src = ctx.endpoint.name_source if ctx.endpoint is not None else None
+    if src is None or src.kind != "kubeconfig":
+        return []
+    listed = params.get("names")
+    names = [n for n in listed if isinstance(n, str)] if isinstance(listed, list) else []
+    usable = [n for n in names if "*" not in n and not is_ip_literal(n)]
+    if not usable:
+        return []
+    argv = ["kubectl", "config", "set-cluster", src.cluster, f"--tls-server-name={usable[0]}"]
+    kc = ctx.kubeconfig
+    if kc is None or kc.file != src.file or not kc.default_file:
+        argv.append(f"--kubeconfig={src.file}")
+    return [
+        Step(
+            Action.RUN,
+            {
+                "argv": argv,
+                "purpose": Purpose.CONFIGURE.value,
+                "cluster": src.cluster,
+                "kubeconfig": src.file,
+                "name": usable[0],
+            },
+            changes=(src.file,),
+            platform="shell",
+            reason="kubectl-tls-server-name",
+            alternative=True,
+            phase="env",
+        )
+    ]
 
 
 def _extensions(

@@ -76,6 +76,7 @@ WHY: Mapping[str, str] = {
     "java-keytool": "Java reads its keystore, not the OS store: import the CA into the keystore the JVM loads ({keystore})",
     "java-cacerts-shortcut": "JDK 9+, with the keytool of that same JDK: -cacerts names its own cacerts",
     "java-system-hook": "the distro rebuilds Java's keystore from the system store only with its hook package installed",
+    "kubectl-tls-server-name": "kubectl checks the name its kubeconfig cluster {cluster} sets as tls-server-name ({kubeconfig}), not the server's host: set one the certificate has ({name})",
     "kubectl-set-cluster": "kubectl trusts only the certificate authority of its kubeconfig cluster {cluster} ({kubeconfig}) when one is set: embed the CA the API server's chain ends at",
     "node-extra-ca": "Node ignores the OS store by default; NODE_EXTRA_CA_CERTS adds one PEM file to its bundled roots (read at start-up; set it where the process starts: its unit's Environment=, its container's env)",
     "node-openssl-ca": "Node uses OpenSSL's store (the system bundle) instead of its bundled roots",
