@@ -18,6 +18,11 @@ before.  :meth:`PortTemplate.fill` then gives any other port's plan, equal
 to what the planner would make for it (tests/fix/test_port_template.py
 compares them over every server-side cause).
 
+The endpoints sharing a template share the judged chain (a scan's memo
+entry): the planners read its certificates and verdicts, never the
+provenance of what each endpoint presented (the scan test compares each
+target's plan with ``diagnose``'s alone, whose provenance is its own).
+
 Pure: plans in, plans out.
 """
 
