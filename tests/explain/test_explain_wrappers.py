@@ -605,6 +605,14 @@ def test_one_match_per_wrapped_event() -> None:
     assert got == [("reg.example.com", "unknown-issuer", 6), ("other.example.com", "expired", 8)]
 
 
+def test_kubectl_is_diagnosed_at_its_clusters_server() -> None:
+    """kubectl names no server in its errors: the next command is diagnose
+    with no target, which takes the kubeconfig's (runnable as printed)."""
+    m = explain(f"Unable to connect to the server: tls: failed to verify certificate: {GO_UA}")
+    assert m.matches[0].next.argv == ("trustdoctor", "diagnose", "--client", "kubectl")
+    assert m.matches[0].next.runnable
+
+
 def test_a_strict_profile_text_is_judged_as_python_3_13() -> None:
     """Only Python ≥ 3.13 verifies with X509_STRICT by default: the next
     command judges the chain as it does, for requests with its host too."""

@@ -324,3 +324,39 @@ def test_tls_server_name_is_sent_and_checked_at_the_clusters_server(
         root.file(config, _kubeconfig(ca, server=f"https://{here}", server_name="'a b'"))
         bad = dh.diagnose(capsys, monkeypatch, *base)
         assert bad.doc is not None and bad.doc["target"]["servername_from"] is None
+
+
+def test_diagnose_without_a_target_takes_kubectls_server(capsys, monkeypatch, files, root) -> None:
+    """``diagnose --client kubectl`` with no target: the current cluster's
+    server, connected as kubectl connects (its tls-server-name); without
+    kubectl asked about, or without a server, a one-line usage error."""
+    import helpers.netlab as netlab
+
+    ca = pki.make_cert("kubernetes", **dh.VALID)
+    api_leaf = pki.make_cert("kube-apiserver", issuer=ca, ca=False, dns=["kubernetes"], **dh.VALID)
+    ctx = netlab.server_context(files, [api_leaf])
+    config = "/home/dev/.kube/config"
+    where = ["--root", str(root.path), "--env", "HOME=/home/dev"]
+    with netlab.serving(netlab.tls_handler(ctx)) as srv:
+        server = f"https://127.0.0.1:{srv.port}"
+        root.file(config, _kubeconfig(ca, server=server, server_name="kubernetes"))
+        r = dh.diagnose(capsys, monkeypatch, *where, "--client", "kubectl", "--format", "json")
+        assert r.doc is not None and r.rc == 0, r.err
+        t = r.doc["target"]
+        assert (t["display"], t["servername"]) == (server, "kubernetes")
+        assert t["servername_from"]["cluster"] == "prod"
+        # --servername still wins over tls-server-name.
+        named = dh.diagnose(capsys, monkeypatch, *where, "--client", "kubectl",
+                            "--servername", "kubernetes", "--format", "json")  # fmt: skip
+        assert named.doc is not None and named.doc["target"]["servername_from"] is None
+    for argv, words in (
+        ([*where, "--client", "go"], "give a target (host[:port] or URL)"),
+        ([*where[:2], "--client", "kubectl", "--env", "HOME=/nowhere"],
+         "kubectl's cluster: no kubeconfig"),
+        (["--client", "kubectl", "--trust", str(root.path) + config], "not with --trust alone"),
+    ):  # fmt: skip
+        bad = dh.diagnose(capsys, monkeypatch, *argv)
+        assert bad.rc == 2 and words in bad.err and len(bad.err.strip().splitlines()) == 1
+    root.file(config, _kubeconfig(ca, server="http://127.0.0.1:8080"))
+    plain = dh.diagnose(capsys, monkeypatch, *where, "--client", "kubectl")
+    assert plain.rc == 2 and "kubectl's cluster server 'http://127.0.0.1:8080'" in plain.err

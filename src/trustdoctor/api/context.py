@@ -485,6 +485,34 @@ def default_registry(target: Target, requested: Sequence[str]) -> str | None:
     )
 
 
+def client_server(
+    requested: Sequence[str],
+    ctx: StoreContext | None,
+    *,
+    servername: str | None = None,
+    connect_to: str | None = None,
+) -> Target:
+    """The endpoint the client asked about talks to when no target is named:
+    kubectl's (``--client kubectl``), its kubeconfig's current cluster ``server``.
+
+    Raises:
+        UsageError: no such client asked about, or no server to name.
+    """
+    if "kubectl" not in requested:
+        raise UsageError("give a target (host[:port] or URL); without one, --client kubectl "
+                         "diagnoses the server of kubectl's current cluster")  # fmt: skip
+    if ctx is None:
+        raise UsageError("kubectl's cluster is read from its kubeconfig: not with --trust alone")
+    from ..model.target import parse_target
+    from ..stores.kubeconfig import current_server
+
+    server = current_server(ctx)
+    try:
+        return parse_target(server, servername=servername, connect_to=connect_to)
+    except UsageError as exc:
+        raise UsageError(f"kubectl's cluster server {server!r}: {exc.message}") from None
+
+
 def client_target(t: Target, requested: Sequence[str], ctx: StoreContext | None) -> Target:
     """``t`` as the client asked about connects to it: kubectl (``--client
     kubectl``) sends its cluster's ``tls-server-name`` and checks the

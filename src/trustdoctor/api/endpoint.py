@@ -29,6 +29,7 @@ from .context import (
     Clients,
     TrustOptions,
     aia_route,
+    client_server,
     client_set,
     client_target,
     default_registry,
@@ -740,7 +741,7 @@ def prepare_clients(
 
 
 def diagnose_endpoint(
-    target: str | Target,
+    target: str | Target | None,
     *,
     clients: Sequence[str] | str | None = None,
     options: TrustOptions | None = None,
@@ -767,6 +768,10 @@ def diagnose_endpoint(
     ``options.registry`` says otherwise.  Connection problems are a result
     (``diagnosis`` ``None``, ``error`` set), not an exception.
 
+    ``target`` ``None``: the endpoint the client asked about talks to — with
+    ``clients`` naming kubectl, its kubeconfig's current cluster ``server``
+    (:func:`~trustdoctor.api.context.client_server`).
+
     ``prepared`` (from :func:`prepare_clients`) replaces ``options``/``trust``:
     its clients' anchors are used as read then (``clients`` picks some of
     them).  ``plan=False`` skips the fix plan (the verdicts are the same).
@@ -780,12 +785,16 @@ def diagnose_endpoint(
         opts = replace(opts, trust=tuple(trust))
     opts.check()
     target_in = (
-        target
+        None
+        if target is None
+        else target
         if isinstance(target, Target)
         else parse_target(target, starttls=starttls, servername=servername, connect_to=connect_to)
     )
     when = at or now()
     requested = select_clients(clients, None, default=())
+    if target_in is None and "kubectl" not in requested:
+        client_server(requested, None)  # the usage error, before any store is read
     # Input errors (exit 2) before any connection is made.
     anchors = (
         load_trust_paths(opts.trust, password=opts.password)
@@ -793,7 +802,7 @@ def diagnose_endpoint(
         else None
     )
     supplied = [pc for item in load_inputs(intermediates, opts.password) for pc in item.certs]
-    if opts.registry is None and not opts.trust and prepared is None:
+    if opts.registry is None and not opts.trust and prepared is None and target_in is not None:
         opts = replace(opts, registry=default_registry(target_in, requested))
     chosen: Clients | None = None
     if prepared is not None:
@@ -802,8 +811,11 @@ def diagnose_endpoint(
         chosen = prepared.clients.subset(requested) if requested else prepared.clients
 
     def run(ctx: StoreContext | None) -> EndpointReport:
+        named = target_in
+        if named is None:  # the server of the client asked about
+            named = client_server(requested, ctx, servername=servername, connect_to=connect_to)
         # As the client asked about connects (kubectl's tls-server-name).
-        t = client_target(target_in, requested, ctx)
+        t = client_target(named, requested, ctx)
         host = t.servername or t.host
 
         def fixes(cs: Clients | None) -> Callable[[], FixContext]:

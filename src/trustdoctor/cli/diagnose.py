@@ -1,4 +1,4 @@
-"""``trustdoctor diagnose TARGET``: what the server presents, and who trusts it."""
+"""``trustdoctor diagnose [TARGET]``: what the server presents, and who trusts it."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ examples:
   trustdoctor diagnose smtp://mail.example.com:587
   trustdoctor diagnose reg.example:5000 --client docker      # certs.d/reg.example:5000
   trustdoctor diagnose db.internal:5432 --starttls postgres --format json
+  trustdoctor diagnose --client kubectl    # kubectl's cluster server, as kubectl connects
 
 exit codes: 0 every selected client trusts the chain, 1 at least one refuses
 (diagnosed), 2 usage or input error, 3 nothing could be judged (DNS, refused,
@@ -36,7 +37,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     from .trustopts import add_server_argument, add_trust_context_arguments
 
-    p.add_argument("target", metavar="TARGET", help="host[:port] or URL")
+    p.add_argument(
+        "target",
+        metavar="TARGET",
+        nargs="?",
+        help="host[:port] or URL (omitted with --client kubectl: the server of "
+        "kubectl's current cluster)",
+    )
     add_target_arguments(p)
     p.add_argument(
         "--all-addresses",

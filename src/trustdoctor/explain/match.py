@@ -590,6 +590,10 @@ def next_step(
             # up by the image reference's host[:port]: no port for 443.
             argv += ["--registry", host if port in (None, 443) else _target(host, port)]
         return NextStep((*argv, "--client", client))
+    if client == "kubectl":
+        # kubectl names no server in its errors; diagnose finds it in the
+        # kubeconfig and connects as kubectl does.
+        return NextStep(("trustdoctor", "diagnose", "--client", client))
     top = causes[0].code if causes else None
     side = CODE_SIDE.get(top) if top is not None else None
     client_side = {

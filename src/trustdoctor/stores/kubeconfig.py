@@ -180,6 +180,24 @@ def read_kubeconfig(ctx: StoreContext, b: Builder | None = None) -> Kubeconfig:
     )  # fmt: skip
 
 
+def current_server(ctx: StoreContext) -> str:
+    """The ``server`` URL kubectl talks to (the current context's cluster's).
+
+    Raises:
+        UsageError: no usable kubeconfig, or its cluster names no server
+            (kubectl's own words where it has them).
+    """
+    kc = read_kubeconfig(ctx)
+    if kc.error is not None:
+        raise UsageError(f"kubectl's cluster: {kc.error}")
+    if not kc.server:
+        raise UsageError(
+            f"kubectl's cluster {kc.cluster!r} ({kc.origin}) has no server: "
+            "name the target to diagnose"
+        )
+    return kc.server
+
+
 def server_name_for(ctx: StoreContext, target: Target) -> tuple[str, NameSource] | None:
     """The current cluster's ``tls-server-name`` when ``target`` is that
     cluster's ``server`` (same host and port, https): the name kubectl sends
