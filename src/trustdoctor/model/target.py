@@ -365,13 +365,7 @@ def parse_target(
     host_dotted = not is_ip_literal(host) and _written_host(rest).endswith(".")
     sname: str | None
     if servername is not None:
-        s = servername.strip()
-        if not s or _SPACE.search(s):
-            raise UsageError(f"--servername {servername!r} is not a host name")
-        if s.startswith("[") and s.endswith("]"):
-            s = s[1:-1]
-        sname = _normalise_host(s, what="--servername", original=servername)
-        absolute = s.endswith(".") and not is_ip_literal(sname)
+        sname, absolute = _server_name(servername, "--servername")
     else:
         sname = None if is_ip_literal(host) else host
         absolute = host_dotted
@@ -414,14 +408,19 @@ def with_client_name(t: Target, name: str, source: NameSource) -> Target:
     Raises:
         UsageError: ``name`` is no host name.
     """
+    sname, absolute = _server_name(name, "the server name")
+    return replace(t, servername=sname, absolute=absolute, name_source=source)
+
+
+def _server_name(name: str, what: str) -> tuple[str, bool]:
+    """A name to send and check, normalised, and whether it had its final dot."""
     s = name.strip()
     if not s or _SPACE.search(s):
-        raise UsageError(f"{name!r} is not a host name")
+        raise UsageError(f"{what} {name!r} is not a host name")
     if s.startswith("[") and s.endswith("]"):
         s = s[1:-1]
-    sname = _normalise_host(s, what="the server name", original=name)
-    absolute = s.endswith(".") and not is_ip_literal(sname)
-    return replace(t, servername=sname, absolute=absolute, name_source=source)
+    sname = _normalise_host(s, what=what, original=name)
+    return sname, s.endswith(".") and not is_ip_literal(sname)
 
 
 def _written_host(authority: str) -> str:
