@@ -166,6 +166,10 @@ def test_diagnose_a_rotated_cluster_ca_and_its_plan(capsys, monkeypatch, files, 
         argv = steps[0]["params"]["argv"]
         assert argv[:4] == ["kubectl", "config", "set-cluster", "prod"]
         assert "--embed-certs=true" in argv and not any(a.startswith("--kubeconfig") for a in argv)
+        # The plan names the server of the cluster it changes (made without the
+        # endpoint: the reader checks it is the one diagnosed).
+        told = [n for n in plan["notes"] if n["code"] == "kubectl-cluster-server"]
+        assert told and told[0]["params"] == {"cluster": "prod", "server": f"https://{API}:6443"}
         root.file("/home/dev/.kube/config", _kubeconfig(new))
         r = dh.diagnose(capsys, monkeypatch, *base)
     assert r.doc is not None

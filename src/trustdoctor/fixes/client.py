@@ -695,6 +695,10 @@ def kubectl_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
         phase="config",
     )
     told: Notes = [Note("kubectl-ca-replaces", {"cluster": kc.cluster, "file": kc.file})]
+    if kc.server:
+        # The plan changes the *current* cluster: the endpoint diagnosed must
+        # be its server (a client plan is made without the endpoint).
+        told.append(Note("kubectl-cluster-server", {"cluster": kc.cluster, "server": kc.server}))
     if kc.ca_file and not kc.ca_data:
         told.append(Note("kubectl-ca-file", {"path": kc.ca_file}))
     return [step], told

@@ -425,6 +425,7 @@ class KubeconfigInfo:
         ca_file: the cluster's ``certificate-authority`` file, when it names one.
         ca_data: the cluster embeds its CA (``certificate-authority-data``).
         insecure: ``insecure-skip-tls-verify: true``.
+        server: the cluster's ``server`` URL (what kubectl talks to).
     """
 
     cluster: str
@@ -433,6 +434,7 @@ class KubeconfigInfo:
     ca_file: str | None = None
     ca_data: bool = False
     insecure: bool = False
+    server: str | None = None
 
 
 @record

@@ -227,6 +227,7 @@ NOTES: Mapping[str, str] = {
     "self-signed-pin": "for a lab only: trust this exact certificate on the clients (trustdoctor fix --ca it.pem --force)",
     "connect-by-listed-name": "or connect by a name it is valid for: {names}",
     "proxy-minted": "the refused certificate was minted by the TLS-inspection proxy {proxy!q} ({rule}), not by the server: the proxy's certificate profile must change (its vendor setting or a newer release), or the host be exempted from inspection; reissuing at the server changes nothing",
+    "kubectl-cluster-server": "this changes cluster {cluster}, which kubectl's current context talks to at {server}: if the endpoint you diagnosed is another server, switch context first (kubectl config use-context)",
     "kubectl-ca-replaces": "the cluster's certificate authority in {file} replaces the system roots for kubectl, helm and client-go programs using cluster {cluster}: give it every root the API server may chain to (after a CA rotation, the new root; both while the rotation lasts, in one PEM file)",
     "kubectl-ca-file": "or update {path}, the file the cluster names (certificate-authority), in place",
     "kubeconfig-unusable": "kubectl has no usable kubeconfig (the finding quotes its error): set KUBECONFIG, or fix the current context and its cluster in $HOME/.kube/config (kubectl config get-contexts) — no CA bundle is missing",

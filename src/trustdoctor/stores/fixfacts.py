@@ -132,6 +132,7 @@ def kubeconfig_info(ctx: StoreContext) -> KubeconfigInfo | None:
         ca_file=kc.ca_file,
         ca_data=kc.ca_data is not None,
         insecure=kc.insecure,
+        server=kc.server,
     )
 
 
