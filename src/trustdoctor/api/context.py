@@ -485,6 +485,17 @@ def default_registry(target: Target, requested: Sequence[str]) -> str | None:
     )
 
 
+def check_serverless(requested: Sequence[str]) -> None:
+    """A question without a target must name a client that knows its server.
+
+    Raises:
+        UsageError: none does (only kubectl: its kubeconfig's cluster).
+    """
+    if "kubectl" not in requested:
+        raise UsageError("give a target (host[:port] or URL); without one, --client kubectl "
+                         "diagnoses the server of kubectl's current cluster")  # fmt: skip
+
+
 def client_server(
     requested: Sequence[str],
     ctx: StoreContext | None,
@@ -498,9 +509,7 @@ def client_server(
     Raises:
         UsageError: no such client asked about, or no server to name.
     """
-    if "kubectl" not in requested:
-        raise UsageError("give a target (host[:port] or URL); without one, --client kubectl "
-                         "diagnoses the server of kubectl's current cluster")  # fmt: skip
+    check_serverless(requested)
     if ctx is None:
         raise UsageError("kubectl's cluster is read from its kubeconfig: not with --trust alone")
     from ..model.target import parse_target

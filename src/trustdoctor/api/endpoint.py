@@ -29,6 +29,7 @@ from .context import (
     Clients,
     TrustOptions,
     aia_route,
+    check_serverless,
     client_server,
     client_set,
     client_target,
@@ -793,8 +794,8 @@ def diagnose_endpoint(
     )
     when = at or now()
     requested = select_clients(clients, None, default=())
-    if target_in is None and "kubectl" not in requested:
-        client_server(requested, None)  # the usage error, before any store is read
+    if target_in is None:
+        check_serverless(requested)  # before any store is read
     # Input errors (exit 2) before any connection is made.
     anchors = (
         load_trust_paths(opts.trust, password=opts.password)

@@ -621,13 +621,17 @@ class Scan:
         when a client reads per-registry directories: the target says which)."""
         try:
             with self._sets_lock:
-                if self._names is None:
-                    self._names = self._requested or select_clients(None, self._ctx)
-                names = self._names
+                names = self._client_names()
             if not any(CLIENTS[n].registry_store for n in names):
                 self._client_set(None)
         except Exception:  # the first judging reads them again and reports it
             pass
+
+    def _client_names(self) -> tuple[str, ...]:
+        """(Holding ``_sets_lock``.)  The clients judged: asked for, else found."""
+        if self._names is None:
+            self._names = self._requested or select_clients(None, self._ctx)
+        return self._names
 
     def _next(self) -> TargetLine | InputProblem | None:
         with self._read_lock:
@@ -920,9 +924,7 @@ class Scan:
         """The clients judged, for ``registry`` when one of them reads per-registry
         directories (else one set for the whole scan): read once."""
         with self._sets_lock:
-            if self._names is None:
-                self._names = self._requested or select_clients(None, self._ctx)
-            names = self._names
+            names = self._client_names()
             key = registry if any(CLIENTS[n].registry_store for n in names) else None
             found = self._sets.get(key)
             if found is not None:

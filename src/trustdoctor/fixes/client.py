@@ -667,6 +667,16 @@ def _set_env(
     )
 
 
+def kubectl_set_cluster(cluster: str, file: str, ctx: FixContext, *flags: str) -> list[str]:
+    """``kubectl config set-cluster CLUSTER FLAGS``, with ``--kubeconfig`` unless
+    ``file`` is the one kubectl reads by default."""
+    argv = ["kubectl", "config", "set-cluster", cluster, *flags]
+    kc = ctx.kubeconfig
+    if kc is None or kc.file != file or not kc.default_file:
+        argv.append(f"--kubeconfig={file}")
+    return argv
+
+
 def kubectl_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
     """kubectl trusts the kubeconfig cluster's CA alone when one is set
     (client-go rootCertPool): the CA goes into the kubeconfig, embedded;
@@ -677,10 +687,9 @@ def kubectl_steps(ca: CaRef, ctx: FixContext) -> tuple[Steps, Notes]:
         if kc is None:
             notes.append(Note("kubeconfig-unknown", {}))
         return steps, notes
-    argv = ["kubectl", "config", "set-cluster", kc.cluster, f"--certificate-authority={ca.file}",
-            "--embed-certs=true"]  # fmt: skip
-    if not kc.default_file:
-        argv.append(f"--kubeconfig={kc.file}")
+    argv = kubectl_set_cluster(
+        kc.cluster, kc.file, ctx, f"--certificate-authority={ca.file}", "--embed-certs=true"
+    )
     step = Step(
         Action.RUN,
         {

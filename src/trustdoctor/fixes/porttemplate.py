@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..model.record import replace
+from ..model.record import record_fields, replace
 from ..model.target import SCHEMES, STARTTLS_PORTS, Target, format_hostport
 from .model import FixContext
 
@@ -40,7 +40,6 @@ from .model import FixContext
 _SPECIAL = frozenset({443, *(s.port for s in SCHEMES.values()), *STARTTLS_PORTS.values()})
 
 _SAME, _TEXT, _PORT, _SEQ, _MAP, _REC = range(6)
-_RECORD_FIELDS = "_record_fields"  # model/record.py: a record class's field names
 
 
 class _Nonlinear(Exception):
@@ -157,7 +156,7 @@ def _diff(a: Any, b: Any, s0: str, s1: str, p0: int, p1: int) -> tuple[Any, ...]
         if all(v[1][0] == _SAME for v in values):
             return (_SAME, a)
         return (_MAP, tuple(values))
-    names = getattr(kind, _RECORD_FIELDS, None)
+    names = record_fields(kind)
     if names is not None:
         changed: dict[str, tuple[Any, ...]] = {}
         for name in sorted(names):

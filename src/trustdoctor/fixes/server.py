@@ -514,10 +514,9 @@ def _kubectl_server_name(ctx: FixContext, params: Mapping[str, object]) -> Steps
     usable = [n for n in names if "*" not in n and not is_ip_literal(n)]
     if not usable:
         return []
-    argv = ["kubectl", "config", "set-cluster", src.cluster, f"--tls-server-name={usable[0]}"]
-    kc = ctx.kubeconfig
-    if kc is None or kc.file != src.file or not kc.default_file:
-        argv.append(f"--kubeconfig={src.file}")
+    from .client import kubectl_set_cluster
+
+    argv = kubectl_set_cluster(src.cluster, src.file, ctx, f"--tls-server-name={usable[0]}")
     return [
         Step(
             Action.RUN,

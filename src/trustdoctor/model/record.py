@@ -621,6 +621,12 @@ def _make(cls: type[_T], frozen: bool) -> type[_T]:
     return cls
 
 
+def record_fields(cls: type) -> frozenset[str] | None:
+    """The field names of a record class (``None``: ``cls`` is no record)."""
+    names: frozenset[str] | None = getattr(cls, _FIELDS, None)
+    return names
+
+
 @dataclass_transform(frozen_default=True, field_specifiers=(field,))
 def record(cls: type[_T], /) -> type[_T]:
     """Make ``cls`` a record (see the module's docstring)."""
